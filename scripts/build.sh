@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Configures (once) and builds one flavour incrementally: `release` (demo, benchmarks) or
+# `asan` (tests under AddressSanitizer + UndefinedBehaviorSanitizer). Uses ccache when present.
+# Usage: scripts/build.sh release|asan [cmake --build args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+shift || true
+case "$flavour" in
+  release) args=(-DCMAKE_BUILD_TYPE=Release -DBRFED_SANITIZE=OFF) ;;
+  asan) args=(-DCMAKE_BUILD_TYPE=Debug -DBRFED_SANITIZE=ON -DBRFED_BUILD_BENCH=OFF) ;;
+  *) echo "build.sh: unknown flavour '$flavour' (want release or asan)" >&2; exit 2 ;;
+esac
+dir="build/$flavour"
+if [ ! -f "$dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$dir" "${args[@]}" >/dev/null
+fi
+jobs=${BRFED_JOBS:-$(nproc 2>/dev/null || echo 2)}
+cmake --build "$dir" -j"$jobs" "$@"
