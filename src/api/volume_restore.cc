@@ -57,13 +57,13 @@ std::map<std::string, std::string> StringMap(const Json& object,
   return out;
 }
 
-std::string TimeTaken(Time started, Time completed) {
+}  // namespace
+
+std::string FormatTimeTaken(Time started, Time completed) {
   return FormatGoDuration(
       RoundGoDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(completed - started),
                       std::chrono::seconds(1)));
 }
-
-}  // namespace
 
 const RestoreCondition* FindRestoreCondition(const std::vector<RestoreCondition>& conditions,
                                              std::string_view type) {
@@ -104,7 +104,7 @@ void VolumeRestoreStatus::FinishStep(std::string_view step, Time now) {
   for (auto& s : steps) {
     if (s.step_name != step || s.time_completed.has_value()) continue;
     s.time_completed = now;
-    if (s.time_started.has_value()) s.time_taken = TimeTaken(*s.time_started, now);
+    if (s.time_started.has_value()) s.time_taken = FormatTimeTaken(*s.time_started, now);
   }
 }
 

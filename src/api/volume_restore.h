@@ -152,6 +152,9 @@ struct VolumeRestoreStatus {
   const VolumeRestoreStep* FindStep(std::string_view step) const;
 };
 
+// completed - started rounded to seconds, in Go duration form ("1m5s"), as upstream's timeTaken.
+std::string FormatTimeTaken(Time started, Time completed);
+
 // Parses `status` (an object, or null/absent for an empty status). Malformed entries are
 // errors naming the field.
 Result<VolumeRestoreStatus> ParseVolumeRestoreStatus(const Json& status);
