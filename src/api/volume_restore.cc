@@ -335,7 +335,7 @@ Json BuildRestoreMember(const VolumeRestoreView& restore, const VolumeRestoreClu
   return member;
 }
 
-bool IsVolumeBackupComplete(const Json& volume_backup) {
+bool IsFederatedVolumeBackupComplete(const Json& volume_backup) {
   const Json* conds = JsonAt(volume_backup, {"status", "conditions"});
   if (conds == nullptr || !conds->is_array()) return false;
   for (const Json& c : *conds) {

@@ -234,7 +234,7 @@ Result<Json> RestoreStorageFromVolumeBackup(const Json& volume_backup,
                                             std::string_view k8s_cluster_name);
 
 // Whether a VolumeBackup object has its `Complete` condition True.
-bool IsVolumeBackupComplete(const Json& volume_backup);
+bool IsFederatedVolumeBackupComplete(const Json& volume_backup);
 // spec.clusters[].k8sClusterName of a VolumeBackup object, in order.
 std::vector<std::string> VolumeBackupClusterNames(const Json& volume_backup);
 

@@ -190,7 +190,7 @@ Json SampleVolumeBackup() {
 
 TEST(VolumeBackupReferenceTest, StorageFromBackupPathOrPrefixRule) {
   Json vb = SampleVolumeBackup();
-  EXPECT_TRUE(IsVolumeBackupComplete(vb));
+  EXPECT_TRUE(IsFederatedVolumeBackupComplete(vb));
   EXPECT_EQ(VolumeBackupClusterNames(vb), (std::vector<std::string>{"a", "b"}));
 
   auto a = RestoreStorageFromVolumeBackup(vb, "a");
@@ -218,8 +218,8 @@ TEST(VolumeBackupReferenceTest, StorageFromBackupPathOrPrefixRule) {
   EXPECT_NE(none.status().message().find("spec.template.s3"), std::string::npos);
 
   vb["status"]["conditions"][1]["status"] = "False";
-  EXPECT_FALSE(IsVolumeBackupComplete(vb));
-  EXPECT_FALSE(IsVolumeBackupComplete(Json::object()));
+  EXPECT_FALSE(IsFederatedVolumeBackupComplete(vb));
+  EXPECT_FALSE(IsFederatedVolumeBackupComplete(Json::object()));
 }
 
 }  // namespace

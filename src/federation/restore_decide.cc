@@ -218,7 +218,7 @@ class Pass {
       problems->push_back("spec.volumeBackupName: " + ref + " not found");
       return;
     }
-    if (!api::IsVolumeBackupComplete(*in_.volume_backup)) {
+    if (!api::IsFederatedVolumeBackupComplete(*in_.volume_backup)) {
       std::string phase = JsonStringAt(*in_.volume_backup, {"status", "phase"});
       problems->push_back("spec.volumeBackupName: " + ref + " is not Complete (phase " +
                           Quote(phase) + ")");
