@@ -100,6 +100,11 @@ struct ScheduleSlots {
 class CronSchedule;
 ScheduleSlots ComputeSlots(const CronSchedule& cron, Time reference, Time now);
 
+// The VolumeBackup a schedule creates for `slot`: upstream's name, labels (schedule's own
+// labels copied, then tidb.pingcap.com/backup-schedule=<schedule>), annotations (without
+// kubectl's last-applied-configuration) and S3 prefix; no owner reference.
+Json BuildScheduledVolumeBackup(const Json& schedule, Time slot);
+
 // "<schedule>-<UTC 2006-01-02t15-04-05>".
 std::string ScheduledBackupName(std::string_view schedule, Time slot);
 
