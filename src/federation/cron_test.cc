@@ -6,7 +6,7 @@
 
 #include "core/time.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 Time T(const char* rfc3339) {
@@ -365,4 +365,4 @@ TEST(CronParseTest, AcceptsValidForms) {
 }
 
 }  // namespace
-}  // namespace brfed
+}  // namespace brfed::federation

@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "federation/schedule_decide.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 std::string NameOf(const Json& o) { return JsonStringAt(o, {"metadata", "name"}); }
@@ -258,4 +258,4 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
   return d.requeue_after;
 }
 
-}  // namespace brfed
+}  // namespace brfed::federation

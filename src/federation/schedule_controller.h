@@ -35,7 +35,7 @@
 #include "core/json.h"
 #include "core/status.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 using JsonPtr = std::shared_ptr<const Json>;
 
@@ -125,6 +125,6 @@ class ScheduleController {
   std::map<std::string, PendingDelete> deletes_;  // VolumeBackup key -> pending delete
 };
 
-}  // namespace brfed
+}  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_SCHEDULE_CONTROLLER_H_

@@ -5,7 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 using std::chrono::seconds;
@@ -303,4 +303,4 @@ TEST(ScheduleControllerTest, KeysForEvents) {
 }
 
 }  // namespace
-}  // namespace brfed
+}  // namespace brfed::federation

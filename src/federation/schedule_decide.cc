@@ -10,7 +10,7 @@
 #include "core/duration.h"
 #include "federation/cron.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 using std::chrono::nanoseconds;
@@ -453,4 +453,4 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   return finish();
 }
 
-}  // namespace brfed
+}  // namespace brfed::federation

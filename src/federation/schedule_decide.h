@@ -36,7 +36,7 @@
 #include "core/status.h"
 #include "core/time.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 // Missed slots beyond this are not enumerated (upstream's guard).
 inline constexpr int kMaxMissedSlots = 1000;
@@ -116,6 +116,6 @@ std::string JoinS3Prefix(std::string_view prefix, std::string_view element);
 enum class BackupState { kRunning, kComplete, kFailed };
 BackupState StateOfBackup(const Json& volume_backup);
 
-}  // namespace brfed
+}  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_SCHEDULE_DECIDE_H_

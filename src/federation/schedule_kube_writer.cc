@@ -4,7 +4,7 @@
 
 #include "kube/resource.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 Status KubeScheduleWriter::CreateVolumeBackup(const Json& volume_backup) {
   return client_
@@ -27,4 +27,4 @@ Status KubeScheduleWriter::PatchScheduleStatus(std::string_view ns, std::string_
   return out.status();
 }
 
-}  // namespace brfed
+}  // namespace brfed::federation

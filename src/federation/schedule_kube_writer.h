@@ -14,7 +14,7 @@
 #include "federation/schedule_controller.h"
 #include "kube/client.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 class KubeScheduleWriter final : public ScheduleWriter {
  public:
@@ -29,6 +29,6 @@ class KubeScheduleWriter final : public ScheduleWriter {
   std::shared_ptr<kube::Client> client_;
 };
 
-}  // namespace brfed
+}  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_SCHEDULE_KUBE_WRITER_H_

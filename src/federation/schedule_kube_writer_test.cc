@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 // Records calls; answers Patch on the status subresource with `status_patch_result`.
@@ -86,4 +86,4 @@ TEST(KubeScheduleWriterTest, FallsBackToTheObjectWithoutAStatusSubresource) {
 }
 
 }  // namespace
-}  // namespace brfed
+}  // namespace brfed::federation
