@@ -138,7 +138,6 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
 
   if (!self) {
     // Deleted: its backups stay (no owner reference). Nothing else to do.
-    if (deps_.metrics) deps_.metrics->ScheduleDeleted(ns, name);
     return std::optional<std::chrono::nanoseconds>();
   }
 

@@ -68,7 +68,6 @@ class ScheduleMetrics {
   virtual void BackupCreated(std::string_view ns, std::string_view schedule) = 0;
   virtual void RetentionDeleted(std::string_view ns, std::string_view schedule) = 0;
   virtual void LastSuccessfulBackup(std::string_view ns, std::string_view schedule, Time t) = 0;
-  virtual void ScheduleDeleted(std::string_view ns, std::string_view schedule) = 0;
 };
 
 struct ScheduleControllerDeps {

@@ -73,7 +73,6 @@ class FakeWorld : public ScheduleWriter, public ScheduleEventSink, public Schedu
   void LastSuccessfulBackup(std::string_view, std::string_view, Time t) override {
     metric_last_success = t;
   }
-  void ScheduleDeleted(std::string_view, std::string_view) override {}
 
   void Complete(const std::string& key) {
     backups[key]["status"] = {{"phase", "Complete"},
