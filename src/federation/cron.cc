@@ -6,7 +6,7 @@
 
 #include "core/duration.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 constexpr uint64_t kStarBit = uint64_t{1} << 63;
@@ -337,4 +337,4 @@ wrap:
   return Time(duration_cast<Time::duration>(seconds(u)));
 }
 
-}  // namespace brfed
+}  // namespace brfed::federation

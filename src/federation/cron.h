@@ -29,7 +29,7 @@
 #include "core/time.h"
 #include "federation/tz.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 class CronSchedule {
  public:
@@ -55,6 +55,6 @@ class CronSchedule {
   std::optional<std::chrono::seconds> every_;
 };
 
-}  // namespace brfed
+}  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_CRON_H_

@@ -2,11 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "core/time.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 Time T(const char* rfc3339) {
@@ -364,5 +365,31 @@ TEST(CronParseTest, AcceptsValidForms) {
   }
 }
 
+TEST(CronParseTest, ArbitraryInputNeverCrashes) {
+  // Deterministic pseudo-random strings over cron's alphabet: each parses or is rejected, and
+  // every accepted schedule answers Next.
+  const std::string alphabet = "0123456789*/-,? \t@TZ=CRON_jansunmonevryhld.smhUTC";
+  uint64_t state = 42;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<size_t>(state >> 33);
+  };
+  int accepted = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string spec;
+    size_t len = next() % 24;
+    for (size_t k = 0; k < len; ++k) spec += alphabet[next() % alphabet.size()];
+    if (i % 3 == 0) spec = "* * * * " + spec;
+    Result<CronSchedule> s = CronSchedule::Parse(spec);
+    if (s.ok()) {
+      ++accepted;
+      (void)s->Next(T("2024-01-01T00:00:00Z"));
+    } else {
+      EXPECT_FALSE(s.status().message().empty()) << spec;
+    }
+  }
+  EXPECT_GT(accepted, 0);
+}
+
 }  // namespace
-}  // namespace brfed
+}  // namespace brfed::federation

@@ -10,7 +10,7 @@
 #include "core/duration.h"
 #include "federation/cron.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 using std::chrono::nanoseconds;
@@ -168,7 +168,9 @@ bool SetInvalidCondition(Json& status, const std::string& message, Time now) {
   return invalid && (!was_true || message_changed);
 }
 
-Json BuildVolumeBackup(const Json& s, Time slot) {
+}  // namespace
+
+Json BuildScheduledVolumeBackup(const Json& s, Time slot) {
   const std::string name = NameOf(s);
   const std::string backup_name = ScheduledBackupName(name, slot);
   Json labels = {{"app.kubernetes.io/name", "backup-schedule"},
@@ -201,6 +203,8 @@ Json BuildVolumeBackup(const Json& s, Time slot) {
               {"metadata", metadata},
               {"spec", spec}};
 }
+
+namespace {
 
 void Requeue(ScheduleDecision& d, nanoseconds after) {
   if (after < nanoseconds(0)) after = nanoseconds(0);
@@ -444,9 +448,9 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
     }
   }
 
-  d.create.push_back(BuildVolumeBackup(s, slot));
+  d.create.push_back(BuildScheduledVolumeBackup(s, slot));
   record_slot();
   return finish();
 }
 
-}  // namespace brfed
+}  // namespace brfed::federation

@@ -36,7 +36,7 @@
 #include "core/status.h"
 #include "core/time.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 // Missed slots beyond this are not enumerated (upstream's guard).
 inline constexpr int kMaxMissedSlots = 1000;
@@ -100,6 +100,11 @@ struct ScheduleSlots {
 class CronSchedule;
 ScheduleSlots ComputeSlots(const CronSchedule& cron, Time reference, Time now);
 
+// The VolumeBackup a schedule creates for `slot`: upstream's name, labels (schedule's own
+// labels copied, then tidb.pingcap.com/backup-schedule=<schedule>), annotations (without
+// kubectl's last-applied-configuration) and S3 prefix; no owner reference.
+Json BuildScheduledVolumeBackup(const Json& schedule, Time slot);
+
 // "<schedule>-<UTC 2006-01-02t15-04-05>".
 std::string ScheduledBackupName(std::string_view schedule, Time slot);
 
@@ -111,6 +116,6 @@ std::string JoinS3Prefix(std::string_view prefix, std::string_view element);
 enum class BackupState { kRunning, kComplete, kFailed };
 BackupState StateOfBackup(const Json& volume_backup);
 
-}  // namespace brfed
+}  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_SCHEDULE_DECIDE_H_

@@ -7,7 +7,7 @@
 
 #include "federation/cron.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 using std::chrono::hours;
@@ -523,4 +523,4 @@ TEST(ScheduleDecideHelpersTest, ComputeSlots) {
 }
 
 }  // namespace
-}  // namespace brfed
+}  // namespace brfed::federation

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <sstream>
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
@@ -432,4 +432,4 @@ int64_t TimeZone::FromCivil(const CivilTime& civil) const {
   return wall - OffsetAt(wall - guess);
 }
 
-}  // namespace brfed
+}  // namespace brfed::federation

@@ -18,7 +18,7 @@
 
 #include "core/status.h"
 
-namespace brfed {
+namespace brfed::federation {
 
 // A broken-down wall-clock time. Fields may be out of range when passed to
 // TimeZone::FromCivil, which normalises them as Go's time.Date does (month 13 is January of
@@ -104,6 +104,6 @@ class TimeZone {
 // Days since 1970-01-01 of a proleptic Gregorian date (month and day already normalised).
 int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day);
 
-}  // namespace brfed
+}  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_TZ_H_

@@ -6,7 +6,7 @@
 
 #include "core/time.h"
 
-namespace brfed {
+namespace brfed::federation {
 namespace {
 
 int64_t Unix(const char* rfc3339) {
@@ -163,4 +163,4 @@ TEST(TimeZoneTest, RejectsBrokenTzifData) {
 }
 
 }  // namespace
-}  // namespace brfed
+}  // namespace brfed::federation

@@ -1,0 +1,129 @@
+// ScheduleController: the VolumeBackupSchedule reconciler. Observe (the schedule and
+// VolumeBackup caches, plus its own in-flight bookkeeping) -> DecideSchedule -> act (create or
+// delete one VolumeBackup, patch the schedule's status, Events, metrics).
+//
+// It talks to the world only through the small interfaces below, so the manager wires it to
+// informer stores, a kube::Client, the EventRecorder and the metrics registry, and tests wire
+// it to fakes.
+//
+// In-flight bookkeeping (why it exists): the caches lag behind our own writes. A claim per
+// schedule group (or per schedule without a group) is taken atomically before a create and
+// held until the cache shows the new VolumeBackup, so two schedules of one group reconciled at
+// the same moment on different workers can never both create. Likewise a delete is remembered
+// until the cache shows it, so retention never deletes a second backup early.
+//
+// Deleting a schedule keeps its backups: generated VolumeBackups carry no owner reference,
+// only the tidb.pingcap.com/backup-schedule label.
+//
+// Thread-safety: Reconcile may run concurrently for different keys (the work queue never runs
+// one key twice at once); the bookkeeping is guarded by a mutex. Ownership: the interfaces
+// passed in must outlive the controller.
+#ifndef BRFED_FEDERATION_SCHEDULE_CONTROLLER_H_
+#define BRFED_FEDERATION_SCHEDULE_CONTROLLER_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/status.h"
+
+namespace brfed::federation {
+
+using JsonPtr = std::shared_ptr<const Json>;
+
+// Writes to the control-plane API server.
+class ScheduleWriter {
+ public:
+  virtual ~ScheduleWriter() = default;
+  // Creates a VolumeBackup; an existing one of that name is kAlreadyExists.
+  virtual Status CreateVolumeBackup(const Json& volume_backup) = 0;
+  // Deletes a VolumeBackup; a missing one is kNotFound.
+  virtual Status DeleteVolumeBackup(std::string_view ns, std::string_view name) = 0;
+  // Writes the schedule's status: `patch` is an RFC 7386 merge patch of the whole object
+  // ({"metadata":{"resourceVersion":..},"status":{..}}) for the status subresource.
+  virtual Status PatchScheduleStatus(std::string_view ns, std::string_view name,
+                                     const Json& patch) = 0;
+};
+
+// Kubernetes Events, recorded against `involved_object`.
+class ScheduleEventSink {
+ public:
+  virtual ~ScheduleEventSink() = default;
+  virtual void Record(const Json& involved_object, std::string_view type, std::string_view reason,
+                      std::string_view message) = 0;
+};
+
+// Metrics hooks (the manager maps them onto its registry).
+class ScheduleMetrics {
+ public:
+  virtual ~ScheduleMetrics() = default;
+  virtual void BackupCreated(std::string_view ns, std::string_view schedule) = 0;
+  virtual void RetentionDeleted(std::string_view ns, std::string_view schedule) = 0;
+  virtual void LastSuccessfulBackup(std::string_view ns, std::string_view schedule, Time t) = 0;
+};
+
+struct ScheduleControllerDeps {
+  // Cache reads by namespace (informer stores); never the API server.
+  std::function<std::vector<JsonPtr>(std::string_view ns)> list_schedules;
+  std::function<std::vector<JsonPtr>(std::string_view ns)> list_volume_backups;
+  // The VolumeBackup controller's validation of a VolumeBackup the schedule would create; OK
+  // when valid. Optional.
+  std::function<Status(const Json& volume_backup)> validate_volume_backup;
+  ScheduleWriter* writer = nullptr;
+  ScheduleEventSink* events = nullptr;  // optional
+  ScheduleMetrics* metrics = nullptr;   // optional
+  Clock* clock = RealClock::Get();
+  // How long a claim or remembered delete may wait for the cache before it is dropped.
+  std::chrono::seconds bookkeeping_timeout{60};
+};
+
+// validate_volume_backup built on the VolumeBackup controller's api::ValidateVolumeBackup,
+// with the federation kubeconfig's contexts as the known clusters.
+std::function<Status(const Json&)> VolumeBackupValidator(
+    std::function<std::vector<std::string>()> known_clusters);
+
+class ScheduleController {
+ public:
+  explicit ScheduleController(ScheduleControllerDeps deps);
+
+  // Reconciles the schedule `ns/name`. The value is when to look again (nullopt = on events
+  // only); errors are retried by the caller with backoff.
+  Result<std::optional<std::chrono::nanoseconds>> Reconcile(const std::string& key);
+
+  // The schedule keys ("ns/name") to reconcile when this object changes: a schedule maps to
+  // itself and its group; a VolumeBackup to its schedule and that schedule's group.
+  std::vector<std::string> KeysForSchedule(const Json& schedule) const;
+  std::vector<std::string> KeysForVolumeBackup(const Json& volume_backup) const;
+
+ private:
+  struct Claim {
+    std::string holder;       // schedule name
+    std::string backup_name;  // what it created
+    SteadyTime since;
+  };
+  struct PendingDelete {
+    std::string key;  // "ns/name" of the VolumeBackup
+    SteadyTime since;
+  };
+
+  std::vector<JsonPtr> BackupsOf(const std::vector<JsonPtr>& all, std::string_view schedule) const;
+  std::vector<std::string> GroupKeys(std::string_view ns, std::string_view group) const;
+  Status TemplateValidation(const Json& schedule) const;
+
+  ScheduleControllerDeps deps_;
+  std::mutex mu_;
+  std::map<std::string, Claim> claims_;           // claim key -> claim
+  std::map<std::string, PendingDelete> deletes_;  // VolumeBackup key -> pending delete
+};
+
+}  // namespace brfed::federation
+
+#endif  // BRFED_FEDERATION_SCHEDULE_CONTROLLER_H_
