@@ -6,6 +6,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "api/conditions.h"
+#include "api/volume_backup.h"
+
 namespace brfed::federation {
 namespace {
 
@@ -110,8 +113,11 @@ class Pass {
     auto it = members_.find(cluster);
     return it == members_.end() ? nullptr : it->second;
   }
+  // A member is ours unless its owner marks name another object; members without marks (made
+  // by the Go manager before a switch-over) are adopted.
   bool Foreign(const api::RestoreMemberView& m) const {
-    return !m.owner_uid.empty() && !vr_.uid.empty() && m.owner_uid != vr_.uid;
+    if (!m.owner_uid.empty() && !vr_.uid.empty()) return m.owner_uid != vr_.uid;
+    return !m.owner.empty() && m.owner != vr_.ns + "/" + vr_.name;
   }
   bool Recorded(const std::string& cluster) const {
     for (const auto& r : status_.restores) {
@@ -157,6 +163,13 @@ class Pass {
   // Problems with the spec that make it Invalid; fills `storage` for every cluster.
   std::vector<std::string> Validate(bool check_known, std::map<std::string, Json>* storage) {
     std::vector<std::string> problems;
+    if (vr_.name.size() > api::kMaxVolumeRestoreNameLength) {
+      problems.push_back("name " + Quote(vr_.name) + " has " + std::to_string(vr_.name.size()) +
+                         " characters; at most " +
+                         std::to_string(api::kMaxVolumeRestoreNameLength) +
+                         " fit, because the data plane's job restore-data-fed-<name> must stay "
+                         "within 63 characters");
+    }
     if (vr_.clusters.empty()) problems.push_back("spec.clusters is empty");
     std::set<std::string> seen;
     const bool from_backup = !vr_.volume_backup_name.empty();
@@ -218,14 +231,17 @@ class Pass {
       problems->push_back("spec.volumeBackupName: " + ref + " not found");
       return;
     }
-    if (!api::IsVolumeBackupComplete(*in_.volume_backup)) {
+    if (!api::IsConditionTrue(api::StatusOf(*in_.volume_backup),
+                              api::volume_backup_condition::kComplete)) {
       std::string phase = JsonStringAt(*in_.volume_backup, {"status", "phase"});
       problems->push_back("spec.volumeBackupName: " + ref + " is not Complete (phase " +
                           Quote(phase) + ")");
       return;
     }
-    std::vector<std::string> backup_list = api::VolumeBackupClusterNames(*in_.volume_backup);
-    std::set<std::string> backup_clusters(backup_list.begin(), backup_list.end());
+    std::set<std::string> backup_clusters;
+    for (const auto& c : api::VolumeBackupClusters(*in_.volume_backup)) {
+      backup_clusters.insert(c.k8s_cluster_name);
+    }
     std::vector<std::string> not_in_backup, not_in_restore;
     for (const auto& c : restore_clusters) {
       if (!backup_clusters.count(c)) not_in_backup.push_back(c);
@@ -277,7 +293,8 @@ class Pass {
       const api::RestoreMemberView* m = Member(c.k8s_cluster_name);
       if (m != nullptr && Foreign(*m)) {
         Invalid("Restore " + m->ns + "/" + m->name + " in cluster " + c.k8s_cluster_name +
-                " already exists and belongs to another VolumeRestore (uid " + m->owner_uid + ")");
+                " already exists and belongs to another VolumeRestore (" + m->owner + " uid " +
+                m->owner_uid + ")");
         return;
       }
     }

@@ -185,7 +185,7 @@ TEST(RestoreDecideTest, FirstPassCreatesEveryMemberAndStartsRunning) {
   EXPECT_EQ(body["spec"]["s3"]["prefix"], "p-b");
   EXPECT_EQ(body["spec"]["volumeAZ"], "az-b");
   EXPECT_EQ(body["spec"]["federalVolumeRestorePhase"], "restore-volume");
-  EXPECT_EQ(body["metadata"]["labels"]["federation.pingcap.com/volume-restore-uid"], "uid-1");
+  EXPECT_EQ(body["metadata"]["annotations"]["federation.pingcap.com/owner-uid"], "uid-1");
   ASSERT_TRUE(d.new_status);
   EXPECT_TRUE(d.new_status->IsTrue("Running"));
   EXPECT_EQ(d.new_status->phase, "Running");
@@ -570,6 +570,9 @@ Json& Spec(World& w) { return w.vr()["spec"]; }
 INSTANTIATE_TEST_SUITE_P(
     Cases, InvalidSpecTest,
     ::testing::Values(
+        InvalidCase{"NameTooLong",
+                    [](World& w) { w.vr()["metadata"]["name"] = std::string(47, 'n'); },
+                    "has 47 characters; at most 46 fit"},
         InvalidCase{"NoClusters", [](World& w) { Spec(w)["clusters"] = Json::array(); },
                     "spec.clusters is empty"},
         InvalidCase{"NoSpec", [](World& w) { w.vr().erase("spec"); }, "spec.clusters is empty"},
@@ -735,13 +738,14 @@ TEST(RestoreDecideTest, MemberVanishingAfterVolumeCompleteFails) {
 TEST(RestoreDecideTest, ForeignMemberMakesItInvalid) {
   World w(World::ThreeClusters());
   w.members()["b"] = Json::parse(R"({"metadata": {"name": "fed-r1", "namespace": "ns-b",
-      "resourceVersion": "3", "labels": {"federation.pingcap.com/volume-restore-uid": "other"}},
+      "resourceVersion": "3", "annotations": {"federation.pingcap.com/owner-uid": "other",
+                                              "federation.pingcap.com/owner": "fed/r1"}},
       "spec": {}})");
   RestoreDecision d = w.Step();
   EXPECT_TRUE(d.actions.empty());
   EXPECT_EQ(w.Cond("Invalid").message,
             "Restore ns-b/fed-r1 in cluster b already exists and belongs to another "
-            "VolumeRestore (uid other)");
+            "VolumeRestore (fed/r1 uid other)");
 }
 
 TEST(RestoreDecideTest, DeletionDeletesMembersThenCleans) {
@@ -787,7 +791,7 @@ TEST(RestoreDecideTest, DeletionLeavesForeignMembersAlone) {
   w.vr()["metadata"]["finalizers"] = {"tidb.pingcap.com/restore-protection"};
   w.vr()["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z";
   w.members()["a"] = Json::parse(R"({"metadata": {"name": "fed-r1", "namespace": "ns-a",
-      "labels": {"federation.pingcap.com/volume-restore-uid": "other"}}})");
+      "annotations": {"federation.pingcap.com/owner": "fed/old"}}})");
   RestoreDecision d = w.Step();
   EXPECT_TRUE(d.actions.empty());
   EXPECT_EQ(d.finalizer, RestoreDecision::FinalizerChange::kRemove);
