@@ -438,6 +438,7 @@ class Pass {
       StartRestoreData();
       return;
     }
+    status_.StartStep(step::kRestoreData, now_);  // after a crash between patch and status
     if (!status_.IsTrue(cond::kDataComplete)) {
       const api::RestoreMemberView* done = nullptr;
       for (const auto& c : vr_.clusters) {
