@@ -48,16 +48,14 @@ RestoreMetrics::RestoreMetrics(runtime::MetricsRegistry& registry)
                                  "Duration of each restore step (status.steps[]).",
                                  {"namespace", "step"}, runtime::ExponentialBuckets(1, 2, 17))) {}
 
-RestoreController::RestoreController(Deps deps) : deps_(std::move(deps)) {}
+RestoreReconciler::RestoreReconciler(Deps deps) : deps_(std::move(deps)) {}
 
-std::string RestoreController::OwnerKey(const Json& member) {
-  if (JsonStringAt(member, {"metadata", "labels", api::kManagedByLabel}) != api::kManagedByValue) {
-    return "";
-  }
+std::string RestoreReconciler::OwnerKey(const Json& member) {
+  if (JsonStringAt(member, {"metadata", "labels", api::kVolumeRestoreLabel}).empty()) return "";
   return JsonStringAt(member, {"metadata", "annotations", api::kOwnerAnnotation});
 }
 
-std::vector<std::string> RestoreController::KeysReferencing(const Json& volume_backup) const {
+std::vector<std::string> RestoreReconciler::KeysReferencing(const Json& volume_backup) const {
   std::vector<std::string> keys;
   const std::string ns = JsonStringAt(volume_backup, {"metadata", "namespace"});
   const std::string name = JsonStringAt(volume_backup, {"metadata", "name"});
@@ -69,14 +67,15 @@ std::vector<std::string> RestoreController::KeysReferencing(const Json& volume_b
   return keys;
 }
 
-Result<runtime::ReconcileOutcome> RestoreController::Reconcile(const std::string& key) {
+Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string& key) {
   const ObjectKey object_key = ObjectKey::Parse(key);
   runtime::ObjectPtr vr = deps_.volume_restores->Get(object_key);
   if (vr == nullptr) return runtime::ReconcileOutcome{};
 
   RestoreDecideInput input;
   input.volume_restore = vr.get();
-  input.known_clusters = deps_.data_planes->ClusterNames();
+  input.known_clusters = deps_.clusters->ClusterNames();
+  input.observable_clusters = deps_.clusters->ObservableClusters();
   input.now = deps_.clock->Now();
   runtime::ObjectPtr volume_backup;
   std::vector<runtime::ObjectPtr> member_objects;  // keep the cached objects alive
@@ -85,7 +84,7 @@ Result<runtime::ReconcileOutcome> RestoreController::Reconcile(const std::string
     for (const auto& c : view->clusters) {
       if (c.k8s_cluster_name.empty() || c.tc_namespace.empty()) continue;
       runtime::ObjectPtr m =
-          deps_.data_planes->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name});
+          deps_.clusters->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name});
       if (m == nullptr) continue;
       auto member = api::ParseRestoreMember(*m, c.k8s_cluster_name);
       if (!member.ok()) {
@@ -121,7 +120,7 @@ Result<runtime::ReconcileOutcome> RestoreController::Reconcile(const std::string
   std::optional<std::chrono::nanoseconds> requeue_after;
   if (d.requeue_after) requeue_after = *d.requeue_after;
   for (const MemberAction& a : d.actions) {
-    std::shared_ptr<kube::Client> client = deps_.data_planes->ClientFor(a.k8s_cluster_name);
+    std::shared_ptr<kube::Client> client = deps_.clusters->ClientFor(a.k8s_cluster_name);
     if (client == nullptr) {
       requeue_after = kUnknownClusterRecheck;
       continue;
@@ -201,6 +200,124 @@ Result<runtime::ReconcileOutcome> RestoreController::Reconcile(const std::string
 
   if (!first_error.ok()) return first_error;
   return runtime::ReconcileOutcome{requeue_after};
+}
+
+class VolumeRestoreController::ClusterView final : public RestoreClusterView {
+ public:
+  explicit ClusterView(const DataPlanes* planes) : planes_(planes) {}
+  std::set<std::string> ClusterNames() const override {
+    auto names = planes_->Names();
+    return {names.begin(), names.end()};
+  }
+  std::set<std::string> ObservableClusters() const override {
+    std::set<std::string> out;
+    for (const auto& name : planes_->Names()) {
+      auto p = planes_->Get(name);
+      if (p && p->client && p->restores && p->restores->HasSynced()) out.insert(name);
+    }
+    return out;
+  }
+  std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const override {
+    auto p = planes_->Get(cluster);
+    return p ? p->client : nullptr;
+  }
+  runtime::ObjectPtr CachedRestore(const std::string& cluster,
+                                   const ObjectKey& key) const override {
+    auto p = planes_->Get(cluster);
+    if (!p || !p->restores) return nullptr;
+    return p->restores->store().Get(key);
+  }
+
+ private:
+  const DataPlanes* planes_;
+};
+
+VolumeRestoreController::VolumeRestoreController(ControllerDeps deps) : deps_(std::move(deps)) {
+  runtime::InformerOptions options;
+  options.ns = deps_.watch_namespace;
+  restores_ = std::make_unique<runtime::Informer>(
+      deps_.control_plane, kube::resources::VolumeRestore(), options, deps_.clock);
+  backups_ = std::make_unique<runtime::Informer>(
+      deps_.control_plane, kube::resources::VolumeBackup(), options, deps_.clock);
+  view_ = std::make_unique<ClusterView>(deps_.data_planes);
+  if (deps_.metrics != nullptr) metrics_ = std::make_unique<RestoreMetrics>(*deps_.metrics);
+  RestoreReconciler::Deps r;
+  r.control = deps_.control_plane;
+  r.volume_restores = &restores_->store();
+  r.volume_backups = &backups_->store();
+  r.clusters = view_.get();
+  if (deps_.events != nullptr) {
+    r.events = [events = deps_.events](const Json& obj, std::string_view type,
+                                       std::string_view reason, std::string_view message) {
+      events->Record(obj, type, reason, message);
+    };
+  }
+  r.metrics = metrics_.get();
+  r.clock = deps_.clock;
+  reconciler_ = std::make_unique<RestoreReconciler>(std::move(r));
+  controller_ = std::make_unique<runtime::Controller>(
+      name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,
+      deps_.metrics, deps_.clock);
+
+  auto enqueue = [this](const Json& obj) {
+    controller_->queue().Add(runtime::KeyOf(obj).String());
+  };
+  restores_->AddHandlers(
+      {enqueue, [enqueue](const Json&, const Json& obj) { enqueue(obj); }, enqueue});
+  auto referencing = [this](const Json& vb) {
+    for (const auto& key : reconciler_->KeysReferencing(vb)) controller_->queue().Add(key);
+  };
+  backups_->AddHandlers({referencing,
+                         [referencing](const Json&, const Json& obj) { referencing(obj); },
+                         referencing});
+  deps_.data_planes->AddMemberHandler(kube::resources::Restore(),
+                                      [this](const std::string&, const Json& member) {
+                                        std::string key = RestoreReconciler::OwnerKey(member);
+                                        if (!key.empty()) controller_->queue().Add(key);
+                                      });
+  deps_.data_planes->AddClusterChangeHandler([this] { EnqueueAll(); });
+}
+
+VolumeRestoreController::~VolumeRestoreController() { Stop(); }
+
+Status VolumeRestoreController::Start() {
+  restores_->Start();
+  backups_->Start();
+  if (!restores_->WaitForSync(std::chrono::seconds(60)) ||
+      !backups_->WaitForSync(std::chrono::seconds(60))) {
+    return UnavailableError("VolumeRestore/VolumeBackup caches did not sync within 60s");
+  }
+  controller_->Start();
+  return Status::Ok();
+}
+
+void VolumeRestoreController::Stop() {
+  if (controller_) controller_->Stop();
+  if (backups_) backups_->Stop();
+  if (restores_) restores_->Stop();
+}
+
+void VolumeRestoreController::EnqueueAll() {
+  for (const auto& obj : restores_->store().List()) {
+    controller_->queue().Add(runtime::KeyOf(*obj).String());
+  }
+}
+
+Result<runtime::ReconcileOutcome> VolumeRestoreController::Reconcile(const std::string& key) {
+  auto outcome = reconciler_->Reconcile(key);
+  if (!outcome.ok()) return outcome;
+  // Safety net: look at live restores again after one resync period.
+  auto vr = restores_->store().Get(ObjectKey::Parse(key));
+  if (vr != nullptr) {
+    const std::string phase = JsonStringAt(*vr, {"status", "phase"});
+    const bool finished = (phase == "Complete" || phase == "Failed" || phase == "Invalid") &&
+                          JsonAt(*vr, {"metadata", "deletionTimestamp"}) == nullptr;
+    auto resync = std::chrono::duration_cast<std::chrono::nanoseconds>(deps_.resync);
+    if (!finished && (!outcome->requeue_after || *outcome->requeue_after > resync)) {
+      outcome->requeue_after = resync;
+    }
+  }
+  return outcome;
 }
 
 }  // namespace brfed::federation

@@ -1,4 +1,4 @@
-// RestoreController: the VolumeRestore reconciler. Reconcile(key) observes the caches (the
+// The VolumeRestore controller. RestoreReconciler::Reconcile(key) observes the caches (the
 // VolumeRestore, the referenced VolumeBackup, the member Restores in every data plane), calls
 // the pure DecideRestore, and acts: finalizer, member creates/phase patches/deletes, status,
 // events and metrics. It never GETs or LISTs; a stale cache shows up as Conflict/AlreadyExists
@@ -8,9 +8,14 @@
 // remove finalizer. Any prefix of that may be lost to a crash; the next pass re-derives the
 // rest from what it then observes (DecideRestore is idempotent).
 //
+// VolumeRestoreController is the FederationController the manager registers: it owns the
+// control-plane informers (VolumeRestores, VolumeBackups), the work queue and workers, and maps
+// member Restore events (owner annotation), VolumeBackup events (volumeBackupName) and cluster
+// changes to VolumeRestore keys.
+//
 // Thread-safety: Reconcile may run concurrently for different keys (the work queue never hands
-// one key to two workers). Ownership: the controller does not own its Deps' pointees; they must
-// outlive it.
+// one key to two workers). Start/Stop from one thread. Ownership: neither class owns its deps'
+// pointees; they must outlive it.
 #ifndef BRFED_FEDERATION_RESTORE_CONTROLLER_H_
 #define BRFED_FEDERATION_RESTORE_CONTROLLER_H_
 
@@ -24,21 +29,25 @@
 #include "core/json.h"
 #include "core/object_ref.h"
 #include "core/status.h"
+#include "federation/federation_controller.h"
 #include "kube/client.h"
 #include "runtime/controller.h"
+#include "runtime/informer.h"
 #include "runtime/metrics.h"
 #include "runtime/store.h"
 
 namespace brfed::federation {
 
-// How the restore controller sees the data planes; the manager implements it over its
-// ClusterHandles (one client and one member-Restore informer per kubeconfig context).
-class DataPlanes {
+// What the reconciler sees of the data planes (tests fake it; VolumeRestoreController adapts
+// DataPlanes).
+class RestoreClusterView {
  public:
-  virtual ~DataPlanes() = default;
-  // Contexts that currently have a handle.
+  virtual ~RestoreClusterView() = default;
+  // Contexts of the federation kubeconfig.
   virtual std::set<std::string> ClusterNames() const = 0;
-  // The client of `cluster`, or nullptr when it has no handle.
+  // Contexts whose client exists and whose member-Restore cache has synced.
+  virtual std::set<std::string> ObservableClusters() const = 0;
+  // The client of `cluster`, or nullptr.
   virtual std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const = 0;
   // The cached member Restore `key` in `cluster`, or nullptr.
   virtual runtime::ObjectPtr CachedRestore(const std::string& cluster,
@@ -57,19 +66,19 @@ struct RestoreMetrics {
   runtime::Histogram& step;   // fed_volume_restore_step_duration_seconds{namespace,step}
 };
 
-class RestoreController {
+class RestoreReconciler {
  public:
   struct Deps {
     std::shared_ptr<kube::Client> control;  // the control-plane API server
     const runtime::Store* volume_restores = nullptr;
     const runtime::Store* volume_backups = nullptr;
-    const DataPlanes* data_planes = nullptr;
+    const RestoreClusterView* clusters = nullptr;
     EventSink events;                   // may be empty
     RestoreMetrics* metrics = nullptr;  // may be null
     Clock* clock = RealClock::Get();
   };
 
-  explicit RestoreController(Deps deps);
+  explicit RestoreReconciler(Deps deps);
 
   // Reconciles VolumeRestore "namespace/name"; usable as a runtime::ReconcileFn.
   Result<runtime::ReconcileOutcome> Reconcile(const std::string& key);
@@ -82,6 +91,32 @@ class RestoreController {
 
  private:
   Deps deps_;
+};
+
+class VolumeRestoreController final : public FederationController {
+ public:
+  explicit VolumeRestoreController(ControllerDeps deps);
+  ~VolumeRestoreController() override;
+
+  const std::string& name() const override { return name_; }
+  Status Start() override;
+  void Stop() override;
+
+  // One pass for "namespace/name" (exposed for tests).
+  Result<runtime::ReconcileOutcome> Reconcile(const std::string& key);
+
+ private:
+  class ClusterView;
+  void EnqueueAll();
+
+  const std::string name_ = "volumeRestore";
+  ControllerDeps deps_;
+  std::unique_ptr<runtime::Informer> restores_;
+  std::unique_ptr<runtime::Informer> backups_;
+  std::unique_ptr<ClusterView> view_;
+  std::unique_ptr<RestoreMetrics> metrics_;
+  std::unique_ptr<RestoreReconciler> reconciler_;
+  std::unique_ptr<runtime::Controller> controller_;
 };
 
 }  // namespace brfed::federation

@@ -124,13 +124,14 @@ class FakeClient final : public kube::Client {
 };
 
 // Data planes whose "cache" is the fake server itself (always fresh).
-class FakeDataPlanes final : public DataPlanes {
+class FakeDataPlanes final : public RestoreClusterView {
  public:
   std::set<std::string> ClusterNames() const override {
     std::set<std::string> out;
     for (const auto& [name, _] : clients) out.insert(name);
     return out;
   }
+  std::set<std::string> ObservableClusters() const override { return ClusterNames(); }
   std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const override {
     auto it = clients.find(cluster);
     return it == clients.end() ? nullptr : it->second;
@@ -150,11 +151,11 @@ class RestoreControllerTest : public ::testing::Test {
   explicit RestoreControllerTest(bool status_subresource = true)
       : control_(std::make_shared<FakeClient>("control", status_subresource)), metrics_(registry_) {
     for (auto name : {"a", "b"}) planes_.clients[name] = std::make_shared<FakeClient>(name);
-    RestoreController::Deps deps;
+    RestoreReconciler::Deps deps;
     deps.control = control_;
     deps.volume_restores = &vr_store_;
     deps.volume_backups = &vb_store_;
-    deps.data_planes = &planes_;
+    deps.clusters = &planes_;
     deps.events = [this](const Json&, std::string_view type, std::string_view reason,
                          std::string_view message) {
       events_.push_back(std::string(type) + " " + std::string(reason) + ": " +
@@ -162,7 +163,7 @@ class RestoreControllerTest : public ::testing::Test {
     };
     deps.metrics = &metrics_;
     deps.clock = &clock_;
-    controller_ = std::make_unique<RestoreController>(std::move(deps));
+    controller_ = std::make_unique<RestoreReconciler>(std::move(deps));
   }
 
   void CreateRestore(Json spec) {
@@ -215,7 +216,7 @@ class RestoreControllerTest : public ::testing::Test {
   RestoreMetrics metrics_;
   FakeClock clock_;
   std::vector<std::string> events_;
-  std::unique_ptr<RestoreController> controller_;
+  std::unique_ptr<RestoreReconciler> controller_;
 };
 
 TEST_F(RestoreControllerTest, DrivesARestoreToCompleteWithEventsAndMetrics) {
@@ -225,7 +226,7 @@ TEST_F(RestoreControllerTest, DrivesARestoreToCompleteWithEventsAndMetrics) {
   EXPECT_TRUE(VrTrue("Running"));
   EXPECT_EQ(Member("a", "ns-a")["spec"]["federalVolumeRestorePhase"], "restore-volume");
   EXPECT_EQ(Member("b", "ns-b")["spec"]["s3"]["prefix"], "p-b");
-  EXPECT_EQ(RestoreController::OwnerKey(Member("a", "ns-a")), "fed/r");
+  EXPECT_EQ(RestoreReconciler::OwnerKey(Member("a", "ns-a")), "fed/r");
 
   Member("a", "ns-a")["status"]["commitTs"] = "20";
   Member("b", "ns-b")["status"]["commitTs"] = "10";

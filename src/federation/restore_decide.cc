@@ -109,6 +109,9 @@ class Pass {
   }
 
   bool Known(const std::string& cluster) const { return in_.known_clusters.count(cluster) > 0; }
+  bool Observable(const std::string& cluster) const {
+    return in_.observable_clusters.count(cluster) > 0;
+  }
   const api::RestoreMemberView* Member(const std::string& cluster) const {
     auto it = members_.find(cluster);
     return it == members_.end() ? nullptr : it->second;
@@ -142,7 +145,7 @@ class Pass {
               {MemberAction::Kind::kDelete, c.k8s_cluster_name, m->ns, m->name, nullptr, "", ""});
           deleting.push_back(c.k8s_cluster_name);
         }
-      } else if (m == nullptr && !Known(c.k8s_cluster_name) && Recorded(c.k8s_cluster_name)) {
+      } else if (m == nullptr && !Observable(c.k8s_cluster_name) && Recorded(c.k8s_cluster_name)) {
         pending = true;  // cannot see that data plane: its member may still exist
         d_.requeue_after = kUnknownClusterRecheck;
       }
@@ -329,7 +332,7 @@ class Pass {
                                         " disappeared after VolumeComplete");
         return;
       }
-      if (!Known(c->k8s_cluster_name)) {
+      if (!Observable(c->k8s_cluster_name)) {
         d_.requeue_after = kUnknownClusterRecheck;
         continue;
       }

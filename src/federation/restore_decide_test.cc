@@ -47,6 +47,9 @@ class World {
       in.members.push_back(*m);
     }
     in.known_clusters = known_;
+    for (const auto& c : known_) {
+      if (!unobservable_.count(c)) in.observable_clusters.insert(c);
+    }
     in.volume_backup = vb_.has_value() ? &*vb_ : nullptr;
     in.now = now_;
     return DecideRestore(in);
@@ -126,6 +129,7 @@ class World {
   Json& vr() { return vr_; }
   std::map<std::string, Json>& members() { return members_; }
   std::set<std::string>& known() { return known_; }
+  std::set<std::string>& unobservable() { return unobservable_; }
   std::optional<Json>& vb() { return vb_; }
   const std::vector<std::string>& phase_log() const { return phase_log_; }
   const std::map<std::string, int>& creates() const { return creates_; }
@@ -145,6 +149,7 @@ class World {
   Json vr_;
   std::map<std::string, Json> members_;
   std::set<std::string> known_{"a", "b", "c"};
+  std::set<std::string> unobservable_;
   std::optional<Json> vb_;
   Time now_ = Time(std::chrono::seconds(1700000000));
   int rv_ = 100;
@@ -721,6 +726,18 @@ TEST(RestoreDecideTest, UnknownClusterAfterStartWaitsInsteadOfInvalid) {
   EXPECT_EQ(*d.requeue_after, kUnknownClusterRecheck);
   w.known().insert("c");
   EXPECT_EQ(ActionSummary(w.Step()), (Strings{"create:c"}));
+}
+
+TEST(RestoreDecideTest, UnsyncedMemberCacheWaitsEvenBeforeStart) {
+  World w(World::ThreeClusters());
+  w.unobservable().insert("b");  // context known, member cache not synced yet
+  RestoreDecision d = w.Step();
+  EXPECT_FALSE(w.True("Invalid"));
+  EXPECT_TRUE(w.True("Running"));
+  EXPECT_EQ(ActionSummary(d), (Strings{"create:a", "create:c"}));
+  EXPECT_TRUE(d.requeue_after.has_value());
+  w.unobservable().clear();
+  EXPECT_EQ(ActionSummary(w.Step()), (Strings{"create:b"}));
 }
 
 TEST(RestoreDecideTest, MemberVanishingAfterVolumeCompleteFails) {
