@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace brfed::federation {
 namespace {
@@ -835,5 +836,129 @@ TEST(RestoreDecideTest, MirrorsMembersIntoStatus) {
   EXPECT_EQ(s.restores[1].phase, "");
 }
 
+namespace crash {
+
+bool HasCondition(const Json& member, std::string_view type) {
+  const Json* conds = JsonAt(member, {"status", "conditions"});
+  if (conds == nullptr || !conds->is_array()) return false;
+  for (const auto& c : *conds) {
+    if (c.value("type", "") == type) return true;
+  }
+  return false;
+}
+
+// A fake TiDB Operator for one member: advances its conditions one step per tick, following the
+// data-plane contract (c.3) for the member's phase and warm-up mode.
+void OperatorTick(World& w, const std::string& cluster, const std::string& warmup,
+                  bool check_wal_only) {
+  Json& m = w.members().at(cluster);
+  auto has = [&m](const char* type) { return HasCondition(m, type); };
+  const std::string phase = m["spec"]["federalVolumeRestorePhase"];
+  if (!has("VolumeComplete")) {
+    w.SetCommitTs(cluster, cluster == "a" ? "300" : cluster == "b" ? "100" : "200");
+    w.SetMember(cluster, "VolumeComplete");
+  } else if (!warmup.empty() && !has("WarmUpStarted")) {
+    w.SetMember(cluster, "WarmUpStarted");
+  } else if (warmup == "sync" && !has("WarmUpComplete")) {
+    w.SetMember(cluster, "WarmUpComplete");
+  } else if (check_wal_only) {
+    if (!has("Complete")) w.SetMember(cluster, "Complete");
+  } else if (!has("TikvComplete")) {
+    w.SetMember(cluster, "TikvComplete");
+  } else if (phase == "restore-data" && !has("DataComplete")) {
+    w.SetMember(cluster, "DataComplete");
+  } else if (phase == "restore-finish" && !has("Complete")) {
+    w.SetMember(cluster, "Complete");
+  } else if (warmup == "async" && has("Complete") && !has("WarmUpComplete")) {
+    w.SetMember(cluster, "WarmUpComplete");
+  }
+}
+
+bool AllHave(World& w, const char* type) {
+  for (auto& [cluster, m] : w.members()) {
+    if (!HasCondition(m, type)) return false;
+  }
+  return w.members().size() == 3;
+}
+
+struct CrashCase {
+  std::string warmup;
+  std::string strategy;
+};
+
+class CrashTest : public ::testing::TestWithParam<CrashCase> {};
+
+// Interleaves operator ticks with decision passes whose writes are cut short at a random
+// point (a manager crash: only a prefix of [member actions..., status] lands), and audits the
+// safety invariants: members created once each, restore-data exactly once on the smallest
+// commitTs and only after every member is TikvComplete, restore-finish only after DataComplete,
+// and the same final outcome as without crashes.
+TEST_P(CrashTest, RandomCrashesKeepTheInvariants) {
+  const bool check_wal_only = GetParam().strategy == "check-wal-only";
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    World w(World::ThreeClusters(GetParam().warmup, GetParam().strategy));
+    int data_patches = 0;
+    for (int i = 0; i < 400 && !w.True("Complete") && !w.True("Failed"); ++i) {
+      if (!w.members().empty() && rng() % 2 == 0) {
+        auto it = w.members().begin();
+        std::advance(it, rng() % w.members().size());
+        OperatorTick(w, it->first, GetParam().warmup, check_wal_only);
+        continue;
+      }
+      RestoreDecision d = w.Decide();
+      const bool all_tikv = AllHave(w, "TikvComplete");
+      const bool any_data = [&w] {
+        for (auto& [c, m] : w.members()) {
+          if (HasCondition(m, "DataComplete")) return true;
+        }
+        return false;
+      }();
+      for (const auto& a : d.actions) {
+        if (a.federal_phase == "restore-data") {
+          ASSERT_TRUE(all_tikv) << "seed " << seed;
+          ASSERT_EQ(a.k8s_cluster_name, "b") << "seed " << seed;  // smallest commitTs
+        }
+        if (a.federal_phase == "restore-finish") {
+          ASSERT_TRUE(any_data) << "seed " << seed;
+        }
+      }
+      // Crash: keep a random prefix of the writes (finalizer and events are not audited).
+      const size_t writes = d.actions.size() + (d.new_status ? 1 : 0);
+      const size_t keep = rng() % 3 == 0 ? rng() % (writes + 1) : writes;
+      RestoreDecision partial;
+      partial.finalizer = d.finalizer;
+      for (size_t k = 0; k < keep && k < d.actions.size(); ++k) {
+        partial.actions.push_back(d.actions[k]);
+      }
+      if (keep == writes && d.new_status) partial.new_status = d.new_status;
+      const size_t before = w.phase_log().size();
+      w.Apply(partial);
+      for (size_t k = before; k < w.phase_log().size(); ++k) {
+        if (w.phase_log()[k].find("restore-data") != std::string::npos) ++data_patches;
+      }
+    }
+    ASSERT_TRUE(w.True("Complete")) << "seed " << seed << " phase " << w.Status().phase;
+    EXPECT_EQ(data_patches, check_wal_only ? 0 : 1) << "seed " << seed;
+    for (const auto& [cluster, n] : w.creates()) EXPECT_EQ(n, 1) << cluster << " seed " << seed;
+    if (!check_wal_only) {
+      EXPECT_EQ(w.Status().commit_ts, "100") << "seed " << seed;
+    }
+  }
+}
+
+void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.warmup << "/" << c.strategy; }
+
+INSTANTIATE_TEST_SUITE_P(Modes, CrashTest,
+                         ::testing::Values(CrashCase{"", ""}, CrashCase{"sync", "fsr"},
+                                           CrashCase{"async", "hybrid"},
+                                           CrashCase{"sync", "check-wal-only"}),
+                         [](const ::testing::TestParamInfo<CrashCase>& info) {
+                           std::string s = info.param.warmup.empty() ? "none" : info.param.warmup;
+                           if (info.param.strategy == "check-wal-only") s += "_checkwal";
+                           return s;
+                         });
+
+}  // namespace crash
 }  // namespace
 }  // namespace brfed::federation
