@@ -1,0 +1,53 @@
+// Credentials: where a Client gets the Authorization header and (for exec plugins) client
+// certificates for each request. Three kinds besides static material: a token file re-read at
+// least every minute (bound service-account tokens rotate), and exec credential plugins run
+// without a shell, cached until shortly before `expirationTimestamp`, refreshed after a 401
+// (Invalidate), single-flight (concurrent callers wait for one run).
+//
+// Thread-safety: CredentialSource implementations are safe for concurrent use. The Clock
+// passed in must outlive the source.
+#ifndef BRFED_KUBE_CREDENTIALS_H_
+#define BRFED_KUBE_CREDENTIALS_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "kube/kubeconfig.h"
+
+namespace brfed::kube {
+
+struct Credential {
+  std::string bearer_token;     // empty: no Authorization header
+  std::string client_cert_pem;  // from an exec plugin; empty: use the RestConfig's
+  std::string client_key_pem;
+  std::optional<Time> expiry;  // when known
+};
+
+class CredentialSource {
+ public:
+  virtual ~CredentialSource() = default;
+  // The credential to use now. Exec-plugin failures are kUnauthorized errors that include the
+  // plugin's stderr and its installHint.
+  virtual Result<Credential> Get() = 0;
+  // The server said 401: drop cached credentials so the next Get() refreshes them.
+  virtual void Invalidate() = 0;
+};
+
+// The source for `config` (static token/basic/none, token file, or exec plugin).
+std::shared_ptr<CredentialSource> NewCredentialSource(const RestConfig& config,
+                                                      Clock* clock = RealClock::Get());
+
+// Exec plugins are refreshed when now + this margin reaches the expiry.
+inline constexpr std::chrono::seconds kExecRefreshMargin{60};
+// Token files are re-read when older than this.
+inline constexpr std::chrono::seconds kTokenFileRefresh{60};
+// An exec plugin that runs longer than this is killed and reported.
+inline constexpr std::chrono::seconds kExecTimeout{60};
+
+}  // namespace brfed::kube
+
+#endif  // BRFED_KUBE_CREDENTIALS_H_

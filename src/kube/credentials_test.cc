@@ -1,0 +1,135 @@
+#include "kube/credentials.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/testing_util.h"
+
+namespace brfed::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+// A plugin that counts its runs in a file and issues "tok-<n>" expiring at $EXPIRY; it also
+// records KUBERNETES_EXEC_INFO and its argument.
+constexpr const char* kPlugin = R"(#!/bin/sh
+dir=$(dirname "$0")
+n=$(cat "$dir/count" 2>/dev/null || echo 0)
+n=$((n+1))
+echo $n > "$dir/count"
+printf '%s' "$KUBERNETES_EXEC_INFO" > "$dir/info"
+echo "$1" > "$dir/arg"
+printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-%s","expirationTimestamp":"%s"}}' "$API" "$n" "$EXPIRY"
+)";
+
+RestConfig ExecConfigFor(const std::string& command, const std::string& api) {
+  RestConfig rc;
+  rc.context_name = "eks-1";
+  rc.server = "https://h:443";
+  ExecConfig exec;
+  exec.api_version = api;
+  exec.command = command;
+  exec.args = {"arg with spaces; echo no-shell"};
+  exec.env = {{"API", api}, {"EXPIRY", "2023-11-14T22:18:20Z"}};  // FakeClock start + 300 s
+  exec.install_hint = "Install the test plugin from the test suite.";
+  exec.provide_cluster_info = true;
+  rc.exec = exec;
+  return rc;
+}
+
+TEST(ExecCredentialTest, CachesUntilShortlyBeforeExpiryThenRefreshes) {
+  TempDir dir;
+  std::string plugin = dir.Write("plugin", kPlugin, true);
+  FakeClock clock;
+  auto source =
+      NewCredentialSource(ExecConfigFor(plugin, "client.authentication.k8s.io/v1"), &clock);
+  auto c1 = source->Get();
+  ASSERT_TRUE(c1.ok()) << c1.status().ToString();
+  EXPECT_EQ(c1->bearer_token, "tok-1");
+  ASSERT_TRUE(c1->expiry.has_value());
+  clock.Advance(200s);  // 100 s left: still cached
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");
+  clock.Advance(45s);  // 55 s left: inside the refresh margin
+  EXPECT_EQ(source->Get()->bearer_token, "tok-2");
+  EXPECT_EQ(dir.Read("arg"), "arg with spaces; echo no-shell\n");  // one argv entry, no shell
+  auto info = ParseJson(dir.Read("info"));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(JsonStringAt(*info, {"spec", "cluster", "server"}), "https://h:443");
+  EXPECT_FALSE(JsonBoolAt(*info, {"spec", "interactive"}, true));
+}
+
+TEST(ExecCredentialTest, InvalidateAfter401Refreshes) {
+  TempDir dir;
+  std::string plugin = dir.Write("plugin", kPlugin, true);
+  FakeClock clock;
+  auto source =
+      NewCredentialSource(ExecConfigFor(plugin, "client.authentication.k8s.io/v1beta1"), &clock);
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");
+  source->Invalidate();
+  EXPECT_EQ(source->Get()->bearer_token, "tok-2");
+}
+
+TEST(ExecCredentialTest, FailingPluginShowsInstallHintAndStderr) {
+  TempDir dir;
+  std::string plugin = dir.Write("plugin", "#!/bin/sh\necho 'no credentials' >&2\nexit 3\n", true);
+  FakeClock clock;
+  auto source =
+      NewCredentialSource(ExecConfigFor(plugin, "client.authentication.k8s.io/v1"), &clock);
+  auto c = source->Get();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kUnauthorized);
+  EXPECT_NE(c.status().message().find("exited with code 3: no credentials"), std::string::npos)
+      << c.status().message();
+  EXPECT_NE(c.status().message().find("Install the test plugin"), std::string::npos);
+  EXPECT_NE(c.status().message().find("eks-1"), std::string::npos);
+}
+
+TEST(ExecCredentialTest, MissingCommandAndBadOutput) {
+  TempDir dir;
+  FakeClock clock;
+  auto missing = NewCredentialSource(
+      ExecConfigFor(dir.path() + "/does-not-exist", "client.authentication.k8s.io/v1"), &clock);
+  auto c = missing->Get();
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("Install the test plugin"), std::string::npos);
+
+  std::string garbage = dir.Write("garbage", "#!/bin/sh\necho not-json\n", true);
+  auto bad = NewCredentialSource(ExecConfigFor(garbage, "client.authentication.k8s.io/v1"), &clock);
+  EXPECT_FALSE(bad->Get().ok());
+
+  // A v1beta1 answer to a v1 request is rejected.
+  std::string plugin = dir.Write("plugin", kPlugin, true);
+  RestConfig mismatch = ExecConfigFor(plugin, "client.authentication.k8s.io/v1");
+  mismatch.exec->env[0].second = "client.authentication.k8s.io/v1beta1";
+  auto wrong = NewCredentialSource(mismatch, &clock)->Get();
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("does not match"), std::string::npos);
+}
+
+TEST(TokenFileTest, ReReadsAfterAMinuteAndAfterInvalidate) {
+  TempDir dir;
+  RestConfig rc;
+  rc.token_file = dir.Write("token", "one\n");
+  FakeClock clock;
+  auto source = NewCredentialSource(rc, &clock);
+  EXPECT_EQ(source->Get()->bearer_token, "one");
+  dir.Write("token", "two\n");
+  EXPECT_EQ(source->Get()->bearer_token, "one");
+  clock.Advance(61s);
+  EXPECT_EQ(source->Get()->bearer_token, "two");
+  dir.Write("token", "three");
+  source->Invalidate();
+  EXPECT_EQ(source->Get()->bearer_token, "three");
+}
+
+TEST(StaticTokenTest, ReturnsTheToken) {
+  RestConfig rc;
+  rc.bearer_token = "abc";
+  EXPECT_EQ(NewCredentialSource(rc)->Get()->bearer_token, "abc");
+}
+
+}  // namespace
+}  // namespace brfed::kube

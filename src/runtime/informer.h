@@ -1,0 +1,95 @@
+// Informer: keeps a Store in sync with one resource (optionally one namespace and a label
+// selector) of one cluster by driving a WatchMachine with a Client on its own thread, and
+// calls handlers for every add, update and delete (including the differences a relist finds).
+// WaitForSync is the barrier: true once the first list is in the store.
+//
+// Handlers run on the informer thread, in order; they must be quick (enqueue a key) and must
+// not call Stop().
+//
+// Thread-safety: all public methods are safe for concurrent use; AddHandlers only before
+// Start. Ownership: shares the Client; the Clock and ClientMetrics (optional) must outlive the
+// informer. Stop() (also run by the destructor) cancels the watch and joins the thread.
+#ifndef BRFED_RUNTIME_INFORMER_H_
+#define BRFED_RUNTIME_INFORMER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "kube/client.h"
+#include "kube/client_metrics.h"
+#include "kube/resource.h"
+#include "runtime/backoff.h"
+#include "runtime/store.h"
+
+namespace brfed::runtime {
+
+struct InformerHandlers {
+  std::function<void(const Json& obj)> on_add;
+  std::function<void(const Json& old_obj, const Json& new_obj)> on_update;
+  std::function<void(const Json& obj)> on_delete;
+};
+
+struct InformerOptions {
+  std::string ns;  // "" = all namespaces
+  std::string label_selector;
+  long page_size = 500;
+  BackoffOptions backoff;
+  // Watches are re-established at a random point in [min, 2*min) seconds, as client-go does.
+  int watch_timeout_min_seconds = 300;
+  kube::ClientMetrics* metrics = nullptr;
+};
+
+class Informer {
+ public:
+  Informer(std::shared_ptr<kube::Client> client, kube::Resource resource,
+           InformerOptions options = {}, Clock* clock = RealClock::Get());
+  // Convenience for the common case.
+  Informer(std::shared_ptr<kube::Client> client, kube::Resource resource, std::string ns,
+           std::string label_selector = "", Clock* clock = RealClock::Get());
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  void AddHandlers(InformerHandlers handlers);  // before Start
+  void Start();
+  void Stop();  // idempotent; joins
+
+  // True once the first list is in (false on timeout or after Stop without a list).
+  bool WaitForSync(std::chrono::milliseconds timeout);
+  bool HasSynced() const;
+
+  const Store& store() const { return store_; }
+  const kube::Resource& resource() const { return resource_; }
+
+ private:
+  void Run();
+  void Emit(const Store::Change& change);
+  Result<Json> ListAll();
+
+  std::shared_ptr<kube::Client> client_;
+  kube::Resource resource_;
+  InformerOptions options_;
+  Clock* clock_;
+  Store store_;
+  std::vector<InformerHandlers> handlers_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool synced_ = false;
+  bool stopping_ = false;
+  std::shared_ptr<kube::WatchStream> active_watch_;  // guarded by mu_, for Stop()
+  std::thread thread_;
+};
+
+}  // namespace brfed::runtime
+
+#endif  // BRFED_RUNTIME_INFORMER_H_
