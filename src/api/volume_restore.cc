@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "api/volume_backup.h"
 #include "core/duration.h"
 
 namespace brfed::api {
@@ -271,7 +272,8 @@ Result<RestoreMemberView> ParseRestoreMember(const Json& object,
   m.resource_version = JsonStringAt(object, {"metadata", "resourceVersion"});
   const Json* deletion = JsonAt(object, {"metadata", "deletionTimestamp"});
   m.deleting = deletion != nullptr && !deletion->is_null();
-  m.owner_uid = JsonStringAt(object, {"metadata", "labels", kOwnerUidLabel});
+  m.owner_uid = JsonStringAt(object, {"metadata", "annotations", kOwnerUidAnnotation});
+  m.owner = JsonStringAt(object, {"metadata", "annotations", kOwnerAnnotation});
   m.federal_phase = JsonStringAt(object, {"spec", "federalVolumeRestorePhase"});
   m.warmup_strategy = JsonStringAt(object, {"spec", "warmupStrategy"});
   m.tc_name = JsonStringAt(object, {"spec", "br", "cluster"});
@@ -293,10 +295,11 @@ Json BuildRestoreMember(const VolumeRestoreView& restore, const VolumeRestoreClu
   Json labels = Json::object();
   for (const auto& [k, v] : restore.labels) labels[k] = v;
   labels[std::string(kManagedByLabel)] = kManagedByValue;
-  if (!restore.uid.empty()) labels[std::string(kOwnerUidLabel)] = restore.uid;
+  labels[std::string(kVolumeRestoreLabel)] = restore.name;
   Json annotations = Json::object();
   for (const auto& [k, v] : restore.annotations) annotations[k] = v;
   annotations[std::string(kOwnerAnnotation)] = restore.ns + "/" + restore.name;
+  if (!restore.uid.empty()) annotations[std::string(kOwnerUidAnnotation)] = restore.uid;
 
   Json spec = {{"restoreMode", "volume-snapshot"},
                {"backupType", "full"},
@@ -333,26 +336,6 @@ Json BuildRestoreMember(const VolumeRestoreView& restore, const VolumeRestoreClu
                    {"annotations", std::move(annotations)}}},
                  {"spec", std::move(spec)}};
   return member;
-}
-
-bool IsFederatedVolumeBackupComplete(const Json& volume_backup) {
-  const Json* conds = JsonAt(volume_backup, {"status", "conditions"});
-  if (conds == nullptr || !conds->is_array()) return false;
-  for (const Json& c : *conds) {
-    if (c.is_object() && StringField(c, "type") == "Complete" && StringField(c, "status") == "True")
-      return true;
-  }
-  return false;
-}
-
-std::vector<std::string> VolumeBackupClusterNames(const Json& volume_backup) {
-  std::vector<std::string> out;
-  const Json* clusters = JsonAt(volume_backup, {"spec", "clusters"});
-  if (clusters == nullptr || !clusters->is_array()) return out;
-  for (const Json& c : *clusters) {
-    if (c.is_object()) out.push_back(StringField(c, "k8sClusterName"));
-  }
-  return out;
 }
 
 Result<Json> RestoreStorageFromVolumeBackup(const Json& volume_backup,
@@ -392,7 +375,7 @@ Result<Json> RestoreStorageFromVolumeBackup(const Json& volume_backup,
     out_s3["prefix"] = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
   } else {
     // Upstream's member prefix rule (contract a.10): "<template prefix>-<k8sClusterName>".
-    out_s3["prefix"] = StringField(*s3, "prefix") + "-" + std::string(k8s_cluster_name);
+    out_s3["prefix"] = MemberS3Prefix(StringField(*s3, "prefix"), k8s_cluster_name);
   }
   return Json{{"s3", std::move(out_s3)}};
 }

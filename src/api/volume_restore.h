@@ -9,27 +9,24 @@
 #ifndef BRFED_API_VOLUME_RESTORE_H_
 #define BRFED_API_VOLUME_RESTORE_H_
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/labels.h"
 #include "core/json.h"
 #include "core/status.h"
 #include "core/time.h"
 
 namespace brfed::api {
 
-inline constexpr std::string_view kRestoreProtectionFinalizer =
-    "tidb.pingcap.com/restore-protection";
-// Label on every member we create, so data-plane watches can select only our members.
-inline constexpr std::string_view kManagedByLabel = "federation.pingcap.com/managed-by";
-inline constexpr std::string_view kManagedByValue = "br-federation-manager";
-// UID of the owning VolumeRestore (label, so foreign same-named members can be told apart).
-inline constexpr std::string_view kOwnerUidLabel = "federation.pingcap.com/volume-restore-uid";
-// "<namespace>/<name>" of the owning VolumeRestore (annotation: no 63-character limit).
-inline constexpr std::string_view kOwnerAnnotation = "federation.pingcap.com/volume-restore";
+// Longest VolumeRestore name whose data-plane job name `restore-data-fed-<name>` still fits the
+// 63-character limit of the `job-name` label Kubernetes puts on the Job's pods.
+inline constexpr size_t kMaxVolumeRestoreNameLength =
+    63 - std::string_view("restore-data-fed-").size();
 
 // VolumeRestore condition types (also the values of status.phase).
 namespace vrt_condition {
@@ -201,7 +198,8 @@ struct RestoreMemberView {
   std::string ns;
   std::string resource_version;
   bool deleting = false;
-  std::string owner_uid;  // kOwnerUidLabel, empty when absent (e.g. created by the Go manager)
+  std::string owner_uid;  // kOwnerUidAnnotation, "" when absent (e.g. made by the Go manager)
+  std::string owner;      // kOwnerAnnotation ("<namespace>/<name>"), "" when absent
   std::string federal_phase;
   std::string warmup_strategy;
   std::string tc_name;       // spec.br.cluster
@@ -222,7 +220,7 @@ std::string RestoreMemberName(std::string_view volume_restore_name);
 // backupType full, phase restore-volume, `storage` (a StorageProvider object, e.g.
 // {"s3": {...}}) inlined into spec, volumeAZ from azName, br converted with the TC's name and
 // namespace, template pass-through fields, the VolumeRestore's labels and annotations, plus
-// our managed-by/owner-uid labels and owner annotation.
+// our managed-by and volume-restore labels and owner/owner-uid annotations (api/labels.h).
 Json BuildRestoreMember(const VolumeRestoreView& restore, const VolumeRestoreCluster& cluster,
                         const Json& storage);
 
@@ -232,11 +230,6 @@ Json BuildRestoreMember(const VolumeRestoreView& restore, const VolumeRestoreClu
 // "<template prefix>-<k8sClusterName>". Errors (kInvalidArgument) say what is missing.
 Result<Json> RestoreStorageFromVolumeBackup(const Json& volume_backup,
                                             std::string_view k8s_cluster_name);
-
-// Whether a VolumeBackup object has its `Complete` condition True.
-bool IsFederatedVolumeBackupComplete(const Json& volume_backup);
-// spec.clusters[].k8sClusterName of a VolumeBackup object, in order.
-std::vector<std::string> VolumeBackupClusterNames(const Json& volume_backup);
 
 }  // namespace brfed::api
 

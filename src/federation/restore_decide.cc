@@ -6,6 +6,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "api/conditions.h"
+#include "api/volume_backup.h"
+
 namespace brfed::federation {
 namespace {
 
@@ -106,12 +109,18 @@ class Pass {
   }
 
   bool Known(const std::string& cluster) const { return in_.known_clusters.count(cluster) > 0; }
+  bool Observable(const std::string& cluster) const {
+    return in_.observable_clusters.count(cluster) > 0;
+  }
   const api::RestoreMemberView* Member(const std::string& cluster) const {
     auto it = members_.find(cluster);
     return it == members_.end() ? nullptr : it->second;
   }
+  // A member is ours unless its owner marks name another object; members without marks (made
+  // by the Go manager before a switch-over) are adopted.
   bool Foreign(const api::RestoreMemberView& m) const {
-    return !m.owner_uid.empty() && !vr_.uid.empty() && m.owner_uid != vr_.uid;
+    if (!m.owner_uid.empty() && !vr_.uid.empty()) return m.owner_uid != vr_.uid;
+    return !m.owner.empty() && m.owner != vr_.ns + "/" + vr_.name;
   }
   bool Recorded(const std::string& cluster) const {
     for (const auto& r : status_.restores) {
@@ -136,7 +145,7 @@ class Pass {
               {MemberAction::Kind::kDelete, c.k8s_cluster_name, m->ns, m->name, nullptr, "", ""});
           deleting.push_back(c.k8s_cluster_name);
         }
-      } else if (m == nullptr && !Known(c.k8s_cluster_name) && Recorded(c.k8s_cluster_name)) {
+      } else if (m == nullptr && !Observable(c.k8s_cluster_name) && Recorded(c.k8s_cluster_name)) {
         pending = true;  // cannot see that data plane: its member may still exist
         d_.requeue_after = kUnknownClusterRecheck;
       }
@@ -157,6 +166,13 @@ class Pass {
   // Problems with the spec that make it Invalid; fills `storage` for every cluster.
   std::vector<std::string> Validate(bool check_known, std::map<std::string, Json>* storage) {
     std::vector<std::string> problems;
+    if (vr_.name.size() > api::kMaxVolumeRestoreNameLength) {
+      problems.push_back("name " + Quote(vr_.name) + " has " + std::to_string(vr_.name.size()) +
+                         " characters; at most " +
+                         std::to_string(api::kMaxVolumeRestoreNameLength) +
+                         " fit, because the data plane's job restore-data-fed-<name> must stay "
+                         "within 63 characters");
+    }
     if (vr_.clusters.empty()) problems.push_back("spec.clusters is empty");
     std::set<std::string> seen;
     const bool from_backup = !vr_.volume_backup_name.empty();
@@ -218,14 +234,17 @@ class Pass {
       problems->push_back("spec.volumeBackupName: " + ref + " not found");
       return;
     }
-    if (!api::IsFederatedVolumeBackupComplete(*in_.volume_backup)) {
+    if (!api::IsConditionTrue(api::StatusOf(*in_.volume_backup),
+                              api::volume_backup_condition::kComplete)) {
       std::string phase = JsonStringAt(*in_.volume_backup, {"status", "phase"});
       problems->push_back("spec.volumeBackupName: " + ref + " is not Complete (phase " +
                           Quote(phase) + ")");
       return;
     }
-    std::vector<std::string> backup_list = api::VolumeBackupClusterNames(*in_.volume_backup);
-    std::set<std::string> backup_clusters(backup_list.begin(), backup_list.end());
+    std::set<std::string> backup_clusters;
+    for (const auto& c : api::VolumeBackupClusters(*in_.volume_backup)) {
+      backup_clusters.insert(c.k8s_cluster_name);
+    }
     std::vector<std::string> not_in_backup, not_in_restore;
     for (const auto& c : restore_clusters) {
       if (!backup_clusters.count(c)) not_in_backup.push_back(c);
@@ -277,7 +296,8 @@ class Pass {
       const api::RestoreMemberView* m = Member(c.k8s_cluster_name);
       if (m != nullptr && Foreign(*m)) {
         Invalid("Restore " + m->ns + "/" + m->name + " in cluster " + c.k8s_cluster_name +
-                " already exists and belongs to another VolumeRestore (uid " + m->owner_uid + ")");
+                " already exists and belongs to another VolumeRestore (" + m->owner + " uid " +
+                m->owner_uid + ")");
         return;
       }
     }
@@ -312,7 +332,7 @@ class Pass {
                                         " disappeared after VolumeComplete");
         return;
       }
-      if (!Known(c->k8s_cluster_name)) {
+      if (!Observable(c->k8s_cluster_name)) {
         d_.requeue_after = kUnknownClusterRecheck;
         continue;
       }
@@ -421,6 +441,7 @@ class Pass {
       StartRestoreData();
       return;
     }
+    status_.StartStep(step::kRestoreData, now_);  // after a crash between patch and status
     if (!status_.IsTrue(cond::kDataComplete)) {
       const api::RestoreMemberView* done = nullptr;
       for (const auto& c : vr_.clusters) {

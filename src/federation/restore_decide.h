@@ -28,8 +28,11 @@ struct RestoreDecideInput {
   // Members named fed-<name> observed in each spec cluster's tcNamespace (at most one per
   // cluster; k8s_cluster_name set).
   std::vector<api::RestoreMemberView> members;
-  // Data planes the manager currently has a handle for (kubeconfig context names).
+  // Contexts of the federation kubeconfig (validation: unknown names are Invalid).
   std::set<std::string> known_clusters;
+  // The subset whose client and member cache are usable now. A missing member in any other
+  // cluster may just be invisible: no create there, no Cleaned, look again later.
+  std::set<std::string> observable_clusters;
   // spec.volumeBackupName looked up in the VolumeRestore's namespace; nullptr = not found.
   const Json* volume_backup = nullptr;
   Time now;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace brfed::federation {
 namespace {
@@ -47,6 +48,9 @@ class World {
       in.members.push_back(*m);
     }
     in.known_clusters = known_;
+    for (const auto& c : known_) {
+      if (!unobservable_.count(c)) in.observable_clusters.insert(c);
+    }
     in.volume_backup = vb_.has_value() ? &*vb_ : nullptr;
     in.now = now_;
     return DecideRestore(in);
@@ -126,6 +130,7 @@ class World {
   Json& vr() { return vr_; }
   std::map<std::string, Json>& members() { return members_; }
   std::set<std::string>& known() { return known_; }
+  std::set<std::string>& unobservable() { return unobservable_; }
   std::optional<Json>& vb() { return vb_; }
   const std::vector<std::string>& phase_log() const { return phase_log_; }
   const std::map<std::string, int>& creates() const { return creates_; }
@@ -145,6 +150,7 @@ class World {
   Json vr_;
   std::map<std::string, Json> members_;
   std::set<std::string> known_{"a", "b", "c"};
+  std::set<std::string> unobservable_;
   std::optional<Json> vb_;
   Time now_ = Time(std::chrono::seconds(1700000000));
   int rv_ = 100;
@@ -185,7 +191,7 @@ TEST(RestoreDecideTest, FirstPassCreatesEveryMemberAndStartsRunning) {
   EXPECT_EQ(body["spec"]["s3"]["prefix"], "p-b");
   EXPECT_EQ(body["spec"]["volumeAZ"], "az-b");
   EXPECT_EQ(body["spec"]["federalVolumeRestorePhase"], "restore-volume");
-  EXPECT_EQ(body["metadata"]["labels"]["federation.pingcap.com/volume-restore-uid"], "uid-1");
+  EXPECT_EQ(body["metadata"]["annotations"]["federation.pingcap.com/owner-uid"], "uid-1");
   ASSERT_TRUE(d.new_status);
   EXPECT_TRUE(d.new_status->IsTrue("Running"));
   EXPECT_EQ(d.new_status->phase, "Running");
@@ -570,6 +576,9 @@ Json& Spec(World& w) { return w.vr()["spec"]; }
 INSTANTIATE_TEST_SUITE_P(
     Cases, InvalidSpecTest,
     ::testing::Values(
+        InvalidCase{"NameTooLong",
+                    [](World& w) { w.vr()["metadata"]["name"] = std::string(47, 'n'); },
+                    "has 47 characters; at most 46 fit"},
         InvalidCase{"NoClusters", [](World& w) { Spec(w)["clusters"] = Json::array(); },
                     "spec.clusters is empty"},
         InvalidCase{"NoSpec", [](World& w) { w.vr().erase("spec"); }, "spec.clusters is empty"},
@@ -720,6 +729,18 @@ TEST(RestoreDecideTest, UnknownClusterAfterStartWaitsInsteadOfInvalid) {
   EXPECT_EQ(ActionSummary(w.Step()), (Strings{"create:c"}));
 }
 
+TEST(RestoreDecideTest, UnsyncedMemberCacheWaitsEvenBeforeStart) {
+  World w(World::ThreeClusters());
+  w.unobservable().insert("b");  // context known, member cache not synced yet
+  RestoreDecision d = w.Step();
+  EXPECT_FALSE(w.True("Invalid"));
+  EXPECT_TRUE(w.True("Running"));
+  EXPECT_EQ(ActionSummary(d), (Strings{"create:a", "create:c"}));
+  EXPECT_TRUE(d.requeue_after.has_value());
+  w.unobservable().clear();
+  EXPECT_EQ(ActionSummary(w.Step()), (Strings{"create:b"}));
+}
+
 TEST(RestoreDecideTest, MemberVanishingAfterVolumeCompleteFails) {
   World w(World::ThreeClusters());
   w.Step();
@@ -735,13 +756,14 @@ TEST(RestoreDecideTest, MemberVanishingAfterVolumeCompleteFails) {
 TEST(RestoreDecideTest, ForeignMemberMakesItInvalid) {
   World w(World::ThreeClusters());
   w.members()["b"] = Json::parse(R"({"metadata": {"name": "fed-r1", "namespace": "ns-b",
-      "resourceVersion": "3", "labels": {"federation.pingcap.com/volume-restore-uid": "other"}},
+      "resourceVersion": "3", "annotations": {"federation.pingcap.com/owner-uid": "other",
+                                              "federation.pingcap.com/owner": "fed/r1"}},
       "spec": {}})");
   RestoreDecision d = w.Step();
   EXPECT_TRUE(d.actions.empty());
   EXPECT_EQ(w.Cond("Invalid").message,
             "Restore ns-b/fed-r1 in cluster b already exists and belongs to another "
-            "VolumeRestore (uid other)");
+            "VolumeRestore (fed/r1 uid other)");
 }
 
 TEST(RestoreDecideTest, DeletionDeletesMembersThenCleans) {
@@ -787,7 +809,7 @@ TEST(RestoreDecideTest, DeletionLeavesForeignMembersAlone) {
   w.vr()["metadata"]["finalizers"] = {"tidb.pingcap.com/restore-protection"};
   w.vr()["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z";
   w.members()["a"] = Json::parse(R"({"metadata": {"name": "fed-r1", "namespace": "ns-a",
-      "labels": {"federation.pingcap.com/volume-restore-uid": "other"}}})");
+      "annotations": {"federation.pingcap.com/owner": "fed/old"}}})");
   RestoreDecision d = w.Step();
   EXPECT_TRUE(d.actions.empty());
   EXPECT_EQ(d.finalizer, RestoreDecision::FinalizerChange::kRemove);
@@ -814,5 +836,129 @@ TEST(RestoreDecideTest, MirrorsMembersIntoStatus) {
   EXPECT_EQ(s.restores[1].phase, "");
 }
 
+namespace crash {
+
+bool HasCondition(const Json& member, std::string_view type) {
+  const Json* conds = JsonAt(member, {"status", "conditions"});
+  if (conds == nullptr || !conds->is_array()) return false;
+  for (const auto& c : *conds) {
+    if (c.value("type", "") == type) return true;
+  }
+  return false;
+}
+
+// A fake TiDB Operator for one member: advances its conditions one step per tick, following the
+// data-plane contract (c.3) for the member's phase and warm-up mode.
+void OperatorTick(World& w, const std::string& cluster, const std::string& warmup,
+                  bool check_wal_only) {
+  Json& m = w.members().at(cluster);
+  auto has = [&m](const char* type) { return HasCondition(m, type); };
+  const std::string phase = m["spec"]["federalVolumeRestorePhase"];
+  if (!has("VolumeComplete")) {
+    w.SetCommitTs(cluster, cluster == "a" ? "300" : cluster == "b" ? "100" : "200");
+    w.SetMember(cluster, "VolumeComplete");
+  } else if (!warmup.empty() && !has("WarmUpStarted")) {
+    w.SetMember(cluster, "WarmUpStarted");
+  } else if (warmup == "sync" && !has("WarmUpComplete")) {
+    w.SetMember(cluster, "WarmUpComplete");
+  } else if (check_wal_only) {
+    if (!has("Complete")) w.SetMember(cluster, "Complete");
+  } else if (!has("TikvComplete")) {
+    w.SetMember(cluster, "TikvComplete");
+  } else if (phase == "restore-data" && !has("DataComplete")) {
+    w.SetMember(cluster, "DataComplete");
+  } else if (phase == "restore-finish" && !has("Complete")) {
+    w.SetMember(cluster, "Complete");
+  } else if (warmup == "async" && has("Complete") && !has("WarmUpComplete")) {
+    w.SetMember(cluster, "WarmUpComplete");
+  }
+}
+
+bool AllHave(World& w, const char* type) {
+  for (auto& [cluster, m] : w.members()) {
+    if (!HasCondition(m, type)) return false;
+  }
+  return w.members().size() == 3;
+}
+
+struct CrashCase {
+  std::string warmup;
+  std::string strategy;
+};
+
+class CrashTest : public ::testing::TestWithParam<CrashCase> {};
+
+// Interleaves operator ticks with decision passes whose writes are cut short at a random
+// point (a manager crash: only a prefix of [member actions..., status] lands), and audits the
+// safety invariants: members created once each, restore-data exactly once on the smallest
+// commitTs and only after every member is TikvComplete, restore-finish only after DataComplete,
+// and the same final outcome as without crashes.
+TEST_P(CrashTest, RandomCrashesKeepTheInvariants) {
+  const bool check_wal_only = GetParam().strategy == "check-wal-only";
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    World w(World::ThreeClusters(GetParam().warmup, GetParam().strategy));
+    int data_patches = 0;
+    for (int i = 0; i < 400 && !w.True("Complete") && !w.True("Failed"); ++i) {
+      if (!w.members().empty() && rng() % 2 == 0) {
+        auto it = w.members().begin();
+        std::advance(it, rng() % w.members().size());
+        OperatorTick(w, it->first, GetParam().warmup, check_wal_only);
+        continue;
+      }
+      RestoreDecision d = w.Decide();
+      const bool all_tikv = AllHave(w, "TikvComplete");
+      const bool any_data = [&w] {
+        for (auto& [c, m] : w.members()) {
+          if (HasCondition(m, "DataComplete")) return true;
+        }
+        return false;
+      }();
+      for (const auto& a : d.actions) {
+        if (a.federal_phase == "restore-data") {
+          ASSERT_TRUE(all_tikv) << "seed " << seed;
+          ASSERT_EQ(a.k8s_cluster_name, "b") << "seed " << seed;  // smallest commitTs
+        }
+        if (a.federal_phase == "restore-finish") {
+          ASSERT_TRUE(any_data) << "seed " << seed;
+        }
+      }
+      // Crash: keep a random prefix of the writes (finalizer and events are not audited).
+      const size_t writes = d.actions.size() + (d.new_status ? 1 : 0);
+      const size_t keep = rng() % 3 == 0 ? rng() % (writes + 1) : writes;
+      RestoreDecision partial;
+      partial.finalizer = d.finalizer;
+      for (size_t k = 0; k < keep && k < d.actions.size(); ++k) {
+        partial.actions.push_back(d.actions[k]);
+      }
+      if (keep == writes && d.new_status) partial.new_status = d.new_status;
+      const size_t before = w.phase_log().size();
+      w.Apply(partial);
+      for (size_t k = before; k < w.phase_log().size(); ++k) {
+        if (w.phase_log()[k].find("restore-data") != std::string::npos) ++data_patches;
+      }
+    }
+    ASSERT_TRUE(w.True("Complete")) << "seed " << seed << " phase " << w.Status().phase;
+    EXPECT_EQ(data_patches, check_wal_only ? 0 : 1) << "seed " << seed;
+    for (const auto& [cluster, n] : w.creates()) EXPECT_EQ(n, 1) << cluster << " seed " << seed;
+    if (!check_wal_only) {
+      EXPECT_EQ(w.Status().commit_ts, "100") << "seed " << seed;
+    }
+  }
+}
+
+void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.warmup << "/" << c.strategy; }
+
+INSTANTIATE_TEST_SUITE_P(Modes, CrashTest,
+                         ::testing::Values(CrashCase{"", ""}, CrashCase{"sync", "fsr"},
+                                           CrashCase{"async", "hybrid"},
+                                           CrashCase{"sync", "check-wal-only"}),
+                         [](const ::testing::TestParamInfo<CrashCase>& info) {
+                           std::string s = info.param.warmup.empty() ? "none" : info.param.warmup;
+                           if (info.param.strategy == "check-wal-only") s += "_checkwal";
+                           return s;
+                         });
+
+}  // namespace crash
 }  // namespace
 }  // namespace brfed::federation

@@ -1,0 +1,124 @@
+// The VolumeRestore controller. RestoreReconciler::Reconcile(key) observes the caches (the
+// VolumeRestore, the referenced VolumeBackup, the member Restores in every data plane), calls
+// the pure DecideRestore, and acts: finalizer, member creates/phase patches/deletes, status,
+// events and metrics. It never GETs or LISTs; a stale cache shows up as Conflict/AlreadyExists
+// and is resolved by the next watch event or the queue's retry.
+//
+// Write order per pass: add finalizer -> member actions -> status -> events/metrics ->
+// remove finalizer. Any prefix of that may be lost to a crash; the next pass re-derives the
+// rest from what it then observes (DecideRestore is idempotent).
+//
+// VolumeRestoreController is the FederationController the manager registers: it owns the
+// control-plane informers (VolumeRestores, VolumeBackups), the work queue and workers, and maps
+// member Restore events (owner annotation), VolumeBackup events (volumeBackupName) and cluster
+// changes to VolumeRestore keys.
+//
+// Thread-safety: Reconcile may run concurrently for different keys (the work queue never hands
+// one key to two workers). Start/Stop from one thread. Ownership: neither class owns its deps'
+// pointees; they must outlive it.
+#ifndef BRFED_FEDERATION_RESTORE_CONTROLLER_H_
+#define BRFED_FEDERATION_RESTORE_CONTROLLER_H_
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/object_ref.h"
+#include "core/status.h"
+#include "federation/federation_controller.h"
+#include "kube/client.h"
+#include "runtime/controller.h"
+#include "runtime/informer.h"
+#include "runtime/metrics.h"
+#include "runtime/store.h"
+
+namespace brfed::federation {
+
+// What the reconciler sees of the data planes (tests fake it; VolumeRestoreController adapts
+// DataPlanes).
+class RestoreClusterView {
+ public:
+  virtual ~RestoreClusterView() = default;
+  // Contexts of the federation kubeconfig.
+  virtual std::set<std::string> ClusterNames() const = 0;
+  // Contexts whose client exists and whose member-Restore cache has synced.
+  virtual std::set<std::string> ObservableClusters() const = 0;
+  // The client of `cluster`, or nullptr.
+  virtual std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const = 0;
+  // The cached member Restore `key` in `cluster`, or nullptr.
+  virtual runtime::ObjectPtr CachedRestore(const std::string& cluster,
+                                           const ObjectKey& key) const = 0;
+};
+
+// Receives Kubernetes Events about a VolumeRestore (the manager adapts runtime::EventRecorder).
+using EventSink = std::function<void(const Json& object, std::string_view type,
+                                     std::string_view reason, std::string_view message)>;
+
+// Restore metrics (none exist upstream), registered once per registry.
+struct RestoreMetrics {
+  explicit RestoreMetrics(runtime::MetricsRegistry& registry);
+  runtime::Counter& status;   // fed_volume_restore_status{namespace,status}
+  runtime::Histogram& total;  // fed_volume_restore_total_time_seconds{namespace,status}
+  runtime::Histogram& step;   // fed_volume_restore_step_duration_seconds{namespace,step}
+};
+
+class RestoreReconciler {
+ public:
+  struct Deps {
+    std::shared_ptr<kube::Client> control;  // the control-plane API server
+    const runtime::Store* volume_restores = nullptr;
+    const runtime::Store* volume_backups = nullptr;
+    const RestoreClusterView* clusters = nullptr;
+    EventSink events;                   // may be empty
+    RestoreMetrics* metrics = nullptr;  // may be null
+    Clock* clock = RealClock::Get();
+  };
+
+  explicit RestoreReconciler(Deps deps);
+
+  // Reconciles VolumeRestore "namespace/name"; usable as a runtime::ReconcileFn.
+  Result<runtime::ReconcileOutcome> Reconcile(const std::string& key);
+
+  // The VolumeRestore key ("namespace/name") a member Restore belongs to, from our owner
+  // annotation; "" when the member is not ours. For mapping member watch events to keys.
+  static std::string OwnerKey(const Json& member);
+  // The VolumeRestore keys that reference VolumeBackup `volume_backup` via volumeBackupName.
+  std::vector<std::string> KeysReferencing(const Json& volume_backup) const;
+
+ private:
+  Deps deps_;
+};
+
+class VolumeRestoreController final : public FederationController {
+ public:
+  explicit VolumeRestoreController(ControllerDeps deps);
+  ~VolumeRestoreController() override;
+
+  const std::string& name() const override { return name_; }
+  Status Start() override;
+  void Stop() override;
+
+  // One pass for "namespace/name" (exposed for tests).
+  Result<runtime::ReconcileOutcome> Reconcile(const std::string& key);
+
+ private:
+  class ClusterView;
+  void EnqueueAll();
+
+  const std::string name_ = "volumeRestore";
+  ControllerDeps deps_;
+  std::unique_ptr<runtime::Informer> restores_;
+  std::unique_ptr<runtime::Informer> backups_;
+  std::unique_ptr<ClusterView> view_;
+  std::unique_ptr<RestoreMetrics> metrics_;
+  std::unique_ptr<RestoreReconciler> reconciler_;
+  std::unique_ptr<runtime::Controller> controller_;
+};
+
+}  // namespace brfed::federation
+
+#endif  // BRFED_FEDERATION_RESTORE_CONTROLLER_H_
