@@ -244,7 +244,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   CurlClient(RestConfig config, ClientMetrics* metrics)
       : config_(std::move(config)),
         metrics_(metrics),
-        credentials_(NewCredentialSource(config_)),
+        credentials_(NewCredentialSource(config_, RealClock::Get(), metrics)),
         limiter_(config_.qps, config_.burst),
         rng_(std::random_device{}()) {
     std::string rest = config_.server.substr(config_.server.find("://") + 3);
@@ -479,6 +479,10 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
       curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
     } else if (method == "GET") {
       curl_easy_setopt(h.get(), CURLOPT_HTTPGET, 1L);
+    } else if (method != "DELETE" && method != "HEAD") {
+      // An explicit empty body, so the server sees Content-Length: 0 rather than waiting.
+      curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
     }
     curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
     curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, AppendBody);
