@@ -15,23 +15,28 @@
 #include "runtime/informer.h"
 #include "runtime/leader_election.h"
 #include "runtime/metrics.h"
-#include "tests/kube/apiserver_process.h"
+#include "tests/harness/harness.h"
 
 namespace brfed {
 namespace {
 
 using namespace std::chrono_literals;
 using kube::testing::TempDir;
-using testing::ApiServerProcess;
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::seconds deadline = 30s) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+using testing::WaitFor;
+
+// Starts brfed-apiserver through the shared harness.
+Result<testing::ApiServer> Start(const std::string& dir, const std::string& name,
+                                 std::vector<std::string> args, bool tls = false,
+                                 const std::string& token = "", const std::string& data = "") {
+  testing::ApiServerOptions o;
+  o.dir = dir;
+  o.name = name;
+  o.tls = tls;
+  o.token = token;
+  o.data_dir = data;
+  o.extra_args = std::move(args);
+  return testing::StartApiServer(o);
 }
 
 std::shared_ptr<kube::Client> ClientFor(const kube::RestConfig& rc,
@@ -41,8 +46,8 @@ std::shared_ptr<kube::Client> ClientFor(const kube::RestConfig& rc,
   return c.ok() ? *c : nullptr;
 }
 
-kube::RestConfig ConfigFrom(const ApiServerProcess& server) {
-  auto kc = kube::Kubeconfig::LoadFile(server.kubeconfig());
+kube::RestConfig ConfigFrom(const testing::ApiServer& server) {
+  auto kc = kube::Kubeconfig::LoadFile(server.kubeconfig);
   EXPECT_TRUE(kc.ok()) << kc.status().ToString();
   auto rc = kc->ForContext("");
   EXPECT_TRUE(rc.ok()) << rc.status().ToString();
@@ -98,9 +103,9 @@ void ExerciseVerbs(kube::Client& c) {
 
 TEST(KubeIntegrationTest, TlsWithToken) {
   TempDir dir;
-  ApiServerProcess server(dir.path(), {"--tls", "--token", "s3cret", "--name", "tls-token"});
-  ASSERT_TRUE(server.Start());
-  kube::RestConfig rc = ConfigFrom(server);
+  auto server = Start(dir.path(), "tls-token", {}, true, "s3cret");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  kube::RestConfig rc = ConfigFrom(*server);
   EXPECT_FALSE(rc.ca_pem.empty());
   EXPECT_EQ(rc.server.rfind("https://", 0), 0u);
   auto client = ClientFor(rc);
@@ -120,10 +125,9 @@ TEST(KubeIntegrationTest, TlsWithClientCertificate) {
   TempDir dir;
   auto cert = kube::testing::MakeSelfSigned(dir, "client");
   ASSERT_FALSE(cert.cert_pem.empty());
-  ApiServerProcess server(
-      dir.path(), {"--tls", "--client-ca-file", dir.path() + "/client.crt", "--name", "cc"});
-  ASSERT_TRUE(server.Start());
-  kube::RestConfig rc = ConfigFrom(server);
+  auto server = Start(dir.path(), "cc", {"--client-ca-file", dir.path() + "/client.crt"}, true);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  kube::RestConfig rc = ConfigFrom(*server);
   auto anonymous = ClientFor(rc)->Get(kube::resources::ConfigMap(), "default", "x");
   EXPECT_EQ(anonymous.status().code(), Code::kUnauthorized);
   rc.client_cert_pem = cert.cert_pem;
@@ -134,9 +138,9 @@ TEST(KubeIntegrationTest, TlsWithClientCertificate) {
 
 TEST(KubeIntegrationTest, ExecPluginWithRefreshAfter401) {
   TempDir dir;
-  ApiServerProcess server(dir.path(), {"--tls", "--token", "fresh-token", "--name", "exec"});
-  ASSERT_TRUE(server.Start());
-  kube::RestConfig base = ConfigFrom(server);
+  auto server = Start(dir.path(), "exec", {}, true, "fresh-token");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  kube::RestConfig base = ConfigFrom(*server);
   // The first run issues a token the server rejects; later runs issue the right one.
   dir.Write("plugin.sh", R"(#!/bin/sh
 d=$(dirname "$0"); n=$(cat "$d/runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$d/runs"
@@ -212,10 +216,10 @@ void Churn(kube::Client& c, const std::string& prefix, int n) {
 TEST(KubeIntegrationTest, InformerKeepsExactCopyThroughDropsGoneAndRestart) {
   TempDir dir;
   std::string data = dir.path() + "/data";
-  ApiServerProcess server(dir.path(), {"--data-dir", data, "--enable-fault-injection",
-                                       "--watch-history", "3", "--name", "informer"});
-  ASSERT_TRUE(server.Start());
-  kube::RestConfig rc = ConfigFrom(server);
+  std::vector<std::string> args = {"--enable-fault-injection", "--watch-history", "3"};
+  auto server = Start(dir.path(), "informer", args, false, "", data);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  kube::RestConfig rc = ConfigFrom(*server);
   rc.timeout = 5s;
   runtime::MetricsRegistry registry;
   auto client_metrics = runtime::NewClientMetrics(&registry);
@@ -256,11 +260,12 @@ TEST(KubeIntegrationTest, InformerKeepsExactCopyThroughDropsGoneAndRestart) {
 
   // 3. Server restart on the same port with the same data directory.
   std::string port = rc.server.substr(rc.server.rfind(':') + 1);
-  server.Stop();
-  ApiServerProcess restarted(
-      dir.path(), {"--data-dir", data, "--enable-fault-injection", "--watch-history", "3", "--name",
-                   "informer", "--listen", "127.0.0.1:" + port});
-  ASSERT_TRUE(restarted.Start());
+  server->process->Terminate();
+  ASSERT_TRUE(server->process->Wait(30s).ok());
+  args.push_back("--listen");
+  args.push_back("127.0.0.1:" + port);
+  auto restarted = Start(dir.path(), "informer", args, false, "", data);
+  ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
   std::string before = Describe(informer, *client);
   Churn(*client, "restart-", 20);
   ASSERT_TRUE(WaitFor([&] { return ExactCopy(informer, *client); }))
@@ -270,9 +275,9 @@ TEST(KubeIntegrationTest, InformerKeepsExactCopyThroughDropsGoneAndRestart) {
 
 TEST(KubeIntegrationTest, LeaderElectionWithTwoCandidates) {
   TempDir dir;
-  ApiServerProcess server(dir.path(), {"--name", "lease"});
-  ASSERT_TRUE(server.Start());
-  kube::RestConfig rc = ConfigFrom(server);
+  auto server = Start(dir.path(), "lease", {});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  kube::RestConfig rc = ConfigFrom(*server);
   EnsureNamespace(*ClientFor(rc), "default");
   auto config = [](const std::string& id) {
     runtime::LeaderElector::Config c;
@@ -294,12 +299,14 @@ TEST(KubeIntegrationTest, LeaderElectionWithTwoCandidates) {
   auto stopped = [&] { --leaders; };
   std::thread ta([&] { EXPECT_TRUE(a.Run(started, stopped).ok()); });
   std::thread tb([&] { EXPECT_TRUE(b.Run(started, stopped).ok()); });
-  ASSERT_TRUE(WaitFor([&] { return a.IsLeader() || b.IsLeader(); }));
+  // No ASSERT while the candidate threads run: failures must still stop and join them.
+  bool someone_leads = WaitFor([&] { return a.IsLeader() || b.IsLeader(); });
+  EXPECT_TRUE(someone_leads);
   runtime::LeaderElector& first = a.IsLeader() ? a : b;
   runtime::LeaderElector& second = a.IsLeader() ? b : a;
   EXPECT_FALSE(second.IsLeader());
   first.Stop();
-  ASSERT_TRUE(WaitFor([&] { return second.IsLeader(); }, 10s));
+  EXPECT_TRUE(someone_leads && WaitFor([&] { return second.IsLeader(); }, 10s));
   EXPECT_FALSE(first.IsLeader());
   second.Stop();
   ta.join();
