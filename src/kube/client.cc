@@ -95,6 +95,13 @@ bool NeverSent(CURLcode c) {
          c == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
+// Certificate and handshake configuration failures: retrying cannot help.
+bool IsTlsFailure(CURLcode c) {
+  return c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM ||
+         c == CURLE_SSL_CIPHER || c == CURLE_SSL_CACERT_BADFILE || c == CURLE_SSL_ISSUER_ERROR ||
+         c == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
 Status StatusFromCurl(CURLcode c, const char* errbuf, const std::string& url) {
   std::string detail = errbuf != nullptr && *errbuf ? errbuf : curl_easy_strerror(c);
   Code code = c == CURLE_OPERATION_TIMEDOUT ? Code::kTimeout : Code::kUnavailable;
@@ -376,6 +383,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   }
 
   static bool IsTransient(const Status& s) {
+    if (s.reason() == "TLSError") return false;
     return s.code() == Code::kUnavailable || s.code() == Code::kTimeout ||
            s.code() == Code::kTooManyRequests ||
            (s.code() == Code::kInternal && s.http_status() >= 500);
@@ -496,6 +504,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     if (rc != CURLE_OK) {
       Status s = StatusFromCurl(rc, errbuf, method + " " + url);
       if (NeverSent(rc)) s.WithHttp(0, "NeverSent");
+      if (IsTlsFailure(rc)) s.WithHttp(0, "TLSError");
       return s;
     }
     resp.code = static_cast<int>(code);
@@ -587,6 +596,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
       if (raw->final_status_.ok() && !raw->cancelled_) {
         if (rc != CURLE_OK) {
           raw->final_status_ = StatusFromCurl(rc, raw->errbuf_, "watch " + raw->url_);
+          if (IsTlsFailure(rc)) raw->final_status_.WithHttp(0, "TLSError");
         } else if (raw->http_code_ != 200) {
           raw->final_status_ = StatusFromResponse(raw->http_code_, raw->error_body_);
         } else if (!raw->partial_.empty()) {

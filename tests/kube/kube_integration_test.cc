@@ -111,6 +111,13 @@ TEST(KubeIntegrationTest, TlsWithToken) {
   auto client = ClientFor(rc);
   ASSERT_NE(client, nullptr);
   ExerciseVerbs(*client);
+  // tls-server-name: verify the certificate for another name than the one dialled.
+  kube::RestConfig named = rc;
+  named.tls_server_name = "localhost";
+  EXPECT_TRUE(ClientFor(named)->List(kube::resources::ConfigMap(), "default").ok());
+  named.tls_server_name = "not-in-the-certificate.example";
+  EXPECT_EQ(ClientFor(named)->List(kube::resources::ConfigMap(), "default").status().code(),
+            Code::kUnavailable);
   rc.bearer_token = "wrong";
   auto bad = ClientFor(rc)->Get(kube::resources::ConfigMap(), "default", "x");
   EXPECT_EQ(bad.status().code(), Code::kUnauthorized);
