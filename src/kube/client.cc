@@ -95,6 +95,13 @@ bool NeverSent(CURLcode c) {
          c == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
+// Certificate and handshake configuration failures: retrying cannot help.
+bool IsTlsFailure(CURLcode c) {
+  return c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM ||
+         c == CURLE_SSL_CIPHER || c == CURLE_SSL_CACERT_BADFILE || c == CURLE_SSL_ISSUER_ERROR ||
+         c == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
 Status StatusFromCurl(CURLcode c, const char* errbuf, const std::string& url) {
   std::string detail = errbuf != nullptr && *errbuf ? errbuf : curl_easy_strerror(c);
   Code code = c == CURLE_OPERATION_TIMEDOUT ? Code::kTimeout : Code::kUnavailable;
@@ -244,7 +251,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   CurlClient(RestConfig config, ClientMetrics* metrics)
       : config_(std::move(config)),
         metrics_(metrics),
-        credentials_(NewCredentialSource(config_)),
+        credentials_(NewCredentialSource(config_, RealClock::Get(), metrics)),
         limiter_(config_.qps, config_.burst),
         rng_(std::random_device{}()) {
     std::string rest = config_.server.substr(config_.server.find("://") + 3);
@@ -376,6 +383,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   }
 
   static bool IsTransient(const Status& s) {
+    if (s.reason() == "TLSError") return false;
     return s.code() == Code::kUnavailable || s.code() == Code::kTimeout ||
            s.code() == Code::kTooManyRequests ||
            (s.code() == Code::kInternal && s.http_status() >= 500);
@@ -479,6 +487,10 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
       curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
     } else if (method == "GET") {
       curl_easy_setopt(h.get(), CURLOPT_HTTPGET, 1L);
+    } else if (method != "DELETE" && method != "HEAD") {
+      // An explicit empty body, so the server sees Content-Length: 0 rather than waiting.
+      curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
     }
     curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
     curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, AppendBody);
@@ -492,6 +504,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     if (rc != CURLE_OK) {
       Status s = StatusFromCurl(rc, errbuf, method + " " + url);
       if (NeverSent(rc)) s.WithHttp(0, "NeverSent");
+      if (IsTlsFailure(rc)) s.WithHttp(0, "TLSError");
       return s;
     }
     resp.code = static_cast<int>(code);
@@ -583,6 +596,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
       if (raw->final_status_.ok() && !raw->cancelled_) {
         if (rc != CURLE_OK) {
           raw->final_status_ = StatusFromCurl(rc, raw->errbuf_, "watch " + raw->url_);
+          if (IsTlsFailure(rc)) raw->final_status_.WithHttp(0, "TLSError");
         } else if (raw->http_code_ != 200) {
           raw->final_status_ = StatusFromResponse(raw->http_code_, raw->error_body_);
         } else if (!raw->partial_.empty()) {

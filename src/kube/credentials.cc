@@ -163,7 +163,8 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
 
 class ExecSource final : public CredentialSource {
  public:
-  ExecSource(RestConfig config, Clock* clock) : config_(std::move(config)), clock_(clock) {}
+  ExecSource(RestConfig config, Clock* clock, ClientMetrics* metrics)
+      : config_(std::move(config)), clock_(clock), metrics_(metrics) {}
 
   Result<Credential> Get() override {
     // Holding the lock through the run makes refreshes single-flight.
@@ -172,6 +173,7 @@ class ExecSource final : public CredentialSource {
       return *cached_;
     }
     auto fresh = Run();
+    if (metrics_ != nullptr) metrics_->ExecRefresh(config_.context_name, fresh.ok());
     if (!fresh.ok()) return fresh.status();
     cached_ = *fresh;
     return *fresh;
@@ -246,13 +248,15 @@ class ExecSource final : public CredentialSource {
   std::mutex mu_;
   RestConfig config_;
   Clock* clock_;
+  ClientMetrics* metrics_;
   std::optional<Credential> cached_;
 };
 
 }  // namespace
 
-std::shared_ptr<CredentialSource> NewCredentialSource(const RestConfig& config, Clock* clock) {
-  if (config.exec) return std::make_shared<ExecSource>(config, clock);
+std::shared_ptr<CredentialSource> NewCredentialSource(const RestConfig& config, Clock* clock,
+                                                      ClientMetrics* metrics) {
+  if (config.exec) return std::make_shared<ExecSource>(config, clock, metrics);
   if (!config.token_file.empty())
     return std::make_shared<TokenFileSource>(config.token_file, clock);
   Credential c;

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "kube/client_metrics.h"
 #include "kube/kubeconfig.h"
 
 namespace brfed::kube {
@@ -38,8 +39,10 @@ class CredentialSource {
 };
 
 // The source for `config` (static token/basic/none, token file, or exec plugin).
+// `metrics` (optional, not owned, must outlive the source) counts exec-plugin runs.
 std::shared_ptr<CredentialSource> NewCredentialSource(const RestConfig& config,
-                                                      Clock* clock = RealClock::Get());
+                                                      Clock* clock = RealClock::Get(),
+                                                      ClientMetrics* metrics = nullptr);
 
 // Exec plugins are refreshed when now + this margin reaches the expiry.
 inline constexpr std::chrono::seconds kExecRefreshMargin{60};
