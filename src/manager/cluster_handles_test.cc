@@ -234,12 +234,9 @@ TEST_F(ClusterHandlesTest, ReloadAddsUpdatesAndRemovesOnlyWhatChanged) {
 
 TEST_F(ClusterHandlesTest, ABrokenContextDisablesOnlyThatCluster) {
   std::string text = Kubeconfig({{"good", "https://good:1"}, {"refused", "https://refuse:1"}});
-  text += "- name: dangling\n  context:\n    cluster: nowhere\n    user: u\n";
-  // Contexts are a list; append the dangling one to it (it precedes `users:`).
-  auto users = text.find("users:");
-  std::string dangling = "- name: dangling\n  context:\n    cluster: nowhere\n    user: u\n";
-  text =
-      text.substr(0, users) + dangling + text.substr(users, text.size() - users - dangling.size());
+  // A context whose cluster entry does not exist; contexts are listed just before `users:`.
+  text.insert(text.find("users:"),
+              "- name: dangling\n  context:\n    cluster: nowhere\n    user: u\n");
   WriteFile(text);
   auto& h = Make();
   ASSERT_TRUE(h.Start().ok());
