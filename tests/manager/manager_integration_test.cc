@@ -1,0 +1,488 @@
+// Integration: br-federation-manager as a process, with a control-plane brfed-apiserver, three
+// data-plane brfed-apiservers (c1, c2, c3) and tidb-operator-sim (--zero-latency, one TiKV
+// store per cluster). Tests create VolumeBackups and wait for their outcome; the simulator's
+// audit log is checked at the end. Tests run in declaration order and share the processes.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kube/resource.h"
+#include "tests/harness/harness.h"
+
+namespace brfed {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ApiServer;
+using testing::Process;
+using testing::ProcessOptions;
+using testing::WaitFor;
+using namespace std::chrono_literals;
+
+const std::string kBin = BRFED_BINARY_DIR;
+const std::string kSrc = BRFED_SOURCE_DIR;
+const std::string kNs = "default";
+
+std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
+  auto config = kube::Kubeconfig::LoadFile(kubeconfig);
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  auto rest = config->ForContext("");
+  EXPECT_TRUE(rest.ok()) << rest.status().ToString();
+  auto client = kube::NewClient(*rest);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  return *client;
+}
+
+const Json* Condition(const Json& obj, const std::string& type) {
+  const Json* conditions = JsonAt(obj, {"status", "conditions"});
+  if (conditions == nullptr || !conditions->is_array()) return nullptr;
+  for (const auto& c : *conditions) {
+    if (JsonStringAt(c, {"type"}) == type && JsonStringAt(c, {"status"}) == "True") return &c;
+  }
+  return nullptr;
+}
+
+class ManagerEnv : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<testing::TempDir>();
+    testing::ApiServerOptions cp;
+    cp.dir = dir_->File("cp");
+    cp.name = "control-plane";
+    for (const char* f :
+         {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
+          "federation.pingcap.com_volumebackupschedules.yaml"}) {
+      cp.extra_args.push_back("--crd");
+      cp.extra_args.push_back(kSrc + "/deploy/crds/" + f);
+    }
+    fs::create_directories(cp.dir);
+    auto started = testing::StartApiServer(cp);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    control_plane_ = std::make_unique<ApiServer>(std::move(*started));
+    cp_client_ = ClientFor(control_plane_->kubeconfig);
+    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNs}}}};
+    auto created = cp_client_->Create(kube::resources::Namespace(), "", ns);
+    ASSERT_TRUE(created.ok() || created.status().code() == Code::kAlreadyExists)
+        << created.status().ToString();
+
+    for (const char* name : {"c1", "c2", "c3"}) {
+      testing::ApiServerOptions o;
+      o.dir = dir_->File(name);
+      o.name = name;
+      o.extra_args = {"--crd", kSrc + "/deploy/crds/test"};
+      fs::create_directories(o.dir);
+      auto dp = testing::StartApiServer(o);
+      ASSERT_TRUE(dp.ok()) << dp.status().ToString();
+      data_planes_[name] = std::make_unique<ApiServer>(std::move(*dp));
+      dp_clients_[name] = ClientFor(data_planes_[name]->kubeconfig);
+    }
+
+    ProcessOptions sim;
+    sim.binary = kBin + "/src/sim/tidb-operator-sim";
+    for (const auto& [name, server] : data_planes_) {
+      sim.args.push_back("--cluster");
+      sim.args.push_back(name + "=" + server->kubeconfig);
+    }
+    audit_log_ = dir_->File("audit.log");
+    sim.args.insert(sim.args.end(), {"--zero-latency", "--tikv-per-cluster", "1",
+                                     "--volumes-per-store", "1", "--audit-log", audit_log_,
+                                     "--admin-addr", "127.0.0.1:0", "--log-level", "warn"});
+    sim.stdout_path = dir_->File("sim.out");
+    sim.stderr_path = dir_->File("sim.err");
+    auto sim_process = Process::Start(sim);
+    ASSERT_TRUE(sim_process.ok()) << sim_process.status().ToString();
+    sim_ = std::move(*sim_process);
+    ASSERT_TRUE(WaitFor([] {
+      return testing::ReadFile(dir_->File("sim.out")).find("admin-port ") != std::string::npos;
+    })) << testing::ReadFile(dir_->File("sim.err"));
+    std::string out = testing::ReadFile(dir_->File("sim.out"));
+    admin_ = std::make_unique<testing::HttpClient>(
+        "http://127.0.0.1:" + std::to_string(std::stoi(out.substr(out.find("admin-port ") + 11))));
+
+    // The federation kubeconfig starts with c1 and c2; a test adds c3 later.
+    federation_kubeconfig_ = dir_->File("federation-kubeconfig");
+    WriteFederationKubeconfig({"c1", "c2"});
+    manager_ = StartManager("manager-0");
+  }
+
+  static void TearDownTestSuite() {
+    manager_.reset();
+    sim_.reset();
+    data_planes_.clear();
+    control_plane_.reset();
+    dp_clients_.clear();
+    cp_client_.reset();
+    dir_.reset();
+  }
+
+  // One kubeconfig with a context per data plane (named after it), written atomically.
+  static void WriteFederationKubeconfig(const std::vector<std::string>& names) {
+    Json merged = {{"apiVersion", "v1"},
+                   {"kind", "Config"},
+                   {"clusters", Json::array()},
+                   {"users", Json::array()},
+                   {"contexts", Json::array()}};
+    for (const auto& name : names) {
+      auto doc = ParseYaml(testing::ReadFile(data_planes_.at(name)->kubeconfig));
+      ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+      for (const char* list : {"clusters", "users", "contexts"}) {
+        for (const auto& entry : (*doc)[list]) merged[list].push_back(entry);
+      }
+    }
+    std::ofstream(federation_kubeconfig_ + ".tmp") << DumpJson(merged);
+    fs::rename(federation_kubeconfig_ + ".tmp", federation_kubeconfig_);
+  }
+
+  struct Manager {
+    std::unique_ptr<Process> process;
+    std::string log;
+    int metrics_port = 0;
+  };
+
+  static std::unique_ptr<Manager> StartManager(const std::string& tag,
+                                               std::vector<std::string> extra = {
+                                                   "--leader-elect=false"}) {
+    auto m = std::make_unique<Manager>();
+    ProcessOptions o;
+    o.binary = kBin + "/src/manager/br-federation-manager";
+    o.args = {"--kubeconfig",
+              control_plane_->kubeconfig,
+              "--federation-kubeconfig-path",
+              federation_kubeconfig_,
+              "--metrics-addr",
+              "127.0.0.1:0",
+              "--federation-kubeconfig-poll-interval",
+              "200ms",
+              "--namespace",
+              kNs};
+    o.args.insert(o.args.end(), extra.begin(), extra.end());
+    m->log = dir_->File(tag + ".log");
+    o.stderr_path = m->log;
+    o.stdout_path = dir_->File(tag + ".out");
+    auto p = Process::Start(o);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    m->process = std::move(*p);
+    Manager* raw = m.get();
+    EXPECT_TRUE(WaitFor([raw] {
+      std::string log = testing::ReadFile(raw->log);
+      auto at = log.find("serving metrics");
+      if (at == std::string::npos) return false;
+      auto port = log.find("port=", at);
+      if (port == std::string::npos) return false;
+      raw->metrics_port = std::atoi(log.c_str() + port + 5);
+      return raw->metrics_port > 0;
+    })) << testing::ReadFile(m->log);
+    return m;
+  }
+
+  static bool Ready(const Manager& m) {
+    testing::HttpClient c("http://127.0.0.1:" + std::to_string(m.metrics_port));
+    return c.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200;
+  }
+  static std::string Metrics(const Manager& m) {
+    testing::HttpClient c("http://127.0.0.1:" + std::to_string(m.metrics_port));
+    return c.Request("GET", "/metrics", "", "", "*/*", 5s).body;
+  }
+
+  static Json VolumeBackup(const std::string& name, const std::vector<std::string>& clusters) {
+    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+               {"kind", "VolumeBackup"},
+               {"metadata", {{"name", name}, {"namespace", kNs}}},
+               {"spec",
+                {{"clusters", Json::array()},
+                 {"template",
+                  {{"br", {{"sendCredToTikv", false}}},
+                   {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name}}}}}}}};
+    for (const auto& c : clusters) {
+      vb["spec"]["clusters"].push_back(
+          {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
+    }
+    return vb;
+  }
+
+  static Status Create(const Json& vb) {
+    return cp_client_->Create(kube::resources::VolumeBackup(), kNs, vb).status();
+  }
+  static Json Get(const std::string& name) {
+    auto r = cp_client_->Get(kube::resources::VolumeBackup(), kNs, name);
+    return r.ok() ? *r : Json();
+  }
+  // Waits until the VolumeBackup's phase is one of `phases`; returns the object.
+  static Json WaitPhase(const std::string& name, std::set<std::string> phases,
+                        std::chrono::milliseconds deadline = 60s) {
+    Json vb;
+    WaitFor(
+        [&] {
+          vb = Get(name);
+          return phases.count(JsonStringAt(vb, {"status", "phase"})) > 0;
+        },
+        deadline);
+    return vb;
+  }
+  static Json Member(const std::string& cluster, const std::string& vb_name) {
+    auto r = dp_clients_.at(cluster)->Get(kube::resources::Backup(), "tidb", "fed-" + vb_name);
+    return r.ok() ? *r : Json();
+  }
+  static bool PdPaused() {
+    auto r = admin_->Request("GET", "/state");
+    auto state = ParseJson(r.body);
+    return !state.ok() || JsonBoolAt(*state, {"pd", "paused"});
+  }
+  static std::string ManagerLog() { return testing::ReadFile(manager_->log); }
+
+  static inline std::unique_ptr<testing::TempDir> dir_;
+  static inline std::unique_ptr<ApiServer> control_plane_;
+  static inline std::map<std::string, std::unique_ptr<ApiServer>> data_planes_;
+  static inline std::shared_ptr<kube::Client> cp_client_;
+  static inline std::map<std::string, std::shared_ptr<kube::Client>> dp_clients_;
+  static inline std::unique_ptr<Process> sim_;
+  static inline std::unique_ptr<testing::HttpClient> admin_;
+  static inline std::string audit_log_;
+  static inline std::string federation_kubeconfig_;
+  static inline std::unique_ptr<Manager> manager_;
+};
+
+TEST_F(ManagerEnv, BadFlagsExitTwoAndAMissingKubeconfigExitsOne) {
+  ProcessOptions o;
+  o.binary = kBin + "/src/manager/br-federation-manager";
+  o.args = {"--workers", "0"};
+  auto bad = testing::RunCommand(o, 30s);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--workers"), std::string::npos) << bad.err;
+
+  o.args = {"--kubeconfig",
+            control_plane_->kubeconfig,
+            "--federation-kubeconfig-path",
+            dir_->File("no-such-file"),
+            "--leader-elect=false",
+            "--metrics-addr",
+            "0"};
+  auto missing = testing::RunCommand(o, 30s);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no-such-file"), std::string::npos) << missing.err;
+}
+
+TEST_F(ManagerEnv, ServesReadyzAndMetrics) {
+  ASSERT_TRUE(WaitFor([] { return Ready(*manager_); })) << ManagerLog();
+  std::string metrics = Metrics(*manager_);
+  EXPECT_NE(metrics.find("brfed_data_planes 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("brfed_data_plane_reachable{cluster=\"c1\"} 1"), std::string::npos)
+      << metrics;
+}
+
+TEST_F(ManagerEnv, UnknownContextIsInvalid) {
+  ASSERT_TRUE(Create(VolumeBackup("unknown-ctx", {"c1", "nope"})).ok());
+  Json vb = WaitPhase("unknown-ctx", {"Invalid", "Failed", "Complete"});
+  ASSERT_EQ(JsonStringAt(vb, {"status", "phase"}), "Invalid") << DumpJson(vb) << ManagerLog();
+  const Json* invalid = Condition(vb, "Invalid");
+  ASSERT_NE(invalid, nullptr) << DumpJson(vb);
+  std::string message = JsonStringAt(*invalid, {"message"});
+  EXPECT_NE(message.find("nope"), std::string::npos) << message;
+  EXPECT_NE(message.find("c1"), std::string::npos) << "names the known contexts: " << message;
+  EXPECT_TRUE(Member("c1", "unknown-ctx").is_null()) << "no member before validation passes";
+}
+
+TEST_F(ManagerEnv, ContextAddedToTheKubeconfigIsUsedWithoutRestart) {
+  const pid_t pid = manager_->process->pid();
+  WriteFederationKubeconfig({"c1", "c2", "c3"});
+  ASSERT_TRUE(WaitFor([] {
+    return Metrics(*manager_).find("brfed_data_planes 3") != std::string::npos;
+  })) << Metrics(*manager_)
+      << ManagerLog();
+  ASSERT_TRUE(Create(VolumeBackup("with-c3", {"c1", "c2", "c3"})).ok());
+  Json vb = WaitPhase("with-c3", {"Invalid", "Failed", "Complete"});
+  EXPECT_EQ(JsonStringAt(vb, {"status", "phase"}), "Complete") << DumpJson(vb) << ManagerLog();
+  EXPECT_FALSE(Member("c3", "with-c3").is_null());
+  EXPECT_EQ(manager_->process->pid(), pid);
+  EXPECT_TRUE(manager_->process->Running());
+}
+
+TEST_F(ManagerEnv, HappyPathCompletesWithAggregatedStatus) {
+  ASSERT_TRUE(Create(VolumeBackup("happy", {"c1", "c2", "c3"})).ok());
+  Json vb = WaitPhase("happy", {"Invalid", "Failed", "Complete"});
+  ASSERT_EQ(JsonStringAt(vb, {"status", "phase"}), "Complete") << DumpJson(vb) << ManagerLog();
+  EXPECT_NE(Condition(vb, "Complete"), nullptr);
+  const Json* backups = JsonAt(vb, {"status", "backups"});
+  ASSERT_NE(backups, nullptr);
+  EXPECT_EQ(backups->size(), 3u);
+  EXPECT_FALSE(JsonStringAt(vb, {"status", "commitTs"}).empty());
+  EXPECT_FALSE(JsonStringAt(vb, {"status", "timeCompleted"}).empty());
+  EXPECT_FALSE(PdPaused());
+  for (const char* c : {"c1", "c2", "c3"}) {
+    Json m = Member(c, "happy");
+    EXPECT_EQ(JsonStringAt(m, {"spec", "federalVolumeBackupPhase"}), "teardown") << c;
+    EXPECT_EQ(JsonStringAt(m, {"spec", "s3", "prefix"}), std::string("happy-") + c);
+  }
+  EXPECT_NE(Metrics(*manager_).find("fed_volume_backup_status"), std::string::npos);
+}
+
+TEST_F(ManagerEnv, EverySimulatorFaultEndsFailedWithThePauseReleased) {
+  struct Case {
+    std::string fault, name, cluster;
+  };
+  const std::vector<Case> cases = {{"init-fail", "f-init", "c1"},
+                                   {"snapshot-fail", "f-snap", "c2"},
+                                   {"execute-pod-dies", "f-pod", "c3"},
+                                   {"init-job-deleted", "f-jobdel", "c1"},
+                                   {"invalid", "f-invalid", "c2"}};
+  for (const auto& c : cases) {
+    auto r = admin_->Request(
+        "POST", "/faults", R"({"fault":")" + c.fault + "@" + c.cluster + "/fed-" + c.name + "\"}");
+    ASSERT_EQ(r.status, 201) << c.fault << ": " << r.body;
+    ASSERT_TRUE(Create(VolumeBackup(c.name, {"c1", "c2", "c3"})).ok());
+  }
+  for (const auto& c : cases) {
+    Json vb = WaitPhase(c.name, {"Invalid", "Failed", "Complete"});
+    EXPECT_EQ(JsonStringAt(vb, {"status", "phase"}), "Failed") << c.fault << DumpJson(vb);
+    const Json* failed = Condition(vb, "Failed");
+    ASSERT_NE(failed, nullptr) << c.fault << DumpJson(vb);
+    EXPECT_EQ(JsonStringAt(*failed, {"reason"}), "VolumeBackupMemberFailed") << c.fault;
+    EXPECT_NE(JsonStringAt(*failed, {"message"}).find(c.cluster), std::string::npos)
+        << c.fault << ": " << JsonStringAt(*failed, {"message"});
+    // The pause is released through the initialize member.
+    EXPECT_EQ(JsonStringAt(Member("c1", c.name), {"spec", "federalVolumeBackupPhase"}), "teardown")
+        << c.fault;
+  }
+  EXPECT_TRUE(WaitFor([] { return !PdPaused(); }, 30s)) << admin_->Request("GET", "/state").body;
+  admin_->Request("DELETE", "/faults");
+}
+
+TEST_F(ManagerEnv, DeletingMidFlightReleasesThePauseAndCleansUp) {
+  ASSERT_EQ(admin_->Request("POST", "/faults", R"({"fault":"hang@c2/fed-midflight"})").status, 201);
+  ASSERT_TRUE(Create(VolumeBackup("midflight", {"c1", "c2"})).ok());
+  ASSERT_TRUE(WaitFor([] { return !Member("c2", "midflight").is_null(); }))
+      << DumpJson(Get("midflight")) << ManagerLog();
+  EXPECT_TRUE(PdPaused()) << "the initialize member holds the pause while c2 hangs";
+  ASSERT_TRUE(cp_client_->Delete(kube::resources::VolumeBackup(), kNs, "midflight").ok());
+  EXPECT_TRUE(WaitFor([] { return Get("midflight").is_null(); }, 60s))
+      << DumpJson(Get("midflight")) << ManagerLog();
+  EXPECT_TRUE(WaitFor(
+      [] { return Member("c1", "midflight").is_null() && Member("c2", "midflight").is_null(); }));
+  EXPECT_TRUE(WaitFor([] { return !PdPaused(); }, 30s)) << admin_->Request("GET", "/state").body;
+  admin_->Request("DELETE", "/faults");
+}
+
+TEST_F(ManagerEnv, MalformedVolumeBackupsEndInvalidWhileAValidOneCompletes) {
+  struct Case {
+    std::string name;
+    std::function<void(Json&)> mutate;
+    std::string expected;  // part of the message
+  };
+  const std::vector<Case> cases = {
+      {"bad-no-clusters", [](Json& v) { v["spec"]["clusters"] = Json::array(); }, "cluster"},
+      {"bad-duplicate", [](Json& v) { v["spec"]["clusters"][1]["k8sClusterName"] = "c1"; }, "c1"},
+      {"bad-no-tcname", [](Json& v) { v["spec"]["clusters"][0].erase("tcName"); }, "tcName"},
+      {"bad-tcname", [](Json& v) { v["spec"]["clusters"][0]["tcName"] = "Bad_Name"; }, "tcName"},
+      {"bad-tcns", [](Json& v) { v["spec"]["clusters"][0]["tcNamespace"] = "-bad-"; },
+       "tcNamespace"},
+      {"bad-no-tcns", [](Json& v) { v["spec"]["clusters"][1].erase("tcNamespace"); },
+       "tcNamespace"},
+      {"bad-no-br", [](Json& v) { v["spec"]["template"].erase("br"); }, "br"},
+      {"bad-no-s3", [](Json& v) { v["spec"]["template"].erase("s3"); }, "s3"},
+      {"bad-no-template", [](Json& v) { v["spec"].erase("template"); }, "template"},
+      {"bad-context", [](Json& v) { v["spec"]["clusters"][1]["k8sClusterName"] = "c9"; }, "c9"},
+      {"bad-no-context", [](Json& v) { v["spec"]["clusters"][0].erase("k8sClusterName"); },
+       "k8sClusterName"},
+      {"bad-" + std::string(52, 'x'), [](Json&) {}, "at most 47 fit"},
+  };
+  for (const auto& c : cases) {
+    Json vb = VolumeBackup(c.name, {"c1", "c2"});
+    c.mutate(vb);
+    Status st = Create(vb);
+    // The CRD schema may reject some at the API server already: that is a clear error too.
+    if (!st.ok()) {
+      EXPECT_EQ(st.code(), Code::kInvalid) << c.name << ": " << st.ToString();
+      EXPECT_FALSE(st.message().empty());
+    }
+  }
+  ASSERT_TRUE(Create(VolumeBackup("valid-beside", {"c1", "c2"})).ok());
+  int invalid_count = 0;
+  for (const auto& c : cases) {
+    if (Get(c.name).is_null()) continue;
+    ++invalid_count;
+    Json vb = WaitPhase(c.name, {"Invalid", "Failed", "Complete"});
+    EXPECT_EQ(JsonStringAt(vb, {"status", "phase"}), "Invalid") << c.name << DumpJson(vb);
+    const Json* invalid = Condition(vb, "Invalid");
+    ASSERT_NE(invalid, nullptr) << c.name;
+    std::string message = JsonStringAt(*invalid, {"message"});
+    EXPECT_NE(message.find(c.expected), std::string::npos) << c.name << ": " << message;
+    EXPECT_TRUE(Member("c1", c.name).is_null()) << c.name;
+  }
+  EXPECT_GE(invalid_count, 10) << "at least ten reach the manager and end Invalid";
+  Json valid = WaitPhase("valid-beside", {"Invalid", "Failed", "Complete"});
+  EXPECT_EQ(JsonStringAt(valid, {"status", "phase"}), "Complete") << DumpJson(valid);
+}
+
+TEST_F(ManagerEnv, KillingTheManagerAtRandomPointsChangesNothing) {
+  const int kRuns = 20;
+  std::mt19937 rng(20240601);
+  std::uniform_int_distribution<int> delay_ms(0, 300);
+  for (int i = 0; i < kRuns; ++i) {
+    const std::string name = "kill-" + std::to_string(i);
+    ASSERT_TRUE(Create(VolumeBackup(name, {"c1", "c2", "c3"})).ok());
+    // Not a synchronisation: a random instant at which to kill.
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    manager_->process->Kill();
+    ASSERT_TRUE(manager_->process->Wait(10s).ok());
+    manager_ = StartManager("manager-" + std::to_string(i + 1));
+    Json vb = WaitPhase(name, {"Invalid", "Failed", "Complete"});
+    ASSERT_EQ(JsonStringAt(vb, {"status", "phase"}), "Complete")
+        << name << DumpJson(vb) << ManagerLog();
+    std::set<std::string> clusters;
+    for (const auto& m : *JsonAt(vb, {"status", "backups"})) {
+      EXPECT_TRUE(clusters.insert(JsonStringAt(m, {"k8sClusterName"})).second) << DumpJson(vb);
+    }
+    EXPECT_EQ(clusters.size(), 3u);
+    for (const char* c : {"c1", "c2", "c3"}) {
+      kube::ListOptions lo;
+      lo.label_selector = "federation.pingcap.com/volume-backup=" + name;
+      auto list = dp_clients_.at(c)->List(kube::resources::Backup(), "", lo);
+      ASSERT_TRUE(list.ok());
+      EXPECT_EQ((*list)["items"].size(), 1u) << c << " " << name;
+    }
+  }
+  EXPECT_FALSE(PdPaused());
+}
+
+TEST_F(ManagerEnv, OnlyTheLeaderWorksAndAStandbyTakesOver) {
+  manager_.reset();  // SIGKILL
+  std::vector<std::string> election = {
+      "--leader-elect", "--leader-lease-duration", "2s",   "--leader-renew-deadline",
+      "1500ms",         "--leader-retry-period",   "200ms"};
+  auto first = StartManager("leader-a", election);
+  ASSERT_TRUE(WaitFor([&] { return Ready(*first); })) << testing::ReadFile(first->log);
+  auto second = StartManager("leader-b", election);
+  ASSERT_TRUE(Create(VolumeBackup("led-1", {"c1", "c2"})).ok());
+  EXPECT_EQ(
+      JsonStringAt(WaitPhase("led-1", {"Complete", "Failed", "Invalid"}), {"status", "phase"}),
+      "Complete");
+  EXPECT_FALSE(Ready(*second)) << "a standby does nothing";
+  first->process->Kill();
+  ASSERT_TRUE(WaitFor([&] { return Ready(*second); }, 30s)) << testing::ReadFile(second->log);
+  ASSERT_TRUE(Create(VolumeBackup("led-2", {"c1", "c2"})).ok());
+  EXPECT_EQ(
+      JsonStringAt(WaitPhase("led-2", {"Complete", "Failed", "Invalid"}), {"status", "phase"}),
+      "Complete");
+  second->process->Terminate();
+  auto code = second->process->Wait(20s);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0) << testing::ReadFile(second->log);
+}
+
+TEST_F(ManagerEnv, ZzAuditLogIsClean) {
+  ProcessOptions o;
+  o.binary = kBin + "/src/sim/tidb-operator-sim";
+  o.args = {"check", "--audit-log", audit_log_};
+  auto result = testing::RunCommand(o, 60s);
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+}
+
+}  // namespace
+}  // namespace brfed
