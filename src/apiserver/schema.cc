@@ -1,0 +1,209 @@
+#include "apiserver/schema.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace brfed::apiserver {
+namespace {
+
+bool PreservesUnknown(const Json& schema) {
+  auto it = schema.find("x-kubernetes-preserve-unknown-fields");
+  return it != schema.end() && it->is_boolean() && it->get<bool>();
+}
+
+void Walk(const Json& schema, Json& value, bool root) {
+  if (!schema.is_object()) return;
+  if (value.is_object()) {
+    const Json* props = JsonAt(schema, {"properties"});
+    if (props != nullptr && props->is_object()) {
+      for (const auto& [key, sub] : props->items()) {
+        if (!value.contains(key) && sub.is_object() && sub.contains("default")) {
+          value[key] = sub["default"];
+        }
+      }
+    }
+    const Json* additional = JsonAt(schema, {"additionalProperties"});
+    bool keep_unknown =
+        PreservesUnknown(schema) ||
+        (additional != nullptr &&
+         (additional->is_object() || (additional->is_boolean() && additional->get<bool>())));
+    for (auto it = value.begin(); it != value.end();) {
+      const std::string& key = it.key();
+      if (root && (key == "apiVersion" || key == "kind" || key == "metadata")) {
+        ++it;
+        continue;
+      }
+      const Json* sub = nullptr;
+      if (props != nullptr && props->is_object() && props->contains(key)) {
+        sub = &(*props)[key];
+      } else if (additional != nullptr && additional->is_object()) {
+        sub = additional;
+      }
+      if (sub == nullptr && !keep_unknown) {
+        it = value.erase(it);
+        continue;
+      }
+      if (sub != nullptr) Walk(*sub, it.value(), false);
+      ++it;
+    }
+  } else if (value.is_array()) {
+    const Json* items = JsonAt(schema, {"items"});
+    if (items != nullptr) {
+      for (Json& v : value) Walk(*items, v, false);
+    }
+  }
+}
+
+std::string Render(const Json& v) { return v.dump(); }
+
+bool TypeMatches(const std::string& type, const Json& v) {
+  if (type == "object") return v.is_object();
+  if (type == "array") return v.is_array();
+  if (type == "string") return v.is_string();
+  if (type == "integer") return v.is_number_integer();
+  if (type == "number") return v.is_number();
+  if (type == "boolean") return v.is_boolean();
+  return true;
+}
+
+void Check(const Json& schema, const Json& value, const std::string& path,
+           std::vector<FieldError>& errors) {
+  if (!schema.is_object()) return;
+  std::string field = path.empty() ? "<root>" : path;
+  if (value.is_null()) {
+    if (!JsonBoolAt(schema, {"nullable"}) && schema.contains("type")) {
+      errors.push_back({field, "FieldValueRequired", field + ": Required value"});
+    }
+    return;
+  }
+  if (bool int_or_string = JsonBoolAt(schema, {"x-kubernetes-int-or-string"}); int_or_string) {
+    if (!value.is_string() && !value.is_number_integer()) {
+      errors.push_back({field, "FieldValueTypeInvalid",
+                        field + ": Invalid value: \"" + std::string(value.type_name()) +
+                            "\": " + field + " in body must be of type int-or-string"});
+    }
+    return;
+  }
+  std::string type = JsonStringAt(schema, {"type"});
+  if (!type.empty() && !TypeMatches(type, value)) {
+    errors.push_back({field, "FieldValueTypeInvalid",
+                      field + ": Invalid value: \"" + std::string(value.type_name()) +
+                          "\": " + field + " in body must be of type " + type + ": \"" +
+                          std::string(value.type_name()) + "\""});
+    return;
+  }
+  if (const Json* en = JsonAt(schema, {"enum"}); en != nullptr && en->is_array()) {
+    bool found = false;
+    std::string supported;
+    for (const Json& e : *en) {
+      if (e == value) found = true;
+      supported += (supported.empty() ? "" : ", ") + Render(e);
+    }
+    if (!found) {
+      errors.push_back(
+          {field, "FieldValueNotSupported",
+           field + ": Unsupported value: " + Render(value) + ": supported values: " + supported});
+    }
+  }
+  if (value.is_number()) {
+    double v = value.get<double>();
+    if (const Json* m = JsonAt(schema, {"minimum"}); m != nullptr && m->is_number()) {
+      bool excl = JsonBoolAt(schema, {"exclusiveMinimum"});
+      if (v < m->get<double>() || (excl && v == m->get<double>())) {
+        errors.push_back({field, "FieldValueInvalid",
+                          field + ": Invalid value: " + Render(value) + ": " + field +
+                              " in body should be greater than " + (excl ? "" : "or equal to ") +
+                              Render(*m)});
+      }
+    }
+    if (const Json* m = JsonAt(schema, {"maximum"}); m != nullptr && m->is_number()) {
+      bool excl = JsonBoolAt(schema, {"exclusiveMaximum"});
+      if (v > m->get<double>() || (excl && v == m->get<double>())) {
+        errors.push_back({field, "FieldValueInvalid",
+                          field + ": Invalid value: " + Render(value) + ": " + field +
+                              " in body should be less than " + (excl ? "" : "or equal to ") +
+                              Render(*m)});
+      }
+    }
+  }
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (const Json* m = JsonAt(schema, {"maxLength"}); m != nullptr && m->is_number_integer()) {
+      if (static_cast<long long>(s.size()) > m->get<long long>()) {
+        errors.push_back({field, "FieldValueTooLong",
+                          field + ": Too long: may not be longer than " + Render(*m)});
+      }
+    }
+    if (const Json* m = JsonAt(schema, {"minLength"}); m != nullptr && m->is_number_integer()) {
+      if (static_cast<long long>(s.size()) < m->get<long long>()) {
+        errors.push_back({field, "FieldValueInvalid",
+                          field + ": Invalid value: " + Render(value) + ": " + field +
+                              " in body should be at least " + Render(*m) + " chars long"});
+      }
+    }
+    if (const Json* p = JsonAt(schema, {"pattern"}); p != nullptr && p->is_string()) {
+      try {
+        if (!std::regex_search(s, std::regex(p->get<std::string>(), std::regex::ECMAScript))) {
+          errors.push_back({field, "FieldValueInvalid",
+                            field + ": Invalid value: " + Render(value) + ": " + field +
+                                " in body should match '" + p->get<std::string>() + "'"});
+        }
+      } catch (const std::regex_error&) {
+        // A pattern std::regex cannot compile is not enforced.
+      }
+    }
+  }
+  if (value.is_object()) {
+    if (const Json* req = JsonAt(schema, {"required"}); req != nullptr && req->is_array()) {
+      for (const Json& r : *req) {
+        if (!r.is_string() || value.contains(r.get<std::string>())) continue;
+        std::string f = (path.empty() ? "" : path + ".") + r.get<std::string>();
+        errors.push_back({f, "FieldValueRequired", f + ": Required value"});
+      }
+    }
+    const Json* props = JsonAt(schema, {"properties"});
+    const Json* additional = JsonAt(schema, {"additionalProperties"});
+    for (const auto& [key, sub] : value.items()) {
+      if (path.empty() && (key == "apiVersion" || key == "kind" || key == "metadata")) continue;
+      std::string sub_path = (path.empty() ? "" : path + ".") + key;
+      if (props != nullptr && props->is_object() && props->contains(key)) {
+        Check((*props)[key], sub, sub_path, errors);
+      } else if (additional != nullptr && additional->is_object()) {
+        Check(*additional, sub, sub_path, errors);
+      }
+    }
+  }
+  if (value.is_array()) {
+    if (const Json* items = JsonAt(schema, {"items"}); items != nullptr) {
+      for (size_t i = 0; i < value.size(); ++i) {
+        Check(*items, value[i], path + "[" + std::to_string(i) + "]", errors);
+      }
+    }
+    if (const Json* m = JsonAt(schema, {"maxItems"}); m != nullptr && m->is_number_integer()) {
+      if (static_cast<long long>(value.size()) > m->get<long long>()) {
+        errors.push_back({field, "FieldValueTooMany",
+                          field + ": Too many: " + std::to_string(value.size()) +
+                              ": must have at most " + Render(*m) + " items"});
+      }
+    }
+    if (const Json* m = JsonAt(schema, {"minItems"}); m != nullptr && m->is_number_integer()) {
+      if (static_cast<long long>(value.size()) < m->get<long long>()) {
+        errors.push_back({field, "FieldValueInvalid",
+                          field + ": Invalid value: " + std::to_string(value.size()) + ": " +
+                              field + " in body should have at least " + Render(*m) + " items"});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void DefaultAndPrune(const Json& schema, Json& object) { Walk(schema, object, true); }
+
+std::vector<FieldError> ValidateAgainstSchema(const Json& schema, const Json& object) {
+  std::vector<FieldError> errors;
+  Check(schema, object, "", errors);
+  return errors;
+}
+
+}  // namespace brfed::apiserver

@@ -1,0 +1,32 @@
+// Structural OpenAPI v3 schemas of custom resources, applied as a real API server does on
+// every write: defaults are filled in, unknown fields are pruned, then the object is
+// validated (type, required, enum, minimum/maximum, pattern, maxLength, nullable,
+// x-kubernetes-preserve-unknown-fields). Supported keywords only; others are ignored.
+//
+// Thread-safety: pure functions.
+#ifndef BRFED_APISERVER_SCHEMA_H_
+#define BRFED_APISERVER_SCHEMA_H_
+
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+
+namespace brfed::apiserver {
+
+struct FieldError {
+  std::string field;    // "spec.clusters[0].k8sClusterName"
+  std::string reason;   // FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, ...
+  std::string message;  // "spec.mode: Unsupported value: \"x\": supported values: \"a\""
+};
+
+// Fills defaults and drops fields the schema does not know, in place. apiVersion, kind and
+// metadata at the root are always kept.
+void DefaultAndPrune(const Json& schema, Json& object);
+
+// Every violation of `schema` in `object`.
+std::vector<FieldError> ValidateAgainstSchema(const Json& schema, const Json& object);
+
+}  // namespace brfed::apiserver
+
+#endif  // BRFED_APISERVER_SCHEMA_H_

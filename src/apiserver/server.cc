@@ -1,0 +1,939 @@
+#include "apiserver/server.h"
+
+#include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <list>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "apiserver/base64.h"
+#include "apiserver/fault.h"
+#include "apiserver/protobuf.h"
+#include "apiserver/resources.h"
+#include "apiserver/store.h"
+#include "apiserver/table.h"
+#include "apiserver/tls.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/time.h"
+
+namespace brfed::apiserver {
+namespace {
+
+// A task queue that grows a thread per concurrent connection (httplib keeps a thread for a
+// connection's whole life, and a watch stream can last hours), up to `max` threads.
+class ElasticPool final : public httplib::TaskQueue {
+ public:
+  explicit ElasticPool(size_t max) : max_(max) {}
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(fn));
+    if (idle_ == 0 && threads_.size() < max_) {
+      ++idle_;
+      threads_.emplace_back([this] { Work(); });
+    }
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  void Work() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+      if (jobs_.empty()) return;
+      std::function<void()> fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      --idle_;
+      lock.unlock();
+      fn();
+      lock.lock();
+      ++idle_;
+    }
+  }
+
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::list<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;
+  bool shutdown_ = false;
+};
+
+// What one API request addresses, parsed from its path.
+struct Route {
+  enum class Kind { kResource, kOther } kind = Kind::kOther;
+  std::string group;
+  std::string version;
+  std::string plural;
+  std::string ns;
+  std::string name;
+  std::string subresource;
+};
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> out;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+// Parses /api/v1/... and /apis/{g}/{v}/...; kOther when it is not a resource path.
+Route ParseRoute(const std::string& path) {
+  Route r;
+  std::vector<std::string> s = Split(path);
+  size_t at = 0;
+  if (s.size() >= 3 && s[0] == "api") {
+    r.version = s[1];
+    at = 2;
+  } else if (s.size() >= 4 && s[0] == "apis") {
+    r.group = s[1];
+    r.version = s[2];
+    at = 3;
+  } else {
+    return r;
+  }
+  std::vector<std::string> rest(s.begin() + static_cast<long>(at), s.end());
+  bool namespace_object = r.group.empty() && rest.size() == 3 && rest[0] == "namespaces" &&
+                          (rest[2] == "status" || rest[2] == "finalize");
+  if (rest.size() >= 3 && rest[0] == "namespaces" && !namespace_object) {
+    r.ns = rest[1];
+    rest.erase(rest.begin(), rest.begin() + 2);
+  }
+  if (rest.empty() || rest.size() > 3) return r;
+  r.kind = Route::Kind::kResource;
+  r.plural = rest[0];
+  if (rest.size() >= 2) r.name = rest[1];
+  if (rest.size() == 3) r.subresource = rest[2];
+  return r;
+}
+
+Json StatusJson(const Status& status, const Route& route, const std::vector<FieldError>& causes) {
+  int code = status.http_status() != 0 ? status.http_status() : 500;
+  std::string reason = status.reason().empty() ? "InternalError" : status.reason();
+  Json details = Json::object();
+  if (!route.name.empty()) details["name"] = route.name;
+  if (!route.group.empty()) details["group"] = route.group;
+  if (!route.plural.empty()) details["kind"] = route.plural;
+  if (!causes.empty()) {
+    Json cs = Json::array();
+    for (const FieldError& c : causes) {
+      cs.push_back({{"reason", c.reason}, {"message", c.message}, {"field", c.field}});
+    }
+    details["causes"] = cs;
+  }
+  Json out = {{"kind", "Status"},    {"apiVersion", "v1"},          {"metadata", Json::object()},
+              {"status", "Failure"}, {"message", status.message()}, {"reason", reason},
+              {"code", code}};
+  if (!details.empty()) out["details"] = details;
+  return out;
+}
+
+Status MethodNotAllowed(std::string message) {
+  return Status(Code::kBadRequest, std::move(message)).WithHttp(405, "MethodNotAllowed");
+}
+
+bool QueryFlag(const httplib::Request& req, const char* key) {
+  if (!req.has_param(key)) return false;
+  std::string v = req.get_param_value(key);
+  return v == "true" || v == "1" || v.empty();
+}
+
+std::string LowerMediaType(const std::string& content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  t.erase(std::remove(t.begin(), t.end(), ' '), t.end());
+  std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+  return t;
+}
+
+struct Audit {
+  std::string verb;
+  std::string resource;
+  std::string subresource;
+  std::string ns;
+  std::string name;
+  std::string resource_version;
+};
+
+}  // namespace
+
+struct ApiServer::Impl {
+  ServerOptions options;
+  Clock* clock = RealClock::Get();
+  ResourceRegistry registry;
+  std::unique_ptr<Store> store;
+  FaultInjector faults{RealClock::Get()};
+  std::unique_ptr<httplib::Server> http;
+  std::string scheme = "http";
+  std::string host;
+  int port = 0;
+  TlsMaterial tls;
+  std::atomic<bool> stopping{false};
+  std::mutex audit_mu;
+  FILE* audit = nullptr;
+
+  ~Impl() {
+    if (audit != nullptr) std::fclose(audit);
+  }
+
+  Status LoadCrds();
+  Status WriteKubeconfig();
+  void Handle(const httplib::Request& req, httplib::Response& res);
+  bool Authenticated(const httplib::Request& req) const;
+  void HandleResource(const httplib::Request& req, httplib::Response& res, const Route& route,
+                      Audit& audit);
+  void HandleWatch(const httplib::Request& req, httplib::Response& res, const Target& target,
+                   ListOptions filter);
+  bool HandleOther(const httplib::Request& req, httplib::Response& res);
+  Json Discovery(const std::string& group, const std::string& version) const;
+  Json OpenApiRoot() const;
+  Json OpenApiDoc(const std::string& group, const std::string& version) const;
+  void WriteAudit(const httplib::Request& req, const Audit& audit, int code, double latency_ms);
+};
+
+namespace {
+
+void SendJson(httplib::Response& res, int code, const Json& body) {
+  res.status = code;
+  res.set_content(DumpJson(body), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& status, const Route& route,
+               const std::vector<FieldError>& causes = {}) {
+  Json body = StatusJson(status, route, causes);
+  SendJson(res, body["code"].get<int>(), body);
+}
+
+}  // namespace
+
+Status ApiServer::Impl::LoadCrds() {
+  namespace fs = std::filesystem;
+  for (const std::string& path : options.crd_paths) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        std::string ext = entry.path().extension().string();
+        if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(entry.path());
+      }
+      std::sort(files.begin(), files.end());
+    } else if (fs::is_regular_file(path, ec)) {
+      files.push_back(path);
+    } else {
+      return InvalidArgument("--crd " + path + ": no such file or directory");
+    }
+    for (const std::string& file : files) {
+      std::ifstream in(file);
+      std::stringstream buf;
+      buf << in.rdbuf();
+      Result<std::vector<Json>> docs = ParseYamlDocuments(buf.str());
+      if (!docs.ok()) return InvalidArgument("--crd " + file + ": " + docs.status().message());
+      for (const Json& doc : *docs) {
+        if (JsonStringAt(doc, {"kind"}) != "CustomResourceDefinition") {
+          return InvalidArgument("--crd " + file +
+                                 ": expected kind CustomResourceDefinition, got \"" +
+                                 JsonStringAt(doc, {"kind"}) + "\"");
+        }
+        Status s = store->LoadCrd(doc);
+        if (!s.ok()) return InvalidArgument("--crd " + file + ": " + s.message());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ApiServer::Impl::WriteKubeconfig() {
+  if (options.kubeconfig_out.empty()) return Status::Ok();
+  std::string name = options.name;
+  std::string server =
+      scheme + "://" + (host == "0.0.0.0" ? "127.0.0.1" : host) + ":" + std::to_string(port);
+  std::ostringstream out;
+  out << "apiVersion: v1\nkind: Config\nclusters:\n- name: " << name << "\n  cluster:\n"
+      << "    server: " << server << "\n";
+  if (!tls.ca_cert_pem.empty()) {
+    out << "    certificate-authority-data: " << Base64Encode(tls.ca_cert_pem) << "\n";
+  }
+  out << "contexts:\n- name: " << name << "\n  context:\n    cluster: " << name
+      << "\n    user: " << name << "\ncurrent-context: " << name << "\nusers:\n- name: " << name
+      << "\n  user:";
+  if (!options.token.empty()) {
+    out << "\n    token: " << options.token << "\n";
+  } else {
+    out << " {}\n";
+  }
+  std::string tmp = options.kubeconfig_out + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << out.str();
+    if (!f) return InvalidArgument("--kubeconfig-out " + options.kubeconfig_out + ": cannot write");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, options.kubeconfig_out, ec);
+  if (ec)
+    return InvalidArgument("--kubeconfig-out " + options.kubeconfig_out + ": " + ec.message());
+  return Status::Ok();
+}
+
+bool ApiServer::Impl::Authenticated(const httplib::Request& req) const {
+  if (options.token.empty() && options.client_ca_file.empty()) return true;
+  if (!options.token.empty() &&
+      req.get_header_value("Authorization") == "Bearer " + options.token) {
+    return true;
+  }
+  if (!options.client_ca_file.empty() && req.ssl != nullptr) {
+    X509* peer = SSL_get0_peer_certificate(req.ssl);
+    if (peer != nullptr && SSL_get_verify_result(req.ssl) == X509_V_OK) return true;
+  }
+  return false;
+}
+
+Json ApiServer::Impl::Discovery(const std::string& group, const std::string& version) const {
+  Json resources = Json::array();
+  for (const ResourcePtr& r : registry.All()) {
+    if (r->group != group || !r->Serves(version)) continue;
+    resources.push_back(
+        {{"name", r->plural},
+         {"singularName", r->singular},
+         {"namespaced", r->namespaced},
+         {"kind", r->kind},
+         {"verbs",
+          {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}},
+         {"shortNames", r->short_names},
+         {"categories", r->categories}});
+    if (r->status_subresource) {
+      resources.push_back({{"name", r->plural + "/status"},
+                           {"singularName", ""},
+                           {"namespaced", r->namespaced},
+                           {"kind", r->kind},
+                           {"verbs", {"get", "patch", "update"}}});
+    }
+  }
+  return {{"kind", "APIResourceList"},
+          {"apiVersion", "v1"},
+          {"groupVersion", group.empty() ? version : group + "/" + version},
+          {"resources", resources}};
+}
+
+Json ApiServer::Impl::OpenApiRoot() const {
+  Json paths = Json::object();
+  for (const ResourcePtr& r : registry.All()) {
+    for (const std::string& v : r->versions) {
+      std::string key = r->group.empty() ? "api/" + v : "apis/" + r->group + "/" + v;
+      paths[key] = {{"serverRelativeURL", "/openapi/v3/" + key}};
+    }
+  }
+  return {{"paths", paths}};
+}
+
+Json ApiServer::Impl::OpenApiDoc(const std::string& group, const std::string& version) const {
+  Json paths = Json::object();
+  Json schemas = Json::object();
+  for (const ResourcePtr& r : registry.All()) {
+    if (r->group != group || !r->Serves(version)) continue;
+    std::string prefix = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+    std::string path =
+        prefix + (r->namespaced ? "/namespaces/{namespace}/" : "/") + r->plural + "/{name}";
+    Json gvk = {{"group", group}, {"version", version}, {"kind", r->kind}};
+    Json param = {{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}};
+    paths[path] = {{"patch", {{"x-kubernetes-group-version-kind", gvk}, {"parameters", {param}}}}};
+    Json schema = {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
+    if (auto it = r->schemas.find(version); it != r->schemas.end() && it->second != nullptr) {
+      schema = *it->second;
+    }
+    schema["x-kubernetes-group-version-kind"] = Json::array({gvk});
+    schemas[(group.empty() ? "io.k8s.api.core." + version : group + "." + version) + "." +
+            r->kind] = schema;
+  }
+  return {{"openapi", "3.0.0"},
+          {"info", {{"title", "Kubernetes"}, {"version", "v1.32.4"}}},
+          {"paths", paths},
+          {"components", {{"schemas", schemas}}}};
+}
+
+bool ApiServer::Impl::HandleOther(const httplib::Request& req, httplib::Response& res) {
+  const std::string& p = req.path;
+  std::vector<std::string> s = Split(p);
+  if (req.method != "GET") return false;
+  if (p == "/version") {
+    SendJson(res, 200,
+             {{"major", "1"},
+              {"minor", "32"},
+              {"gitVersion", "v1.32.4"},
+              {"gitCommit", "brfed-apiserver"},
+              {"gitTreeState", "clean"},
+              {"buildDate", "2025-01-01T00:00:00Z"},
+              {"goVersion", "go1.23.8"},
+              {"compiler", "gc"},
+              {"platform", "linux/amd64"}});
+    return true;
+  }
+  if (p == "/api") {
+    SendJson(
+        res, 200,
+        {{"kind", "APIVersions"},
+         {"versions", {"v1"}},
+         {"serverAddressByClientCIDRs",
+          {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", host + ":" + std::to_string(port)}}}}});
+    return true;
+  }
+  if (p == "/api/v1") {
+    SendJson(res, 200, Discovery("", "v1"));
+    return true;
+  }
+  if (p == "/apis" || (s.size() == 2 && s[0] == "apis")) {
+    std::map<std::string, std::vector<std::string>> groups;
+    for (const ResourcePtr& r : registry.All()) {
+      if (r->group.empty()) continue;
+      auto& vs = groups[r->group];
+      for (const std::string& v : r->versions) {
+        if (std::find(vs.begin(), vs.end(), v) == vs.end()) vs.push_back(v);
+      }
+    }
+    Json list = Json::array();
+    for (const auto& [g, vs] : groups) {
+      Json versions = Json::array();
+      for (const std::string& v : vs)
+        versions.push_back({{"groupVersion", g + "/" + v}, {"version", v}});
+      list.push_back({{"name", g}, {"versions", versions}, {"preferredVersion", versions[0]}});
+    }
+    if (s.size() == 2) {
+      for (Json& g : list) {
+        if (g["name"] == s[1]) {
+          g["kind"] = "APIGroup";
+          g["apiVersion"] = "v1";
+          SendJson(res, 200, g);
+          return true;
+        }
+      }
+      return false;
+    }
+    SendJson(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
+    return true;
+  }
+  if (s.size() == 3 && s[0] == "apis") {
+    bool known = false;
+    for (const ResourcePtr& r : registry.All())
+      known = known || (r->group == s[1] && r->Serves(s[2]));
+    if (!known) return false;
+    SendJson(res, 200, Discovery(s[1], s[2]));
+    return true;
+  }
+  if (p == "/openapi/v3") {
+    SendJson(res, 200, OpenApiRoot());
+    return true;
+  }
+  if (s.size() == 4 && s[0] == "openapi" && s[1] == "v3" && s[2] == "api") {
+    SendJson(res, 200, OpenApiDoc("", s[3]));
+    return true;
+  }
+  if (s.size() == 5 && s[0] == "openapi" && s[1] == "v3" && s[2] == "apis") {
+    SendJson(res, 200, OpenApiDoc(s[3], s[4]));
+    return true;
+  }
+  return false;
+}
+
+void ApiServer::Impl::WriteAudit(const httplib::Request& req, const Audit& a, int code,
+                                 double latency_ms) {
+  if (audit == nullptr) return;
+  Json line = {{"time", FormatRfc3339Micro(clock->Now())},
+               {"server", options.name},
+               {"verb", a.verb},
+               {"path", req.path},
+               {"resource", a.resource},
+               {"subresource", a.subresource},
+               {"namespace", a.ns},
+               {"name", a.name},
+               {"code", code},
+               {"latency_ms", latency_ms},
+               {"resourceVersion", a.resource_version},
+               {"user_agent", req.get_header_value("User-Agent")}};
+  std::string text = DumpJson(line) + "\n";
+  std::lock_guard lock(audit_mu);
+  std::fwrite(text.data(), 1, text.size(), audit);
+  std::fflush(audit);
+}
+
+void ApiServer::Impl::Handle(const httplib::Request& req, httplib::Response& res) {
+  SteadyTime start = clock->Steady();
+  Audit audit;
+  audit.verb = req.method == "GET"      ? "get"
+               : req.method == "POST"   ? "create"
+               : req.method == "PUT"    ? "update"
+               : req.method == "PATCH"  ? "patch"
+               : req.method == "DELETE" ? "delete"
+                                        : req.method;
+  Route route = ParseRoute(req.path);
+  const std::string& p = req.path;
+  if (p == "/healthz" || p == "/livez" || p == "/readyz") {
+    res.set_content("ok", "text/plain");
+  } else if (!Authenticated(req)) {
+    SendError(res, ApiError(Code::kUnauthorized, "Unauthorized"), Route{});
+  } else if (p.rfind("/admin/faults", 0) == 0) {
+    if (!options.enable_fault_injection) {
+      SendError(res, ApiError(Code::kNotFound, "fault injection is off (--enable-fault-injection)"),
+                Route{});
+    } else if (req.method == "GET" && p == "/admin/faults") {
+      SendJson(res, 200, faults.RulesJson());
+    } else if (req.method == "DELETE" && p == "/admin/faults") {
+      faults.Clear();
+      SendJson(res, 200, faults.RulesJson());
+    } else if (req.method == "POST" && p == "/admin/faults/drop-watches") {
+      faults.DropWatches();
+      store->CloseAllWatchers();
+      SendJson(res, 200, faults.RulesJson());
+    } else if ((req.method == "POST" || req.method == "PUT") && p == "/admin/faults") {
+      Result<Json> body = ParseJson(req.body);
+      Status s =
+          body.ok() ? faults.SetRules(*body) : ApiError(Code::kBadRequest, body.status().message());
+      if (s.ok()) {
+        SendJson(res, 200, faults.RulesJson());
+      } else {
+        SendError(res, s, Route{});
+      }
+    } else {
+      SendError(res, ApiError(Code::kNotFound, "unknown admin path"), Route{});
+    }
+  } else if (route.kind == Route::Kind::kResource) {
+    HandleResource(req, res, route, audit);
+  } else if (!HandleOther(req, res)) {
+    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
+              Route{});
+  }
+  double ms = std::chrono::duration<double, std::milli>(clock->Steady() - start).count();
+  WriteAudit(req, audit, res.status == -1 ? 200 : res.status, ms);
+}
+
+void ApiServer::Impl::HandleResource(const httplib::Request& req, httplib::Response& res,
+                                     const Route& route, Audit& audit) {
+  audit.resource = route.plural;
+  audit.subresource = route.subresource;
+  audit.ns = route.ns;
+  audit.name = route.name;
+  ResourcePtr resource = registry.Find(route.group, route.version, route.plural);
+  if (resource == nullptr) {
+    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
+              route);
+    return;
+  }
+  bool watch = req.method == "GET" && route.name.empty() && QueryFlag(req, "watch");
+  if (req.method == "GET" && route.name.empty()) audit.verb = watch ? "watch" : "list";
+  if (req.method == "DELETE" && route.name.empty()) audit.verb = "deletecollection";
+  if (!route.subresource.empty() && route.subresource != "status" &&
+      !(route.subresource == "finalize" && resource->kind == "Namespace")) {
+    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
+              route);
+    return;
+  }
+  if (resource->namespaced == false && !route.ns.empty()) {
+    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
+              route);
+    return;
+  }
+  Target target{resource, route.version, route.ns, route.name, route.subresource == "status"};
+  if (target.status && !resource->status_subresource) {
+    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
+              route);
+    return;
+  }
+  // Fault injection, scoped by verb and resource.
+  if (options.enable_fault_injection) {
+    FaultDecision d = faults.Decide(audit.verb, route.plural);
+    while (!stopping && clock->Steady() < d.stall_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (d.latency.count() > 0) std::this_thread::sleep_for(d.latency);
+    if (d.fail_code != 0) {
+      Code code = d.fail_code == 429   ? Code::kTooManyRequests
+                  : d.fail_code == 409 ? Code::kConflict
+                                       : Code::kInternal;
+      if (d.fail_code == 429) res.set_header("Retry-After", std::to_string(d.retry_after_seconds));
+      SendError(res, ApiError(code, "injected fault"), route);
+      return;
+    }
+  }
+  if (req.body.size() > options.max_body_bytes) {
+    SendError(res,
+              ApiError(Code::kRequestEntityTooLarge, "the request body is larger than " +
+                                                         std::to_string(options.max_body_bytes) +
+                                                         " bytes"),
+              route);
+    return;
+  }
+  std::string label_text = req.get_param_value("labelSelector");
+  std::string field_text = req.get_param_value("fieldSelector");
+  ListOptions filter;
+  if (req.method == "GET" || (req.method == "DELETE" && route.name.empty())) {
+    Result<LabelSelector> labels = LabelSelector::Parse(label_text);
+    if (!labels.ok()) return SendError(res, labels.status(), route);
+    Result<FieldSelector> fields = FieldSelector::Parse(field_text, resource->kind);
+    if (!fields.ok()) return SendError(res, fields.status(), route);
+    filter.labels = std::move(labels).value();
+    filter.fields = std::move(fields).value();
+  }
+  bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
+  std::vector<FieldError> causes;
+  WriteOptions write_opts{req.get_param_value("dryRun") == "All", &causes};
+  auto body_json = [&](bool allow_protobuf) -> Result<Json> {
+    std::string type = LowerMediaType(req.get_header_value("Content-Type"));
+    if (allow_protobuf && type == "application/vnd.kubernetes.protobuf") {
+      return DecodeKubernetesProtobuf(req.body);
+    }
+    if (type == "application/yaml" || type == "application/apply-patch+yaml") {
+      Result<Json> y = ParseYaml(req.body);
+      if (!y.ok()) return ApiError(Code::kBadRequest, y.status().message());
+      return y;
+    }
+    if (type.empty() || type == "application/json" || type == "application/merge-patch+json" ||
+        type == "application/json-patch+json" || type == "application/strategic-merge-patch+json") {
+      Result<Json> j = ParseJson(req.body);
+      if (!j.ok()) {
+        return ApiError(Code::kBadRequest,
+                        "the body of the request could not be decoded: " + j.status().message());
+      }
+      return j;
+    }
+    return ApiError(Code::kUnsupportedMediaType,
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json, application/yaml, "
+                    "application/vnd.kubernetes.protobuf");
+  };
+  auto finish = [&](Result<Json> result, int ok_code) {
+    if (!result.ok()) return SendError(res, result.status(), route, causes);
+    audit.resource_version = JsonStringAt(*result, {"metadata", "resourceVersion"});
+    if (table && resource && req.method == "GET") {
+      std::vector<Json> objs;
+      if (result->contains("items")) {
+        for (const Json& i : (*result)["items"]) objs.push_back(i);
+      } else {
+        objs.push_back(*result);
+      }
+      std::string rv = JsonStringAt(*result, {"metadata", "resourceVersion"});
+      return SendJson(res, ok_code, RenderTable(*resource, objs, rv, clock->Now()));
+    }
+    SendJson(res, ok_code, *result);
+  };
+
+  if (req.method == "GET") {
+    if (watch) return HandleWatch(req, res, target, std::move(filter));
+    if (route.name.empty()) return finish(store->List(target, filter), 200);
+    return finish(store->Get(target), 200);
+  }
+  if (req.method == "POST") {
+    if (!route.name.empty()) {
+      return SendError(res, MethodNotAllowed("POST is not allowed on an object"), route);
+    }
+    Result<Json> body = body_json(true);
+    if (!body.ok()) return SendError(res, body.status(), route);
+    Result<Json> created = store->Create(target, std::move(body).value(), write_opts);
+    if (created.ok()) audit.name = JsonStringAt(*created, {"metadata", "name"});
+    return finish(std::move(created), 201);
+  }
+  if (req.method == "PUT") {
+    if (route.name.empty()) {
+      return SendError(res, MethodNotAllowed("PUT needs an object name"), route);
+    }
+    Result<Json> body = body_json(false);
+    if (!body.ok()) return SendError(res, body.status(), route);
+    return finish(store->Update(target, std::move(body).value(), write_opts), 200);
+  }
+  if (req.method == "PATCH") {
+    std::string type = LowerMediaType(req.get_header_value("Content-Type"));
+    PatchType patch_type;
+    if (type == "application/merge-patch+json") {
+      patch_type = PatchType::kMerge;
+    } else if (type == "application/json-patch+json") {
+      patch_type = PatchType::kJson;
+    } else if (type == "application/strategic-merge-patch+json") {
+      patch_type = PatchType::kStrategicMerge;
+    } else if (type == "application/apply-patch+yaml") {
+      patch_type = PatchType::kApply;
+    } else {
+      return SendError(res,
+                       ApiError(Code::kUnsupportedMediaType,
+                                "the body of the request was in an unknown format - accepted "
+                                "media types include: application/json-patch+json, "
+                                "application/merge-patch+json, application/apply-patch+yaml"),
+                       route);
+    }
+    if (route.name.empty()) {
+      return SendError(res, MethodNotAllowed("PATCH needs an object name"), route);
+    }
+    Result<Json> body = body_json(false);
+    if (!body.ok()) return SendError(res, body.status(), route);
+    Result<Store::PatchResult> patched = store->Patch(target, patch_type, *body, write_opts);
+    if (!patched.ok()) return SendError(res, patched.status(), route, causes);
+    return finish(patched->object, patched->created ? 201 : 200);
+  }
+  if (req.method == "DELETE") {
+    DeleteOptions opts;
+    if (!req.body.empty()) {
+      Result<Json> body = ParseJson(req.body);
+      if (!body.ok()) {
+        return SendError(res,
+                         ApiError(Code::kBadRequest,
+                                  "the DeleteOptions body could not be "
+                                  "decoded: " +
+                                      body.status().message()),
+                         route);
+      }
+      if (const Json* dry = JsonAt(*body, {"dryRun"}); dry != nullptr && dry->is_array()) {
+        opts.dry_run = std::find(dry->begin(), dry->end(), Json("All")) != dry->end();
+      }
+      opts.precondition_uid = JsonStringAt(*body, {"preconditions", "uid"});
+      opts.precondition_resource_version =
+          JsonStringAt(*body, {"preconditions", "resourceVersion"});
+    }
+    opts.dry_run = opts.dry_run || req.get_param_value("dryRun") == "All";
+    if (route.name.empty()) {
+      Result<Json> list = store->List(target, filter);
+      if (!list.ok()) return SendError(res, list.status(), route);
+      for (const Json& item : (*list)["items"]) {
+        Target one = target;
+        one.ns = JsonStringAt(item, {"metadata", "namespace"});
+        one.name = JsonStringAt(item, {"metadata", "name"});
+        Result<Json> deleted = store->Delete(one, opts);
+        if (!deleted.ok() && deleted.status().code() != Code::kNotFound) {
+          return SendError(res, deleted.status(), route);
+        }
+      }
+      return finish(std::move(list), 200);
+    }
+    return finish(store->Delete(target, opts), 200);
+  }
+  SendError(res, MethodNotAllowed("method not allowed"), route);
+}
+
+void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response& res,
+                                  const Target& target, ListOptions filter) {
+  std::string rv = req.get_param_value("resourceVersion");
+  bool bookmarks = QueryFlag(req, "allowWatchBookmarks");
+  bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
+  long long timeout_s = 0;
+  if (req.has_param("timeoutSeconds")) {
+    try {
+      timeout_s = std::stoll(req.get_param_value("timeoutSeconds"));
+    } catch (const std::exception&) {
+      return SendError(res, ApiError(Code::kBadRequest, "invalid timeoutSeconds"), Route{});
+    }
+  }
+  Result<std::shared_ptr<Watcher>> started = store->Watch(target, rv, std::move(filter));
+  struct State {
+    std::shared_ptr<Watcher> watcher;
+    Json error;  // an ERROR event to send, then end
+    SteadyTime deadline = SteadyTime::max();
+    SteadyTime next_bookmark;
+    SteadyTime next_heartbeat;
+    uint64_t generation = 0;
+  };
+  auto state = std::make_shared<State>();
+  if (started.ok()) {
+    state->watcher = std::move(started).value();
+  } else if (started.status().code() == Code::kGone) {
+    state->error = StatusJson(started.status(), Route{}, {});
+  } else {
+    return SendError(res, started.status(), Route{});
+  }
+  SteadyTime now = clock->Steady();
+  if (timeout_s > 0) state->deadline = now + std::chrono::seconds(timeout_s);
+  state->next_bookmark = now + options.bookmark_interval;
+  state->next_heartbeat = now + std::chrono::seconds(5);
+  state->generation = faults.watch_generation();
+  ResourcePtr resource = target.resource;
+  std::string api_version = resource->ApiVersion(target.version);
+  res.status = 200;
+  res.set_chunked_content_provider(
+      "application/json",
+      [this, state, bookmarks, table, resource, api_version](size_t, httplib::DataSink& sink) {
+        auto write = [&](const Json& event) {
+          std::string line = DumpJson(event) + "\n";
+          return sink.write(line.data(), line.size());
+        };
+        if (!state->error.is_null()) {
+          write({{"type", "ERROR"}, {"object", state->error}});
+          sink.done();
+          return true;
+        }
+        std::optional<WatchEvent> ev = state->watcher->Next(std::chrono::milliseconds(500));
+        if (ev) {
+          Json object = ev->object;
+          if (table) {
+            object = RenderTable(*resource, {ev->object},
+                                 JsonStringAt(ev->object, {"metadata", "resourceVersion"}),
+                                 clock->Now());
+          }
+          if (!write({{"type", ev->type}, {"object", object}})) return false;
+          return true;
+        }
+        SteadyTime t = clock->Steady();
+        if (stopping || state->watcher->closed() || t >= state->deadline ||
+            faults.watch_generation() != state->generation) {
+          state->watcher->Close();
+          sink.done();
+          return true;
+        }
+        if (bookmarks && t >= state->next_bookmark) {
+          state->next_bookmark = t + options.bookmark_interval;
+          Json object = {
+              {"kind", resource->kind},
+              {"apiVersion", api_version},
+              {"metadata", {{"resourceVersion", std::to_string(state->watcher->last_rv())}}}};
+          if (!write({{"type", "BOOKMARK"}, {"object", object}})) return false;
+        } else if (t >= state->next_heartbeat) {
+          // Whitespace between events is legal; writing it notices a client that went away.
+          state->next_heartbeat = t + std::chrono::seconds(5);
+          if (!sink.write("\n", 1)) return false;
+        }
+        return true;
+      },
+      [state](bool) {
+        if (state->watcher) state->watcher->Close();
+      });
+}
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiServer::~ApiServer() = default;
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ServerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument("--listen " + options.listen + ": expected HOST:PORT");
+  }
+  impl->host = options.listen.substr(0, colon);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(options.listen.substr(colon + 1), &used);
+    if (used != options.listen.size() - colon - 1 || port < 0 || port > 65535) throw 0;
+  } catch (...) {
+    return InvalidArgument("--listen " + options.listen + ": port must be 0..65535");
+  }
+  if (impl->host.empty()) return InvalidArgument("--listen " + options.listen + ": missing host");
+  if (!options.client_ca_file.empty() && !options.tls) {
+    return InvalidArgument("--client-ca-file needs --tls");
+  }
+  if (!options.client_ca_file.empty() &&
+      !std::filesystem::is_regular_file(options.client_ca_file)) {
+    return InvalidArgument("--client-ca-file " + options.client_ca_file + ": no such file");
+  }
+  impl->store = std::make_unique<Store>(&impl->registry, impl->clock,
+                                        Store::Options{options.watch_history, 10000});
+  if (!options.data_dir.empty()) {
+    Status s = impl->store->OpenDataDir(options.data_dir);
+    if (!s.ok()) return InvalidArgument("--data-dir: " + s.message());
+  }
+  BRFED_RETURN_IF_ERROR(impl->LoadCrds());
+  if (!options.audit_log.empty()) {
+    impl->audit = std::fopen(options.audit_log.c_str(), "a");
+    if (impl->audit == nullptr) {
+      return InvalidArgument("--audit-log " + options.audit_log + ": cannot open for writing");
+    }
+  }
+  if (options.tls) {
+    BRFED_ASSIGN_OR_RETURN(impl->tls, GenerateTlsMaterial({impl->host}));
+    Impl* raw = impl.get();
+    impl->scheme = "https";
+    impl->http = std::make_unique<httplib::SSLServer>([raw](SSL_CTX& ctx) {
+      BIO* cert_bio = BIO_new_mem_buf(raw->tls.server_cert_pem.data(),
+                                      static_cast<int>(raw->tls.server_cert_pem.size()));
+      BIO* key_bio = BIO_new_mem_buf(raw->tls.server_key_pem.data(),
+                                     static_cast<int>(raw->tls.server_key_pem.size()));
+      X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+      EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+      bool ok = cert != nullptr && key != nullptr && SSL_CTX_use_certificate(&ctx, cert) == 1 &&
+                SSL_CTX_use_PrivateKey(&ctx, key) == 1;
+      X509_free(cert);
+      EVP_PKEY_free(key);
+      BIO_free(cert_bio);
+      BIO_free(key_bio);
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      if (ok && !raw->options.client_ca_file.empty()) {
+        ok = SSL_CTX_load_verify_locations(&ctx, raw->options.client_ca_file.c_str(), nullptr) == 1;
+        SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+      }
+      return ok;
+    });
+    if (!impl->http->is_valid()) return InvalidArgument("--tls: could not set up the TLS context");
+  } else {
+    impl->http = std::make_unique<httplib::Server>();
+  }
+  size_t max_threads = options.max_threads;
+  impl->http->new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
+  impl->http->set_payload_max_length(options.max_body_bytes * 4 + 1024);
+  impl->http->set_keep_alive_max_count(1000);
+  Impl* raw = impl.get();
+  auto handler = [raw](const httplib::Request& req, httplib::Response& res) {
+    try {
+      raw->Handle(req, res);
+    } catch (const std::exception& e) {
+      SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()),
+                Route{});
+    }
+  };
+  impl->http->Get(".*", handler);
+  impl->http->Post(".*", handler);
+  impl->http->Put(".*", handler);
+  impl->http->Patch(".*", handler);
+  impl->http->Delete(".*", handler);
+  impl->http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 413) {
+      SendError(res, ApiError(Code::kRequestEntityTooLarge, "the request body is too large"),
+                Route{});
+    }
+  });
+  if (port == 0) {
+    impl->port = impl->http->bind_to_any_port(impl->host);
+  } else {
+    impl->port = impl->http->bind_to_port(impl->host, port) ? port : -1;
+  }
+  if (impl->port <= 0) return InvalidArgument("--listen " + options.listen + ": cannot bind");
+  BRFED_RETURN_IF_ERROR(impl->WriteKubeconfig());
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+int ApiServer::port() const { return impl_->port; }
+
+std::string ApiServer::url() const {
+  return impl_->scheme + "://" + impl_->host + ":" + std::to_string(impl_->port);
+}
+
+Status ApiServer::Run() {
+  if (!impl_->http->listen_after_bind() && !impl_->stopping) {
+    return UnavailableError("the HTTP server stopped unexpectedly");
+  }
+  return Status::Ok();
+}
+
+void ApiServer::Stop() {
+  impl_->stopping = true;
+  impl_->store->CloseAllWatchers();
+  impl_->http->stop();
+}
+
+}  // namespace brfed::apiserver

@@ -1,0 +1,710 @@
+#include "apiserver/store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "apiserver/base64.h"
+#include "core/log.h"
+#include "core/object_ref.h"
+#include "core/time.h"
+
+namespace brfed::apiserver {
+namespace {
+
+constexpr char kCrdId[] = "customresourcedefinitions.apiextensions.k8s.io";
+constexpr char kNamespaceId[] = "namespaces";
+
+int HttpFor(Code code) {
+  switch (code) {
+    case Code::kNotFound:
+      return 404;
+    case Code::kAlreadyExists:
+    case Code::kConflict:
+      return 409;
+    case Code::kGone:
+      return 410;
+    case Code::kInvalid:
+      return 422;
+    case Code::kBadRequest:
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kUnauthorized:
+      return 401;
+    case Code::kForbidden:
+      return 403;
+    case Code::kTooManyRequests:
+      return 429;
+    case Code::kUnsupportedMediaType:
+      return 415;
+    case Code::kRequestEntityTooLarge:
+      return 413;
+    case Code::kTimeout:
+      return 504;
+    case Code::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+std::string ReasonFor(Code code) {
+  switch (code) {
+    case Code::kGone:
+      return "Expired";
+    case Code::kInvalidArgument:
+      return "BadRequest";
+    case Code::kInternal:
+    case Code::kCancelled:
+      return "InternalError";
+    case Code::kUnavailable:
+      return "ServiceUnavailable";
+    default:
+      return std::string(CodeName(code));
+  }
+}
+
+std::string Qualified(const ResourceInfo& r) { return r.Id(); }
+
+std::string SpecPart(const Json& object) {
+  Json copy = object;
+  copy.erase("metadata");
+  copy.erase("status");
+  return copy.dump();
+}
+
+bool TracksGeneration(const ResourceInfo& r) {
+  return r.custom || r.kind == "CustomResourceDefinition";
+}
+
+Json& Meta(Json& object) {
+  if (!object["metadata"].is_object()) object["metadata"] = Json::object();
+  return object["metadata"];
+}
+
+bool HasFinalizers(const Json& object) {
+  const Json* f = JsonAt(object, {"metadata", "finalizers"});
+  return f != nullptr && f->is_array() && !f->empty();
+}
+
+}  // namespace
+
+Status ApiError(Code code, std::string message) {
+  return Status(code, std::move(message)).WithHttp(HttpFor(code), ReasonFor(code));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watcher
+
+Watcher::Watcher(std::string ns, ListOptions filter, std::string api_version, uint64_t start_rv,
+                 size_t max_queue)
+    : ns_(std::move(ns)),
+      filter_(std::move(filter)),
+      api_version_(std::move(api_version)),
+      max_queue_(max_queue),
+      last_rv_(start_rv) {}
+
+std::optional<WatchEvent> Watcher::Next(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return !queue_.empty() || closed_; });
+  if (queue_.empty()) return std::nullopt;
+  WatchEvent ev = std::move(queue_.front());
+  queue_.pop_front();
+  last_rv_ = std::max(last_rv_, ev.resource_version);
+  return ev;
+}
+
+bool Watcher::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+void Watcher::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+uint64_t Watcher::last_rv() const {
+  std::lock_guard lock(mu_);
+  return last_rv_;
+}
+
+void Watcher::Offer(const std::string& type, const Json& object, const Json* old_object,
+                    uint64_t rv) {
+  auto matches = [&](const Json& o) {
+    if (!ns_.empty() && JsonStringAt(o, {"metadata", "namespace"}) != ns_) return false;
+    return filter_.labels.Matches(o) && filter_.fields.Matches(o);
+  };
+  bool now = matches(object);
+  bool before = old_object != nullptr && !old_object->is_null() && matches(*old_object);
+  std::string out_type = type;
+  if (type == "MODIFIED") {
+    if (now && !before) out_type = "ADDED";
+    if (!now && before) out_type = "DELETED";
+    if (!now && !before) return;
+  } else if (!now) {
+    return;
+  }
+  Json out = (out_type == "DELETED" && type == "MODIFIED") ? *old_object : object;
+  out["apiVersion"] = api_version_;
+  if (type == "MODIFIED" && out_type == "DELETED") {
+    out["metadata"]["resourceVersion"] = std::to_string(rv);
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    if (queue_.size() >= max_queue_) {
+      closed_ = true;
+    } else {
+      queue_.push_back({out_type, std::move(out), rv});
+    }
+  }
+  cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+Store::Store(ResourceRegistry* registry, Clock* clock, Options options)
+    : registry_(registry), clock_(clock), options_(options), rng_(std::random_device{}()) {}
+
+Store::~Store() { CloseAllWatchers(); }
+
+Status Store::OpenDataDir(const std::string& dir) {
+  BRFED_ASSIGN_OR_RETURN(Journal::Loaded loaded, Journal::Open(dir));
+  std::lock_guard lock(mu_);
+  for (const Json& record : loaded.records) Apply(record);
+  for (auto& [id, data] : data_) data.compacted_rv = rv_;
+  journal_ = std::move(loaded.journal);
+  if (loaded.dropped_bytes > 0) {
+    log::Warn("dropped a torn or corrupt journal tail",
+              {{"dir", dir}, {"bytes", std::to_string(loaded.dropped_bytes)}});
+  }
+  log::Info("journal loaded", {{"dir", dir},
+                               {"records", std::to_string(loaded.records.size())},
+                               {"resourceVersion", std::to_string(rv_)}});
+  return Status::Ok();
+}
+
+Status Store::LoadCrd(const Json& crd) {
+  Target target{registry_->FindById(kCrdId), "v1", "", JsonStringAt(crd, {"metadata", "name"})};
+  std::lock_guard lock(mu_);
+  std::vector<FieldError> causes;
+  auto existing = data_[kCrdId].objects.find(Key{"", target.name});
+  if (existing != data_[kCrdId].objects.end()) {
+    Json updated = crd;
+    updated["metadata"]["resourceVersion"] =
+        JsonStringAt(existing->second, {"metadata", "resourceVersion"});
+    return UpdateLocked(target, std::move(updated), {false, &causes}).status();
+  }
+  return CreateLocked(target, crd, {false, &causes}).status();
+}
+
+uint64_t Store::CurrentResourceVersion() const {
+  std::lock_guard lock(mu_);
+  return rv_;
+}
+
+std::string Store::NewUid() {
+  uint64_t a = rng_(), b = rng_();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+Json Store::Output(const Target& target, const Json& stored) const {
+  Json out = stored;
+  out["apiVersion"] = target.resource->ApiVersion(target.version);
+  out["kind"] = target.resource->kind;
+  return out;
+}
+
+bool Store::NamespaceExists(const std::string& ns) const {
+  auto it = data_.find(kNamespaceId);
+  return it != data_.end() && it->second.objects.count(Key{"", ns}) > 0;
+}
+
+void Store::Apply(const Json& record) {
+  std::string op = JsonStringAt(record, {"op"});
+  std::string id = JsonStringAt(record, {"res"});
+  const Json& obj = record["obj"];
+  Key key{JsonStringAt(obj, {"metadata", "namespace"}), JsonStringAt(obj, {"metadata", "name"})};
+  uint64_t rv = std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0"));
+  rv_ = std::max(rv_, rv);
+  ResourceData& data = data_[id];
+  if (op == "put") {
+    data.objects[key] = obj;
+    if (id == kCrdId) {
+      Result<ResourceInfo> info = ResourceFromCrd(obj);
+      if (info.ok()) registry_->Put(std::move(info).value());
+    }
+  } else {
+    data.objects.erase(key);
+    if (id == kCrdId) {
+      Result<ResourceInfo> info = ResourceFromCrd(obj);
+      if (info.ok()) registry_->Remove(info->Id());
+    }
+  }
+}
+
+void Store::Publish(ResourceData& data, const std::string& type, const Json& object,
+                    const Json* old_object, uint64_t rv) {
+  data.history.push_back({type, object, old_object ? *old_object : Json(), rv});
+  while (data.history.size() > options_.watch_history) {
+    data.compacted_rv = data.history.front().rv;
+    data.history.pop_front();
+  }
+  auto& watchers = data.watchers;
+  watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
+                                [](const std::weak_ptr<Watcher>& w) { return w.expired(); }),
+                 watchers.end());
+  for (const auto& weak : watchers) {
+    if (auto w = weak.lock()) w->Offer(type, object, old_object, rv);
+  }
+}
+
+Status Store::Commit(const ResourceInfo& resource, const std::string& type, Json object,
+                     const Json* old_object) {
+  uint64_t rv = rv_ + 1;
+  object["metadata"]["resourceVersion"] = std::to_string(rv);
+  Json record = {
+      {"op", type == "DELETED" ? "del" : "put"}, {"res", resource.Id()}, {"obj", object}};
+  if (journal_ != nullptr) BRFED_RETURN_IF_ERROR(journal_->Append(record));
+  Apply(record);
+  Publish(data_[resource.Id()], type, object, old_object, rv);
+  return Status::Ok();
+}
+
+// Normalises and checks `object` for a create (current == nullptr) or an update.
+Status Store::Prepare(const Target& target, Json& object, const Json* current,
+                      const WriteOptions& options) {
+  const ResourceInfo& r = *target.resource;
+  auto invalid = [&](std::vector<FieldError> causes) {
+    std::string msg = r.kind + (r.group.empty() ? "" : "." + r.group) + " \"" +
+                      JsonStringAt(object, {"metadata", "name"}) + "\" is invalid: ";
+    if (causes.size() == 1) {
+      msg += causes[0].message;
+    } else {
+      msg += "[";
+      for (size_t i = 0; i < causes.size(); ++i) msg += (i ? ", " : "") + causes[i].message;
+      msg += "]";
+    }
+    if (options.causes != nullptr) *options.causes = std::move(causes);
+    return ApiError(Code::kInvalid, msg);
+  };
+  if (r.kind == "Secret") {
+    if (const Json* sd = JsonAt(object, {"stringData"}); sd != nullptr && sd->is_object()) {
+      for (const auto& [k, v] : sd->items()) {
+        if (v.is_string()) object["data"][k] = Base64Encode(v.get<std::string>());
+      }
+    }
+    object.erase("stringData");
+    if (JsonStringAt(object, {"type"}).empty()) object["type"] = "Opaque";
+  }
+  if (r.kind == "Namespace") {
+    object["status"]["phase"] =
+        JsonAt(object, {"metadata", "deletionTimestamp"}) ? "Terminating" : "Active";
+  }
+  if (r.kind == "CustomResourceDefinition") {
+    Result<ResourceInfo> info = ResourceFromCrd(object);
+    if (!info.ok()) {
+      std::string msg = info.status().message();
+      return invalid({{msg.substr(0, msg.find(':')), "FieldValueInvalid", msg}});
+    }
+    const Json& names = object["spec"]["names"];
+    object["status"]["acceptedNames"] = names;
+    std::string now = FormatRfc3339(clock_->Now());
+    object["status"]["conditions"] =
+        Json::array({{{"type", "NamesAccepted"},
+                      {"status", "True"},
+                      {"reason", "NoConflicts"},
+                      {"message", "no conflicts found"},
+                      {"lastTransitionTime", now}},
+                     {{"type", "Established"},
+                      {"status", "True"},
+                      {"reason", "InitialNamesAccepted"},
+                      {"message", "the initial names have been accepted"},
+                      {"lastTransitionTime", now}}});
+    object["status"]["storedVersions"] = Json::array({info->versions.front()});
+  }
+  std::vector<FieldError> causes;
+  std::string name = JsonStringAt(object, {"metadata", "name"});
+  std::string name_error =
+      r.kind == "Namespace" ? ValidateDnsLabel(name) : ValidateDnsSubdomain(name);
+  if (current == nullptr && !name_error.empty()) {
+    causes.push_back({"metadata.name", "FieldValueInvalid",
+                      "metadata.name: Invalid value: \"" + name + "\": " + name_error});
+  }
+  auto schema_it = r.schemas.find(target.version);
+  if (schema_it != r.schemas.end() && schema_it->second != nullptr) {
+    DefaultAndPrune(*schema_it->second, object);
+    for (FieldError& e : ValidateAgainstSchema(*schema_it->second, object)) {
+      causes.push_back(std::move(e));
+    }
+  }
+  if (!causes.empty()) return invalid(std::move(causes));
+  return Status::Ok();
+}
+
+Result<Json> Store::Get(const Target& target) {
+  std::lock_guard lock(mu_);
+  auto& data = data_[target.resource->Id()];
+  auto it = data.objects.find(Key{target.ns, target.name});
+  if (it == data.objects.end()) {
+    return ApiError(Code::kNotFound,
+                    Qualified(*target.resource) + " \"" + target.name + "\" not found");
+  }
+  return Output(target, it->second);
+}
+
+Result<Json> Store::List(const Target& target, const ListOptions& options) {
+  std::lock_guard lock(mu_);
+  Json items = Json::array();
+  auto& data = data_[target.resource->Id()];
+  for (const auto& [key, obj] : data.objects) {
+    if (!target.ns.empty() && key.ns != target.ns) continue;
+    if (!options.labels.Matches(obj) || !options.fields.Matches(obj)) continue;
+    items.push_back(Output(target, obj));
+  }
+  return Json{{"kind", target.resource->list_kind},
+              {"apiVersion", target.resource->ApiVersion(target.version)},
+              {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
+              {"items", std::move(items)}};
+}
+
+Result<Json> Store::Create(const Target& target, Json object, const WriteOptions& options) {
+  std::lock_guard lock(mu_);
+  return CreateLocked(target, std::move(object), options);
+}
+
+Result<Json> Store::CreateLocked(const Target& target, Json object, const WriteOptions& options) {
+  const ResourceInfo& r = *target.resource;
+  if (!object.is_object()) return ApiError(Code::kBadRequest, "the body must be a JSON object");
+  if (target.status) {
+    return ApiError(Code::kNotFound, "create is not supported on the status subresource");
+  }
+  std::string kind = JsonStringAt(object, {"kind"});
+  if (!kind.empty() && kind != r.kind) {
+    return ApiError(Code::kBadRequest, "the kind of the object (" + kind +
+                                           ") does not match the resource (" + r.kind + ")");
+  }
+  Json& meta = Meta(object);
+  std::string ns = JsonStringAt(object, {"metadata", "namespace"});
+  if (r.namespaced) {
+    if (!ns.empty() && ns != target.ns) {
+      return ApiError(Code::kBadRequest,
+                      "the namespace of the provided object does not match the namespace sent "
+                      "on the request");
+    }
+    meta["namespace"] = target.ns;
+    if (!NamespaceExists(target.ns)) {
+      return ApiError(Code::kNotFound, "namespaces \"" + target.ns + "\" not found");
+    }
+  } else {
+    meta.erase("namespace");
+  }
+  std::string name = JsonStringAt(object, {"metadata", "name"});
+  if (name.empty()) {
+    std::string prefix = JsonStringAt(object, {"metadata", "generateName"});
+    if (prefix.empty()) {
+      std::vector<FieldError> causes = {
+          {"metadata.name", "FieldValueRequired",
+           "metadata.name: Required value: name or generateName is required"}};
+      std::string msg = r.kind + " \"\" is invalid: " + causes[0].message;
+      if (options.causes != nullptr) *options.causes = causes;
+      return ApiError(Code::kInvalid, msg);
+    }
+    static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";
+    do {
+      name = prefix;
+      for (int i = 0; i < 5; ++i) name += kChars[rng_() % (sizeof kChars - 1)];
+    } while (data_[r.Id()].objects.count(Key{meta.value("namespace", ""), name}) > 0);
+    meta["name"] = name;
+  }
+  if (target.name.empty() == false && target.name != name) {
+    return ApiError(Code::kBadRequest, "the name of the object (" + name +
+                                           ") does not match the name on the URL (" + target.name +
+                                           ")");
+  }
+  Key key{meta.value("namespace", ""), name};
+  if (data_[r.Id()].objects.count(key) > 0) {
+    return ApiError(Code::kAlreadyExists, Qualified(r) + " \"" + name + "\" already exists");
+  }
+  object["apiVersion"] = r.ApiVersion(target.version);
+  object["kind"] = r.kind;
+  for (const char* field : {"deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",
+                            "resourceVersion", "selfLink"}) {
+    meta.erase(field);
+  }
+  meta["uid"] = NewUid();
+  meta["creationTimestamp"] = FormatRfc3339(clock_->Now());
+  if (TracksGeneration(r)) meta["generation"] = 1;
+  if (r.status_subresource && r.kind != "CustomResourceDefinition") object.erase("status");
+  BRFED_RETURN_IF_ERROR(Prepare(target, object, nullptr, options));
+  if (options.dry_run) return Output(target, object);
+  BRFED_RETURN_IF_ERROR(Commit(r, "ADDED", object, nullptr));
+  return Output(target, data_[r.Id()].objects[key]);
+}
+
+Result<Json> Store::Update(const Target& target, Json object, const WriteOptions& options) {
+  std::lock_guard lock(mu_);
+  return UpdateLocked(target, std::move(object), options);
+}
+
+Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteOptions& options) {
+  const ResourceInfo& r = *target.resource;
+  if (!object.is_object()) return ApiError(Code::kBadRequest, "the body must be a JSON object");
+  if (target.status && !r.status_subresource) {
+    return ApiError(Code::kNotFound, "the server could not find the requested resource");
+  }
+  auto& data = data_[r.Id()];
+  Key key{target.ns, target.name};
+  auto it = data.objects.find(key);
+  if (it == data.objects.end()) {
+    return ApiError(Code::kNotFound, Qualified(r) + " \"" + target.name + "\" not found");
+  }
+  const Json current = it->second;
+  std::string body_name = JsonStringAt(object, {"metadata", "name"});
+  if (!body_name.empty() && body_name != target.name) {
+    return ApiError(Code::kBadRequest, "the name of the object (" + body_name +
+                                           ") does not match the name on the URL (" + target.name +
+                                           ")");
+  }
+  std::string body_ns = JsonStringAt(object, {"metadata", "namespace"});
+  if (r.namespaced && !body_ns.empty() && body_ns != target.ns) {
+    return ApiError(Code::kBadRequest,
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request");
+  }
+  std::string kind = JsonStringAt(object, {"kind"});
+  if (!kind.empty() && kind != r.kind) {
+    return ApiError(Code::kBadRequest, "the kind of the object (" + kind +
+                                           ") does not match the resource (" + r.kind + ")");
+  }
+  std::string want_rv = JsonStringAt(object, {"metadata", "resourceVersion"});
+  std::string have_rv = JsonStringAt(current, {"metadata", "resourceVersion"});
+  if (!want_rv.empty() && want_rv != have_rv) {
+    return ApiError(Code::kConflict,
+                    "Operation cannot be fulfilled on " + Qualified(r) + " \"" + target.name +
+                        "\": the object has been modified; please apply your changes to the "
+                        "latest version and try again");
+  }
+  Json updated;
+  if (target.status) {
+    updated = current;
+    if (object.contains("status")) {
+      updated["status"] = object["status"];
+    } else {
+      updated.erase("status");
+    }
+  } else {
+    updated = std::move(object);
+    if (r.status_subresource) {
+      if (current.contains("status")) {
+        updated["status"] = current["status"];
+      } else {
+        updated.erase("status");
+      }
+    }
+    Json& meta = Meta(updated);
+    for (const char* field : {"uid", "creationTimestamp", "deletionTimestamp",
+                              "deletionGracePeriodSeconds", "generation"}) {
+      if (const Json* v = JsonAt(current, {"metadata", field}); v != nullptr) {
+        meta[field] = *v;
+      } else {
+        meta.erase(field);
+      }
+    }
+    meta.erase("managedFields");
+  }
+  Json& meta = Meta(updated);
+  meta["name"] = target.name;
+  if (r.namespaced) meta["namespace"] = target.ns;
+  meta["resourceVersion"] = have_rv;
+  updated["apiVersion"] = r.ApiVersion(target.version);
+  updated["kind"] = r.kind;
+  BRFED_RETURN_IF_ERROR(Prepare(target, updated, &current, options));
+  if (TracksGeneration(r) && SpecPart(updated) != SpecPart(current)) {
+    meta["generation"] = JsonIntAt(current, {"metadata", "generation"}, 1) + 1;
+  }
+  if (updated == current) return Output(target, current);
+  if (options.dry_run) return Output(target, updated);
+  bool finalize =
+      JsonAt(updated, {"metadata", "deletionTimestamp"}) != nullptr && !HasFinalizers(updated);
+  if (finalize) {
+    BRFED_RETURN_IF_ERROR(Commit(r, "DELETED", updated, &current));
+    if (r.kind == "Namespace") BRFED_RETURN_IF_ERROR(RemoveNamespaceContents(target.name));
+    return Output(target, updated);
+  }
+  BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", updated, &current));
+  return Output(target, data.objects[key]);
+}
+
+Result<Store::PatchResult> Store::Patch(const Target& target, PatchType type, const Json& patch,
+                                        const WriteOptions& options) {
+  std::lock_guard lock(mu_);
+  const ResourceInfo& r = *target.resource;
+  if (type == PatchType::kStrategicMerge && r.custom) {
+    return ApiError(Code::kUnsupportedMediaType,
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json-patch+json, application/merge-patch+json, "
+                    "application/apply-patch+yaml");
+  }
+  auto& data = data_[r.Id()];
+  auto it = data.objects.find(Key{target.ns, target.name});
+  if (it == data.objects.end()) {
+    if (type == PatchType::kApply && !target.status) {
+      Target create = target;
+      BRFED_ASSIGN_OR_RETURN(Json created, CreateLocked(create, patch, options));
+      return PatchResult{std::move(created), true};
+    }
+    return ApiError(Code::kNotFound, Qualified(r) + " \"" + target.name + "\" not found");
+  }
+  Json current = Output(target, it->second);
+  Json patched;
+  if (type == PatchType::kJson) {
+    if (!patch.is_array()) {
+      return ApiError(Code::kBadRequest, "a JSON patch must be an array of operations");
+    }
+    Result<Json> applied = ApplyJsonPatch(current, patch);
+    if (!applied.ok()) return ApiError(Code::kInvalid, applied.status().message());
+    patched = std::move(applied).value();
+  } else {
+    if (!patch.is_object()) return ApiError(Code::kBadRequest, "a merge patch must be an object");
+    patched = ApplyMergePatch(current, patch);
+  }
+  BRFED_ASSIGN_OR_RETURN(Json updated, UpdateLocked(target, std::move(patched), options));
+  return PatchResult{std::move(updated), false};
+}
+
+Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
+  std::lock_guard lock(mu_);
+  const ResourceInfo& r = *target.resource;
+  auto& data = data_[r.Id()];
+  Key key{target.ns, target.name};
+  auto it = data.objects.find(key);
+  if (it == data.objects.end()) {
+    return ApiError(Code::kNotFound, Qualified(r) + " \"" + target.name + "\" not found");
+  }
+  const Json current = it->second;
+  if (!options.precondition_uid.empty() &&
+      options.precondition_uid != JsonStringAt(current, {"metadata", "uid"})) {
+    return ApiError(Code::kConflict,
+                    "Precondition failed: UID in precondition: " + options.precondition_uid +
+                        ", UID in object meta: " + JsonStringAt(current, {"metadata", "uid"}));
+  }
+  if (!options.precondition_resource_version.empty() &&
+      options.precondition_resource_version !=
+          JsonStringAt(current, {"metadata", "resourceVersion"})) {
+    return ApiError(Code::kConflict, "Precondition failed: ResourceVersion in precondition: " +
+                                         options.precondition_resource_version +
+                                         ", ResourceVersion in object "
+                                         "meta: " +
+                                         JsonStringAt(current, {"metadata", "resourceVersion"}));
+  }
+  if (options.dry_run) return Output(target, current);
+  if (HasFinalizers(current)) {
+    if (JsonAt(current, {"metadata", "deletionTimestamp"}) != nullptr) {
+      return Output(target, current);
+    }
+    Json marked = current;
+    marked["metadata"]["deletionTimestamp"] = FormatRfc3339(clock_->Now());
+    marked["metadata"]["deletionGracePeriodSeconds"] = 0;
+    if (r.kind == "Namespace") marked["status"]["phase"] = "Terminating";
+    BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, &current));
+    return Output(target, data.objects[key]);
+  }
+  if (r.kind == "Namespace") BRFED_RETURN_IF_ERROR(RemoveNamespaceContents(target.name));
+  if (r.kind == "CustomResourceDefinition") {
+    Result<ResourceInfo> info = ResourceFromCrd(current);
+    if (info.ok()) BRFED_RETURN_IF_ERROR(RemoveResourceObjects(info->Id()));
+  }
+  Json final_state = current;
+  if (r.kind == "Namespace") final_state["status"]["phase"] = "Terminating";
+  BRFED_RETURN_IF_ERROR(Commit(r, "DELETED", final_state, &current));
+  Json out = final_state;
+  out["metadata"]["resourceVersion"] = std::to_string(rv_);
+  return Output(target, out);
+}
+
+Status Store::RemoveNamespaceContents(const std::string& ns) {
+  for (auto& [id, data] : data_) {
+    ResourcePtr r = registry_->FindById(id);
+    if (r == nullptr || !r->namespaced) continue;
+    std::vector<Json> doomed;
+    for (const auto& [key, obj] : data.objects) {
+      if (key.ns == ns) doomed.push_back(obj);
+    }
+    for (const Json& obj : doomed) BRFED_RETURN_IF_ERROR(Commit(*r, "DELETED", obj, &obj));
+  }
+  return Status::Ok();
+}
+
+Status Store::RemoveResourceObjects(const std::string& id) {
+  ResourcePtr r = registry_->FindById(id);
+  auto it = data_.find(id);
+  if (r == nullptr || it == data_.end()) return Status::Ok();
+  std::vector<Json> doomed;
+  for (const auto& [key, obj] : it->second.objects) doomed.push_back(obj);
+  for (const Json& obj : doomed) BRFED_RETURN_IF_ERROR(Commit(*r, "DELETED", obj, &obj));
+  for (const auto& weak : it->second.watchers) {
+    if (auto w = weak.lock()) w->Close();
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
+                                              const std::string& resource_version,
+                                              ListOptions filter) {
+  std::lock_guard lock(mu_);
+  auto& data = data_[target.resource->Id()];
+  bool from_now = resource_version.empty() || resource_version == "0";
+  uint64_t start = rv_;
+  if (!from_now) {
+    try {
+      size_t used = 0;
+      start = std::stoull(resource_version, &used);
+      if (used != resource_version.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return ApiError(Code::kBadRequest, "invalid resourceVersion \"" + resource_version + "\"");
+    }
+    if (start < data.compacted_rv) {
+      return ApiError(Code::kGone, "too old resource version: " + resource_version + " (" +
+                                       std::to_string(data.compacted_rv) + ")");
+    }
+  }
+  auto watcher = std::make_shared<Watcher>(target.ns, std::move(filter),
+                                           target.resource->ApiVersion(target.version),
+                                           from_now ? rv_ : start, options_.watcher_queue);
+  if (from_now) {
+    for (const auto& [key, obj] : data.objects) {
+      watcher->Offer("ADDED", obj, nullptr,
+                     std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0")));
+    }
+  } else {
+    for (const Event& ev : data.history) {
+      if (ev.rv <= start) continue;
+      watcher->Offer(ev.type, ev.object, ev.old_object.is_null() ? nullptr : &ev.old_object, ev.rv);
+    }
+  }
+  data.watchers.push_back(watcher);
+  return watcher;
+}
+
+void Store::CloseAllWatchers() {
+  std::lock_guard lock(mu_);
+  for (auto& [id, data] : data_) {
+    for (const auto& weak : data.watchers) {
+      if (auto w = weak.lock()) w->Close();
+    }
+    data.watchers.clear();
+  }
+}
+
+}  // namespace brfed::apiserver

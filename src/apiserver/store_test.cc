@@ -1,0 +1,191 @@
+#include "apiserver/store.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace brfed::apiserver {
+namespace {
+
+const char* kCrd = R"({
+  "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "widgets.example.com"},
+  "spec": {"group": "example.com", "scope": "Namespaced",
+    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
+    "versions": [{"name": "v1", "served": true, "storage": true,
+      "subresources": {"status": {}},
+      "additionalPrinterColumns": [{"name": "Phase", "type": "string", "jsonPath": ".status.phase"}],
+      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "required": ["size"], "properties": {
+          "size": {"type": "integer", "minimum": 1},
+          "mode": {"type": "string", "enum": ["fast", "slow"], "default": "fast"}}},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})";
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest() : store_(&registry_, &clock_, {5, 100}) {
+    Target ns{registry_.FindById("namespaces"), "v1"};
+    EXPECT_TRUE(store_.Create(ns, Json{{"metadata", {{"name", "ns1"}}}}, {}).ok());
+    EXPECT_TRUE(store_.LoadCrd(*ParseJson(kCrd)).ok());
+  }
+  Target Widgets(std::string name = "") {
+    return {registry_.Find("example.com", "v1", "widgets"), "v1", "ns1", std::move(name)};
+  }
+  Json Widget(const std::string& name, int size) {
+    return {{"apiVersion", "example.com/v1"},
+            {"kind", "Widget"},
+            {"metadata", {{"name", name}}},
+            {"spec", {{"size", size}}}};
+  }
+
+  FakeClock clock_;
+  ResourceRegistry registry_;
+  Store store_;
+};
+
+TEST_F(StoreTest, CrdServesItsResourceAndCreateStampsMetadata) {
+  ASSERT_NE(Widgets().resource, nullptr);
+  Result<Json> w = store_.Create(Widgets(), Widget("a", 2), {});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_FALSE(JsonStringAt(*w, {"metadata", "uid"}).empty());
+  EXPECT_EQ(JsonIntAt(*w, {"metadata", "generation"}), 1);
+  EXPECT_EQ(JsonStringAt(*w, {"spec", "mode"}), "fast");  // defaulted
+  EXPECT_EQ(JsonStringAt(*w, {"metadata", "namespace"}), "ns1");
+  Result<Json> again = store_.Create(Widgets(), Widget("a", 2), {});
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+}
+
+TEST_F(StoreTest, CreateNeedsTheNamespace) {
+  Target t = Widgets();
+  t.ns = "missing";
+  EXPECT_EQ(store_.Create(t, Widget("a", 1), {}).status().code(), Code::kNotFound);
+}
+
+TEST_F(StoreTest, SchemaViolationNamesTheField) {
+  std::vector<FieldError> causes;
+  Result<Json> w = store_.Create(Widgets(), Widget("a", 0), {false, &causes});
+  ASSERT_EQ(w.status().code(), Code::kInvalid);
+  EXPECT_EQ(w.status().http_status(), 422);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(causes[0].field, "spec.size");
+  EXPECT_NE(w.status().message().find("spec.size"), std::string::npos);
+}
+
+TEST_F(StoreTest, StaleUpdateConflictsAndGenerationFollowsSpec) {
+  Json w = *store_.Create(Widgets(), Widget("a", 1), {});
+  Json changed = w;
+  changed["spec"]["size"] = 3;
+  Result<Json> updated = store_.Update(Widgets("a"), changed, {});
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(JsonIntAt(*updated, {"metadata", "generation"}), 2);
+  Result<Json> stale = store_.Update(Widgets("a"), changed, {});
+  EXPECT_EQ(stale.status().code(), Code::kConflict);
+}
+
+TEST_F(StoreTest, StatusOnlyThroughSubresource) {
+  store_.Create(Widgets(), Widget("a", 1), {}).value();
+  Result<Store::PatchResult> main =
+      store_.Patch(Widgets("a"), PatchType::kMerge, Json{{"status", {{"phase", "Done"}}}}, {});
+  ASSERT_TRUE(main.ok());
+  EXPECT_EQ(JsonAt(main->object, {"status"}), nullptr);
+  Target status = Widgets("a");
+  status.status = true;
+  Result<Store::PatchResult> st =
+      store_.Patch(status, PatchType::kMerge,
+                   Json{{"status", {{"phase", "Done"}}}, {"spec", {{"size", 9}}}}, {});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(JsonStringAt(st->object, {"status", "phase"}), "Done");
+  EXPECT_EQ(JsonIntAt(st->object, {"spec", "size"}), 1);
+  EXPECT_EQ(JsonIntAt(st->object, {"metadata", "generation"}), 1);
+}
+
+TEST_F(StoreTest, StrategicMergeOnCustomResourceIs415) {
+  store_.Create(Widgets(), Widget("a", 1), {}).value();
+  EXPECT_EQ(store_.Patch(Widgets("a"), PatchType::kStrategicMerge, Json::object(), {})
+                .status()
+                .http_status(),
+            415);
+}
+
+TEST_F(StoreTest, ApplyCreatesThenMerges) {
+  Result<Store::PatchResult> first =
+      store_.Patch(Widgets("a"), PatchType::kApply, Widget("a", 1), {});
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->created);
+  Result<Store::PatchResult> second =
+      store_.Patch(Widgets("a"), PatchType::kApply, Widget("a", 4), {});
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(JsonIntAt(second->object, {"spec", "size"}), 4);
+}
+
+TEST_F(StoreTest, FinalizerHoldsDeletion) {
+  Json w = Widget("a", 1);
+  w["metadata"]["finalizers"] = {"example.com/hold"};
+  store_.Create(Widgets(), w, {}).value();
+  Result<Json> marked = store_.Delete(Widgets("a"), {});
+  ASSERT_TRUE(marked.ok());
+  EXPECT_NE(JsonAt(*marked, {"metadata", "deletionTimestamp"}), nullptr);
+  ASSERT_TRUE(store_.Get(Widgets("a")).ok());
+  Result<Store::PatchResult> released = store_.Patch(
+      Widgets("a"), PatchType::kMerge, Json{{"metadata", {{"finalizers", nullptr}}}}, {});
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
+  EXPECT_EQ(store_.Get(Widgets("a")).status().code(), Code::kNotFound);
+}
+
+TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
+  uint64_t start = store_.CurrentResourceVersion();
+  for (int i = 0; i < 3; ++i)
+    store_.Create(Widgets(), Widget("w" + std::to_string(i), 1), {}).value();
+  auto watcher = store_.Watch(Widgets(), std::to_string(start), {});
+  ASSERT_TRUE(watcher.ok());
+  for (int i = 0; i < 3; ++i) {
+    auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
+    ASSERT_TRUE(ev.has_value());
+    EXPECT_EQ(ev->type, "ADDED");
+    EXPECT_EQ(JsonStringAt(ev->object, {"metadata", "name"}), "w" + std::to_string(i));
+  }
+  EXPECT_FALSE((*watcher)->Next(std::chrono::milliseconds(10)).has_value());
+  for (int i = 3; i < 10; ++i)
+    store_.Create(Widgets(), Widget("w" + std::to_string(i), 1), {}).value();
+  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(start), {}).status().code(), Code::kGone);
+}
+
+TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
+  Json a = Widget("a", 1);
+  a["metadata"]["labels"] = {{"app", "x"}};
+  store_.Create(Widgets(), a, {}).value();
+  store_.Create(Widgets(), Widget("b", 1), {}).value();
+  ListOptions filter;
+  filter.labels = *LabelSelector::Parse("app=x");
+  auto watcher = store_.Watch(Widgets(), "0", filter);
+  ASSERT_TRUE(watcher.ok());
+  auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(JsonStringAt(ev->object, {"metadata", "name"}), "a");
+  EXPECT_FALSE((*watcher)->Next(std::chrono::milliseconds(10)).has_value());
+  ASSERT_TRUE(store_.Delete(Widgets("a"), {}).ok());
+  ev = (*watcher)->Next(std::chrono::milliseconds(100));
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->type, "DELETED");
+}
+
+TEST_F(StoreTest, SecretStringDataIsFolded) {
+  Target secrets{registry_.FindById("secrets"), "v1", "ns1"};
+  Result<Json> s =
+      store_.Create(secrets, Json{{"metadata", {{"name", "s"}}}, {"stringData", {{"a", "b"}}}}, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(JsonStringAt(*s, {"data", "a"}), "Yg==");
+  EXPECT_EQ(JsonStringAt(*s, {"type"}), "Opaque");
+  EXPECT_EQ(JsonAt(*s, {"stringData"}), nullptr);
+}
+
+TEST_F(StoreTest, DryRunChangesNothing) {
+  uint64_t rv = store_.CurrentResourceVersion();
+  ASSERT_TRUE(store_.Create(Widgets(), Widget("a", 1), {true, nullptr}).ok());
+  EXPECT_EQ(store_.CurrentResourceVersion(), rv);
+  EXPECT_EQ(store_.Get(Widgets("a")).status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace brfed::apiserver
