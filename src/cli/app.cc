@@ -6,6 +6,7 @@
 
 #include "cli/command_context.h"
 #include "cli/federation_commands.h"
+#include "cli/local_commands.h"
 #include "core/duration.h"
 #include "core/version.h"
 
@@ -213,6 +214,64 @@ int RunBrfed(int argc, char** argv) {
     CLI::App* del = schedule->add_subcommand("delete", "delete a schedule");
     del->add_option("NAME", name, "schedule name")->required();
     on(del, [&](CommandContext& ctx) { return ScheduleDelete(ctx, name); });
+  }
+
+  // clusters
+  CLI::App* clusters =
+      app.add_subcommand("clusters", "check the data planes of the federation kubeconfig");
+  clusters->require_subcommand(1);
+  std::vector<std::string> check_clusters;
+  {
+    CLI::App* c = clusters->add_subcommand(
+        "check",
+        "reachable, authenticated, CRDs, access, TidbClusters; non-zero exit on a problem");
+    AddClusterFlag(c, &check_clusters);
+    on(c, [&](CommandContext& ctx) { return ClustersCheckCommand(ctx, check_clusters); });
+  }
+
+  // sandbox
+  CLI::App* sandbox = app.add_subcommand(
+      "sandbox", "a local federation: API servers, simulated TiDB Operator, manager");
+  sandbox->require_subcommand(1);
+  SandboxOptions so;
+  so.dir = DefaultSandboxDir();
+  bool purge = false;
+  {
+    CLI::App* up = sandbox->add_subcommand("up", "start a sandbox in the background");
+    up->add_option("--dir", so.dir, "folder for state, kubeconfigs, logs")->capture_default_str();
+    up->add_option("--clusters", so.clusters, "number of data planes")->capture_default_str();
+    up->add_option("--tikv-per-cluster", so.tikv_per_cluster,
+                   "simulated TiKV stores per data plane")
+        ->capture_default_str();
+    up->add_flag("--tls", so.tls, "serve the API servers over HTTPS");
+    up->add_option("--speed", so.speed, "simulation speed factor")->capture_default_str();
+    on(up, [&](CommandContext& ctx) { return SandboxUpCommand(ctx, so); });
+    CLI::App* status = sandbox->add_subcommand("status", "what runs, where, and its logs");
+    status->add_option("--dir", so.dir, "sandbox folder")->capture_default_str();
+    on(status, [&](CommandContext& ctx) { return SandboxStatusCommand(ctx, so.dir); });
+    CLI::App* down =
+        sandbox->add_subcommand("down", "stop exactly the processes the sandbox started");
+    down->add_option("--dir", so.dir, "sandbox folder")->capture_default_str();
+    down->add_flag("--purge", purge, "also remove the folder (logs included)");
+    on(down, [&](CommandContext& ctx) { return SandboxDownCommand(ctx, so.dir, purge); });
+  }
+
+  // demo
+  DemoOptions demo_options;
+  {
+    CLI::App* demo = app.add_subcommand(
+        "demo", "sandbox up, a VolumeBackup and a VolumeRestore with live progress, sandbox down");
+    demo->add_flag("--keep", demo_options.keep, "leave the sandbox running afterwards");
+    demo->add_option("--dir", demo_options.dir, "sandbox folder (default: a new temporary one)");
+    demo->add_option("--clusters", demo_options.clusters, "number of data planes")
+        ->capture_default_str();
+    demo->add_option("--speed", demo_options.speed, "simulation speed factor")
+        ->capture_default_str();
+    on(demo, [&](CommandContext& ctx) {
+      if (demo_options.clusters < 1)
+        return ctx.Fail(InvalidArgument("--clusters must be at least 1"), {});
+      return DemoCommand(ctx, demo_options);
+    });
   }
 
   if (argc > 1 && argv[1][0] != '-') {

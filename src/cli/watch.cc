@@ -1,5 +1,7 @@
 #include "cli/watch.h"
 
+#include "cli/process.h"
+
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -18,6 +20,10 @@ Result<Json> FollowUntilDone(CommandContext& ctx, kube::Client& client, const Wa
   std::optional<Clock::time_point> outage_since;
   Json last;
   while (true) {
+    if (Interrupted()) {
+      return Status(Code::kCancelled,
+                    "interrupted while watching " + target.kind + " \"" + target.name + "\"");
+    }
     Result<Json> obj = client.Get(*target.resource, target.ns, target.name);
     if (obj.ok()) {
       outage_since.reset();
