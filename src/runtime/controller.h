@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -33,8 +34,6 @@
 #include "runtime/work_queue.h"
 
 namespace brfed::runtime {
-
-class MetricsRegistry;
 
 struct ReconcileOutcome {
   // nullopt: wait for the next event for this key.
@@ -84,6 +83,8 @@ class Controller {
   WorkQueue queue_;
   std::vector<std::thread> workers_;
   bool started_ = false;
+  struct Metrics;
+  std::unique_ptr<Metrics> m_;
 };
 
 }  // namespace brfed::runtime

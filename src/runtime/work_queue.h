@@ -27,13 +27,9 @@
 #include <unordered_set>
 
 #include "core/clock.h"
+#include "runtime/metrics.h"
 
 namespace brfed::runtime {
-
-class MetricsRegistry;
-class Gauge;
-class Counter;
-class Histogram;
 
 struct RateLimitOptions {
   std::chrono::nanoseconds base = std::chrono::seconds(1);
@@ -89,11 +85,11 @@ class WorkQueue {
   std::unordered_map<std::string, int> failures_;
   bool shutting_down_ = false;
 
-  Gauge* depth_ = nullptr;
-  Counter* adds_ = nullptr;
-  Counter* retries_ = nullptr;
-  Histogram* queue_duration_ = nullptr;
-  Histogram* work_duration_ = nullptr;
+  Gauge::Series* depth_ = nullptr;
+  Counter::Series* adds_ = nullptr;
+  Counter::Series* retries_ = nullptr;
+  Histogram::Series* queue_duration_ = nullptr;
+  Histogram::Series* work_duration_ = nullptr;
 };
 
 }  // namespace brfed::runtime

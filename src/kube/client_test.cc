@@ -1,0 +1,285 @@
+// Client behaviour against a scripted cpp-httplib server on loopback: typed errors, retries
+// only where safe, Retry-After, re-authentication after 401, watch framing, watch errors,
+// idle timeout and Cancel.
+#include "kube/client.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "kube/rate_limiter.h"
+#include "kube/testing_util.h"
+
+namespace brfed::kube {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  void TearDown() override {
+    server_.stop();
+    thread_.join();
+  }
+  std::shared_ptr<Client> MakeClient(RestConfig rc = {}) {
+    rc.context_name = "test";
+    rc.server = "http://127.0.0.1:" + std::to_string(port_);
+    rc.timeout = 5s;
+    auto c = NewClient(rc);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return *c;
+  }
+  static std::string StatusBody(int code, const std::string& reason, const std::string& msg) {
+    return nlohmann::json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+                          {"code", code},     {"reason", reason},   {"message", msg}}
+        .dump();
+  }
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(ClientTest, TypedErrorsCarryReasonAndMessage) {
+  struct Case {
+    int http;
+    std::string reason;
+    Code code;
+  };
+  std::vector<Case> cases = {
+      {404, "NotFound", Code::kNotFound},    {409, "AlreadyExists", Code::kAlreadyExists},
+      {409, "Conflict", Code::kConflict},    {410, "Expired", Code::kGone},
+      {422, "Invalid", Code::kInvalid},      {403, "Forbidden", Code::kForbidden},
+      {400, "BadRequest", Code::kBadRequest}};
+  std::atomic<int> which{0};
+  server_.Post(R"(/api/v1/namespaces/ns/configmaps)", [&](const auto&, auto& res) {
+    const Case& c = cases[which.load()];
+    res.status = c.http;
+    res.set_content(StatusBody(c.http, c.reason, "msg-" + c.reason), "application/json");
+  });
+  auto client = MakeClient();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    which = static_cast<int>(i);
+    auto r = client->Create(resources::ConfigMap(), "ns", nlohmann::json{{"a", 1}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), cases[i].code) << cases[i].reason;
+    EXPECT_EQ(r.status().http_status(), cases[i].http);
+    EXPECT_EQ(r.status().reason(), cases[i].reason);
+    EXPECT_EQ(r.status().message(), "msg-" + cases[i].reason);
+  }
+}
+
+TEST_F(ClientTest, RetriesGetOn503ButNotPost) {
+  std::atomic<int> gets{0}, posts{0};
+  server_.Get("/api/v1/namespaces/ns/configmaps/x", [&](const auto&, auto& res) {
+    if (++gets < 3) {
+      res.status = 503;
+      res.set_content(StatusBody(503, "ServiceUnavailable", "busy"), "application/json");
+      return;
+    }
+    res.set_content(R"({"metadata":{"name":"x"}})", "application/json");
+  });
+  server_.Post("/api/v1/namespaces/ns/configmaps", [&](const auto&, auto& res) {
+    ++posts;
+    res.status = 503;
+    res.set_content(StatusBody(503, "ServiceUnavailable", "busy"), "application/json");
+  });
+  auto client = MakeClient();
+  auto got = client->Get(resources::ConfigMap(), "ns", "x");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(gets.load(), 3);
+  auto created = client->Create(resources::ConfigMap(), "ns", nlohmann::json::object());
+  EXPECT_EQ(created.status().code(), Code::kUnavailable);
+  EXPECT_EQ(posts.load(), 1);
+}
+
+TEST_F(ClientTest, TooManyRequestsHonoursRetryAfterForAnyVerb) {
+  std::atomic<int> calls{0};
+  server_.Patch("/api/v1/namespaces/ns/configmaps/x", [&](const auto& req, auto& res) {
+    EXPECT_EQ(req.get_header_value("Content-Type"), "application/merge-patch+json");
+    if (++calls == 1) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content(StatusBody(429, "TooManyRequests", "slow down"), "application/json");
+      return;
+    }
+    res.set_content(R"({"ok":true})", "application/json");
+  });
+  auto client = MakeClient();
+  auto r = client->Patch(resources::ConfigMap(), "ns", "x", PatchType::kMerge,
+                         nlohmann::json{{"data", {{"k", "v"}}}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(ClientTest, RefusedConnectionIsUnavailable) {
+  RestConfig rc;
+  rc.context_name = "gone";
+  rc.server = "http://127.0.0.1:1";
+  rc.timeout = 2s;
+  auto client = NewClient(rc);
+  ASSERT_TRUE(client.ok());
+  auto r = (*client)->Get(resources::ConfigMap(), "ns", "x");
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("127.0.0.1:1"), std::string::npos);
+}
+
+TEST_F(ClientTest, ReauthenticatesOnceAfter401) {
+  testing::TempDir dir;
+  std::string plugin = dir.Write("plugin", R"(#!/bin/sh
+n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$(dirname "$0")/count"
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-%s"}}' $n
+)",
+                                 true);
+  server_.Get("/api/v1/namespaces/ns/configmaps/x", [&](const auto& req, auto& res) {
+    if (req.get_header_value("Authorization") != "Bearer tok-2") {
+      res.status = 401;
+      res.set_content(StatusBody(401, "Unauthorized", "expired"), "application/json");
+      return;
+    }
+    res.set_content("{}", "application/json");
+  });
+  RestConfig rc;
+  rc.exec = ExecConfig{"client.authentication.k8s.io/v1", plugin};
+  auto client = MakeClient(rc);
+  auto r = client->Get(resources::ConfigMap(), "ns", "x");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST_F(ClientTest, QueryParametersAreEncoded) {
+  std::string seen;
+  server_.Get("/apis/pingcap.com/v1alpha1/backups", [&](const auto& req, auto& res) {
+    seen = req.get_param_value("labelSelector") + "|" + req.get_param_value("limit") + "|" +
+           req.get_param_value("continue");
+    res.set_content(R"({"items":[],"metadata":{"resourceVersion":"5"}})", "application/json");
+  });
+  auto client = MakeClient();
+  ListOptions o;
+  o.label_selector = "a=b,c in (d e)";
+  o.limit = 10;
+  o.continue_token = "x/y+z";
+  auto r = client->List(resources::Backup(), "", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(seen, "a=b,c in (d e)|10|x/y+z");
+}
+
+TEST_F(ClientTest, WatchFramesLinesAcrossChunks) {
+  server_.Get("/api/v1/namespaces/ns/configmaps", [&](const httplib::Request& req, auto& res) {
+    EXPECT_EQ(req.get_param_value("watch"), "1");
+    EXPECT_EQ(req.get_param_value("resourceVersion"), "7");
+    EXPECT_EQ(req.get_param_value("allowWatchBookmarks"), "true");
+    res.set_chunked_content_provider("application/json", [](size_t, httplib::DataSink& sink) {
+      std::string a =
+          R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"8"}}})";
+      std::string b =
+          "\n{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n";
+      sink.write(a.data(), 10);  // split mid-object
+      std::this_thread::sleep_for(20ms);
+      sink.write(a.data() + 10, a.size() - 10);
+      sink.write(b.data(), b.size());
+      sink.done();
+      return true;
+    });
+  });
+  auto client = MakeClient();
+  WatchOptions o;
+  o.resource_version = "7";
+  auto w = client->Watch(resources::ConfigMap(), "ns", o);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  auto e1 = (*w)->Next();
+  ASSERT_TRUE(e1.ok() && e1->has_value()) << e1.status().ToString();
+  EXPECT_EQ((*e1)->type, WatchEvent::Type::kAdded);
+  EXPECT_EQ(JsonStringAt(*(*e1)->object, {"metadata", "name"}), "a");
+  auto e2 = (*w)->Next();
+  ASSERT_TRUE(e2.ok() && e2->has_value());
+  EXPECT_EQ((*e2)->type, WatchEvent::Type::kBookmark);
+  auto end = (*w)->Next();
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  EXPECT_FALSE(end->has_value());
+}
+
+TEST_F(ClientTest, WatchGoneIsReturnedFromWatch) {
+  server_.Get("/api/v1/configmaps", [&](const auto&, auto& res) {
+    res.status = 410;
+    res.set_content(StatusBody(410, "Expired", "too old resource version"), "application/json");
+  });
+  auto client = MakeClient();
+  auto w = client->Watch(resources::ConfigMap(), "", WatchOptions{});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), Code::kGone);
+}
+
+TEST_F(ClientTest, WatchCancelUnblocksAndIdleTimeoutFires) {
+  std::atomic<bool> stop{false};
+  server_.Get("/api/v1/configmaps", [&](const auto&, auto& res) {
+    res.set_chunked_content_provider("application/json", [&](size_t, httplib::DataSink& sink) {
+      std::string first = "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{}}}\n";
+      sink.write(first.data(), first.size());
+      while (!stop && sink.is_writable()) std::this_thread::sleep_for(20ms);
+      sink.done();
+      return true;
+    });
+  });
+  auto client = MakeClient();
+  auto w = client->Watch(resources::ConfigMap(), "", WatchOptions{});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Next().ok());
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(50ms);
+    (*w)->Cancel();
+  });
+  auto r = (*w)->Next();  // blocks until Cancel
+  canceller.join();
+  EXPECT_EQ(r.status().code(), Code::kCancelled);
+
+  WatchOptions idle;
+  idle.idle_timeout = 1s;
+  auto w2 = client->Watch(resources::ConfigMap(), "", idle);
+  ASSERT_TRUE(w2.ok());
+  ASSERT_TRUE((*w2)->Next().ok());
+  auto r2 = (*w2)->Next();
+  EXPECT_EQ(r2.status().code(), Code::kTimeout) << r2.status().ToString();
+  stop = true;
+}
+
+TEST(WatchEventTest, ParsesTypesAndRejectsGarbage) {
+  EXPECT_EQ(ParseWatchEvent(R"({"type":"DELETED","object":{}})")->type, WatchEvent::Type::kDeleted);
+  EXPECT_EQ(ParseWatchEvent(R"({"type":"ERROR","object":{"kind":"Status","code":410}})")->type,
+            WatchEvent::Type::kError);
+  EXPECT_EQ(ParseWatchEvent(R"({"kind":"Status","code":500})")->type, WatchEvent::Type::kError);
+  EXPECT_FALSE(ParseWatchEvent("{not json").ok());
+  EXPECT_FALSE(ParseWatchEvent(R"({"type":"WHAT","object":{}})").ok());
+  EXPECT_FALSE(ParseWatchEvent(R"({"type":"ADDED"})").ok());
+}
+
+TEST(RateLimiterTest, BurstThenQps) {
+  FakeClock clock;
+  RateLimiter limiter(10, 3, &clock);
+  EXPECT_EQ(limiter.Reserve().count(), 0);
+  EXPECT_EQ(limiter.Reserve().count(), 0);
+  EXPECT_EQ(limiter.Reserve().count(), 0);
+  EXPECT_EQ(limiter.Reserve(), 100ms);
+  EXPECT_EQ(limiter.Reserve(), 200ms);
+  clock.Advance(1s);  // refills, capped at burst
+  EXPECT_EQ(limiter.Reserve().count(), 0);
+}
+
+TEST(ResourceTest, Paths) {
+  EXPECT_EQ(resources::ConfigMap().Path("ns", "x"), "/api/v1/namespaces/ns/configmaps/x");
+  EXPECT_EQ(resources::VolumeBackup().Path("ns", "b", "status"),
+            "/apis/federation.pingcap.com/v1alpha1/namespaces/ns/volumebackups/b/status");
+  EXPECT_EQ(resources::Backup().Path(""), "/apis/pingcap.com/v1alpha1/backups");
+  EXPECT_EQ(resources::Namespace().Path("ignored", "n"), "/api/v1/namespaces/n");
+  EXPECT_EQ(resources::Lease().ApiVersion(), "coordination.k8s.io/v1");
+  EXPECT_EQ(resources::Secret().ApiVersion(), "v1");
+}
+
+}  // namespace
+}  // namespace brfed::kube

@@ -1,0 +1,144 @@
+#include "runtime/controller.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/metrics.h"
+
+namespace brfed::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::seconds deadline = 20s) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST(ControllerTest, MetricsArePreCreatedAtZero) {
+  MetricsRegistry r;
+  Controller c(
+      "volumebackup", [](const std::string&) { return ReconcileOutcome{}; }, 3, &r);
+  std::string text = r.Expose();
+  for (const char* want : {
+           "controller_runtime_reconcile_total{controller=\"volumebackup\",result=\"error\"} 0",
+           "controller_runtime_reconcile_total{controller=\"volumebackup\",result=\"success\"} 0",
+           "controller_runtime_reconcile_total{controller=\"volumebackup\",result=\"requeue\"} 0",
+           "controller_runtime_reconcile_total{controller=\"volumebackup\",result=\"requeue_"
+           "after\"} 0",
+           "controller_runtime_reconcile_errors_total{controller=\"volumebackup\"} 0",
+           "controller_runtime_reconcile_time_seconds_count{controller=\"volumebackup\"} 0",
+           "controller_runtime_max_concurrent_reconciles{controller=\"volumebackup\"} 3",
+           "controller_runtime_active_workers{controller=\"volumebackup\"} 0",
+           "workqueue_depth{name=\"volumebackup\"} 0",
+           "workqueue_adds_total{name=\"volumebackup\"} 0",
+           "workqueue_retries_total{name=\"volumebackup\"} 0",
+           "workqueue_queue_duration_seconds_count{name=\"volumebackup\"} 0",
+           "workqueue_work_duration_seconds_count{name=\"volumebackup\"} 0",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want;
+  }
+}
+
+TEST(ControllerTest, ExceptionIsContainedCountedAndRetried) {
+  FakeClock clock;
+  MetricsRegistry r;
+  std::atomic<int> calls{0};
+  Controller c(
+      "c",
+      [&](const std::string&) -> Result<ReconcileOutcome> {
+        if (++calls == 1) throw std::runtime_error("kaboom");
+        return ReconcileOutcome{};
+      },
+      2, &r, &clock);
+  c.Start();
+  c.queue().Add("ns/x");
+  ASSERT_TRUE(WaitFor([&] { return c.queue().DelayedLen() == 1; }));
+  EXPECT_NE(r.Expose().find("controller_runtime_reconcile_panics_total{controller=\"c\"} 1"),
+            std::string::npos);
+  clock.Advance(1s);  // first backoff step
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 2; }));
+  ASSERT_TRUE(WaitFor([&] {
+    return r.Expose().find(
+               "controller_runtime_reconcile_total{controller=\"c\",result=\"success\"} "
+               "1") != std::string::npos;
+  }));
+  EXPECT_EQ(c.queue().NumRequeues("ns/x"), 0);  // success forgets the backoff
+  c.Stop();
+}
+
+TEST(ControllerTest, ErrorClassDecidesRequeue) {
+  FakeClock clock;
+  MetricsRegistry r;
+  std::map<std::string, Status> errors = {
+      {"terminal", Status(Code::kInvalid, "bad spec")},
+      {"retry", Status(Code::kUnavailable, "down")},
+      {"throttled", Status(Code::kTooManyRequests, "slow")},
+  };
+  std::atomic<int> done{0};
+  Controller c(
+      "c",
+      [&](const std::string& key) -> Result<ReconcileOutcome> {
+        ++done;
+        if (key == "later") return ReconcileOutcome{30s};
+        return errors.at(key);
+      },
+      2, &r, &clock);
+  c.Start();
+  for (const char* k : {"terminal", "retry", "throttled", "later"}) c.queue().Add(k);
+  ASSERT_TRUE(WaitFor([&] { return done.load() == 4 && c.queue().DelayedLen() == 3; }));
+  EXPECT_EQ(c.queue().NumRequeues("terminal"), 0);
+  EXPECT_EQ(c.queue().NumRequeues("retry"), 1);
+  EXPECT_EQ(c.queue().NumRequeues("throttled"), 0);
+  std::string text = r.Expose();
+  EXPECT_NE(text.find("controller_runtime_terminal_reconcile_errors_total{controller=\"c\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"c\",result=\"requeue_"
+                      "after\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("controller_runtime_reconcile_errors_total{controller=\"c\"} 3"),
+            std::string::npos);
+  clock.Advance(1s);  // "retry" is due; the terminal key never comes back
+  ASSERT_TRUE(WaitFor([&] { return done.load() == 5; }));
+  clock.Advance(30s);
+  ASSERT_TRUE(WaitFor([&] { return done.load() >= 7; }));  // throttled (5 s) and later (30 s)
+  c.Stop();
+}
+
+TEST(ControllerTest, StopWaitsForRunningReconcile) {
+  std::atomic<bool> entered{false}, finished{false};
+  Controller c(
+      "c",
+      [&](const std::string&) -> Result<ReconcileOutcome> {
+        entered = true;
+        std::this_thread::sleep_for(100ms);
+        finished = true;
+        return ReconcileOutcome{};
+      },
+      1, nullptr);
+  c.Start();
+  c.queue().Add("k");
+  ASSERT_TRUE(WaitFor([&] { return entered.load(); }));
+  c.Stop();
+  EXPECT_TRUE(finished.load());
+}
+
+TEST(ControllerTest, DefaultErrorPolicy) {
+  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kInvalidArgument, "")).action, ErrorAction::kTerminal);
+  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kConflict, "")).action, ErrorAction::kRetryWithBackoff);
+  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kNotFound, "")).action, ErrorAction::kRetryWithBackoff);
+  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kTooManyRequests, "")).action,
+            ErrorAction::kRequeueAfter);
+}
+
+}  // namespace
+}  // namespace brfed::runtime

@@ -1,0 +1,117 @@
+#include "runtime/watcher.h"
+
+#include <nlohmann/json.hpp>
+
+namespace brfed::runtime {
+
+using kube::WatchEvent;
+
+WatchMachine::WatchMachine(BackoffOptions backoff, uint64_t seed) : backoff_(backoff, seed) {}
+
+std::vector<WatchMachine::Output> WatchMachine::Fail(const Status& status, bool relist,
+                                                     bool watch_restart, SteadyTime now) {
+  Output out;
+  out.kind = OutputKind::kError;
+  out.error = status;
+  out.watch_restart = watch_restart;
+  action_ = Action{ActionKind::kWait, "", backoff_.Next(now)};
+  after_wait_ = relist || resource_version_.empty() ? ActionKind::kList : ActionKind::kStartWatch;
+  return {out};
+}
+
+std::vector<WatchMachine::Output> WatchMachine::OnList(const Result<Json>& list, SteadyTime now) {
+  if (!list.ok()) return Fail(list.status().Annotate("list"), true, false, now);
+  const Json* items = JsonAt(*list, {"items"});
+  Output out;
+  out.kind = OutputKind::kReplace;
+  out.relist = listed_once_;
+  if (items != nullptr && items->is_array()) {
+    out.objects.reserve(items->size());
+    for (const auto& item : *items) out.objects.push_back(std::make_shared<const Json>(item));
+  }
+  resource_version_ = JsonStringAt(*list, {"metadata", "resourceVersion"});
+  listed_once_ = true;
+  action_ = Action{ActionKind::kStartWatch, resource_version_, {}};
+  return {std::move(out)};
+}
+
+std::vector<WatchMachine::Output> WatchMachine::OnWatchStarted(const Status& status,
+                                                               SteadyTime now) {
+  if (status.ok()) {
+    action_ = Action{ActionKind::kReadEvent, "", {}};
+    return {};
+  }
+  if (status.code() == Code::kGone) {
+    // Our resourceVersion is too old: relist at once (client-go does not back off here).
+    action_ = Action{ActionKind::kList, "", {}};
+    Output out;
+    out.kind = OutputKind::kError;
+    out.error = status.Annotate("watch start");
+    out.watch_restart = true;
+    return {out};
+  }
+  return Fail(status.Annotate("watch start"), false, true, now);
+}
+
+std::vector<WatchMachine::Output> WatchMachine::OnEvent(
+    const Result<std::optional<WatchEvent>>& event, SteadyTime now) {
+  if (!event.ok()) {
+    if (event.status().code() == Code::kGone) {
+      action_ = Action{ActionKind::kList, "", {}};
+      Output out;
+      out.kind = OutputKind::kError;
+      out.error = event.status();
+      out.watch_restart = true;
+      return {out};
+    }
+    return Fail(event.status().Annotate("watch"), false, true, now);
+  }
+  if (!event->has_value()) {
+    // A normal end of stream (server timeout): resume from where we are.
+    action_ = Action{ActionKind::kStartWatch, resource_version_, {}};
+    return {};
+  }
+  const WatchEvent& ev = **event;
+  const Json& obj = *ev.object;
+  std::string rv = JsonStringAt(obj, {"metadata", "resourceVersion"});
+  switch (ev.type) {
+    case WatchEvent::Type::kAdded:
+    case WatchEvent::Type::kModified:
+    case WatchEvent::Type::kDeleted: {
+      if (!rv.empty()) resource_version_ = rv;
+      Output out;
+      out.kind = ev.type == WatchEvent::Type::kDeleted ? OutputKind::kDelete : OutputKind::kApply;
+      out.object = ev.object;
+      return {std::move(out)};
+    }
+    case WatchEvent::Type::kBookmark:
+      if (!rv.empty()) resource_version_ = rv;
+      return {};
+    case WatchEvent::Type::kError: {
+      long long code = JsonIntAt(obj, {"code"});
+      Status s(code == 410 ? Code::kGone : Code::kUnavailable,
+               "watch ERROR event: " + JsonStringAt(obj, {"message"}, DumpJson(obj)));
+      s.WithHttp(static_cast<int>(code), JsonStringAt(obj, {"reason"}));
+      if (code == 410) {
+        action_ = Action{ActionKind::kList, "", {}};
+        Output out;
+        out.kind = OutputKind::kError;
+        out.error = s;
+        out.watch_restart = true;
+        return {out};
+      }
+      return Fail(s, false, true, now);
+    }
+  }
+  return {};
+}
+
+void WatchMachine::OnWaited() {
+  if (after_wait_ == ActionKind::kStartWatch) {
+    action_ = Action{ActionKind::kStartWatch, resource_version_, {}};
+  } else {
+    action_ = Action{ActionKind::kList, "", {}};
+  }
+}
+
+}  // namespace brfed::runtime

@@ -1,0 +1,140 @@
+#include "runtime/watcher.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace brfed::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using Kind = WatchMachine::ActionKind;
+using Out = WatchMachine::OutputKind;
+using kube::WatchEvent;
+
+Json Obj(const std::string& name, const std::string& rv) {
+  return {{"metadata", {{"namespace", "ns"}, {"name", name}, {"resourceVersion", rv}}}};
+}
+Json ListOf(std::vector<Json> items, const std::string& rv) {
+  return {{"items", items}, {"metadata", {{"resourceVersion", rv}}}};
+}
+Result<std::optional<WatchEvent>> Event(WatchEvent::Type t, Json obj) {
+  return std::optional<WatchEvent>(WatchEvent{t, std::make_shared<const Json>(std::move(obj))});
+}
+
+BackoffOptions NoJitter() {
+  BackoffOptions b;
+  b.jitter = 0;
+  return b;
+}
+
+TEST(WatchMachineTest, ListThenWatchFromListVersion) {
+  WatchMachine m(NoJitter());
+  SteadyTime t{};
+  EXPECT_EQ(m.Next().kind, Kind::kList);
+  auto outs = m.OnList(ListOf({Obj("a", "3"), Obj("b", "4")}, "10"), t);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].kind, Out::kReplace);
+  EXPECT_FALSE(outs[0].relist);
+  EXPECT_EQ(outs[0].objects.size(), 2u);
+  EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
+  EXPECT_EQ(m.Next().resource_version, "10");
+  EXPECT_TRUE(m.OnWatchStarted(Status::Ok(), t).empty());
+  EXPECT_EQ(m.Next().kind, Kind::kReadEvent);
+  outs = m.OnEvent(Event(WatchEvent::Type::kModified, Obj("a", "11")), t);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].kind, Out::kApply);
+  outs = m.OnEvent(Event(WatchEvent::Type::kDeleted, Obj("b", "12")), t);
+  EXPECT_EQ(outs[0].kind, Out::kDelete);
+  EXPECT_EQ(m.resource_version(), "12");
+}
+
+TEST(WatchMachineTest, BookmarkAdvancesVersionAndDropResumesFromIt) {
+  WatchMachine m(NoJitter());
+  SteadyTime t{};
+  (void)m.OnList(ListOf({}, "5"), t);
+  (void)m.OnWatchStarted(Status::Ok(), t);
+  EXPECT_TRUE(m.OnEvent(Event(WatchEvent::Type::kBookmark, Obj("", "20")), t).empty());
+  EXPECT_EQ(m.resource_version(), "20");
+  // Normal end of stream: re-watch at once from the bookmark.
+  EXPECT_TRUE(m.OnEvent(std::optional<WatchEvent>(), t).empty());
+  EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
+  EXPECT_EQ(m.Next().resource_version, "20");
+  // A dropped connection: back off, then resume from the same version (no relist).
+  (void)m.OnWatchStarted(Status::Ok(), t);
+  auto outs = m.OnEvent(Status(Code::kUnavailable, "connection reset"), t);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].kind, Out::kError);
+  EXPECT_TRUE(outs[0].watch_restart);
+  EXPECT_EQ(m.Next().kind, Kind::kWait);
+  EXPECT_EQ(m.Next().wait, 800ms);
+  m.OnWaited();
+  EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
+  EXPECT_EQ(m.Next().resource_version, "20");
+}
+
+TEST(WatchMachineTest, GoneRelistsFromHttpStatusAndFromErrorEvent) {
+  WatchMachine m(NoJitter());
+  SteadyTime t{};
+  (void)m.OnList(ListOf({Obj("a", "1")}, "5"), t);
+  auto outs = m.OnWatchStarted(Status(Code::kGone, "too old"), t);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(m.Next().kind, Kind::kList);
+  outs = m.OnList(ListOf({Obj("b", "9")}, "9"), t);
+  EXPECT_TRUE(outs[0].relist);
+  (void)m.OnWatchStarted(Status::Ok(), t);
+  outs = m.OnEvent(
+      Event(WatchEvent::Type::kError, {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"}}),
+      t);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].error.code(), Code::kGone);
+  EXPECT_EQ(m.Next().kind, Kind::kList);
+  // Another ERROR code backs off and re-watches from the last version.
+  (void)m.OnList(ListOf({}, "30"), t);
+  (void)m.OnWatchStarted(Status::Ok(), t);
+  (void)m.OnEvent(Event(WatchEvent::Type::kError, {{"kind", "Status"}, {"code", 500}}), t);
+  EXPECT_EQ(m.Next().kind, Kind::kWait);
+  m.OnWaited();
+  EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
+  EXPECT_EQ(m.Next().resource_version, "30");
+}
+
+TEST(WatchMachineTest, ListFailureBacksOffExponentiallyAndResetsAfterHealth) {
+  WatchMachine m(NoJitter());
+  SteadyTime t{};
+  std::vector<std::chrono::nanoseconds> waits;
+  for (int i = 0; i < 8; ++i) {
+    (void)m.OnList(Status(Code::kUnavailable, "refused"), t);
+    ASSERT_EQ(m.Next().kind, Kind::kWait);
+    waits.push_back(m.Next().wait);
+    m.OnWaited();
+    EXPECT_EQ(m.Next().kind, Kind::kList);
+    t += 1s;
+  }
+  EXPECT_EQ(waits[0], 800ms);
+  EXPECT_EQ(waits[1], 1600ms);
+  EXPECT_EQ(waits[2], 3200ms);
+  EXPECT_EQ(waits[5], 25600ms);
+  EXPECT_EQ(waits[6], 30s);  // capped
+  EXPECT_EQ(waits[7], 30s);
+  t += 3min;  // healthy period
+  (void)m.OnList(Status(Code::kUnavailable, "refused"), t);
+  EXPECT_EQ(m.Next().wait, 800ms);
+  EXPECT_FALSE(m.listed_once());
+}
+
+TEST(BackoffTest, JitterStaysInRange) {
+  BackoffOptions o;
+  o.jitter = 0.5;
+  Backoff b(o, 42);
+  SteadyTime t{};
+  auto d = b.Next(t);
+  EXPECT_GE(d, 400ms);
+  EXPECT_LE(d, 800ms);
+  d = b.Next(t);
+  EXPECT_GE(d, 800ms);
+  EXPECT_LE(d, 1600ms);
+}
+
+}  // namespace
+}  // namespace brfed::runtime
