@@ -106,6 +106,13 @@ int Create(CommandContext& ctx, const Kind& k, const Json& object, const WaitOpt
   Result<Json> created = (*client)->Create(k.resource, ctx.options().ns, object);
   if (!created.ok()) {
     if (created.status().code() == Code::kNotFound) {
+      if (created.status().message().find("namespaces \"") != std::string::npos) {
+        ctx.Err("error: namespace \"" + ctx.options().ns +
+                "\" does not exist on the control plane\n  next: create it (kubectl create "
+                "namespace " +
+                ctx.options().ns + ") or choose another with -n\n");
+        return kExitFailure;
+      }
       return ctx.Fail(Status(Code::kNotFound, "the control plane does not serve " + k.kind + ": " +
                                                   created.status().message()),
                       Subject(ctx, k));

@@ -18,7 +18,20 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-ErrorSubject SandboxSubject() { return {"sandbox", "", "", "", "brfed sandbox status"}; }
+// Sandbox failures: what is missing, or which log to read.
+int SandboxFail(CommandContext& ctx, const Status& st, const std::string& dir) {
+  std::string next;
+  if (st.code() == Code::kNotFound) {
+    next = "build all programs first: cmake --build <build dir> (or scripts/build.sh)";
+  } else if (st.code() == Code::kInvalidArgument) {
+    next = "fix the flag named above; `brfed sandbox up --help` lists them";
+  } else {
+    next = "read the log named above (all logs: " + dir +
+           "/logs); everything started was stopped again";
+  }
+  ctx.Err("error: " + st.message() + "\n  next: " + next + "\n");
+  return ExitCodeFor(st);
+}
 
 std::string LookAround(const SandboxState& s) {
   const std::string& dir = s.dir;
@@ -56,7 +69,7 @@ int SandboxUpCommand(CommandContext& ctx, const SandboxOptions& options) {
       ctx.Err("error: " + state.status().message() + "\n");
       return kExitFailure;
     }
-    return ctx.Fail(state.status(), SandboxSubject());
+    return SandboxFail(ctx, state.status(), options.dir);
   }
   bool all_running = false;
   ctx.Out("sandbox up in " + state->dir + " (" + std::to_string(state->clusters.size()) +
@@ -179,7 +192,15 @@ int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
   so.speed = options.speed;
   Result<SandboxState> sandbox =
       SandboxUp(so, [&](const std::string& line) { ctx.Out("   " + line + "\n"); });
-  if (!sandbox.ok()) return ctx.Fail(sandbox.status(), SandboxSubject());
+  if (!sandbox.ok()) {
+    // A fresh temporary folder is removed unless it holds logs worth reading.
+    if (options.dir.empty() && (sandbox.status().code() == Code::kNotFound ||
+                                sandbox.status().code() == Code::kInvalidArgument)) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+    return SandboxFail(ctx, sandbox.status(), dir);
+  }
   ctx.Out("\n" + LookAround(*sandbox) + "\n");
 
   GlobalOptions& g = ctx.mutable_options();
