@@ -35,7 +35,8 @@ Result<Json> FollowUntilDone(CommandContext& ctx, kube::Client& client, const Wa
       return Status(Code::kNotFound, target.kind + " \"" + target.name +
                                          "\" not found in namespace \"" + target.ns +
                                          "\" (or it was deleted while watching)");
-    } else if (obj.status().IsRetryable()) {
+    } else if (obj.status().IsRetryable() && !last.is_null()) {
+      // Ride out a short outage of a server we already reached; the client has retried.
       if (!outage_since) outage_since = Clock::now();
       if (Clock::now() - *outage_since > kMaxOutage) {
         return obj.status().Annotate("lost the control-plane API server while watching " +
