@@ -1,0 +1,173 @@
+#include "sim/audit.h"
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace brfed::sim {
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, Clock* clock) {
+  std::FILE* f = nullptr;
+  if (!path.empty()) {
+    f = std::fopen(path.c_str(), "a");
+    if (f == nullptr) {
+      return InvalidArgument("cannot open audit log " + path + ": " + std::strerror(errno));
+    }
+  }
+  return std::unique_ptr<AuditLog>(new AuditLog(f, clock));
+}
+
+AuditLog::~AuditLog() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void AuditLog::Append(const Json& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Json line = event;
+  line["seq"] = ++seq_;
+  line["wall"] = FormatRfc3339Micro(clock_->Now());
+  line["mono_ns"] =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
+          .count();
+  std::string text = DumpJson(line);
+  if (file_ != nullptr) {
+    std::fprintf(file_, "%s\n", text.c_str());
+    std::fflush(file_);
+  }
+  lines_.push_back(std::move(text));
+}
+
+std::vector<std::string> AuditLog::Lines() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lines_;
+}
+
+namespace {
+
+// "cluster/namespace/name/uid" -> name.
+std::string NameOf(const std::string& owner) {
+  size_t last = owner.rfind('/');
+  if (last == std::string::npos || last == 0) return owner;
+  size_t prev = owner.rfind('/', last - 1);
+  return owner.substr(prev == std::string::npos ? 0 : prev + 1,
+                      last - (prev == std::string::npos ? 0 : prev + 1));
+}
+
+// Decimal TSOs compare by length, then lexicographically.
+bool TsLess(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+
+}  // namespace
+
+std::vector<std::string> CheckAuditLog(std::string_view text) {
+  std::vector<std::string> v;
+  std::map<std::string, size_t> holders;  // holder -> line of its pause
+  int window = 0;
+  // backup name -> (window, first line) of its first snapshot
+  std::map<std::string, std::pair<int, size_t>> backup_window;
+  std::map<std::string, std::set<std::string>> snaps_by_owner;  // live snapshots
+  // restore name -> member owner -> commitTs / TikvComplete
+  std::map<std::string, std::map<std::string, std::string>> restore_ts;
+  std::map<std::string, std::set<std::string>> restore_members;
+  std::map<std::string, std::set<std::string>> restore_tikv;
+  std::map<std::string, int> data_runs;
+  std::set<std::string> finished;
+
+  size_t line_no = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    std::string at = "line " + std::to_string(line_no) + ": ";
+    auto parsed = ParseJson(line);
+    if (!parsed.ok() || !parsed->is_object()) {
+      v.push_back(at + "not a JSON object");
+      continue;
+    }
+    const Json& e = *parsed;
+    std::string ev = JsonStringAt(e, {"event"});
+    std::string owner = JsonStringAt(e, {"owner"});
+    if (ev == "pd_pause") {
+      std::string h = JsonStringAt(e, {"holder"});
+      if (holders.empty()) ++window;
+      holders[h] = line_no;
+    } else if (ev == "pd_resume" || ev == "pd_pause_expired") {
+      std::string h = JsonStringAt(e, {"holder"});
+      if (ev == "pd_pause_expired") {
+        v.push_back(at + "PD pause by " + h + " expired after its TTL without being released");
+      } else if (holders.count(h) == 0) {
+        v.push_back(at + "PD resume by " + h + " without a pause");
+      }
+      holders.erase(h);
+    } else if (ev == "snapshot_create") {
+      std::string snap = JsonStringAt(e, {"snapshot"});
+      snaps_by_owner[owner].insert(snap);
+      std::string name = NameOf(owner);
+      int w = holders.empty() ? 0 : window;
+      if (w == 0) {
+        v.push_back(at + "snapshot " + snap + " of backup " + name +
+                    " started while GC and scheduling were not paused");
+      }
+      auto [it, inserted] = backup_window.emplace(name, std::make_pair(w, line_no));
+      if (!inserted && it->second.first != w) {
+        v.push_back(at + "snapshot " + snap + " of backup " + name +
+                    " started in a different pause window than its first snapshot (line " +
+                    std::to_string(it->second.second) + ")");
+      }
+    } else if (ev == "snapshot_delete") {
+      snaps_by_owner[owner].erase(JsonStringAt(e, {"snapshot"}));
+    } else if (ev == "clean_done") {
+      for (const std::string& s : snaps_by_owner[owner]) {
+        v.push_back(at + "backup " + owner + " cleaned up but snapshot " + s + " was not deleted");
+      }
+    } else if (ev == "restore_volume_complete") {
+      restore_ts[JsonStringAt(e, {"name"})][owner] = JsonStringAt(e, {"commitTs"});
+    } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Restore") {
+      std::string name = JsonStringAt(e, {"name"});
+      restore_members[name].insert(owner);
+      if (JsonStringAt(e, {"type"}) == "TikvComplete") restore_tikv[name].insert(owner);
+    } else if (ev == "restore_data_run") {
+      std::string name = JsonStringAt(e, {"name"});
+      if (++data_runs[name] > 1) {
+        v.push_back(at + "restore " + name + " ran restore-data more than once (again on " + owner +
+                    ")");
+      }
+      for (const std::string& m : restore_members[name]) {
+        if (restore_tikv[name].count(m) == 0) {
+          v.push_back(at + "restore " + name + " ran restore-data before member " + m +
+                      " was TikvComplete");
+        }
+      }
+      std::string ts = JsonStringAt(e, {"commitTs"});
+      for (const auto& [m, other] : restore_ts[name]) {
+        if (TsLess(other, ts)) {
+          v.push_back(at + "restore " + name + " ran restore-data on " + owner + " (commitTs " +
+                      ts + ") but member " + m + " has the smaller commitTs " + other);
+        }
+      }
+    } else if (ev == "restore_finish") {
+      finished.insert(JsonStringAt(e, {"name"}));
+    }
+  }
+  for (const auto& [h, line] : holders) {
+    v.push_back("end of log: PD pause by " + h + " (line " + std::to_string(line) +
+                ") was never released");
+  }
+  for (const std::string& name : finished) {
+    if (data_runs[name] == 0) {
+      v.push_back("end of log: restore " + name + " reached restore-finish without restore-data");
+    }
+  }
+  return v;
+}
+
+}  // namespace brfed::sim

@@ -1,0 +1,137 @@
+#include "sim/audit.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace brfed::sim {
+namespace {
+
+std::string Log(std::initializer_list<Json> events) {
+  std::string s;
+  for (const Json& e : events) s += DumpJson(e) + "\n";
+  return s;
+}
+
+Json Pause(const char* h) { return {{"event", "pd_pause"}, {"holder", h}}; }
+Json Resume(const char* h) { return {{"event", "pd_resume"}, {"holder", h}}; }
+Json Snap(const char* id, const char* owner) {
+  return {{"event", "snapshot_create"}, {"snapshot", id}, {"owner", owner}};
+}
+Json Cond(const char* owner, const char* name, const char* type) {
+  return {{"event", "condition"},
+          {"kind", "Restore"},
+          {"owner", owner},
+          {"name", name},
+          {"type", type}};
+}
+Json VolDone(const char* owner, const char* name, const char* ts) {
+  return {{"event", "restore_volume_complete"}, {"owner", owner}, {"name", name}, {"commitTs", ts}};
+}
+Json DataRun(const char* owner, const char* name, const char* ts) {
+  return {{"event", "restore_data_run"}, {"owner", owner}, {"name", name}, {"commitTs", ts}};
+}
+
+bool Mentions(const std::vector<std::string>& v, const std::string& part) {
+  for (const auto& s : v) {
+    if (s.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+const std::string kCleanBackup =
+    Log({Pause("c1/ns/fed-a/u1#init"),
+         Snap("s1", "c1/ns/fed-a/u1"),
+         Snap("s2", "c2/ns/fed-a/u2"),
+         Resume("c1/ns/fed-a/u1#init"),
+         {{"event", "snapshot_delete"}, {"snapshot", "s2"}, {"owner", "c2/ns/fed-a/u2"}},
+         {{"event", "clean_done"}, {"owner", "c2/ns/fed-a/u2"}}});
+
+const std::string kCleanRestore = Log({VolDone("c1/ns/fed-r/u1", "fed-r", "200"),
+                                       VolDone("c2/ns/fed-r/u2", "fed-r", "100"),
+                                       Cond("c1/ns/fed-r/u1", "fed-r", "VolumeComplete"),
+                                       Cond("c2/ns/fed-r/u2", "fed-r", "VolumeComplete"),
+                                       Cond("c1/ns/fed-r/u1", "fed-r", "TikvComplete"),
+                                       Cond("c2/ns/fed-r/u2", "fed-r", "TikvComplete"),
+                                       DataRun("c2/ns/fed-r/u2", "fed-r", "100"),
+                                       {{"event", "restore_finish"}, {"name", "fed-r"}}});
+
+TEST(AuditCheck, CleanLogsPass) {
+  EXPECT_TRUE(CheckAuditLog(kCleanBackup).empty());
+  EXPECT_TRUE(CheckAuditLog(kCleanRestore).empty());
+  EXPECT_TRUE(CheckAuditLog("").empty());
+}
+
+TEST(AuditCheck, UnreleasedAndExpiredPausesAreCaught) {
+  auto v = CheckAuditLog(Log({Pause("h1"), Pause("h2"), Resume("h2")}));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(Mentions(v, "h1")) << v[0];
+  v = CheckAuditLog(Log({Pause("h1"), {{"event", "pd_pause_expired"}, {"holder", "h1"}}}));
+  EXPECT_TRUE(Mentions(v, "expired")) << v.size();
+}
+
+TEST(AuditCheck, SnapshotsOutsideOrAcrossPauseWindowsAreCaught) {
+  auto v = CheckAuditLog(Log({Snap("s1", "c1/ns/fed-a/u1")}));
+  EXPECT_TRUE(Mentions(v, "not paused"));
+  v = CheckAuditLog(Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Resume("h"), Pause("h"),
+                         Snap("s2", "c2/ns/fed-a/u2"), Resume("h")}));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(Mentions(v, "different pause window"));
+}
+
+TEST(AuditCheck, LeakAfterCleanupIsCaught) {
+  auto v = CheckAuditLog(
+      Log({Pause("h"),
+           Snap("s1", "c1/ns/fed-a/u1"),
+           Snap("s2", "c1/ns/fed-a/u1"),
+           Resume("h"),
+           {{"event", "snapshot_delete"}, {"snapshot", "s1"}, {"owner", "c1/ns/fed-a/u1"}},
+           {{"event", "clean_done"}, {"owner", "c1/ns/fed-a/u1"}}}));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(Mentions(v, "s2"));
+}
+
+TEST(AuditCheck, RestoreDataViolationsAreCaught) {
+  // Twice.
+  auto v = CheckAuditLog(kCleanRestore + Log({DataRun("c2/ns/fed-r/u2", "fed-r", "100")}));
+  EXPECT_TRUE(Mentions(v, "more than once"));
+  // Wrong member.
+  v = CheckAuditLog(
+      Log({VolDone("a", "r", "200"), VolDone("b", "r", "100"), Cond("a", "r", "TikvComplete"),
+           Cond("b", "r", "TikvComplete"), DataRun("a", "r", "200")}));
+  EXPECT_TRUE(Mentions(v, "smaller commitTs"));
+  // Before every member is TikvComplete.
+  v = CheckAuditLog(
+      Log({VolDone("a", "r", "1"), VolDone("b", "r", "2"), Cond("a", "r", "TikvComplete"),
+           Cond("b", "r", "VolumeComplete"), DataRun("a", "r", "1")}));
+  EXPECT_TRUE(Mentions(v, "before member b"));
+  // Finished without restore-data.
+  v = CheckAuditLog(
+      Log({Cond("a", "r", "TikvComplete"), {{"event", "restore_finish"}, {"name", "r"}}}));
+  EXPECT_TRUE(Mentions(v, "without restore-data"));
+}
+
+TEST(AuditCheck, MalformedLinesAreViolations) {
+  auto v = CheckAuditLog("{\"event\":\"pd_pause\"\nnot json\n[1]\n");
+  EXPECT_EQ(v.size(), 3u);
+}
+
+TEST(AuditLogFile, StampsSeqWallAndMonotonicTime) {
+  FakeClock clock;
+  auto log = AuditLog::Open("", &clock);
+  ASSERT_TRUE(log.ok());
+  (*log)->Append({{"event", "x"}});
+  clock.Advance(std::chrono::seconds(1));
+  (*log)->Append({{"event", "y"}});
+  auto lines = (*log)->Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  Json second = *ParseJson(lines[1]);
+  EXPECT_EQ(second["seq"], 2);
+  EXPECT_EQ(second["event"], "y");
+  EXPECT_GT(second["mono_ns"].get<int64_t>(), ParseJson(lines[0])->at("mono_ns").get<int64_t>());
+  EXPECT_TRUE(second["wall"].is_string());
+  EXPECT_FALSE(AuditLog::Open("/nonexistent-dir/x.log", &clock).ok());
+}
+
+}  // namespace
+}  // namespace brfed::sim

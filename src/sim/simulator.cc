@@ -1,0 +1,510 @@
+#include "sim/simulator.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/log.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kube/resource.h"
+#include "runtime/informer.h"
+#include "sim/audit.h"
+#include "sim/steps.h"
+
+namespace brfed::sim {
+
+Result<ClusterEndpoint> ParseClusterFlag(std::string_view flag) {
+  size_t eq = flag.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 >= flag.size()) {
+    return InvalidArgument("--cluster \"" + std::string(flag) +
+                           "\": want NAME=KUBECONFIG[:CONTEXT]");
+  }
+  ClusterEndpoint ep;
+  ep.name = std::string(flag.substr(0, eq));
+  std::string rest(flag.substr(eq + 1));
+  // A context suffix is the part after the last ':' when it holds no '/'.
+  size_t colon = rest.rfind(':');
+  if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
+    ep.context = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  }
+  ep.kubeconfig = rest;
+  if (ep.kubeconfig.empty()) {
+    return InvalidArgument("--cluster \"" + std::string(flag) + "\": empty kubeconfig path");
+  }
+  return ep;
+}
+
+namespace {
+
+struct ClusterRuntime {
+  ClusterEndpoint endpoint;
+  std::shared_ptr<kube::Client> client;
+  std::unique_ptr<runtime::Informer> backups;
+  std::unique_ptr<runtime::Informer> restores;
+  std::unique_ptr<runtime::Informer> tidbclusters;
+};
+
+// Kubernetes resourceVersions are opaque, but every server we meet uses integers; an
+// unparsable version never counts as newer.
+uint64_t RvOf(const Json& obj) {
+  std::string rv = JsonStringAt(obj, {"metadata", "resourceVersion"});
+  uint64_t v = 0;
+  std::from_chars(rv.data(), rv.data() + rv.size(), v);
+  return v;
+}
+
+}  // namespace
+
+class Simulator::Impl {
+ public:
+  Impl(SimulatorOptions options, Clock* clock)
+      : options_(std::move(options)), clock_(clock), model_(options_.topology, options_.timing) {
+    for (const Fault& f : options_.faults) model_.AddFault(f);
+  }
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  int admin_port() const { return admin_port_; }
+
+ private:
+  // Queue keys are "<cluster index>|<B or R>|<namespace>/<name>".
+  void Enqueue(const std::string& key, Duration delay);
+  void EnqueueAll();
+  void Worker();
+  void Reconcile(const std::string& key);
+  Result<Json> WriteMember(ClusterRuntime& c, bool backup, Json obj, const MemberWrite& w);
+  void FlushAudit();  // model events -> audit log; caller holds mu_
+  void AddHandlers(size_t index, runtime::Informer& inf, char kind);
+  Status StartAdmin();
+
+  SimulatorOptions options_;
+  Clock* clock_;
+  std::mutex mu_;  // model_, latest_, audit flushing
+  Model model_;
+  std::unique_ptr<AuditLog> audit_;
+  std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
+  std::map<std::string, Json> latest_;  // last object we wrote, per queue key / TidbCluster
+
+  std::mutex qmu_;
+  std::condition_variable qcv_;
+  std::map<std::string, SteadyTime> due_;
+  bool stopping_ = false;
+  std::thread worker_;
+
+  std::unique_ptr<httplib::Server> admin_;
+  std::thread admin_thread_;
+  int admin_port_ = 0;
+  bool started_ = false;
+};
+
+Status Simulator::Impl::Start() {
+  BRFED_ASSIGN_OR_RETURN(audit_, AuditLog::Open(options_.audit_log, clock_));
+  for (const ClusterEndpoint& ep : options_.clusters) {
+    const ClusterTopology* topo = options_.topology.Find(ep.name);
+    if (topo == nullptr) return InvalidArgument("cluster " + ep.name + ": not in the topology");
+    auto config = kube::ResolveRestConfig(ep.kubeconfig, ep.context);
+    if (!config.ok()) {
+      return Status(config.status().code(),
+                    "cluster " + ep.name + ": " + config.status().message());
+    }
+    auto client = kube::NewClient(*config);
+    if (!client.ok()) {
+      return Status(client.status().code(),
+                    "cluster " + ep.name + ": " + client.status().message());
+    }
+    auto c = std::make_unique<ClusterRuntime>();
+    c->endpoint = ep;
+    c->client = *client;
+    // The TidbCluster of the topology, created if absent (with its namespace).
+    auto existing =
+        c->client->Get(kube::resources::TidbCluster(), topo->tc_namespace, topo->tc_name);
+    if (!existing.ok() && existing.status().code() == Code::kNotFound) {
+      Json ns = {{"apiVersion", "v1"},
+                 {"kind", "Namespace"},
+                 {"metadata", {{"name", topo->tc_namespace}}}};
+      (void)c->client->Create(kube::resources::Namespace(), "", ns);  // may exist already
+      auto created = c->client->Create(kube::resources::TidbCluster(), topo->tc_namespace,
+                                       BuildTidbCluster(*topo));
+      if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
+        return Status(created.status().code(),
+                      "cluster " + ep.name + ": create TidbCluster: " + created.status().message());
+      }
+      log::Info("created TidbCluster",
+                {{"cluster", ep.name}, {"object", topo->tc_namespace + "/" + topo->tc_name}});
+    } else if (!existing.ok()) {
+      return Status(existing.status().code(),
+                    "cluster " + ep.name + ": get TidbCluster: " + existing.status().message());
+    }
+    c->backups = std::make_unique<runtime::Informer>(c->client, kube::resources::Backup(), "");
+    c->restores = std::make_unique<runtime::Informer>(c->client, kube::resources::Restore(), "");
+    c->tidbclusters =
+        std::make_unique<runtime::Informer>(c->client, kube::resources::TidbCluster(), "");
+    clusters_.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < clusters_.size(); ++i) {
+    AddHandlers(i, *clusters_[i]->backups, 'B');
+    AddHandlers(i, *clusters_[i]->restores, 'R');
+    AddHandlers(i, *clusters_[i]->tidbclusters, 'T');
+  }
+  worker_ = std::thread([this] { Worker(); });
+  started_ = true;
+  for (auto& c : clusters_) {
+    c->backups->Start();
+    c->restores->Start();
+    c->tidbclusters->Start();
+  }
+  for (auto& c : clusters_) {
+    for (runtime::Informer* inf : {c->backups.get(), c->restores.get(), c->tidbclusters.get()}) {
+      if (!inf->WaitForSync(std::chrono::seconds(30))) {
+        return UnavailableError("cluster " + c->endpoint.name + ": cannot list " +
+                                inf->resource().plural + " (is the CRD installed?)");
+      }
+    }
+  }
+  if (!options_.admin_addr.empty()) BRFED_RETURN_IF_ERROR(StartAdmin());
+  log::Info("tidb-operator-sim started", {{"clusters", std::to_string(clusters_.size())}});
+  return Status::Ok();
+}
+
+void Simulator::Impl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(qmu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  qcv_.notify_all();
+  if (admin_) admin_->stop();
+  if (admin_thread_.joinable()) admin_thread_.join();
+  for (auto& c : clusters_) {
+    for (auto* inf : {c->backups.get(), c->restores.get(), c->tidbclusters.get()}) {
+      if (inf != nullptr) inf->Stop();
+    }
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kind) {
+  auto key_of = [index, kind](const Json& obj) {
+    return std::to_string(index) + "|" + kind + "|" + JsonStringAt(obj, {"metadata", "namespace"}) +
+           "/" + JsonStringAt(obj, {"metadata", "name"});
+  };
+  runtime::InformerHandlers h;
+  if (kind == 'T') {
+    // A TidbCluster change (recoveryMode, annotations) concerns the cluster's restores.
+    auto all_restores = [this, index](const Json&) {
+      for (const auto& r : clusters_[index]->restores->store().List()) {
+        Enqueue(std::to_string(index) + "|R|" + JsonStringAt(*r, {"metadata", "namespace"}) + "/" +
+                    JsonStringAt(*r, {"metadata", "name"}),
+                model_.timing().reaction);
+      }
+    };
+    h.on_add = all_restores;
+    h.on_update = [all_restores](const Json&, const Json& n) { all_restores(n); };
+    inf.AddHandlers(std::move(h));
+    return;
+  }
+  h.on_add = [this, key_of](const Json& obj) { Enqueue(key_of(obj), model_.timing().reaction); };
+  h.on_update = [this, key_of](const Json&, const Json& obj) {
+    Enqueue(key_of(obj), model_.timing().reaction);
+  };
+  h.on_delete = [this, key_of, index, kind](const Json& obj) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string member = MemberKey(clusters_[index]->endpoint.name, obj);
+    if (kind == 'B') {
+      model_.ForgetBackup(member, clock_->Now());
+    } else {
+      model_.ForgetRestore(member);
+    }
+    latest_.erase(key_of(obj));
+    FlushAudit();
+  };
+  inf.AddHandlers(std::move(h));
+}
+
+void Simulator::Impl::Enqueue(const std::string& key, Duration delay) {
+  SteadyTime at = clock_->Steady() + std::chrono::duration_cast<SteadyTime::duration>(delay);
+  {
+    std::lock_guard<std::mutex> lock(qmu_);
+    auto [it, inserted] = due_.emplace(key, at);
+    if (!inserted && at < it->second) it->second = at;
+  }
+  qcv_.notify_one();
+}
+
+void Simulator::Impl::EnqueueAll() {
+  for (size_t i = 0; i < clusters_.size(); ++i) {
+    for (auto [inf, kind] : {std::pair{clusters_[i]->backups.get(), 'B'},
+                             std::pair{clusters_[i]->restores.get(), 'R'}}) {
+      for (const auto& o : inf->store().List()) {
+        Enqueue(std::to_string(i) + "|" + kind + "|" + JsonStringAt(*o, {"metadata", "namespace"}) +
+                    "/" + JsonStringAt(*o, {"metadata", "name"}),
+                Duration(0));
+      }
+    }
+  }
+}
+
+void Simulator::Impl::Worker() {
+  SteadyTime next_tick = clock_->Steady();
+  while (true) {
+    std::vector<std::string> ready;
+    {
+      std::unique_lock<std::mutex> lock(qmu_);
+      while (!stopping_) {
+        SteadyTime now = clock_->Steady();
+        SteadyTime wake = next_tick;
+        for (auto it = due_.begin(); it != due_.end();) {
+          if (it->second <= now) {
+            ready.push_back(it->first);
+            it = due_.erase(it);
+          } else {
+            wake = std::min(wake, it->second);
+            ++it;
+          }
+        }
+        if (!ready.empty() || now >= next_tick) break;
+        qcv_.wait_for(lock, wake - now);
+      }
+      if (stopping_) return;
+    }
+    if (clock_->Steady() >= next_tick) {
+      // PD keep-alive and TTL expiry.
+      std::lock_guard<std::mutex> lock(mu_);
+      model_.Advance(clock_->Now());
+      FlushAudit();
+      next_tick = clock_->Steady() + std::chrono::seconds(1);
+    }
+    for (const std::string& key : ready) Reconcile(key);
+  }
+}
+
+void Simulator::Impl::FlushAudit() {
+  for (const Json& e : model_.TakeAudit()) audit_->Append(e);
+}
+
+Result<Json> Simulator::Impl::WriteMember(ClusterRuntime& c, bool backup, Json obj,
+                                          const MemberWrite& w) {
+  const kube::Resource& res = backup ? kube::resources::Backup() : kube::resources::Restore();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Json next = obj;
+    if (!ApplyMemberWrite(backup ? MemberKind::kBackup : MemberKind::kRestore, next, w,
+                          clock_->Now())) {
+      return obj;
+    }
+    auto updated = c.client->Update(res, next);
+    if (updated.ok()) return *updated;
+    if (updated.status().code() != Code::kConflict) return updated.status();
+    BRFED_ASSIGN_OR_RETURN(obj, c.client->Get(res, JsonStringAt(obj, {"metadata", "namespace"}),
+                                              JsonStringAt(obj, {"metadata", "name"})));
+  }
+  return Status(Code::kConflict, "still conflicting after 5 attempts");
+}
+
+void Simulator::Impl::Reconcile(const std::string& key) {
+  size_t bar1 = key.find('|');
+  size_t index = std::stoul(key.substr(0, bar1));
+  bool backup = key[bar1 + 1] == 'B';
+  const ObjectKey object_key_value = ObjectKey::Parse(key.substr(bar1 + 3));
+  const ObjectKey* object_key = &object_key_value;
+  if (index >= clusters_.size()) return;
+  ClusterRuntime& c = *clusters_[index];
+  const std::string& cluster = c.endpoint.name;
+  runtime::Informer& inf = backup ? *c.backups : *c.restores;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  auto cached = inf.store().Get(*object_key);
+  if (cached == nullptr) return;
+  Json obj = *cached;
+  if (auto it = latest_.find(key); it != latest_.end() && RvOf(it->second) > RvOf(obj)) {
+    obj = it->second;
+  }
+  for (int iteration = 0; iteration < 64; ++iteration) {
+    auto [tc_ns, tc_name] = TidbClusterRef(obj);
+    std::string tc_key = std::to_string(index) + "|T|" + tc_ns + "/" + tc_name;
+    auto tc_cached = c.tidbclusters->store().Get(ObjectKey{tc_ns, tc_name});
+    std::optional<Json> tc;
+    if (tc_cached != nullptr) tc = *tc_cached;
+    if (auto it = latest_.find(tc_key);
+        it != latest_.end() && (!tc || RvOf(it->second) > RvOf(*tc))) {
+      tc = it->second;
+    }
+    Time now = clock_->Now();
+    StepOutput out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
+                            : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
+    FlushAudit();
+    std::string object = object_key->String();
+    if (!out.tc_patch.is_null() && tc) {
+      auto patched = c.client->Patch(kube::resources::TidbCluster(), tc_ns, tc_name,
+                                     kube::PatchType::kMerge, out.tc_patch);
+      if (!patched.ok()) {
+        log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
+                                                         {"object", tc_ns + "/" + tc_name},
+                                                         {"error", patched.status().message()}});
+        Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
+        return;
+      }
+      latest_[tc_key] = *patched;
+    }
+    if (out.write) {
+      auto written = WriteMember(c, backup, obj, *out.write);
+      if (!written.ok()) {
+        log::Warn(
+            "write failed; retrying",
+            {{"cluster", cluster}, {"object", object}, {"error", written.status().message()}});
+        Enqueue(key, std::chrono::seconds(1));
+        return;
+      }
+      obj = *written;
+      latest_[key] = obj;
+      if (out.write->condition) {
+        const Condition& cond = *out.write->condition;
+        audit_->Append({{"event", "condition"},
+                        {"kind", backup ? "Backup" : "Restore"},
+                        {"cluster", cluster},
+                        {"namespace", object_key->ns},
+                        {"name", object_key->name},
+                        {"owner", MemberKey(cluster, obj)},
+                        {"type", cond.type},
+                        {"status", cond.status},
+                        {"reason", cond.reason},
+                        {"message", cond.message},
+                        {"phase", JsonStringAt(obj, {"status", "phase"})}});
+        log::Info("condition written", {{"cluster", cluster},
+                                        {"object", object},
+                                        {"kind", backup ? "Backup" : "Restore"},
+                                        {"type", cond.type},
+                                        {"status", cond.status},
+                                        {"reason", cond.reason}});
+      }
+      continue;
+    }
+    if (!out.tc_patch.is_null()) continue;
+    if (out.wake) {
+      Duration d = std::max(Duration(0), std::chrono::duration_cast<Duration>(*out.wake - now));
+      Enqueue(key, d);
+    }
+    return;
+  }
+  Enqueue(key, Duration(0));
+}
+
+Status Simulator::Impl::StartAdmin() {
+  admin_ = std::make_unique<httplib::Server>();
+  auto json_reply = [](httplib::Response& res, int code, const Json& body) {
+    res.status = code;
+    res.set_content(DumpJson(body) + "\n", "application/json");
+  };
+  admin_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  admin_->Get("/state", [this, json_reply](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Json clusters = Json::array();
+    for (const auto& c : clusters_) clusters.push_back(c->endpoint.name);
+    Json state = model_.Dump();
+    state["clusters"] = clusters;
+    json_reply(res, 200, state);
+  });
+  admin_->Get("/faults", [this, json_reply](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Json out = Json::array();
+    for (const Fault& f : model_.faults()) out.push_back(FaultToJson(f));
+    json_reply(res, 200, out);
+  });
+  admin_->Post("/faults", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseJson(req.body);
+    std::string spec;
+    if (body.ok() && body->is_object()) spec = JsonStringAt(*body, {"fault"});
+    if (spec.empty()) {
+      json_reply(
+          res, 400,
+          {{"error",
+            "want a JSON body {\"fault\": \"KIND[@CLUSTER][/NAME][,factor=F][,after-meta]\"}"}});
+      return;
+    }
+    auto fault = ParseFault(spec);
+    if (!fault.ok()) {
+      json_reply(res, 400, {{"error", fault.status().message()}});
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      model_.AddFault(*fault);
+      model_.Audit({{"event", "fault_added"}, {"fault", FaultToJson(*fault)}});
+      FlushAudit();
+    }
+    EnqueueAll();
+    json_reply(res, 201, FaultToJson(*fault));
+  });
+  admin_->Delete("/faults",
+                 [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+                   std::optional<FaultKind> kind;
+                   if (req.has_param("kind")) {
+                     auto k = ParseFaultKind(req.get_param_value("kind"));
+                     if (!k.ok()) {
+                       json_reply(res, 400, {{"error", k.status().message()}});
+                       return;
+                     }
+                     kind = *k;
+                   }
+                   size_t removed = 0;
+                   {
+                     std::lock_guard<std::mutex> lock(mu_);
+                     removed = model_.RemoveFaults(kind, req.get_param_value("cluster"),
+                                                   req.get_param_value("name"));
+                     model_.Audit({{"event", "fault_removed"}, {"count", removed}});
+                     FlushAudit();
+                   }
+                   EnqueueAll();
+                   json_reply(res, 200, {{"removed", removed}});
+                 });
+  std::string host = options_.admin_addr;
+  int port = 0;
+  size_t colon = host.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument("--admin-addr \"" + options_.admin_addr + "\": want HOST:PORT");
+  }
+  auto [p, ec] = std::from_chars(host.data() + colon + 1, host.data() + host.size(), port);
+  if (ec != std::errc() || p != host.data() + host.size() || port < 0 || port > 65535) {
+    return InvalidArgument("--admin-addr \"" + options_.admin_addr + "\": bad port");
+  }
+  host = host.substr(0, colon);
+  if (host.empty()) host = "0.0.0.0";
+  if (port == 0) {
+    admin_port_ = admin_->bind_to_any_port(host);
+  } else {
+    admin_port_ = admin_->bind_to_port(host, port) ? port : -1;
+  }
+  if (admin_port_ <= 0) {
+    return UnavailableError("--admin-addr " + options_.admin_addr + ": cannot listen");
+  }
+  admin_thread_ = std::thread([this] { admin_->listen_after_bind(); });
+  log::Info("admin endpoint listening", {{"addr", host + ":" + std::to_string(admin_port_)}});
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Simulator>> Simulator::Create(SimulatorOptions options, Clock* clock) {
+  if (options.clusters.empty()) return InvalidArgument("at least one --cluster is required");
+  for (const ClusterEndpoint& ep : options.clusters) {
+    if (options.topology.Find(ep.name) == nullptr) {
+      return InvalidArgument("cluster " + ep.name + " has no entry in the topology");
+    }
+  }
+  return std::unique_ptr<Simulator>(
+      new Simulator(std::make_unique<Impl>(std::move(options), clock)));
+}
+
+Simulator::Simulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Simulator::~Simulator() = default;
+Status Simulator::Start() { return impl_->Start(); }
+void Simulator::Stop() { impl_->Stop(); }
+int Simulator::admin_port() const { return impl_->admin_port(); }
+
+}  // namespace brfed::sim
