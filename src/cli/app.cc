@@ -143,6 +143,7 @@ int RunBrfed(int argc, char** argv) {
         ->required();
     AddClusterFlag(c, &rc.clusters);
     c->add_option("--warmup", rc.warmup, "sync | async volume warm-up");
+    c->add_option("--warmup-image", rc.warmup_image, "image of the warm-up jobs (with --warmup)");
     c->add_option("--warmup-strategy", rc.warmup_strategy, "hybrid | fio | fsr | check-wal-only");
     c->add_option("--br-option", rc.br_options, "extra BR flag (repeatable)");
     c->add_flag("--wait", rc.wait.wait,

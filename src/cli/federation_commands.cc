@@ -278,6 +278,7 @@ int RestoreCreate(CommandContext& ctx, const RestoreCreateArgs& args) {
   o.ns = ctx.options().ns;
   o.from_backup = args.from_backup;
   o.warmup = args.warmup;
+  o.warmup_image = args.warmup_image;
   o.warmup_strategy = args.warmup_strategy;
   o.br_options = args.br_options;
   Result<std::vector<ClusterTarget>> clusters = ParseClusterFlags(args.clusters);

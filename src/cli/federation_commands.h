@@ -38,6 +38,7 @@ struct RestoreCreateArgs {
   std::string from_backup;
   std::vector<std::string> clusters;
   std::string warmup;
+  std::string warmup_image;
   std::string warmup_strategy;
   std::vector<std::string> br_options;
   WaitOptions wait;

@@ -11,6 +11,8 @@
 #include "cli/process.h"
 #include "cli/progress.h"
 #include "cli/table.h"
+#include "kube/client.h"
+#include "kube/resource.h"
 
 namespace brfed::cli {
 namespace {
@@ -256,11 +258,30 @@ int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
   vro.ns = sandbox->ns;
   vro.from_backup = "demo-backup";
   vro.warmup = "sync";
+  vro.warmup_image = "pingcap/brfed-warmup:demo";
   Result<Json> vr = BuildVolumeRestore(vro, &*backup);
   if (!vr.ok()) return finish(false, vr.status().message());
   ctx.Out(st.Bold("3. VolumeRestore") +
           " demo-restore from demo-backup: volumes in every data plane, then data on the member "
           "with the smallest commitTs\n");
+  // A restore goes into TidbClusters in recovery mode (TiKV not serving until data is back).
+  Result<kube::Kubeconfig> fed = ctx.Federation();
+  if (!fed.ok()) return finish(false, fed.status().message());
+  for (const std::string& cluster : sandbox->clusters) {
+    Result<kube::RestConfig> rc = ctx.DataPlaneConfig(cluster);
+    Result<std::shared_ptr<kube::Client>> dp =
+        rc.ok() ? kube::NewClient(*rc) : Result<std::shared_ptr<kube::Client>>(rc.status());
+    Result<Json> patched =
+        dp.ok()
+            ? (*dp)->Patch(kube::resources::TidbCluster(), sandbox->tc_namespace, sandbox->tc_name,
+                           kube::PatchType::kMerge, Json{{"spec", {{"recoveryMode", true}}}})
+            : Result<Json>(dp.status());
+    if (!patched.ok()) {
+      return finish(false,
+                    "cannot set recoveryMode on " + cluster + ": " + patched.status().message());
+    }
+  }
+  ctx.Out("   TidbClusters set to recoveryMode: true in every data plane\n");
   Result<Json> restore = CreateAndFollow(ctx, "VolumeRestore", *vr, options.step_timeout);
   if (!restore.ok()) return finish(false, restore.status().message());
   ctx.Out("\n" + SummarizeVolumeRestore(*restore, st));

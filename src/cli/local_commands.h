@@ -24,7 +24,7 @@ struct DemoOptions {
   bool keep = false;
   std::string dir;  // "" = a fresh temporary folder
   int clusters = 3;
-  std::string speed = "20";
+  std::string speed = "4";
   std::chrono::milliseconds step_timeout{std::chrono::seconds(90)};
 };
 int DemoCommand(CommandContext& ctx, const DemoOptions& options);

@@ -111,9 +111,14 @@ Result<Json> BuildVolumeRestore(const VolumeRestoreOptions& o, const Json* sourc
   BRFED_RETURN_IF_ERROR(CheckOneOf("--warmup", o.warmup, {"sync", "async"}));
   BRFED_RETURN_IF_ERROR(CheckOneOf("--warmup-strategy", o.warmup_strategy,
                                    {"hybrid", "fio", "fsr", "check-wal-only"}));
+  if (!o.warmup.empty() && o.warmup_image.empty()) {
+    return InvalidArgument("--warmup " + o.warmup +
+                           " needs --warmup-image (the image of the volume warm-up jobs)");
+  }
   Json tmpl = {{"br", Json::object()}};
   if (!o.br_options.empty()) tmpl["br"]["options"] = o.br_options;
   if (!o.warmup.empty()) tmpl["warmup"] = o.warmup;
+  if (!o.warmup_image.empty()) tmpl["warmupImage"] = o.warmup_image;
   if (!o.warmup_strategy.empty()) tmpl["warmupStrategy"] = o.warmup_strategy;
   Json spec = {{"volumeBackupName", o.from_backup}, {"template", tmpl}};
 

@@ -45,6 +45,7 @@ struct VolumeRestoreOptions {
   std::string from_backup;              // spec.volumeBackupName
   std::vector<ClusterTarget> clusters;  // restore targets; empty = the backup's clusters
   std::string warmup;                   // "" | sync | async
+  std::string warmup_image;             // required with warmup
   std::string warmup_strategy;          // "" | hybrid | fio | fsr | check-wal-only
   std::vector<std::string> br_options;
 };

@@ -54,10 +54,14 @@ TEST(BuildVolumeRestore, NamesTheBackupAndDerivesClusterLocations) {
   o.name = "r1";
   o.from_backup = "nightly";
   o.warmup = "sync";
+  EXPECT_NE(BuildVolumeRestore(o, &vb).status().message().find("--warmup-image"),
+            std::string::npos);
+  o.warmup_image = "warmup:v1";
   Result<Json> vr = BuildVolumeRestore(o, &vb);
   ASSERT_TRUE(vr.ok()) << vr.status().ToString();
   EXPECT_EQ((*vr)["spec"]["volumeBackupName"], "nightly");
   EXPECT_EQ((*vr)["spec"]["template"]["warmup"], "sync");
+  EXPECT_EQ((*vr)["spec"]["template"]["warmupImage"], "warmup:v1");
   ASSERT_EQ((*vr)["spec"]["clusters"].size(), 2u);
   EXPECT_EQ((*vr)["spec"]["clusters"][1]["backup"]["s3"]["prefix"], "nightly-dp-2");
   EXPECT_EQ((*vr)["spec"]["clusters"][1]["backup"]["s3"]["bucket"], "b");

@@ -85,6 +85,18 @@ Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig_pa
   return kube::NewClient(config);
 }
 
+// Whether an HTTP endpoint answers /healthz at all (any HTTP answer counts: "ok" is not JSON).
+bool HttpUp(const std::string& host_port) {
+  kube::RestConfig config;
+  config.context_name = host_port;
+  config.server = "http://" + host_port;
+  config.timeout = std::chrono::seconds(2);
+  Result<std::shared_ptr<kube::Client>> client = kube::NewClient(config);
+  if (!client.ok()) return false;
+  Result<Json> r = (*client)->Request("GET", "/healthz", nullptr);
+  return r.ok() || (r.status().code() != Code::kUnavailable && r.status().code() != Code::kTimeout);
+}
+
 Status EnsureCreated(kube::Client& client, const kube::Resource& r, const std::string& ns,
                      const Json& obj) {
   Result<Json> created = client.Create(r, ns, obj);
@@ -99,8 +111,10 @@ class Launcher {
  public:
   Launcher(SandboxState* state, const ProgressFn& progress) : state_(state), progress_(progress) {}
 
-  Result<SandboxProcess*> Start(const std::string& name, const std::string& binary,
-                                const std::vector<std::string>& args, const std::string& address) {
+  // Returns the index of the new process in state->processes (pointers would not survive
+  // the vector growing).
+  Result<size_t> Start(const std::string& name, const std::string& binary,
+                       const std::vector<std::string>& args, const std::string& address) {
     const std::string log = state_->dir + "/logs/" + name + ".log";
     BRFED_ASSIGN_OR_RETURN(pid_t pid, SpawnDetached(binary, args, log));
     state_->processes.push_back({name, binary, pid, log, address});
@@ -110,12 +124,13 @@ class Launcher {
     BRFED_RETURN_IF_ERROR(
         WriteFileAtomically(state_->dir + "/sandbox.json", state_->ToJson().dump(2) + "\n"));
     progress_("started " + name + " (pid " + std::to_string(pid) + ")");
-    return &state_->processes.back();
+    return state_->processes.size() - 1;
   }
 
   // Waits until `ready` holds, failing early if the process dies.
-  Status WaitReady(const SandboxProcess& p, std::chrono::milliseconds timeout,
+  Status WaitReady(size_t index, std::chrono::milliseconds timeout,
                    const std::function<bool()>& ready) {
+    const SandboxProcess p = state_->processes[index];
     const auto deadline = Clock::now() + timeout;
     while (true) {
       if (ready()) return Status::Ok();
@@ -153,7 +168,7 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   // API servers: the control plane and one per data plane.
   struct Server {
     std::string name, kubeconfig;
-    SandboxProcess* process;
+    size_t process;
   };
   std::vector<Server> servers;
   auto start_server = [&](const std::string& name, const std::string& kubeconfig,
@@ -162,7 +177,7 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
                                      "--crd",    crds,          "--name",           name,
                                      "--token",  RandomToken()};
     if (o.tls) args.push_back("--tls");
-    BRFED_ASSIGN_OR_RETURN(SandboxProcess * p, launcher.Start(name, bin.apiserver, args, ""));
+    BRFED_ASSIGN_OR_RETURN(size_t p, launcher.Start(name, bin.apiserver, args, ""));
     servers.push_back({name, kubeconfig, p});
     return Status::Ok();
   };
@@ -174,11 +189,11 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   std::vector<std::string> dp_kubeconfigs;
   for (Server& s : servers) {
     BRFED_RETURN_IF_ERROR(
-        launcher.WaitReady(*s.process, o.ready_timeout, [&] { return exists(s.kubeconfig); }));
+        launcher.WaitReady(s.process, o.ready_timeout, [&] { return exists(s.kubeconfig); }));
     Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(s.kubeconfig);
     if (kc.ok()) {
       if (Result<kube::RestConfig> rc = kc->ForContext(""); rc.ok())
-        s.process->address = rc->server;
+        state.processes[s.process].address = rc->server;
     }
     if (s.name != "control") dp_kubeconfigs.push_back(ReadFile(s.kubeconfig));
   }
@@ -213,15 +228,16 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   for (const std::string& a :
        {std::string("--tikv-per-cluster"), std::to_string(o.tikv_per_cluster),
         std::string("--speed"), o.speed, std::string("--admin-addr"), sim_addr,
-        std::string("--audit-log"), o.dir + "/logs/sim-audit.jsonl", std::string("--namespace"),
-        o.tc_namespace, std::string("--tidbcluster"), o.tc_name}) {
+        std::string("--audit-log"), o.dir + "/logs/sim-audit.jsonl", std::string("--tc-namespace"),
+        o.tc_namespace, std::string("--tc-name"), o.tc_name}) {
     sim_args.push_back(a);
   }
-  BRFED_ASSIGN_OR_RETURN(SandboxProcess * sim, launcher.Start("sim", bin.sim, sim_args, sim_addr));
+  BRFED_ASSIGN_OR_RETURN(size_t sim, launcher.Start("sim", bin.sim, sim_args, sim_addr));
+  BRFED_RETURN_IF_ERROR(launcher.WaitReady(sim, o.ready_timeout, [&] { return HttpUp(sim_addr); }));
 
   // TidbClusters: the sim creates them; wait until every data plane has one.
   for (size_t i = 0; i < data_planes.size(); ++i) {
-    BRFED_RETURN_IF_ERROR(launcher.WaitReady(*sim, o.ready_timeout, [&] {
+    BRFED_RETURN_IF_ERROR(launcher.WaitReady(sim, o.ready_timeout, [&] {
       return data_planes[i]->Get(kube::resources::TidbCluster(), o.tc_namespace, o.tc_name).ok();
     }));
   }
@@ -232,13 +248,14 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   BRFED_ASSIGN_OR_RETURN(int metrics_port, FreePort());
   const std::string metrics_addr = "127.0.0.1:" + std::to_string(metrics_port);
   BRFED_ASSIGN_OR_RETURN(
-      SandboxProcess * manager,
+      size_t manager,
       launcher.Start("manager", bin.manager,
                      {"--kubeconfig", o.dir + "/control.kubeconfig", "--federation-kubeconfig-path",
                       federation_path, "--namespace", o.ns, "--metrics-addr", metrics_addr},
                      metrics_addr));
-  // The manager has no API we can query cheaply here beyond staying up; give it its start-up.
-  (void)manager;
+  BRFED_RETURN_IF_ERROR(
+      launcher.WaitReady(manager, o.ready_timeout, [&] { return HttpUp(metrics_addr); }));
+  progress("br-federation-manager ready (metrics on " + metrics_addr + ")");
   return Status::Ok();
 }
 

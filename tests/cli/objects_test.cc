@@ -107,7 +107,8 @@ TEST_F(ObjectsTest, BackupCreateListDescribeDelete) {
   EXPECT_EQ((*list_parsed)["items"].size(), 1u);
 
   // Restoring needs a Complete backup; the restore references it and carries its locations.
-  RunResult restore = Brfed({"restore", "create", "r1", "--from-backup", "b1", "--warmup", "sync"});
+  RunResult restore = Brfed({"restore", "create", "r1", "--from-backup", "b1", "--warmup", "sync",
+                             "--warmup-image", "warmup:v1"});
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   Result<Json> vr = client_->Get(kube::resources::VolumeRestore(), "default", "r1");
   ASSERT_TRUE(vr.ok());
