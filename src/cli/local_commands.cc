@@ -54,11 +54,14 @@ std::string ProcessTable(const SandboxState& s, const Style& style, bool* all_ru
   for (const SandboxProcess& p : s.processes) {
     const bool running = IsRunning(p.pid, p.binary);
     *all_running = *all_running && running;
+    const std::string health = running ? ProcessHealth(s, p) : "-";
+    *all_running = *all_running && health != "not ready";
     rows.push_back({p.name, std::to_string(p.pid),
                     running ? style.Green("running") : style.Red("exited"),
+                    health == "ready" ? style.Green(health) : style.Yellow(health),
                     p.address.empty() ? "-" : p.address, p.log});
   }
-  return RenderTable({"PROCESS", "PID", "STATE", "ADDRESS", "LOG"}, rows);
+  return RenderTable({"PROCESS", "PID", "STATE", "HEALTH", "ADDRESS", "LOG"}, rows);
 }
 
 }  // namespace

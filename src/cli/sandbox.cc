@@ -174,9 +174,9 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   auto start_server = [&](const std::string& name, const std::string& kubeconfig,
                           const std::string& crds) -> Status {
     std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--kubeconfig-out", kubeconfig,
-                                     "--crd",    crds,          "--name",           name,
-                                     "--token",  RandomToken()};
-    if (o.tls) args.push_back("--tls");
+                                     "--crd",    crds,          "--name",           name};
+    // Tokens only over TLS: kubectl does not send bearer tokens to plain-HTTP servers.
+    if (o.tls) args.insert(args.end(), {"--tls", "--token", RandomToken()});
     BRFED_ASSIGN_OR_RETURN(size_t p, launcher.Start(name, bin.apiserver, args, ""));
     servers.push_back({name, kubeconfig, p});
     return Status::Ok();
@@ -369,6 +369,20 @@ std::string DefaultSandboxDir() {
     return std::string(home) + "/.brfed/sandbox";
   }
   return "/tmp/brfed-sandbox-" + std::to_string(getuid());
+}
+
+std::string ProcessHealth(const SandboxState& state, const SandboxProcess& process) {
+  if (process.name == "sim" || process.name == "manager") {
+    if (process.address.empty()) return "-";
+    return HttpUp(process.address) ? "ready" : "not ready";
+  }
+  const std::string kubeconfig = process.name == "control"
+                                     ? state.dir + "/control.kubeconfig"
+                                     : state.dir + "/kubeconfigs/" + process.name + ".kubeconfig";
+  Result<std::shared_ptr<kube::Client>> client = ClientFor(kubeconfig, "");
+  if (!client.ok()) return "not ready";
+  Result<Json> r = (*client)->Request("GET", "/api", nullptr);
+  return r.ok() ? "ready" : "not ready";
 }
 
 Result<SandboxState> LoadSandbox(const std::string& dir) {

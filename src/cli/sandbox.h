@@ -87,6 +87,10 @@ using ProgressFn = std::function<void(const std::string& line)>;
 // On failure everything started so far is stopped again and the error names the log to read.
 Result<SandboxState> SandboxUp(const SandboxOptions& options, const ProgressFn& progress);
 
+// Whether a running sandbox process answers its health endpoint: "ready", "not ready", or "-"
+// when it has none. API servers are asked through their kubeconfig (TLS and token included).
+std::string ProcessHealth(const SandboxState& state, const SandboxProcess& process);
+
 // Reads DIR/sandbox.json; kNotFound when there is no sandbox there.
 Result<SandboxState> LoadSandbox(const std::string& dir);
 

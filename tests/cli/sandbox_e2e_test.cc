@@ -59,6 +59,8 @@ TEST(Sandbox, UpStatusDownLeaveNoStrayProcesses) {
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_EQ(std::count(status.out.begin(), status.out.end(), '\n'), 7) << status.out;
   EXPECT_NE(status.out.find("manager"), std::string::npos);
+  EXPECT_EQ(status.out.find("not ready"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("https://127.0.0.1:"), std::string::npos) << status.out;
 
   // A second up says so and starts nothing.
   RunResult again = RunBrfed({"sandbox", "up", "--dir", dir, "--clusters", "2"}, env);
