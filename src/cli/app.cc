@@ -146,6 +146,9 @@ int RunBrfed(int argc, char** argv) {
     c->add_option("--warmup-image", rc.warmup_image, "image of the warm-up jobs (with --warmup)");
     c->add_option("--warmup-strategy", rc.warmup_strategy, "hybrid | fio | fsr | check-wal-only");
     c->add_option("--br-option", rc.br_options, "extra BR flag (repeatable)");
+    c->add_flag("--inline-locations", rc.inline_locations,
+                "write each cluster's backup location instead of spec.volumeBackupName "
+                "(for the Go br-federation-manager)");
     c->add_flag("--wait", rc.wait.wait,
                 "show progress and wait until it ends; exit code = outcome");
     c->add_option("--timeout", wait_timeout.text, "give up waiting after this long (with --wait)");

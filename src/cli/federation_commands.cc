@@ -226,6 +226,21 @@ std::string Dash(std::string s) { return s.empty() ? "-" : s; }
 
 }  // namespace
 
+bool ServesVolumeBackupName(kube::Client& client) {
+  Result<Json> crd = client.Get(kube::resources::CustomResourceDefinition(), "",
+                                "volumerestores.federation.pingcap.com");
+  if (!crd.ok()) return true;
+  const Json* versions = JsonAt(*crd, {"spec", "versions"});
+  if (!versions || !versions->is_array()) return true;
+  for (const Json& v : *versions) {
+    const Json* spec = JsonAt(v, {"schema", "openAPIV3Schema", "properties", "spec"});
+    if (!spec) return true;
+    if (JsonBoolAt(*spec, {"x-kubernetes-preserve-unknown-fields"})) return true;
+    if (JsonAt(*spec, {"properties", "volumeBackupName"})) return true;
+  }
+  return false;
+}
+
 int BackupCreate(CommandContext& ctx, const BackupCreateArgs& args) {
   VolumeBackupOptions o;
   o.name = args.name;
@@ -281,11 +296,14 @@ int RestoreCreate(CommandContext& ctx, const RestoreCreateArgs& args) {
   o.warmup_image = args.warmup_image;
   o.warmup_strategy = args.warmup_strategy;
   o.br_options = args.br_options;
+  o.inline_locations = args.inline_locations;
   Result<std::vector<ClusterTarget>> clusters = ParseClusterFlags(args.clusters);
   if (!clusters.ok()) return ctx.Fail(clusters.status(), {});
   o.clusters = *clusters;
   // Validate flags before touching the network.
-  Result<Json> offline = BuildVolumeRestore(o, nullptr);
+  VolumeRestoreOptions offline_options = o;
+  offline_options.inline_locations = false;  // needs the source; checked below
+  Result<Json> offline = BuildVolumeRestore(offline_options, nullptr);
   if (!offline.ok()) return ctx.Fail(offline.status(), {});
 
   Result<std::shared_ptr<kube::Client>> client = Connect(ctx);
@@ -300,6 +318,12 @@ int RestoreCreate(CommandContext& ctx, const RestoreCreateArgs& args) {
             "`brfed backup watch " +
             o.from_backup + "`, or pick another with `brfed backup list`\n");
     return kExitFailure;
+  }
+  if (!o.inline_locations && !ServesVolumeBackupName(**client)) {
+    ctx.Err(
+        "note: this control plane's VolumeRestore CRD has no spec.volumeBackupName (it would "
+        "be dropped); writing each cluster's backup location instead (--inline-locations)\n");
+    o.inline_locations = true;
   }
   Result<Json> vr = BuildVolumeRestore(o, &*source);
   if (!vr.ok()) return ctx.Fail(vr.status(), {});

@@ -41,6 +41,7 @@ struct RestoreCreateArgs {
   std::string warmup_image;
   std::string warmup_strategy;
   std::vector<std::string> br_options;
+  bool inline_locations = false;
   WaitOptions wait;
 };
 int RestoreCreate(CommandContext& ctx, const RestoreCreateArgs& args);
@@ -64,6 +65,10 @@ int ScheduleList(CommandContext& ctx);
 int ScheduleDescribe(CommandContext& ctx, const std::string& name);
 int ScheduleSetPaused(CommandContext& ctx, const std::string& name, bool paused);
 int ScheduleDelete(CommandContext& ctx, const std::string& name);
+
+// Whether the control plane's VolumeRestore CRD keeps spec.volumeBackupName (older CRDs prune
+// it); true when the CRD cannot be read.
+bool ServesVolumeBackupName(kube::Client& client);
 
 // Used by `demo`: creates `object` of `kind` and follows it to the end with progress.
 // Returns the final object; kInternal-free errors carry their own message.

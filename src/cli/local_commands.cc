@@ -262,6 +262,10 @@ int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
   vro.from_backup = "demo-backup";
   vro.warmup = "sync";
   vro.warmup_image = "pingcap/brfed-warmup:demo";
+  if (Result<std::shared_ptr<kube::Client>> control = ctx.Control();
+      control.ok() && !ServesVolumeBackupName(**control)) {
+    vro.inline_locations = true;  // an older CRD would drop the reference
+  }
   Result<Json> vr = BuildVolumeRestore(vro, &*backup);
   if (!vr.ok()) return finish(false, vr.status().message());
   ctx.Out(st.Bold("3. VolumeRestore") +

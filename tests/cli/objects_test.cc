@@ -112,11 +112,26 @@ TEST_F(ObjectsTest, BackupCreateListDescribeDelete) {
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   Result<Json> vr = client_->Get(kube::resources::VolumeRestore(), "default", "r1");
   ASSERT_TRUE(vr.ok());
-  EXPECT_EQ((*vr)["spec"]["clusters"][1]["backup"]["s3"]["prefix"], "b1-dp-2");
+  ASSERT_EQ((*vr)["spec"]["clusters"].size(), 2u);
+  if ((*vr)["spec"].contains("volumeBackupName")) {
+    EXPECT_EQ((*vr)["spec"]["volumeBackupName"], "b1");
+    EXPECT_FALSE((*vr)["spec"]["clusters"][0].contains("backup"));
+  } else {
+    // A CRD without the field: brfed noticed and wrote the locations instead.
+    EXPECT_NE(restore.err.find("--inline-locations"), std::string::npos) << restore.err;
+    EXPECT_EQ((*vr)["spec"]["clusters"][0]["backup"]["s3"]["prefix"], "b1-dp-1");
+  }
+  RunResult inline_restore =
+      Brfed({"restore", "create", "r2", "--from-backup", "b1", "--inline-locations"});
+  ASSERT_EQ(inline_restore.exit_code, 0) << inline_restore.err;
+  Result<Json> vr2 = client_->Get(kube::resources::VolumeRestore(), "default", "r2");
+  ASSERT_TRUE(vr2.ok());
+  EXPECT_EQ((*vr2)["spec"]["clusters"][1]["backup"]["s3"]["prefix"], "b1-dp-2");
   RunResult restores = Brfed({"restore", "list"});
   EXPECT_NE(restores.out.find("r1"), std::string::npos) << restores.out;
   EXPECT_EQ(Brfed({"restore", "describe", "r1"}).exit_code, 0);
   EXPECT_EQ(Brfed({"restore", "delete", "r1"}).exit_code, 0);
+  EXPECT_EQ(Brfed({"restore", "delete", "r2"}).exit_code, 0);
 
   RunResult del = Brfed({"backup", "delete", "b1"});
   ASSERT_EQ(del.exit_code, 0) << del.err;
