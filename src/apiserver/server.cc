@@ -40,7 +40,7 @@ class ElasticPool final : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(fn));
-    if (idle_ == 0 && threads_.size() < max_) {
+    if (jobs_.size() > idle_ && threads_.size() < max_) {
       ++idle_;
       threads_.emplace_back([this] { Work(); });
     }
@@ -766,8 +766,10 @@ void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response
   ResourcePtr resource = target.resource;
   std::string api_version = resource->ApiVersion(target.version);
   res.status = 200;
+  // Not plain "application/json": httplib would gzip the stream for clients that accept it,
+  // and the compressor holds events back until it has a full block.
   res.set_chunked_content_provider(
-      "application/json",
+      "application/json; charset=utf-8",
       [this, state, bookmarks, table, resource, api_version](size_t, httplib::DataSink& sink) {
         auto write = [&](const Json& event) {
           std::string line = DumpJson(event) + "\n";

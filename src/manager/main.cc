@@ -1,20 +1,51 @@
-// br-federation-manager: the BR Federation control plane. Only --help and --version until its issue
-// lands.
-#include <cstdio>
-#include <cstring>
+// br-federation-manager: the BR Federation control plane (see docs/manager.md).
+#include <signal.h>
 
-#include "core/version.h"
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "core/log.h"
+#include "kube/client.h"
+#include "manager/controllers.h"
+#include "manager/flags.h"
+#include "manager/manager.h"
 
 int main(int argc, char** argv) {
-  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
-    std::printf("%s\n", brfed::VersionLine("br-federation-manager").c_str());
-    return 0;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed =
+      brfed::manager::ParseManagerFlags(args, [](const char* n) { return std::getenv(n); });
+  if (parsed.outcome == brfed::manager::FlagParse::Outcome::kExit) {
+    std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
   }
-  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    std::printf(
-        "Usage: br-federation-manager [--help] [--version]\nthe BR Federation control plane\n");
-    return 0;
+  brfed::log::Setup({parsed.flags.log_level, parsed.flags.log_format, "br-federation-manager"});
+  brfed::kube::GlobalInit();
+
+  // SIGTERM/SIGINT are taken by a dedicated thread so that Stop runs outside signal context.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR2);  // sent by main to end the signal thread
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  brfed::manager::Manager manager(parsed.flags, brfed::manager::RegisteredControllers());
+  std::thread signal_thread([&manager, &signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGUSR2) return;
+    brfed::log::Info("stopping", {{"signal", std::to_string(sig)}});
+    manager.Stop();
+  });
+  brfed::Status run = manager.Run();
+  pthread_kill(signal_thread.native_handle(), SIGUSR2);
+  signal_thread.join();
+  if (!run.ok()) {
+    std::fprintf(stderr, "br-federation-manager: %s\n", run.ToString().c_str());
+    return 1;
   }
-  std::fprintf(stderr, "br-federation-manager: not implemented yet; try --help\n");
-  return 2;
+  brfed::log::Info("stopped");
+  return 0;
 }

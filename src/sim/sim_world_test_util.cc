@@ -97,6 +97,7 @@ bool World::StepAll() {
       }
     }
     for (Json& e : model_.TakeAudit()) audit_.push_back(std::move(e));
+    if (out.wake && *out.wake <= now_) wrote = true;  // due now: step again
     if (out.wake && *out.wake > now_ && (!wake_ || *out.wake < *wake_)) wake_ = out.wake;
     if (obj["metadata"].contains("deletionTimestamp") &&
         obj["metadata"].value("finalizers", Json::array()).empty()) {

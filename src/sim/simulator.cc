@@ -48,6 +48,9 @@ struct ClusterRuntime {
   std::unique_ptr<runtime::Informer> backups;
   std::unique_ptr<runtime::Informer> restores;
   std::unique_ptr<runtime::Informer> tidbclusters;
+  // Learnt from the first status write: does the CRD have a status subresource?
+  std::optional<bool> backup_status_subresource;
+  std::optional<bool> restore_status_subresource;
 };
 
 // Kubernetes resourceVersions are opaque, but every server we meet uses integers; an
@@ -135,6 +138,16 @@ Status Simulator::Impl::Start() {
       if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
         return Status(created.status().code(),
                       "cluster " + ep.name + ": create TidbCluster: " + created.status().message());
+      }
+      // With a status subresource the create drops .status; write it separately.
+      if (created.ok() && JsonAt(*created, {"status", "tikv", "stores"}) == nullptr) {
+        Json with_status = *created;
+        with_status["status"] = BuildTidbCluster(*topo)["status"];
+        auto st = c->client->UpdateStatus(kube::resources::TidbCluster(), with_status);
+        if (!st.ok()) {
+          return Status(st.status().code(), "cluster " + ep.name + ": write TidbCluster status: " +
+                                                st.status().message());
+        }
       }
       log::Info("created TidbCluster",
                 {{"cluster", ep.name}, {"object", topo->tc_namespace + "/" + topo->tc_name}});
@@ -292,13 +305,38 @@ void Simulator::Impl::FlushAudit() {
 Result<Json> Simulator::Impl::WriteMember(ClusterRuntime& c, bool backup, Json obj,
                                           const MemberWrite& w) {
   const kube::Resource& res = backup ? kube::resources::Backup() : kube::resources::Restore();
+  std::optional<bool>& status_sub =
+      backup ? c.backup_status_subresource : c.restore_status_subresource;
   for (int attempt = 0; attempt < 5; ++attempt) {
     Json next = obj;
     if (!ApplyMemberWrite(backup ? MemberKind::kBackup : MemberKind::kRestore, next, w,
                           clock_->Now())) {
       return obj;
     }
-    auto updated = c.client->Update(res, next);
+    bool status_changed = next.value("status", Json()) != obj.value("status", Json());
+    bool meta_changed = next["metadata"] != obj["metadata"];
+    Result<Json> updated = obj;
+    // Upstream CRDs have no status subresource (the operator writes whole objects); CRDs that
+    // add one drop .status on Update, so status then goes through UpdateStatus.
+    if (status_sub.value_or(false)) {
+      if (meta_changed) updated = c.client->Update(res, next);
+      if (updated.ok() && status_changed) {
+        Json with_status = meta_changed ? *updated : next;
+        with_status["status"] = next["status"];
+        updated = c.client->UpdateStatus(res, with_status);
+      }
+    } else {
+      updated = c.client->Update(res, next);
+      if (updated.ok() && status_changed &&
+          updated->value("status", Json()) != next.value("status", Json())) {
+        status_sub = true;
+        Json with_status = *updated;
+        with_status["status"] = next["status"];
+        updated = c.client->UpdateStatus(res, with_status);
+      } else if (updated.ok() && status_changed) {
+        status_sub = false;
+      }
+    }
     if (updated.ok()) return *updated;
     if (updated.status().code() != Code::kConflict) return updated.status();
     BRFED_ASSIGN_OR_RETURN(obj, c.client->Get(res, JsonStringAt(obj, {"metadata", "namespace"}),
@@ -361,9 +399,11 @@ void Simulator::Impl::Reconcile(const std::string& key) {
         Enqueue(key, std::chrono::seconds(1));
         return;
       }
+      // A write that changes nothing (an identical condition) is not made: wait as told.
+      bool changed = RvOf(*written) != RvOf(obj);
       obj = *written;
-      latest_[key] = obj;
-      if (out.write->condition) {
+      if (changed) latest_[key] = obj;
+      if (changed && out.write->condition) {
         const Condition& cond = *out.write->condition;
         audit_->Append({{"event", "condition"},
                         {"kind", backup ? "Backup" : "Restore"},
@@ -383,7 +423,7 @@ void Simulator::Impl::Reconcile(const std::string& key) {
                                         {"status", cond.status},
                                         {"reason", cond.reason}});
       }
-      continue;
+      if (changed) continue;
     }
     if (!out.tc_patch.is_null()) continue;
     if (out.wake) {

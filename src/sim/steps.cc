@@ -393,7 +393,7 @@ StepOutput StepBackup(const std::string& cluster, const Json& obj, const Json* t
   m.Advance(now);
   auto finish = [&](std::optional<MemberWrite> w) {
     out.write = std::move(w);
-    out.wake = out.write ? std::optional<Time>(now) : waker.wake();
+    out.wake = waker.wake();
     return out;
   };
 
@@ -672,7 +672,7 @@ StepOutput StepRestore(const std::string& cluster, const Json& obj, const Json* 
                JsonStringAt(obj, {"metadata", "namespace"})};
   auto finish = [&](std::optional<MemberWrite> w) {
     out.write = std::move(w);
-    out.wake = out.write || !out.tc_patch.is_null() ? std::optional<Time>(now) : waker.wake();
+    out.wake = waker.wake();
     return out;
   };
   if (JsonAt(obj, {"metadata", "deletionTimestamp"}) != nullptr) return finish(std::nullopt);
@@ -863,8 +863,9 @@ StepOutput StepRestore(const std::string& cluster, const Json& obj, const Json* 
              {"cluster", cluster},
              {"name", c.name},
              {"commitTs", JsonStringAt(obj, {"status", "commitTs"})}});
-    waker.Due(c.st.data_job->pod_started);
-    return finish(std::nullopt);
+    finish(std::nullopt);
+    out.wake = c.st.data_job->pod_started;  // its pod's first step, possibly right now
+    return out;
   }
   return finish(std::nullopt);
 }

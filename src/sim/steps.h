@@ -25,8 +25,10 @@ inline constexpr char kTikvVolumesReadyAnnotation[] = "tidb.pingcap.com/tikv-vol
 
 struct StepOutput {
   std::optional<MemberWrite> write;
-  Json tc_patch;             // JSON merge patch for the TidbCluster; null = none
-  std::optional<Time> wake;  // step again at this time (if nothing else triggers it first)
+  Json tc_patch;  // JSON merge patch for the TidbCluster; null = none
+  // Step again at this time if nothing else triggers it first. After a write or patch that
+  // changed something, callers step again at once instead.
+  std::optional<Time> wake;
 };
 
 // `tc` is the member's TidbCluster (br.clusterNamespace or the member's namespace, br.cluster),

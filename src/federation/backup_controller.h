@@ -1,0 +1,73 @@
+// VolumeBackupController: observe -> decide -> act for VolumeBackups. It watches VolumeBackups
+// in the control plane and, through DataPlanes, the member Backups in every data plane (a
+// member event enqueues its owner). A reconcile reads caches only, calls DecideVolumeBackup,
+// then carries out the decision: member creates, merge patches carrying the decided
+// resourceVersion, deletes, finalizer and status patches, Events and metrics.
+//
+// Metrics: upstream's fed_volume_backup_status, fed_volume_backup_total_time_sec,
+// fed_volume_backup_total_size_gb, fed_volume_backup_cleanup_status,
+// fed_volume_backup_cleanup_total_time_sec, plus
+// brfed_volume_backup_hop_latency_seconds{cluster} (member event -> our reacting write) and
+// brfed_volume_backup_gc_pause_seconds{namespace}.
+//
+// Thread-safety: Start/Stop from one thread; Reconcile is called by the workers (never twice
+// at once for one key) and is safe for concurrent use across keys.
+#ifndef BRFED_FEDERATION_BACKUP_CONTROLLER_H_
+#define BRFED_FEDERATION_BACKUP_CONTROLLER_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "federation/backup_decide.h"
+#include "federation/federation_controller.h"
+#include "runtime/controller.h"
+#include "runtime/informer.h"
+
+namespace brfed::federation {
+
+class VolumeBackupController final : public FederationController {
+ public:
+  VolumeBackupController(ControllerDeps deps, BackupDecideOptions options = {});
+  ~VolumeBackupController() override;
+
+  const std::string& name() const override { return name_; }
+  Status Start() override;
+  void Stop() override;
+
+  // One pass for "namespace/name" (exposed for tests).
+  Result<runtime::ReconcileOutcome> Reconcile(const std::string& key);
+
+ private:
+  BackupObservation Observe(std::shared_ptr<const Json> volume_backup);
+  Status Act(const std::string& key, const BackupDecision& decision);
+  void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
+  void OnMemberEvent(const std::string& cluster, const Json& member);
+  void EnqueueAll();
+
+  const std::string name_ = "volumeBackup";
+  ControllerDeps deps_;
+  BackupDecideOptions options_;
+  std::unique_ptr<runtime::Informer> informer_;
+  std::unique_ptr<runtime::Controller> controller_;
+
+  std::mutex mu_;
+  // Errors that retrying will not fix, per "key|cluster", with when they happened; they expire
+  // after one resync so a fixed environment is retried.
+  std::map<std::string, std::pair<std::string, SteadyTime>> permanent_errors_;
+  // When a member event for a key arrived, for the hop-latency histogram.
+  std::map<std::string, std::pair<std::string, SteadyTime>> member_event_at_;
+
+  runtime::Counter* status_total_ = nullptr;
+  runtime::Counter* total_time_ = nullptr;
+  runtime::Counter* total_size_ = nullptr;
+  runtime::Counter* cleanup_status_ = nullptr;
+  runtime::Counter* cleanup_time_ = nullptr;
+  runtime::Histogram* hop_latency_ = nullptr;
+  runtime::Histogram* gc_pause_ = nullptr;
+};
+
+}  // namespace brfed::federation
+
+#endif  // BRFED_FEDERATION_BACKUP_CONTROLLER_H_

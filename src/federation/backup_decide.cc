@@ -1,0 +1,584 @@
+#include "federation/backup_decide.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "api/backup_member.h"
+#include "api/conditions.h"
+#include "api/labels.h"
+#include "api/volume_backup.h"
+#include "core/bytes.h"
+#include "core/duration.h"
+
+namespace brfed::federation {
+namespace {
+
+namespace vbc = api::volume_backup_condition;
+namespace phase = api::federal_backup_phase;
+using Kind = BackupAction::Kind;
+
+// One spec.clusters[] entry joined with what we observe there.
+struct Slot {
+  api::ClusterRef ref;
+  const BackupClusterView* view = nullptr;  // never null after Observe
+  const Json* member = nullptr;             // ours and present
+  bool foreign = false;                     // a member of an older object of the same name
+  bool is_init = false;
+};
+
+class Decider {
+ public:
+  Decider(const BackupObservation& obs, const BackupDecideOptions& options)
+      : obs_(obs), options_(options), vb_(*obs.volume_backup) {
+    old_status_ = api::StatusOf(vb_);
+    status_ = old_status_.is_object() ? old_status_ : Json::object();
+    name_ = JsonStringAt(vb_, {"metadata", "name"});
+    rv_ = JsonStringAt(vb_, {"metadata", "resourceVersion"});
+  }
+
+  BackupDecision Run() {
+    Observe();
+    if (api::IsBeingDeleted(vb_)) {
+      DecideDeletion();
+    } else if (!api::IsConditionTrue(status_, vbc::kComplete) &&
+               !api::IsConditionTrue(status_, vbc::kFailed)) {
+      DecideProgress();
+    }
+    return Finish();
+  }
+
+ private:
+  // ---- observation ------------------------------------------------------------------------
+
+  void Observe() {
+    static const BackupClusterView kMissing{false, "no client for this cluster", nullptr, ""};
+    std::vector<api::ClusterRef> refs = api::VolumeBackupClusters(vb_);
+    for (size_t i = 0; i < refs.size(); ++i) {
+      Slot slot;
+      slot.ref = refs[i];
+      slot.is_init = i == 0;
+      auto it = obs_.clusters.find(slot.ref.k8s_cluster_name);
+      slot.view = it != obs_.clusters.end() ? &it->second : &kMissing;
+      if (slot.view->reachable && slot.view->member != nullptr) {
+        if (api::MemberBelongsTo(*slot.view->member, vb_)) {
+          slot.member = slot.view->member.get();
+        } else {
+          slot.foreign = true;
+        }
+      }
+      slots_.push_back(std::move(slot));
+    }
+  }
+
+  bool AnyMemberPresent() const {
+    for (const Slot& s : slots_) {
+      if (s.member != nullptr) return true;
+    }
+    return false;
+  }
+
+  // A member we saw earlier (its status entry has a data-plane phase) and that is now gone.
+  bool Vanished(const Slot& s) const {
+    if (s.member != nullptr || !s.view->reachable || s.foreign) return false;
+    const Json* entry = OldEntry(s.ref.k8s_cluster_name);
+    return entry != nullptr && !JsonStringAt(*entry, {"phase"}).empty();
+  }
+
+  const Json* OldEntry(const std::string& cluster) const {
+    const Json* backups = JsonAt(old_status_, {"backups"});
+    if (backups == nullptr || !backups->is_array()) return nullptr;
+    for (const Json& e : *backups) {
+      if (JsonStringAt(e, {"k8sClusterName"}) == cluster) return &e;
+    }
+    return nullptr;
+  }
+
+  // ---- the protocol -----------------------------------------------------------------------
+
+  void DecideProgress() {
+    const bool started = api::IsConditionTrue(status_, vbc::kRunning) || AnyMemberPresent();
+    if (!started) {
+      StartOrReject();
+      return;
+    }
+    if (slots_.empty()) {
+      SetCondition(vbc::kFailed, "InvalidSpec",
+                   "spec.clusters was emptied after the backup started");
+      return;
+    }
+    MirrorMembers();
+    std::vector<std::string> failures = Failures();
+    const bool teardown_started = std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+      return s.member != nullptr && api::MemberFederalPhase(*s.member) == phase::kTeardown;
+    });
+    const bool all_complete =
+        !slots_.empty() && std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+          return s.member != nullptr && api::IsVolumeBackupComplete(*s.member);
+        });
+    ObserveGcRelease();
+    if (!failures.empty() || all_complete || teardown_started) {
+      Teardown(failures, all_complete);
+      return;
+    }
+    Slot& init = slots_[0];
+    if (init.member == nullptr) {
+      if (init.view->reachable && !init.foreign) CreateMember(init);
+      return;
+    }
+    if (!api::IsVolumeBackupInitialized(*init.member)) return;  // the init job is pausing GC
+    if (api::MemberFederalPhase(*init.member) == phase::kInitialize) {
+      PatchMember(init, {{"federalVolumeBackupPhase", phase::kExecute}});
+      EndStep(backup_step::kInitialize);
+      StartStep(backup_step::kGcPause);
+      StartStep(backup_step::kCreateSnapshots);
+      AddEvent("Normal", "Initialized",
+               "GC and PD scheduling paused by cluster " + init.ref.k8s_cluster_name +
+                   "; taking snapshots in every cluster");
+    }
+    for (size_t i = 1; i < slots_.size(); ++i) {
+      if (slots_[i].member == nullptr && slots_[i].view->reachable && !slots_[i].foreign) {
+        CreateMember(slots_[i]);
+      }
+    }
+    const bool all_snapshots = std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+      return s.member != nullptr && api::IsVolumeBackupSnapshotsCreated(*s.member);
+    });
+    if (all_snapshots && !api::MemberResumeGcSchedule(*init.member)) {
+      PatchMember(init, {{"resumeGcSchedule", true}});
+      SetCondition(vbc::kSnapshotsCreated, "", "");
+      EndStep(backup_step::kCreateSnapshots);
+      StartStep(backup_step::kCompleteSnapshots);
+      AddEvent("Normal", "SnapshotsCreated",
+               "all " + std::to_string(slots_.size()) +
+                   " members created their snapshots; resuming GC and PD scheduling");
+    }
+  }
+
+  // Before any member exists: validate, add the finalizer, then create the initialize member.
+  void StartOrReject() {
+    std::vector<api::ValidationIssue> issues = api::ValidateVolumeBackup(vb_, obs_.known_clusters);
+    if (!issues.empty()) {
+      std::string message;
+      for (const auto& issue : issues) {
+        if (!message.empty()) message += "; ";
+        message += issue.message;
+      }
+      const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message ||
+                        !api::IsConditionTrue(status_, vbc::kInvalid);
+      SetCondition(vbc::kInvalid, issues[0].reason, message);
+      if (news) AddEvent("Warning", "Invalid", message);
+      return;
+    }
+    if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) {
+      Json finalizers = Json::array();
+      if (const Json* f = JsonAt(vb_, {"metadata", "finalizers"}); f && f->is_array()) {
+        finalizers = *f;
+      }
+      finalizers.push_back(api::kBackupProtectionFinalizer);
+      AddVolumeBackupPatch({{"metadata", {{"resourceVersion", rv_}, {"finalizers", finalizers}}}});
+      return;  // the status waits for the next pass: one resourceVersion per write
+    }
+    Slot& init = slots_[0];
+    if (!init.view->permanent_error.empty()) {
+      const std::string message = "cannot create the initialize member in cluster " +
+                                  init.ref.k8s_cluster_name + ": " + init.view->permanent_error;
+      const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message;
+      SetCondition(vbc::kInvalid, "CreateMemberFailed", message);
+      if (news) AddEvent("Warning", "Invalid", message);
+      return;
+    }
+    if (api::FindCondition(status_, vbc::kInvalid) != nullptr) {
+      api::SetCondition(status_, {std::string(vbc::kInvalid), "False", "Valid", ""}, obs_.now);
+    }
+    MirrorMembers();
+    if (!init.view->reachable || init.foreign) return;
+    CreateMember(init);
+    SetCondition(vbc::kRunning, "", "");
+    status_["timeStarted"] = FormatRfc3339(obs_.now);
+    StartStep(backup_step::kInitialize);
+    AddEvent("Normal", "Running",
+             "creating initialize member " + api::MemberName(name_) + " in cluster " +
+                 init.ref.k8s_cluster_name + " (namespace " + init.ref.tc_namespace + ")");
+    if (api::SnapshotsDeleteRatioOutOfRange(vb_)) {
+      AddEvent("Warning", "SnapshotsDeleteRatioOutOfRange",
+               "spec.template.snapshotsDeleteRatio is outside [0.1, 2.0]; members use 1");
+    }
+  }
+
+  // Members that failed (or could not be created), each "fed-x in cluster c: why".
+  std::vector<std::string> Failures() const {
+    std::vector<std::string> failures;
+    for (const Slot& s : slots_) {
+      std::string why;
+      if (s.member != nullptr && api::IsMemberFailed(*s.member)) {
+        why = api::MemberFailureSummary(*s.member);
+      } else if (s.member == nullptr && !s.view->permanent_error.empty()) {
+        why = "could not be created: " + s.view->permanent_error;
+      } else if (Vanished(s)) {
+        why = "was deleted from the data plane";
+      } else if (s.member != nullptr && api::IsBackupComplete(*s.member) &&
+                 !api::IsVolumeBackupComplete(*s.member)) {
+        why = "completed without VolumeBackupComplete";
+      }
+      if (!why.empty()) {
+        failures.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name + ": " +
+                           why);
+      }
+    }
+    return failures;
+  }
+
+  void ObserveGcRelease() {
+    if (slots_.empty()) return;
+    const Slot& init = slots_[0];
+    if (init.member == nullptr || api::IsMemberPauseHeld(*init.member)) return;
+    if (!api::IsVolumeBackupInitialized(*init.member)) return;
+    if (EndStep(backup_step::kGcPause)) {
+      AddEvent("Normal", "GCResumed",
+               "GC and PD scheduling resumed in cluster " + init.ref.k8s_cluster_name);
+    }
+  }
+
+  // Teardown everywhere (which also resumes GC), then Complete or Failed once every member
+  // is done.
+  void Teardown(const std::vector<std::string>& failures, bool all_complete) {
+    const bool first = StartStep(backup_step::kTeardown);
+    if (first) {
+      if (failures.empty()) {
+        EndStep(backup_step::kCompleteSnapshots);
+        AddEvent("Normal", "Teardown", "all members completed their snapshots; tearing down");
+      } else {
+        AddEvent("Warning", "Teardown",
+                 "tearing down every member (GC and PD scheduling resume) after: " +
+                     JoinLines(failures));
+      }
+    }
+    bool all_done = true;
+    for (Slot& s : slots_) {
+      if (!s.view->reachable) {
+        all_done = false;
+        continue;
+      }
+      if (s.member == nullptr) continue;  // never created (or failed to be)
+      if (api::IsMemberTerminal(*s.member)) continue;
+      all_done = false;
+      const bool needs_phase = api::MemberFederalPhase(*s.member) != phase::kTeardown;
+      const bool needs_resume = s.is_init && !api::MemberResumeGcSchedule(*s.member);
+      if (!needs_phase && !needs_resume) continue;
+      Json patch = {{"federalVolumeBackupPhase", phase::kTeardown}};
+      if (s.is_init) patch["resumeGcSchedule"] = true;
+      PatchMember(s, std::move(patch));
+      if (s.is_init && EndStep(backup_step::kGcPause)) {
+        AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
+      }
+    }
+    if (!all_done) return;
+    EndStep(backup_step::kTeardown);
+    const Time started = ParseRfc3339(JsonStringAt(status_, {"timeStarted"})).value_or(obs_.now);
+    status_["timeCompleted"] = FormatRfc3339(obs_.now);
+    const auto taken = std::chrono::duration_cast<std::chrono::nanoseconds>(obs_.now - started);
+    status_["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::seconds(1)));
+    decision_.total_seconds = std::chrono::duration<double>(taken).count();
+
+    std::vector<std::string> problems = failures;
+    if (problems.empty() && !all_complete) {
+      for (const Slot& s : slots_) {
+        if (s.member == nullptr || !api::IsBackupComplete(*s.member)) {
+          problems.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                             ": did not complete");
+        }
+      }
+    }
+    long long size = 0;
+    std::optional<unsigned long long> commit_ts;
+    if (problems.empty()) {
+      for (const Slot& s : slots_) {
+        size += JsonIntAt(*s.member, {"status", "backupSize"});
+        const std::string ts = JsonStringAt(*s.member, {"status", "commitTs"});
+        unsigned long long value = 0;
+        auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), value);
+        if (ts.empty() || ec != std::errc() || end != ts.data() + ts.size()) {
+          problems.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                             ": commitTs '" + ts + "' is not a TSO");
+          continue;
+        }
+        if (!commit_ts || value < *commit_ts) commit_ts = value;
+      }
+    }
+    if (!problems.empty()) {
+      const std::string message = std::to_string(problems.size()) + " of " +
+                                  std::to_string(slots_.size()) +
+                                  " members failed: " + JoinLines(problems);
+      SetCondition(vbc::kFailed, std::string(api::kReasonMemberFailed), message);
+      AddEvent("Warning", "Failed", message);
+      decision_.finished_phase = "Failed";
+      return;
+    }
+    status_["backupSize"] = size;
+    status_["backupSizeReadable"] = HumanizeBytes(static_cast<uint64_t>(size));
+    status_["commitTs"] = std::to_string(*commit_ts);
+    SetCondition(vbc::kComplete, "", "");
+    AddEvent("Normal", "Complete",
+             "backup complete: " + HumanizeBytes(static_cast<uint64_t>(size)) + ", commitTs " +
+                 std::to_string(*commit_ts) + ", took " + status_["timeTaken"].get<std::string>());
+    decision_.finished_phase = "Complete";
+    decision_.total_size_bytes = size;
+  }
+
+  // Deletion: teardown first (releasing the pause), then delete the members, then Cleaned or
+  // CleanFailed, then the finalizer goes.
+  void DecideDeletion() {
+    if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) return;
+    if (api::IsConditionTrue(status_, vbc::kCleaned)) {
+      Json finalizers = Json::array();
+      for (const Json& f : *JsonAt(vb_, {"metadata", "finalizers"})) {
+        if (!(f.is_string() && f.get<std::string>() == api::kBackupProtectionFinalizer)) {
+          finalizers.push_back(f);
+        }
+      }
+      AddVolumeBackupPatch({{"metadata", {{"resourceVersion", rv_}, {"finalizers", finalizers}}}});
+      return;
+    }
+    MirrorMembers();
+    ObserveGcRelease();
+    const Time deleted_at =
+        ParseRfc3339(JsonStringAt(vb_, {"metadata", "deletionTimestamp"})).value_or(obs_.now);
+    const auto waited = obs_.now - deleted_at;
+    bool pause_may_be_held = false;
+    bool all_gone = true;
+    bool clean_failed = false;
+    // Pass 1: teardown every live member; note whether the init member may still pause GC.
+    for (Slot& s : slots_) {
+      if (!s.view->reachable) {
+        all_gone = false;
+        continue;
+      }
+      if (s.member == nullptr) continue;
+      all_gone = false;
+      if (api::IsBackupCleanFailed(*s.member)) clean_failed = true;
+      if (api::IsBeingDeleted(*s.member) || api::IsMemberTerminal(*s.member)) continue;
+      if (s.is_init && (api::IsMemberPauseHeld(*s.member) ||
+                        api::MemberFederalPhase(*s.member) == phase::kInitialize)) {
+        pause_may_be_held = true;
+      }
+      const bool needs_phase = api::MemberFederalPhase(*s.member) != phase::kTeardown;
+      const bool needs_resume = s.is_init && !api::MemberResumeGcSchedule(*s.member);
+      if (needs_phase || needs_resume) {
+        Json patch = {{"federalVolumeBackupPhase", phase::kTeardown}};
+        if (s.is_init) patch["resumeGcSchedule"] = true;
+        PatchMember(s, std::move(patch));
+        if (StartStep(backup_step::kTeardown)) {
+          AddEvent("Normal", "Deleting", "tearing down every member before deleting them");
+        }
+      }
+    }
+    if (pause_may_be_held && waited < options_.deletion_teardown_grace) {
+      Requeue(options_.deletion_teardown_grace - waited);
+      return;
+    }
+    // Pass 2: delete members (the data plane's cleanPolicy decides what happens to snapshots).
+    for (Slot& s : slots_) {
+      if (s.member == nullptr || api::IsBeingDeleted(*s.member)) continue;
+      decision_.actions.push_back({Kind::kDeleteMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                                   api::MemberName(name_), nullptr});
+    }
+    if (clean_failed && !api::IsConditionTrue(status_, vbc::kCleanFailed)) {
+      SetCondition(vbc::kCleanFailed, "MemberCleanFailed",
+                   "a member reported CleanFailed; its data plane keeps retrying");
+      AddEvent("Warning", "CleanFailed", "a member reported CleanFailed");
+      decision_.cleanup_phase = "CleanFailed";
+    }
+    if (all_gone) {
+      SetCondition(vbc::kCleaned, "", "");
+      AddEvent("Normal", "Cleaned", "every member is gone");
+      decision_.cleanup_phase = "Cleaned";
+      decision_.cleanup_seconds = std::chrono::duration<double>(waited).count();
+    }
+  }
+
+  // ---- status helpers ---------------------------------------------------------------------
+
+  void MirrorMembers() {
+    Json backups = Json::array();
+    bool blocked = false;
+    for (const Slot& s : slots_) {
+      const Json* old = OldEntry(s.ref.k8s_cluster_name);
+      Json entry = old != nullptr ? *old : Json::object();
+      entry["k8sClusterName"] = s.ref.k8s_cluster_name;
+      entry["tcName"] = s.ref.tc_name;
+      entry["tcNamespace"] = s.ref.tc_namespace;
+      entry["backupName"] = api::MemberName(name_);
+      if (!entry.contains("phase")) entry["phase"] = "";
+      entry.erase("reason");
+      entry.erase("message");
+      if (s.member != nullptr) {
+        const Json& m = *s.member;
+        entry["phase"] = JsonStringAt(m, {"status", "phase"});
+        for (const char* field : {"backupPath", "commitTs"}) {
+          std::string value = JsonStringAt(m, {"status", field});
+          if (value.empty()) {
+            entry.erase(field);
+          } else {
+            entry[field] = value;
+          }
+        }
+        if (const Json* size = JsonAt(m, {"status", "backupSize"}); size && size->is_number()) {
+          entry["backupSize"] = *size;
+        }
+        if (std::string failure = api::MemberFailureSummary(m); !failure.empty()) {
+          const Json& st = api::StatusOf(m);
+          for (std::string_view type :
+               {api::backup_condition::kVolumeBackupInitializeFailed,
+                api::backup_condition::kVolumeBackupFailed, api::backup_condition::kInvalid,
+                api::backup_condition::kFailed}) {
+            if (!api::IsConditionTrue(st, type)) continue;
+            entry["reason"] = api::ConditionReason(st, type).empty()
+                                  ? std::string(type)
+                                  : api::ConditionReason(st, type);
+            entry["message"] = failure;
+            break;
+          }
+        }
+      } else if (!s.view->reachable) {
+        entry["reason"] = "ClusterUnreachable";
+        entry["message"] = "cluster " + s.ref.k8s_cluster_name +
+                           " is unreachable: " + s.view->problem + " (retrying)";
+        blocked = true;
+      } else if (s.foreign) {
+        entry["reason"] = "MemberNameTaken";
+        entry["message"] = "a Backup " + api::MemberName(name_) +
+                           " from an earlier VolumeBackup "
+                           "of the same name still exists in namespace " +
+                           s.ref.tc_namespace + "; waiting for it to be deleted";
+        blocked = true;
+      } else if (!s.view->permanent_error.empty()) {
+        entry["reason"] = "CreateMemberFailed";
+        entry["message"] = s.view->permanent_error;
+      } else if (old == nullptr) {
+        continue;  // not created yet
+      }
+      if (entry.contains("message") &&
+          (old == nullptr || JsonStringAt(*old, {"message"}) != entry["message"]) &&
+          (entry["reason"] == "ClusterUnreachable" || entry["reason"] == "MemberNameTaken")) {
+        AddEvent("Warning", entry["reason"].get<std::string>(),
+                 entry["message"].get<std::string>());
+      }
+      backups.push_back(std::move(entry));
+    }
+    if (!backups.empty() || status_.contains("backups")) status_["backups"] = std::move(backups);
+    if (blocked) Requeue(options_.unreachable_retry);
+  }
+
+  void SetCondition(std::string_view type, const std::string& reason, const std::string& msg) {
+    api::SetCondition(status_, {std::string(type), "True", reason, msg}, obs_.now);
+  }
+
+  Json* FindStep(const char* name) {
+    auto it = status_.find("steps");
+    if (it == status_.end() || !it->is_array()) return nullptr;
+    for (Json& s : *it) {
+      if (JsonStringAt(s, {"stepName"}) == name) return &s;
+    }
+    return nullptr;
+  }
+
+  // Returns true when the step starts now.
+  bool StartStep(const char* name) {
+    if (FindStep(name) != nullptr) return false;
+    if (!status_["steps"].is_array()) status_["steps"] = Json::array();
+    status_["steps"].push_back({{"stepName", name}, {"timeStarted", FormatRfc3339Micro(obs_.now)}});
+    return true;
+  }
+
+  // Returns true when the step ends now (it was open).
+  bool EndStep(const char* name) {
+    Json* step = FindStep(name);
+    if (step == nullptr || step->contains("timeCompleted")) return false;
+    (*step)["timeCompleted"] = FormatRfc3339Micro(obs_.now);
+    auto started = ParseRfc3339(JsonStringAt(*step, {"timeStarted"}));
+    const auto taken = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        obs_.now - (started.ok() ? *started : obs_.now));
+    (*step)["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::milliseconds(1)));
+    if (std::string_view(name) == backup_step::kGcPause) {
+      decision_.gc_pause_seconds = std::chrono::duration<double>(taken).count();
+    }
+    return true;
+  }
+
+  // ---- actions ----------------------------------------------------------------------------
+
+  void CreateMember(const Slot& s) {
+    auto member = std::make_shared<Json>(api::BuildBackupMember(vb_, s.ref, s.is_init));
+    decision_.actions.push_back({Kind::kCreateMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                                 api::MemberName(name_), std::move(member)});
+  }
+
+  void PatchMember(const Slot& s, Json spec_patch) {
+    auto patch = std::make_shared<Json>(
+        Json{{"metadata",
+              {{"resourceVersion", JsonStringAt(*s.member, {"metadata", "resourceVersion"})}}},
+             {"spec", std::move(spec_patch)}});
+    decision_.actions.push_back({Kind::kPatchMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                                 api::MemberName(name_), std::move(patch)});
+  }
+
+  void AddVolumeBackupPatch(Json patch) {
+    decision_.actions.push_back({Kind::kPatchVolumeBackup, "",
+                                 JsonStringAt(vb_, {"metadata", "namespace"}), name_,
+                                 std::make_shared<Json>(std::move(patch))});
+  }
+
+  void AddEvent(std::string type, std::string reason, std::string message) {
+    decision_.events.push_back({std::move(type), std::move(reason), std::move(message)});
+  }
+
+  void Requeue(std::chrono::nanoseconds after) {
+    if (after <= std::chrono::nanoseconds::zero()) after = std::chrono::milliseconds(1);
+    if (!decision_.requeue_after || after < *decision_.requeue_after) {
+      decision_.requeue_after = after;
+    }
+  }
+
+  static std::string JoinLines(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+      if (!out.empty()) out += "; ";
+      out += item;
+    }
+    return out;
+  }
+
+  BackupDecision Finish() {
+    if (status_ != old_status_ && !(old_status_.is_null() && status_ == Json::object())) {
+      // A status write is only valid against the VolumeBackup as observed; a metadata patch in
+      // the same decision would change the resourceVersion, so Decide never emits both.
+      Json patch = {
+          {"metadata", {{"resourceVersion", rv_}}},
+          {"status", old_status_.is_object() ? CreateMergePatch(old_status_, status_) : status_}};
+      decision_.actions.push_back({Kind::kPatchVolumeBackupStatus, "",
+                                   JsonStringAt(vb_, {"metadata", "namespace"}), name_,
+                                   std::make_shared<Json>(std::move(patch))});
+    }
+    decision_.status = std::make_shared<Json>(std::move(status_));
+    return std::move(decision_);
+  }
+
+  const BackupObservation& obs_;
+  const BackupDecideOptions& options_;
+  const Json& vb_;
+  Json old_status_;
+  Json status_;
+  std::string name_;
+  std::string rv_;
+  std::vector<Slot> slots_;
+  BackupDecision decision_;
+};
+
+}  // namespace
+
+BackupDecision DecideVolumeBackup(const BackupObservation& observation,
+                                  const BackupDecideOptions& options) {
+  return Decider(observation, options).Run();
+}
+
+}  // namespace brfed::federation

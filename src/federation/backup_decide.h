@@ -1,0 +1,109 @@
+// The VolumeBackup protocol as a pure function: given one VolumeBackup, what we observe of its
+// member Backup in every data plane, and the time, return what to do next (member creates,
+// merge patches carrying the observed resourceVersion, deletes, finalizer changes), the new
+// status, Events to record and when to look again. Everything that makes the federal backup safe
+// (ARCHITECTURE.md §1 and §5) is decided here and table-tested; the controller only observes
+// caches and carries the decision out.
+//
+// Deciding twice on the same observation gives the same decision: creates are idempotent by name
+// (AlreadyExists), patches carry the resourceVersion they were decided on (Conflict when stale),
+// and status timestamps are set only on the first transition.
+//
+// Thread-safety: pure functions; no shared state.
+#ifndef BRFED_FEDERATION_BACKUP_DECIDE_H_
+#define BRFED_FEDERATION_BACKUP_DECIDE_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/time.h"
+
+namespace brfed::federation {
+
+// What the controller knows about one data plane (kubeconfig context) for one VolumeBackup.
+struct BackupClusterView {
+  // A ClusterHandle exists for the context and its member cache is synced.
+  bool reachable = false;
+  // Why not, for status and Events ("context 'x' is not in the federation kubeconfig", ...).
+  std::string problem;
+  // The member `fed-<name>` in tcNamespace from the cache, or nullptr when absent.
+  std::shared_ptr<const Json> member;
+  // The last error of an action against this cluster that retrying will not fix (Forbidden,
+  // Invalid, NotFound namespace ...): the member counts as failed.
+  std::string permanent_error;
+};
+
+struct BackupObservation {
+  std::shared_ptr<const Json> volume_backup;
+  // Contexts of the federation kubeconfig, for validation messages.
+  std::vector<std::string> known_clusters;
+  // Keyed by k8sClusterName; a cluster missing here is treated as unreachable.
+  std::map<std::string, BackupClusterView> clusters;
+  Time now;
+};
+
+struct BackupDecideOptions {
+  // How long a deletion waits for the GC pause to be released by teardown before it deletes
+  // the members anyway (the data plane's init-job deadline still bounds the pause).
+  std::chrono::seconds deletion_teardown_grace{60};
+  // When to look again while a data plane is unreachable or blocked.
+  std::chrono::seconds unreachable_retry{5};
+};
+
+struct BackupAction {
+  enum class Kind {
+    kCreateMember,             // body: the member object
+    kPatchMember,              // body: merge patch with metadata.resourceVersion
+    kDeleteMember,             // name/namespace only
+    kPatchVolumeBackup,        // body: metadata merge patch (finalizers) with resourceVersion
+    kPatchVolumeBackupStatus,  // body: {"metadata":{"resourceVersion"},"status":merge patch}
+  };
+  Kind kind;
+  std::string cluster;  // member actions: the k8sClusterName
+  std::string ns;
+  std::string name;
+  std::shared_ptr<const Json> body;
+};
+
+struct BackupEvent {
+  std::string type;  // Normal | Warning
+  std::string reason;
+  std::string message;
+};
+
+struct BackupDecision {
+  // In execution order; the status patch, when present, is last.
+  std::vector<BackupAction> actions;
+  std::vector<BackupEvent> events;
+  std::optional<std::chrono::nanoseconds> requeue_after;
+  // The new status (equal to the old one when there is no status action).
+  std::shared_ptr<const Json> status;
+  // Facts for metrics, set on the decision that makes the transition.
+  std::string finished_phase;           // "Complete" | "Failed" when the backup ends here
+  std::optional<double> total_seconds;  // with finished_phase
+  long long total_size_bytes = 0;       // with finished_phase "Complete"
+  std::string cleanup_phase;            // "Cleaned" | "CleanFailed"
+  std::optional<double> cleanup_seconds;
+  std::optional<double> gc_pause_seconds;  // when the GC-pause window closes
+};
+
+// Step names in status.steps[] (brfed addition), in protocol order.
+namespace backup_step {
+inline constexpr const char* kInitialize = "Initialize";  // init member created -> Initialized
+inline constexpr const char* kGcPause = "GCPause";  // Initialized -> resumed, or teardown sent
+inline constexpr const char* kCreateSnapshots = "CreateSnapshots";      // -> all SnapshotsCreated
+inline constexpr const char* kCompleteSnapshots = "CompleteSnapshots";  // -> all Complete
+inline constexpr const char* kTeardown = "Teardown";  // teardown sent -> all members done
+}  // namespace backup_step
+
+BackupDecision DecideVolumeBackup(const BackupObservation& observation,
+                                  const BackupDecideOptions& options = {});
+
+}  // namespace brfed::federation
+
+#endif  // BRFED_FEDERATION_BACKUP_DECIDE_H_

@@ -1,0 +1,679 @@
+#include "federation/backup_decide.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "api/backup_member.h"
+#include "api/conditions.h"
+#include "api/labels.h"
+#include "api/volume_backup.h"
+
+namespace brfed::federation {
+namespace {
+
+using Kind = BackupAction::Kind;
+using std::chrono::seconds;
+const Time kT0 = Time(seconds(1700000000));
+
+Json NewVolumeBackup(std::vector<std::string> clusters = {"a", "b", "c"}) {
+  Json vb = Json::parse(R"({
+    "apiVersion": "federation.pingcap.com/v1alpha1", "kind": "VolumeBackup",
+    "metadata": {"name": "vb1", "namespace": "ctl", "uid": "u-1", "resourceVersion": "1"},
+    "spec": {"clusters": [], "template": {"br": {}, "s3": {"provider": "aws", "bucket": "bk",
+             "prefix": "p"}, "volumeBackupInitJobMaxActiveSeconds": 600}}})");
+  for (const auto& c : clusters) {
+    vb["spec"]["clusters"].push_back(
+        {{"k8sClusterName", c}, {"tcName", "tc"}, {"tcNamespace", "ns-" + c}});
+  }
+  return vb;
+}
+
+// A tiny in-memory world: the control-plane VolumeBackup and one member slot per data plane.
+// Actions are applied with the API server's rules that matter here (resourceVersion
+// preconditions, AlreadyExists); data-plane progress is scripted by the tests.
+class World {
+ public:
+  explicit World(Json vb, std::vector<std::string> known = {"a", "b", "c"})
+      : vb_(std::move(vb)), known_(std::move(known)) {
+    for (const auto& c : known_) reachable_[c] = true;
+  }
+
+  BackupObservation Observe() const {
+    BackupObservation obs;
+    obs.volume_backup = std::make_shared<Json>(vb_);
+    obs.known_clusters = known_;
+    obs.now = now_;
+    for (const auto& c : known_) {
+      BackupClusterView view;
+      view.reachable = reachable_.at(c);
+      if (!view.reachable) view.problem = "connection refused";
+      if (view.reachable && members_.count(c)) view.member = std::make_shared<Json>(members_.at(c));
+      if (permanent_.count(c)) view.permanent_error = permanent_.at(c);
+      obs.clusters[c] = view;
+    }
+    return obs;
+  }
+
+  BackupDecision Decide(BackupDecideOptions options = {}) const {
+    return DecideVolumeBackup(Observe(), options);
+  }
+
+  // Applies the first `limit` actions (all when negative), as the controller's act step would;
+  // stops at the first failure like the controller does.
+  BackupDecision Step(int limit = -1, BackupDecideOptions options = {}) {
+    BackupDecision d = Decide(options);
+    int n = 0;
+    for (const auto& a : d.actions) {
+      if (limit >= 0 && n++ >= limit) break;
+      if (!Apply(a)) break;
+    }
+    for (const auto& e : d.events) events_.push_back(e.reason);
+    return d;
+  }
+
+  bool Apply(const BackupAction& a) {
+    switch (a.kind) {
+      case Kind::kCreateMember: {
+        if (members_.count(a.cluster)) return false;  // AlreadyExists
+        Json m = *a.body;
+        m["metadata"]["resourceVersion"] = std::to_string(++rv_);
+        members_[a.cluster] = m;
+        creates_[a.cluster]++;
+        if (JsonStringAt(m, {"spec", "federalVolumeBackupPhase"}) == "initialize") init_creates_++;
+        if (JsonStringAt(m, {"spec", "federalVolumeBackupPhase"}) == "execute") {
+          EXPECT_TRUE(AnyInitialized()) << "execute member before any member is Initialized";
+        }
+        return true;
+      }
+      case Kind::kPatchMember: {
+        if (!members_.count(a.cluster)) return false;
+        Json& m = members_[a.cluster];
+        if (JsonStringAt(*a.body, {"metadata", "resourceVersion"}) !=
+            JsonStringAt(m, {"metadata", "resourceVersion"})) {
+          return false;  // Conflict
+        }
+        Json patch = *a.body;
+        patch["metadata"].erase("resourceVersion");
+        if (JsonBoolAt(patch, {"spec", "resumeGcSchedule"}) &&
+            JsonStringAt(patch, {"spec", "federalVolumeBackupPhase"}) != "teardown") {
+          for (const auto& [c, other] : members_) {
+            EXPECT_TRUE(api::IsVolumeBackupSnapshotsCreated(other))
+                << "resumeGcSchedule before " << c << " created its snapshots";
+          }
+          EXPECT_EQ(members_.size(), known_.size());
+        }
+        m = ApplyMergePatch(m, patch);
+        m["metadata"]["resourceVersion"] = std::to_string(++rv_);
+        patches_.push_back(a.cluster + ":" + DumpJson(patch["spec"]));
+        return true;
+      }
+      case Kind::kDeleteMember:
+        members_.erase(a.cluster);
+        deletes_.push_back(a.cluster);
+        return true;
+      case Kind::kPatchVolumeBackup:
+      case Kind::kPatchVolumeBackupStatus: {
+        if (JsonStringAt(*a.body, {"metadata", "resourceVersion"}) !=
+            JsonStringAt(vb_, {"metadata", "resourceVersion"})) {
+          return false;
+        }
+        Json patch = *a.body;
+        patch["metadata"].erase("resourceVersion");
+        if (a.kind == Kind::kPatchVolumeBackupStatus) {
+          vb_["status"] = ApplyMergePatch(vb_.value("status", Json::object()), patch["status"]);
+        } else {
+          vb_ = ApplyMergePatch(vb_, patch);
+          if (IsDeleting() && !api::HasFinalizer(vb_, api::kBackupProtectionFinalizer))
+            gone_ = true;
+        }
+        vb_["metadata"]["resourceVersion"] = std::to_string(++rv_);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Data-plane side.
+  void Condition(const std::string& c, const std::string& type, const std::string& reason = "",
+                 const std::string& message = "") {
+    ASSERT_TRUE(members_.count(c)) << c;
+    Json status = members_[c].value("status", Json::object());
+    api::SetCondition(status, {type, "True", reason, message}, now_);
+    members_[c]["status"] = status;
+    members_[c]["metadata"]["resourceVersion"] = std::to_string(++rv_);
+  }
+  void SetStatusField(const std::string& c, const std::string& field, Json value) {
+    members_[c]["status"][field] = std::move(value);
+    members_[c]["metadata"]["resourceVersion"] = std::to_string(++rv_);
+  }
+  // A faithful-enough data plane: reacts to teardown like TiDB Operator does (b.6).
+  void DataPlaneTeardown() {
+    for (auto& [c, m] : members_) {
+      if (api::MemberFederalPhase(m) != "teardown" || api::IsMemberTerminal(m)) continue;
+      bool failed = api::IsVolumeBackupFailed(m) || api::IsVolumeBackupInitializeFailed(m) ||
+                    !api::IsVolumeBackupComplete(m);
+      Condition(c, failed ? "Failed" : "Complete");
+    }
+  }
+  void Delete() { vb_["metadata"]["deletionTimestamp"] = FormatRfc3339(now_); }
+  bool IsDeleting() const { return api::IsBeingDeleted(vb_); }
+  bool AnyInitialized() const {
+    for (const auto& [c, m] : members_) {
+      if (api::IsVolumeBackupInitialized(m)) return true;
+    }
+    return false;
+  }
+
+  Json vb_;
+  std::vector<std::string> known_;
+  std::map<std::string, bool> reachable_;
+  std::map<std::string, std::string> permanent_;
+  std::map<std::string, Json> members_;
+  std::map<std::string, int> creates_;
+  int init_creates_ = 0;
+  std::vector<std::string> patches_;
+  std::vector<std::string> deletes_;
+  std::vector<std::string> events_;
+  bool gone_ = false;
+  Time now_ = kT0;
+  long rv_ = 100;
+
+  const Json& status() const { return vb_["status"]; }
+  std::string phase() const { return JsonStringAt(vb_, {"status", "phase"}); }
+  Json member(const std::string& c) const { return members_.at(c); }
+};
+
+// Drives the world through the standard handshake up to (not including) teardown.
+void RunToAllComplete(World& w) {
+  w.Step();  // finalizer
+  w.Step();  // init member + Running
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();  // execute everywhere
+  w.Step();
+  for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
+  w.Step();  // resume
+  w.Condition("a", "VolumeBackupInitializeComplete");
+  w.Step();
+  for (const char* c : {"a", "b", "c"}) {
+    w.SetStatusField(c, "backupSize", 1000);
+    w.SetStatusField(c, "commitTs", std::string(c) == "b" ? "400" : "500");
+    w.SetStatusField(c, "backupPath", std::string("s3://bk/p-") + c);
+    w.Condition(c, "VolumeBackupComplete");
+  }
+}
+
+TEST(BackupDecideTest, FinalizerFirstAndAlone) {
+  World w(NewVolumeBackup());
+  BackupDecision d = w.Decide();
+  ASSERT_EQ(d.actions.size(), 1u);
+  EXPECT_EQ(d.actions[0].kind, Kind::kPatchVolumeBackup);
+  EXPECT_EQ((*d.actions[0].body)["metadata"]["resourceVersion"], "1");
+  EXPECT_EQ((*d.actions[0].body)["metadata"]["finalizers"][0],
+            "tidb.pingcap.com/backup-protection");
+}
+
+TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
+  World w(NewVolumeBackup());
+  w.Step();
+  BackupDecision d = w.Step();
+  ASSERT_EQ(d.actions.size(), 2u);
+  EXPECT_EQ(d.actions[0].kind, Kind::kCreateMember);
+  EXPECT_EQ(d.actions[0].cluster, "a");
+  EXPECT_EQ(d.actions[0].ns, "ns-a");
+  EXPECT_EQ(d.actions[0].name, "fed-vb1");
+  EXPECT_EQ((*d.actions[0].body)["spec"]["federalVolumeBackupPhase"], "initialize");
+  EXPECT_EQ(d.actions[1].kind, Kind::kPatchVolumeBackupStatus);
+  EXPECT_EQ(w.phase(), "Running");
+  EXPECT_EQ(w.status()["timeStarted"], FormatRfc3339(kT0));
+  EXPECT_EQ(w.status()["steps"][0]["stepName"], "Initialize");
+  // Waiting for Initialized: nothing to do, no requeue (member events wake us).
+  for (const char* c : {"Scheduled", "Running"}) {
+    w.Condition("a", c);
+    d = w.Step();
+    for (const auto& a : d.actions) EXPECT_EQ(a.kind, Kind::kPatchVolumeBackupStatus);
+    EXPECT_FALSE(d.requeue_after.has_value());
+  }
+  EXPECT_EQ(w.members_.size(), 1u);
+  EXPECT_EQ(w.init_creates_, 1);
+}
+
+TEST(BackupDecideTest, InitializedSwitchesToExecuteAndCreatesExecuteMembers) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  BackupDecision d = w.Step();
+  ASSERT_GE(d.actions.size(), 3u);
+  EXPECT_EQ(d.actions[0].kind, Kind::kPatchMember);
+  EXPECT_EQ((*d.actions[0].body)["spec"], Json({{"federalVolumeBackupPhase", "execute"}}));
+  EXPECT_FALSE((*d.actions[0].body)["metadata"]["resourceVersion"].get<std::string>().empty());
+  EXPECT_EQ(w.member("b")["spec"]["federalVolumeBackupPhase"], "execute");
+  EXPECT_EQ(w.member("c")["spec"]["s3"]["prefix"], "p-c");
+  EXPECT_EQ(w.member("a")["spec"]["federalVolumeBackupPhase"], "execute");
+  EXPECT_EQ(w.init_creates_, 1);
+}
+
+TEST(BackupDecideTest, ResumeGcOnlyAfterEverySnapshotCreated) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.Condition("a", "VolumeBackupSnapshotsCreated");
+  w.Condition("b", "VolumeBackupSnapshotsCreated");
+  w.Step();
+  EXPECT_FALSE(api::MemberResumeGcSchedule(w.member("a")));
+  w.Condition("c", "VolumeBackupSnapshotsCreated");
+  w.now_ += seconds(2);
+  BackupDecision d = w.Step();
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  EXPECT_FALSE(api::MemberResumeGcSchedule(w.member("b")));
+  EXPECT_EQ(w.phase(), "SnapshotsCreated");
+  w.now_ += seconds(1);
+  w.Condition("a", "VolumeBackupInitializeComplete");
+  d = w.Step();
+  ASSERT_TRUE(d.gc_pause_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*d.gc_pause_seconds, 3.0);
+  bool found = false;
+  for (const Json& s : w.status()["steps"]) {
+    if (s["stepName"] == "GCPause") {
+      found = true;
+      EXPECT_EQ(s["timeTaken"], "3s");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(BackupDecideTest, HappyPathCompletesWithAggregates) {
+  World w(NewVolumeBackup());
+  RunToAllComplete(w);
+  w.now_ += seconds(90);
+  BackupDecision d = w.Step();  // teardown
+  for (const char* c : {"a", "b", "c"}) EXPECT_EQ(api::MemberFederalPhase(w.member(c)), "teardown");
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  EXPECT_NE(w.phase(), "Complete");
+  w.DataPlaneTeardown();
+  d = w.Step();
+  EXPECT_EQ(w.phase(), "Complete");
+  EXPECT_EQ(d.finished_phase, "Complete");
+  EXPECT_EQ(w.status()["backupSize"], 3000);
+  EXPECT_EQ(w.status()["backupSizeReadable"], "3.0 kB");
+  EXPECT_EQ(w.status()["commitTs"], "400");
+  EXPECT_EQ(w.status()["timeTaken"], "1m30s");
+  ASSERT_EQ(w.status()["backups"].size(), 3u);
+  EXPECT_EQ(w.status()["backups"][1]["backupPath"], "s3://bk/p-b");
+  EXPECT_EQ(w.status()["backups"][1]["phase"], "Complete");
+  // Terminal: nothing more, ever.
+  d = w.Step();
+  EXPECT_TRUE(d.actions.empty());
+  EXPECT_EQ(w.init_creates_, 1);
+  for (const auto& [c, n] : w.creates_) EXPECT_EQ(n, 1) << c;
+}
+
+TEST(BackupDecideTest, SameObservationSameDecision) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  BackupDecision d1 = w.Decide();
+  BackupDecision d2 = w.Decide();
+  ASSERT_EQ(d1.actions.size(), d2.actions.size());
+  for (size_t i = 0; i < d1.actions.size(); ++i) {
+    EXPECT_EQ(d1.actions[i].kind, d2.actions[i].kind);
+    EXPECT_EQ(d1.actions[i].cluster, d2.actions[i].cluster);
+    EXPECT_EQ(DumpJson(*d1.actions[i].body), DumpJson(*d2.actions[i].body));
+  }
+  // After acting, deciding again on the new observation changes nothing further.
+  w.Step();
+  w.Step();
+  BackupDecision d3 = w.Decide();
+  EXPECT_TRUE(d3.actions.empty());
+}
+
+TEST(BackupDecideTest, InitializeFailureTearsDownAndFails) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitializeFailed", "InitializeVolumeBackupFailed", "br exited 1");
+  w.Step();
+  EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  EXPECT_EQ(w.members_.size(), 1u) << "no execute member after a failed initialize";
+  w.DataPlaneTeardown();
+  BackupDecision d = w.Step();
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_EQ(d.finished_phase, "Failed");
+  const Json* failed = api::FindCondition(w.status(), "Failed");
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ((*failed)["reason"], "VolumeBackupMemberFailed");
+  EXPECT_NE(
+      (*failed)["message"].get<std::string>().find(
+          "fed-vb1 in cluster a: VolumeBackupInitializeFailed (InitializeVolumeBackupFailed)"),
+      std::string::npos);
+  EXPECT_EQ(w.status()["backups"][0]["reason"], "InitializeVolumeBackupFailed");
+}
+
+TEST(BackupDecideTest, AnyExecuteFailureTearsDownEverywhereAndNamesEveryFailure) {
+  for (const char* failure : {"VolumeBackupFailed", "Failed", "Invalid"}) {
+    World w(NewVolumeBackup());
+    w.Step();
+    w.Step();
+    w.Condition("a", "VolumeBackupInitialized");
+    w.Step();
+    w.Condition("c", failure, "BackupDataToRemoteFailed", "s3 down");
+    w.Step();
+    for (const char* c : {"a", "b"}) {
+      EXPECT_EQ(api::MemberFederalPhase(w.member(c)), "teardown") << failure << " " << c;
+    }
+    EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a"))) << failure;
+    // b fails too while tearing down; a still running: not Failed yet (#5500, #5761).
+    w.Condition("b", "VolumeBackupFailed", "AlreadyFailed", "pod crashed");
+    w.Condition("b", "Failed");
+    if (std::string(failure) == "VolumeBackupFailed") w.Condition("c", "Failed");
+    w.Step();
+    EXPECT_NE(w.phase(), "Failed") << failure;
+    w.Condition("a", "Failed");
+    w.Step();
+    ASSERT_EQ(w.phase(), "Failed") << failure;
+    std::string message = api::ConditionMessage(w.status(), "Failed");
+    EXPECT_NE(message.find("cluster b"), std::string::npos) << message;
+    EXPECT_NE(message.find("cluster c"), std::string::npos) << message;
+    EXPECT_NE(message.find("cluster a"), std::string::npos) << message;
+  }
+}
+
+TEST(BackupDecideTest, FailureWhileWaitingForSnapshotsStillResumesGc) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.Condition("a", "VolumeBackupSnapshotsCreated");
+  w.Condition("b", "VolumeBackupFailed", "BackupDataToRemoteFailed");
+  w.now_ += seconds(4);
+  BackupDecision d = w.Step();
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  ASSERT_TRUE(d.gc_pause_seconds.has_value()) << "the pause window closes at teardown";
+  EXPECT_DOUBLE_EQ(*d.gc_pause_seconds, 4.0);
+}
+
+TEST(BackupDecideTest, UnreachableClusterRetriesWithMessage) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.reachable_["c"] = false;
+  BackupDecision d = w.Step();
+  ASSERT_TRUE(d.requeue_after.has_value());
+  for (const auto& a : d.actions) EXPECT_NE(a.cluster, "c");
+  EXPECT_TRUE(w.members_.count("b"));
+  EXPECT_FALSE(w.members_.count("c"));
+  ASSERT_EQ(w.status()["backups"].size(), 2u) << "b appears once it is observed";
+  const Json& entry = w.status()["backups"][1];
+  EXPECT_EQ(entry["k8sClusterName"], "c");
+  EXPECT_EQ(entry["reason"], "ClusterUnreachable");
+  EXPECT_NE(entry["message"].get<std::string>().find("connection refused"), std::string::npos);
+  w.reachable_["c"] = true;
+  w.Step();
+  EXPECT_TRUE(w.members_.count("c"));
+  w.Step();
+  ASSERT_EQ(w.status()["backups"].size(), 3u);
+  EXPECT_FALSE(w.status()["backups"][2].contains("reason"));
+}
+
+TEST(BackupDecideTest, UnreachableInitClusterDoesNotStart) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.reachable_["a"] = false;
+  BackupDecision d = w.Step();
+  EXPECT_TRUE(w.members_.empty());
+  EXPECT_TRUE(d.requeue_after.has_value());
+  EXPECT_NE(w.phase(), "Running");
+}
+
+TEST(BackupDecideTest, PermanentCreateErrorFailsTheBackup) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.permanent_["b"] = "namespaces \"ns-b\" not found";
+  w.Step();
+  EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
+  EXPECT_EQ(w.members_.size(), 1u) << "no more members once one failed";
+  w.DataPlaneTeardown();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("could not be created"),
+            std::string::npos);
+}
+
+TEST(BackupDecideTest, PermanentCreateErrorOnInitIsInvalid) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.permanent_["a"] = "forbidden";
+  w.Step();
+  EXPECT_EQ(w.phase(), "Invalid");
+  EXPECT_TRUE(w.members_.empty());
+  w.permanent_.clear();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Running");
+}
+
+TEST(BackupDecideTest, VanishedMemberFails) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.Condition("b", "Scheduled");
+  w.Step();
+  w.members_.erase("b");
+  w.Step();
+  w.DataPlaneTeardown();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("deleted from the data plane"),
+            std::string::npos);
+  EXPECT_EQ(w.creates_["b"], 1);
+}
+
+TEST(BackupDecideTest, UnparseableCommitTsFailsInsteadOfRetryingForever) {
+  World w(NewVolumeBackup());
+  RunToAllComplete(w);
+  w.SetStatusField("b", "commitTs", "garbage");
+  w.Step();
+  w.DataPlaneTeardown();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("'garbage' is not a TSO"),
+            std::string::npos);
+}
+
+TEST(BackupDecideTest, ValidationGivesInvalidWithoutMembersOrFinalizer) {
+  Json vb = NewVolumeBackup({"a", "zz"});
+  World w(vb);
+  BackupDecision d = w.Step();
+  EXPECT_EQ(w.phase(), "Invalid");
+  EXPECT_TRUE(w.members_.empty());
+  EXPECT_FALSE(api::HasFinalizer(w.vb_, api::kBackupProtectionFinalizer));
+  EXPECT_EQ(api::ConditionReason(w.status(), "Invalid"), "UnknownCluster");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Invalid").find("known contexts: a, b, c"),
+            std::string::npos);
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].type, "Warning");
+  // Same problem again: no new Event, no write.
+  d = w.Step();
+  EXPECT_TRUE(d.events.empty());
+  EXPECT_TRUE(d.actions.empty());
+  // The context appears in the kubeconfig: the backup starts.
+  w.known_.push_back("zz");
+  w.reachable_["zz"] = true;
+  w.Step();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Running");
+  EXPECT_FALSE(api::IsConditionTrue(w.status(), "Invalid"));
+  EXPECT_EQ(w.members_.size(), 1u);
+}
+
+TEST(BackupDecideTest, EveryValidationProblemEndsInvalid) {
+  std::vector<std::function<void(Json&)>> breakers = {
+      [](Json& v) { v["spec"]["clusters"] = Json::array(); },
+      [](Json& v) { v["spec"]["clusters"][1]["k8sClusterName"] = "a"; },
+      [](Json& v) { v["spec"]["clusters"][0].erase("tcName"); },
+      [](Json& v) { v["spec"]["clusters"][0]["tcNamespace"] = "-bad-"; },
+      [](Json& v) { v["spec"]["template"].erase("br"); },
+      [](Json& v) { v["spec"]["template"].erase("s3"); },
+      [](Json& v) { v["spec"].erase("template"); },
+      [](Json& v) { v["metadata"]["name"] = std::string(60, 'x'); },
+      [](Json& v) { v["spec"] = Json::object(); },
+      [](Json& v) { v["spec"]["clusters"] = "a,b"; },
+  };
+  for (size_t i = 0; i < breakers.size(); ++i) {
+    Json vb = NewVolumeBackup();
+    breakers[i](vb);
+    World w(vb);
+    w.Step();
+    EXPECT_EQ(w.phase(), "Invalid") << i;
+    EXPECT_FALSE(api::ConditionMessage(w.status(), "Invalid").empty()) << i;
+    EXPECT_TRUE(w.members_.empty()) << i;
+  }
+}
+
+TEST(BackupDecideTest, ForeignMemberOfSameNameBlocksWithMessage) {
+  World w(NewVolumeBackup());
+  w.Step();
+  Json old = api::BuildBackupMember(w.vb_, api::VolumeBackupClusters(w.vb_)[0], true);
+  old["metadata"]["annotations"][std::string(api::kOwnerUidAnnotation)] = "u-old";
+  old["metadata"]["resourceVersion"] = "5";
+  w.members_["a"] = old;
+  BackupDecision d = w.Step();
+  EXPECT_TRUE(d.requeue_after.has_value());
+  EXPECT_EQ(w.status()["backups"][0]["reason"], "MemberNameTaken");
+  EXPECT_EQ(w.creates_["a"], 0);
+}
+
+TEST(BackupDecideTest, DeleteMidFlightTearsDownFirstThenDeletesThenCleans) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.Delete();
+  BackupDecision d = w.Step();
+  for (const char* c : {"a", "b", "c"}) EXPECT_EQ(api::MemberFederalPhase(w.member(c)), "teardown");
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  EXPECT_TRUE(w.deletes_.empty()) << "members are deleted only after the pause is released";
+  ASSERT_TRUE(d.requeue_after.has_value());
+  // The data plane releases the pause (teardown ends the init member).
+  w.DataPlaneTeardown();
+  w.Step();
+  EXPECT_EQ(w.deletes_.size(), 3u);
+  EXPECT_TRUE(w.members_.empty());
+  d = w.Step();
+  EXPECT_EQ(w.phase(), "Cleaned");
+  EXPECT_EQ(d.cleanup_phase, "Cleaned");
+  w.Step();
+  EXPECT_TRUE(w.gone_);
+}
+
+TEST(BackupDecideTest, DeleteDeletesAnywayAfterGrace) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.Delete();
+  w.Step();
+  w.now_ += seconds(61);
+  w.Step();
+  EXPECT_EQ(w.deletes_.size(), 3u);
+}
+
+TEST(BackupDecideTest, DeleteWaitsForDataPlaneFinalizersAndReportsCleanFailed) {
+  World w(NewVolumeBackup());
+  RunToAllComplete(w);
+  w.Step();
+  w.DataPlaneTeardown();
+  w.Step();
+  ASSERT_EQ(w.phase(), "Complete");
+  w.Delete();
+  // Members linger with their own finalizer (cleanPolicy Delete); one fails to clean.
+  BackupDecision d = w.Decide();
+  int deletes = 0;
+  for (const auto& a : d.actions) deletes += a.kind == Kind::kDeleteMember;
+  EXPECT_EQ(deletes, 3);
+  for (const char* c : {"a", "b", "c"}) w.members_[c]["metadata"]["deletionTimestamp"] = "x";
+  w.Condition("b", "CleanFailed", "CleanBackupDataFailed");
+  d = w.Step();
+  EXPECT_EQ(w.phase(), "CleanFailed");
+  EXPECT_EQ(d.cleanup_phase, "CleanFailed");
+  EXPECT_TRUE(w.deletes_.empty()) << "members already being deleted are not deleted again";
+  EXPECT_TRUE(api::HasFinalizer(w.vb_, api::kBackupProtectionFinalizer));
+  w.members_.clear();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Cleaned");
+  w.Step();
+  EXPECT_TRUE(w.gone_);
+}
+
+TEST(BackupDecideTest, DeletingInvalidBackupNeedsNothing) {
+  World w(NewVolumeBackup({}));
+  w.Step();
+  w.Delete();
+  EXPECT_TRUE(w.Decide().actions.empty());
+}
+
+TEST(BackupDecideTest, DeleteWithUnreachableClusterWaits) {
+  World w(NewVolumeBackup());
+  RunToAllComplete(w);
+  w.Delete();
+  w.reachable_["c"] = false;
+  w.Step();
+  w.Step();
+  BackupDecision d = w.Step();
+  EXPECT_NE(w.phase(), "Cleaned");
+  EXPECT_TRUE(d.requeue_after.has_value());
+}
+
+// Invariant 5.6 at the decision level: the manager dies after a random prefix of its actions,
+// over and over; the outcome is still Complete with one member per cluster and one
+// initialize member.
+TEST(BackupDecideTest, CrashAfterAnyPrefixOfActionsStillCompletes) {
+  std::mt19937 rng(42);
+  for (int run = 0; run < 200; ++run) {
+    World w(NewVolumeBackup());
+    auto step = [&] {
+      int limit = std::uniform_int_distribution<int>(-1, 3)(rng);
+      w.Step(limit);
+    };
+    for (int i = 0; i < 400 && w.phase() != "Complete"; ++i) {
+      step();
+      // The data plane progresses on its own.
+      if (w.members_.count("a") && !w.AnyInitialized()) w.Condition("a", "VolumeBackupInitialized");
+      if (w.members_.size() == 3) {
+        for (const char* c : {"a", "b", "c"}) {
+          if (!api::IsVolumeBackupSnapshotsCreated(w.member(c))) {
+            w.Condition(c, "VolumeBackupSnapshotsCreated");
+          }
+        }
+        if (api::MemberResumeGcSchedule(w.member("a")) &&
+            !api::IsVolumeBackupInitializeComplete(w.member("a"))) {
+          w.Condition("a", "VolumeBackupInitializeComplete");
+          for (const char* c : {"a", "b", "c"}) {
+            w.SetStatusField(c, "commitTs", "7");
+            w.Condition(c, "VolumeBackupComplete");
+          }
+        }
+        w.DataPlaneTeardown();
+      }
+    }
+    ASSERT_EQ(w.phase(), "Complete") << "run " << run;
+    EXPECT_EQ(w.init_creates_, 1);
+    for (const auto& [c, n] : w.creates_) EXPECT_EQ(n, 1) << c;
+  }
+}
+
+}  // namespace
+}  // namespace brfed::federation

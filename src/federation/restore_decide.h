@@ -1,0 +1,87 @@
+// DecideRestore: the VolumeRestore protocol as a pure function. Given one VolumeRestore, the
+// member Restores observed in the data planes, the referenced VolumeBackup (if any) and the
+// time, it returns what to do (member creates, phase patches, deletes, finalizer change), the
+// new status, events, metric observations and when to look again. It performs no I/O and reads
+// no clock, so the same observation always yields the same decision (crash safety: the act
+// step may be interrupted anywhere and the next pass re-derives the rest).
+//
+// Thread-safety: pure function over caller-owned values. Ownership: the input borrows the
+// caller's JSON objects; the decision owns everything it returns.
+#ifndef BRFED_FEDERATION_RESTORE_DECIDE_H_
+#define BRFED_FEDERATION_RESTORE_DECIDE_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/volume_restore.h"
+#include "core/json.h"
+#include "core/time.h"
+
+namespace brfed::federation {
+
+struct RestoreDecideInput {
+  const Json* volume_restore = nullptr;  // the VolumeRestore object (required)
+  // Members named fed-<name> observed in each spec cluster's tcNamespace (at most one per
+  // cluster; k8s_cluster_name set).
+  std::vector<api::RestoreMemberView> members;
+  // Data planes the manager currently has a handle for (kubeconfig context names).
+  std::set<std::string> known_clusters;
+  // spec.volumeBackupName looked up in the VolumeRestore's namespace; nullptr = not found.
+  const Json* volume_backup = nullptr;
+  Time now;
+};
+
+struct MemberAction {
+  enum class Kind { kCreate, kPatchPhase, kDelete };
+  Kind kind = Kind::kCreate;
+  std::string k8s_cluster_name;
+  std::string ns;
+  std::string name;
+  // kCreate: the member object.
+  std::shared_ptr<const Json> body;
+  // kPatchPhase: the new spec.federalVolumeRestorePhase and the resourceVersion it was
+  // decided on (sent in the merge patch, so a stale decision fails with Conflict).
+  std::string federal_phase;
+  std::string resource_version;
+};
+
+// The JSON merge patch for a kPatchPhase action.
+Json MemberPhasePatch(const MemberAction& action);
+
+struct RestoreEvent {
+  std::string type;  // "Normal" or "Warning"
+  std::string reason;
+  std::string message;
+  bool operator==(const RestoreEvent&) const = default;
+};
+
+struct StepObservation {
+  std::string step;
+  double seconds = 0;
+};
+
+struct RestoreDecision {
+  enum class FinalizerChange { kNone, kAdd, kRemove };
+  std::vector<MemberAction> actions;
+  std::optional<api::VolumeRestoreStatus> new_status;  // nullopt: unchanged
+  FinalizerChange finalizer = FinalizerChange::kNone;
+  std::vector<RestoreEvent> events;
+  std::optional<std::chrono::seconds> requeue_after;
+  // Metric observations for transitions made by this decision.
+  std::vector<StepObservation> finished_steps;
+  std::string outcome;  // "Complete", "Failed", "Invalid" or "Cleaned" when reached now
+  std::optional<double> total_seconds;  // with Complete/Failed
+};
+
+// How long to wait before re-checking a data plane that has no handle.
+inline constexpr std::chrono::seconds kUnknownClusterRecheck{30};
+
+RestoreDecision DecideRestore(const RestoreDecideInput& input);
+
+}  // namespace brfed::federation
+
+#endif  // BRFED_FEDERATION_RESTORE_DECIDE_H_

@@ -1,0 +1,116 @@
+// The VolumeBackupSchedule decision: a pure function from what the controller observed (the
+// schedule, its VolumeBackups, the other schedules of its group, our own in-flight
+// bookkeeping, the time) to what it should do (create one VolumeBackup, delete one for
+// retention), the new status, the Events and when to look again.
+//
+// Behaviour (upstream's, with the changes the project decided on):
+// - Slots come from the cron (CronSchedule); the reference is the latest of
+//   status.lastBackupTime, status.allBackupCleanTime and the creation time. Only the newest
+//   due slot runs; older missed ones are dropped. With more than 1000 missed slots nothing
+//   runs and allBackupCleanTime moves to now (skip ahead), with a Warning. A reference in the
+//   future (clock went back) runs nothing until the next slot after it.
+// - One unfinished backup at a time per schedule and per schedule group
+//   (label tidb.pingcap.com/backup-schedule-group). When several schedules of a group are due,
+//   the one with the earliest due slot, then the smallest name, goes first; every schedule of
+//   the group computes the same answer. The controller also holds a claim per group between a
+//   create and its appearance in the cache (ScheduleObservation::claim_holder).
+// - Retention: maxReservedTime (preferred) or maxBackups (0 = unlimited); skipGC backups are
+//   exempt; one deletion at a time, only once no earlier deletion is still in progress; the
+//   newest Complete backup is never deleted; Failed backups go before Complete ones; unfinished
+//   backups are never deleted. Retention runs while paused.
+// - Invalid input (cron, maxReservedTime, maxBackups, template without br or s3, a name too
+//   long for the generated objects, or template validation) sets condition Invalid=True with
+//   a message and a Warning Event, and creates nothing.
+//
+// Thread-safety: pure functions over caller-owned values.
+#ifndef BRFED_FEDERATION_SCHEDULE_DECIDE_H_
+#define BRFED_FEDERATION_SCHEDULE_DECIDE_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "core/status.h"
+#include "core/time.h"
+
+namespace brfed {
+
+// Missed slots beyond this are not enumerated (upstream's guard).
+inline constexpr int kMaxMissedSlots = 1000;
+
+// One schedule as observed: the object, its VolumeBackups (label backup-schedule=<name>, same
+// namespace) from the cache, and what the controller knows that the cache may not show yet.
+struct ScheduleObservation {
+  const Json* schedule = nullptr;
+  std::vector<const Json*> backups;
+  // Result of validating the VolumeBackup this schedule would create (the VolumeBackup
+  // controller's validation); OK when valid or not checked.
+  Status template_validation;
+};
+
+struct ScheduleDecideInput {
+  ScheduleObservation self;
+  // The other schedules in the namespace with the same group label (empty without a group).
+  std::vector<ScheduleObservation> group_peers;
+  // The schedule holding this schedule's claim (its group's, or its own without a group):
+  // a backup it created is not in the cache yet. Empty when nobody holds it.
+  std::string claim_holder;
+  // Backups this controller asked to delete that the cache does not show as deleting yet.
+  std::vector<std::string> deletes_in_flight;
+  Time now;
+};
+
+struct ScheduleEvent {
+  std::string type;    // "Normal" or "Warning"
+  std::string reason;  // e.g. "SuccessfulCreate", "RetentionDelete", "Invalid"
+  std::string message;
+};
+
+struct ScheduleDecision {
+  // At most one VolumeBackup to create (a full object) and at most one to delete.
+  std::vector<Json> create;
+  std::string delete_backup;
+  std::string delete_reason;  // why, for the Event and log
+  // The whole new `status` of the schedule, and whether it differs from the current one.
+  std::vector<Json> status;  // exactly one element
+  bool status_changed = false;
+  std::vector<ScheduleEvent> events;
+  // When to reconcile again without an event (the next slot, or a backstop while blocked).
+  std::optional<std::chrono::nanoseconds> requeue_after;
+  // Newest Complete backup's completion (or creation) time, for the metric; nullopt if none.
+  std::optional<Time> last_successful_backup;
+  // Why nothing was created this time (for logs and tests): "", "paused", "invalid",
+  // "not-due", "busy", "group-busy", "group-order", "claimed", "too-many-missed",
+  // "clock-backwards", "exists".
+  std::string wait_reason;
+};
+
+ScheduleDecision DecideSchedule(const ScheduleDecideInput& input);
+
+// Slot arithmetic, exposed for tests and for peers: the newest slot in (reference, now],
+// the first slot after now, and whether more than kMaxMissedSlots were missed.
+struct ScheduleSlots {
+  std::optional<Time> due;
+  std::optional<Time> next;
+  bool too_many_missed = false;
+};
+class CronSchedule;
+ScheduleSlots ComputeSlots(const CronSchedule& cron, Time reference, Time now);
+
+// "<schedule>-<UTC 2006-01-02t15-04-05>".
+std::string ScheduledBackupName(std::string_view schedule, Time slot);
+
+// Go's path.Join(prefix, "-" + ts) as upstream uses for the S3 prefix.
+std::string JoinS3Prefix(std::string_view prefix, std::string_view element);
+
+// State of a VolumeBackup from its status: kRunning (anything not finished), kComplete,
+// kFailed (Failed or Invalid). Cleaned/CleanFailed keep the state they ended in.
+enum class BackupState { kRunning, kComplete, kFailed };
+BackupState StateOfBackup(const Json& volume_backup);
+
+}  // namespace brfed
+
+#endif  // BRFED_FEDERATION_SCHEDULE_DECIDE_H_

@@ -1,0 +1,335 @@
+#include "manager/cluster_handles.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "api/labels.h"
+#include "core/log.h"
+#include "kube/resource.h"
+#include "runtime/informer.h"
+
+namespace brfed::manager {
+namespace {
+
+// Identifies everything in a RestConfig that changes how we talk to the server. Hashed so
+// credentials are not kept twice in memory.
+std::string Fingerprint(const kube::RestConfig& c) {
+  std::string s;
+  auto add = [&s](std::string_view v) {
+    s.append(v);
+    s.push_back('\x1f');
+  };
+  add(c.server);
+  add(c.ca_pem);
+  add(c.insecure_skip_tls_verify ? "1" : "0");
+  add(c.tls_server_name);
+  add(c.client_cert_pem);
+  add(c.client_key_pem);
+  add(c.bearer_token);
+  add(c.token_file);
+  add(c.username);
+  add(c.password);
+  add(c.proxy_url);
+  if (c.exec) {
+    add(c.exec->api_version);
+    add(c.exec->command);
+    for (const auto& a : c.exec->args) add(a);
+    for (const auto& [k, v] : c.exec->env) {
+      add(k);
+      add(v);
+    }
+  }
+  return "ok:" + std::to_string(std::hash<std::string>{}(s));
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("federation kubeconfig " + path + ": cannot be read");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return InvalidArgument("federation kubeconfig " + path + ": read error");
+  return ss.str();
+}
+
+std::string DirName(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return "";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+ClusterHandles::ClusterHandles(ClusterHandlesOptions options, ClientFactory factory)
+    : options_(std::move(options)), factory_(std::move(factory)) {
+  planes_gauge_ = &options_.metrics->AddGauge(
+      "brfed_data_planes", "Contexts in the federation kubeconfig (data-plane clusters)");
+  reachable_ = &options_.metrics->AddGauge(
+      "brfed_data_plane_reachable",
+      "1 when the data plane's API server answered the last probe, 0 when it did not or its "
+      "context cannot be built",
+      {"cluster"});
+  reloads_ = &options_.metrics->AddCounter("brfed_federation_kubeconfig_reloads_total",
+                                           "Loads of the federation kubeconfig file by result",
+                                           {"result"});
+}
+
+ClusterHandles::~ClusterHandles() { Stop(); }
+
+void ClusterHandles::AddMemberHandler(const kube::Resource& resource, MemberHandler handler) {
+  member_handlers_.push_back({resource, std::move(handler)});
+}
+
+void ClusterHandles::AddClusterChangeHandler(std::function<void()> handler) {
+  change_handlers_.push_back(std::move(handler));
+}
+
+std::vector<std::string> ClusterHandles::Names() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  names.reserve(handles_.size());
+  for (const auto& [name, handle] : handles_) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<const federation::DataPlane> ClusterHandles::Get(std::string_view name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = handles_.find(name);
+  return it == handles_.end() ? nullptr : it->second.plane;
+}
+
+std::shared_ptr<runtime::Informer> ClusterHandles::NewMemberInformer(
+    const std::shared_ptr<kube::Client>& client, const kube::Resource& resource,
+    const std::string& cluster) const {
+  runtime::InformerOptions io;
+  io.label_selector = std::string(api::kManagedBySelector);
+  io.metrics = options_.client_metrics;
+  auto informer = std::make_shared<runtime::Informer>(client, resource, io);
+  for (const auto& rh : member_handlers_) {
+    if (rh.resource.plural != resource.plural || rh.resource.group != resource.group) continue;
+    auto handler = rh.handler;
+    auto call = [handler, cluster](const Json& obj) { handler(cluster, obj); };
+    informer->AddHandlers({call, [call](const Json&, const Json& obj) { call(obj); }, call});
+  }
+  informer->Start();
+  return informer;
+}
+
+ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
+                                             const std::string& context) const {
+  Handle handle;
+  auto plane = std::make_shared<federation::DataPlane>();
+  plane->name = context;
+  auto rest = config.ForContext(context);
+  std::shared_ptr<kube::Client> client;
+  if (rest.ok()) {
+    rest->qps = options_.qps;
+    rest->burst = options_.burst;
+    handle.fingerprint = Fingerprint(*rest);
+    auto built = factory_(*rest);
+    if (built.ok()) {
+      client = *built;
+    } else {
+      plane->problem = "cluster " + context + " is disabled: " + built.status().message();
+    }
+  } else {
+    plane->problem = "cluster " + context + " is disabled: " + rest.status().message();
+    handle.fingerprint = "error:" + rest.status().message();
+  }
+  if (client != nullptr) {
+    plane->client = client;
+    plane->backups = NewMemberInformer(client, kube::resources::Backup(), context);
+    plane->restores = NewMemberInformer(client, kube::resources::Restore(), context);
+  } else {
+    log::Error("data-plane context cannot be used; only this cluster is disabled",
+               {{"cluster", context}, {"error", plane->problem}});
+  }
+  handle.plane = std::move(plane);
+  return handle;
+}
+
+void ClusterHandles::StopPlane(const federation::DataPlane& plane) {
+  if (plane.backups) plane.backups->Stop();
+  if (plane.restores) plane.restores->Stop();
+}
+
+Result<bool> ClusterHandles::Reload() {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  const std::string& path = options_.kubeconfig_path;
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    if (last_seen_content_ != "\x01unreadable") {
+      reloads_->WithLabels({"error"}).Inc();
+      log::Error("federation kubeconfig cannot be read; keeping the clusters we have",
+                 {{"path", path}, {"error", text.status().message()}});
+      last_seen_content_ = "\x01unreadable";
+    }
+    return text.status();
+  }
+  if (loaded_once_ && *text == last_seen_content_) return false;
+  last_seen_content_ = *text;
+  auto config = kube::Kubeconfig::Parse(*text, path, DirName(path));
+  if (!config.ok()) {
+    reloads_->WithLabels({"error"}).Inc();
+    log::Error("federation kubeconfig cannot be parsed; keeping the clusters we have",
+               {{"path", path}, {"error", config.status().message()}});
+    return config.status();
+  }
+  loaded_once_ = true;
+
+  std::map<std::string, Handle, std::less<>> current;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current = handles_;
+  }
+  std::map<std::string, Handle, std::less<>> next;
+  std::vector<std::shared_ptr<const federation::DataPlane>> retired;
+  bool changed = false;
+  for (const std::string& context : config->ContextNames()) {
+    auto old = current.find(context);
+    // Cheap check first: rebuild only when the resolved configuration differs.
+    auto rest = config->ForContext(context);
+    std::string fingerprint =
+        rest.ok() ? (rest->qps = options_.qps, rest->burst = options_.burst, Fingerprint(*rest))
+                  : "error:" + rest.status().message();
+    if (old != current.end() && old->second.fingerprint == fingerprint) {
+      next.emplace(context, old->second);
+      continue;
+    }
+    changed = true;
+    if (old != current.end()) retired.push_back(old->second.plane);
+    Handle handle = Build(*config, context);
+    log::Info(old == current.end() ? "data-plane cluster added" : "data-plane cluster updated",
+              {{"cluster", context},
+               {"server", rest.ok() ? rest->server : std::string()},
+               {"problem", handle.plane->problem}});
+    reachable_->WithLabels({context}).Set(0);
+    next.emplace(context, std::move(handle));
+  }
+  for (const auto& [name, handle] : current) {
+    if (next.count(name)) continue;
+    changed = true;
+    retired.push_back(handle.plane);
+    reachable_->WithLabels({name}).Set(0);
+    log::Info("data-plane cluster removed", {{"cluster", name}});
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    handles_ = std::move(next);
+    planes_gauge_->Set(static_cast<double>(handles_.size()));
+  }
+  reloads_->WithLabels({"success"}).Inc();
+  for (const auto& plane : retired) StopPlane(*plane);
+  if (changed) NotifyChanged();
+  return changed;
+}
+
+void ClusterHandles::NotifyChanged() {
+  for (const auto& handler : change_handlers_) handler();
+}
+
+void ClusterHandles::AnnounceSynced() {
+  bool any = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [name, handle] : handles_) {
+      const auto& p = *handle.plane;
+      if (handle.announced_synced || p.backups == nullptr) continue;
+      if (p.backups->HasSynced() && p.restores->HasSynced()) {
+        handle.announced_synced = true;
+        any = true;
+        log::Info("data-plane member caches synced", {{"cluster", name}});
+      }
+    }
+  }
+  // VolumeBackups that waited for this cluster's cache can go on now.
+  if (any) NotifyChanged();
+}
+
+Status ClusterHandles::Start() {
+  auto loaded = Reload();
+  if (!loaded.ok()) return loaded.status();
+  const auto deadline = std::chrono::steady_clock::now() + options_.initial_sync_timeout;
+  for (const std::string& name : Names()) {
+    auto plane = Get(name);
+    if (plane == nullptr || plane->backups == nullptr) continue;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    if (!plane->backups->WaitForSync(left) || !plane->restores->WaitForSync(left)) {
+      log::Warn("data-plane member caches not synced yet; carrying on",
+                {{"cluster", name},
+                 {"waited", std::to_string(options_.initial_sync_timeout.count()) + "ms"}});
+    }
+  }
+  AnnounceSynced();
+  ProbeAll();
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = false;
+  watch_thread_ = std::thread([this] { WatchLoop(); });
+  probe_thread_ = std::thread([this] { ProbeLoop(); });
+  return Status::Ok();
+}
+
+void ClusterHandles::WatchLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    (void)Reload();  // errors are logged and counted inside
+    AnnounceSynced();
+    lock.lock();
+  }
+}
+
+void ClusterHandles::ProbeLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, options_.probe_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    ProbeAll();
+    lock.lock();
+  }
+}
+
+void ClusterHandles::ProbeAll() {
+  for (const std::string& name : Names()) {
+    auto plane = Get(name);
+    if (plane == nullptr) continue;
+    if (plane->client == nullptr) {
+      reachable_->WithLabels({name}).Set(0);
+      continue;
+    }
+    auto version = plane->client->Request("GET", "/version", nullptr);
+    const bool up = version.ok();
+    auto& series = reachable_->WithLabels({name});
+    if (up != (series.value() == 1)) {
+      if (up) {
+        log::Info("data plane reachable", {{"cluster", name}});
+      } else {
+        log::Warn("data plane unreachable",
+                  {{"cluster", name}, {"error", version.status().ToString()}});
+      }
+    }
+    // A plane removed meanwhile must not come back as reachable.
+    if (Get(name) == plane) series.Set(up ? 1 : 0);
+  }
+}
+
+void ClusterHandles::Stop() {
+  std::map<std::string, Handle, std::less<>> handles;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    handles.swap(handles_);
+  }
+  cv_.notify_all();
+  if (watch_thread_.joinable()) watch_thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
+  for (const auto& [name, handle] : handles) StopPlane(*handle.plane);
+}
+
+}  // namespace brfed::manager

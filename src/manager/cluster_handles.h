@@ -1,0 +1,127 @@
+// ClusterHandles: the manager's DataPlanes — one handle per context of the federation
+// kubeconfig (the context name is the k8sClusterName), each with a Client and label-selected
+// informers of the member Backups and Restores. The file is watched by polling its content
+// (a Secret mount changes by swapping symlinks, which inotify on the file misses): a changed
+// file adds, removes or rebuilds handles without a restart; unchanged contexts keep their
+// handles and caches. A context that cannot be built disables only that cluster: it stays in
+// Names() with no client and a `problem` that the controllers put into status, a log line and
+// brfed_data_plane_reachable{cluster} = 0. A file that cannot be read or parsed after start
+// keeps the previous handles (logged, counted).
+//
+// A prober thread checks every built cluster's API server (GET /version) and sets
+// brfed_data_plane_reachable{cluster} to 1 or 0.
+//
+// Metrics: brfed_data_planes, brfed_data_plane_reachable{cluster},
+// brfed_federation_kubeconfig_reloads_total{result=success|error}.
+//
+// Thread-safety: all public methods are safe for concurrent use; Add*Handler only before
+// Start. Cluster-change handlers run on the watch thread (or the Start/Reload caller), without
+// internal locks held. The MetricsRegistry and ClientMetrics must outlive the object.
+#ifndef BRFED_MANAGER_CLUSTER_HANDLES_H_
+#define BRFED_MANAGER_CLUSTER_HANDLES_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "federation/data_planes.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "runtime/metrics.h"
+
+namespace brfed::manager {
+
+// Builds the Client for one context; tests substitute fakes. The default is kube::NewClient.
+using ClientFactory =
+    std::function<Result<std::shared_ptr<kube::Client>>(const kube::RestConfig& config)>;
+
+struct ClusterHandlesOptions {
+  std::string kubeconfig_path;
+  double qps = 50;
+  int burst = 100;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds probe_interval{5000};
+  // Start waits this long (in total) for the member caches of reachable clusters.
+  std::chrono::milliseconds initial_sync_timeout{30000};
+  runtime::MetricsRegistry* metrics = nullptr;    // required
+  kube::ClientMetrics* client_metrics = nullptr;  // optional
+};
+
+class ClusterHandles final : public federation::DataPlanes {
+ public:
+  ClusterHandles(ClusterHandlesOptions options, ClientFactory factory);
+  ~ClusterHandles() override;
+  ClusterHandles(const ClusterHandles&) = delete;
+  ClusterHandles& operator=(const ClusterHandles&) = delete;
+
+  // Reads and parses the file (kInvalidArgument naming the file when it cannot), builds every
+  // context, waits (bounded) for the member caches, then starts the watch and probe threads.
+  Status Start();
+  // Stops the threads and every informer. Idempotent.
+  void Stop();
+
+  // Reads the file again and applies what changed; true when the set of clusters or a
+  // cluster's configuration changed. The watch thread calls it; exposed for tests.
+  Result<bool> Reload();
+  // One probe round (the prober thread calls it); exposed for tests.
+  void ProbeAll();
+
+  std::vector<std::string> Names() const override;
+  std::shared_ptr<const federation::DataPlane> Get(std::string_view name) const override;
+  void AddMemberHandler(const kube::Resource& resource, MemberHandler handler) override;
+  void AddClusterChangeHandler(std::function<void()> handler) override;
+
+ private:
+  struct Handle {
+    std::shared_ptr<const federation::DataPlane> plane;
+    std::string fingerprint;  // of the RestConfig, or of the build error
+    bool announced_synced = false;
+  };
+  struct ResourceHandler {
+    kube::Resource resource;
+    MemberHandler handler;
+  };
+
+  // Builds one handle for `context` (informers started).
+  Handle Build(const kube::Kubeconfig& config, const std::string& context) const;
+  std::shared_ptr<runtime::Informer> NewMemberInformer(const std::shared_ptr<kube::Client>& client,
+                                                       const kube::Resource& resource,
+                                                       const std::string& cluster) const;
+  // Fires the change handlers for caches that finished their first list since last time.
+  void AnnounceSynced();
+  void NotifyChanged();
+  void WatchLoop();
+  void ProbeLoop();
+  static void StopPlane(const federation::DataPlane& plane);
+
+  ClusterHandlesOptions options_;
+  ClientFactory factory_;
+  std::vector<ResourceHandler> member_handlers_;
+  std::vector<std::function<void()>> change_handlers_;
+
+  runtime::Gauge* planes_gauge_ = nullptr;
+  runtime::Gauge* reachable_ = nullptr;
+  runtime::Counter* reloads_ = nullptr;
+
+  std::mutex reload_mu_;           // serialises Reload
+  std::string last_seen_content_;  // guarded by reload_mu_
+  bool loaded_once_ = false;       // guarded by reload_mu_
+
+  mutable std::mutex mu_;
+  std::map<std::string, Handle, std::less<>> handles_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread watch_thread_;
+  std::thread probe_thread_;
+};
+
+}  // namespace brfed::manager
+
+#endif  // BRFED_MANAGER_CLUSTER_HANDLES_H_

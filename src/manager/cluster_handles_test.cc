@@ -1,0 +1,345 @@
+#include "manager/cluster_handles.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "runtime/informer.h"
+
+namespace brfed::manager {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A watch that stays open until cancelled.
+class IdleWatch final : public kube::WatchStream {
+ public:
+  Result<std::optional<kube::WatchEvent>> Next() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return cancelled_; });
+    return Status(Code::kCancelled, "cancelled");
+  }
+  void Cancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool cancelled_ = false;
+};
+
+// Lists the given members of `plural`, then an idle watch; /version answers unless `down`.
+class FakeDataPlaneClient final : public kube::Client {
+ public:
+  FakeDataPlaneClient(std::string cluster, std::string server)
+      : cluster_(std::move(cluster)), server_(std::move(server)) {}
+  const std::string& cluster_name() const override { return cluster_; }
+  const std::string& server() const { return server_; }
+  Result<Json> Get(const kube::Resource&, std::string_view, std::string_view) override {
+    return NotFoundError("no");
+  }
+  Result<Json> List(const kube::Resource& r, std::string_view,
+                    const kube::ListOptions& o) override {
+    label_selectors.push_back(o.label_selector);
+    Json list = {{"metadata", {{"resourceVersion", "5"}}}, {"items", Json::array()}};
+    if (r.plural == "backups") list["items"] = backups;
+    return list;
+  }
+  Result<Json> Create(const kube::Resource&, std::string_view, const Json&) override {
+    return InternalError("unused");
+  }
+  Result<Json> Update(const kube::Resource&, const Json&) override {
+    return InternalError("unused");
+  }
+  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override {
+    return InternalError("unused");
+  }
+  Result<Json> Patch(const kube::Resource&, std::string_view, std::string_view, kube::PatchType,
+                     const Json&, std::string_view) override {
+    return InternalError("unused");
+  }
+  Status Delete(const kube::Resource&, std::string_view, std::string_view,
+                const kube::DeleteOptions&) override {
+    return InternalError("unused");
+  }
+  Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
+                                                   const kube::WatchOptions&) override {
+    return std::unique_ptr<kube::WatchStream>(std::make_unique<IdleWatch>());
+  }
+  Result<Json> Request(std::string_view, std::string_view, const Json*) override {
+    if (down) return UnavailableError("connection refused");
+    return Json{{"gitVersion", "v1.29.0"}};
+  }
+
+  std::atomic<bool> down{false};
+  Json backups = Json::array();
+  std::vector<std::string> label_selectors;
+
+ private:
+  std::string cluster_, server_;
+};
+
+std::string Kubeconfig(const std::map<std::string, std::string>& context_to_server) {
+  std::string clusters, contexts;
+  for (const auto& [name, server] : context_to_server) {
+    clusters += "- name: " + name + "-cluster\n  cluster:\n    server: " + server + "\n";
+    contexts +=
+        "- name: " + name + "\n  context:\n    cluster: " + name + "-cluster\n    user: u\n";
+  }
+  return "apiVersion: v1\nkind: Config\nclusters:\n" + clusters + "contexts:\n" + contexts +
+         "users:\n- name: u\n  user:\n    token: secret-token\n";
+}
+
+class ClusterHandlesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "brfed-mgr-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    path_ = dir_ + "/kubeconfig";
+  }
+  void TearDown() override {
+    handles_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void WriteFile(const std::string& content) {
+    std::ofstream(path_ + ".tmp", std::ios::trunc) << content;
+    std::filesystem::rename(path_ + ".tmp", path_);
+  }
+
+  ClusterHandles& Make(std::chrono::milliseconds poll = std::chrono::hours(1)) {
+    ClusterHandlesOptions o;
+    o.kubeconfig_path = path_;
+    o.poll_interval = poll;
+    o.probe_interval = std::chrono::hours(1);
+    o.initial_sync_timeout = 10s;
+    o.metrics = &metrics_;
+    handles_ = std::make_unique<ClusterHandles>(
+        o, [this](const kube::RestConfig& c) -> Result<std::shared_ptr<kube::Client>> {
+          if (c.server.find("refuse") != std::string::npos) {
+            return InvalidArgument("bad server URL " + c.server);
+          }
+          auto client = std::make_shared<FakeDataPlaneClient>(c.context_name, c.server);
+          if (auto it = preset_backups_.find(c.context_name); it != preset_backups_.end()) {
+            client->backups = it->second;
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          built_.push_back(client);
+          return std::shared_ptr<kube::Client>(client);
+        });
+    handles_->AddClusterChangeHandler([this] { ++changes_; });
+    return *handles_;
+  }
+
+  std::string Metrics() const { return metrics_.Expose(); }
+  std::shared_ptr<FakeDataPlaneClient> ClientOf(const std::string& name) {
+    auto plane = handles_->Get(name);
+    if (plane == nullptr) return nullptr;
+    return std::dynamic_pointer_cast<FakeDataPlaneClient>(plane->client);
+  }
+
+  std::string dir_, path_;
+  runtime::MetricsRegistry metrics_;
+  std::unique_ptr<ClusterHandles> handles_;
+  std::map<std::string, Json> preset_backups_;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<FakeDataPlaneClient>> built_;
+  std::atomic<int> changes_{0};
+};
+
+TEST_F(ClusterHandlesTest, StartBuildsOneSyncedHandlePerContext) {
+  WriteFile(Kubeconfig({{"east", "https://east:6443"}, {"west", "https://west:6443"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  EXPECT_EQ(h.Names(), (std::vector<std::string>{"east", "west"}));
+  for (const std::string name : {"east", "west"}) {
+    auto plane = h.Get(name);
+    ASSERT_NE(plane, nullptr);
+    EXPECT_EQ(plane->name, name);
+    EXPECT_TRUE(plane->problem.empty()) << plane->problem;
+    ASSERT_NE(plane->client, nullptr);
+    EXPECT_EQ(plane->client->cluster_name(), name);
+    EXPECT_TRUE(plane->backups->HasSynced());
+    EXPECT_TRUE(plane->restores->HasSynced());
+    // Members are selected by our label.
+    for (const auto& sel : ClientOf(name)->label_selectors) {
+      EXPECT_EQ(sel, "federation.pingcap.com/managed-by=br-federation-manager");
+    }
+  }
+  EXPECT_EQ(h.Get("north"), nullptr);
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"east\"} 1"), std::string::npos)
+      << Metrics();
+  EXPECT_NE(Metrics().find("brfed_data_planes 2"), std::string::npos) << Metrics();
+}
+
+TEST_F(ClusterHandlesTest, MemberEventsReachHandlersWithTheClusterName) {
+  preset_backups_["east"] = Json::array(
+      {{{"metadata", {{"name", "fed-a"}, {"namespace", "tidb"}, {"resourceVersion", "3"}}}}});
+  WriteFile(Kubeconfig({{"east", "https://east:6443"}}));
+  auto& h = Make();
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> seen;
+  h.AddMemberHandler(kube::resources::Backup(), [&](const std::string& cluster, const Json& m) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.emplace_back(cluster, m["metadata"]["name"].get<std::string>());
+  });
+  int restore_events = 0;
+  h.AddMemberHandler(kube::resources::Restore(),
+                     [&](const std::string&, const Json&) { ++restore_events; });
+  ASSERT_TRUE(h.Start().ok());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].first, "east");
+  EXPECT_EQ(seen[0].second, "fed-a");
+  EXPECT_EQ(restore_events, 0);
+}
+
+TEST_F(ClusterHandlesTest, ReloadAddsUpdatesAndRemovesOnlyWhatChanged) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}, {"b", "https://b:1"}, {"c", "https://c:1"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  auto a_before = h.Get("a");
+  auto b_before = h.Get("b");
+  auto c_before = h.Get("c");
+  const int changes_before = changes_;
+
+  auto unchanged = h.Reload();
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_FALSE(*unchanged);
+
+  WriteFile(Kubeconfig({{"a", "https://a:1"}, {"b", "https://b:2"}, {"d", "https://d:1"}}));
+  auto changed = h.Reload();
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_TRUE(*changed);
+  EXPECT_EQ(h.Names(), (std::vector<std::string>{"a", "b", "d"}));
+  EXPECT_EQ(h.Get("a"), a_before) << "an unchanged context keeps its handle and caches";
+  ASSERT_NE(h.Get("b"), b_before);
+  EXPECT_EQ(ClientOf("b")->server(), "https://b:2");
+  EXPECT_EQ(h.Get("c"), nullptr);
+  // A removed cluster's snapshot stays usable by whoever holds it.
+  EXPECT_EQ(c_before->name, "c");
+  ASSERT_NE(h.Get("d"), nullptr);
+  EXPECT_GT(changes_, changes_before);
+}
+
+TEST_F(ClusterHandlesTest, ABrokenContextDisablesOnlyThatCluster) {
+  std::string text = Kubeconfig({{"good", "https://good:1"}, {"refused", "https://refuse:1"}});
+  text += "- name: dangling\n  context:\n    cluster: nowhere\n    user: u\n";
+  // Contexts are a list; append the dangling one to it (it precedes `users:`).
+  auto users = text.find("users:");
+  std::string dangling = "- name: dangling\n  context:\n    cluster: nowhere\n    user: u\n";
+  text =
+      text.substr(0, users) + dangling + text.substr(users, text.size() - users - dangling.size());
+  WriteFile(text);
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  EXPECT_EQ(h.Names(), (std::vector<std::string>{"dangling", "good", "refused"}));
+  auto good = h.Get("good");
+  ASSERT_NE(good->client, nullptr);
+  EXPECT_TRUE(good->problem.empty());
+  auto dangling_plane = h.Get("dangling");
+  EXPECT_EQ(dangling_plane->client, nullptr);
+  EXPECT_EQ(dangling_plane->backups, nullptr);
+  EXPECT_NE(dangling_plane->problem.find("cluster dangling is disabled"), std::string::npos)
+      << dangling_plane->problem;
+  EXPECT_NE(dangling_plane->problem.find("nowhere"), std::string::npos) << dangling_plane->problem;
+  auto refused = h.Get("refused");
+  EXPECT_EQ(refused->client, nullptr);
+  EXPECT_NE(refused->problem.find("bad server URL"), std::string::npos) << refused->problem;
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"dangling\"} 0"),
+            std::string::npos);
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"good\"} 1"), std::string::npos);
+}
+
+TEST_F(ClusterHandlesTest, AnUnreadableOrBrokenFileKeepsTheClustersWeHave) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  auto a = h.Get("a");
+
+  WriteFile("clusters: [this is not: a kubeconfig");
+  auto broken = h.Reload();
+  EXPECT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find(path_), std::string::npos) << broken.status().ToString();
+  EXPECT_EQ(h.Get("a"), a);
+
+  std::filesystem::remove(path_);
+  EXPECT_FALSE(h.Reload().ok());
+  EXPECT_EQ(h.Get("a"), a);
+  EXPECT_NE(Metrics().find("brfed_federation_kubeconfig_reloads_total{result=\"error\"} 2"),
+            std::string::npos)
+      << Metrics();
+
+  // The same good content again changes nothing.
+  WriteFile(Kubeconfig({{"a", "https://a:1"}}));
+  auto back = h.Reload();
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(*back);
+  EXPECT_EQ(h.Get("a"), a);
+}
+
+TEST_F(ClusterHandlesTest, StartFailsClearlyWithoutAUsableFile) {
+  auto& h = Make();
+  Status missing = h.Start();
+  EXPECT_EQ(missing.code(), Code::kInvalidArgument);
+  EXPECT_NE(missing.message().find(path_), std::string::npos) << missing.ToString();
+  EXPECT_TRUE(h.Names().empty());
+}
+
+TEST_F(ClusterHandlesTest, ProbeSetsReachability) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  ClientOf("a")->down = true;
+  h.ProbeAll();
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 0"), std::string::npos);
+  ClientOf("a")->down = false;
+  h.ProbeAll();
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+}
+
+// Kubernetes updates a Secret volume by pointing the `..data` symlink at a new directory; the
+// file name we were given stays a symlink into it.
+TEST_F(ClusterHandlesTest, WatchThreadFollowsASecretMountSymlinkSwap) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir_ + "/mount/..v1");
+  std::ofstream(dir_ + "/mount/..v1/kubeconfig") << Kubeconfig({{"a", "https://a:1"}});
+  fs::create_directory_symlink("..v1", dir_ + "/mount/..data");
+  fs::create_symlink("..data/kubeconfig", dir_ + "/mount/kubeconfig");
+  path_ = dir_ + "/mount/kubeconfig";
+  auto& h = Make(20ms);
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_EQ(h.Names(), (std::vector<std::string>{"a"}));
+
+  fs::create_directories(dir_ + "/mount/..v2");
+  std::ofstream(dir_ + "/mount/..v2/kubeconfig")
+      << Kubeconfig({{"a", "https://a:1"}, {"b", "https://b:1"}});
+  fs::create_directory_symlink("..v2", dir_ + "/mount/..data_tmp");
+  fs::rename(dir_ + "/mount/..data_tmp", dir_ + "/mount/..data");
+  fs::remove_all(dir_ + "/mount/..v1");
+
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (h.Names().size() != 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(h.Names(), (std::vector<std::string>{"a", "b"}));
+  // The new cluster's caches sync and the controllers hear about it.
+  while (!(h.Get("b") && h.Get("b")->backups->HasSynced()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(h.Get("b")->backups->HasSynced());
+}
+
+}  // namespace
+}  // namespace brfed::manager

@@ -1,0 +1,55 @@
+// ManagerFlags: br-federation-manager's command line, with upstream's flag names, parsed and
+// validated into typed values. Parsing is pure (the environment is passed in) so tests cover
+// every flag and every bad input; main() only prints what it returns.
+//
+// Thread-safety: plain values and a pure function.
+#ifndef BRFED_MANAGER_FLAGS_H_
+#define BRFED_MANAGER_FLAGS_H_
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+
+namespace brfed::manager {
+
+inline constexpr char kDefaultFederationKubeconfigPath[] =
+    "/etc/br-federation/federation-kubeconfig/kubeconfig";
+
+struct ManagerFlags {
+  std::string kubeconfig;  // control plane; "" = $KUBECONFIG, else in-cluster
+  std::string federation_kubeconfig_path = kDefaultFederationKubeconfigPath;
+  std::string ns;  // where the leader Lease lives
+  int workers = 5;
+  bool leader_elect = true;
+  std::chrono::milliseconds leader_lease_duration{15000};
+  std::chrono::milliseconds leader_renew_deadline{10000};
+  std::chrono::milliseconds leader_retry_period{2000};
+  double kube_client_qps = 50;
+  int kube_client_burst = 100;
+  std::chrono::milliseconds resync_duration{30000};
+  std::string metrics_addr = ":6060";
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kText;
+  // How often the federation kubeconfig file is looked at for changes.
+  std::chrono::milliseconds kubeconfig_poll_interval{1000};
+};
+
+struct FlagParse {
+  enum class Outcome { kRun, kExit };
+  Outcome outcome = Outcome::kRun;
+  int exit_code = 0;   // kExit: 0 for --help/--version, 2 for bad flags
+  std::string output;  // kExit: text for stdout (exit 0) or stderr (exit 2)
+  ManagerFlags flags;  // kRun
+};
+
+using GetEnv = std::function<const char*(const char*)>;
+
+// `args` excludes the program name.
+FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& getenv);
+
+}  // namespace brfed::manager
+
+#endif  // BRFED_MANAGER_FLAGS_H_

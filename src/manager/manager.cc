@@ -1,0 +1,192 @@
+#include "manager/manager.h"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "core/log.h"
+#include "kube/kubeconfig.h"
+#include "runtime/event_recorder.h"
+#include "runtime/http_endpoints.h"
+#include "runtime/leader_election.h"
+#include "runtime/metrics.h"
+
+namespace brfed::manager {
+namespace {
+
+constexpr char kLeaseName[] = "br-federation-manager";
+
+// hostname_<random>, like client-go's default identity; unique per process.
+std::string LeaderIdentity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown");
+  std::random_device rd;
+  char suffix[17];
+  std::snprintf(suffix, sizeof(suffix), "%08x%08x", rd(), rd());
+  return std::string(host) + "_" + suffix;
+}
+
+}  // namespace
+
+Manager::Manager(ManagerFlags flags, std::vector<ControllerFactory> controllers)
+    : flags_(std::move(flags)), factories_(std::move(controllers)) {}
+
+Manager::~Manager() {
+  StopWork();
+  if (events_) events_->Stop();
+  if (endpoints_) endpoints_->Stop();
+}
+
+Status Manager::Init() {
+  metrics_ = std::make_unique<runtime::MetricsRegistry>();
+  client_metrics_ = runtime::NewClientMetrics(metrics_.get());
+
+  auto rest = kube::ResolveRestConfig(flags_.kubeconfig, "");
+  if (!rest.ok()) return rest.status().Annotate("control-plane kubeconfig");
+  rest->qps = flags_.kube_client_qps;
+  rest->burst = flags_.kube_client_burst;
+  auto client = kube::NewClient(*rest, client_metrics_.get());
+  if (!client.ok()) return client.status().Annotate("control-plane client");
+  control_plane_ = *client;
+
+  // Fail fast on a federation kubeconfig that cannot work at all; later changes that break it
+  // keep the last good clusters instead.
+  auto federation = kube::Kubeconfig::LoadFile(flags_.federation_kubeconfig_path);
+  if (!federation.ok()) return federation.status();
+
+  if (flags_.metrics_addr != "0") {
+    endpoints_ = std::make_unique<runtime::HttpEndpoints>(flags_.metrics_addr, metrics_.get(),
+                                                          [this] { return working_.load(); });
+    BRFED_RETURN_IF_ERROR(endpoints_->Start());
+    log::Info("serving metrics",
+              {{"addr", flags_.metrics_addr}, {"port", std::to_string(endpoints_->port())}});
+  }
+  events_ = std::make_unique<runtime::EventRecorder>(control_plane_, kLeaseName);
+  if (flags_.leader_elect) {
+    runtime::LeaderElector::Config config;
+    config.ns = flags_.ns;
+    config.name = kLeaseName;
+    config.identity = LeaderIdentity();
+    config.lease_duration = flags_.leader_lease_duration;
+    config.renew_deadline = flags_.leader_renew_deadline;
+    config.retry_period = flags_.leader_retry_period;
+    log::Info("campaigning for leadership",
+              {{"lease", flags_.ns + "/" + kLeaseName}, {"identity", config.identity}});
+    elector_ = std::make_unique<runtime::LeaderElector>(control_plane_, config);
+  }
+  return Status::Ok();
+}
+
+Status Manager::StartWork() {
+  std::lock_guard<std::mutex> lock(work_mu_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_requested_ || !fatal_.ok()) return Status::Ok();
+  }
+  ClusterHandlesOptions options;
+  options.kubeconfig_path = flags_.federation_kubeconfig_path;
+  options.qps = flags_.kube_client_qps;
+  options.burst = flags_.kube_client_burst;
+  options.poll_interval = flags_.kubeconfig_poll_interval;
+  options.metrics = metrics_.get();
+  options.client_metrics = client_metrics_.get();
+  kube::ClientMetrics* client_metrics = client_metrics_.get();
+  clusters_ =
+      std::make_unique<ClusterHandles>(options, [client_metrics](const kube::RestConfig& config) {
+        return kube::NewClient(config, client_metrics);
+      });
+
+  federation::ControllerDeps deps;
+  deps.control_plane = control_plane_;
+  deps.data_planes = clusters_.get();
+  deps.events = events_.get();
+  deps.metrics = metrics_.get();
+  deps.workers = flags_.workers;
+  deps.resync = std::chrono::duration_cast<std::chrono::seconds>(flags_.resync_duration);
+  if (deps.resync.count() < 1) deps.resync = std::chrono::seconds(1);
+  for (const auto& factory : factories_) controllers_.push_back(factory(deps));
+
+  BRFED_RETURN_IF_ERROR(clusters_->Start());
+  log::Info("data planes loaded", {{"path", flags_.federation_kubeconfig_path},
+                                   {"clusters", std::to_string(clusters_->Names().size())}});
+  for (auto& controller : controllers_) {
+    Status st = controller->Start();
+    if (!st.ok()) return st.Annotate("controller " + controller->name());
+    log::Info("controller started", {{"controller", controller->name()}});
+  }
+  working_ = true;
+  return Status::Ok();
+}
+
+void Manager::StopWork() {
+  working_ = false;
+  std::lock_guard<std::mutex> lock(work_mu_);
+  for (auto it = controllers_.rbegin(); it != controllers_.rend(); ++it) (*it)->Stop();
+  if (clusters_) clusters_->Stop();
+  controllers_.clear();
+  clusters_.reset();
+}
+
+void Manager::Fail(Status status) {
+  log::Error("fatal", {{"error", status.ToString()}});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fatal_.ok()) fatal_ = std::move(status);
+  }
+  cv_.notify_all();
+  if (elector_) elector_->Stop();
+}
+
+void Manager::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+  if (elector_) elector_->Stop();
+}
+
+Status Manager::Run() {
+  BRFED_RETURN_IF_ERROR(Init());
+  auto finished = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fatal_;
+  };
+  if (!flags_.leader_elect) {
+    Status st = StartWork();
+    if (!st.ok()) {
+      StopWork();
+      return st;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stop_requested_ || !fatal_.ok(); });
+    lock.unlock();
+    StopWork();
+    return finished();
+  }
+  bool lost = false;
+  Status run = elector_->Run(
+      [this] {
+        log::Info("became leader; starting controllers");
+        Status st = StartWork();
+        if (!st.ok()) Fail(st);
+      },
+      [this, &lost] {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          lost = !stop_requested_ && fatal_.ok();
+          // Keeps a StartWork that has not begun yet from starting anything.
+          stop_requested_ = true;
+        }
+        log::Info("leadership ended; stopping controllers");
+        StopWork();
+      });
+  StopWork();
+  if (!run.ok()) return run;
+  Status fatal = finished();
+  if (!fatal.ok()) return fatal;
+  if (lost) return UnavailableError("leader election lost; exiting so a restart campaigns again");
+  return Status::Ok();
+}
+
+}  // namespace brfed::manager

@@ -1,0 +1,223 @@
+// Informer, EventRecorder and LeaderElector against the in-memory FakeClient.
+#include "runtime/informer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "kube/fake_client.h"
+#include "runtime/event_recorder.h"
+#include "runtime/leader_election.h"
+
+namespace brfed::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using kube::FakeClient;
+
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::seconds deadline = 20s) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+Json ConfigMap(const std::string& name, const std::string& value) {
+  return {{"metadata", {{"name", name}}}, {"data", {{"v", value}}}};
+}
+
+InformerOptions FastOptions() {
+  InformerOptions o;
+  o.backoff.initial = 10ms;
+  o.backoff.max = 50ms;
+  return o;
+}
+
+// The store equals the server's list: same keys, same resourceVersions.
+bool SameAsServer(const Informer& inf, FakeClient& client) {
+  auto list = client.List(kube::resources::ConfigMap(), "");
+  if (!list.ok()) return false;
+  const Json& items = (*list)["items"];
+  if (items.size() != inf.store().size()) return false;
+  for (const auto& item : items) {
+    auto cached = inf.store().Get(KeyOf(item));
+    if (!cached || JsonStringAt(*cached, {"metadata", "resourceVersion"}) !=
+                       JsonStringAt(item, {"metadata", "resourceVersion"})) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(InformerTest, SyncsThenFollowsWatchAndHandlersSeeEveryChange) {
+  auto client = std::make_shared<FakeClient>();
+  const auto& cm = kube::resources::ConfigMap();
+  ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("a", "1")).ok());
+  Informer inf(client, cm, FastOptions());
+  std::atomic<int> adds{0}, updates{0}, deletes{0};
+  inf.AddHandlers({[&](const Json&) { ++adds; }, [&](const Json&, const Json&) { ++updates; },
+                   [&](const Json&) { ++deletes; }});
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(20s));
+  EXPECT_EQ(inf.store().size(), 1u);
+  EXPECT_EQ(adds.load(), 1);
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 1; }));
+  ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("b", "1")).ok());
+  ASSERT_TRUE(
+      client->Patch(cm, "ns", "a", kube::PatchType::kMerge, Json{{"data", {{"v", "2"}}}}).ok());
+  ASSERT_TRUE(client->Delete(cm, "ns", "b").ok());
+  ASSERT_TRUE(WaitFor([&] { return deletes.load() == 1 && SameAsServer(inf, *client); }));
+  EXPECT_EQ(adds.load(), 2);
+  EXPECT_EQ(updates.load(), 1);
+  inf.Stop();
+}
+
+TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
+  auto client = std::make_shared<FakeClient>();
+  const auto& cm = kube::resources::ConfigMap();
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("o" + std::to_string(i), "x")).ok());
+  Informer inf(client, cm, FastOptions());
+  std::atomic<int> deletes{0};
+  inf.AddHandlers({nullptr, nullptr, [&](const Json&) { ++deletes; }});
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(20s));
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 1; }));
+  int lists_before = client->Calls("LIST");
+  // A dropped stream resumes without a relist.
+  client->BreakWatches(Status(Code::kUnavailable, "connection reset"));
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 2; }));
+  EXPECT_EQ(client->Calls("LIST"), lists_before);
+  // 410 on the stream: relist. Changes made while no watch is open are found by the relist diff.
+  client->FailNext("WATCH", Status(Code::kGone, "too old"));
+  client->FailNext("WATCH", Status(Code::kGone, "too old"));
+  client->BreakWatches(Status(Code::kGone, "expired"));
+  ASSERT_TRUE(client->Delete(cm, "ns", "o1").ok());
+  ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("new", "y")).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return client->Calls("LIST") > lists_before && SameAsServer(inf, *client); }));
+  EXPECT_EQ(deletes.load(), 1);
+  // List failures back off and recover.
+  client->FailNext("LIST", Status(Code::kUnavailable, "down"));
+  client->BreakWatches(Status(Code::kGone, "expired"));
+  ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("after", "z")).ok());
+  ASSERT_TRUE(WaitFor([&] { return SameAsServer(inf, *client); }));
+  inf.Stop();
+}
+
+TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
+  auto client = std::make_shared<FakeClient>();
+  for (int i = 0; i < 3; ++i) client->FailNext("LIST", Status(Code::kUnavailable, "down"));
+  Informer inf(client, kube::resources::ConfigMap(), FastOptions());
+  inf.Start();
+  EXPECT_FALSE(inf.WaitForSync(1ms));
+  inf.Stop();
+  EXPECT_FALSE(inf.HasSynced());
+}
+
+TEST(EventRecorderTest, AggregatesRepeatsIntoCount) {
+  auto client = std::make_shared<FakeClient>();
+  EventRecorder rec(client, "br-federation-manager");
+  Json involved = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+                   {"kind", "VolumeBackup"},
+                   {"metadata", {{"namespace", "ns"}, {"name", "vb"}, {"uid", "u1"}}}};
+  rec.Record(involved, "Normal", "Started", "backup started");
+  rec.Record(involved, "Normal", "Started", "backup started");
+  rec.Record(involved, "Normal", "Started", "backup started");
+  rec.Record(involved, "Warning", "Failed", "member failed");
+  rec.Flush();
+  auto events = client->List(kube::resources::Event(), "ns");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ((*events)["items"].size(), 2u);
+  for (const auto& e : (*events)["items"]) {
+    if (e["reason"] == "Started") {
+      EXPECT_EQ(e["count"], 3);
+      EXPECT_EQ(e["involvedObject"]["name"], "vb");
+      EXPECT_EQ(e["source"]["component"], "br-federation-manager");
+    } else {
+      EXPECT_EQ(e["type"], "Warning");
+      EXPECT_EQ(e["count"], 1);
+    }
+  }
+}
+
+TEST(EventRecorderTest, FailuresAndFullBacklogNeverBlock) {
+  auto client = std::make_shared<FakeClient>();
+  client->FailNext("POST", Status(Code::kForbidden, "no"));
+  EventRecorder rec(client, "c", RealClock::Get(), /*max_backlog=*/2);
+  Json involved = {{"kind", "X"}, {"metadata", {{"namespace", "ns"}, {"name", "x"}}}};
+  for (int i = 0; i < 100; ++i) rec.Record(involved, "Normal", "R", "m" + std::to_string(i));
+  rec.Flush();
+  EXPECT_GT(rec.dropped(), 0u);
+  rec.Stop();
+  rec.Record(involved, "Normal", "R", "after stop");  // dropped, not a crash
+}
+
+LeaderElector::Config FastLease(const std::string& id) {
+  LeaderElector::Config c;
+  c.ns = "kube-system";
+  c.name = "brfed";
+  c.identity = id;
+  c.lease_duration = 1500ms;
+  c.renew_deadline = 1000ms;
+  c.retry_period = 100ms;
+  return c;
+}
+
+TEST(LeaderElectorTest, OneLeaderAndTakeoverAfterRelease) {
+  auto client = std::make_shared<FakeClient>();
+  LeaderElector a(client, FastLease("a"));
+  LeaderElector b(client, FastLease("b"));
+  std::atomic<int> leading{0}, max_leading{0};
+  auto started = [&] {
+    int n = ++leading;
+    int m = max_leading.load();
+    while (n > m && !max_leading.compare_exchange_weak(m, n)) {
+    }
+  };
+  auto stopped = [&] { --leading; };
+  std::thread ta([&] { EXPECT_TRUE(a.Run(started, stopped).ok()); });
+  ASSERT_TRUE(WaitFor([&] { return a.IsLeader(); }));
+  std::thread tb([&] { EXPECT_TRUE(b.Run(started, stopped).ok()); });
+  std::this_thread::sleep_for(300ms);  // b keeps trying; it must not lead meanwhile
+  EXPECT_FALSE(b.IsLeader());
+  a.Stop();  // releases the lease
+  ta.join();
+  ASSERT_TRUE(WaitFor([&] { return b.IsLeader(); }, 5s));
+  b.Stop();
+  tb.join();
+  EXPECT_EQ(max_leading.load(), 1);
+  auto lease = client->Get(kube::resources::Lease(), "kube-system", "brfed");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(JsonStringAt(*lease, {"spec", "holderIdentity"}), "");
+  EXPECT_EQ(JsonIntAt(*lease, {"spec", "leaseTransitions"}), 1);
+}
+
+TEST(LeaderElectorTest, LosesLeadershipWhenRenewalsFail) {
+  auto client = std::make_shared<FakeClient>();
+  LeaderElector a(client, FastLease("a"));
+  std::atomic<bool> stopped{false};
+  std::thread ta([&] { EXPECT_TRUE(a.Run(nullptr, [&] { stopped = true; }).ok()); });
+  ASSERT_TRUE(WaitFor([&] { return a.IsLeader(); }));
+  for (int i = 0; i < 100; ++i) client->FailNext("GET", Status(Code::kUnavailable, "down"));
+  ASSERT_TRUE(WaitFor([&] { return stopped.load(); }, 10s));
+  EXPECT_FALSE(a.IsLeader());
+  ta.join();
+}
+
+TEST(LeaderElectorTest, BadConfigIsAnError) {
+  auto client = std::make_shared<FakeClient>();
+  auto cfg = FastLease("a");
+  cfg.renew_deadline = 2s;  // longer than the lease
+  EXPECT_EQ(LeaderElector(client, cfg).Run(nullptr, nullptr).code(), Code::kInvalidArgument);
+  cfg = FastLease("");
+  EXPECT_EQ(LeaderElector(client, cfg).Run(nullptr, nullptr).code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace brfed::runtime
