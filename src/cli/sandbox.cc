@@ -360,7 +360,8 @@ std::string SandboxEnvFile(const std::string& dir, const std::string& ns) {
          "/env) to point kubectl and brfed at it\n"
          "export KUBECONFIG=" +
          dir + "/control.kubeconfig\nexport BRFED_FEDERATION_KUBECONFIG=" + dir +
-         "/federation.kubeconfig\nexport BRFED_NAMESPACE=" + ns + "\n";
+         "/federation.kubeconfig\nexport BRFED_NAMESPACE=" + ns +
+         "\nexport BRFED_SANDBOX_DIR=" + dir + "\n";
 }
 
 std::string DefaultSandboxDir() {

@@ -81,6 +81,7 @@ TEST(SandboxEnvFile, ExportsBothKubeconfigs) {
   EXPECT_NE(env.find("export KUBECONFIG=/d/control.kubeconfig\n"), std::string::npos);
   EXPECT_NE(env.find("export BRFED_FEDERATION_KUBECONFIG=/d/federation.kubeconfig\n"),
             std::string::npos);
+  EXPECT_NE(env.find("export BRFED_SANDBOX_DIR=/d\n"), std::string::npos);
 }
 
 TEST(Process, CmdlineMatchesComparesArgvZeroOnly) {

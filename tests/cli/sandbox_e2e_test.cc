@@ -46,8 +46,8 @@ TEST(Sandbox, UpStatusDownLeaveNoStrayProcesses) {
   if (!AllProgramsBuilt()) GTEST_SKIP() << "tidb-operator-sim or br-federation-manager not built";
   const std::string dir = MakeTempDir("brfed-cli-sandbox");
   std::map<std::string, std::string> env = {{"NO_COLOR", "1"}};
-  RunResult up =
-      RunBrfed({"sandbox", "up", "--dir", dir, "--clusters", "2"}, env, std::chrono::seconds(90));
+  RunResult up = RunBrfed({"sandbox", "up", "--dir", dir, "--clusters", "2", "--tls"}, env,
+                          std::chrono::seconds(90));
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
   EXPECT_NE(up.out.find("sandbox up in " + dir), std::string::npos) << up.out;
   EXPECT_EQ(ProcessesUsing(dir).size(), 5u);  // control, dp-1, dp-2, sim, manager
