@@ -31,6 +31,17 @@ Result<Json> FollowUntilDone(CommandContext& ctx, kube::Client& client, const Wa
       const Progress progress = target.extract(last);
       if (render) ctx.Out(renderer.Render(progress, Clock::now() - start));
       if (progress.finished) return last;
+      if (progress.phase.empty() && Clock::now() - start > target.pickup_timeout) {
+        return Status(Code::kTimeout,
+                      target.kind + " \"" + target.name + "\" has no status after " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             target.pickup_timeout)
+                                             .count()) +
+                          "s: no controller is handling " + target.kind +
+                          "s; is br-federation-manager running (with this controller) and watching "
+                          "namespace \"" +
+                          target.ns + "\"? (`brfed sandbox status` for the sandbox)");
+      }
     } else if (obj.status().code() == Code::kNotFound) {
       return Status(Code::kNotFound, target.kind + " \"" + target.name +
                                          "\" not found in namespace \"" + target.ns +

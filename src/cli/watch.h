@@ -23,6 +23,8 @@ struct WatchTarget {
   std::string name;
   std::string describe_command;  // "brfed backup describe NAME", for the timeout hint
   std::function<Progress(const Json&)> extract;
+  // Give up when no controller has written any status by then (nobody is handling the kind).
+  std::chrono::milliseconds pickup_timeout{std::chrono::seconds(30)};
 };
 
 // Follows `target` until its phase is terminal, `timeout` passes (kTimeout) or it disappears
