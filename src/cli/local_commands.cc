@@ -231,7 +231,8 @@ int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
               std::to_string(sandbox->clusters.size()) + " data planes in " + took + "\n");
       return kExitOk;
     }
-    ctx.Err(st.Red("demo failed") + ": " + why + "\n");
+    ctx.Err(st.Red("demo failed") + ": " + why + "\n  next: read the logs in " + sandbox->dir +
+            "/logs, or rerun with --keep to look around in the sandbox\n");
     return kExitFailure;
   };
 
