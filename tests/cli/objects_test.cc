@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "kube/resource.h"
@@ -27,6 +29,12 @@ class ObjectsTest : public ::testing::Test {
                                   {"kind", "Namespace"},
                                   {"metadata", {{"name", "default"}}}})
                     .ok());
+  }
+
+  void TearDown() override {
+    server_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
 
   std::map<std::string, std::string> Env() const {
