@@ -1,18 +1,8 @@
-// brfed: the BR Federation command-line tool. Only --help and --version until its issue lands.
-#include <cstdio>
-#include <cstring>
-
-#include "core/version.h"
+// brfed: the BR Federation command-line tool.
+#include "cli/app.h"
+#include "kube/client.h"
 
 int main(int argc, char** argv) {
-  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
-    std::printf("%s\n", brfed::VersionLine("brfed").c_str());
-    return 0;
-  }
-  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    std::printf("Usage: brfed [--help] [--version]\nthe BR Federation command-line tool\n");
-    return 0;
-  }
-  std::fprintf(stderr, "brfed: not implemented yet; try --help\n");
-  return 2;
+  brfed::kube::GlobalInit();
+  return brfed::cli::RunBrfed(argc, argv);
 }

@@ -111,14 +111,18 @@ Result<Json> BuildVolumeRestore(const VolumeRestoreOptions& o, const Json* sourc
   BRFED_RETURN_IF_ERROR(CheckOneOf("--warmup", o.warmup, {"sync", "async"}));
   BRFED_RETURN_IF_ERROR(CheckOneOf("--warmup-strategy", o.warmup_strategy,
                                    {"hybrid", "fio", "fsr", "check-wal-only"}));
+  if (!o.warmup.empty() && o.warmup_image.empty()) {
+    return InvalidArgument("--warmup " + o.warmup +
+                           " needs --warmup-image (the image of the volume warm-up jobs)");
+  }
   Json tmpl = {{"br", Json::object()}};
   if (!o.br_options.empty()) tmpl["br"]["options"] = o.br_options;
   if (!o.warmup.empty()) tmpl["warmup"] = o.warmup;
+  if (!o.warmup_image.empty()) tmpl["warmupImage"] = o.warmup_image;
   if (!o.warmup_strategy.empty()) tmpl["warmupStrategy"] = o.warmup_strategy;
-  Json spec = {{"volumeBackupName", o.from_backup}, {"template", tmpl}};
+  Json spec = {{"template", tmpl}};
+  if (!o.inline_locations) spec["volumeBackupName"] = o.from_backup;
 
-  // Each cluster's backup location: <template prefix>-<k8sClusterName> in the source bucket.
-  const Json* s3 = source_backup ? JsonAt(*source_backup, {"spec", "template", "s3"}) : nullptr;
   std::vector<ClusterTarget> targets = o.clusters;
   if (targets.empty() && source_backup) {
     if (const Json* clusters = JsonAt(*source_backup, {"spec", "clusters"});
@@ -129,17 +133,19 @@ Result<Json> BuildVolumeRestore(const VolumeRestoreOptions& o, const Json* sourc
       }
     }
   }
-  if (!targets.empty()) {
-    Json clusters = ClustersJson(targets);
-    if (s3 && s3->is_object()) {
-      for (Json& c : clusters) {
-        Json member_s3 = *s3;
-        member_s3["prefix"] =
-            JsonStringAt(*s3, {"prefix"}) + "-" + c["k8sClusterName"].get<std::string>();
-        c["backup"] = {{"s3", member_s3}};
-      }
+  if (!targets.empty()) spec["clusters"] = ClustersJson(targets);
+  if (o.inline_locations) {
+    // Each cluster's backup location: <template prefix>-<k8sClusterName> in the source bucket.
+    const Json* s3 = source_backup ? JsonAt(*source_backup, {"spec", "template", "s3"}) : nullptr;
+    if (!s3 || !s3->is_object() || targets.empty()) {
+      return InvalidArgument("--inline-locations needs the source VolumeBackup's S3 location");
     }
-    spec["clusters"] = clusters;
+    for (Json& c : spec["clusters"]) {
+      Json member_s3 = *s3;
+      member_s3["prefix"] =
+          JsonStringAt(*s3, {"prefix"}) + "-" + c["k8sClusterName"].get<std::string>();
+      c["backup"] = {{"s3", member_s3}};
+    }
   }
   return Json{{"apiVersion", kFederationApiVersion},
               {"kind", "VolumeRestore"},

@@ -45,8 +45,12 @@ struct VolumeRestoreOptions {
   std::string from_backup;              // spec.volumeBackupName
   std::vector<ClusterTarget> clusters;  // restore targets; empty = the backup's clusters
   std::string warmup;                   // "" | sync | async
+  std::string warmup_image;             // required with warmup
   std::string warmup_strategy;          // "" | hybrid | fio | fsr | check-wal-only
   std::vector<std::string> br_options;
+  // Upstream form: each cluster carries its backup location instead of spec.volumeBackupName
+  // (for managers that do not know the reference; the two are mutually exclusive).
+  bool inline_locations = false;
 };
 
 struct VolumeBackupScheduleOptions {
@@ -62,9 +66,8 @@ struct VolumeBackupScheduleOptions {
 };
 
 Result<Json> BuildVolumeBackup(const VolumeBackupOptions& options);
-// `source_backup` (the VolumeBackup named by from_backup, when readable) supplies each
-// cluster's backup location so the object also works with managers that predate
-// spec.volumeBackupName.
+// `source_backup` (the VolumeBackup named by from_backup, when readable) supplies the clusters
+// when none are given, and with inline_locations each cluster's backup location.
 Result<Json> BuildVolumeRestore(const VolumeRestoreOptions& options, const Json* source_backup);
 Result<Json> BuildVolumeBackupSchedule(const VolumeBackupScheduleOptions& options);
 

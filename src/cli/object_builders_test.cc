@@ -54,13 +54,27 @@ TEST(BuildVolumeRestore, NamesTheBackupAndDerivesClusterLocations) {
   o.name = "r1";
   o.from_backup = "nightly";
   o.warmup = "sync";
+  EXPECT_NE(BuildVolumeRestore(o, &vb).status().message().find("--warmup-image"),
+            std::string::npos);
+  o.warmup_image = "warmup:v1";
   Result<Json> vr = BuildVolumeRestore(o, &vb);
   ASSERT_TRUE(vr.ok()) << vr.status().ToString();
   EXPECT_EQ((*vr)["spec"]["volumeBackupName"], "nightly");
   EXPECT_EQ((*vr)["spec"]["template"]["warmup"], "sync");
+  EXPECT_EQ((*vr)["spec"]["template"]["warmupImage"], "warmup:v1");
   ASSERT_EQ((*vr)["spec"]["clusters"].size(), 2u);
-  EXPECT_EQ((*vr)["spec"]["clusters"][1]["backup"]["s3"]["prefix"], "nightly-dp-2");
-  EXPECT_EQ((*vr)["spec"]["clusters"][1]["backup"]["s3"]["bucket"], "b");
+  EXPECT_EQ((*vr)["spec"]["clusters"][1],
+            Json({{"k8sClusterName", "dp-2"}, {"tcName", "basic"}, {"tcNamespace", "tidb"}}));
+
+  // Upstream form: locations instead of the reference (the two are mutually exclusive).
+  o.inline_locations = true;
+  Result<Json> inline_vr = BuildVolumeRestore(o, &vb);
+  ASSERT_TRUE(inline_vr.ok()) << inline_vr.status().ToString();
+  EXPECT_FALSE((*inline_vr)["spec"].contains("volumeBackupName"));
+  EXPECT_EQ((*inline_vr)["spec"]["clusters"][1]["backup"]["s3"]["prefix"], "nightly-dp-2");
+  EXPECT_EQ((*inline_vr)["spec"]["clusters"][1]["backup"]["s3"]["bucket"], "b");
+  EXPECT_FALSE(BuildVolumeRestore(o, nullptr).ok());
+  o.inline_locations = false;
 
   // Without the source object only the reference is written.
   Result<Json> bare = BuildVolumeRestore(o, nullptr);

@@ -1,0 +1,145 @@
+#include "cli/clusters_check.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+namespace brfed::cli {
+namespace {
+
+// A data plane answering discovery, reviews and TidbCluster reads from canned values.
+class FakeDataPlane : public kube::Client {
+ public:
+  Status discovery_error;  // returned by GET /apis/pingcap.com/v1alpha1 when not ok
+  std::vector<std::string> served = {"backups", "restores", "tidbclusters"};
+  std::optional<Status> review_error;  // e.g. 404 from servers without authorization APIs
+  std::set<std::string> denied_verbs;
+  std::vector<std::string> tidbclusters = {"tidb/basic"};
+
+  const std::string& cluster_name() const override { return name_; }
+  Result<Json> Request(std::string_view method, std::string_view path, const Json* body) override {
+    if (method == "GET" && path == "/apis/pingcap.com/v1alpha1") {
+      if (!discovery_error.ok()) return discovery_error;
+      Json resources = Json::array();
+      for (const std::string& r : served) resources.push_back({{"name", r}});
+      return Json{{"resources", resources}};
+    }
+    if (method == "POST" && body) {
+      if (review_error) return *review_error;
+      const std::string verb = JsonStringAt(*body, {"spec", "resourceAttributes", "verb"});
+      return Json{{"status", {{"allowed", denied_verbs.count(verb) == 0}}}};
+    }
+    return Status(Code::kNotFound, "not found");
+  }
+  Result<Json> Get(const kube::Resource&, std::string_view ns, std::string_view name) override {
+    const std::string key = std::string(ns) + "/" + std::string(name);
+    if (std::find(tidbclusters.begin(), tidbclusters.end(), key) != tidbclusters.end()) {
+      return Json::object();
+    }
+    return Status(Code::kNotFound, "tidbclusters not found");
+  }
+  Result<Json> List(const kube::Resource&, std::string_view, const kube::ListOptions&) override {
+    Json items = Json::array();
+    for (const std::string& tc : tidbclusters) {
+      const size_t slash = tc.find('/');
+      items.push_back(
+          {{"metadata", {{"namespace", tc.substr(0, slash)}, {"name", tc.substr(slash + 1)}}}});
+    }
+    return Json{{"items", items}};
+  }
+  Result<Json> Create(const kube::Resource&, std::string_view, const Json&) override {
+    return Unused();
+  }
+  Result<Json> Update(const kube::Resource&, const Json&) override { return Unused(); }
+  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override { return Unused(); }
+  Result<Json> Patch(const kube::Resource&, std::string_view, std::string_view, kube::PatchType,
+                     const Json&, std::string_view) override {
+    return Unused();
+  }
+  Status Delete(const kube::Resource&, std::string_view, std::string_view,
+                const kube::DeleteOptions&) override {
+    return Unused();
+  }
+  Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
+                                                   const kube::WatchOptions&) override {
+    return Unused();
+  }
+
+ private:
+  static Status Unused() { return InternalError("not used by clusters check"); }
+  std::string name_ = "dp-1";
+};
+
+TEST(CheckCluster, HealthyDataPlanePassesEveryCheck) {
+  FakeDataPlane dp;
+  ClusterCheck c = CheckCluster(dp, "http://x", {{"dp-1", "tidb", "basic"}});
+  EXPECT_TRUE(c.ok());
+  EXPECT_EQ(c.access.state, CheckState::kOk);
+  EXPECT_EQ(c.tidbclusters.summary, "1 found");
+}
+
+TEST(CheckCluster, UnreachableStopsEarlyWithTheFix) {
+  FakeDataPlane dp;
+  dp.discovery_error = Status(Code::kUnavailable, "connection refused");
+  ClusterCheck c = CheckCluster(dp, "http://127.0.0.1:9", {});
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(c.reachable.state, CheckState::kFailed);
+  EXPECT_NE(c.reachable.fix.find("http://127.0.0.1:9"), std::string::npos);
+  EXPECT_EQ(c.crds.state, CheckState::kSkipped);
+}
+
+TEST(CheckCluster, WrongTokenIsReachableButNotAuthenticated) {
+  FakeDataPlane dp;
+  dp.discovery_error = Status(Code::kUnauthorized, "Unauthorized");
+  ClusterCheck c = CheckCluster(dp, "http://x", {});
+  EXPECT_EQ(c.reachable.state, CheckState::kOk);
+  EXPECT_EQ(c.authenticated.state, CheckState::kFailed);
+  EXPECT_NE(c.authenticated.fix.find("token"), std::string::npos);
+}
+
+TEST(CheckCluster, MissingCrdNamesIt) {
+  FakeDataPlane dp;
+  dp.served = {"backups"};
+  ClusterCheck c = CheckCluster(dp, "http://x", {});
+  EXPECT_EQ(c.crds.state, CheckState::kFailed);
+  EXPECT_EQ(c.crds.summary, "missing restores.pingcap.com");
+  dp.discovery_error = Status(Code::kNotFound, "404");
+  EXPECT_EQ(CheckCluster(dp, "http://x", {}).crds.summary,
+            "missing backups.pingcap.com, restores.pingcap.com");
+}
+
+TEST(CheckCluster, AccessReviewDeniedOrUnsupported) {
+  FakeDataPlane dp;
+  dp.denied_verbs = {"delete"};
+  ClusterCheck denied = CheckCluster(dp, "http://x", {});
+  EXPECT_EQ(denied.access.state, CheckState::kFailed);
+  EXPECT_EQ(denied.access.summary, "denied: delete backups, delete restores");
+  dp.denied_verbs.clear();
+  dp.review_error = Status(Code::kNotFound, "404");
+  ClusterCheck unsupported = CheckCluster(dp, "http://x", {});
+  EXPECT_EQ(unsupported.access.state, CheckState::kNotChecked);
+  EXPECT_TRUE(unsupported.ok());
+}
+
+TEST(CheckCluster, TidbClustersNamedOrAny) {
+  FakeDataPlane dp;
+  EXPECT_EQ(CheckCluster(dp, "http://x", {{"dp-1", "tidb", "other"}}).tidbclusters.summary,
+            "missing tidb/other");
+  dp.tidbclusters.clear();
+  EXPECT_EQ(CheckCluster(dp, "http://x", {}).tidbclusters.state, CheckState::kFailed);
+}
+
+TEST(RenderClusterChecks, TableAndFixes) {
+  FakeDataPlane dp;
+  dp.discovery_error = Status(Code::kUnauthorized, "Unauthorized");
+  const std::string out = RenderClusterChecks(
+      {CheckCluster(dp, "http://x", {}), UnconfiguredCluster("dp-9", "bad CA")}, Style(false));
+  EXPECT_EQ(out.rfind("CLUSTER   REACHABLE   AUTHENTICATED", 0), 0u) << out;
+  EXPECT_NE(out.find("To fix:\n  dp-1: the server rejected"), std::string::npos) << out;
+  EXPECT_NE(out.find("  dp-9: fix context \"dp-9\""), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace brfed::cli

@@ -1,0 +1,302 @@
+#include "cli/local_commands.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/clusters_check.h"
+#include "cli/describe.h"
+#include "cli/federation_commands.h"
+#include "cli/object_builders.h"
+#include "cli/process.h"
+#include "cli/progress.h"
+#include "cli/table.h"
+#include "kube/client.h"
+#include "kube/resource.h"
+
+namespace brfed::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Sandbox failures: what is missing, or which log to read.
+int SandboxFail(CommandContext& ctx, const Status& st, const std::string& dir) {
+  std::string next;
+  if (st.code() == Code::kNotFound) {
+    next = "build all programs first: cmake --build <build dir> (or scripts/build.sh)";
+  } else if (st.code() == Code::kInvalidArgument) {
+    next = "fix the flag named above; `brfed sandbox up --help` lists them";
+  } else {
+    next = "read the log named above (all logs: " + dir +
+           "/logs); everything started was stopped again";
+  }
+  ctx.Err("error: " + st.message() + "\n  next: " + next + "\n");
+  return ExitCodeFor(st);
+}
+
+std::string LookAround(const SandboxState& s) {
+  const std::string& dir = s.dir;
+  std::string out = "Look around (from another terminal):\n";
+  out += "  . " + dir + "/env                       # points kubectl and brfed at the sandbox\n";
+  out += "  kubectl get vbk,vrt -n " + s.ns + "          # federation objects (control plane)\n";
+  out += "  kubectl --kubeconfig " + dir + "/federation.kubeconfig --context " +
+         (s.clusters.empty() ? std::string("dp-1") : s.clusters.front()) +
+         " get backups,restores -n " + s.tc_namespace + "\n";
+  out += "  brfed clusters check; brfed backup list; brfed backup describe NAME\n";
+  out += "  logs: " + dir + "/logs/\n";
+  return out;
+}
+
+std::string ProcessTable(const SandboxState& s, const Style& style, bool* all_running) {
+  std::vector<TableRow> rows;
+  *all_running = true;
+  for (const SandboxProcess& p : s.processes) {
+    const bool running = IsRunning(p.pid, p.binary);
+    *all_running = *all_running && running;
+    const std::string health = running ? ProcessHealth(s, p) : "-";
+    *all_running = *all_running && health != "not ready";
+    rows.push_back({p.name, std::to_string(p.pid),
+                    running ? style.Green("running") : style.Red("exited"),
+                    health == "ready" ? style.Green(health) : style.Yellow(health),
+                    p.address.empty() ? "-" : p.address, p.log});
+  }
+  return RenderTable({"PROCESS", "PID", "STATE", "HEALTH", "ADDRESS", "LOG"}, rows);
+}
+
+}  // namespace
+
+int SandboxUpCommand(CommandContext& ctx, const SandboxOptions& options) {
+  Result<SandboxState> state =
+      SandboxUp(options, [&](const std::string& line) { ctx.Err("  " + line + "\n"); });
+  if (!state.ok()) {
+    if (state.status().code() == Code::kAlreadyExists) {
+      ctx.Err("error: " + state.status().message() + "\n");
+      return kExitFailure;
+    }
+    return SandboxFail(ctx, state.status(), options.dir);
+  }
+  bool all_running = false;
+  ctx.Out("sandbox up in " + state->dir + " (" + std::to_string(state->clusters.size()) +
+          " data planes)\n" + ProcessTable(*state, ctx.style(), &all_running) + "\n" +
+          LookAround(*state) + "Stop it with: brfed sandbox down --dir " + state->dir + "\n");
+  return kExitOk;
+}
+
+int SandboxStatusCommand(CommandContext& ctx, const std::string& dir) {
+  Result<SandboxState> state = LoadSandbox(dir);
+  if (!state.ok()) {
+    ctx.Err("error: " + state.status().message() +
+            "\n  next: start one with `brfed sandbox up --dir " + dir + "`\n");
+    return kExitFailure;
+  }
+  bool all_running = false;
+  const std::string table = ProcessTable(*state, ctx.style(), &all_running);
+  if (ctx.output_format() != OutputFormat::kTable) {
+    Json j = state->ToJson();
+    for (Json& p : j["processes"]) {
+      p["running"] = IsRunning(static_cast<pid_t>(p["pid"].get<int>()), p["binary"]);
+    }
+    ctx.Out(Serialize(j, ctx.output_format()));
+  } else {
+    ctx.Out("sandbox in " + state->dir + ": " + std::to_string(state->clusters.size()) +
+            " data planes, namespace " + state->ns + "\n" + table);
+  }
+  if (!all_running) {
+    ctx.Err(
+        "error: some sandbox processes are not running (see their logs)\n  next: `brfed "
+        "sandbox down --dir " +
+        dir + "` then `brfed sandbox up --dir " + dir + "`\n");
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int SandboxDownCommand(CommandContext& ctx, const std::string& dir, bool purge) {
+  Result<std::vector<std::string>> stopped = SandboxDown(dir, purge);
+  if (!stopped.ok()) {
+    ctx.Err("error: " + stopped.status().message() +
+            "\n  next: nothing to stop; `brfed sandbox status --dir DIR` checks another folder\n");
+    return kExitFailure;
+  }
+  std::string names;
+  for (const std::string& n : *stopped) names += (names.empty() ? "" : ", ") + n;
+  ctx.Out("sandbox in " + dir + " stopped" +
+          (names.empty() ? " (nothing was running)" : ": " + names) +
+          (purge ? "; folder removed" : "") + "\n");
+  return kExitOk;
+}
+
+int ClustersCheckCommand(CommandContext& ctx, const std::vector<std::string>& cluster_flags) {
+  Result<std::vector<ClusterTarget>> targets = ParseClusterFlags(cluster_flags);
+  if (!targets.ok()) return ctx.Fail(targets.status(), {});
+  Result<kube::Kubeconfig> kc = ctx.Federation();
+  if (!kc.ok()) return ctx.Fail(kc.status(), {"data plane", "", "", "", ""});
+  std::vector<std::string> contexts = kc->ContextNames();
+  if (contexts.empty()) {
+    return ctx.Fail(
+        InvalidArgument("the federation kubeconfig " + ctx.options().federation_kubeconfig +
+                        " has no contexts; add one per data plane"),
+        {});
+  }
+  for (const ClusterTarget& t : *targets) {
+    if (std::find(contexts.begin(), contexts.end(), t.k8s_cluster_name) == contexts.end()) {
+      return ctx.Fail(InvalidArgument("--cluster names context \"" + t.k8s_cluster_name +
+                                      "\", which the federation kubeconfig does not have"),
+                      {});
+    }
+  }
+  std::vector<ClusterCheck> checks;
+  for (const std::string& name : contexts) {
+    Result<kube::RestConfig> config = kc->ForContext(name);
+    if (!config.ok()) {
+      checks.push_back(UnconfiguredCluster(name, config.status().message()));
+      continue;
+    }
+    config->timeout = std::chrono::seconds(5);
+    Result<std::shared_ptr<kube::Client>> client = kube::NewClient(*config);
+    if (!client.ok()) {
+      checks.push_back(UnconfiguredCluster(name, client.status().message()));
+      continue;
+    }
+    std::vector<ClusterTarget> expected;
+    for (const ClusterTarget& t : *targets) {
+      if (t.k8s_cluster_name == name) expected.push_back(t);
+    }
+    checks.push_back(CheckCluster(**client, config->server, expected));
+  }
+  ctx.Out(RenderClusterChecks(checks, ctx.style()));
+  for (const ClusterCheck& c : checks) {
+    if (!c.ok()) return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
+  InstallInterruptHandler();
+  const auto start = Clock::now();
+  std::string dir = options.dir;
+  if (dir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "brfed-demo-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return ctx.Fail(InternalError("cannot create a temporary folder under " +
+                                    fs::temp_directory_path().string()),
+                      {});
+    }
+    dir = tmpl;
+  }
+  const Style& st = ctx.style();
+  ctx.Out(st.Bold("brfed demo") +
+          ": a federated EBS-snapshot backup and restore of one TiDB "
+          "cluster spread over " +
+          std::to_string(options.clusters) + " simulated Kubernetes clusters\n\n" +
+          st.Bold("1. Sandbox") + " in " + dir + "\n");
+  SandboxOptions so;
+  so.dir = dir;
+  so.clusters = options.clusters;
+  so.speed = options.speed;
+  Result<SandboxState> sandbox =
+      SandboxUp(so, [&](const std::string& line) { ctx.Out("   " + line + "\n"); });
+  if (!sandbox.ok()) {
+    // A fresh temporary folder is removed unless it holds logs worth reading.
+    if (options.dir.empty() && (sandbox.status().code() == Code::kNotFound ||
+                                sandbox.status().code() == Code::kInvalidArgument)) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+    return SandboxFail(ctx, sandbox.status(), dir);
+  }
+  ctx.Out("\n" + LookAround(*sandbox) + "\n");
+
+  GlobalOptions& g = ctx.mutable_options();
+  g.kubeconfig = sandbox->dir + "/control.kubeconfig";
+  g.context = "";
+  g.ns = sandbox->ns;
+  g.federation_kubeconfig = sandbox->dir + "/federation.kubeconfig";
+
+  auto finish = [&](bool ok, const std::string& why) {
+    if (options.keep) {
+      ctx.Out("\nThe sandbox keeps running (--keep). Stop it with: brfed sandbox down --dir " +
+              sandbox->dir + " --purge\n");
+    } else {
+      SandboxDown(sandbox->dir, /*purge=*/ok).value_or({});
+      ctx.Out(ok ? "\nSandbox stopped and removed.\n"
+                 : "\nSandbox stopped; its logs stay in " + sandbox->dir + "/logs\n");
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1fs", seconds);
+    if (ok) {
+      ctx.Out(st.Green(st.Bold("demo succeeded")) + ": backup and restore completed across " +
+              std::to_string(sandbox->clusters.size()) + " data planes in " + took + "\n");
+      return kExitOk;
+    }
+    ctx.Err(st.Red("demo failed") + ": " + why + "\n  next: read the logs in " + sandbox->dir +
+            "/logs, or rerun with --keep to look around in the sandbox\n");
+    return kExitFailure;
+  };
+
+  // 2. Backup.
+  VolumeBackupOptions vbo;
+  vbo.name = "demo-backup";
+  vbo.ns = sandbox->ns;
+  for (const std::string& c : sandbox->clusters) {
+    vbo.clusters.push_back({c, sandbox->tc_namespace, sandbox->tc_name});
+  }
+  vbo.tmpl.bucket = "brfed-demo";
+  vbo.tmpl.region = "us-west-2";
+  Result<Json> vb = BuildVolumeBackup(vbo);
+  if (!vb.ok()) return finish(false, vb.status().message());
+  ctx.Out(st.Bold("2. VolumeBackup") + " demo-backup: clusters[0] (" + sandbox->clusters.front() +
+          ") pauses GC, every data plane snapshots its TiKV volumes\n");
+  Result<Json> backup = CreateAndFollow(ctx, "VolumeBackup", *vb, options.step_timeout);
+  if (!backup.ok()) return finish(false, backup.status().message());
+  ctx.Out("\n" + SummarizeVolumeBackup(*backup, st) + "\n");
+  if (!BackupProgress(*backup).succeeded) {
+    return finish(false, "the VolumeBackup ended " + JsonStringAt(*backup, {"status", "phase"}));
+  }
+
+  // 3. Restore.
+  VolumeRestoreOptions vro;
+  vro.name = "demo-restore";
+  vro.ns = sandbox->ns;
+  vro.from_backup = "demo-backup";
+  vro.warmup = "sync";
+  vro.warmup_image = "pingcap/brfed-warmup:demo";
+  if (Result<std::shared_ptr<kube::Client>> control = ctx.Control();
+      control.ok() && !ServesVolumeBackupName(**control)) {
+    vro.inline_locations = true;  // an older CRD would drop the reference
+  }
+  Result<Json> vr = BuildVolumeRestore(vro, &*backup);
+  if (!vr.ok()) return finish(false, vr.status().message());
+  ctx.Out(st.Bold("3. VolumeRestore") +
+          " demo-restore from demo-backup: volumes in every data plane, then data on the member "
+          "with the smallest commitTs\n");
+  // A restore goes into TidbClusters in recovery mode (TiKV not serving until data is back).
+  Result<kube::Kubeconfig> fed = ctx.Federation();
+  if (!fed.ok()) return finish(false, fed.status().message());
+  for (const std::string& cluster : sandbox->clusters) {
+    Result<kube::RestConfig> rc = ctx.DataPlaneConfig(cluster);
+    Result<std::shared_ptr<kube::Client>> dp =
+        rc.ok() ? kube::NewClient(*rc) : Result<std::shared_ptr<kube::Client>>(rc.status());
+    Result<Json> patched =
+        dp.ok()
+            ? (*dp)->Patch(kube::resources::TidbCluster(), sandbox->tc_namespace, sandbox->tc_name,
+                           kube::PatchType::kMerge, Json{{"spec", {{"recoveryMode", true}}}})
+            : Result<Json>(dp.status());
+    if (!patched.ok()) {
+      return finish(false,
+                    "cannot set recoveryMode on " + cluster + ": " + patched.status().message());
+    }
+  }
+  ctx.Out("   TidbClusters set to recoveryMode: true in every data plane\n");
+  Result<Json> restore = CreateAndFollow(ctx, "VolumeRestore", *vr, options.step_timeout);
+  if (!restore.ok()) return finish(false, restore.status().message());
+  ctx.Out("\n" + SummarizeVolumeRestore(*restore, st));
+  if (!RestoreProgress(*restore).succeeded) {
+    return finish(false, "the VolumeRestore ended " + JsonStringAt(*restore, {"status", "phase"}));
+  }
+  return finish(true, "");
+}
+
+}  // namespace brfed::cli

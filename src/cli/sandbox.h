@@ -1,0 +1,104 @@
+// The local sandbox behind `brfed sandbox up|status|down` and `brfed demo`: one control-plane
+// brfed-apiserver, N data-plane brfed-apiservers, one tidb-operator-sim and one
+// br-federation-manager, run as background processes whose pids, logs, kubeconfigs and state
+// live in one folder.
+//
+// Layout of DIR: sandbox.json (state), control.kubeconfig, federation.kubeconfig (one context
+// per data plane, named dp-1..dp-N = k8sClusterName), env (to source), kubeconfigs/dp-*.kubeconfig,
+// logs/<process>.log, pids/<process>.pid.
+//
+// Thread-safety: one Sandbox operation at a time per folder; not internally synchronised.
+#ifndef BRFED_CLI_SANDBOX_H_
+#define BRFED_CLI_SANDBOX_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/status.h"
+
+namespace brfed::cli {
+
+struct SandboxOptions {
+  std::string dir;
+  int clusters = 3;
+  int tikv_per_cluster = 3;
+  bool tls = false;
+  std::string speed = "1";     // tidb-operator-sim time scale
+  std::string ns = "default";  // control-plane namespace of the federation objects
+  std::string tc_namespace = "tidb";
+  std::string tc_name = "basic";
+  std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
+};
+
+// Where the programs and CRDs the sandbox runs are.
+struct SandboxBinaries {
+  std::string apiserver;
+  std::string sim;
+  std::string manager;
+  std::string crd_dir;  // deploy/crds (federation CRDs; test/ holds the pingcap.com ones)
+};
+
+// Pure: finds the binaries next to `self_exe` (installed layout) or in the build tree
+// (<build>/src/cli/brfed -> <build>/src/{apiserver,sim,manager}/...), and the CRDs under
+// `crd_override` (BRFED_CRD_DIR), `source_dir`/deploy/crds, or next to the binary. `exists`
+// tells whether a path exists.
+Result<SandboxBinaries> LocateSandboxBinaries(
+    const std::string& self_exe, const std::string& source_dir, const std::string& crd_override,
+    const std::function<bool(const std::string&)>& exists);
+
+struct SandboxProcess {
+  std::string name;    // "control", "dp-1", "sim", "manager"
+  std::string binary;  // absolute path, compared with /proc/<pid>/cmdline
+  pid_t pid = 0;
+  std::string log;
+  std::string address;  // URL or host:port it serves, "" when unknown
+};
+
+struct SandboxState {
+  std::string dir;
+  std::vector<std::string> clusters;  // k8sClusterNames
+  std::string ns;
+  std::string tc_namespace;
+  std::string tc_name;
+  bool tls = false;
+  std::vector<SandboxProcess> processes;
+  Json ToJson() const;
+  static Result<SandboxState> FromJson(const Json& j);
+};
+
+// Pure: one kubeconfig holding every context, cluster and user of `kubeconfigs` (YAML texts).
+Result<std::string> MergeKubeconfigs(const std::vector<std::string>& kubeconfigs);
+
+// Pure: the shell snippet that points kubectl and brfed at the sandbox.
+std::string SandboxEnvFile(const std::string& dir, const std::string& ns);
+
+// The default folder: $BRFED_SANDBOX_DIR, else $HOME/.brfed/sandbox.
+std::string DefaultSandboxDir();
+
+using ProgressFn = std::function<void(const std::string& line)>;
+
+// Starts a sandbox in options.dir. kAlreadyExists (with what runs) when one is running there.
+// On failure everything started so far is stopped again and the error names the log to read.
+Result<SandboxState> SandboxUp(const SandboxOptions& options, const ProgressFn& progress);
+
+// Whether a running sandbox process answers its health endpoint: "ready", "not ready", or "-"
+// when it has none. API servers are asked through their kubeconfig (TLS and token included).
+std::string ProcessHealth(const SandboxState& state, const SandboxProcess& process);
+
+// Reads DIR/sandbox.json; kNotFound when there is no sandbox there.
+Result<SandboxState> LoadSandbox(const std::string& dir);
+
+// Stops exactly the processes recorded in DIR (checking each pid's command line), removes the
+// state, pid files and kubeconfigs, and with `purge` the whole folder. Returns the names of
+// processes that were still running.
+Result<std::vector<std::string>> SandboxDown(const std::string& dir, bool purge);
+
+}  // namespace brfed::cli
+
+#endif  // BRFED_CLI_SANDBOX_H_

@@ -1,0 +1,97 @@
+// `brfed clusters check` against real data-plane API servers: one healthy, one without the
+// pingcap.com CRDs, one whose token in the federation kubeconfig is wrong, one unreachable.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/resource.h"
+#include "tests/cli/cli_e2e_util.h"
+
+namespace brfed::e2e {
+namespace {
+
+std::string FederationKubeconfig(
+    const std::vector<std::tuple<std::string, std::string, std::string>>& planes) {
+  std::string clusters, contexts, users;
+  for (const auto& [name, server, token] : planes) {
+    clusters += "- name: " + name + "\n  cluster:\n    server: " + server + "\n";
+    contexts +=
+        "- name: " + name + "\n  context:\n    cluster: " + name + "\n    user: " + name + "\n";
+    users += "- name: " + name +
+             "\n  user:" + (token.empty() ? " {}\n" : "\n    token: " + token + "\n");
+  }
+  return "apiVersion: v1\nkind: Config\nclusters:\n" + clusters + "contexts:\n" + contexts +
+         "users:\n" + users;
+}
+
+void AddTidbCluster(kube::Client& client) {
+  ASSERT_TRUE(
+      client
+          .Create(
+              kube::resources::Namespace(), "",
+              Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "tidb"}}}})
+          .ok());
+  Result<Json> tc = client.Create(kube::resources::TidbCluster(), "tidb",
+                                  Json{{"apiVersion", "pingcap.com/v1alpha1"},
+                                       {"kind", "TidbCluster"},
+                                       {"metadata", {{"name", "basic"}}},
+                                       {"spec", Json::object()}});
+  ASSERT_TRUE(tc.ok()) << tc.status().ToString();
+}
+
+TEST(ClustersCheck, ReportsMissingCrdWrongTokenAndUnreachableServer) {
+  const std::string dir = MakeTempDir("brfed-cli-check");
+  const std::string test_crds = SourceDir() + "/deploy/crds/test";
+  ApiServerProcess good(dir, "good", {"--crd", test_crds});
+  ApiServerProcess nocrd(dir, "nocrd", {});
+  ApiServerProcess secured(dir, "secured", {"--crd", test_crds, "--token", "right-token"});
+  ASSERT_TRUE(good.ok() && nocrd.ok() && secured.ok());
+  AddTidbCluster(*good.Client());
+
+  const std::string healthy_only = dir + "/healthy.kubeconfig";
+  WriteFile(healthy_only, FederationKubeconfig({{"dp-1", good.server(), ""}}));
+  RunResult ok = RunBrfed({"clusters", "check", "--federation-kubeconfig", healthy_only,
+                           "--cluster", "dp-1=tidb/basic"},
+                          {{"NO_COLOR", "1"}});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("dp-1      yes         yes             yes    not checked   1 found"),
+            std::string::npos)
+      << ok.out;
+
+  const std::string federation = dir + "/federation.kubeconfig";
+  WriteFile(federation, FederationKubeconfig({{"dp-1", good.server(), ""},
+                                              {"dp-2", nocrd.server(), ""},
+                                              {"dp-3", secured.server(), "wrong-token"},
+                                              {"dp-4", "http://127.0.0.1:1", ""}}));
+  RunResult r = RunBrfed({"clusters", "check"},
+                         {{"BRFED_FEDERATION_KUBECONFIG", federation}, {"NO_COLOR", "1"}},
+                         std::chrono::seconds(60));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("dp-1      yes         yes             yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dp-2      yes         yes             missing backups.pingcap.com, "
+                       "restores.pingcap.com"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("dp-3      yes         no"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dp-4      no"), std::string::npos) << r.out;
+  // The fixes, in words.
+  EXPECT_NE(r.out.find("dp-2: install TiDB Operator's CRDs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dp-3: the server rejected the credentials"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dp-4: start the API server at http://127.0.0.1:1"), std::string::npos)
+      << r.out;
+
+  // A --cluster naming a context that does not exist, or a TidbCluster that does not.
+  RunResult unknown = RunBrfed({"clusters", "check", "--federation-kubeconfig", healthy_only,
+                                "--cluster", "dp-9=tidb/basic"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("\"dp-9\""), std::string::npos) << unknown.err;
+  RunResult missing_tc = RunBrfed({"clusters", "check", "--federation-kubeconfig", healthy_only,
+                                   "--cluster", "dp-1=tidb/other"},
+                                  {{"NO_COLOR", "1"}});
+  EXPECT_EQ(missing_tc.exit_code, 1);
+  EXPECT_NE(missing_tc.out.find("missing tidb/other"), std::string::npos) << missing_tc.out;
+}
+
+}  // namespace
+}  // namespace brfed::e2e
