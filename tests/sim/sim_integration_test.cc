@@ -93,7 +93,7 @@ const std::string kBin = BRFED_BINARY_DIR;
 const std::string kSrc = BRFED_SOURCE_DIR;
 
 class SimEnv : public ::testing::Test {
- protected:
+ public:
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("brfed-sim-it-" + std::to_string(getpid()));
     fs::create_directories(dir_);
@@ -369,16 +369,29 @@ TEST_F(SimEnv, CleanFailureIsSticky) {
   EXPECT_FALSE(Get("c2", true, "fed-cleanfail").is_null());
 }
 
-TEST_F(SimEnv, RestoreNoWarmupFullFlow) {
-  FullBackup("src");
+// The user's step before a restore: recoveryMode on every TidbCluster, seen by the simulator.
+void SetRecoveryMode(SimEnv& env) {
   for (const char* c : {"c1", "c2"}) {
     for (int i = 0; i < 20; ++i) {
-      auto tc = C(c).Get(kube::resources::TidbCluster(), "tidb", "basic");
+      auto tc = env.C(c).Get(kube::resources::TidbCluster(), "tidb", "basic");
       ASSERT_TRUE(tc.ok());
       (*tc)["spec"]["recoveryMode"] = true;
-      if (C(c).Update(kube::resources::TidbCluster(), *tc).ok()) break;
+      if (env.C(c).Update(kube::resources::TidbCluster(), *tc).ok()) break;
     }
   }
+  ASSERT_TRUE(Eventually([&] {
+    auto state = ParseJson(env.Admin("GET", "/state").second);
+    if (!state.ok()) return false;
+    for (const char* c : {"c1/tidb/basic", "c2/tidb/basic"}) {
+      if (!JsonBoolAt(*state, {"tidbclusters", c, "recoveryMode"})) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_F(SimEnv, RestoreNoWarmupFullFlow) {
+  FullBackup("src");
+  SetRecoveryMode(*this);
   Create("c1", false, "fed-rt", RestoreSpec("src-c1"));
   Create("c2", false, "fed-rt", RestoreSpec("src-c2"));
   ASSERT_TRUE(WaitTrue("c1", false, "fed-rt", "TikvComplete"));
@@ -406,6 +419,53 @@ TEST_F(SimEnv, RestoreNoWarmupFullFlow) {
   EXPECT_FALSE(JsonBoolAt(*tc1, {"spec", "recoveryMode"}, true));
   EXPECT_EQ(JsonAt(*tc1, {"metadata", "annotations", "tidb.pingcap.com/tikv-volumes-ready"}),
             nullptr);
+}
+
+TEST_F(SimEnv, RestoreSyncWarmup) {
+  FullBackup("srcsync");
+  SetRecoveryMode(*this);
+  Json spec = RestoreSpec("srcsync-c1");
+  spec["warmup"] = "sync";
+  spec["warmupImage"] = "warmup:latest";
+  Create("c1", false, "fed-rtsync", spec);
+  ASSERT_TRUE(WaitTrue("c1", false, "fed-rtsync", "TikvComplete"));
+  EXPECT_EQ(Phases("c1", "fed-rtsync"), (V{"Scheduled", "Running", "VolumeComplete",
+                                           "WarmUpStarted", "WarmUpComplete", "TikvComplete"}));
+}
+
+TEST_F(SimEnv, RestoreCheckWalOnlyCorruption) {
+  FullBackup("srcwal");
+  SetRecoveryMode(*this);
+  ASSERT_EQ(Admin("POST", "/faults", R"({"fault":"warmup-fail@c2/fed-rtwal"})").first, 201);
+  Json spec = RestoreSpec("srcwal-c2");
+  spec["warmup"] = "sync";
+  spec["warmupImage"] = "warmup:latest";
+  spec["warmupStrategy"] = "check-wal-only";
+  Create("c2", false, "fed-rtwal", spec);
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtwal", "Failed"));
+  EXPECT_EQ(Reason("c2", false, "fed-rtwal", "Failed"), "BackoffLimitExceeded");
+  EXPECT_EQ(Phases("c2", "fed-rtwal"),
+            (V{"Scheduled", "Running", "VolumeComplete", "WarmUpStarted", "Failed"}));
+}
+
+TEST_F(SimEnv, RestoreVolumeFailureCleansVolumes) {
+  FullBackup("srcvolfail");
+  SetRecoveryMode(*this);
+  ASSERT_EQ(
+      Admin("POST", "/faults", R"({"fault":"restore-volume-fail@c1/fed-rtvol,after-meta"})").first,
+      201);
+  Create("c1", false, "fed-rtvol", RestoreSpec("srcvolfail-c1"));
+  ASSERT_TRUE(WaitTrue("c1", false, "fed-rtvol", "CleanVolumeComplete"));
+  EXPECT_EQ(Reason("c1", false, "fed-rtvol", "Failed"), "RestoreDataFromRemoteFailed");
+  EXPECT_EQ(Phases("c1", "fed-rtvol"),
+            (V{"Scheduled", "Running", "Failed", "CleanVolumeComplete"}));
+}
+
+TEST_F(SimEnv, RestoreInvalidWithoutBackupmeta) {
+  SetRecoveryMode(*this);
+  Create("c1", false, "fed-rtnometa", RestoreSpec("no-such-backup"));
+  ASSERT_TRUE(WaitTrue("c1", false, "fed-rtnometa", "Invalid"));
+  EXPECT_EQ(Reason("c1", false, "fed-rtnometa", "Invalid"), "InvalidSpec");
 }
 
 TEST_F(SimEnv, AdminEndpointValidatesAndDumpsState) {
@@ -437,6 +497,40 @@ TEST_F(SimEnv, ZzAuditLogPassesChecker) {
               dir_ / "check-bad.out");
   EXPECT_EQ(bad.Wait(seconds(30)), 1);
   EXPECT_NE(ReadFile(dir_ / "check-bad.out").find("leaked#init"), std::string::npos);
+}
+
+TEST(SimProcess, BadFlagsExitWithCode2AndAClearMessage) {
+  fs::path dir = fs::temp_directory_path() / ("brfed-sim-flags-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path topo = dir / "topology.yaml";
+  std::ofstream(topo) << "clusters: [{name: a, tikvStores: 0}]\n";
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  } cases[] = {
+      {{}, "--cluster"},
+      {{"--cluster", "nokubeconfig"}, "NAME=KUBECONFIG"},
+      {{"--cluster", "a=/x", "--cluster", "a=/y"}, "twice"},
+      {{"--cluster", "a=/x", "--speed", "0"}, "--speed"},
+      {{"--cluster", "a=/x", "--volume-size", "huge"}, "--volume-size"},
+      {{"--cluster", "a=/x", "--fault", "explode"}, "unknown fault"},
+      {{"--cluster", "a=/x", "--topology", topo.string()}, "tikvStores"},
+      {{"--cluster", "a=/nonexistent/kubeconfig"}, "cluster a"},
+      {{"--no-such-flag"}, "no-such-flag"},
+      {{"check"}, "--audit-log"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {kBin + "/src/sim/tidb-operator-sim"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    fs::path out = dir / "out.txt";
+    {
+      Process p(argv, out);
+      EXPECT_EQ(p.Wait(seconds(30)), 2) << c.message;
+    }
+    EXPECT_NE(ReadFile(out).find(c.message), std::string::npos) << ReadFile(out);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 }  // namespace
