@@ -312,6 +312,17 @@ TEST_F(SimEnv, InitJobDeadlineExceeded) {
       (V{"Scheduled", "Running", "VolumeBackupInitialized", "VolumeBackupInitializeFailed"}));
 }
 
+TEST_F(SimEnv, InitJobDeletedExternally) {
+  ASSERT_EQ(Admin("POST", "/faults", R"({"fault":"init-job-deleted@c1/fed-jobgone"})").first, 201);
+  Create("c1", true, "fed-jobgone", BackupSpec("initialize", "jobgone-c1"));
+  ASSERT_TRUE(WaitTrue("c1", true, "fed-jobgone", "VolumeBackupInitializeFailed"));
+  EXPECT_EQ(Reason("c1", true, "fed-jobgone", "VolumeBackupInitializeFailed"),
+            "InitializeJobDeleted");
+  ExpectPhases(
+      "c1", "fed-jobgone",
+      (V{"Scheduled", "Running", "VolumeBackupInitialized", "VolumeBackupInitializeFailed"}));
+}
+
 TEST_F(SimEnv, ExecutePodDies) {
   ASSERT_EQ(Admin("POST", "/faults", R"({"fault":"execute-pod-dies@c2/fed-poddies"})").first, 201);
   Create("c2", true, "fed-poddies", BackupSpec("execute", "poddies-c2"));
@@ -467,6 +478,41 @@ TEST_F(SimEnv, RestoreVolumeFailureCleansVolumes) {
   ExpectPhases("c1", "fed-rtvol", (V{"Scheduled", "Running", "Failed", "CleanVolumeComplete"}));
 }
 
+TEST_F(SimEnv, RestoreDataFails) {
+  FullBackup("srcdatafail");
+  SetRecoveryMode(*this);
+  ASSERT_EQ(Admin("POST", "/faults", R"({"fault":"restore-data-fail@c2/fed-rtdata"})").first, 201);
+  Create("c2", false, "fed-rtdata", RestoreSpec("srcdatafail-c2"));
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtdata", "TikvComplete"));
+  Patch("c2", false, "fed-rtdata",
+        [](Json& s) { s["federalVolumeRestorePhase"] = "restore-data"; });
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtdata", "Failed"));
+  EXPECT_EQ(Reason("c2", false, "fed-rtdata", "Failed"), "RestoreDataFromRemoteFailed");
+  // The data pod's Running re-assertion is not persisted (a.7), so TikvComplete -> Failed.
+  ExpectPhases("c2", "fed-rtdata",
+               (V{"Scheduled", "Running", "VolumeComplete", "TikvComplete", "Failed"}));
+}
+
+TEST_F(SimEnv, RestoreAsyncWarmup) {
+  FullBackup("srcasync");
+  SetRecoveryMode(*this);
+  Json spec = RestoreSpec("srcasync-c2");
+  spec["warmup"] = "async";
+  spec["warmupImage"] = "warmup:latest";
+  Create("c2", false, "fed-rtasync", spec);
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtasync", "TikvComplete"));
+  ExpectPhases("c2", "fed-rtasync",
+               (V{"Scheduled", "Running", "VolumeComplete", "WarmUpStarted", "TikvComplete"}));
+  // WarmUpComplete only when reconciled in a later phase (here restore-data).
+  Patch("c2", false, "fed-rtasync",
+        [](Json& s) { s["federalVolumeRestorePhase"] = "restore-data"; });
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtasync", "WarmUpComplete"));
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtasync", "DataComplete"));
+  Patch("c2", false, "fed-rtasync",
+        [](Json& s) { s["federalVolumeRestorePhase"] = "restore-finish"; });
+  ASSERT_TRUE(WaitTrue("c2", false, "fed-rtasync", "Complete"));
+}
+
 TEST_F(SimEnv, RestoreInvalidWithoutBackupmeta) {
   SetRecoveryMode(*this);
   Create("c1", false, "fed-rtnometa", RestoreSpec("no-such-backup"));
@@ -489,10 +535,9 @@ TEST_F(SimEnv, AdminEndpointValidatesAndDumpsState) {
 // Runs last (declaration order): everything above must leave a log that passes the checker,
 // and the `check` subcommand must agree; a broken copy must fail it.
 TEST_F(SimEnv, ZzAuditLogPassesChecker) {
-  ASSERT_TRUE(Eventually([&] { return ReadFile(audit_).find("clean_done") != std::string::npos; }));
   std::string text = ReadFile(audit_);
   auto violations = CheckAuditLog(text);
-  EXPECT_TRUE(violations.empty()) << violations.front();
+  EXPECT_TRUE(violations.empty()) << (violations.empty() ? "" : violations.front());
   Process ok({kBin + "/src/sim/tidb-operator-sim", "check", "--audit-log", audit_.string()},
              dir_ / "check.out");
   EXPECT_EQ(ok.Wait(seconds(30)), 0) << ReadFile(dir_ / "check.out");
