@@ -450,6 +450,18 @@ Status Simulator::Impl::StartAdmin() {
     for (const auto& c : clusters_) clusters.push_back(c->endpoint.name);
     Json state = model_.Dump();
     state["clusters"] = clusters;
+    // What the simulator currently sees of each TidbCluster (tests wait on this).
+    Json tcs = Json::object();
+    for (const auto& c : clusters_) {
+      for (const auto& tc : c->tidbclusters->store().List()) {
+        tcs[c->endpoint.name + "/" + JsonStringAt(*tc, {"metadata", "namespace"}) + "/" +
+            JsonStringAt(*tc, {"metadata", "name"})] = {
+            {"recoveryMode", JsonBoolAt(*tc, {"spec", "recoveryMode"})},
+            {"tikvVolumesReady",
+             JsonStringAt(*tc, {"metadata", "annotations", kTikvVolumesReadyAnnotation})}};
+      }
+    }
+    state["tidbclusters"] = tcs;
     json_reply(res, 200, state);
   });
   admin_->Get("/faults", [this, json_reply](const httplib::Request&, httplib::Response& res) {
