@@ -1,5 +1,4 @@
 // brfed-apiserver: a Kubernetes-API-compatible test and sandbox server (see docs/apiserver.md).
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -7,6 +6,7 @@
 
 #include "apiserver/server.h"
 #include "core/log.h"
+#include "core/shutdown_signals.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
@@ -59,14 +59,7 @@ int main(int argc, char** argv) {
   }
   brfed::log::Setup({*level, *format, "brfed-apiserver"});
 
-  // SIGTERM/SIGINT are taken by a dedicated thread so that Stop runs outside signal context.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGUSR2);  // sent by main to end the signal thread
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  brfed::ShutdownSignals shutdown_signals;
 
   auto server = brfed::apiserver::ApiServer::Create(options);
   if (!server.ok()) {
@@ -74,19 +67,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   brfed::apiserver::ApiServer* srv = server->get();
-  std::thread signal_thread([srv, &signals] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGUSR2) return;
-    brfed::log::Info("stopping", {{"signal", std::to_string(sig)}});
-    srv->Stop();
-  });
+  shutdown_signals.OnSignal([srv](int) { srv->Stop(); });
   std::printf("brfed-apiserver %s listening on %s\n", options.name.c_str(), srv->url().c_str());
   std::fflush(stdout);
   brfed::log::Info("serving", {{"name", options.name}, {"url", srv->url()}});
   brfed::Status run = srv->Run();
-  pthread_kill(signal_thread.native_handle(), SIGUSR2);
-  signal_thread.join();
+  shutdown_signals.Disarm();
   if (!run.ok()) {
     std::fprintf(stderr, "brfed-apiserver: %s\n", run.message().c_str());
     return 1;

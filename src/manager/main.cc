@@ -1,11 +1,11 @@
 // br-federation-manager: the BR Federation control plane (see docs/manager.md).
-#include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "core/log.h"
+#include "core/shutdown_signals.h"
 #include "kube/client.h"
 #include "manager/controllers.h"
 #include "manager/flags.h"
@@ -22,26 +22,12 @@ int main(int argc, char** argv) {
   brfed::log::Setup({parsed.flags.log_level, parsed.flags.log_format, "br-federation-manager"});
   brfed::kube::GlobalInit();
 
-  // SIGTERM/SIGINT are taken by a dedicated thread so that Stop runs outside signal context.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGUSR2);  // sent by main to end the signal thread
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  brfed::ShutdownSignals shutdown_signals;
 
   brfed::manager::Manager manager(parsed.flags, brfed::manager::RegisteredControllers());
-  std::thread signal_thread([&manager, &signals] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGUSR2) return;
-    brfed::log::Info("stopping", {{"signal", std::to_string(sig)}});
-    manager.Stop();
-  });
+  shutdown_signals.OnSignal([&manager](int) { manager.Stop(); });
   brfed::Status run = manager.Run();
-  pthread_kill(signal_thread.native_handle(), SIGUSR2);
-  signal_thread.join();
+  shutdown_signals.Disarm();
   if (!run.ok()) {
     std::fprintf(stderr, "br-federation-manager: %s\n", run.ToString().c_str());
     return 1;
