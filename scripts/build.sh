@@ -12,6 +12,9 @@ case "$flavour" in
   *) echo "build.sh: unknown flavour '$flavour' (want release or asan)" >&2; exit 2 ;;
 esac
 dir="build/$flavour"
+# Let ccache share results between checkouts in different folders (a CI clone, a worktree):
+# paths under the source tree are hashed relative to it.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 if [ ! -f "$dir/CMakeCache.txt" ]; then
   cmake -S . -B "$dir" "${args[@]}" >/dev/null
 fi
