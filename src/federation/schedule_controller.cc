@@ -91,6 +91,12 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
   const std::string name = key.substr(slash + 1);
   const SteadyTime steady_now = deps_.clock->Steady();
 
+  // Claim generations before the lists are taken (see the header).
+  std::map<std::string, uint64_t> generations_before;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    generations_before = claim_generations_;
+  }
   const std::vector<JsonPtr> schedules = deps_.list_schedules(ns);
   JsonPtr self;
   for (const JsonPtr& s : schedules) {
@@ -102,8 +108,12 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
 
   std::string claim_holder;
   std::vector<std::string> deletes_in_flight;
+  bool lists_stale = false;
+  uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Someone else took or released our claim while we listed: the lists may predate it.
+    lists_stale = claim_generations_[claim_key] != generations_before[claim_key];
     // Forget what the cache now shows (or what has waited too long for it).
     for (auto it = claims_.begin(); it != claims_.end();) {
       const bool seen = std::any_of(all_backups.begin(), all_backups.end(), [&](const JsonPtr& b) {
@@ -111,6 +121,7 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
       });
       const bool ours = it->first == claim_key;
       if ((ours && seen) || steady_now - it->second.since > deps_.bookkeeping_timeout) {
+        ++claim_generations_[it->first];
         it = claims_.erase(it);
       } else {
         ++it;
@@ -134,6 +145,7 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
       }
     }
     if (auto it = claims_.find(claim_key); it != claims_.end()) claim_holder = it->second.holder;
+    generation = claim_generations_[claim_key];
   }
 
   if (!self) {
@@ -181,16 +193,16 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
     const Json& vb = d.create[0];
     const std::string vb_name = NameOf(vb);
     bool claimed = false;
-    {
+    if (!lists_stale) {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = claims_.find(claim_key);
-      if (it == claims_.end()) {
+      if (claims_.count(claim_key) == 0 && claim_generations_[claim_key] == generation) {
         claims_[claim_key] = Claim{name, vb_name, steady_now};
+        ++claim_generations_[claim_key];
         claimed = true;
       }
     }
     if (!claimed) {
-      // Another schedule of the group created between our observation and now.
+      // Another schedule of the group created (or its claim was released) after we listed.
       d.requeue_after = std::chrono::seconds(1);
       status_allowed = false;
     } else {
@@ -206,6 +218,7 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
         {
           std::lock_guard<std::mutex> lock(mu_);
           claims_.erase(claim_key);
+          ++claim_generations_[claim_key];
         }
         if (deps_.events) {
           deps_.events->Record(*self, "Warning", "FailedCreate",

@@ -9,8 +9,12 @@
 // In-flight bookkeeping (why it exists): the caches lag behind our own writes. A claim per
 // schedule group (or per schedule without a group) is taken atomically before a create and
 // held until the cache shows the new VolumeBackup, so two schedules of one group reconciled at
-// the same moment on different workers can never both create. Likewise a delete is remembered
-// until the cache shows it, so retention never deletes a second backup early.
+// the same moment on different workers can never both create. Each claim key also has a
+// generation, bumped whenever its claim is taken or released: a reconcile creates only if the
+// generation is the one it saw before listing the caches, so a decision made on lists older
+// than another schedule's create (and its claim's release) is dropped and retried. Likewise a
+// delete is remembered until the cache shows it, so retention never deletes a second backup
+// early.
 //
 // Deleting a schedule keeps its backups: generated VolumeBackups carry no owner reference,
 // only the tidb.pingcap.com/backup-schedule label.
@@ -22,6 +26,7 @@
 #define BRFED_FEDERATION_SCHEDULE_CONTROLLER_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -120,8 +125,9 @@ class ScheduleController {
 
   ScheduleControllerDeps deps_;
   std::mutex mu_;
-  std::map<std::string, Claim> claims_;           // claim key -> claim
-  std::map<std::string, PendingDelete> deletes_;  // VolumeBackup key -> pending delete
+  std::map<std::string, Claim> claims_;                // claim key -> claim
+  std::map<std::string, uint64_t> claim_generations_;  // claim key -> takes + releases
+  std::map<std::string, PendingDelete> deletes_;       // VolumeBackup key -> pending delete
 };
 
 }  // namespace brfed::federation

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace brfed::federation {
 namespace {
@@ -102,6 +104,8 @@ struct Harness {
   FakeWorld world;
   FakeClock clock{T("2024-05-17T10:00:00Z")};
   std::unique_ptr<ScheduleController> controller;
+  // Runs once, right after the next backup list was taken (to interleave another reconcile).
+  std::function<void()> after_list_backups;
 
   explicit Harness(std::vector<std::string> known = {"a"}) {
     ScheduleControllerDeps deps;
@@ -109,7 +113,9 @@ struct Harness {
       return world.List(world.cached_schedules, ns);
     };
     deps.list_volume_backups = [this](std::string_view ns) {
-      return world.List(world.cached_backups, ns);
+      std::vector<JsonPtr> out = world.List(world.cached_backups, ns);
+      if (auto hook = std::exchange(after_list_backups, nullptr)) hook();
+      return out;
     };
     deps.validate_volume_backup = VolumeBackupValidator([known] { return known; });
     deps.writer = &world;
@@ -188,6 +194,33 @@ TEST(ScheduleControllerTest, GroupMembersNeverBothCreateEvenWithAStaleCache) {
   ASSERT_TRUE(h.Reconcile("ns/b").ok());
   ASSERT_EQ(h.world.created.size(), 2u);
   EXPECT_EQ(h.world.created[1], "b-2024-05-17t10-00-04");
+}
+
+TEST(ScheduleControllerTest, AClaimReleasedWhileAPeerObservesStopsThePeersCreate) {
+  // A race seen end to end: b lists the backups before a's new one reaches the cache; then
+  // a's next reconcile sees it and releases the group claim; then b decides on its stale
+  // list, where a already looks done because a's status reached the schedule cache first.
+  Harness h;
+  h.world.schedules["ns/a"] = Schedule("a", "@every 3s", "g");
+  h.world.schedules["ns/b"] = Schedule("b", "@every 3s", "g");
+  h.world.Sync();
+  h.At("2024-05-17T10:00:03Z");
+  ASSERT_TRUE(h.Reconcile("ns/a").ok());  // a goes first (same slot, smaller name)
+  ASSERT_EQ(h.world.created.size(), 1u);
+  h.world.cached_schedules = h.world.schedules;  // a's status is in the schedule cache
+  h.after_list_backups = [&h] {
+    h.world.cached_backups = h.world.backups;  // a's backup reaches the cache...
+    ASSERT_TRUE(h.Reconcile("ns/a").ok());     // ...and a's reconcile releases the claim
+  };
+  ASSERT_TRUE(h.Reconcile("ns/b").ok());
+  EXPECT_EQ(h.world.created.size(), 1u) << "b created while a's backup runs";
+  ASSERT_TRUE(h.Reconcile("ns/b").ok());  // a fresh look shows a's backup running
+  EXPECT_EQ(h.world.created.size(), 1u);
+  h.world.Complete("ns/" + h.world.created[0]);
+  h.world.Sync();
+  ASSERT_TRUE(h.Reconcile("ns/b").ok());
+  ASSERT_EQ(h.world.created.size(), 2u);
+  EXPECT_EQ(h.world.created[1], "b-2024-05-17t10-00-03");
 }
 
 TEST(ScheduleControllerTest, RetentionWaitsForTheCacheToShowADelete) {
