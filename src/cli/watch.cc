@@ -17,7 +17,10 @@ Result<Json> FollowUntilDone(CommandContext& ctx, kube::Client& client, const Wa
   WatchRenderer renderer(
       ctx.out_is_terminal() ? WatchRenderer::Mode::kRedraw : WatchRenderer::Mode::kLines,
       ctx.style());
-  std::optional<Clock::time_point> outage_since;
+  // Start of the current outage of the API server; kNoOutage while it answers. (Not an
+  // std::optional: g++ 12 -O2 reports a false maybe-uninitialized on it.)
+  constexpr Clock::time_point kNoOutage = Clock::time_point::min();
+  Clock::time_point outage_since = kNoOutage;
   Json last;
   while (true) {
     if (Interrupted()) {
@@ -26,7 +29,7 @@ Result<Json> FollowUntilDone(CommandContext& ctx, kube::Client& client, const Wa
     }
     Result<Json> obj = client.Get(*target.resource, target.ns, target.name);
     if (obj.ok()) {
-      outage_since.reset();
+      outage_since = kNoOutage;
       last = *obj;
       const Progress progress = target.extract(last);
       if (render) ctx.Out(renderer.Render(progress, Clock::now() - start));
@@ -48,8 +51,8 @@ Result<Json> FollowUntilDone(CommandContext& ctx, kube::Client& client, const Wa
                                          "\" (or it was deleted while watching)");
     } else if (obj.status().IsRetryable() && !last.is_null()) {
       // Ride out a short outage of a server we already reached; the client has retried.
-      if (!outage_since) outage_since = Clock::now();
-      if (Clock::now() - *outage_since > kMaxOutage) {
+      if (outage_since == kNoOutage) outage_since = Clock::now();
+      if (Clock::now() - outage_since > kMaxOutage) {
         return obj.status().Annotate("lost the control-plane API server while watching " +
                                      target.kind + " \"" + target.name + "\"");
       }

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -14,20 +12,18 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
+#include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
 
 namespace brfed {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::ApiServer;
 using testing::Process;
 using testing::ProcessOptions;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
-const std::string kBin = BRFED_BINARY_DIR;
-const std::string kSrc = BRFED_SOURCE_DIR;
 const std::string kNs = "default";
 
 std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
@@ -52,144 +48,47 @@ const Json* Condition(const Json& obj, const std::string& type) {
 class ManagerEnv : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::make_unique<testing::TempDir>();
-    testing::ApiServerOptions cp;
-    cp.dir = dir_->File("cp");
-    cp.name = "control-plane";
-    for (const char* f :
-         {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
-          "federation.pingcap.com_volumebackupschedules.yaml"}) {
-      cp.extra_args.push_back("--crd");
-      cp.extra_args.push_back(kSrc + "/deploy/crds/" + f);
-    }
-    fs::create_directories(cp.dir);
-    auto started = testing::StartApiServer(cp);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    control_plane_ = std::make_unique<ApiServer>(std::move(*started));
-    cp_client_ = ClientFor(control_plane_->kubeconfig);
-    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNs}}}};
-    auto created = cp_client_->Create(kube::resources::Namespace(), "", ns);
-    ASSERT_TRUE(created.ok() || created.status().code() == Code::kAlreadyExists)
-        << created.status().ToString();
-
-    for (const char* name : {"c1", "c2", "c3"}) {
-      testing::ApiServerOptions o;
-      o.dir = dir_->File(name);
-      o.name = name;
-      o.extra_args = {"--crd", kSrc + "/deploy/crds/test"};
-      fs::create_directories(o.dir);
-      auto dp = testing::StartApiServer(o);
-      ASSERT_TRUE(dp.ok()) << dp.status().ToString();
-      data_planes_[name] = std::make_unique<ApiServer>(std::move(*dp));
-      dp_clients_[name] = ClientFor(data_planes_[name]->kubeconfig);
-    }
-
-    ProcessOptions sim;
-    sim.binary = kBin + "/src/sim/tidb-operator-sim";
-    for (const auto& [name, server] : data_planes_) {
-      sim.args.push_back("--cluster");
-      sim.args.push_back(name + "=" + server->kubeconfig);
-    }
-    audit_log_ = dir_->File("audit.log");
-    sim.args.insert(sim.args.end(), {"--zero-latency", "--tikv-per-cluster", "1",
-                                     "--volumes-per-store", "1", "--audit-log", audit_log_,
-                                     "--admin-addr", "127.0.0.1:0", "--log-level", "warn"});
-    sim.stdout_path = dir_->File("sim.out");
-    sim.stderr_path = dir_->File("sim.err");
-    auto sim_process = Process::Start(sim);
-    ASSERT_TRUE(sim_process.ok()) << sim_process.status().ToString();
-    sim_ = std::move(*sim_process);
-    ASSERT_TRUE(WaitFor([] {
-      return testing::ReadFile(dir_->File("sim.out")).find("admin-port ") != std::string::npos;
-    })) << testing::ReadFile(dir_->File("sim.err"));
-    std::string out = testing::ReadFile(dir_->File("sim.out"));
-    admin_ = std::make_unique<testing::HttpClient>(
-        "http://127.0.0.1:" + std::to_string(std::stoi(out.substr(out.find("admin-port ") + 11))));
-
+    testing::FederationEnvOptions options;
+    options.ns = kNs;
     // The federation kubeconfig starts with c1 and c2; a test adds c3 later.
-    federation_kubeconfig_ = dir_->File("federation-kubeconfig");
-    WriteFederationKubeconfig({"c1", "c2"});
+    options.federation_contexts = {"c1", "c2"};
+    auto env = testing::FederationEnv::Start(options);
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    env_ = std::move(*env);
+    dir_ = &env_->dir();
+    control_plane_ = &env_->control_plane();
+    admin_ = &env_->sim_admin();
+    cp_client_ = ClientFor(control_plane_->kubeconfig);
+    for (const char* name : {"c1", "c2", "c3"}) {
+      dp_clients_[name] = ClientFor(env_->data_plane(name).kubeconfig);
+    }
     manager_ = StartManager("manager-0");
   }
 
   static void TearDownTestSuite() {
     manager_.reset();
-    sim_.reset();
-    data_planes_.clear();
-    control_plane_.reset();
     dp_clients_.clear();
     cp_client_.reset();
-    dir_.reset();
+    env_.reset();
   }
 
-  // One kubeconfig with a context per data plane (named after it), written atomically.
   static void WriteFederationKubeconfig(const std::vector<std::string>& names) {
-    Json merged = {{"apiVersion", "v1"},
-                   {"kind", "Config"},
-                   {"clusters", Json::array()},
-                   {"users", Json::array()},
-                   {"contexts", Json::array()}};
-    for (const auto& name : names) {
-      auto doc = ParseYaml(testing::ReadFile(data_planes_.at(name)->kubeconfig));
-      ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-      for (const char* list : {"clusters", "users", "contexts"}) {
-        for (const auto& entry : (*doc)[list]) merged[list].push_back(entry);
-      }
-    }
-    std::ofstream(federation_kubeconfig_ + ".tmp") << DumpJson(merged);
-    fs::rename(federation_kubeconfig_ + ".tmp", federation_kubeconfig_);
+    Status st = env_->WriteFederationKubeconfig(names);
+    ASSERT_TRUE(st.ok()) << st.ToString();
   }
 
-  struct Manager {
-    std::unique_ptr<Process> process;
-    std::string log;
-    int metrics_port = 0;
-  };
+  using Manager = testing::ManagerProcess;
 
   static std::unique_ptr<Manager> StartManager(const std::string& tag,
                                                std::vector<std::string> extra = {
                                                    "--leader-elect=false"}) {
-    auto m = std::make_unique<Manager>();
-    ProcessOptions o;
-    o.binary = kBin + "/src/manager/br-federation-manager";
-    o.args = {"--kubeconfig",
-              control_plane_->kubeconfig,
-              "--federation-kubeconfig-path",
-              federation_kubeconfig_,
-              "--metrics-addr",
-              "127.0.0.1:0",
-              "--federation-kubeconfig-poll-interval",
-              "200ms",
-              "--namespace",
-              kNs};
-    o.args.insert(o.args.end(), extra.begin(), extra.end());
-    m->log = dir_->File(tag + ".log");
-    o.stderr_path = m->log;
-    o.stdout_path = dir_->File(tag + ".out");
-    auto p = Process::Start(o);
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    m->process = std::move(*p);
-    Manager* raw = m.get();
-    EXPECT_TRUE(WaitFor([raw] {
-      std::string log = testing::ReadFile(raw->log);
-      auto at = log.find("serving metrics");
-      if (at == std::string::npos) return false;
-      auto port = log.find("port=", at);
-      if (port == std::string::npos) return false;
-      raw->metrics_port = std::atoi(log.c_str() + port + 5);
-      return raw->metrics_port > 0;
-    })) << testing::ReadFile(m->log);
-    return m;
+    auto m = env_->StartManager(tag, extra);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? std::move(*m) : nullptr;
   }
 
-  static bool Ready(const Manager& m) {
-    testing::HttpClient c("http://127.0.0.1:" + std::to_string(m.metrics_port));
-    return c.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200;
-  }
-  static std::string Metrics(const Manager& m) {
-    testing::HttpClient c("http://127.0.0.1:" + std::to_string(m.metrics_port));
-    return c.Request("GET", "/metrics", "", "", "*/*", 5s).body;
-  }
+  static bool Ready(const Manager& m) { return m.Ready(); }
+  static std::string Metrics(const Manager& m) { return m.Metrics(); }
 
   static Json VolumeBackup(const std::string& name, const std::vector<std::string>& clusters) {
     Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
@@ -237,21 +136,18 @@ class ManagerEnv : public ::testing::Test {
   }
   static std::string ManagerLog() { return testing::ReadFile(manager_->log); }
 
-  static inline std::unique_ptr<testing::TempDir> dir_;
-  static inline std::unique_ptr<ApiServer> control_plane_;
-  static inline std::map<std::string, std::unique_ptr<ApiServer>> data_planes_;
+  static inline std::unique_ptr<testing::FederationEnv> env_;
+  static inline const testing::TempDir* dir_ = nullptr;
+  static inline const ApiServer* control_plane_ = nullptr;
   static inline std::shared_ptr<kube::Client> cp_client_;
   static inline std::map<std::string, std::shared_ptr<kube::Client>> dp_clients_;
-  static inline std::unique_ptr<Process> sim_;
-  static inline std::unique_ptr<testing::HttpClient> admin_;
-  static inline std::string audit_log_;
-  static inline std::string federation_kubeconfig_;
+  static inline const testing::HttpClient* admin_ = nullptr;
   static inline std::unique_ptr<Manager> manager_;
 };
 
 TEST_F(ManagerEnv, BadFlagsExitTwoAndAMissingKubeconfigExitsOne) {
   ProcessOptions o;
-  o.binary = kBin + "/src/manager/br-federation-manager";
+  o.binary = testing::ManagerBinary();
   o.args = {"--workers", "0"};
   auto bad = testing::RunCommand(o, 30s);
   EXPECT_EQ(bad.exit_code, 2);
@@ -477,10 +373,7 @@ TEST_F(ManagerEnv, OnlyTheLeaderWorksAndAStandbyTakesOver) {
 }
 
 TEST_F(ManagerEnv, ZzAuditLogIsClean) {
-  ProcessOptions o;
-  o.binary = kBin + "/src/sim/tidb-operator-sim";
-  o.args = {"check", "--audit-log", audit_log_};
-  auto result = testing::RunCommand(o, 60s);
+  auto result = env_->CheckAuditLog();
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
 }
 

@@ -1,0 +1,97 @@
+// FederationEnv: a whole federation of real processes on 127.0.0.1 for integration suites: a
+// control-plane brfed-apiserver serving the federation CRDs (with a namespace for the
+// federation objects), data-plane brfed-apiservers serving the test CRDs, tidb-operator-sim
+// acting as TiDB Operator in all of them (audit log and admin endpoint on), a federation
+// kubeconfig with one context per data plane, and br-federation-manager processes on demand.
+//
+// Thread-safety: none; one test thread drives it. Ownership: the environment owns its temporary
+// directory and every process it starts; destroying it kills them (managers first).
+#ifndef BRFED_TESTS_HARNESS_FEDERATION_ENV_H_
+#define BRFED_TESTS_HARNESS_FEDERATION_ENV_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "tests/harness/harness.h"
+
+namespace brfed::testing {
+
+struct FederationEnvOptions {
+  std::vector<std::string> data_planes = {"c1", "c2", "c3"};
+  // Contexts written to the federation kubeconfig at start; empty = every data plane.
+  std::vector<std::string> federation_contexts;
+  // The simulator's flags besides --cluster, --audit-log and --admin-addr.
+  std::vector<std::string> sim_args = {"--zero-latency",
+                                       "--tikv-per-cluster",
+                                       "1",
+                                       "--volumes-per-store",
+                                       "1",
+                                       "--log-level",
+                                       "warn"};
+  std::string ns = "default";  // control-plane namespace of the federation objects
+};
+
+// One br-federation-manager process; `metrics_port` is read from its log once it serves.
+struct ManagerProcess {
+  std::unique_ptr<Process> process;
+  std::string log;  // its stderr
+  int metrics_port = 0;
+
+  bool Ready() const;           // GET /readyz answers 200
+  std::string Metrics() const;  // GET /metrics body ("" when unreachable)
+  std::string Log() const { return ReadFile(log); }
+};
+
+class FederationEnv {
+ public:
+  static Result<std::unique_ptr<FederationEnv>> Start(const FederationEnvOptions& options);
+  ~FederationEnv();
+  FederationEnv(const FederationEnv&) = delete;
+  FederationEnv& operator=(const FederationEnv&) = delete;
+
+  // Rewrites the federation kubeconfig (atomically) with a context per named data plane.
+  Status WriteFederationKubeconfig(const std::vector<std::string>& names);
+
+  // Starts br-federation-manager against the control plane and the federation kubeconfig
+  // (--namespace ns, metrics on an ephemeral port) and waits until it serves metrics. `tag`
+  // names its log files; `extra` is appended to its flags.
+  Result<std::unique_ptr<ManagerProcess>> StartManager(const std::string& tag,
+                                                       const std::vector<std::string>& extra = {
+                                                           "--leader-elect=false"});
+
+  // `tidb-operator-sim check --audit-log` over this environment's audit log.
+  CommandResult CheckAuditLog() const;
+
+  const TempDir& dir() const { return *dir_; }
+  const std::string& ns() const { return ns_; }
+  const ApiServer& control_plane() const { return *control_plane_; }
+  const ApiServer& data_plane(const std::string& name) const { return *data_planes_.at(name); }
+  const std::string& federation_kubeconfig() const { return federation_kubeconfig_; }
+  const std::string& audit_log() const { return audit_log_; }
+  const HttpClient& sim_admin() const { return *sim_admin_; }
+  std::string SimLog() const { return ReadFile(dir_->File("sim.err")); }
+
+ private:
+  FederationEnv() = default;
+
+  std::unique_ptr<TempDir> dir_;
+  std::string ns_;
+  std::unique_ptr<ApiServer> control_plane_;
+  std::map<std::string, std::unique_ptr<ApiServer>> data_planes_;
+  std::unique_ptr<Process> sim_;
+  std::unique_ptr<HttpClient> sim_admin_;
+  std::string audit_log_;
+  std::string federation_kubeconfig_;
+};
+
+// BRFED_BINARY_DIR/src/sim/tidb-operator-sim and
+// BRFED_BINARY_DIR/src/manager/br-federation-manager.
+std::string SimBinary();
+std::string ManagerBinary();
+
+}  // namespace brfed::testing
+
+#endif  // BRFED_TESTS_HARNESS_FEDERATION_ENV_H_
