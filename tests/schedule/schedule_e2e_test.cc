@@ -1,6 +1,6 @@
 // End to end: VolumeBackupSchedules run by br-federation-manager as a process, with a
 // control-plane brfed-apiserver, two data-plane brfed-apiservers and tidb-operator-sim
-// (FederationSandbox). A watch on the control plane's VolumeBackups follows every change, so
+// (testing::FederationEnv). A watch on the control plane's VolumeBackups follows every change, so
 // "one backup at a time" is checked at each write the API server accepted, not at polls.
 // Tests run in declaration order and share the processes; the simulator's audit log is
 // checked last.
@@ -14,15 +14,16 @@
 #include <thread>
 
 #include "core/time.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
 #include "kube/resource.h"
-#include "tests/harness/federation_sandbox.h"
+#include "tests/harness/federation_env.h"
 
 namespace brfed {
 namespace {
 
-using testing::FederationSandbox;
+using testing::FederationEnv;
 using testing::ManagerProcess;
-using testing::TrueCondition;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
@@ -31,6 +32,22 @@ constexpr char kGroupLabel[] = "tidb.pingcap.com/backup-schedule-group";
 
 // Follows the namespace's VolumeBackups through a watch and records, per schedule and per
 // schedule group, how many were unfinished at once. Thread-safe.
+Result<std::shared_ptr<kube::Client>> KubeClientFor(const std::string& kubeconfig) {
+  BRFED_ASSIGN_OR_RETURN(kube::Kubeconfig config, kube::Kubeconfig::LoadFile(kubeconfig));
+  BRFED_ASSIGN_OR_RETURN(kube::RestConfig rest, config.ForContext(""));
+  return kube::NewClient(rest);
+}
+
+// The condition `type` of `obj` when its status is "True", else nullptr.
+const Json* TrueCondition(const Json& obj, const std::string& type) {
+  const Json* conditions = JsonAt(obj, {"status", "conditions"});
+  if (conditions == nullptr || !conditions->is_array()) return nullptr;
+  for (const auto& c : *conditions) {
+    if (JsonStringAt(c, {"type"}) == type && JsonStringAt(c, {"status"}) == "True") return &c;
+  }
+  return nullptr;
+}
+
 class BackupTracker {
  public:
   struct Backup {
@@ -165,14 +182,18 @@ class BackupTracker {
 class ScheduleE2e : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    testing::FederationSandboxOptions options;
+    testing::FederationEnvOptions options;
+    options.data_planes = {"c1", "c2"};
     // A backup takes about a second: long enough to overlap a 3 s slot of a peer.
     options.sim_args = {"--speed",     "10",  "--tikv-per-cluster", "1", "--volumes-per-store", "1",
                         "--log-level", "warn"};
-    auto sandbox = FederationSandbox::Start(options);
-    ASSERT_TRUE(sandbox.ok()) << sandbox.status().ToString();
-    sandbox_ = std::move(*sandbox);
-    tracker_ = std::make_unique<BackupTracker>(sandbox_->control_plane_client(), sandbox_->ns());
+    auto env = FederationEnv::Start(options);
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    sandbox_ = std::move(*env);
+    auto client = KubeClientFor(sandbox_->control_plane().kubeconfig);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    cp_client_ = *client;
+    tracker_ = std::make_unique<BackupTracker>(cp_client_, sandbox_->ns());
     auto manager = sandbox_->StartManager("manager");
     ASSERT_TRUE(manager.ok()) << manager.status().ToString();
     manager_ = std::move(*manager);
@@ -180,10 +201,11 @@ class ScheduleE2e : public ::testing::Test {
   static void TearDownTestSuite() {
     manager_.reset();
     tracker_.reset();
+    cp_client_.reset();
     sandbox_.reset();
   }
 
-  static kube::Client& Cp() { return *sandbox_->control_plane_client(); }
+  static kube::Client& Cp() { return *cp_client_; }
   static const std::string& Ns() { return sandbox_->ns(); }
   static std::string ManagerLog() { return testing::ReadFile(manager_->log); }
 
@@ -271,7 +293,8 @@ class ScheduleE2e : public ::testing::Test {
     return t.ok() ? *t : Time();
   }
 
-  static inline std::unique_ptr<FederationSandbox> sandbox_;
+  static inline std::unique_ptr<FederationEnv> sandbox_;
+  static inline std::shared_ptr<kube::Client> cp_client_;
   static inline std::unique_ptr<BackupTracker> tracker_;
   static inline std::unique_ptr<ManagerProcess> manager_;
 };
@@ -329,7 +352,7 @@ TEST_F(ScheduleE2e, ScheduleMetricsAppearOnTheManager) {
   const std::string series = "{namespace=\"default\",schedule=\"every3\"}";
   std::string metrics;
   EXPECT_TRUE(WaitFor([&] {
-    metrics = FederationSandbox::Metrics(*manager_);
+    metrics = manager_->Metrics();
     return metrics.find("brfed_schedule_backups_created_total" + series) != std::string::npos &&
            metrics.find("brfed_schedule_retention_deletions_total" + series) != std::string::npos &&
            metrics.find("brfed_schedule_last_successful_backup_timestamp_seconds" + series) !=
