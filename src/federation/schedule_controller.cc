@@ -171,6 +171,16 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
       in.group_peers.push_back(std::move(peer));
     }
   }
+  if (!group.empty()) {
+    std::set<std::string> live_schedules;
+    for (const JsonPtr& sc : schedules) live_schedules.insert(NameOf(*sc));
+    for (const JsonPtr& b : all_backups) {
+      if (LabelOf(*b, api::kBackupScheduleGroupLabel) == group &&
+          live_schedules.count(LabelOf(*b, api::kBackupScheduleLabel)) == 0) {
+        in.orphan_group_backups.push_back(b.get());
+      }
+    }
+  }
   in.claim_holder = claim_holder;
   in.deletes_in_flight = deletes_in_flight;
   in.now = deps_.clock->Now();

@@ -440,6 +440,7 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   for (const ScheduleObservation& peer : in.group_peers) {
     if (HasUnfinished(peer.backups)) return blocked("group-busy");
   }
+  if (HasUnfinished(in.orphan_group_backups)) return blocked("group-busy");
   for (const ScheduleObservation& peer : in.group_peers) {
     std::optional<Time> peer_slot = PendingSlot(peer, in.now);
     if (peer_slot &&

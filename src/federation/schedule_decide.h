@@ -55,6 +55,9 @@ struct ScheduleDecideInput {
   ScheduleObservation self;
   // The other schedules in the namespace with the same group label (empty without a group).
   std::vector<ScheduleObservation> group_peers;
+  // Backups carrying the group label whose schedule no longer exists (deleting a schedule keeps
+  // its backups): one still running holds the group like a peer's would.
+  std::vector<const Json*> orphan_group_backups;
   // The schedule holding this schedule's claim (its group's, or its own without a group):
   // a backup it created is not in the cache yet. Empty when nobody holds it.
   std::string claim_holder;

@@ -59,6 +59,7 @@ struct Fixture {
   Json schedule;
   std::vector<Json> backups;
   std::vector<std::pair<Json, std::vector<Json>>> peers;
+  std::vector<Json> orphan_group_backups;
   std::string claim_holder;
   std::vector<std::string> deletes_in_flight;
   Status template_validation;
@@ -74,6 +75,7 @@ struct Fixture {
       for (const Json& b : peer_backups) obs.backups.push_back(&b);
       in.group_peers.push_back(obs);
     }
+    for (const Json& b : orphan_group_backups) in.orphan_group_backups.push_back(&b);
     in.claim_holder = claim_holder;
     in.deletes_in_flight = deletes_in_flight;
     in.now = T(now);
@@ -220,6 +222,18 @@ TEST(ScheduleDecideTest, ExistingBackupForTheSlotOnlyRecordsStatus) {
   EXPECT_EQ(d.wait_reason, "exists");
   EXPECT_TRUE(d.status_changed);
   EXPECT_EQ(d.status[0]["lastBackup"], "s-2024-05-17t11-00-00");
+}
+
+// Regression: deleting a peer schedule (its backups are kept) must not let the group start a
+// second backup while the deleted schedule's last one still runs.
+TEST(ScheduleDecideTest, ARunningBackupOfADeletedGroupScheduleStillHoldsTheGroup) {
+  Fixture f{Schedule("a", "TZ=UTC 0 * * * *")};
+  f.orphan_group_backups.push_back(Backup("gone-x", "2024-05-17T10:59:00Z", St::kRunning));
+  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
+  EXPECT_TRUE(d.create.empty());
+  EXPECT_EQ(d.wait_reason, "group-busy");
+  f.orphan_group_backups[0] = Backup("gone-x", "2024-05-17T10:59:00Z", St::kComplete);
+  EXPECT_EQ(f.Decide("2024-05-17T11:00:05Z").create.size(), 1u);
 }
 
 TEST(ScheduleDecideTest, GroupSerialisesAcrossSchedules) {
