@@ -889,6 +889,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ServerOptions& option
   impl->http->new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
   impl->http->set_payload_max_length(options.max_body_bytes * 4 + 1024);
   impl->http->set_keep_alive_max_count(1000);
+  // Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm holds the
+  // body back until the client's delayed ACK (~40 ms) on every keep-alive request.
+  impl->http->set_tcp_nodelay(true);
   Impl* raw = impl.get();
   auto handler = [raw](const httplib::Request& req, httplib::Response& res) {
     try {

@@ -463,7 +463,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     if (!content_type.empty()) {
       headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
     }
-    headers = curl_slist_append(headers, "User-Agent: brfed");
+    headers = curl_slist_append(headers, ("User-Agent: " + config_.user_agent).c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     return SlistPtr(headers);
   }

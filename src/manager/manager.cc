@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/log.h"
+#include "core/version.h"
 #include "kube/kubeconfig.h"
 #include "runtime/event_recorder.h"
 #include "runtime/http_endpoints.h"
@@ -26,6 +27,9 @@ std::string LeaderIdentity() {
   return std::string(host) + "_" + suffix;
 }
 
+// What the API servers' audit logs show for every request of this process.
+std::string UserAgent() { return std::string(kLeaseName) + "/" + Version(); }
+
 }  // namespace
 
 Manager::Manager(ManagerFlags flags, std::vector<ControllerFactory> controllers)
@@ -45,6 +49,7 @@ Status Manager::Init() {
   if (!rest.ok()) return rest.status().Annotate("control-plane kubeconfig");
   rest->qps = flags_.kube_client_qps;
   rest->burst = flags_.kube_client_burst;
+  rest->user_agent = UserAgent();
   auto client = kube::NewClient(*rest, client_metrics_.get());
   if (!client.ok()) return client.status().Annotate("control-plane client");
   control_plane_ = *client;
@@ -91,10 +96,10 @@ Status Manager::StartWork() {
   options.metrics = metrics_.get();
   options.client_metrics = client_metrics_.get();
   kube::ClientMetrics* client_metrics = client_metrics_.get();
-  clusters_ =
-      std::make_unique<ClusterHandles>(options, [client_metrics](const kube::RestConfig& config) {
-        return kube::NewClient(config, client_metrics);
-      });
+  clusters_ = std::make_unique<ClusterHandles>(options, [client_metrics](kube::RestConfig config) {
+    config.user_agent = UserAgent();
+    return kube::NewClient(config, client_metrics);
+  });
 
   federation::ControllerDeps deps;
   deps.control_plane = control_plane_;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/version.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
@@ -117,6 +118,7 @@ Status Simulator::Impl::Start() {
       return Status(config.status().code(),
                     "cluster " + ep.name + ": " + config.status().message());
     }
+    config->user_agent = std::string("tidb-operator-sim/") + Version();
     auto client = kube::NewClient(*config);
     if (!client.ok()) {
       return Status(client.status().code(),

@@ -128,6 +128,21 @@ TEST(KubeIntegrationTest, TlsWithToken) {
   EXPECT_EQ(untrusted.status().code(), Code::kUnavailable);
 }
 
+// The configured User-Agent reaches the server (its audit log tells the programs apart).
+TEST(KubeIntegrationTest, UserAgentIsSentAsConfigured) {
+  TempDir dir;
+  const std::string audit = dir.path() + "/audit.jsonl";
+  auto server = Start(dir.path(), "user-agent", {"--audit-log", audit});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  kube::RestConfig rc = ConfigFrom(*server);
+  EXPECT_EQ(rc.user_agent, "brfed");
+  rc.user_agent = "ua-probe/1.2";
+  ASSERT_TRUE(ClientFor(rc)->List(kube::resources::ConfigMap(), "default").ok());
+  EXPECT_TRUE(WaitFor([&] {
+    return testing::ReadFile(audit).find(R"("user_agent":"ua-probe/1.2")") != std::string::npos;
+  })) << testing::ReadFile(audit);
+}
+
 TEST(KubeIntegrationTest, TlsWithClientCertificate) {
   TempDir dir;
   auto cert = kube::testing::MakeSelfSigned(dir, "client");

@@ -1,0 +1,1002 @@
+// fed_bench: end-to-end benchmarks of br-federation-manager against real processes on loopback
+// (issue 10). Each scenario starts a control-plane brfed-apiserver, N data-plane
+// brfed-apiservers (all with --audit-log), tidb-operator-sim --zero-latency and the manager,
+// drives VolumeBackups / VolumeRestores through the API, and computes its figures afterwards
+// from the audit logs. Results go to <out>/<scenario>.json (shape: bench/README.md).
+//
+// Usage: fed_bench --out DIR [--commit SHA] [--scenario NAME]... [--backups N]
+// Scenarios: hop_latency_1dp hop_latency_3dp (+restore_3dp) hop_latency_10dp (+gc_pause_10dp)
+//            scale_10dp_200 (+startup_10dp).
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/json.h"
+#include "core/time.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kube/resource.h"
+#include "tests/harness/harness.h"
+
+#ifndef BRFED_BUILD_TYPE
+#define BRFED_BUILD_TYPE "unknown"
+#endif
+
+namespace brfed::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ApiServer;
+using testing::Process;
+using testing::ProcessOptions;
+using testing::WaitFor;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+const std::string kBin = BRFED_BINARY_DIR;
+const std::string kSrc = BRFED_SOURCE_DIR;
+const std::string kNs = "default";    // VolumeBackups / VolumeRestores (control plane)
+const std::string kTcNs = "tidb";     // members and TidbCluster (data planes)
+const std::string kTcName = "basic";  // the simulator's default TidbCluster
+const char kManagerAgent[] = "br-federation-manager/";
+const char kSimAgent[] = "tidb-operator-sim/";
+const char kImplied[] = "implied by design, not measured";
+
+// Fatal setup problem: unwinds to main, so the destructors stop every process started so far.
+struct Fatal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] void Die(const std::string& what) { throw Fatal(what); }
+
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Microseconds since the epoch from an RFC 3339 timestamp (audit logs); -1 when unparsable.
+int64_t WallMicros(const std::string& text) {
+  auto t = ParseRfc3339(text);
+  if (!t.ok()) return -1;
+  return std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
+}
+
+std::vector<Json> ReadJsonLines(const std::string& path) {
+  std::vector<Json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = ParseJson(line);
+    if (j.ok()) out.push_back(std::move(*j));
+  }
+  return out;
+}
+
+// Nearest-rank percentiles of samples in milliseconds.
+Json Stats(std::vector<double> ms) {
+  Json s = {{"samples", ms.size()}};
+  if (ms.empty()) return s;
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double p) {
+    size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * ms.size()));
+    return ms[std::clamp<size_t>(rank, 1, ms.size()) - 1];
+  };
+  auto round3 = [](double v) { return std::round(v * 1000.0) / 1000.0; };
+  s["p50_ms"] = round3(pct(50));
+  s["p90_ms"] = round3(pct(90));
+  s["p99_ms"] = round3(pct(99));
+  s["max_ms"] = round3(ms.back());
+  return s;
+}
+
+std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
+  auto config = kube::Kubeconfig::LoadFile(kubeconfig);
+  if (!config.ok()) Die(config.status().ToString());
+  auto rest = config->ForContext("");
+  if (!rest.ok()) Die(rest.status().ToString());
+  rest->qps = 1000;
+  rest->burst = 2000;
+  rest->user_agent = "fed_bench";
+  auto client = kube::NewClient(*rest);
+  if (!client.ok()) Die(client.status().ToString());
+  return *client;
+}
+
+// A port free on 127.0.0.1 right now (the manager logs its metrics port only at info level).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    Die("no free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// /proc figures of one process.
+struct ProcStats {
+  double cpu_seconds = 0;
+  long vm_hwm_kib = 0;
+  long vm_rss_kib = 0;
+};
+ProcStats ReadProc(pid_t pid) {
+  ProcStats p;
+  std::string stat = testing::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in(stat.substr(close + 2));
+    std::vector<std::string> f;
+    std::string x;
+    while (in >> x) f.push_back(x);
+    // After the command: state(0) ... utime(11) stime(12).
+    if (f.size() > 12) {
+      p.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / sysconf(_SC_CLK_TCK);
+    }
+  }
+  std::istringstream status(testing::ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) p.vm_hwm_kib = std::atol(line.c_str() + 6);
+    if (line.rfind("VmRSS:", 0) == 0) p.vm_rss_kib = std::atol(line.c_str() + 6);
+  }
+  return p;
+}
+
+// Control plane + N data planes + simulator + manager, all on loopback.
+class Env {
+ public:
+  explicit Env(int data_planes) {
+    for (int i = 1; i <= data_planes; ++i) {
+      char name[8];
+      std::snprintf(name, sizeof name, "dp%02d", i);
+      names_.push_back(name);
+    }
+  }
+  ~Env() {
+    manager_.reset();
+    sim_.reset();
+  }
+
+  void StartServers() {
+    testing::ApiServerOptions cp;
+    cp.dir = dir_.File("cp");
+    cp.name = "control-plane";
+    cp.extra_args = {"--audit-log", AuditOf("cp")};
+    for (const char* f :
+         {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
+          "federation.pingcap.com_volumebackupschedules.yaml"}) {
+      cp.extra_args.push_back("--crd");
+      cp.extra_args.push_back(kSrc + "/deploy/crds/" + f);
+    }
+    fs::create_directories(cp.dir);
+    auto started = testing::StartApiServer(cp);
+    if (!started.ok()) Die(started.status().ToString());
+    control_plane_ = std::make_unique<ApiServer>(std::move(*started));
+    cp_client_ = ClientFor(control_plane_->kubeconfig);
+    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNs}}}};
+    auto created = cp_client_->Create(kube::resources::Namespace(), "", ns);
+    if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
+      Die(created.status().ToString());
+    }
+    for (const auto& name : names_) {
+      testing::ApiServerOptions o;
+      o.dir = dir_.File(name);
+      o.name = name;
+      o.extra_args = {"--crd", kSrc + "/deploy/crds/test", "--audit-log", AuditOf(name)};
+      fs::create_directories(o.dir);
+      auto dp = testing::StartApiServer(o);
+      if (!dp.ok()) Die(dp.status().ToString());
+      data_planes_.push_back(std::make_unique<ApiServer>(std::move(*dp)));
+      dp_clients_.push_back(ClientFor(data_planes_.back()->kubeconfig));
+    }
+    WriteFederationKubeconfig();
+  }
+
+  void StartSimulator() {
+    ProcessOptions sim;
+    sim.binary = kBin + "/src/sim/tidb-operator-sim";
+    for (size_t i = 0; i < names_.size(); ++i) {
+      sim.args.push_back("--cluster");
+      sim.args.push_back(names_[i] + "=" + data_planes_[i]->kubeconfig);
+    }
+    sim.args.insert(sim.args.end(), {"--zero-latency", "--tikv-per-cluster", "1",
+                                     "--volumes-per-store", "1", "--audit-log", SimAudit(),
+                                     "--admin-addr", "127.0.0.1:0", "--log-level", "warn"});
+    sim.stdout_path = dir_.File("sim.out");
+    sim.stderr_path = dir_.File("sim.err");
+    auto p = Process::Start(sim);
+    if (!p.ok()) Die(p.status().ToString());
+    sim_ = std::move(*p);
+    if (!WaitFor([&] {
+          return testing::ReadFile(dir_.File("sim.out")).find("admin-port ") != std::string::npos;
+        })) {
+      Die("simulator did not start: " + testing::ReadFile(dir_.File("sim.err")));
+    }
+    // The simulator creates the TidbClusters; wait for them so members find them.
+    for (auto& c : dp_clients_) {
+      if (!WaitFor([&] { return c->Get(kube::resources::TidbCluster(), kTcNs, kTcName).ok(); })) {
+        Die("TidbCluster not created by the simulator");
+      }
+    }
+  }
+
+  // Starts the manager; returns seconds from fork/exec to the first 200 from /readyz.
+  double StartManager(const std::string& tag) {
+    manager_.reset();
+    const int port = FreePort();
+    ProcessOptions o;
+    o.binary = kBin + "/src/manager/br-federation-manager";
+    o.args = {"--kubeconfig",
+              control_plane_->kubeconfig,
+              "--federation-kubeconfig-path",
+              dir_.File("federation-kubeconfig"),
+              "--metrics-addr",
+              "127.0.0.1:" + std::to_string(port),
+              "--leader-elect=false",
+              "--namespace",
+              kNs,
+              "--log-level",
+              "warn"};
+    o.args.insert(o.args.end(), manager_args_.begin(), manager_args_.end());
+    manager_log_ = dir_.File(tag + ".log");
+    o.stderr_path = manager_log_;
+    o.stdout_path = dir_.File(tag + ".out");
+    auto start = SteadyClock::now();
+    auto p = Process::Start(o);
+    if (!p.ok()) Die(p.status().ToString());
+    manager_ = std::move(*p);
+    testing::HttpClient metrics("http://127.0.0.1:" + std::to_string(port));
+    bool ready = WaitFor(
+        [&] { return metrics.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200; }, 60s);
+    if (!ready) Die("manager not ready: " + testing::ReadFile(manager_log_));
+    return Seconds(SteadyClock::now() - start);
+  }
+
+  void StopManager() {
+    if (!manager_) return;
+    manager_->Terminate();
+    (void)manager_->Wait(20s);
+    manager_.reset();
+  }
+
+  Json VolumeBackup(const std::string& name) const {
+    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+               {"kind", "VolumeBackup"},
+               {"metadata", {{"name", name}, {"namespace", kNs}}},
+               {"spec",
+                {{"clusters", Json::array()},
+                 {"template",
+                  {{"br", {{"sendCredToTikv", false}}},
+                   {"s3", {{"provider", "aws"}, {"bucket", "bench"}, {"prefix", name}}}}}}}};
+    for (const auto& c : names_) {
+      vb["spec"]["clusters"].push_back(
+          {{"k8sClusterName", c}, {"tcName", kTcName}, {"tcNamespace", kTcNs}});
+    }
+    return vb;
+  }
+
+  Json VolumeRestore(const std::string& name, const std::string& backup) const {
+    Json vr = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+               {"kind", "VolumeRestore"},
+               {"metadata", {{"name", name}, {"namespace", kNs}}},
+               {"spec",
+                {{"volumeBackupName", backup},
+                 {"clusters", Json::array()},
+                 {"template", {{"br", {{"sendCredToTikv", false}}}}}}}};
+    for (const auto& c : names_) {
+      vr["spec"]["clusters"].push_back(
+          {{"k8sClusterName", c}, {"tcName", kTcName}, {"tcNamespace", kTcNs}});
+    }
+    return vr;
+  }
+
+  // Creates the objects, then waits until each has a terminal phase. Returns name -> phase.
+  std::map<std::string, std::string> RunBatch(const kube::Resource& resource,
+                                              const std::vector<Json>& objects,
+                                              std::chrono::milliseconds deadline) {
+    std::map<std::string, std::string> phases;
+    for (const auto& o : objects) {
+      auto r = cp_client_->Create(resource, kNs, o);
+      std::string name = JsonStringAt(o, {"metadata", "name"});
+      phases[name] = r.ok() ? "" : "CreateError: " + r.status().ToString();
+    }
+    const std::set<std::string> terminal = {"Complete", "Failed", "Invalid"};
+    WaitFor(
+        [&] {
+          // A LIST of every object: poll gently so the driver does not load the control plane.
+          std::this_thread::sleep_for(std::chrono::milliseconds(objects.size() > 20 ? 200 : 5));
+          auto list = cp_client_->List(resource, kNs);
+          if (!list.ok()) return false;
+          const Json* items = JsonAt(*list, {"items"});
+          if (items == nullptr) return false;
+          for (const auto& item : *items) {
+            std::string name = JsonStringAt(item, {"metadata", "name"});
+            auto it = phases.find(name);
+            if (it != phases.end() && it->second.empty()) {
+              std::string phase = JsonStringAt(item, {"status", "phase"});
+              if (terminal.count(phase)) it->second = phase;
+            }
+          }
+          for (const auto& [n, p] : phases) {
+            if (p.empty()) return false;
+          }
+          return true;
+        },
+        deadline);
+    for (auto& [n, p] : phases) {
+      if (p.empty()) p = "Timeout";
+    }
+    return phases;
+  }
+
+  void SetRecoveryMode() {
+    for (auto& c : dp_clients_) {
+      auto r = c->Patch(kube::resources::TidbCluster(), kTcNs, kTcName, kube::PatchType::kMerge,
+                        Json{{"spec", {{"recoveryMode", true}}}});
+      if (!r.ok()) Die("recoveryMode: " + r.status().ToString());
+    }
+  }
+
+  // `tidb-operator-sim check` on the simulator's audit log: number of violations.
+  Json SimulatorCheck() {
+    ProcessOptions o;
+    o.binary = kBin + "/src/sim/tidb-operator-sim";
+    o.args = {"check", "--audit-log", SimAudit()};
+    auto r = testing::RunCommand(o, 120s);
+    size_t violations = 0;
+    for (size_t at = r.out.find("VIOLATION"); at != std::string::npos;
+         at = r.out.find("VIOLATION", at + 1)) {
+      ++violations;
+    }
+    return {{"exit_code", r.exit_code}, {"violations", violations}};
+  }
+
+  // Copies the logs and audit logs (for a look afterwards) into `dest`.
+  void KeepLogs(const std::string& dest) const {
+    std::error_code ec;
+    fs::create_directories(dest, ec);
+    fs::copy(dir_.path(), dest, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
+             ec);
+    if (ec) std::cerr << "fed_bench: keeping logs in " << dest << ": " << ec.message() << "\n";
+  }
+
+  void set_manager_args(std::vector<std::string> args) { manager_args_ = std::move(args); }
+  std::string AuditOf(const std::string& server) const {
+    return dir_.File(server + "-audit.jsonl");
+  }
+  std::string SimAudit() const { return dir_.File("sim-audit.jsonl"); }
+  const std::vector<std::string>& names() const { return names_; }
+  Process* manager() { return manager_.get(); }
+  const std::string& manager_log() const { return manager_log_; }
+
+ private:
+  void WriteFederationKubeconfig() {
+    Json merged = {{"apiVersion", "v1"},
+                   {"kind", "Config"},
+                   {"clusters", Json::array()},
+                   {"users", Json::array()},
+                   {"contexts", Json::array()}};
+    for (const auto& dp : data_planes_) {
+      auto doc = ParseYaml(testing::ReadFile(dp->kubeconfig));
+      if (!doc.ok()) Die(doc.status().ToString());
+      for (const char* list : {"clusters", "users", "contexts"}) {
+        for (const auto& entry : (*doc)[list]) merged[list].push_back(entry);
+      }
+    }
+    std::ofstream(dir_.File("federation-kubeconfig")) << DumpJson(merged);
+  }
+
+  std::vector<std::string> names_;
+  testing::TempDir dir_;
+  std::unique_ptr<ApiServer> control_plane_;
+  std::vector<std::unique_ptr<ApiServer>> data_planes_;
+  std::shared_ptr<kube::Client> cp_client_;
+  std::vector<std::shared_ptr<kube::Client>> dp_clients_;
+  std::unique_ptr<Process> sim_;
+  std::unique_ptr<Process> manager_;
+  std::string manager_log_;
+  std::vector<std::string> manager_args_;  // extra manager flags
+};
+
+// The audit logs of one environment, indexed for the hop computations.
+class Audit {
+ public:
+  struct Write {
+    int64_t us;  // wall microseconds (API server's audit time)
+    std::string verb;
+  };
+
+  explicit Audit(const Env& env) {
+    LoadServer("cp", env.AuditOf("cp"));
+    for (const auto& n : env.names()) LoadServer(n, env.AuditOf(n));
+    for (auto& [key, list] : manager_writes_) SortByTime(list);
+    for (auto& [key, list] : sim_writes_) SortByTime(list);
+    for (const Json& e : ReadJsonLines(env.SimAudit())) {
+      const std::string event = JsonStringAt(e, {"event"});
+      if (event == "condition") {
+        // First persisted write of each condition type per member.
+        std::string key = JsonStringAt(e, {"cluster"}) + "/" + JsonStringAt(e, {"name"});
+        std::string type = JsonStringAt(e, {"type"});
+        auto& slot = conditions_[key][type];
+        if (slot == 0) slot = WallMicros(JsonStringAt(e, {"wall"}));
+      } else if (event == "pd_pause") {
+        pauses_[JsonStringAt(e, {"holder"})].first = JsonIntAt(e, {"mono_ns"});
+      } else if (event == "pd_resume" || event == "pd_pause_expired") {
+        pauses_[JsonStringAt(e, {"holder"})].second = JsonIntAt(e, {"mono_ns"});
+        if (event == "pd_pause_expired") ++pause_expiries_;
+      }
+    }
+  }
+
+  // The data-plane API server's time of the simulator's write that persisted a condition
+  // (the last simulator write on that member at or before the simulator's record); -1 if none.
+  int64_t ConditionWrite(const std::string& cluster, const std::string& member,
+                         const std::string& type) const {
+    auto c = conditions_.find(cluster + "/" + member);
+    if (c == conditions_.end()) return -1;
+    auto t = c->second.find(type);
+    if (t == c->second.end()) return -1;
+    auto w = sim_writes_.find(cluster + "/" + member);
+    if (w == sim_writes_.end()) return t->second;
+    int64_t best = -1;
+    for (const auto& write : w->second) {
+      if (write.us <= t->second) best = write.us;
+    }
+    return best >= 0 ? best : t->second;
+  }
+
+  // Latest ConditionWrite over clusters; -1 when any is missing.
+  int64_t LastConditionWrite(const std::vector<std::string>& clusters, const std::string& member,
+                             const std::string& type) const {
+    int64_t last = -1;
+    for (const auto& c : clusters) {
+      int64_t t = ConditionWrite(c, member, type);
+      if (t < 0) return -1;
+      last = std::max(last, t);
+    }
+    return last;
+  }
+
+  // First manager write after `after_us` on `object` in any of `servers`; -1 if none.
+  int64_t NextManagerWrite(const std::vector<std::string>& servers, const std::string& object,
+                           int64_t after_us) const {
+    int64_t first = -1;
+    for (const auto& s : servers) {
+      auto it = manager_writes_.find(s + "/" + object);
+      if (it == manager_writes_.end()) continue;
+      for (const auto& w : it->second) {
+        if (w.us > after_us) {
+          if (first < 0 || w.us < first) first = w.us;
+          break;
+        }
+      }
+    }
+    return first;
+  }
+
+  // Pause lengths (ms) of the holders whose member name is in `members`.
+  std::vector<double> PauseLengths(const std::set<std::string>& members) const {
+    std::vector<double> out;
+    for (const auto& [holder, span] : pauses_) {
+      // holder = <cluster>/<namespace>/<name>/<uid>#init
+      std::vector<std::string> parts;
+      std::stringstream in(holder);
+      std::string part;
+      while (std::getline(in, part, '/')) parts.push_back(part);
+      if (parts.size() < 3 || members.count(parts[2]) == 0) continue;
+      if (span.first > 0 && span.second > 0) out.push_back((span.second - span.first) / 1e6);
+    }
+    return out;
+  }
+  int pause_expiries() const { return pause_expiries_; }
+
+  // Manager requests by server kind and verb, with error codes, within [from_us, to_us].
+  Json ManagerRequests(int64_t from_us, int64_t to_us) const {
+    Json by = {{"control_plane", Json::object()}, {"data_planes", Json::object()}};
+    Json errors = Json::object();
+    long total = 0;
+    long conflicts = 0;
+    for (const auto& r : manager_requests_) {
+      if (r.us < from_us || r.us > to_us) continue;
+      auto& bucket = by[r.server == "cp" ? "control_plane" : "data_planes"];
+      std::string verb = r.verb + (r.subresource.empty() ? "" : "/" + r.subresource);
+      bucket[verb] = bucket.value(verb, 0) + 1;
+      if (r.code == 409) {
+        ++conflicts;  // optimistic concurrency on a stale cache: retried by design
+      } else if (r.code >= 400) {
+        std::string code = std::to_string(r.code);
+        errors[code] = errors.value(code, 0) + 1;
+      }
+      ++total;
+    }
+    return {{"by_verb", by}, {"error_codes", errors}, {"conflicts", conflicts}, {"total", total}};
+  }
+
+ private:
+  struct Request {
+    int64_t us;
+    std::string server, verb, subresource;
+    int code;
+  };
+  static void SortByTime(std::vector<Write>& list) {
+    std::stable_sort(list.begin(), list.end(),
+                     [](const Write& a, const Write& b) { return a.us < b.us; });
+  }
+  void LoadServer(const std::string& server, const std::string& path) {
+    static const std::set<std::string> kWrites = {"create", "update", "patch", "delete"};
+    for (const Json& line : ReadJsonLines(path)) {
+      const std::string agent = JsonStringAt(line, {"user_agent"});
+      const std::string verb = JsonStringAt(line, {"verb"});
+      const int code = static_cast<int>(JsonIntAt(line, {"code"}));
+      const int64_t us = WallMicros(JsonStringAt(line, {"time"}));
+      const bool manager = agent.rfind(kManagerAgent, 0) == 0;
+      const bool sim = agent.rfind(kSimAgent, 0) == 0;
+      if (manager) {
+        manager_requests_.push_back({us, server, verb, JsonStringAt(line, {"subresource"}), code});
+      }
+      if (!kWrites.count(verb) || code < 200 || code >= 300) continue;
+      std::string key = server + "/" + JsonStringAt(line, {"name"});
+      if (manager) manager_writes_[key].push_back({us, verb});
+      if (sim) sim_writes_[key].push_back({us, verb});
+    }
+  }
+
+  std::map<std::string, std::vector<Write>> manager_writes_;  // "<server>/<object name>"
+  std::map<std::string, std::vector<Write>> sim_writes_;
+  std::map<std::string, std::map<std::string, int64_t>> conditions_;  // "<cluster>/<member>"
+  std::map<std::string, std::pair<int64_t, int64_t>> pauses_;         // holder -> mono ns
+  std::vector<Request> manager_requests_;
+  int pause_expiries_ = 0;
+};
+
+struct HopDef {
+  std::string name;
+  std::string description;
+};
+
+// Backup hops for the given VolumeBackups (all members in `clusters`, init member first).
+Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
+                const std::vector<std::string>& backups) {
+  const std::vector<HopDef> defs = {
+      {"initialized_to_execute",
+       "init member's VolumeBackupInitialized status write -> manager's next member write "
+       "(execute)"},
+      {"snapshots_created_to_resume_gc",
+       "last member's VolumeBackupSnapshotsCreated status write -> manager's next write on the "
+       "init member (resumeGcSchedule)"},
+      {"complete_to_teardown",
+       "last member's VolumeBackupComplete status write -> manager's next member write "
+       "(teardown)"},
+      {"teardown_complete_to_volumebackup_complete",
+       "last member's Complete status write -> manager's next VolumeBackup write on the control "
+       "plane (Complete)"}};
+  std::vector<std::vector<double>> samples(defs.size());
+  int missing = 0;
+  const std::vector<std::string> init = {clusters.front()};
+  for (const auto& vb : backups) {
+    const std::string member = "fed-" + vb;
+    int64_t triggers[4] = {
+        audit.ConditionWrite(clusters.front(), member, "VolumeBackupInitialized"),
+        audit.LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated"),
+        audit.LastConditionWrite(clusters, member, "VolumeBackupComplete"),
+        audit.LastConditionWrite(clusters, member, "Complete")};
+    int64_t reactions[4] = {
+        triggers[0] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[0]),
+        triggers[1] < 0 ? -1 : audit.NextManagerWrite(init, member, triggers[1]),
+        triggers[2] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[2]),
+        triggers[3] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vb, triggers[3])};
+    for (size_t i = 0; i < defs.size(); ++i) {
+      if (triggers[i] < 0 || reactions[i] < 0) {
+        ++missing;
+        continue;
+      }
+      samples[i].push_back((reactions[i] - triggers[i]) / 1000.0);
+    }
+  }
+  Json hops = Json::array();
+  for (size_t i = 0; i < defs.size(); ++i) {
+    Json h = Stats(samples[i]);
+    h["hop"] = defs[i].name;
+    h["description"] = defs[i].description;
+    hops.push_back(h);
+  }
+  return {{"hops", hops}, {"unmatched_hops", missing}};
+}
+
+Json RestoreHops(const Audit& audit, const std::vector<std::string>& clusters,
+                 const std::vector<std::string>& restores) {
+  const std::vector<HopDef> defs = {
+      {"volume_complete_to_volumerestore_volume_complete",
+       "last member's VolumeComplete status write -> manager's next VolumeRestore write on the "
+       "control plane"},
+      {"tikv_complete_to_restore_data",
+       "last member's TikvComplete status write -> manager's next member write (restore-data)"},
+      {"data_complete_to_restore_finish",
+       "DataComplete status write -> manager's next member write (restore-finish)"},
+      {"complete_to_volumerestore_complete",
+       "last member's Complete status write -> manager's next VolumeRestore write on the control "
+       "plane (Complete)"}};
+  std::vector<std::vector<double>> samples(defs.size());
+  int missing = 0;
+  for (const auto& vr : restores) {
+    const std::string member = "fed-" + vr;
+    int64_t data_complete = -1;
+    for (const auto& c : clusters) {
+      int64_t t = audit.ConditionWrite(c, member, "DataComplete");
+      if (t >= 0) data_complete = t;
+    }
+    int64_t triggers[4] = {audit.LastConditionWrite(clusters, member, "VolumeComplete"),
+                           audit.LastConditionWrite(clusters, member, "TikvComplete"),
+                           data_complete, audit.LastConditionWrite(clusters, member, "Complete")};
+    int64_t reactions[4] = {
+        triggers[0] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vr, triggers[0]),
+        triggers[1] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[1]),
+        triggers[2] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[2]),
+        triggers[3] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vr, triggers[3])};
+    for (size_t i = 0; i < defs.size(); ++i) {
+      if (triggers[i] < 0 || reactions[i] < 0) {
+        ++missing;
+        continue;
+      }
+      samples[i].push_back((reactions[i] - triggers[i]) / 1000.0);
+    }
+  }
+  Json hops = Json::array();
+  for (size_t i = 0; i < defs.size(); ++i) {
+    Json h = Stats(samples[i]);
+    h["hop"] = defs[i].name;
+    h["description"] = defs[i].description;
+    hops.push_back(h);
+  }
+  return {{"hops", hops}, {"unmatched_hops", missing}};
+}
+
+Json Machine() {
+  std::string model;
+  std::istringstream in(testing::ReadFile("/proc/cpuinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return {{"cores", std::thread::hardware_concurrency()}, {"cpu_model", model}};
+}
+
+struct Context {
+  std::string out_dir;
+  std::string commit;
+  int backups = 100;
+  int batch = 10;
+  int restores = 20;
+  int scale = 200;
+  std::string keep_logs;  // "" = logs go with the temporary folder
+  int scale_qps = 50;     // the manager's --kube-client-qps in the scale scenario
+};
+
+Json Header(const Context& ctx, const std::string& name, const std::string& description) {
+  return {{"name", name},
+          {"description", description},
+          {"schema_version", 1},
+          {"machine", Machine()},
+          {"build_type", BRFED_BUILD_TYPE},
+          {"git_commit", ctx.commit},
+          {"started", FormatRfc3339Micro(std::chrono::system_clock::now())}};
+}
+
+void Write(const Context& ctx, Json result) {
+  const std::string path = ctx.out_dir + "/" + JsonStringAt(result, {"name"}) + ".json";
+  std::ofstream(path) << result.dump(2) << "\n";
+  std::cerr << "fed_bench: wrote " << path << "\n";
+}
+
+Json GoHops(const std::vector<std::string>& hops) {
+  Json out = {{"label", kImplied},
+              {"basis",
+               "upstream has no watch on data-plane members; every handshake hop waits for the "
+               "next 30 s informer resync (upstream-features.md 4.1), so a hop takes 0..30 s, "
+               "uniformly: p50 ~15 s, p99 ~29.7 s, max 30 s"},
+              {"hops", Json::array()}};
+  for (const auto& h : hops) {
+    out["hops"].push_back({{"hop", h}, {"p50_ms", 15000}, {"p99_ms", 29700}, {"max_ms", 30000}});
+  }
+  return out;
+}
+
+const std::vector<std::string> kBackupHopNames = {
+    "initialized_to_execute", "snapshots_created_to_resume_gc", "complete_to_teardown",
+    "teardown_complete_to_volumebackup_complete"};
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs `count` VolumeBackups in batches of `batch`; returns the names and the phase counts.
+std::vector<std::string> RunBackups(Env& env, const std::string& prefix, int count, int batch,
+                                    Json& phases) {
+  std::vector<std::string> names;
+  for (int start = 0; start < count; start += batch) {
+    std::vector<Json> objects;
+    for (int i = start; i < std::min(count, start + batch); ++i) {
+      names.push_back(prefix + std::to_string(i));
+      objects.push_back(env.VolumeBackup(names.back()));
+    }
+    for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeBackup(), objects, 120s)) {
+      phases[p] = phases.value(p, 0) + 1;
+    }
+  }
+  return names;
+}
+
+void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool with_gc) {
+  const std::string name = "hop_latency_" + std::to_string(data_planes) + "dp";
+  std::cerr << "fed_bench: " << name << "\n";
+  Json result =
+      Header(ctx, name,
+             "VolumeBackup orchestration hops: data-plane status write -> manager's reacting "
+             "write, from the API servers' audit logs");
+  Env env(data_planes);
+  env.StartServers();
+  env.StartSimulator();
+  env.StartManager("manager");
+  auto start = SteadyClock::now();
+  Json phases = Json::object();
+  std::vector<std::string> names = RunBackups(env, "hop-", ctx.backups, ctx.batch, phases);
+  const double backup_seconds = Seconds(SteadyClock::now() - start);
+
+  Json restore_phases = Json::object();
+  std::vector<std::string> restores;
+  double restore_seconds = 0;
+  if (with_restore) {
+    auto rstart = SteadyClock::now();
+    // One TidbCluster per data plane: restores run one at a time, each in recovery mode.
+    for (int i = 0; i < ctx.restores && i < static_cast<int>(names.size()); ++i) {
+      env.SetRecoveryMode();
+      restores.push_back("rs-" + std::to_string(i));
+      for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeRestore(),
+                                             {env.VolumeRestore(restores.back(), names[i])}, 60s)) {
+        restore_phases[p] = restore_phases.value(p, 0) + 1;
+      }
+    }
+    restore_seconds = Seconds(SteadyClock::now() - rstart);
+  }
+  env.StopManager();
+  Json check = env.SimulatorCheck();
+  if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
+  Audit audit(env);
+
+  result["config"] = {{"data_planes", data_planes},
+                      {"volume_backups", ctx.backups},
+                      {"concurrent_batch", ctx.batch},
+                      {"simulator", "--zero-latency, 1 TiKV store x 1 volume per data plane"}};
+  Json hops = BackupHops(audit, env.names(), names);
+  result["results"] = {{"phases", phases},
+                       {"wall_seconds", std::round(backup_seconds * 1000) / 1000},
+                       {"hops", hops["hops"]},
+                       {"unmatched_hops", hops["unmatched_hops"]},
+                       {"simulator_check", check}};
+  result["target"] = {{"hop_p99_ms", 50}};
+  result["go_original"] = GoHops(kBackupHopNames);
+  Write(ctx, result);
+
+  if (with_gc) {
+    Json gc = Header(ctx, "gc_pause_" + std::to_string(data_planes) + "dp",
+                     "GC/PD-scheduler pause window per VolumeBackup (simulator audit "
+                     "pd_pause -> pd_resume, monotonic clock) minus the simulator's configured "
+                     "work inside it");
+    std::set<std::string> members;
+    for (const auto& n : names) members.insert("fed-" + n);
+    Json pause = Stats(audit.PauseLengths(members));
+    gc["config"] = result["config"];
+    gc["results"] = {{"pause", pause},
+                     {"configured_work_ms", 0},
+                     {"overhead", pause},
+                     {"pause_expiries", audit.pause_expiries()},
+                     {"note",
+                      "with --zero-latency every simulated step takes 0 ms, so the whole pause "
+                      "is control-plane + API + simulator-process overhead"}};
+    gc["target"] = {{"overhead_ms", 100}};
+    gc["go_original"] = {
+        {"label", kImplied},
+        {"basis",
+         "the pause spans initialized->execute and snapshots-created->resumeGcSchedule, each "
+         "waiting for the next 30 s resync: overhead 0..60 s, ~30 s typical"},
+        {"overhead_typical_ms", 30000},
+        {"overhead_max_ms", 60000}};
+    Write(ctx, gc);
+  }
+  if (with_restore) {
+    Json rs = Header(ctx, "restore_" + std::to_string(data_planes) + "dp",
+                     "VolumeRestore orchestration hops (spec.volumeBackupName, no warm-up): "
+                     "data-plane status write -> manager's reacting write");
+    rs["config"] = {{"data_planes", data_planes},
+                    {"volume_restores", restores.size()},
+                    {"concurrent_batch", 1},
+                    {"simulator", "--zero-latency; recoveryMode set before each restore"}};
+    Json rh = RestoreHops(audit, env.names(), restores);
+    rs["results"] = {{"phases", restore_phases},
+                     {"wall_seconds", std::round(restore_seconds * 1000) / 1000},
+                     {"hops", rh["hops"]},
+                     {"unmatched_hops", rh["unmatched_hops"]},
+                     {"simulator_check", check}};
+    rs["target"] = {{"hop_p99_ms", 50}};
+    rs["go_original"] =
+        GoHops({"volume_complete_to_volumerestore_volume_complete", "tikv_complete_to_restore_data",
+                "data_complete_to_restore_finish", "complete_to_volumerestore_complete"});
+    Write(ctx, rs);
+  }
+}
+
+void ScaleScenario(const Context& ctx) {
+  const int data_planes = 10;
+  std::cerr << "fed_bench: scale_10dp_" << ctx.scale << "\n";
+  Env env(data_planes);
+  env.set_manager_args({"--kube-client-qps", std::to_string(ctx.scale_qps), "--kube-client-burst",
+                        std::to_string(ctx.scale_qps * 2)});
+  env.StartServers();
+  env.StartSimulator();
+
+  // Start to ready, a few times; the last incarnation runs the scale test.
+  std::vector<double> ready_ms;
+  for (int i = 0; i < 5; ++i) {
+    if (i > 0) env.StopManager();
+    ready_ms.push_back(env.StartManager("manager-" + std::to_string(i)) * 1000.0);
+  }
+  Json startup = Header(ctx, "startup_10dp",
+                        "br-federation-manager start (exec) to the first 200 from /readyz, 10 "
+                        "data planes, leader election off");
+  startup["config"] = {{"data_planes", data_planes}, {"runs", ready_ms.size()}};
+  startup["results"] = {{"start_to_ready", Stats(ready_ms)}};
+  startup["target"] = Json::object();
+  startup["go_original"] = {{"label", kImplied}, {"basis", "not comparable: no published figure"}};
+  Write(ctx, startup);
+
+  const pid_t pid = env.manager()->pid();
+  ProcStats before = ReadProc(pid);
+  std::vector<std::string> names;
+  std::vector<Json> objects;
+  for (int i = 0; i < ctx.scale; ++i) {
+    names.push_back("sc-" + std::to_string(i));
+    objects.push_back(env.VolumeBackup(names.back()));
+  }
+  const int64_t from_us = NowMicros();
+  auto start = SteadyClock::now();
+  std::atomic<bool> sampling{true};
+  long peak_rss = 0;
+  std::thread sampler([&] {
+    while (sampling) {
+      peak_rss = std::max(peak_rss, ReadProc(pid).vm_rss_kib);
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  auto phases_by_name = env.RunBatch(kube::resources::VolumeBackup(), objects, 400s);
+  const double total = Seconds(SteadyClock::now() - start);
+  const int64_t to_us = NowMicros();
+  sampling = false;
+  sampler.join();
+  ProcStats after = ReadProc(pid);
+  Json phases = Json::object();
+  for (const auto& [n, p] : phases_by_name) phases[p] = phases.value(p, 0) + 1;
+  std::string log = testing::ReadFile(env.manager_log());
+  size_t error_lines = 0;
+  for (size_t at = log.find("level=error"); at != std::string::npos;
+       at = log.find("level=error", at + 1)) {
+    ++error_lines;
+  }
+  env.StopManager();
+  Json check = env.SimulatorCheck();
+  if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/scale_10dp");
+  Audit audit(env);
+  Json requests = audit.ManagerRequests(from_us, to_us);
+  Json per_vb = {{"control_plane", Json::object()}, {"data_planes", Json::object()}};
+  for (const char* side : {"control_plane", "data_planes"}) {
+    for (auto& [verb, n] : requests["by_verb"][side].items()) {
+      per_vb[side][verb] = std::round(n.get<double>() / ctx.scale * 100) / 100;
+    }
+  }
+  Json hops = BackupHops(audit, env.names(), names);
+  std::set<std::string> members;
+  for (const auto& n : names) members.insert("fed-" + n);
+
+  Json result = Header(ctx, "scale_10dp_" + std::to_string(ctx.scale),
+                       "10 data planes x concurrent VolumeBackups created at once");
+  result["config"] = {{"data_planes", data_planes},
+                      {"manager_kube_client_qps", ctx.scale_qps},
+                      {"volume_backups", ctx.scale},
+                      {"concurrent_batch", ctx.scale},
+                      {"simulator", "--zero-latency, 1 TiKV store x 1 volume per data plane"}};
+  result["results"] = {
+      {"phases", phases},
+      {"all_complete", phases.value("Complete", 0) == ctx.scale},
+      {"total_seconds", std::round(total * 1000) / 1000},
+      {"manager_requests_per_volume_backup", per_vb},
+      {"manager_requests_total", requests["total"]},
+      {"manager_request_error_codes", requests["error_codes"]},
+      {"manager_request_conflicts", requests["conflicts"]},
+      {"manager_error_log_lines", error_lines},
+      {"manager_cpu_seconds", std::round((after.cpu_seconds - before.cpu_seconds) * 100) / 100},
+      {"manager_peak_rss_mib", std::round(std::max(after.vm_hwm_kib, peak_rss) / 1024.0 * 10) / 10},
+      {"hops", hops["hops"]},
+      {"unmatched_hops", hops["unmatched_hops"]},
+      {"gc_pause", Stats(audit.PauseLengths(members))},
+      {"simulator_check", check}};
+  result["target"] = {{"all_complete", true}, {"errors", 0}, {"manager_peak_rss_mib", 64}};
+  result["go_original"] = {
+      {"label", kImplied},
+      {"basis",
+       "each resync re-runs every running VolumeBackup with one GET per data plane through a "
+       "5-QPS client per data plane (upstream-features.md 4.1.3): 200 backups x 10 data planes "
+       "= 200 GETs per data plane per pass, 40 s at 5 QPS, longer than the 30 s resync; and "
+       "every backup needs >= 3 resync-bound hops"},
+      {"min_total_seconds_implied", 90}};
+  Write(ctx, result);
+}
+
+}  // namespace
+}  // namespace brfed::bench
+
+int main(int argc, char** argv) {
+  using namespace brfed::bench;
+  signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"fed_bench: end-to-end benchmarks of br-federation-manager"};
+  Context ctx;
+  std::vector<std::string> scenarios;
+  app.add_option("--out", ctx.out_dir, "folder for <scenario>.json")->required();
+  app.add_option("--commit", ctx.commit, "git commit recorded in the results");
+  app.add_option("--scenario", scenarios,
+                 "hop_latency_1dp, hop_latency_3dp (with restore_3dp), hop_latency_10dp (with "
+                 "gc_pause_10dp), scale_10dp (with startup_10dp); default all");
+  app.add_option("--backups", ctx.backups, "VolumeBackups per hop-latency scenario")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--batch", ctx.batch, "concurrent VolumeBackups per batch")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--restores", ctx.restores, "VolumeRestores (sequential)")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--scale", ctx.scale, "concurrent VolumeBackups in the scale scenario")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--scale-qps", ctx.scale_qps,
+                 "the manager's --kube-client-qps (burst: twice) in the scale scenario")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--keep-logs", ctx.keep_logs, "copy every process log and audit log here");
+  CLI11_PARSE(app, argc, argv);
+  std::filesystem::create_directories(ctx.out_dir);
+  const std::set<std::string> known = {"hop_latency_1dp", "hop_latency_3dp", "hop_latency_10dp",
+                                       "scale_10dp"};
+  if (scenarios.empty()) scenarios.assign(known.begin(), known.end());
+  for (const auto& s : scenarios) {
+    if (!known.count(s)) {
+      std::cerr << "fed_bench: unknown scenario " << s << "\n";
+      return 2;
+    }
+  }
+  auto want = [&](const std::string& s) {
+    return std::find(scenarios.begin(), scenarios.end(), s) != scenarios.end();
+  };
+  try {
+    if (want("hop_latency_1dp")) HopScenario(ctx, 1, false, false);
+    if (want("hop_latency_3dp")) HopScenario(ctx, 3, true, false);
+    if (want("hop_latency_10dp")) HopScenario(ctx, 10, false, true);
+    if (want("scale_10dp")) ScaleScenario(ctx);
+  } catch (const Fatal& e) {
+    std::cerr << "fed_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
