@@ -161,7 +161,7 @@ class Env {
  public:
   explicit Env(int data_planes) {
     for (int i = 1; i <= data_planes; ++i) {
-      char name[8];
+      char name[16];
       std::snprintf(name, sizeof name, "dp%02d", i);
       names_.push_back(name);
     }
