@@ -66,7 +66,11 @@ Status Manager::Init() {
     log::Info("serving metrics",
               {{"addr", flags_.metrics_addr}, {"port", std::to_string(endpoints_->port())}});
   }
-  events_ = std::make_unique<runtime::EventRecorder>(control_plane_, kLeaseName);
+  // Events get their own client, hence their own rate limiter (as client-go's broadcaster
+  // does): ~5 Events per VolumeBackup must not take the tokens of the controllers' writes.
+  auto events_client = kube::NewClient(*rest, client_metrics_.get());
+  if (!events_client.ok()) return events_client.status().Annotate("control-plane events client");
+  events_ = std::make_unique<runtime::EventRecorder>(*events_client, kLeaseName);
   if (flags_.leader_elect) {
     runtime::LeaderElector::Config config;
     config.ns = flags_.ns;
