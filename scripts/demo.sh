@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh release
+scripts/build.sh release --target brfed brfed-apiserver tidb-operator-sim br-federation-manager
 exec build/release/src/cli/brfed demo "$@"
