@@ -14,6 +14,7 @@
 #include "kube/resource.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/kube_clients.h"
 
 namespace brfed {
 namespace {
@@ -21,28 +22,16 @@ namespace {
 using testing::ApiServer;
 using testing::Process;
 using testing::ProcessOptions;
+using testing::TrueCondition;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
 const std::string kNs = "default";
 
 std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
-  auto config = kube::Kubeconfig::LoadFile(kubeconfig);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  auto rest = config->ForContext("");
-  EXPECT_TRUE(rest.ok()) << rest.status().ToString();
-  auto client = kube::NewClient(*rest);
+  auto client = testing::KubeClientFor(kubeconfig);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return *client;
-}
-
-const Json* Condition(const Json& obj, const std::string& type) {
-  const Json* conditions = JsonAt(obj, {"status", "conditions"});
-  if (conditions == nullptr || !conditions->is_array()) return nullptr;
-  for (const auto& c : *conditions) {
-    if (JsonStringAt(c, {"type"}) == type && JsonStringAt(c, {"status"}) == "True") return &c;
-  }
-  return nullptr;
+  return client.ok() ? *client : nullptr;
 }
 
 class ManagerEnv : public ::testing::Test {
@@ -177,7 +166,7 @@ TEST_F(ManagerEnv, UnknownContextIsInvalid) {
   ASSERT_TRUE(Create(VolumeBackup("unknown-ctx", {"c1", "nope"})).ok());
   Json vb = WaitPhase("unknown-ctx", {"Invalid", "Failed", "Complete"});
   ASSERT_EQ(JsonStringAt(vb, {"status", "phase"}), "Invalid") << DumpJson(vb) << ManagerLog();
-  const Json* invalid = Condition(vb, "Invalid");
+  const Json* invalid = TrueCondition(vb, "Invalid");
   ASSERT_NE(invalid, nullptr) << DumpJson(vb);
   std::string message = JsonStringAt(*invalid, {"message"});
   EXPECT_NE(message.find("nope"), std::string::npos) << message;
@@ -204,7 +193,7 @@ TEST_F(ManagerEnv, HappyPathCompletesWithAggregatedStatus) {
   ASSERT_TRUE(Create(VolumeBackup("happy", {"c1", "c2", "c3"})).ok());
   Json vb = WaitPhase("happy", {"Invalid", "Failed", "Complete"});
   ASSERT_EQ(JsonStringAt(vb, {"status", "phase"}), "Complete") << DumpJson(vb) << ManagerLog();
-  EXPECT_NE(Condition(vb, "Complete"), nullptr);
+  EXPECT_NE(TrueCondition(vb, "Complete"), nullptr);
   const Json* backups = JsonAt(vb, {"status", "backups"});
   ASSERT_NE(backups, nullptr);
   EXPECT_EQ(backups->size(), 3u);
@@ -237,7 +226,7 @@ TEST_F(ManagerEnv, EverySimulatorFaultEndsFailedWithThePauseReleased) {
   for (const auto& c : cases) {
     Json vb = WaitPhase(c.name, {"Invalid", "Failed", "Complete"});
     EXPECT_EQ(JsonStringAt(vb, {"status", "phase"}), "Failed") << c.fault << DumpJson(vb);
-    const Json* failed = Condition(vb, "Failed");
+    const Json* failed = TrueCondition(vb, "Failed");
     ASSERT_NE(failed, nullptr) << c.fault << DumpJson(vb);
     EXPECT_EQ(JsonStringAt(*failed, {"reason"}), "VolumeBackupMemberFailed") << c.fault;
     EXPECT_NE(JsonStringAt(*failed, {"message"}).find(c.cluster), std::string::npos)
@@ -305,7 +294,7 @@ TEST_F(ManagerEnv, MalformedVolumeBackupsEndInvalidWhileAValidOneCompletes) {
     ++invalid_count;
     Json vb = WaitPhase(c.name, {"Invalid", "Failed", "Complete"});
     EXPECT_EQ(JsonStringAt(vb, {"status", "phase"}), "Invalid") << c.name << DumpJson(vb);
-    const Json* invalid = Condition(vb, "Invalid");
+    const Json* invalid = TrueCondition(vb, "Invalid");
     ASSERT_NE(invalid, nullptr) << c.name;
     std::string message = JsonStringAt(*invalid, {"message"});
     EXPECT_NE(message.find(c.expected), std::string::npos) << c.name << ": " << message;

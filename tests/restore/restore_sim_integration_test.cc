@@ -19,10 +19,12 @@
 #include "kube/resource.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/kube_clients.h"
 
 namespace brfed {
 namespace {
 
+using testing::TrueCondition;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
@@ -32,22 +34,9 @@ const std::vector<std::string> kClusters = {"c1", "c2", "c3"};
 const std::set<std::string> kTerminal = {"Complete", "Failed", "Invalid"};
 
 std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
-  auto config = kube::Kubeconfig::LoadFile(kubeconfig);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  auto rest = config->ForContext("");
-  EXPECT_TRUE(rest.ok()) << rest.status().ToString();
-  auto client = kube::NewClient(*rest);
+  auto client = testing::KubeClientFor(kubeconfig);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return *client;
-}
-
-const Json* TrueCondition(const Json& obj, const std::string& type) {
-  const Json* conditions = JsonAt(obj, {"status", "conditions"});
-  if (conditions == nullptr || !conditions->is_array()) return nullptr;
-  for (const auto& c : *conditions) {
-    if (JsonStringAt(c, {"type"}) == type && JsonStringAt(c, {"status"}) == "True") return &c;
-  }
-  return nullptr;
+  return client.ok() ? *client : nullptr;
 }
 
 // What the simulator's audit log says about the members named fed-<name>.

@@ -18,12 +18,15 @@
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
 #include "tests/harness/federation_env.h"
+#include "tests/harness/kube_clients.h"
 
 namespace brfed {
 namespace {
 
 using testing::FederationEnv;
+using testing::KubeClientFor;
 using testing::ManagerProcess;
+using testing::TrueCondition;
 using testing::WaitFor;
 using namespace std::chrono_literals;
 
@@ -32,21 +35,6 @@ constexpr char kGroupLabel[] = "tidb.pingcap.com/backup-schedule-group";
 
 // Follows the namespace's VolumeBackups through a watch and records, per schedule and per
 // schedule group, how many were unfinished at once. Thread-safe.
-Result<std::shared_ptr<kube::Client>> KubeClientFor(const std::string& kubeconfig) {
-  BRFED_ASSIGN_OR_RETURN(kube::Kubeconfig config, kube::Kubeconfig::LoadFile(kubeconfig));
-  BRFED_ASSIGN_OR_RETURN(kube::RestConfig rest, config.ForContext(""));
-  return kube::NewClient(rest);
-}
-
-// The condition `type` of `obj` when its status is "True", else nullptr.
-const Json* TrueCondition(const Json& obj, const std::string& type) {
-  const Json* conditions = JsonAt(obj, {"status", "conditions"});
-  if (conditions == nullptr || !conditions->is_array()) return nullptr;
-  for (const auto& c : *conditions) {
-    if (JsonStringAt(c, {"type"}) == type && JsonStringAt(c, {"status"}) == "True") return &c;
-  }
-  return nullptr;
-}
 
 class BackupTracker {
  public:
