@@ -8,7 +8,8 @@
 #include "api/labels.h"
 #include "api/volume_backup.h"
 #include "core/duration.h"
-#include "federation/cron.h"
+#include "core/strings.h"
+#include "cron/cron.h"
 
 namespace brfed::federation {
 namespace {
@@ -362,8 +363,7 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   Json status = old_status;
 
   Validated v = Validate(in.self);
-  std::string problems;
-  for (const std::string& p : v.problems) problems += (problems.empty() ? "" : "; ") + p;
+  std::string problems = Join(v.problems, "; ");
   if (SetInvalidCondition(status, problems, in.now)) {
     d.events.push_back({"Warning", "Invalid", problems});
   }

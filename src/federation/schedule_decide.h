@@ -36,7 +36,13 @@
 #include "core/status.h"
 #include "core/time.h"
 
+namespace brfed::cron {
+class CronSchedule;
+}  // namespace brfed::cron
+
 namespace brfed::federation {
+
+using cron::CronSchedule;
 
 // Missed slots beyond this are not enumerated (upstream's guard).
 inline constexpr int kMaxMissedSlots = 1000;
@@ -100,7 +106,6 @@ struct ScheduleSlots {
   std::optional<Time> next;
   bool too_many_missed = false;
 };
-class CronSchedule;
 ScheduleSlots ComputeSlots(const CronSchedule& cron, Time reference, Time now);
 
 // The VolumeBackup a schedule creates for `slot`: upstream's name, labels (schedule's own

@@ -5,7 +5,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "federation/cron.h"
+#include "cron/cron.h"
 
 namespace brfed::federation {
 namespace {

@@ -1,12 +1,13 @@
-#include "federation/cron.h"
+#include "cron/cron.h"
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 #include <vector>
 
 #include "core/duration.h"
 
-namespace brfed::federation {
+namespace brfed::cron {
 namespace {
 
 constexpr uint64_t kStarBit = uint64_t{1} << 63;
@@ -176,63 +177,70 @@ int64_t FloorMod(int64_t a, int64_t b) {
 
 }  // namespace
 
+Status CronSchedule::ParseZonePrefix(std::string_view& spec, CronSchedule& s) {
+  if (!spec.starts_with("TZ=") && !spec.starts_with("CRON_TZ=")) return Status::Ok();
+  size_t space = spec.find(' ');
+  if (space == std::string_view::npos) {
+    // robfig panics here (robfig/cron#554); a clear error is the only safe answer.
+    return InvalidArgument("time zone prefix must be followed by a space and a schedule: " +
+                           std::string(spec));
+  }
+  size_t eq = spec.find('=');
+  std::string_view name = spec.substr(eq + 1, space - eq - 1);
+  Result<std::shared_ptr<const TimeZone>> zone = TimeZone::Load(name);
+  if (!zone.ok()) {
+    return InvalidArgument("provided bad location " + std::string(name) + ": " +
+                           zone.status().message());
+  }
+  s.zone_ = *zone;
+  spec = spec.substr(space);
+  while (!spec.empty() && IsSpace(spec.front())) spec.remove_prefix(1);
+  while (!spec.empty() && IsSpace(spec.back())) spec.remove_suffix(1);
+  return Status::Ok();
+}
+
+Status CronSchedule::ParseDescriptor(std::string_view spec, CronSchedule& s) {
+  // Each descriptor fires at 00:00:00 of its period (bit 0 of minute and hour).
+  const uint64_t first_minute = 1, first_hour = 1;
+  if (spec == "@yearly" || spec == "@annually") {
+    s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = uint64_t{1} << 1;
+    s.month_ = uint64_t{1} << 1, s.dow_ = All(kDow);
+  } else if (spec == "@monthly") {
+    s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = uint64_t{1} << 1;
+    s.month_ = All(kMonths), s.dow_ = All(kDow);
+  } else if (spec == "@weekly") {
+    s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = All(kDom);
+    s.month_ = All(kMonths), s.dow_ = 1;
+  } else if (spec == "@daily" || spec == "@midnight") {
+    s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = All(kDom);
+    s.month_ = All(kMonths), s.dow_ = All(kDow);
+  } else if (spec == "@hourly") {
+    s.minute_ = first_minute, s.hour_ = All(kHours), s.dom_ = All(kDom);
+    s.month_ = All(kMonths), s.dow_ = All(kDow);
+  } else if (spec.starts_with("@every ")) {
+    Result<std::chrono::nanoseconds> d = ParseGoDuration(spec.substr(7));
+    if (!d.ok()) {
+      return InvalidArgument("failed to parse duration " + std::string(spec) + ": " +
+                             d.status().message());
+    }
+    // robfig's Every: at least one second, sub-second parts dropped.
+    s.every_ =
+        std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(*d));
+  } else {
+    return InvalidArgument("unrecognized descriptor: " + std::string(spec));
+  }
+  return Status::Ok();
+}
+
 Result<CronSchedule> CronSchedule::Parse(std::string_view spec) {
   if (spec.empty()) return InvalidArgument("empty spec string");
   CronSchedule s;
   s.zone_ = TimeZone::Local();
-  if (spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=")) {
-    size_t space = spec.find(' ');
-    if (space == std::string_view::npos) {
-      // robfig panics here (robfig/cron#554); a clear error is the only safe answer.
-      return InvalidArgument("time zone prefix must be followed by a space and a schedule: " +
-                             std::string(spec));
-    }
-    size_t eq = spec.find('=');
-    std::string_view name = spec.substr(eq + 1, space - eq - 1);
-    Result<std::shared_ptr<const TimeZone>> zone = TimeZone::Load(name);
-    if (!zone.ok()) {
-      return InvalidArgument("provided bad location " + std::string(name) + ": " +
-                             zone.status().message());
-    }
-    s.zone_ = *zone;
-    spec = spec.substr(space);
-    while (!spec.empty() && IsSpace(spec.front())) spec.remove_prefix(1);
-    while (!spec.empty() && IsSpace(spec.back())) spec.remove_suffix(1);
-  }
-
+  BRFED_RETURN_IF_ERROR(ParseZonePrefix(spec, s));
   if (spec.starts_with("@")) {
-    // Each descriptor fires at 00:00:00 of its period (bit 0 of minute and hour).
-    const uint64_t first_minute = 1, first_hour = 1;
-    if (spec == "@yearly" || spec == "@annually") {
-      s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = uint64_t{1} << 1;
-      s.month_ = uint64_t{1} << 1, s.dow_ = All(kDow);
-    } else if (spec == "@monthly") {
-      s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = uint64_t{1} << 1;
-      s.month_ = All(kMonths), s.dow_ = All(kDow);
-    } else if (spec == "@weekly") {
-      s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = All(kDom);
-      s.month_ = All(kMonths), s.dow_ = 1;
-    } else if (spec == "@daily" || spec == "@midnight") {
-      s.minute_ = first_minute, s.hour_ = first_hour, s.dom_ = All(kDom);
-      s.month_ = All(kMonths), s.dow_ = All(kDow);
-    } else if (spec == "@hourly") {
-      s.minute_ = first_minute, s.hour_ = All(kHours), s.dom_ = All(kDom);
-      s.month_ = All(kMonths), s.dow_ = All(kDow);
-    } else if (spec.starts_with("@every ")) {
-      Result<std::chrono::nanoseconds> d = ParseGoDuration(spec.substr(7));
-      if (!d.ok()) {
-        return InvalidArgument("failed to parse duration " + std::string(spec) + ": " +
-                               d.status().message());
-      }
-      // robfig's Every: at least one second, sub-second parts dropped.
-      s.every_ =
-          std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(*d));
-    } else {
-      return InvalidArgument("unrecognized descriptor: " + std::string(spec));
-    }
+    BRFED_RETURN_IF_ERROR(ParseDescriptor(spec, s));
     return s;
   }
-
   std::vector<std::string_view> fields = SplitFields(spec);
   if (fields.size() != 5) {
     return InvalidArgument("expected exactly 5 fields, found " + std::to_string(fields.size()) +
@@ -253,6 +261,79 @@ bool CronSchedule::DayMatches(const CivilTime& c) const {
   return dom_match || dow_match;
 }
 
+namespace {
+
+// robfig's field-by-field walk towards the next activation. `c` always holds the wall-clock
+// fields of `u` (Unix seconds) in the zone. Each field step advances until its field matches,
+// and returns true when it wrapped into the next larger unit (the walk then starts over).
+struct CronWalk {
+  CronWalk(const TimeZone& zone, int64_t start) : zone(zone), u(start), c(zone.ToCivil(start)) {}
+
+  void Set(int64_t unix_seconds) {
+    u = unix_seconds;
+    c = zone.ToCivil(u);
+  }
+  void Date(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s) {
+    CivilTime target;
+    target.year = y, target.month = mo, target.day = d;
+    target.hour = h, target.minute = mi, target.second = s;
+    Set(zone.FromCivil(target));
+  }
+  // The first change truncates the smaller fields, once.
+  bool FirstChange() { return !std::exchange(added, true); }
+
+  bool Month(uint64_t months) {
+    while (((uint64_t{1} << c.month) & months) == 0) {
+      if (FirstChange()) Date(c.year, c.month, 1, 0, 0, 0);
+      Date(c.year, c.month + 1, c.day, c.hour, c.minute, c.second);  // AddDate(0, 1, 0)
+      if (c.month == 1) return true;
+    }
+    return false;
+  }
+  template <typename DayMatches>
+  bool Day(DayMatches matches) {
+    while (!matches(c)) {
+      if (FirstChange()) Date(c.year, c.month, c.day, 0, 0, 0);
+      Date(c.year, c.month, c.day + 1, c.hour, c.minute, c.second);  // AddDate(0, 0, 1)
+      // Where DST moves midnight, the day starts at 23:00 or 01:00: nudge back to midnight.
+      if (c.hour != 0) Set(c.hour > 12 ? u + (24 - c.hour) * 3600 : u - c.hour * 3600);
+      if (c.day == 1) return true;
+    }
+    return false;
+  }
+  bool Hour(uint64_t hours) {
+    while (((uint64_t{1} << c.hour) & hours) == 0) {
+      if (FirstChange()) Date(c.year, c.month, c.day, c.hour, 0, 0);
+      Set(u + 3600);
+      if (c.hour == 0) return true;
+    }
+    return false;
+  }
+  bool Minute(uint64_t minutes) {
+    while (((uint64_t{1} << c.minute) & minutes) == 0) {
+      if (FirstChange()) Set(u - FloorMod(u, 60));  // Go's Truncate(time.Minute), absolute time
+      Set(u + 60);
+      if (c.minute == 0) return true;
+    }
+    return false;
+  }
+  bool Second(uint64_t seconds) {
+    while (((uint64_t{1} << c.second) & seconds) == 0) {
+      FirstChange();
+      Set(u + 1);
+      if (c.second == 0) return true;
+    }
+    return false;
+  }
+
+  const TimeZone& zone;
+  int64_t u;
+  CivilTime c;
+  bool added = false;
+};
+
+}  // namespace
+
 std::optional<Time> CronSchedule::Next(Time t) const {
   using std::chrono::duration_cast;
   using std::chrono::nanoseconds;
@@ -267,74 +348,20 @@ std::optional<Time> CronSchedule::Next(Time t) const {
     return Time(duration_cast<Time::duration>(seconds(whole) + *every_));
   }
 
-  // robfig's walk, on Unix seconds; `c` always holds the wall-clock fields of `u` in zone_.
-  const TimeZone& zone = *zone_;
-  int64_t u = whole + 1;
-  CivilTime c = zone.ToCivil(u);
-  auto set = [&](int64_t unix_seconds) {
-    u = unix_seconds;
-    c = zone.ToCivil(u);
-  };
-  auto date = [&](int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s) {
-    CivilTime target;
-    target.year = y, target.month = mo, target.day = d;
-    target.hour = h, target.minute = mi, target.second = s;
-    set(zone.FromCivil(target));
-  };
-  bool added = false;
-  const int64_t year_limit = c.year + 5;
-
-wrap:
-  if (c.year > year_limit) return std::nullopt;
-
-  while (((uint64_t{1} << c.month) & month_) == 0) {
-    if (!added) {
-      added = true;
-      date(c.year, c.month, 1, 0, 0, 0);
+  // robfig's walk, on Unix seconds.
+  CronWalk walk(*zone_, whole + 1);
+  const int64_t year_limit = walk.c.year + 5;
+  for (;;) {
+    if (walk.c.year > year_limit) return std::nullopt;
+    if (walk.Month(month_) || walk.Day([this](const CivilTime& c) { return DayMatches(c); }) ||
+        walk.Hour(hour_) || walk.Minute(minute_) || walk.Second(second_)) {
+      continue;  // a field wrapped around: start again from the month
     }
-    date(c.year, c.month + 1, c.day, c.hour, c.minute, c.second);  // AddDate(0, 1, 0)
-    if (c.month == 1) goto wrap;
+    break;
   }
-
-  while (!DayMatches(c)) {
-    if (!added) {
-      added = true;
-      date(c.year, c.month, c.day, 0, 0, 0);
-    }
-    date(c.year, c.month, c.day + 1, c.hour, c.minute, c.second);  // AddDate(0, 0, 1)
-    // Where DST moves midnight, the day starts at 23:00 or 01:00: nudge back to midnight.
-    if (c.hour != 0) {
-      set(c.hour > 12 ? u + (24 - c.hour) * 3600 : u - c.hour * 3600);
-    }
-    if (c.day == 1) goto wrap;
-  }
-
-  while (((uint64_t{1} << c.hour) & hour_) == 0) {
-    if (!added) {
-      added = true;
-      date(c.year, c.month, c.day, c.hour, 0, 0);
-    }
-    set(u + 3600);
-    if (c.hour == 0) goto wrap;
-  }
-
-  while (((uint64_t{1} << c.minute) & minute_) == 0) {
-    if (!added) {
-      added = true;
-      set(u - FloorMod(u, 60));  // Go's Truncate(time.Minute), on absolute time
-    }
-    set(u + 60);
-    if (c.minute == 0) goto wrap;
-  }
-
-  while (((uint64_t{1} << c.second) & second_) == 0) {
-    if (!added) added = true;
-    set(u + 1);
-    if (c.second == 0) goto wrap;
-  }
-
+  const int64_t u = walk.u;
   if (u > max_seconds) return std::nullopt;
   return Time(duration_cast<Time::duration>(seconds(u)));
 }
 
-}  // namespace brfed::federation
+}  // namespace brfed::cron

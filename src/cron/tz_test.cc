@@ -1,4 +1,4 @@
-#include "federation/tz.h"
+#include "cron/tz.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "core/time.h"
 
-namespace brfed::federation {
+namespace brfed::cron {
 namespace {
 
 int64_t Unix(const char* rfc3339) {
@@ -163,4 +163,4 @@ TEST(TimeZoneTest, RejectsBrokenTzifData) {
 }
 
 }  // namespace
-}  // namespace brfed::federation
+}  // namespace brfed::cron

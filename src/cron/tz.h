@@ -7,8 +7,8 @@
 // Thread-safety: a loaded TimeZone is immutable and shared (`shared_ptr<const TimeZone>`);
 // Load and Local may be called from any thread (a mutex guards the process-wide cache).
 // Ownership: zones live in the cache for the life of the process.
-#ifndef BRFED_FEDERATION_TZ_H_
-#define BRFED_FEDERATION_TZ_H_
+#ifndef BRFED_CRON_TZ_H_
+#define BRFED_CRON_TZ_H_
 
 #include <cstdint>
 #include <memory>
@@ -18,7 +18,7 @@
 
 #include "core/status.h"
 
-namespace brfed::federation {
+namespace brfed::cron {
 
 // A broken-down wall-clock time. Fields may be out of range when passed to
 // TimeZone::FromCivil, which normalises them as Go's time.Date does (month 13 is January of
@@ -104,6 +104,6 @@ class TimeZone {
 // Days since 1970-01-01 of a proleptic Gregorian date (month and day already normalised).
 int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day);
 
-}  // namespace brfed::federation
+}  // namespace brfed::cron
 
-#endif  // BRFED_FEDERATION_TZ_H_
+#endif  // BRFED_CRON_TZ_H_

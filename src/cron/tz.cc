@@ -1,19 +1,40 @@
-#include "federation/tz.h"
+#include "cron/tz.h"
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 
-namespace brfed::federation {
+#include "core/files.h"
+
+namespace brfed::cron {
 namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+
+struct CivilDate {
+  int64_t year;
+  int64_t month;  // 1..12
+  int64_t day;    // 1..31
+};
+
+// Howard Hinnant's civil_from_days: the proleptic Gregorian date `days` after 1970-01-01.
+CivilDate CivilFromDays(int64_t days) {
+  int64_t z = days + 719468;
+  int64_t era = FloorDiv(z, 146097);
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  CivilDate d;
+  d.day = doy - (153 * mp + 2) / 5 + 1;
+  d.month = mp < 10 ? mp + 3 : mp - 9;
+  d.year = yoe + era * 400 + (d.month <= 2 ? 1 : 0);
+  return d;
+}
 
 bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -163,14 +184,6 @@ int64_t RuleInstant(int64_t year, const TimeZone::PosixRule::Date& date, int32_t
   return (DaysFromCivil(year, 1, 1) + day_of_year) * kSecondsPerDay + date.time - offset;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::mutex& CacheMutex() {
   static std::mutex mu;
   return mu;
@@ -295,66 +308,90 @@ Result<TimeZone::PosixRule> TimeZone::ParsePosixRule(std::string_view text) {
   return rule;
 }
 
-Result<std::shared_ptr<const TimeZone>> TimeZone::FromTzif(std::string name,
-                                                           std::string_view data) {
-  const std::string context = "time zone " + name + ": ";
-  Reader r(data);
-  auto header = [&r](int* version, uint64_t counts[6]) {
-    if (r.Take(4) != "TZif") return false;
-    std::string_view v = r.Take(1);
-    *version = v.empty() || v[0] == '\0' ? 1 : v[0] - '0';
-    r.Take(15);
-    for (int i = 0; i < 6; ++i) counts[i] = r.Big(4);
-    return r.ok();
-  };
-  int version = 0;
-  uint64_t c[6];  // isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
-  if (!header(&version, c)) return InvalidArgument(context + "not a TZif file");
-  size_t time_size = 4;
-  if (version >= 2) {
-    // Skip the 32-bit block; the 64-bit block and the footer follow.
-    r.Take(c[3] * 4 + c[3] + c[4] * 6 + c[5] + c[2] * 8 + c[1] + c[0]);
-    if (!header(&version, c)) return InvalidArgument(context + "truncated TZif file");
-    time_size = 8;
-  }
-  if (c[4] == 0 || c[4] > 256) return InvalidArgument(context + "bad type count");
-  auto zone = std::shared_ptr<TimeZone>(new TimeZone());
-  zone->name_ = std::move(name);
+namespace {
+
+// A TZif header (RFC 8536 §3.1): the version and the six counts isutcnt, isstdcnt, leapcnt,
+// timecnt, typecnt, charcnt.
+bool ReadTzifHeader(Reader& r, int* version, uint64_t counts[6]) {
+  if (r.Take(4) != "TZif") return false;
+  std::string_view v = r.Take(1);
+  *version = v.empty() || v[0] == '\0' ? 1 : v[0] - '0';
+  r.Take(15);
+  for (int i = 0; i < 6; ++i) counts[i] = r.Big(4);
+  return r.ok();
+}
+
+// A TZif data block (RFC 8536 §3.2) as the zone keeps it.
+struct TzifData {
+  std::vector<int64_t> transitions;
+  std::vector<uint8_t> transition_types;
+  std::vector<TimeZone::Type> types;
+};
+
+// Reads the data block after a header with counts `c`, times being `time_size` bytes wide.
+Result<TzifData> ReadTzifData(Reader& r, const uint64_t c[6], size_t time_size,
+                              const std::string& context) {
+  TzifData d;
   for (uint64_t i = 0; i < c[3]; ++i) {
     uint64_t raw = r.Big(time_size);
-    int64_t t = time_size == 8 ? static_cast<int64_t>(raw)
-                               : static_cast<int64_t>(static_cast<int32_t>(raw));
-    zone->transitions_.push_back(t);
+    d.transitions.push_back(time_size == 8 ? static_cast<int64_t>(raw)
+                                           : static_cast<int64_t>(static_cast<int32_t>(raw)));
   }
   for (uint64_t i = 0; i < c[3]; ++i) {
     std::string_view b = r.Take(1);
     if (!r.ok()) break;
     uint8_t idx = static_cast<uint8_t>(b[0]);
     if (idx >= c[4]) return InvalidArgument(context + "bad transition type");
-    zone->transition_types_.push_back(idx);
+    d.transition_types.push_back(idx);
   }
   std::vector<uint8_t> abbrev_index;
   for (uint64_t i = 0; i < c[4]; ++i) {
-    Type type;
+    TimeZone::Type type;
     type.offset = static_cast<int32_t>(r.Big(4));
     std::string_view dst = r.Take(1);
     type.is_dst = !dst.empty() && dst[0] != 0;
     abbrev_index.push_back(static_cast<uint8_t>(r.Big(1)));
-    zone->types_.push_back(type);
+    d.types.push_back(type);
   }
   std::string_view chars = r.Take(c[5]);
   if (!r.ok()) return InvalidArgument(context + "truncated TZif file");
-  for (size_t i = 0; i < zone->types_.size(); ++i) {
+  for (size_t i = 0; i < d.types.size(); ++i) {
     if (abbrev_index[i] < chars.size()) {
       std::string_view rest = chars.substr(abbrev_index[i]);
-      zone->types_[i].abbreviation = std::string(rest.substr(0, rest.find('\0')));
+      d.types[i].abbreviation = std::string(rest.substr(0, rest.find('\0')));
     }
   }
   r.Take(c[2] * (time_size + 4) + c[1] + c[0]);
   if (!r.ok()) return InvalidArgument(context + "truncated TZif file");
-  if (!std::is_sorted(zone->transitions_.begin(), zone->transitions_.end())) {
+  if (!std::is_sorted(d.transitions.begin(), d.transitions.end())) {
     return InvalidArgument(context + "transitions out of order");
   }
+  return d;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TimeZone>> TimeZone::FromTzif(std::string name,
+                                                           std::string_view data) {
+  const std::string context = "time zone " + name + ": ";
+  Reader r(data);
+  int version = 0;
+  uint64_t c[6];  // isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
+  if (!ReadTzifHeader(r, &version, c)) return InvalidArgument(context + "not a TZif file");
+  size_t time_size = 4;
+  if (version >= 2) {
+    // Skip the 32-bit block; the 64-bit block and the footer follow.
+    r.Take(c[3] * 4 + c[3] + c[4] * 6 + c[5] + c[2] * 8 + c[1] + c[0]);
+    if (!ReadTzifHeader(r, &version, c)) return InvalidArgument(context + "truncated TZif file");
+    time_size = 8;
+  }
+  if (c[4] == 0 || c[4] > 256) return InvalidArgument(context + "bad type count");
+  BRFED_ASSIGN_OR_RETURN(TzifData d, ReadTzifData(r, c, time_size, context));
+  auto zone = std::shared_ptr<TimeZone>(new TimeZone());
+  zone->name_ = std::move(name);
+  zone->transitions_ = std::move(d.transitions);
+  zone->transition_types_ = std::move(d.transition_types);
+  zone->types_ = std::move(d.types);
   if (version >= 2) {
     std::string_view footer = r.Rest();
     if (footer.size() >= 2 && footer[0] == '\n') {
@@ -375,15 +412,7 @@ const TimeZone::Type& TimeZone::TypeAt(int64_t t) const {
     if (has_rule_) {
       if (!rule_.has_dst) return rule_.standard;
       int64_t local = t + rule_.standard.offset;
-      int64_t days = FloorDiv(local, kSecondsPerDay);
-      // Year of `days` (civil_from_days, year part only).
-      int64_t z = days + 719468;
-      int64_t era = FloorDiv(z, 146097);
-      int64_t doe = z - era * 146097;
-      int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-      int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-      int64_t mp = (5 * doy + 2) / 153;
-      int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+      int64_t year = CivilFromDays(FloorDiv(local, kSecondsPerDay)).year;
       int64_t start = RuleInstant(year, rule_.start, rule_.standard.offset);
       int64_t end = RuleInstant(year, rule_.end, rule_.daylight.offset);
       bool dst = start < end ? (start <= t && t < end) : !(end <= t && t < start);
@@ -402,16 +431,10 @@ CivilTime TimeZone::ToCivil(int64_t t) const {
   int64_t days = FloorDiv(local, kSecondsPerDay);
   int64_t secs = local - days * kSecondsPerDay;
   CivilTime c;
-  // Howard Hinnant's civil_from_days.
-  int64_t z = days + 719468;
-  int64_t era = FloorDiv(z, 146097);
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  c.day = doy - (153 * mp + 2) / 5 + 1;
-  c.month = mp < 10 ? mp + 3 : mp - 9;
-  c.year = yoe + era * 400 + (c.month <= 2 ? 1 : 0);
+  const CivilDate date = CivilFromDays(days);
+  c.year = date.year;
+  c.month = date.month;
+  c.day = date.day;
   c.hour = secs / 3600;
   c.minute = secs / 60 % 60;
   c.second = secs % 60;
@@ -432,4 +455,4 @@ int64_t TimeZone::FromCivil(const CivilTime& civil) const {
   return wall - OffsetAt(wall - guess);
 }
 
-}  // namespace brfed::federation
+}  // namespace brfed::cron

@@ -1,4 +1,4 @@
-#include "federation/cron.h"
+#include "cron/cron.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/time.h"
 
-namespace brfed::federation {
+namespace brfed::cron {
 namespace {
 
 Time T(const char* rfc3339) {
@@ -392,4 +392,4 @@ TEST(CronParseTest, ArbitraryInputNeverCrashes) {
 }
 
 }  // namespace
-}  // namespace brfed::federation
+}  // namespace brfed::cron

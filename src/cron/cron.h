@@ -15,8 +15,8 @@
 // instants) and its five-year search limit.
 //
 // Thread-safety: a CronSchedule is an immutable value; Next may be called concurrently.
-#ifndef BRFED_FEDERATION_CRON_H_
-#define BRFED_FEDERATION_CRON_H_
+#ifndef BRFED_CRON_CRON_H_
+#define BRFED_CRON_CRON_H_
 
 #include <chrono>
 #include <cstdint>
@@ -27,9 +27,9 @@
 
 #include "core/status.h"
 #include "core/time.h"
-#include "federation/tz.h"
+#include "cron/tz.h"
 
-namespace brfed::federation {
+namespace brfed::cron {
 
 class CronSchedule {
  public:
@@ -48,6 +48,9 @@ class CronSchedule {
  private:
   CronSchedule() = default;
   bool DayMatches(const CivilTime& c) const;
+  // Parse's parts: a TZ=/CRON_TZ= prefix (consumed from spec), and an @descriptor.
+  static Status ParseZonePrefix(std::string_view& spec, CronSchedule& s);
+  static Status ParseDescriptor(std::string_view spec, CronSchedule& s);
 
   // Bit sets as in robfig: bit n set when value n matches; bit 63 marks a `*`/`?` field.
   uint64_t second_ = 1, minute_ = 0, hour_ = 0, dom_ = 0, month_ = 0, dow_ = 0;
@@ -55,6 +58,6 @@ class CronSchedule {
   std::optional<std::chrono::seconds> every_;
 };
 
-}  // namespace brfed::federation
+}  // namespace brfed::cron
 
-#endif  // BRFED_FEDERATION_CRON_H_
+#endif  // BRFED_CRON_CRON_H_
