@@ -14,21 +14,16 @@
 
 #include "cli/output.h"
 #include "cli/process.h"
+#include "core/files.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "kube/kubeconfig_merge.h"
 
 namespace brfed::cli {
 namespace fs = std::filesystem;
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using SteadyClock = std::chrono::steady_clock;
 
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -44,7 +39,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
 }
 
 std::string LastLines(const std::string& path, int n) {
-  const std::string text = ReadFile(path);
+  const std::string text = ReadFile(path).value_or("");
   size_t pos = text.size();
   for (int i = 0; i <= n && pos != std::string::npos && pos > 0; ++i) {
     pos = text.rfind('\n', pos - 1);
@@ -131,14 +126,14 @@ class Launcher {
   Status WaitReady(size_t index, std::chrono::milliseconds timeout,
                    const std::function<bool()>& ready) {
     const SandboxProcess p = state_->processes[index];
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = SteadyClock::now() + timeout;
     while (true) {
       if (ready()) return Status::Ok();
       if (!IsRunning(p.pid, p.binary)) {
         return UnavailableError(p.name + " exited during start-up; its log " + p.log +
                                 " ends with:\n" + LastLines(p.log, 8));
       }
-      if (Clock::now() >= deadline) {
+      if (SteadyClock::now() >= deadline) {
         return Status(Code::kTimeout, p.name + " was not ready after " +
                                           std::to_string(timeout.count() / 1000) +
                                           "s; see its log " + p.log + ":\n" + LastLines(p.log, 8));
@@ -195,11 +190,11 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
       if (Result<kube::RestConfig> rc = kc->ForContext(""); rc.ok())
         state.processes[s.process].address = rc->server;
     }
-    if (s.name != "control") dp_kubeconfigs.push_back(ReadFile(s.kubeconfig));
+    if (s.name != "control") dp_kubeconfigs.push_back(ReadFile(s.kubeconfig).value_or(""));
   }
-  BRFED_ASSIGN_OR_RETURN(std::string federation, MergeKubeconfigs(dp_kubeconfigs));
+  BRFED_ASSIGN_OR_RETURN(Json federation, kube::MergeKubeconfigs(dp_kubeconfigs));
   const std::string federation_path = o.dir + "/federation.kubeconfig";
-  BRFED_RETURN_IF_ERROR(WriteFileAtomically(federation_path, federation));
+  BRFED_RETURN_IF_ERROR(WriteFileAtomically(federation_path, ToYaml(federation)));
 
   // Namespaces the objects live in.
   BRFED_ASSIGN_OR_RETURN(std::shared_ptr<kube::Client> control,
@@ -335,26 +330,6 @@ Result<SandboxBinaries> LocateSandboxBinaries(
                        "; set BRFED_CRD_DIR to the deploy/crds folder of a brfed checkout");
 }
 
-Result<std::string> MergeKubeconfigs(const std::vector<std::string>& kubeconfigs) {
-  Json merged = {{"apiVersion", "v1"},
-                 {"kind", "Config"},
-                 {"clusters", Json::array()},
-                 {"contexts", Json::array()},
-                 {"users", Json::array()}};
-  for (const std::string& text : kubeconfigs) {
-    BRFED_ASSIGN_OR_RETURN(Json kc, ParseYaml(text));
-    for (const char* section : {"clusters", "contexts", "users"}) {
-      if (const Json* items = JsonAt(kc, {section}); items && items->is_array()) {
-        for (const Json& item : *items) merged[section].push_back(item);
-      }
-    }
-    if (!merged.contains("current-context") && kc.contains("current-context")) {
-      merged["current-context"] = kc["current-context"];
-    }
-  }
-  return ToYaml(merged);
-}
-
 std::string SandboxEnvFile(const std::string& dir, const std::string& ns) {
   return "# brfed sandbox: source this file (. " + dir +
          "/env) to point kubectl and brfed at it\n"
@@ -392,7 +367,7 @@ Result<SandboxState> LoadSandbox(const std::string& dir) {
   if (!fs::exists(path, ec)) {
     return NotFoundError("no sandbox in " + dir + " (no sandbox.json)");
   }
-  BRFED_ASSIGN_OR_RETURN(Json j, ParseJson(ReadFile(path)));
+  BRFED_ASSIGN_OR_RETURN(Json j, ParseJson(ReadFile(path).value_or("")));
   return SandboxState::FromJson(j);
 }
 

@@ -72,9 +72,6 @@ struct SandboxState {
   static Result<SandboxState> FromJson(const Json& j);
 };
 
-// Pure: one kubeconfig holding every context, cluster and user of `kubeconfigs` (YAML texts).
-Result<std::string> MergeKubeconfigs(const std::vector<std::string>& kubeconfigs);
-
 // Pure: the shell snippet that points kubectl and brfed at the sandbox.
 std::string SandboxEnvFile(const std::string& dir, const std::string& ns);
 

@@ -11,28 +11,6 @@
 namespace brfed::cli {
 namespace {
 
-std::string Kubeconfig(const std::string& name, const std::string& server) {
-  return "apiVersion: v1\nkind: Config\nclusters:\n- name: " + name +
-         "\n  cluster:\n    server: " + server + "\ncontexts:\n- name: " + name +
-         "\n  context:\n    cluster: " + name + "\n    user: " + name +
-         "\ncurrent-context: " + name + "\nusers:\n- name: " + name + "\n  user:\n    token: t-" +
-         name + "\n";
-}
-
-TEST(MergeKubeconfigs, OneContextPerDataPlane) {
-  Result<std::string> merged = MergeKubeconfigs(
-      {Kubeconfig("dp-1", "http://127.0.0.1:1"), Kubeconfig("dp-2", "http://127.0.0.1:2")});
-  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
-  Result<kube::Kubeconfig> kc = kube::Kubeconfig::Parse(*merged, "merged");
-  ASSERT_TRUE(kc.ok()) << kc.status().ToString() << "\n" << *merged;
-  EXPECT_EQ(kc->ContextNames(), (std::vector<std::string>{"dp-1", "dp-2"}));
-  Result<kube::RestConfig> dp2 = kc->ForContext("dp-2");
-  ASSERT_TRUE(dp2.ok());
-  EXPECT_EQ(dp2->server, "http://127.0.0.1:2");
-  EXPECT_EQ(dp2->bearer_token, "t-dp-2");
-  EXPECT_FALSE(MergeKubeconfigs({"{not yaml"}).ok());
-}
-
 TEST(LocateSandboxBinaries, FindsBuildTreeSiblingsAndCrds) {
   const std::set<std::string> files = {
       "/b/src/apiserver/brfed-apiserver", "/b/src/sim/tidb-operator-sim",

@@ -219,6 +219,31 @@ class CurlWatchStream final : public WatchStream {
     return self->cancelled_ ? 1 : 0;
   }
 
+  // The transfer, on the stream's own thread: runs until the server or Cancel ends it, then
+  // records how it ended.
+  void Perform(ClientMetrics* metrics, const std::string& cluster,
+               std::chrono::steady_clock::time_point start) {
+    CURLcode rc = curl_easy_perform(curl_.get());
+    std::lock_guard<std::mutex> lock(mu_);
+    OnHeadersDoneLocked();
+    if (metrics != nullptr && http_code_ != 200) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      metrics->ObserveRequest(cluster, "WATCH", http_code_, secs);
+    }
+    if (final_status_.ok() && !cancelled_) {
+      if (rc != CURLE_OK) {
+        final_status_ = StatusFromCurl(rc, errbuf_, "watch " + url_);
+        if (IsTlsFailure(rc)) final_status_.WithHttp(0, "TLSError");
+      } else if (http_code_ != 200) {
+        final_status_ = StatusFromResponse(http_code_, error_body_);
+      } else if (!partial_.empty()) {
+        lines_.push_back(std::move(partial_));
+      }
+    }
+    done_ = true;
+    cv_.notify_all();
+  }
+
   void OnHeadersDoneLocked() {
     if (headers_done_) return;
     long code = 0;
@@ -584,28 +609,8 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     std::string cluster = config_.context_name;
     ClientMetrics* metrics = metrics_;
     auto start = std::chrono::steady_clock::now();
-    raw->thread_ = std::thread([raw, metrics, cluster, start] {
-      CURLcode rc = curl_easy_perform(raw->curl_.get());
-      std::lock_guard<std::mutex> lock(raw->mu_);
-      raw->OnHeadersDoneLocked();
-      if (metrics != nullptr && raw->http_code_ != 200) {
-        double secs =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        metrics->ObserveRequest(cluster, "WATCH", raw->http_code_, secs);
-      }
-      if (raw->final_status_.ok() && !raw->cancelled_) {
-        if (rc != CURLE_OK) {
-          raw->final_status_ = StatusFromCurl(rc, raw->errbuf_, "watch " + raw->url_);
-          if (IsTlsFailure(rc)) raw->final_status_.WithHttp(0, "TLSError");
-        } else if (raw->http_code_ != 200) {
-          raw->final_status_ = StatusFromResponse(raw->http_code_, raw->error_body_);
-        } else if (!raw->partial_.empty()) {
-          raw->lines_.push_back(std::move(raw->partial_));
-        }
-      }
-      raw->done_ = true;
-      raw->cv_.notify_all();
-    });
+    raw->thread_ =
+        std::thread([raw, metrics, cluster, start] { raw->Perform(metrics, cluster, start); });
     // Wait for the response status so that HTTP errors (410, 401, ...) return from Watch().
     std::unique_lock<std::mutex> lock(raw->mu_);
     raw->cv_.wait(lock, [&] { return raw->headers_done_ || raw->done_; });

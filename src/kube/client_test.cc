@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "kube/rate_limiter.h"
-#include "kube/testing_util.h"
+#include "kube/testing/testing_util.h"
 
 namespace brfed::kube {
 namespace {

@@ -79,22 +79,8 @@ struct ProcessOutput {
 
 // Runs argv[0] (PATH lookup for bare names) with extra environment, stdin on /dev/null, no
 // shell, capturing stdout and stderr, killed after `timeout`.
-Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& extra_env,
-                                 std::chrono::milliseconds timeout) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return InternalError(std::strerror(errno));
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return InternalError(std::strerror(errno));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-
+// This process's environment with `extra_env` (NAME=VALUE entries) replacing or adding.
+std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra_env) {
   std::vector<std::string> env_strings;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
@@ -106,26 +92,14 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
     if (!overridden) env_strings.emplace_back(entry);
   }
   env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
+  return env_strings;
+}
 
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (rc != 0) {
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return Status(Code::kNotFound, "cannot run " + argv[0] + ": " + std::strerror(rc));
-  }
-  ProcessOutput result;
+// Reads the child's stdout and stderr until both close; past the deadline the child is killed.
+void CollectOutput(int out_fd, int err_fd, pid_t pid, std::chrono::milliseconds timeout,
+                   ProcessOutput& result) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   int open_fds = 2;
   char buf[4096];
   while (open_fds > 0) {
@@ -154,6 +128,44 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
   for (auto& f : fds) {
     if (f.fd >= 0) close(f.fd);
   }
+}
+
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& extra_env,
+                                 std::chrono::milliseconds timeout) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return InternalError(std::strerror(errno));
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return InternalError(std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+
+  std::vector<std::string> env_strings = MergedEnvironment(extra_env);
+  std::vector<char*> envp, args;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& s : argv_copy) args.push_back(s.data());
+  args.push_back(nullptr);
+
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return Status(Code::kNotFound, "cannot run " + argv[0] + ": " + std::strerror(rc));
+  }
+  ProcessOutput result;
+  CollectOutput(out_pipe[0], err_pipe[0], pid, timeout, result);
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }

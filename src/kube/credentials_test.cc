@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kube/testing_util.h"
+#include "kube/testing/testing_util.h"
 
 namespace brfed::kube {
 namespace {
@@ -39,12 +39,20 @@ RestConfig ExecConfigFor(const std::string& command, const std::string& api) {
   return rc;
 }
 
-TEST(ExecCredentialTest, CachesUntilShortlyBeforeExpiryThenRefreshes) {
+// Each test gets a fresh folder for the plugin and its files, and a fake clock.
+class ExecCredentialTest : public ::testing::Test {
+ protected:
+  // A credential source running `script` (the counting plugin by default) as `api`.
+  auto PluginSource(const std::string& api, const char* script = kPlugin) {
+    return NewCredentialSource(ExecConfigFor(dir.Write("plugin", script, true), api), &clock);
+  }
+
   TempDir dir;
-  std::string plugin = dir.Write("plugin", kPlugin, true);
   FakeClock clock;
-  auto source =
-      NewCredentialSource(ExecConfigFor(plugin, "client.authentication.k8s.io/v1"), &clock);
+};
+
+TEST_F(ExecCredentialTest, CachesUntilShortlyBeforeExpiryThenRefreshes) {
+  auto source = PluginSource("client.authentication.k8s.io/v1");
   auto c1 = source->Get();
   ASSERT_TRUE(c1.ok()) << c1.status().ToString();
   EXPECT_EQ(c1->bearer_token, "tok-1");
@@ -60,24 +68,17 @@ TEST(ExecCredentialTest, CachesUntilShortlyBeforeExpiryThenRefreshes) {
   EXPECT_FALSE(JsonBoolAt(*info, {"spec", "interactive"}, true));
 }
 
-TEST(ExecCredentialTest, InvalidateAfter401Refreshes) {
-  TempDir dir;
-  std::string plugin = dir.Write("plugin", kPlugin, true);
-  FakeClock clock;
-  auto source =
-      NewCredentialSource(ExecConfigFor(plugin, "client.authentication.k8s.io/v1beta1"), &clock);
+TEST_F(ExecCredentialTest, InvalidateAfter401Refreshes) {
+  auto source = PluginSource("client.authentication.k8s.io/v1beta1");
   EXPECT_EQ(source->Get()->bearer_token, "tok-1");
   EXPECT_EQ(source->Get()->bearer_token, "tok-1");
   source->Invalidate();
   EXPECT_EQ(source->Get()->bearer_token, "tok-2");
 }
 
-TEST(ExecCredentialTest, FailingPluginShowsInstallHintAndStderr) {
-  TempDir dir;
-  std::string plugin = dir.Write("plugin", "#!/bin/sh\necho 'no credentials' >&2\nexit 3\n", true);
-  FakeClock clock;
-  auto source =
-      NewCredentialSource(ExecConfigFor(plugin, "client.authentication.k8s.io/v1"), &clock);
+TEST_F(ExecCredentialTest, FailingPluginShowsInstallHintAndStderr) {
+  auto source = PluginSource("client.authentication.k8s.io/v1",
+                             "#!/bin/sh\necho 'no credentials' >&2\nexit 3\n");
   auto c = source->Get();
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kUnauthorized);
@@ -87,9 +88,7 @@ TEST(ExecCredentialTest, FailingPluginShowsInstallHintAndStderr) {
   EXPECT_NE(c.status().message().find("eks-1"), std::string::npos);
 }
 
-TEST(ExecCredentialTest, MissingCommandAndBadOutput) {
-  TempDir dir;
-  FakeClock clock;
+TEST_F(ExecCredentialTest, MissingCommandAndBadOutput) {
   auto missing = NewCredentialSource(
       ExecConfigFor(dir.path() + "/does-not-exist", "client.authentication.k8s.io/v1"), &clock);
   auto c = missing->Get();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
 #include "kube/pem.h"
 
 namespace brfed::kube {
@@ -218,9 +219,7 @@ Result<Kubeconfig> Kubeconfig::LoadFiles(const std::vector<std::string>& paths) 
     if (merged.current_context_.empty()) merged.current_context_ = one.current_context_;
   }
   if (!any) {
-    std::string list;
-    for (const auto& p : paths) list += (list.empty() ? "" : ":") + p;
-    return InvalidArgument("kubeconfig: none of the files exist: " + list);
+    return InvalidArgument("kubeconfig: none of the files exist: " + Join(paths, ":"));
   }
   return merged;
 }
@@ -251,6 +250,61 @@ std::vector<std::string> Kubeconfig::ContextNames() const {
   return names;
 }
 
+Status Kubeconfig::ReadCluster(const Entry& cl, const std::string& context,
+                               const std::string& cluster_name, RestConfig& out) {
+  ErrorContext cerr(cl.source, context);
+  const Json& c = *cl.value;
+  out.source = "kubeconfig " + cl.source;
+  BRFED_ASSIGN_OR_RETURN(out.server, StringField(c, "server", cerr, "cluster", cluster_name));
+  while (!out.server.empty() && out.server.back() == '/') out.server.pop_back();
+  BRFED_RETURN_IF_ERROR(CheckServer(out.server, cerr, cluster_name));
+  BRFED_ASSIGN_OR_RETURN(out.ca_pem, PemField(c, "certificate-authority", cl.base_dir, cerr,
+                                              "cluster", cluster_name, false));
+  if (!out.ca_pem.empty()) out.ca_data_base64 = EncodeBase64(out.ca_pem);
+  BRFED_ASSIGN_OR_RETURN(out.insecure_skip_tls_verify,
+                         BoolField(c, "insecure-skip-tls-verify", cerr, "cluster", cluster_name));
+  BRFED_ASSIGN_OR_RETURN(out.tls_server_name,
+                         StringField(c, "tls-server-name", cerr, "cluster", cluster_name));
+  BRFED_ASSIGN_OR_RETURN(out.proxy_url, StringField(c, "proxy-url", cerr, "cluster", cluster_name));
+  return Status::Ok();
+}
+
+Status Kubeconfig::ReadUser(const Entry& us, const std::string& context,
+                            const std::string& user_name, RestConfig& out) {
+  ErrorContext uerr(us.source, context);
+  const Json& u = *us.value;
+  if (u.contains("auth-provider")) {
+    return uerr.Field("user", user_name, "auth-provider",
+                      "legacy auth-provider plugins are not supported; use an exec plugin");
+  }
+  BRFED_ASSIGN_OR_RETURN(out.client_cert_pem, PemField(u, "client-certificate", us.base_dir, uerr,
+                                                       "user", user_name, false));
+  BRFED_ASSIGN_OR_RETURN(out.client_key_pem,
+                         PemField(u, "client-key", us.base_dir, uerr, "user", user_name, true));
+  if (out.client_cert_pem.empty() != out.client_key_pem.empty()) {
+    return uerr.Field("user", user_name,
+                      out.client_cert_pem.empty() ? "client-certificate" : "client-key",
+                      "missing (a client certificate needs both certificate and key)");
+  }
+  BRFED_ASSIGN_OR_RETURN(out.bearer_token, StringField(u, "token", uerr, "user", user_name));
+  BRFED_ASSIGN_OR_RETURN(std::string token_file,
+                         StringField(u, "tokenFile", uerr, "user", user_name));
+  if (!token_file.empty()) {
+    out.token_file = ResolvePath(us.base_dir, token_file);
+    auto content = ReadFileToString(out.token_file);
+    if (!content.ok()) {
+      return uerr.Field("user", user_name, "tokenFile", content.status().message());
+    }
+  }
+  BRFED_ASSIGN_OR_RETURN(out.username, StringField(u, "username", uerr, "user", user_name));
+  BRFED_ASSIGN_OR_RETURN(out.password, StringField(u, "password", uerr, "user", user_name));
+  if (auto it = u.find("exec"); it != u.end() && !it->is_null()) {
+    BRFED_ASSIGN_OR_RETURN(ExecConfig exec, ParseExec(*it, us.base_dir, uerr, user_name));
+    out.exec = std::move(exec);
+  }
+  return Status::Ok();
+}
+
 Result<RestConfig> Kubeconfig::ForContext(std::string_view context_arg) const {
   std::string context(context_arg.empty() ? std::string_view(current_context_) : context_arg);
   if (context.empty()) {
@@ -258,8 +312,8 @@ Result<RestConfig> Kubeconfig::ForContext(std::string_view context_arg) const {
   }
   auto ctx_it = contexts_.find(context);
   if (ctx_it == contexts_.end()) {
-    std::string known;
-    for (const auto& [name, e] : contexts_) known += (known.empty() ? "" : ", ") + name;
+    std::string known =
+        Join(contexts_, ", ", [](const auto& context_entry) { return context_entry.first; });
     return InvalidArgument("kubeconfig: context \"" + context +
                            "\" not found (known: " + (known.empty() ? "none" : known) + ")");
   }
@@ -272,67 +326,16 @@ Result<RestConfig> Kubeconfig::ForContext(std::string_view context_arg) const {
   if (cl_it == clusters_.end()) {
     return err.Field("", "", "cluster", "\"" + cluster_name + "\" is not defined in clusters");
   }
-
   RestConfig out;
   out.context_name = context;
-  // Cluster fields.
-  {
-    const Entry& cl = cl_it->second;
-    ErrorContext cerr(cl.source, context);
-    const Json& c = *cl.value;
-    out.source = "kubeconfig " + cl.source;
-    BRFED_ASSIGN_OR_RETURN(out.server, StringField(c, "server", cerr, "cluster", cluster_name));
-    while (!out.server.empty() && out.server.back() == '/') out.server.pop_back();
-    BRFED_RETURN_IF_ERROR(CheckServer(out.server, cerr, cluster_name));
-    BRFED_ASSIGN_OR_RETURN(out.ca_pem, PemField(c, "certificate-authority", cl.base_dir, cerr,
-                                                "cluster", cluster_name, false));
-    if (!out.ca_pem.empty()) out.ca_data_base64 = EncodeBase64(out.ca_pem);
-    BRFED_ASSIGN_OR_RETURN(out.insecure_skip_tls_verify,
-                           BoolField(c, "insecure-skip-tls-verify", cerr, "cluster", cluster_name));
-    BRFED_ASSIGN_OR_RETURN(out.tls_server_name,
-                           StringField(c, "tls-server-name", cerr, "cluster", cluster_name));
-    BRFED_ASSIGN_OR_RETURN(out.proxy_url,
-                           StringField(c, "proxy-url", cerr, "cluster", cluster_name));
+  BRFED_RETURN_IF_ERROR(ReadCluster(cl_it->second, context, cluster_name, out));
+  // A context without a user is anonymous.
+  if (user_name.empty()) return out;
+  auto us_it = users_.find(user_name);
+  if (us_it == users_.end()) {
+    return err.Field("", "", "user", "\"" + user_name + "\" is not defined in users");
   }
-  // User fields (a context without a user is anonymous).
-  if (!user_name.empty()) {
-    auto us_it = users_.find(user_name);
-    if (us_it == users_.end()) {
-      return err.Field("", "", "user", "\"" + user_name + "\" is not defined in users");
-    }
-    const Entry& us = us_it->second;
-    ErrorContext uerr(us.source, context);
-    const Json& u = *us.value;
-    if (u.contains("auth-provider")) {
-      return uerr.Field("user", user_name, "auth-provider",
-                        "legacy auth-provider plugins are not supported; use an exec plugin");
-    }
-    BRFED_ASSIGN_OR_RETURN(out.client_cert_pem, PemField(u, "client-certificate", us.base_dir, uerr,
-                                                         "user", user_name, false));
-    BRFED_ASSIGN_OR_RETURN(out.client_key_pem,
-                           PemField(u, "client-key", us.base_dir, uerr, "user", user_name, true));
-    if (out.client_cert_pem.empty() != out.client_key_pem.empty()) {
-      return uerr.Field("user", user_name,
-                        out.client_cert_pem.empty() ? "client-certificate" : "client-key",
-                        "missing (a client certificate needs both certificate and key)");
-    }
-    BRFED_ASSIGN_OR_RETURN(out.bearer_token, StringField(u, "token", uerr, "user", user_name));
-    BRFED_ASSIGN_OR_RETURN(std::string token_file,
-                           StringField(u, "tokenFile", uerr, "user", user_name));
-    if (!token_file.empty()) {
-      out.token_file = ResolvePath(us.base_dir, token_file);
-      auto content = ReadFileToString(out.token_file);
-      if (!content.ok()) {
-        return uerr.Field("user", user_name, "tokenFile", content.status().message());
-      }
-    }
-    BRFED_ASSIGN_OR_RETURN(out.username, StringField(u, "username", uerr, "user", user_name));
-    BRFED_ASSIGN_OR_RETURN(out.password, StringField(u, "password", uerr, "user", user_name));
-    if (auto it = u.find("exec"); it != u.end() && !it->is_null()) {
-      BRFED_ASSIGN_OR_RETURN(ExecConfig exec, ParseExec(*it, us.base_dir, uerr, user_name));
-      out.exec = std::move(exec);
-    }
-  }
+  BRFED_RETURN_IF_ERROR(ReadUser(us_it->second, context, user_name, out));
   return out;
 }
 

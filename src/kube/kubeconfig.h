@@ -93,6 +93,12 @@ class Kubeconfig {
     std::string base_dir;  // for relative paths
     std::shared_ptr<const Json> value;
   };
+  // ForContext's parts: the cluster's and the user's fields into `out`.
+  static Status ReadCluster(const Entry& cluster, const std::string& context,
+                            const std::string& cluster_name, RestConfig& out);
+  static Status ReadUser(const Entry& user, const std::string& context,
+                         const std::string& user_name, RestConfig& out);
+
   std::map<std::string, Entry, std::less<>> clusters_, users_, contexts_;
   std::string current_context_;
 };

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "kube/pem.h"
-#include "kube/testing_util.h"
+#include "kube/testing/testing_util.h"
 
 namespace brfed::kube {
 namespace {

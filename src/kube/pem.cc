@@ -6,11 +6,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
+
+#include "core/files.h"
 
 namespace brfed::kube {
 
@@ -79,12 +77,9 @@ std::string ValidatePrivateKey(std::string_view pem) {
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return InvalidArgument("cannot read " + path);
-  return ss.str();
+  Result<std::string> data = ReadFile(path);
+  if (!data.ok()) return InvalidArgument(data.status().message());
+  return data;
 }
 
 }  // namespace brfed::kube

@@ -22,7 +22,8 @@ std::string EncodeBase64(std::string_view bytes);
 std::string ValidateCertificates(std::string_view pem);
 std::string ValidatePrivateKey(std::string_view pem);
 
-// Reads a whole file; kInvalidArgument naming the file on failure.
+// ReadFile (core/files.h) for files a kubeconfig names: kInvalidArgument naming the file on
+// failure, since the path is user input.
 Result<std::string> ReadFileToString(const std::string& path);
 
 }  // namespace brfed::kube

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "kube/fake_client.h"
+#include "kube/testing/fake_client.h"
 #include "runtime/event_recorder.h"
 #include "runtime/leader_election.h"
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/audit.h"
-#include "sim/sim_world_test_util.h"
+#include "sim/testing/sim_world_test_util.h"
 
 namespace brfed::sim {
 namespace {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
+#include "kube/kubeconfig_merge.h"
 
 namespace brfed::testing {
 
@@ -103,19 +104,13 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
 }
 
 Status FederationEnv::WriteFederationKubeconfig(const std::vector<std::string>& names) {
-  Json merged = {{"apiVersion", "v1"},
-                 {"kind", "Config"},
-                 {"clusters", Json::array()},
-                 {"users", Json::array()},
-                 {"contexts", Json::array()}};
+  std::vector<std::string> kubeconfigs;
   for (const auto& name : names) {
     auto it = data_planes_.find(name);
     if (it == data_planes_.end()) return InvalidArgument("no data plane named " + name);
-    BRFED_ASSIGN_OR_RETURN(Json doc, ParseYaml(ReadFile(it->second->kubeconfig)));
-    for (const char* list : {"clusters", "users", "contexts"}) {
-      for (const auto& entry : doc[list]) merged[list].push_back(entry);
-    }
+    kubeconfigs.push_back(ReadFile(it->second->kubeconfig));
   }
+  BRFED_ASSIGN_OR_RETURN(Json merged, kube::MergeKubeconfigs(kubeconfigs));
   std::ofstream(federation_kubeconfig_ + ".tmp") << DumpJson(merged);
   std::error_code ec;
   fs::rename(federation_kubeconfig_ + ".tmp", federation_kubeconfig_, ec);

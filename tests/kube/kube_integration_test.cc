@@ -11,7 +11,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/pem.h"
-#include "kube/testing_util.h"
+#include "kube/testing/testing_util.h"
 #include "runtime/informer.h"
 #include "runtime/leader_election.h"
 #include "runtime/metrics.h"

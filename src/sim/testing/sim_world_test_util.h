@@ -3,8 +3,8 @@
 // left to write. Records every persisted condition (phase after the write) per member.
 //
 // Thread-safety: none (single-threaded tests).
-#ifndef BRFED_SIM_SIM_WORLD_TEST_UTIL_H_
-#define BRFED_SIM_SIM_WORLD_TEST_UTIL_H_
+#ifndef BRFED_SIM_TESTING_SIM_WORLD_TEST_UTIL_H_
+#define BRFED_SIM_TESTING_SIM_WORLD_TEST_UTIL_H_
 
 #include <functional>
 #include <map>
@@ -60,4 +60,4 @@ Json RestoreSpec(const std::string& prefix);
 
 }  // namespace brfed::sim::testing
 
-#endif  // BRFED_SIM_SIM_WORLD_TEST_UTIL_H_
+#endif  // BRFED_SIM_TESTING_SIM_WORLD_TEST_UTIL_H_

@@ -7,8 +7,8 @@
 // behaviour tests; use this for pure unit tests.
 //
 // Thread-safety: safe for concurrent use; watch streams may be read from other threads.
-#ifndef BRFED_KUBE_FAKE_CLIENT_H_
-#define BRFED_KUBE_FAKE_CLIENT_H_
+#ifndef BRFED_KUBE_TESTING_FAKE_CLIENT_H_
+#define BRFED_KUBE_TESTING_FAKE_CLIENT_H_
 
 #include <condition_variable>
 #include <deque>
@@ -67,4 +67,4 @@ class FakeClient final : public Client {
 
 }  // namespace brfed::kube
 
-#endif  // BRFED_KUBE_FAKE_CLIENT_H_
+#endif  // BRFED_KUBE_TESTING_FAKE_CLIENT_H_

@@ -2,8 +2,8 @@
 // and a throwaway self-signed certificate made with the openssl CLI.
 //
 // Thread-safety: single test thread.
-#ifndef BRFED_KUBE_TESTING_UTIL_H_
-#define BRFED_KUBE_TESTING_UTIL_H_
+#ifndef BRFED_KUBE_TESTING_TESTING_UTIL_H_
+#define BRFED_KUBE_TESTING_TESTING_UTIL_H_
 
 #include <sys/stat.h>
 
@@ -57,4 +57,4 @@ inline CertPair MakeSelfSigned(const TempDir& dir, const std::string& cn) {
 
 }  // namespace brfed::kube::testing
 
-#endif  // BRFED_KUBE_TESTING_UTIL_H_
+#endif  // BRFED_KUBE_TESTING_TESTING_UTIL_H_

@@ -1,4 +1,4 @@
-#include "sim/sim_world_test_util.h"
+#include "sim/testing/sim_world_test_util.h"
 
 namespace brfed::sim::testing {
 
