@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apiserver/store.h"
+#include "apiserver/api_error.h"
 
 namespace brfed::apiserver {
 

@@ -9,15 +9,16 @@
 #include "core/shutdown_signals.h"
 #include "core/version.h"
 
-int main(int argc, char** argv) {
-  brfed::apiserver::ServerOptions options;
+namespace {
+
+// The flags beside ServerOptions.
+struct ExtraFlags {
   std::string log_level = "info";
   std::string log_format = "text";
   size_t bookmark_seconds = 5;
-  CLI::App app{
-      "brfed-apiserver: a Kubernetes-API-compatible test and sandbox server "
-      "(not production Kubernetes: no RBAC, no admission)"};
-  app.set_version_flag("--version", brfed::VersionLine("brfed-apiserver"));
+};
+
+void AddFlags(CLI::App& app, brfed::apiserver::ServerOptions& options, ExtraFlags& extra) {
   app.add_option("--listen", options.listen, "HOST:PORT to serve on; port 0 picks a free port")
       ->capture_default_str();
   app.add_option("--kubeconfig-out", options.kubeconfig_out,
@@ -40,27 +41,18 @@ int main(int argc, char** argv) {
   app.add_option("--max-body-bytes", options.max_body_bytes, "largest request body accepted")
       ->capture_default_str()
       ->check(CLI::Range(1024, 1 << 30));
-  app.add_option("--bookmark-interval-seconds", bookmark_seconds,
+  app.add_option("--bookmark-interval-seconds", extra.bookmark_seconds,
                  "interval of watch bookmarks (when the client allows them)")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", extra.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
-  app.add_option("--log-format", log_format, "text or json")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  options.bookmark_interval = std::chrono::seconds(bookmark_seconds);
+  app.add_option("--log-format", extra.log_format, "text or json")->capture_default_str();
+}
 
-  auto level = brfed::log::ParseLevel(log_level);
-  auto format = brfed::log::ParseFormat(log_format);
-  if (!level.ok() || !format.ok()) {
-    std::fprintf(stderr, "brfed-apiserver: %s\n",
-                 (!level.ok() ? level.status() : format.status()).message().c_str());
-    return 2;
-  }
-  brfed::log::Setup({*level, *format, "brfed-apiserver"});
-
+// Serves until SIGTERM or SIGINT; returns the exit code.
+int Serve(const brfed::apiserver::ServerOptions& options) {
   brfed::ShutdownSignals shutdown_signals;
-
   auto server = brfed::apiserver::ApiServer::Create(options);
   if (!server.ok()) {
     std::fprintf(stderr, "brfed-apiserver: %s\n", server.status().message().c_str());
@@ -79,4 +71,28 @@ int main(int argc, char** argv) {
   }
   brfed::log::Info("stopped", {{"name", options.name}});
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  brfed::apiserver::ServerOptions options;
+  ExtraFlags extra;
+  CLI::App app{
+      "brfed-apiserver: a Kubernetes-API-compatible test and sandbox server "
+      "(not production Kubernetes: no RBAC, no admission)"};
+  app.set_version_flag("--version", brfed::VersionLine("brfed-apiserver"));
+  AddFlags(app, options, extra);
+  CLI11_PARSE(app, argc, argv);
+  options.bookmark_interval = std::chrono::seconds(extra.bookmark_seconds);
+
+  auto level = brfed::log::ParseLevel(extra.log_level);
+  auto format = brfed::log::ParseFormat(extra.log_format);
+  if (!level.ok() || !format.ok()) {
+    std::fprintf(stderr, "brfed-apiserver: %s\n",
+                 (!level.ok() ? level.status() : format.status()).message().c_str());
+    return 2;
+  }
+  brfed::log::Setup({*level, *format, "brfed-apiserver"});
+  return Serve(options);
 }

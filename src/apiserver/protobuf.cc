@@ -4,8 +4,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "apiserver/api_error.h"
 #include "apiserver/base64.h"
-#include "apiserver/store.h"
 
 namespace brfed::apiserver {
 namespace {

@@ -32,11 +32,10 @@ bool ResourceInfo::Serves(const std::string& version) const {
   return std::find(versions.begin(), versions.end(), version) != versions.end();
 }
 
-Result<ResourceInfo> ResourceFromCrd(const Json& crd) {
-  ResourceInfo r;
-  r.custom = true;
-  r.group = JsonStringAt(crd, {"spec", "group"});
-  if (r.group.empty()) return CrdInvalid("spec.group", "Required value");
+namespace {
+
+// spec.names: plural, kind, singular, listKind, shortNames, categories.
+Status ReadCrdNames(const Json& crd, ResourceInfo& r) {
   const Json* names = JsonAt(crd, {"spec", "names"});
   if (names == nullptr || !names->is_object()) return CrdInvalid("spec.names", "Required value");
   r.plural = JsonStringAt(*names, {"plural"});
@@ -58,17 +57,29 @@ Result<ResourceInfo> ResourceFromCrd(const Json& crd) {
           .push_back(v.get<std::string>());
     }
   }
-  std::string expected_name = r.plural + "." + r.group;
-  if (JsonStringAt(crd, {"metadata", "name"}) != expected_name) {
-    return CrdInvalid("metadata.name",
-                      "must be spec.names.plural+\".\"+spec.group (\"" + expected_name + "\")");
+  return Status::Ok();
+}
+
+// The preferred version's status subresource and printer columns.
+void ReadPreferredVersion(const Json& preferred, ResourceInfo& r) {
+  r.status_subresource = JsonAt(preferred, {"subresources", "status"}) != nullptr;
+  const Json* cols = JsonAt(preferred, {"additionalPrinterColumns"});
+  if (cols == nullptr || !cols->is_array()) return;
+  for (const Json& c : *cols) {
+    PrinterColumn col;
+    col.name = JsonStringAt(c, {"name"});
+    col.type = JsonStringAt(c, {"type"}, "string");
+    col.format = JsonStringAt(c, {"format"});
+    col.description = JsonStringAt(c, {"description"});
+    col.json_path = JsonStringAt(c, {"jsonPath"});
+    col.priority = static_cast<int>(JsonIntAt(c, {"priority"}));
+    r.columns.push_back(std::move(col));
   }
-  std::string scope = JsonStringAt(crd, {"spec", "scope"});
-  if (scope != "Namespaced" && scope != "Cluster") {
-    return CrdInvalid("spec.scope", "Unsupported value: \"" + scope +
-                                        "\": supported values: \"Cluster\", \"Namespaced\"");
-  }
-  r.namespaced = scope == "Namespaced";
+}
+
+// spec.versions: the served ones (preferred first: the storage version when it is served,
+// else the first served) with their schemas; exactly one must be the storage version.
+Status ReadCrdVersions(const Json& crd, ResourceInfo& r) {
   const Json* versions = JsonAt(crd, {"spec", "versions"});
   if (versions == nullptr || !versions->is_array() || versions->empty()) {
     return CrdInvalid("spec.versions",
@@ -86,7 +97,6 @@ Result<ResourceInfo> ResourceFromCrd(const Json& crd) {
     bool is_storage = JsonBoolAt(v, {"storage"});
     if (is_storage) storage = name;
     if (!JsonBoolAt(v, {"served"})) continue;
-    // The preferred version is the storage version when it is served, else the first served.
     if (is_storage) {
       r.versions.insert(r.versions.begin(), name);
       preferred = &v;
@@ -99,28 +109,36 @@ Result<ResourceInfo> ResourceFromCrd(const Json& crd) {
       r.schemas[name] = std::make_shared<const Json>(*schema);
     }
   }
-  if (preferred != nullptr) {
-    r.status_subresource = JsonAt(*preferred, {"subresources", "status"}) != nullptr;
-    if (const Json* cols = JsonAt(*preferred, {"additionalPrinterColumns"});
-        cols != nullptr && cols->is_array()) {
-      for (const Json& c : *cols) {
-        PrinterColumn col;
-        col.name = JsonStringAt(c, {"name"});
-        col.type = JsonStringAt(c, {"type"}, "string");
-        col.format = JsonStringAt(c, {"format"});
-        col.description = JsonStringAt(c, {"description"});
-        col.json_path = JsonStringAt(c, {"jsonPath"});
-        col.priority = static_cast<int>(JsonIntAt(c, {"priority"}));
-        r.columns.push_back(std::move(col));
-      }
-    }
-  }
+  if (preferred != nullptr) ReadPreferredVersion(*preferred, r);
   if (storage.empty()) {
     return CrdInvalid("spec.versions",
                       "Invalid value: must have exactly one version marked as "
                       "storage version");
   }
   if (r.versions.empty()) return CrdInvalid("spec.versions", "must serve at least one version");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ResourceInfo> ResourceFromCrd(const Json& crd) {
+  ResourceInfo r;
+  r.custom = true;
+  r.group = JsonStringAt(crd, {"spec", "group"});
+  if (r.group.empty()) return CrdInvalid("spec.group", "Required value");
+  BRFED_RETURN_IF_ERROR(ReadCrdNames(crd, r));
+  std::string expected_name = r.plural + "." + r.group;
+  if (JsonStringAt(crd, {"metadata", "name"}) != expected_name) {
+    return CrdInvalid("metadata.name",
+                      "must be spec.names.plural+\".\"+spec.group (\"" + expected_name + "\")");
+  }
+  std::string scope = JsonStringAt(crd, {"spec", "scope"});
+  if (scope != "Namespaced" && scope != "Cluster") {
+    return CrdInvalid("spec.scope", "Unsupported value: \"" + scope +
+                                        "\": supported values: \"Cluster\", \"Namespaced\"");
+  }
+  r.namespaced = scope == "Namespaced";
+  BRFED_RETURN_IF_ERROR(ReadCrdVersions(crd, r));
   return r;
 }
 

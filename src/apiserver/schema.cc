@@ -1,7 +1,10 @@
 #include "apiserver/schema.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
+
+#include "core/strings.h"
 
 namespace brfed::apiserver {
 namespace {
@@ -67,14 +70,17 @@ bool TypeMatches(const std::string& type, const Json& v) {
 }
 
 void Check(const Json& schema, const Json& value, const std::string& path,
-           std::vector<FieldError>& errors) {
-  if (!schema.is_object()) return;
-  std::string field = path.empty() ? "<root>" : path;
+           std::vector<FieldError>& errors);
+
+// The value's type: false when it is null, or not of the schema's type (an error unless null
+// is allowed), or an int-or-string (checked here in full).
+bool CheckType(const Json& schema, const Json& value, const std::string& field,
+               std::vector<FieldError>& errors) {
   if (value.is_null()) {
     if (!JsonBoolAt(schema, {"nullable"}) && schema.contains("type")) {
       errors.push_back({field, "FieldValueRequired", field + ": Required value"});
     }
-    return;
+    return false;
   }
   if (bool int_or_string = JsonBoolAt(schema, {"x-kubernetes-int-or-string"}); int_or_string) {
     if (!value.is_string() && !value.is_number_integer()) {
@@ -82,7 +88,7 @@ void Check(const Json& schema, const Json& value, const std::string& path,
                         field + ": Invalid value: \"" + std::string(value.type_name()) +
                             "\": " + field + " in body must be of type int-or-string"});
     }
-    return;
+    return false;
   }
   std::string type = JsonStringAt(schema, {"type"});
   if (!type.empty() && !TypeMatches(type, value)) {
@@ -90,110 +96,133 @@ void Check(const Json& schema, const Json& value, const std::string& path,
                       field + ": Invalid value: \"" + std::string(value.type_name()) +
                           "\": " + field + " in body must be of type " + type + ": \"" +
                           std::string(value.type_name()) + "\""});
-    return;
+    return false;
   }
+  return true;
+}
+
+void CheckEnum(const Json& schema, const Json& value, const std::string& field,
+               std::vector<FieldError>& errors) {
   if (const Json* en = JsonAt(schema, {"enum"}); en != nullptr && en->is_array()) {
-    bool found = false;
-    std::string supported;
-    for (const Json& e : *en) {
-      if (e == value) found = true;
-      supported += (supported.empty() ? "" : ", ") + Render(e);
+    if (std::find(en->begin(), en->end(), value) == en->end()) {
+      errors.push_back({field, "FieldValueNotSupported",
+                        field + ": Unsupported value: " + Render(value) +
+                            ": supported values: " + Join(*en, ", ", Render)});
     }
-    if (!found) {
+  }
+}
+
+// minimum and maximum, optionally exclusive.
+void CheckNumber(const Json& schema, const Json& value, const std::string& field,
+                 std::vector<FieldError>& errors) {
+  double v = value.get<double>();
+  if (const Json* m = JsonAt(schema, {"minimum"}); m != nullptr && m->is_number()) {
+    bool excl = JsonBoolAt(schema, {"exclusiveMinimum"});
+    if (v < m->get<double>() || (excl && v == m->get<double>())) {
+      errors.push_back({field, "FieldValueInvalid",
+                        field + ": Invalid value: " + Render(value) + ": " + field +
+                            " in body should be greater than " + (excl ? "" : "or equal to ") +
+                            Render(*m)});
+    }
+  }
+  if (const Json* m = JsonAt(schema, {"maximum"}); m != nullptr && m->is_number()) {
+    bool excl = JsonBoolAt(schema, {"exclusiveMaximum"});
+    if (v > m->get<double>() || (excl && v == m->get<double>())) {
+      errors.push_back({field, "FieldValueInvalid",
+                        field + ": Invalid value: " + Render(value) + ": " + field +
+                            " in body should be less than " + (excl ? "" : "or equal to ") +
+                            Render(*m)});
+    }
+  }
+}
+
+// maxLength, minLength and pattern.
+void CheckString(const Json& schema, const Json& value, const std::string& field,
+                 std::vector<FieldError>& errors) {
+  const std::string& s = value.get_ref<const std::string&>();
+  if (const Json* m = JsonAt(schema, {"maxLength"}); m != nullptr && m->is_number_integer()) {
+    if (static_cast<long long>(s.size()) > m->get<long long>()) {
       errors.push_back(
-          {field, "FieldValueNotSupported",
-           field + ": Unsupported value: " + Render(value) + ": supported values: " + supported});
+          {field, "FieldValueTooLong", field + ": Too long: may not be longer than " + Render(*m)});
     }
   }
-  if (value.is_number()) {
-    double v = value.get<double>();
-    if (const Json* m = JsonAt(schema, {"minimum"}); m != nullptr && m->is_number()) {
-      bool excl = JsonBoolAt(schema, {"exclusiveMinimum"});
-      if (v < m->get<double>() || (excl && v == m->get<double>())) {
+  if (const Json* m = JsonAt(schema, {"minLength"}); m != nullptr && m->is_number_integer()) {
+    if (static_cast<long long>(s.size()) < m->get<long long>()) {
+      errors.push_back({field, "FieldValueInvalid",
+                        field + ": Invalid value: " + Render(value) + ": " + field +
+                            " in body should be at least " + Render(*m) + " chars long"});
+    }
+  }
+  if (const Json* p = JsonAt(schema, {"pattern"}); p != nullptr && p->is_string()) {
+    try {
+      if (!std::regex_search(s, std::regex(p->get<std::string>(), std::regex::ECMAScript))) {
         errors.push_back({field, "FieldValueInvalid",
                           field + ": Invalid value: " + Render(value) + ": " + field +
-                              " in body should be greater than " + (excl ? "" : "or equal to ") +
-                              Render(*m)});
+                              " in body should match '" + p->get<std::string>() + "'"});
       }
-    }
-    if (const Json* m = JsonAt(schema, {"maximum"}); m != nullptr && m->is_number()) {
-      bool excl = JsonBoolAt(schema, {"exclusiveMaximum"});
-      if (v > m->get<double>() || (excl && v == m->get<double>())) {
-        errors.push_back({field, "FieldValueInvalid",
-                          field + ": Invalid value: " + Render(value) + ": " + field +
-                              " in body should be less than " + (excl ? "" : "or equal to ") +
-                              Render(*m)});
-      }
+    } catch (const std::regex_error&) {
+      // A pattern std::regex cannot compile is not enforced.
     }
   }
-  if (value.is_string()) {
-    const std::string& s = value.get_ref<const std::string&>();
-    if (const Json* m = JsonAt(schema, {"maxLength"}); m != nullptr && m->is_number_integer()) {
-      if (static_cast<long long>(s.size()) > m->get<long long>()) {
-        errors.push_back({field, "FieldValueTooLong",
-                          field + ": Too long: may not be longer than " + Render(*m)});
-      }
-    }
-    if (const Json* m = JsonAt(schema, {"minLength"}); m != nullptr && m->is_number_integer()) {
-      if (static_cast<long long>(s.size()) < m->get<long long>()) {
-        errors.push_back({field, "FieldValueInvalid",
-                          field + ": Invalid value: " + Render(value) + ": " + field +
-                              " in body should be at least " + Render(*m) + " chars long"});
-      }
-    }
-    if (const Json* p = JsonAt(schema, {"pattern"}); p != nullptr && p->is_string()) {
-      try {
-        if (!std::regex_search(s, std::regex(p->get<std::string>(), std::regex::ECMAScript))) {
-          errors.push_back({field, "FieldValueInvalid",
-                            field + ": Invalid value: " + Render(value) + ": " + field +
-                                " in body should match '" + p->get<std::string>() + "'"});
-        }
-      } catch (const std::regex_error&) {
-        // A pattern std::regex cannot compile is not enforced.
-      }
+}
+
+// required properties, then each property against its schema.
+void CheckObject(const Json& schema, const Json& value, const std::string& path,
+                 std::vector<FieldError>& errors) {
+  if (const Json* req = JsonAt(schema, {"required"}); req != nullptr && req->is_array()) {
+    for (const Json& r : *req) {
+      if (!r.is_string() || value.contains(r.get<std::string>())) continue;
+      std::string f = (path.empty() ? "" : path + ".") + r.get<std::string>();
+      errors.push_back({f, "FieldValueRequired", f + ": Required value"});
     }
   }
-  if (value.is_object()) {
-    if (const Json* req = JsonAt(schema, {"required"}); req != nullptr && req->is_array()) {
-      for (const Json& r : *req) {
-        if (!r.is_string() || value.contains(r.get<std::string>())) continue;
-        std::string f = (path.empty() ? "" : path + ".") + r.get<std::string>();
-        errors.push_back({f, "FieldValueRequired", f + ": Required value"});
-      }
-    }
-    const Json* props = JsonAt(schema, {"properties"});
-    const Json* additional = JsonAt(schema, {"additionalProperties"});
-    for (const auto& [key, sub] : value.items()) {
-      if (path.empty() && (key == "apiVersion" || key == "kind" || key == "metadata")) continue;
-      std::string sub_path = (path.empty() ? "" : path + ".") + key;
-      if (props != nullptr && props->is_object() && props->contains(key)) {
-        Check((*props)[key], sub, sub_path, errors);
-      } else if (additional != nullptr && additional->is_object()) {
-        Check(*additional, sub, sub_path, errors);
-      }
+  const Json* props = JsonAt(schema, {"properties"});
+  const Json* additional = JsonAt(schema, {"additionalProperties"});
+  for (const auto& [key, sub] : value.items()) {
+    if (path.empty() && (key == "apiVersion" || key == "kind" || key == "metadata")) continue;
+    std::string sub_path = (path.empty() ? "" : path + ".") + key;
+    if (props != nullptr && props->is_object() && props->contains(key)) {
+      Check((*props)[key], sub, sub_path, errors);
+    } else if (additional != nullptr && additional->is_object()) {
+      Check(*additional, sub, sub_path, errors);
     }
   }
-  if (value.is_array()) {
-    if (const Json* items = JsonAt(schema, {"items"}); items != nullptr) {
-      for (size_t i = 0; i < value.size(); ++i) {
-        Check(*items, value[i], path + "[" + std::to_string(i) + "]", errors);
-      }
-    }
-    if (const Json* m = JsonAt(schema, {"maxItems"}); m != nullptr && m->is_number_integer()) {
-      if (static_cast<long long>(value.size()) > m->get<long long>()) {
-        errors.push_back({field, "FieldValueTooMany",
-                          field + ": Too many: " + std::to_string(value.size()) +
-                              ": must have at most " + Render(*m) + " items"});
-      }
-    }
-    if (const Json* m = JsonAt(schema, {"minItems"}); m != nullptr && m->is_number_integer()) {
-      if (static_cast<long long>(value.size()) < m->get<long long>()) {
-        errors.push_back({field, "FieldValueInvalid",
-                          field + ": Invalid value: " + std::to_string(value.size()) + ": " +
-                              field + " in body should have at least " + Render(*m) + " items"});
-      }
+}
+
+// each item, then maxItems and minItems.
+void CheckArray(const Json& schema, const Json& value, const std::string& path,
+                const std::string& field, std::vector<FieldError>& errors) {
+  if (const Json* items = JsonAt(schema, {"items"}); items != nullptr) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      Check(*items, value[i], path + "[" + std::to_string(i) + "]", errors);
     }
   }
+  if (const Json* m = JsonAt(schema, {"maxItems"}); m != nullptr && m->is_number_integer()) {
+    if (static_cast<long long>(value.size()) > m->get<long long>()) {
+      errors.push_back({field, "FieldValueTooMany",
+                        field + ": Too many: " + std::to_string(value.size()) +
+                            ": must have at most " + Render(*m) + " items"});
+    }
+  }
+  if (const Json* m = JsonAt(schema, {"minItems"}); m != nullptr && m->is_number_integer()) {
+    if (static_cast<long long>(value.size()) < m->get<long long>()) {
+      errors.push_back({field, "FieldValueInvalid",
+                        field + ": Invalid value: " + std::to_string(value.size()) + ": " + field +
+                            " in body should have at least " + Render(*m) + " items"});
+    }
+  }
+}
+
+void Check(const Json& schema, const Json& value, const std::string& path,
+           std::vector<FieldError>& errors) {
+  if (!schema.is_object()) return;
+  std::string field = path.empty() ? "<root>" : path;
+  if (!CheckType(schema, value, field, errors)) return;
+  CheckEnum(schema, value, field, errors);
+  if (value.is_number()) CheckNumber(schema, value, field, errors);
+  if (value.is_string()) CheckString(schema, value, field, errors);
+  if (value.is_object()) CheckObject(schema, value, path, errors);
+  if (value.is_array()) CheckArray(schema, value, path, field, errors);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "apiserver/api_error.h"
 #include "apiserver/base64.h"
 #include "apiserver/fault.h"
 #include "apiserver/protobuf.h"
@@ -179,6 +180,42 @@ struct Audit {
   std::string resource_version;
 };
 
+// One request on a resource that passed the checks: what the verb handlers share.
+struct ResourceCall {
+  ResourceCall(const httplib::Request& req, httplib::Response& res, const Route& route,
+               Audit& audit, Target target)
+      : req(req), res(res), route(route), audit(audit), target(std::move(target)) {}
+  ResourceCall(const ResourceCall&) = delete;
+  ResourceCall& operator=(const ResourceCall&) = delete;
+
+  // The request body as JSON, decoded by its Content-Type.
+  Result<Json> Body(bool allow_protobuf) const;
+
+  const httplib::Request& req;
+  httplib::Response& res;
+  const Route& route;
+  Audit& audit;
+  const Target target;
+  ListOptions filter;
+  std::vector<FieldError> causes;
+  const WriteOptions write_opts{req.get_param_value("dryRun") == "All", &causes};
+  const bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
+};
+
+// One watch stream's state, shared by httplib's content provider calls.
+struct WatchStream {
+  std::shared_ptr<Watcher> watcher;
+  Json error;  // an ERROR event to send, then end
+  SteadyTime deadline = SteadyTime::max();
+  SteadyTime next_bookmark;
+  SteadyTime next_heartbeat;
+  uint64_t generation = 0;
+  bool bookmarks = false;
+  bool table = false;
+  ResourcePtr resource;
+  std::string api_version;
+};
+
 }  // namespace
 
 struct ApiServer::Impl {
@@ -200,15 +237,33 @@ struct ApiServer::Impl {
     if (audit != nullptr) std::fclose(audit);
   }
 
+  // Create's phases: the store, CRDs and audit log; then the HTTP(S) server, bound.
+  Status Open();
+  Status Serve(int requested_port);
   Status LoadCrds();
   Status WriteKubeconfig();
   void Handle(const httplib::Request& req, httplib::Response& res);
   bool Authenticated(const httplib::Request& req) const;
   void HandleResource(const httplib::Request& req, httplib::Response& res, const Route& route,
                       Audit& audit);
+  // The checks before a verb runs; false when one of them answered the request.
+  bool PassesFaults(httplib::Response& res, const Route& route, const std::string& verb);
+  bool WithinBodyLimit(const httplib::Request& req, httplib::Response& res, const Route& route);
+  // One handler per verb on a resource.
+  void HandleGet(ResourceCall& call);
+  void HandleCreate(ResourceCall& call);
+  void HandleUpdate(ResourceCall& call);
+  void HandlePatch(ResourceCall& call);
+  void HandleDelete(ResourceCall& call);
+  void Finish(ResourceCall& call, Result<Json> result, int ok_code);
   void HandleWatch(const httplib::Request& req, httplib::Response& res, const Target& target,
                    ListOptions filter);
+  // Writes what a watch stream has next (an event, a bookmark or a heartbeat); false when the
+  // client went away.
+  bool PumpWatch(WatchStream& w, httplib::DataSink& sink);
   bool HandleOther(const httplib::Request& req, httplib::Response& res);
+  // Discovery of the API groups: one APIGroup per group, its versions in registration order.
+  Json ApiGroups() const;
   Json Discovery(const std::string& group, const std::string& version) const;
   Json OpenApiRoot() const;
   Json OpenApiDoc(const std::string& group, const std::string& version) const;
@@ -374,21 +429,49 @@ Json ApiServer::Impl::OpenApiDoc(const std::string& group, const std::string& ve
           {"components", {{"schemas", schemas}}}};
 }
 
+namespace {
+
+// GET /version: the Kubernetes release this server imitates.
+Json VersionInfo() {
+  return {{"major", "1"},
+          {"minor", "32"},
+          {"gitVersion", "v1.32.4"},
+          {"gitCommit", "brfed-apiserver"},
+          {"gitTreeState", "clean"},
+          {"buildDate", "2025-01-01T00:00:00Z"},
+          {"goVersion", "go1.23.8"},
+          {"compiler", "gc"},
+          {"platform", "linux/amd64"}};
+}
+
+}  // namespace
+
+Json ApiServer::Impl::ApiGroups() const {
+  std::map<std::string, std::vector<std::string>> groups;
+  for (const ResourcePtr& r : registry.All()) {
+    if (r->group.empty()) continue;
+    auto& vs = groups[r->group];
+    for (const std::string& v : r->versions) {
+      if (std::find(vs.begin(), vs.end(), v) == vs.end()) vs.push_back(v);
+    }
+  }
+  Json list = Json::array();
+  for (const auto& [g, vs] : groups) {
+    Json versions = Json::array();
+    for (const std::string& v : vs) {
+      versions.push_back({{"groupVersion", g + "/" + v}, {"version", v}});
+    }
+    list.push_back({{"name", g}, {"versions", versions}, {"preferredVersion", versions[0]}});
+  }
+  return list;
+}
+
 bool ApiServer::Impl::HandleOther(const httplib::Request& req, httplib::Response& res) {
   const std::string& p = req.path;
   std::vector<std::string> s = Split(p);
   if (req.method != "GET") return false;
   if (p == "/version") {
-    SendJson(res, 200,
-             {{"major", "1"},
-              {"minor", "32"},
-              {"gitVersion", "v1.32.4"},
-              {"gitCommit", "brfed-apiserver"},
-              {"gitTreeState", "clean"},
-              {"buildDate", "2025-01-01T00:00:00Z"},
-              {"goVersion", "go1.23.8"},
-              {"compiler", "gc"},
-              {"platform", "linux/amd64"}});
+    SendJson(res, 200, VersionInfo());
     return true;
   }
   if (p == "/api") {
@@ -404,35 +487,20 @@ bool ApiServer::Impl::HandleOther(const httplib::Request& req, httplib::Response
     SendJson(res, 200, Discovery("", "v1"));
     return true;
   }
-  if (p == "/apis" || (s.size() == 2 && s[0] == "apis")) {
-    std::map<std::string, std::vector<std::string>> groups;
-    for (const ResourcePtr& r : registry.All()) {
-      if (r->group.empty()) continue;
-      auto& vs = groups[r->group];
-      for (const std::string& v : r->versions) {
-        if (std::find(vs.begin(), vs.end(), v) == vs.end()) vs.push_back(v);
-      }
-    }
-    Json list = Json::array();
-    for (const auto& [g, vs] : groups) {
-      Json versions = Json::array();
-      for (const std::string& v : vs)
-        versions.push_back({{"groupVersion", g + "/" + v}, {"version", v}});
-      list.push_back({{"name", g}, {"versions", versions}, {"preferredVersion", versions[0]}});
-    }
-    if (s.size() == 2) {
-      for (Json& g : list) {
-        if (g["name"] == s[1]) {
-          g["kind"] = "APIGroup";
-          g["apiVersion"] = "v1";
-          SendJson(res, 200, g);
-          return true;
-        }
-      }
-      return false;
-    }
-    SendJson(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
+  if (p == "/apis") {
+    SendJson(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", ApiGroups()}});
     return true;
+  }
+  if (s.size() == 2 && s[0] == "apis") {
+    for (Json& g : ApiGroups()) {
+      if (g["name"] == s[1]) {
+        g["kind"] = "APIGroup";
+        g["apiVersion"] = "v1";
+        SendJson(res, 200, g);
+        return true;
+      }
+    }
+    return false;
   }
   if (s.size() == 3 && s[0] == "apis") {
     bool known = false;
@@ -528,6 +596,111 @@ void ApiServer::Impl::Handle(const httplib::Request& req, httplib::Response& res
   WriteAudit(req, audit, res.status == -1 ? 200 : res.status, ms);
 }
 
+namespace {
+
+const char kNoSuchResource[] = "the server could not find the requested resource";
+
+Result<Json> ResourceCall::Body(bool allow_protobuf) const {
+  std::string type = LowerMediaType(req.get_header_value("Content-Type"));
+  if (allow_protobuf && type == "application/vnd.kubernetes.protobuf") {
+    return DecodeKubernetesProtobuf(req.body);
+  }
+  if (type == "application/yaml" || type == "application/apply-patch+yaml") {
+    Result<Json> y = ParseYaml(req.body);
+    if (!y.ok()) return ApiError(Code::kBadRequest, y.status().message());
+    return y;
+  }
+  if (type.empty() || type == "application/json" || type == "application/merge-patch+json" ||
+      type == "application/json-patch+json" || type == "application/strategic-merge-patch+json") {
+    Result<Json> j = ParseJson(req.body);
+    if (!j.ok()) {
+      return ApiError(Code::kBadRequest,
+                      "the body of the request could not be decoded: " + j.status().message());
+    }
+    return j;
+  }
+  return ApiError(Code::kUnsupportedMediaType,
+                  "the body of the request was in an unknown format - accepted media types "
+                  "include: application/json, application/yaml, "
+                  "application/vnd.kubernetes.protobuf");
+}
+
+// The patch type a PATCH's Content-Type names.
+Result<PatchType> PatchTypeOf(const httplib::Request& req) {
+  std::string type = LowerMediaType(req.get_header_value("Content-Type"));
+  if (type == "application/merge-patch+json") return PatchType::kMerge;
+  if (type == "application/json-patch+json") return PatchType::kJson;
+  if (type == "application/strategic-merge-patch+json") return PatchType::kStrategicMerge;
+  if (type == "application/apply-patch+yaml") return PatchType::kApply;
+  return ApiError(Code::kUnsupportedMediaType,
+                  "the body of the request was in an unknown format - accepted "
+                  "media types include: application/json-patch+json, "
+                  "application/merge-patch+json, application/apply-patch+yaml");
+}
+
+// DeleteOptions from the body (optional) and the dryRun query parameter.
+Result<DeleteOptions> DeleteOptionsOf(const httplib::Request& req) {
+  DeleteOptions opts;
+  if (!req.body.empty()) {
+    Result<Json> body = ParseJson(req.body);
+    if (!body.ok()) {
+      return ApiError(Code::kBadRequest,
+                      "the DeleteOptions body could not be decoded: " + body.status().message());
+    }
+    if (const Json* dry = JsonAt(*body, {"dryRun"}); dry != nullptr && dry->is_array()) {
+      opts.dry_run = std::find(dry->begin(), dry->end(), Json("All")) != dry->end();
+    }
+    opts.precondition_uid = JsonStringAt(*body, {"preconditions", "uid"});
+    opts.precondition_resource_version = JsonStringAt(*body, {"preconditions", "resourceVersion"});
+  }
+  opts.dry_run = opts.dry_run || req.get_param_value("dryRun") == "All";
+  return opts;
+}
+
+// Label and field selectors of a list, watch or deletecollection.
+Result<ListOptions> ListOptionsOf(const httplib::Request& req, const ResourceInfo& resource) {
+  ListOptions filter;
+  Result<LabelSelector> labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
+  if (!labels.ok()) return labels.status();
+  Result<FieldSelector> fields =
+      FieldSelector::Parse(req.get_param_value("fieldSelector"), resource.kind);
+  if (!fields.ok()) return fields.status();
+  filter.labels = std::move(labels).value();
+  filter.fields = std::move(fields).value();
+  return filter;
+}
+
+}  // namespace
+
+bool ApiServer::Impl::WithinBodyLimit(const httplib::Request& req, httplib::Response& res,
+                                      const Route& route) {
+  if (req.body.size() <= options.max_body_bytes) return true;
+  SendError(
+      res,
+      ApiError(Code::kRequestEntityTooLarge, "the request body is larger than " +
+                                                 std::to_string(options.max_body_bytes) + " bytes"),
+      route);
+  return false;
+}
+
+// Fault injection, scoped by verb and resource.
+bool ApiServer::Impl::PassesFaults(httplib::Response& res, const Route& route,
+                                   const std::string& verb) {
+  if (!options.enable_fault_injection) return true;
+  FaultDecision d = faults.Decide(verb, route.plural);
+  while (!stopping && clock->Steady() < d.stall_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (d.latency.count() > 0) std::this_thread::sleep_for(d.latency);
+  if (d.fail_code == 0) return true;
+  Code code = d.fail_code == 429   ? Code::kTooManyRequests
+              : d.fail_code == 409 ? Code::kConflict
+                                   : Code::kInternal;
+  if (d.fail_code == 429) res.set_header("Retry-After", std::to_string(d.retry_after_seconds));
+  SendError(res, ApiError(code, "injected fault"), route);
+  return false;
+}
+
 void ApiServer::Impl::HandleResource(const httplib::Request& req, httplib::Response& res,
                                      const Route& route, Audit& audit) {
   audit.resource = route.plural;
@@ -536,203 +709,116 @@ void ApiServer::Impl::HandleResource(const httplib::Request& req, httplib::Respo
   audit.name = route.name;
   ResourcePtr resource = registry.Find(route.group, route.version, route.plural);
   if (resource == nullptr) {
-    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
-              route);
+    SendError(res, ApiError(Code::kNotFound, kNoSuchResource), route);
     return;
   }
-  bool watch = req.method == "GET" && route.name.empty() && QueryFlag(req, "watch");
-  if (req.method == "GET" && route.name.empty()) audit.verb = watch ? "watch" : "list";
-  if (req.method == "DELETE" && route.name.empty()) audit.verb = "deletecollection";
-  if (!route.subresource.empty() && route.subresource != "status" &&
-      !(route.subresource == "finalize" && resource->kind == "Namespace")) {
-    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
-              route);
+  const bool collection = route.name.empty();
+  if (req.method == "GET" && collection) audit.verb = QueryFlag(req, "watch") ? "watch" : "list";
+  if (req.method == "DELETE" && collection) audit.verb = "deletecollection";
+  // The order of the checks decides which error a bad request gets.
+  const bool known_subresource = route.subresource.empty() || route.subresource == "status" ||
+                                 (route.subresource == "finalize" && resource->kind == "Namespace");
+  if (!known_subresource || (!resource->namespaced && !route.ns.empty()) ||
+      (route.subresource == "status" && !resource->status_subresource)) {
+    SendError(res, ApiError(Code::kNotFound, kNoSuchResource), route);
     return;
   }
-  if (resource->namespaced == false && !route.ns.empty()) {
-    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
-              route);
-    return;
+  if (!PassesFaults(res, route, audit.verb) || !WithinBodyLimit(req, res, route)) return;
+  ResourceCall call(
+      req, res, route, audit,
+      Target{resource, route.version, route.ns, route.name, route.subresource == "status"});
+  if (req.method == "GET" || (req.method == "DELETE" && collection)) {
+    Result<ListOptions> filter = ListOptionsOf(req, *resource);
+    if (!filter.ok()) return SendError(res, filter.status(), route);
+    call.filter = std::move(filter).value();
   }
-  Target target{resource, route.version, route.ns, route.name, route.subresource == "status"};
-  if (target.status && !resource->status_subresource) {
-    SendError(res, ApiError(Code::kNotFound, "the server could not find the requested resource"),
-              route);
-    return;
-  }
-  // Fault injection, scoped by verb and resource.
-  if (options.enable_fault_injection) {
-    FaultDecision d = faults.Decide(audit.verb, route.plural);
-    while (!stopping && clock->Steady() < d.stall_until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (d.latency.count() > 0) std::this_thread::sleep_for(d.latency);
-    if (d.fail_code != 0) {
-      Code code = d.fail_code == 429   ? Code::kTooManyRequests
-                  : d.fail_code == 409 ? Code::kConflict
-                                       : Code::kInternal;
-      if (d.fail_code == 429) res.set_header("Retry-After", std::to_string(d.retry_after_seconds));
-      SendError(res, ApiError(code, "injected fault"), route);
-      return;
-    }
-  }
-  if (req.body.size() > options.max_body_bytes) {
-    SendError(res,
-              ApiError(Code::kRequestEntityTooLarge, "the request body is larger than " +
-                                                         std::to_string(options.max_body_bytes) +
-                                                         " bytes"),
-              route);
-    return;
-  }
-  std::string label_text = req.get_param_value("labelSelector");
-  std::string field_text = req.get_param_value("fieldSelector");
-  ListOptions filter;
-  if (req.method == "GET" || (req.method == "DELETE" && route.name.empty())) {
-    Result<LabelSelector> labels = LabelSelector::Parse(label_text);
-    if (!labels.ok()) return SendError(res, labels.status(), route);
-    Result<FieldSelector> fields = FieldSelector::Parse(field_text, resource->kind);
-    if (!fields.ok()) return SendError(res, fields.status(), route);
-    filter.labels = std::move(labels).value();
-    filter.fields = std::move(fields).value();
-  }
-  bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
-  std::vector<FieldError> causes;
-  WriteOptions write_opts{req.get_param_value("dryRun") == "All", &causes};
-  auto body_json = [&](bool allow_protobuf) -> Result<Json> {
-    std::string type = LowerMediaType(req.get_header_value("Content-Type"));
-    if (allow_protobuf && type == "application/vnd.kubernetes.protobuf") {
-      return DecodeKubernetesProtobuf(req.body);
-    }
-    if (type == "application/yaml" || type == "application/apply-patch+yaml") {
-      Result<Json> y = ParseYaml(req.body);
-      if (!y.ok()) return ApiError(Code::kBadRequest, y.status().message());
-      return y;
-    }
-    if (type.empty() || type == "application/json" || type == "application/merge-patch+json" ||
-        type == "application/json-patch+json" || type == "application/strategic-merge-patch+json") {
-      Result<Json> j = ParseJson(req.body);
-      if (!j.ok()) {
-        return ApiError(Code::kBadRequest,
-                        "the body of the request could not be decoded: " + j.status().message());
-      }
-      return j;
-    }
-    return ApiError(Code::kUnsupportedMediaType,
-                    "the body of the request was in an unknown format - accepted media types "
-                    "include: application/json, application/yaml, "
-                    "application/vnd.kubernetes.protobuf");
-  };
-  auto finish = [&](Result<Json> result, int ok_code) {
-    if (!result.ok()) return SendError(res, result.status(), route, causes);
-    audit.resource_version = JsonStringAt(*result, {"metadata", "resourceVersion"});
-    if (table && resource && req.method == "GET") {
-      std::vector<Json> objs;
-      if (result->contains("items")) {
-        for (const Json& i : (*result)["items"]) objs.push_back(i);
-      } else {
-        objs.push_back(*result);
-      }
-      std::string rv = JsonStringAt(*result, {"metadata", "resourceVersion"});
-      return SendJson(res, ok_code, RenderTable(*resource, objs, rv, clock->Now()));
-    }
-    SendJson(res, ok_code, *result);
-  };
-
-  if (req.method == "GET") {
-    if (watch) return HandleWatch(req, res, target, std::move(filter));
-    if (route.name.empty()) return finish(store->List(target, filter), 200);
-    return finish(store->Get(target), 200);
-  }
-  if (req.method == "POST") {
-    if (!route.name.empty()) {
-      return SendError(res, MethodNotAllowed("POST is not allowed on an object"), route);
-    }
-    Result<Json> body = body_json(true);
-    if (!body.ok()) return SendError(res, body.status(), route);
-    Result<Json> created = store->Create(target, std::move(body).value(), write_opts);
-    if (created.ok()) audit.name = JsonStringAt(*created, {"metadata", "name"});
-    return finish(std::move(created), 201);
-  }
-  if (req.method == "PUT") {
-    if (route.name.empty()) {
-      return SendError(res, MethodNotAllowed("PUT needs an object name"), route);
-    }
-    Result<Json> body = body_json(false);
-    if (!body.ok()) return SendError(res, body.status(), route);
-    return finish(store->Update(target, std::move(body).value(), write_opts), 200);
-  }
-  if (req.method == "PATCH") {
-    std::string type = LowerMediaType(req.get_header_value("Content-Type"));
-    PatchType patch_type;
-    if (type == "application/merge-patch+json") {
-      patch_type = PatchType::kMerge;
-    } else if (type == "application/json-patch+json") {
-      patch_type = PatchType::kJson;
-    } else if (type == "application/strategic-merge-patch+json") {
-      patch_type = PatchType::kStrategicMerge;
-    } else if (type == "application/apply-patch+yaml") {
-      patch_type = PatchType::kApply;
-    } else {
-      return SendError(res,
-                       ApiError(Code::kUnsupportedMediaType,
-                                "the body of the request was in an unknown format - accepted "
-                                "media types include: application/json-patch+json, "
-                                "application/merge-patch+json, application/apply-patch+yaml"),
-                       route);
-    }
-    if (route.name.empty()) {
-      return SendError(res, MethodNotAllowed("PATCH needs an object name"), route);
-    }
-    Result<Json> body = body_json(false);
-    if (!body.ok()) return SendError(res, body.status(), route);
-    Result<Store::PatchResult> patched = store->Patch(target, patch_type, *body, write_opts);
-    if (!patched.ok()) return SendError(res, patched.status(), route, causes);
-    return finish(patched->object, patched->created ? 201 : 200);
-  }
-  if (req.method == "DELETE") {
-    DeleteOptions opts;
-    if (!req.body.empty()) {
-      Result<Json> body = ParseJson(req.body);
-      if (!body.ok()) {
-        return SendError(res,
-                         ApiError(Code::kBadRequest,
-                                  "the DeleteOptions body could not be "
-                                  "decoded: " +
-                                      body.status().message()),
-                         route);
-      }
-      if (const Json* dry = JsonAt(*body, {"dryRun"}); dry != nullptr && dry->is_array()) {
-        opts.dry_run = std::find(dry->begin(), dry->end(), Json("All")) != dry->end();
-      }
-      opts.precondition_uid = JsonStringAt(*body, {"preconditions", "uid"});
-      opts.precondition_resource_version =
-          JsonStringAt(*body, {"preconditions", "resourceVersion"});
-    }
-    opts.dry_run = opts.dry_run || req.get_param_value("dryRun") == "All";
-    if (route.name.empty()) {
-      Result<Json> list = store->List(target, filter);
-      if (!list.ok()) return SendError(res, list.status(), route);
-      for (const Json& item : (*list)["items"]) {
-        Target one = target;
-        one.ns = JsonStringAt(item, {"metadata", "namespace"});
-        one.name = JsonStringAt(item, {"metadata", "name"});
-        Result<Json> deleted = store->Delete(one, opts);
-        if (!deleted.ok() && deleted.status().code() != Code::kNotFound) {
-          return SendError(res, deleted.status(), route);
-        }
-      }
-      return finish(std::move(list), 200);
-    }
-    return finish(store->Delete(target, opts), 200);
-  }
+  if (req.method == "GET") return HandleGet(call);
+  if (req.method == "POST") return HandleCreate(call);
+  if (req.method == "PUT") return HandleUpdate(call);
+  if (req.method == "PATCH") return HandlePatch(call);
+  if (req.method == "DELETE") return HandleDelete(call);
   SendError(res, MethodNotAllowed("method not allowed"), route);
+}
+
+void ApiServer::Impl::Finish(ResourceCall& call, Result<Json> result, int ok_code) {
+  if (!result.ok()) return SendError(call.res, result.status(), call.route, call.causes);
+  call.audit.resource_version = JsonStringAt(*result, {"metadata", "resourceVersion"});
+  if (call.table && call.req.method == "GET") {
+    std::vector<Json> objs;
+    if (result->contains("items")) {
+      for (const Json& i : (*result)["items"]) objs.push_back(i);
+    } else {
+      objs.push_back(*result);
+    }
+    std::string rv = JsonStringAt(*result, {"metadata", "resourceVersion"});
+    return SendJson(call.res, ok_code, RenderTable(*call.target.resource, objs, rv, clock->Now()));
+  }
+  SendJson(call.res, ok_code, *result);
+}
+
+void ApiServer::Impl::HandleGet(ResourceCall& call) {
+  if (call.route.name.empty() && QueryFlag(call.req, "watch")) {
+    return HandleWatch(call.req, call.res, call.target, std::move(call.filter));
+  }
+  if (call.route.name.empty()) return Finish(call, store->List(call.target, call.filter), 200);
+  Finish(call, store->Get(call.target), 200);
+}
+
+void ApiServer::Impl::HandleCreate(ResourceCall& call) {
+  if (!call.route.name.empty()) {
+    return SendError(call.res, MethodNotAllowed("POST is not allowed on an object"), call.route);
+  }
+  Result<Json> body = call.Body(true);
+  if (!body.ok()) return SendError(call.res, body.status(), call.route);
+  Result<Json> created = store->Create(call.target, std::move(body).value(), call.write_opts);
+  if (created.ok()) call.audit.name = JsonStringAt(*created, {"metadata", "name"});
+  Finish(call, std::move(created), 201);
+}
+
+void ApiServer::Impl::HandleUpdate(ResourceCall& call) {
+  if (call.route.name.empty()) {
+    return SendError(call.res, MethodNotAllowed("PUT needs an object name"), call.route);
+  }
+  Result<Json> body = call.Body(false);
+  if (!body.ok()) return SendError(call.res, body.status(), call.route);
+  Finish(call, store->Update(call.target, std::move(body).value(), call.write_opts), 200);
+}
+
+void ApiServer::Impl::HandlePatch(ResourceCall& call) {
+  Result<PatchType> patch_type = PatchTypeOf(call.req);
+  if (!patch_type.ok()) return SendError(call.res, patch_type.status(), call.route);
+  if (call.route.name.empty()) {
+    return SendError(call.res, MethodNotAllowed("PATCH needs an object name"), call.route);
+  }
+  Result<Json> body = call.Body(false);
+  if (!body.ok()) return SendError(call.res, body.status(), call.route);
+  Result<Store::PatchResult> patched =
+      store->Patch(call.target, *patch_type, *body, call.write_opts);
+  if (!patched.ok()) return SendError(call.res, patched.status(), call.route, call.causes);
+  Finish(call, patched->object, patched->created ? 201 : 200);
+}
+
+void ApiServer::Impl::HandleDelete(ResourceCall& call) {
+  Result<DeleteOptions> opts = DeleteOptionsOf(call.req);
+  if (!opts.ok()) return SendError(call.res, opts.status(), call.route);
+  if (!call.route.name.empty()) return Finish(call, store->Delete(call.target, *opts), 200);
+  Result<Json> list = store->List(call.target, call.filter);
+  if (!list.ok()) return SendError(call.res, list.status(), call.route);
+  for (const Json& item : (*list)["items"]) {
+    Target one = call.target;
+    one.ns = JsonStringAt(item, {"metadata", "namespace"});
+    one.name = JsonStringAt(item, {"metadata", "name"});
+    Result<Json> deleted = store->Delete(one, *opts);
+    if (!deleted.ok() && deleted.status().code() != Code::kNotFound) {
+      return SendError(call.res, deleted.status(), call.route);
+    }
+  }
+  Finish(call, std::move(list), 200);
 }
 
 void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response& res,
                                   const Target& target, ListOptions filter) {
   std::string rv = req.get_param_value("resourceVersion");
-  bool bookmarks = QueryFlag(req, "allowWatchBookmarks");
-  bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
   long long timeout_s = 0;
   if (req.has_param("timeoutSeconds")) {
     try {
@@ -742,15 +828,7 @@ void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response
     }
   }
   Result<std::shared_ptr<Watcher>> started = store->Watch(target, rv, std::move(filter));
-  struct State {
-    std::shared_ptr<Watcher> watcher;
-    Json error;  // an ERROR event to send, then end
-    SteadyTime deadline = SteadyTime::max();
-    SteadyTime next_bookmark;
-    SteadyTime next_heartbeat;
-    uint64_t generation = 0;
-  };
-  auto state = std::make_shared<State>();
+  auto state = std::make_shared<WatchStream>();
   if (started.ok()) {
     state->watcher = std::move(started).value();
   } else if (started.status().code() == Code::kGone) {
@@ -763,80 +841,137 @@ void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response
   state->next_bookmark = now + options.bookmark_interval;
   state->next_heartbeat = now + std::chrono::seconds(5);
   state->generation = faults.watch_generation();
-  ResourcePtr resource = target.resource;
-  std::string api_version = resource->ApiVersion(target.version);
+  state->bookmarks = QueryFlag(req, "allowWatchBookmarks");
+  state->table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
+  state->resource = target.resource;
+  state->api_version = target.resource->ApiVersion(target.version);
   res.status = 200;
   // Not plain "application/json": httplib would gzip the stream for clients that accept it,
   // and the compressor holds events back until it has a full block.
   res.set_chunked_content_provider(
       "application/json; charset=utf-8",
-      [this, state, bookmarks, table, resource, api_version](size_t, httplib::DataSink& sink) {
-        auto write = [&](const Json& event) {
-          std::string line = DumpJson(event) + "\n";
-          return sink.write(line.data(), line.size());
-        };
-        if (!state->error.is_null()) {
-          write({{"type", "ERROR"}, {"object", state->error}});
-          sink.done();
-          return true;
-        }
-        std::optional<WatchEvent> ev = state->watcher->Next(std::chrono::milliseconds(500));
-        if (ev) {
-          Json object = ev->object;
-          if (table) {
-            object = RenderTable(*resource, {ev->object},
-                                 JsonStringAt(ev->object, {"metadata", "resourceVersion"}),
-                                 clock->Now());
-          }
-          if (!write({{"type", ev->type}, {"object", object}})) return false;
-          return true;
-        }
-        SteadyTime t = clock->Steady();
-        if (stopping || state->watcher->closed() || t >= state->deadline ||
-            faults.watch_generation() != state->generation) {
-          state->watcher->Close();
-          sink.done();
-          return true;
-        }
-        if (bookmarks && t >= state->next_bookmark) {
-          state->next_bookmark = t + options.bookmark_interval;
-          Json object = {
-              {"kind", resource->kind},
-              {"apiVersion", api_version},
-              {"metadata", {{"resourceVersion", std::to_string(state->watcher->last_rv())}}}};
-          if (!write({{"type", "BOOKMARK"}, {"object", object}})) return false;
-        } else if (t >= state->next_heartbeat) {
-          // Whitespace between events is legal; writing it notices a client that went away.
-          state->next_heartbeat = t + std::chrono::seconds(5);
-          if (!sink.write("\n", 1)) return false;
-        }
-        return true;
-      },
+      [this, state](size_t, httplib::DataSink& sink) { return PumpWatch(*state, sink); },
       [state](bool) {
         if (state->watcher) state->watcher->Close();
       });
 }
 
+bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
+  auto write = [&](const Json& event) {
+    std::string line = DumpJson(event) + "\n";
+    return sink.write(line.data(), line.size());
+  };
+  if (!w.error.is_null()) {
+    write({{"type", "ERROR"}, {"object", w.error}});
+    sink.done();
+    return true;
+  }
+  std::optional<WatchEvent> ev = w.watcher->Next(std::chrono::milliseconds(500));
+  if (ev) {
+    Json object = ev->object;
+    if (w.table) {
+      object = RenderTable(*w.resource, {ev->object},
+                           JsonStringAt(ev->object, {"metadata", "resourceVersion"}), clock->Now());
+    }
+    return write({{"type", ev->type}, {"object", object}});
+  }
+  SteadyTime t = clock->Steady();
+  if (stopping || w.watcher->closed() || t >= w.deadline ||
+      faults.watch_generation() != w.generation) {
+    w.watcher->Close();
+    sink.done();
+    return true;
+  }
+  if (w.bookmarks && t >= w.next_bookmark) {
+    w.next_bookmark = t + options.bookmark_interval;
+    Json object = {{"kind", w.resource->kind},
+                   {"apiVersion", w.api_version},
+                   {"metadata", {{"resourceVersion", std::to_string(w.watcher->last_rv())}}}};
+    if (!write({{"type", "BOOKMARK"}, {"object", object}})) return false;
+  } else if (t >= w.next_heartbeat) {
+    // Whitespace between events is legal; writing it notices a client that went away.
+    w.next_heartbeat = t + std::chrono::seconds(5);
+    if (!sink.write("\n", 1)) return false;
+  }
+  return true;
+}
+
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() = default;
 
-Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ServerOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  size_t colon = options.listen.rfind(':');
-  if (colon == std::string::npos) {
-    return InvalidArgument("--listen " + options.listen + ": expected HOST:PORT");
-  }
-  impl->host = options.listen.substr(0, colon);
+namespace {
+
+// --listen HOST:PORT; port 0 picks a free port.
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return InvalidArgument("--listen " + listen + ": expected HOST:PORT");
+  std::string host = listen.substr(0, colon);
   int port = 0;
   try {
     size_t used = 0;
-    port = std::stoi(options.listen.substr(colon + 1), &used);
-    if (used != options.listen.size() - colon - 1 || port < 0 || port > 65535) throw 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw 0;
   } catch (...) {
-    return InvalidArgument("--listen " + options.listen + ": port must be 0..65535");
+    return InvalidArgument("--listen " + listen + ": port must be 0..65535");
   }
-  if (impl->host.empty()) return InvalidArgument("--listen " + options.listen + ": missing host");
+  if (host.empty()) return InvalidArgument("--listen " + listen + ": missing host");
+  return std::make_pair(host, port);
+}
+
+// An HTTPS server with our generated certificate, verifying client certificates against
+// --client-ca-file when one is given.
+std::unique_ptr<httplib::Server> NewTlsServer(const TlsMaterial* tls,
+                                              const std::string* client_ca_file) {
+  return std::make_unique<httplib::SSLServer>([tls, client_ca_file](SSL_CTX& ctx) {
+    BIO* cert_bio =
+        BIO_new_mem_buf(tls->server_cert_pem.data(), static_cast<int>(tls->server_cert_pem.size()));
+    BIO* key_bio =
+        BIO_new_mem_buf(tls->server_key_pem.data(), static_cast<int>(tls->server_key_pem.size()));
+    X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    bool ok = cert != nullptr && key != nullptr && SSL_CTX_use_certificate(&ctx, cert) == 1 &&
+              SSL_CTX_use_PrivateKey(&ctx, key) == 1;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    BIO_free(cert_bio);
+    BIO_free(key_bio);
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    if (ok && !client_ca_file->empty()) {
+      ok = SSL_CTX_load_verify_locations(&ctx, client_ca_file->c_str(), nullptr) == 1;
+      SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+    }
+    return ok;
+  });
+}
+
+// Every method and path goes to `handle`; an exception becomes a 500, never a crash.
+void InstallHandlers(httplib::Server& http,
+                     std::function<void(const httplib::Request&, httplib::Response&)> handle) {
+  auto handler = [handle](const httplib::Request& req, httplib::Response& res) {
+    try {
+      handle(req, res);
+    } catch (const std::exception& e) {
+      SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()),
+                Route{});
+    }
+  };
+  http.Get(".*", handler);
+  http.Post(".*", handler);
+  http.Put(".*", handler);
+  http.Patch(".*", handler);
+  http.Delete(".*", handler);
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 413) {
+      SendError(res, ApiError(Code::kRequestEntityTooLarge, "the request body is too large"),
+                Route{});
+    }
+  });
+}
+
+}  // namespace
+
+Status ApiServer::Impl::Open() {
   if (!options.client_ca_file.empty() && !options.tls) {
     return InvalidArgument("--client-ca-file needs --tls");
   }
@@ -844,81 +979,55 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ServerOptions& option
       !std::filesystem::is_regular_file(options.client_ca_file)) {
     return InvalidArgument("--client-ca-file " + options.client_ca_file + ": no such file");
   }
-  impl->store = std::make_unique<Store>(&impl->registry, impl->clock,
-                                        Store::Options{options.watch_history, 10000});
+  store = std::make_unique<Store>(&registry, clock, Store::Options{options.watch_history, 10000});
   if (!options.data_dir.empty()) {
-    Status s = impl->store->OpenDataDir(options.data_dir);
+    Status s = store->OpenDataDir(options.data_dir);
     if (!s.ok()) return InvalidArgument("--data-dir: " + s.message());
   }
-  BRFED_RETURN_IF_ERROR(impl->LoadCrds());
+  BRFED_RETURN_IF_ERROR(LoadCrds());
   if (!options.audit_log.empty()) {
-    impl->audit = std::fopen(options.audit_log.c_str(), "a");
-    if (impl->audit == nullptr) {
+    audit = std::fopen(options.audit_log.c_str(), "a");
+    if (audit == nullptr) {
       return InvalidArgument("--audit-log " + options.audit_log + ": cannot open for writing");
     }
   }
+  return Status::Ok();
+}
+
+Status ApiServer::Impl::Serve(int requested_port) {
   if (options.tls) {
-    BRFED_ASSIGN_OR_RETURN(impl->tls, GenerateTlsMaterial({impl->host}));
-    Impl* raw = impl.get();
-    impl->scheme = "https";
-    impl->http = std::make_unique<httplib::SSLServer>([raw](SSL_CTX& ctx) {
-      BIO* cert_bio = BIO_new_mem_buf(raw->tls.server_cert_pem.data(),
-                                      static_cast<int>(raw->tls.server_cert_pem.size()));
-      BIO* key_bio = BIO_new_mem_buf(raw->tls.server_key_pem.data(),
-                                     static_cast<int>(raw->tls.server_key_pem.size()));
-      X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
-      EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
-      bool ok = cert != nullptr && key != nullptr && SSL_CTX_use_certificate(&ctx, cert) == 1 &&
-                SSL_CTX_use_PrivateKey(&ctx, key) == 1;
-      X509_free(cert);
-      EVP_PKEY_free(key);
-      BIO_free(cert_bio);
-      BIO_free(key_bio);
-      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-      if (ok && !raw->options.client_ca_file.empty()) {
-        ok = SSL_CTX_load_verify_locations(&ctx, raw->options.client_ca_file.c_str(), nullptr) == 1;
-        SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
-      }
-      return ok;
-    });
-    if (!impl->http->is_valid()) return InvalidArgument("--tls: could not set up the TLS context");
+    BRFED_ASSIGN_OR_RETURN(tls, GenerateTlsMaterial({host}));
+    scheme = "https";
+    http = NewTlsServer(&tls, &options.client_ca_file);
+    if (!http->is_valid()) return InvalidArgument("--tls: could not set up the TLS context");
   } else {
-    impl->http = std::make_unique<httplib::Server>();
+    http = std::make_unique<httplib::Server>();
   }
   size_t max_threads = options.max_threads;
-  impl->http->new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
-  impl->http->set_payload_max_length(options.max_body_bytes * 4 + 1024);
-  impl->http->set_keep_alive_max_count(1000);
+  http->new_task_queue = [max_threads] { return new ElasticPool(max_threads); };
+  http->set_payload_max_length(options.max_body_bytes * 4 + 1024);
+  http->set_keep_alive_max_count(1000);
   // Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm holds the
   // body back until the client's delayed ACK (~40 ms) on every keep-alive request.
-  impl->http->set_tcp_nodelay(true);
-  Impl* raw = impl.get();
-  auto handler = [raw](const httplib::Request& req, httplib::Response& res) {
-    try {
-      raw->Handle(req, res);
-    } catch (const std::exception& e) {
-      SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()),
-                Route{});
-    }
-  };
-  impl->http->Get(".*", handler);
-  impl->http->Post(".*", handler);
-  impl->http->Put(".*", handler);
-  impl->http->Patch(".*", handler);
-  impl->http->Delete(".*", handler);
-  impl->http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413) {
-      SendError(res, ApiError(Code::kRequestEntityTooLarge, "the request body is too large"),
-                Route{});
-    }
-  });
-  if (port == 0) {
-    impl->port = impl->http->bind_to_any_port(impl->host);
+  http->set_tcp_nodelay(true);
+  InstallHandlers(
+      *http, [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
+  if (requested_port == 0) {
+    port = http->bind_to_any_port(host);
   } else {
-    impl->port = impl->http->bind_to_port(impl->host, port) ? port : -1;
+    port = http->bind_to_port(host, requested_port) ? requested_port : -1;
   }
-  if (impl->port <= 0) return InvalidArgument("--listen " + options.listen + ": cannot bind");
-  BRFED_RETURN_IF_ERROR(impl->WriteKubeconfig());
+  if (port <= 0) return InvalidArgument("--listen " + options.listen + ": cannot bind");
+  return WriteKubeconfig();
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ServerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  BRFED_ASSIGN_OR_RETURN(auto listen, ParseListen(options.listen));
+  impl->host = listen.first;
+  BRFED_RETURN_IF_ERROR(impl->Open());
+  BRFED_RETURN_IF_ERROR(impl->Serve(listen.second));
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 

@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "apiserver/api_error.h"
 #include "apiserver/base64.h"
 #include "core/log.h"
 #include "core/object_ref.h"
+#include "core/strings.h"
 #include "core/time.h"
 
 namespace brfed::apiserver {
@@ -14,55 +16,6 @@ namespace {
 
 constexpr char kCrdId[] = "customresourcedefinitions.apiextensions.k8s.io";
 constexpr char kNamespaceId[] = "namespaces";
-
-int HttpFor(Code code) {
-  switch (code) {
-    case Code::kNotFound:
-      return 404;
-    case Code::kAlreadyExists:
-    case Code::kConflict:
-      return 409;
-    case Code::kGone:
-      return 410;
-    case Code::kInvalid:
-      return 422;
-    case Code::kBadRequest:
-    case Code::kInvalidArgument:
-      return 400;
-    case Code::kUnauthorized:
-      return 401;
-    case Code::kForbidden:
-      return 403;
-    case Code::kTooManyRequests:
-      return 429;
-    case Code::kUnsupportedMediaType:
-      return 415;
-    case Code::kRequestEntityTooLarge:
-      return 413;
-    case Code::kTimeout:
-      return 504;
-    case Code::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-std::string ReasonFor(Code code) {
-  switch (code) {
-    case Code::kGone:
-      return "Expired";
-    case Code::kInvalidArgument:
-      return "BadRequest";
-    case Code::kInternal:
-    case Code::kCancelled:
-      return "InternalError";
-    case Code::kUnavailable:
-      return "ServiceUnavailable";
-    default:
-      return std::string(CodeName(code));
-  }
-}
 
 std::string Qualified(const ResourceInfo& r) { return r.Id(); }
 
@@ -88,10 +41,6 @@ bool HasFinalizers(const Json& object) {
 }
 
 }  // namespace
-
-Status ApiError(Code code, std::string message) {
-  return Status(code, std::move(message)).WithHttp(HttpFor(code), ReasonFor(code));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Watcher
@@ -282,22 +231,25 @@ Status Store::Commit(const ResourceInfo& resource, const std::string& type, Json
 }
 
 // Normalises and checks `object` for a create (current == nullptr) or an update.
-Status Store::Prepare(const Target& target, Json& object, const Json* current,
-                      const WriteOptions& options) {
-  const ResourceInfo& r = *target.resource;
-  auto invalid = [&](std::vector<FieldError> causes) {
-    std::string msg = r.kind + (r.group.empty() ? "" : "." + r.group) + " \"" +
-                      JsonStringAt(object, {"metadata", "name"}) + "\" is invalid: ";
-    if (causes.size() == 1) {
-      msg += causes[0].message;
-    } else {
-      msg += "[";
-      for (size_t i = 0; i < causes.size(); ++i) msg += (i ? ", " : "") + causes[i].message;
-      msg += "]";
-    }
-    if (options.causes != nullptr) *options.causes = std::move(causes);
-    return ApiError(Code::kInvalid, msg);
-  };
+namespace {
+
+// The 422 for an object with field errors; the causes also go to the caller when it asks.
+Status InvalidObject(const ResourceInfo& r, const Json& object, std::vector<FieldError> causes,
+                     const WriteOptions& options) {
+  std::string msg = r.kind + (r.group.empty() ? "" : "." + r.group) + " \"" +
+                    JsonStringAt(object, {"metadata", "name"}) + "\" is invalid: ";
+  if (causes.size() == 1) {
+    msg += causes[0].message;
+  } else {
+    msg += "[" + Join(causes, ", ", [](const FieldError& c) { return c.message; }) + "]";
+  }
+  if (options.causes != nullptr) *options.causes = std::move(causes);
+  return ApiError(Code::kInvalid, msg);
+}
+
+// What the API server fills in for built-in kinds: Secret data from stringData and its type,
+// a Namespace's phase.
+void ApplyBuiltInDefaults(const ResourceInfo& r, Json& object) {
   if (r.kind == "Secret") {
     if (const Json* sd = JsonAt(object, {"stringData"}); sd != nullptr && sd->is_object()) {
       for (const auto& [k, v] : sd->items()) {
@@ -311,27 +263,41 @@ Status Store::Prepare(const Target& target, Json& object, const Json* current,
     object["status"]["phase"] =
         JsonAt(object, {"metadata", "deletionTimestamp"}) ? "Terminating" : "Active";
   }
+}
+
+// A CRD is accepted at once: its names, Established, and its first version stored.
+Status AcceptCrd(const ResourceInfo& r, Json& object, Time now, const WriteOptions& options) {
+  Result<ResourceInfo> info = ResourceFromCrd(object);
+  if (!info.ok()) {
+    std::string msg = info.status().message();
+    return InvalidObject(r, object, {{msg.substr(0, msg.find(':')), "FieldValueInvalid", msg}},
+                         options);
+  }
+  object["status"]["acceptedNames"] = object["spec"]["names"];
+  const std::string at = FormatRfc3339(now);
+  object["status"]["conditions"] =
+      Json::array({{{"type", "NamesAccepted"},
+                    {"status", "True"},
+                    {"reason", "NoConflicts"},
+                    {"message", "no conflicts found"},
+                    {"lastTransitionTime", at}},
+                   {{"type", "Established"},
+                    {"status", "True"},
+                    {"reason", "InitialNamesAccepted"},
+                    {"message", "the initial names have been accepted"},
+                    {"lastTransitionTime", at}}});
+  object["status"]["storedVersions"] = Json::array({info->versions.front()});
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Store::Prepare(const Target& target, Json& object, const Json* current,
+                      const WriteOptions& options) {
+  const ResourceInfo& r = *target.resource;
+  ApplyBuiltInDefaults(r, object);
   if (r.kind == "CustomResourceDefinition") {
-    Result<ResourceInfo> info = ResourceFromCrd(object);
-    if (!info.ok()) {
-      std::string msg = info.status().message();
-      return invalid({{msg.substr(0, msg.find(':')), "FieldValueInvalid", msg}});
-    }
-    const Json& names = object["spec"]["names"];
-    object["status"]["acceptedNames"] = names;
-    std::string now = FormatRfc3339(clock_->Now());
-    object["status"]["conditions"] =
-        Json::array({{{"type", "NamesAccepted"},
-                      {"status", "True"},
-                      {"reason", "NoConflicts"},
-                      {"message", "no conflicts found"},
-                      {"lastTransitionTime", now}},
-                     {{"type", "Established"},
-                      {"status", "True"},
-                      {"reason", "InitialNamesAccepted"},
-                      {"message", "the initial names have been accepted"},
-                      {"lastTransitionTime", now}}});
-    object["status"]["storedVersions"] = Json::array({info->versions.front()});
+    BRFED_RETURN_IF_ERROR(AcceptCrd(r, object, clock_->Now(), options));
   }
   std::vector<FieldError> causes;
   std::string name = JsonStringAt(object, {"metadata", "name"});
@@ -348,19 +314,24 @@ Status Store::Prepare(const Target& target, Json& object, const Json* current,
       causes.push_back(std::move(e));
     }
   }
-  if (!causes.empty()) return invalid(std::move(causes));
+  if (!causes.empty()) return InvalidObject(r, object, std::move(causes), options);
   return Status::Ok();
 }
 
-Result<Json> Store::Get(const Target& target) {
-  std::lock_guard lock(mu_);
+Result<const Json*> Store::StoredLocked(const Target& target) {
   auto& data = data_[target.resource->Id()];
   auto it = data.objects.find(Key{target.ns, target.name});
   if (it == data.objects.end()) {
     return ApiError(Code::kNotFound,
                     Qualified(*target.resource) + " \"" + target.name + "\" not found");
   }
-  return Output(target, it->second);
+  return &it->second;
+}
+
+Result<Json> Store::Get(const Target& target) {
+  std::lock_guard lock(mu_);
+  BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
+  return Output(target, *stored);
 }
 
 Result<Json> Store::List(const Target& target, const ListOptions& options) {
@@ -383,55 +354,77 @@ Result<Json> Store::Create(const Target& target, Json object, const WriteOptions
   return CreateLocked(target, std::move(object), options);
 }
 
+namespace {
+
+Status CheckKind(const ResourceInfo& r, const Json& object) {
+  std::string kind = JsonStringAt(object, {"kind"});
+  if (!kind.empty() && kind != r.kind) {
+    return ApiError(Code::kBadRequest, "the kind of the object (" + kind +
+                                           ") does not match the resource (" + r.kind + ")");
+  }
+  return Status::Ok();
+}
+
+Status NameMismatch(const std::string& body_name, const std::string& url_name) {
+  return ApiError(Code::kBadRequest, "the name of the object (" + body_name +
+                                         ") does not match the name on the URL (" + url_name + ")");
+}
+
+}  // namespace
+
+Status Store::AssignNamespace(const Target& target, Json& object) {
+  Json& meta = Meta(object);
+  if (!target.resource->namespaced) {
+    meta.erase("namespace");
+    return Status::Ok();
+  }
+  std::string ns = JsonStringAt(object, {"metadata", "namespace"});
+  if (!ns.empty() && ns != target.ns) {
+    return ApiError(Code::kBadRequest,
+                    "the namespace of the provided object does not match the namespace sent "
+                    "on the request");
+  }
+  meta["namespace"] = target.ns;
+  if (!NamespaceExists(target.ns)) {
+    return ApiError(Code::kNotFound, "namespaces \"" + target.ns + "\" not found");
+  }
+  return Status::Ok();
+}
+
+Status Store::AssignName(const ResourceInfo& r, Json& object, const WriteOptions& options) {
+  if (!JsonStringAt(object, {"metadata", "name"}).empty()) return Status::Ok();
+  std::string prefix = JsonStringAt(object, {"metadata", "generateName"});
+  if (prefix.empty()) {
+    std::vector<FieldError> causes = {
+        {"metadata.name", "FieldValueRequired",
+         "metadata.name: Required value: name or generateName is required"}};
+    std::string msg = r.kind + " \"\" is invalid: " + causes[0].message;
+    if (options.causes != nullptr) *options.causes = causes;
+    return ApiError(Code::kInvalid, msg);
+  }
+  Json& meta = Meta(object);
+  static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string name;
+  do {
+    name = prefix;
+    for (int i = 0; i < 5; ++i) name += kChars[rng_() % (sizeof kChars - 1)];
+  } while (data_[r.Id()].objects.count(Key{meta.value("namespace", ""), name}) > 0);
+  meta["name"] = name;
+  return Status::Ok();
+}
+
 Result<Json> Store::CreateLocked(const Target& target, Json object, const WriteOptions& options) {
   const ResourceInfo& r = *target.resource;
   if (!object.is_object()) return ApiError(Code::kBadRequest, "the body must be a JSON object");
   if (target.status) {
     return ApiError(Code::kNotFound, "create is not supported on the status subresource");
   }
-  std::string kind = JsonStringAt(object, {"kind"});
-  if (!kind.empty() && kind != r.kind) {
-    return ApiError(Code::kBadRequest, "the kind of the object (" + kind +
-                                           ") does not match the resource (" + r.kind + ")");
-  }
+  BRFED_RETURN_IF_ERROR(CheckKind(r, object));
+  BRFED_RETURN_IF_ERROR(AssignNamespace(target, object));
+  BRFED_RETURN_IF_ERROR(AssignName(r, object, options));
   Json& meta = Meta(object);
-  std::string ns = JsonStringAt(object, {"metadata", "namespace"});
-  if (r.namespaced) {
-    if (!ns.empty() && ns != target.ns) {
-      return ApiError(Code::kBadRequest,
-                      "the namespace of the provided object does not match the namespace sent "
-                      "on the request");
-    }
-    meta["namespace"] = target.ns;
-    if (!NamespaceExists(target.ns)) {
-      return ApiError(Code::kNotFound, "namespaces \"" + target.ns + "\" not found");
-    }
-  } else {
-    meta.erase("namespace");
-  }
-  std::string name = JsonStringAt(object, {"metadata", "name"});
-  if (name.empty()) {
-    std::string prefix = JsonStringAt(object, {"metadata", "generateName"});
-    if (prefix.empty()) {
-      std::vector<FieldError> causes = {
-          {"metadata.name", "FieldValueRequired",
-           "metadata.name: Required value: name or generateName is required"}};
-      std::string msg = r.kind + " \"\" is invalid: " + causes[0].message;
-      if (options.causes != nullptr) *options.causes = causes;
-      return ApiError(Code::kInvalid, msg);
-    }
-    static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";
-    do {
-      name = prefix;
-      for (int i = 0; i < 5; ++i) name += kChars[rng_() % (sizeof kChars - 1)];
-    } while (data_[r.Id()].objects.count(Key{meta.value("namespace", ""), name}) > 0);
-    meta["name"] = name;
-  }
-  if (target.name.empty() == false && target.name != name) {
-    return ApiError(Code::kBadRequest, "the name of the object (" + name +
-                                           ") does not match the name on the URL (" + target.name +
-                                           ")");
-  }
+  const std::string name = JsonStringAt(object, {"metadata", "name"});
+  if (!target.name.empty() && target.name != name) return NameMismatch(name, target.name);
   Key key{meta.value("namespace", ""), name};
   if (data_[r.Id()].objects.count(key) > 0) {
     return ApiError(Code::kAlreadyExists, Qualified(r) + " \"" + name + "\" already exists");
@@ -457,36 +450,20 @@ Result<Json> Store::Update(const Target& target, Json object, const WriteOptions
   return UpdateLocked(target, std::move(object), options);
 }
 
-Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteOptions& options) {
+namespace {
+
+// An update's body against the object it replaces: name, namespace, kind, resourceVersion.
+Status CheckUpdateBody(const Target& target, const Json& object, const Json& current) {
   const ResourceInfo& r = *target.resource;
-  if (!object.is_object()) return ApiError(Code::kBadRequest, "the body must be a JSON object");
-  if (target.status && !r.status_subresource) {
-    return ApiError(Code::kNotFound, "the server could not find the requested resource");
-  }
-  auto& data = data_[r.Id()];
-  Key key{target.ns, target.name};
-  auto it = data.objects.find(key);
-  if (it == data.objects.end()) {
-    return ApiError(Code::kNotFound, Qualified(r) + " \"" + target.name + "\" not found");
-  }
-  const Json current = it->second;
   std::string body_name = JsonStringAt(object, {"metadata", "name"});
-  if (!body_name.empty() && body_name != target.name) {
-    return ApiError(Code::kBadRequest, "the name of the object (" + body_name +
-                                           ") does not match the name on the URL (" + target.name +
-                                           ")");
-  }
+  if (!body_name.empty() && body_name != target.name) return NameMismatch(body_name, target.name);
   std::string body_ns = JsonStringAt(object, {"metadata", "namespace"});
   if (r.namespaced && !body_ns.empty() && body_ns != target.ns) {
     return ApiError(Code::kBadRequest,
                     "the namespace of the provided object does not match the namespace sent on "
                     "the request");
   }
-  std::string kind = JsonStringAt(object, {"kind"});
-  if (!kind.empty() && kind != r.kind) {
-    return ApiError(Code::kBadRequest, "the kind of the object (" + kind +
-                                           ") does not match the resource (" + r.kind + ")");
-  }
+  BRFED_RETURN_IF_ERROR(CheckKind(r, object));
   std::string want_rv = JsonStringAt(object, {"metadata", "resourceVersion"});
   std::string have_rv = JsonStringAt(current, {"metadata", "resourceVersion"});
   if (!want_rv.empty() && want_rv != have_rv) {
@@ -495,6 +472,12 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
                         "\": the object has been modified; please apply your changes to the "
                         "latest version and try again");
   }
+  return Status::Ok();
+}
+
+// The object an update stores: through /status only the status changes; otherwise everything
+// but the status (with a status subresource) and the server-owned metadata.
+Json UpdatedObject(const Target& target, Json object, const Json& current) {
   Json updated;
   if (target.status) {
     updated = current;
@@ -503,26 +486,44 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
     } else {
       updated.erase("status");
     }
-  } else {
-    updated = std::move(object);
-    if (r.status_subresource) {
-      if (current.contains("status")) {
-        updated["status"] = current["status"];
-      } else {
-        updated.erase("status");
-      }
-    }
-    Json& meta = Meta(updated);
-    for (const char* field : {"uid", "creationTimestamp", "deletionTimestamp",
-                              "deletionGracePeriodSeconds", "generation"}) {
-      if (const Json* v = JsonAt(current, {"metadata", field}); v != nullptr) {
-        meta[field] = *v;
-      } else {
-        meta.erase(field);
-      }
-    }
-    meta.erase("managedFields");
+    return updated;
   }
+  updated = std::move(object);
+  if (target.resource->status_subresource) {
+    if (current.contains("status")) {
+      updated["status"] = current["status"];
+    } else {
+      updated.erase("status");
+    }
+  }
+  Json& meta = Meta(updated);
+  for (const char* field : {"uid", "creationTimestamp", "deletionTimestamp",
+                            "deletionGracePeriodSeconds", "generation"}) {
+    if (const Json* v = JsonAt(current, {"metadata", field}); v != nullptr) {
+      meta[field] = *v;
+    } else {
+      meta.erase(field);
+    }
+  }
+  meta.erase("managedFields");
+  return updated;
+}
+
+}  // namespace
+
+Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteOptions& options) {
+  const ResourceInfo& r = *target.resource;
+  if (!object.is_object()) return ApiError(Code::kBadRequest, "the body must be a JSON object");
+  if (target.status && !r.status_subresource) {
+    return ApiError(Code::kNotFound, "the server could not find the requested resource");
+  }
+  auto& data = data_[r.Id()];
+  Key key{target.ns, target.name};
+  BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
+  const Json current = *stored;
+  BRFED_RETURN_IF_ERROR(CheckUpdateBody(target, object, current));
+  const std::string have_rv = JsonStringAt(current, {"metadata", "resourceVersion"});
+  Json updated = UpdatedObject(target, std::move(object), current);
   Json& meta = Meta(updated);
   meta["name"] = target.name;
   if (r.namespaced) meta["namespace"] = target.ns;
@@ -588,11 +589,8 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
   const ResourceInfo& r = *target.resource;
   auto& data = data_[r.Id()];
   Key key{target.ns, target.name};
-  auto it = data.objects.find(key);
-  if (it == data.objects.end()) {
-    return ApiError(Code::kNotFound, Qualified(r) + " \"" + target.name + "\" not found");
-  }
-  const Json current = it->second;
+  BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
+  const Json current = *stored;
   if (!options.precondition_uid.empty() &&
       options.precondition_uid != JsonStringAt(current, {"metadata", "uid"})) {
     return ApiError(Code::kConflict,

@@ -157,6 +157,12 @@ class Store {
   // All private helpers expect mu_ held.
   Result<Json> CreateLocked(const Target& target, Json object, const WriteOptions& options);
   Result<Json> UpdateLocked(const Target& target, Json object, const WriteOptions& options);
+  // The stored object `target` names, or the API server's NotFound.
+  Result<const Json*> StoredLocked(const Target& target);
+  // Sets metadata.namespace for a create; fails when the namespace does not match or exist.
+  Status AssignNamespace(const Target& target, Json& object);
+  // Sets metadata.name for a create from generateName when no name is given.
+  Status AssignName(const ResourceInfo& r, Json& object, const WriteOptions& options);
   Status Prepare(const Target& target, Json& object, const Json* current,
                  const WriteOptions& options);
   Status Commit(const ResourceInfo& resource, const std::string& type, Json object,
@@ -179,9 +185,6 @@ class Store {
   std::unique_ptr<Journal> journal_;
   std::mt19937_64 rng_;
 };
-
-// A Status for the HTTP layer: `code` with its HTTP status and Kubernetes reason.
-Status ApiError(Code code, std::string message);
 
 }  // namespace brfed::apiserver
 
