@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/table.h"
+#include "core/strings.h"
 
 namespace brfed::cli {
 namespace {
@@ -33,58 +34,54 @@ ClusterCheck UnconfiguredCluster(const std::string& cluster, const std::string& 
   return c;
 }
 
-ClusterCheck CheckCluster(kube::Client& client, const std::string& server,
-                          const std::vector<ClusterTarget>& expected) {
-  ClusterCheck c;
-  c.cluster = client.cluster_name();
-  c.server = server;
-  c.authenticated = c.crds = c.access = c.tidbclusters = Skipped();
+namespace {
 
-  // Discovery of pingcap.com answers reachability, authentication and the CRDs at once.
+// Discovery of pingcap.com answers reachability, authentication and the CRDs at once; returns
+// false when a failure leaves nothing more to check.
+bool CheckDiscovery(kube::Client& client, ClusterCheck& c) {
   Result<Json> discovery = client.Request("GET", "/apis/pingcap.com/v1alpha1", nullptr);
   const Status& st = discovery.status();
   if (!discovery.ok() && (st.code() == Code::kUnavailable || st.code() == Code::kTimeout ||
                           st.code() == Code::kCancelled)) {
     c.reachable =
-        Failed("no", "start the API server at " + server +
+        Failed("no", "start the API server at " + c.server +
                          " or fix its address in the federation kubeconfig (" + st.message() + ")");
-    return c;
+    return false;
   }
   c.reachable = Ok("yes");
   if (!discovery.ok() && st.code() == Code::kUnauthorized) {
     c.authenticated = Failed("no", "the server rejected the credentials of context \"" + c.cluster +
                                        "\": put a valid token or client certificate in the "
                                        "federation kubeconfig");
-    return c;
+    return false;
   }
   c.authenticated = Ok("yes");
   if (!discovery.ok() && st.code() != Code::kNotFound) {
     c.crds = Failed("unknown", "discovery of pingcap.com/v1alpha1 failed: " + st.message());
-    return c;
+    return false;
   }
   std::vector<std::string> missing = {"backups", "restores"};
   if (discovery.ok()) {
     if (const Json* resources = JsonAt(*discovery, {"resources"});
         resources && resources->is_array()) {
-      for (const Json& r : *resources) {
-        const std::string name = JsonStringAt(r, {"name"});
-        std::erase(missing, name);
-      }
+      for (const Json& r : *resources) std::erase(missing, JsonStringAt(r, {"name"}));
     }
   }
   if (!missing.empty()) {
-    std::string list;
-    for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m + ".pingcap.com";
+    const std::string list =
+        Join(missing, ", ", [](const std::string& m) { return m + ".pingcap.com"; });
     c.crds = Failed("missing " + list, "install TiDB Operator's CRDs in \"" + c.cluster +
                                            "\" (kubectl apply -f the operator's crd.yaml; for a "
                                            "test server: deploy/crds/test)");
-    return c;
+    return false;
   }
   c.crds = Ok("yes");
+  return true;
+}
 
-  // Access: one SelfSubjectAccessReview per verb and resource.
-  std::string denied;
-  bool supported = true;
+// Access: one SelfSubjectAccessReview per verb and resource.
+CheckItem CheckAccess(kube::Client& client, const std::string& cluster) {
+  std::vector<std::string> denied;
   for (const char* resource : {"backups", "restores"}) {
     for (const char* verb : kVerbs) {
       const Json review = {
@@ -95,56 +92,60 @@ ClusterCheck CheckCluster(kube::Client& client, const std::string& server,
              {{"group", "pingcap.com"}, {"resource", resource}, {"verb", verb}}}}}};
       Result<Json> answer =
           client.Request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &review);
-      if (!answer.ok()) {
-        supported = false;
-        break;
-      }
+      if (!answer.ok()) return {CheckState::kNotChecked, "not checked", ""};
       if (!JsonBoolAt(*answer, {"status", "allowed"})) {
-        denied += (denied.empty() ? "" : ", ") + std::string(verb) + " " + resource;
+        denied.push_back(std::string(verb) + " " + resource);
       }
     }
-    if (!supported) break;
   }
-  if (!supported) {
-    c.access = {CheckState::kNotChecked, "not checked", ""};
-  } else if (!denied.empty()) {
-    c.access = Failed("denied: " + denied,
-                      "grant the manager's user these verbs on pingcap.com backups and restores "
-                      "in \"" +
-                          c.cluster + "\" (a ClusterRole + binding; see deploy/)");
-  } else {
-    c.access = Ok("yes");
-  }
+  if (denied.empty()) return Ok("yes");
+  return Failed("denied: " + Join(denied, ", "),
+                "grant the manager's user these verbs on pingcap.com backups and restores "
+                "in \"" +
+                    cluster + "\" (a ClusterRole + binding; see deploy/)");
+}
 
-  // TidbClusters.
-  if (!expected.empty()) {
-    std::string absent;
-    for (const ClusterTarget& t : expected) {
-      Result<Json> tc = client.Get(kube::resources::TidbCluster(), t.tc_namespace, t.tc_name);
-      if (!tc.ok()) absent += (absent.empty() ? "" : ", ") + t.tc_namespace + "/" + t.tc_name;
-    }
-    c.tidbclusters = absent.empty()
-                         ? Ok(std::to_string(expected.size()) + " found")
-                         : Failed("missing " + absent, "create the TidbCluster in \"" + c.cluster +
-                                                           "\" or fix the --cluster flag");
-  } else {
-    Result<Json> list = client.List(kube::resources::TidbCluster(), "");
-    const Json* items = list.ok() ? JsonAt(*list, {"items"}) : nullptr;
-    const size_t n = items && items->is_array() ? items->size() : 0;
-    if (!list.ok()) {
-      c.tidbclusters = Failed("unknown", "cannot list TidbClusters: " + list.status().message());
-    } else if (n == 0) {
-      c.tidbclusters = Failed("none", "deploy the TidbCluster's TiKV in \"" + c.cluster +
-                                          "\" (the federation backs up TiKV volumes there)");
-    } else {
-      std::string names;
-      for (const Json& tc : *items) {
-        names += (names.empty() ? "" : ",") + JsonStringAt(tc, {"metadata", "namespace"}) + "/" +
-                 JsonStringAt(tc, {"metadata", "name"});
-      }
-      c.tidbclusters = Ok(names);
-    }
+// The TidbClusters named by --cluster flags for this cluster.
+CheckItem CheckExpectedTidbClusters(kube::Client& client, const std::string& cluster,
+                                    const std::vector<ClusterTarget>& expected) {
+  std::vector<std::string> absent;
+  for (const ClusterTarget& t : expected) {
+    Result<Json> tc = client.Get(kube::resources::TidbCluster(), t.tc_namespace, t.tc_name);
+    if (!tc.ok()) absent.push_back(t.tc_namespace + "/" + t.tc_name);
   }
+  if (absent.empty()) return Ok(std::to_string(expected.size()) + " found");
+  return Failed("missing " + Join(absent, ", "),
+                "create the TidbCluster in \"" + cluster + "\" or fix the --cluster flag");
+}
+
+// Without --cluster flags: any TidbCluster at all.
+CheckItem CheckAnyTidbCluster(kube::Client& client, const std::string& cluster) {
+  Result<Json> list = client.List(kube::resources::TidbCluster(), "");
+  const Json* items = list.ok() ? JsonAt(*list, {"items"}) : nullptr;
+  const size_t n = items && items->is_array() ? items->size() : 0;
+  if (!list.ok()) return Failed("unknown", "cannot list TidbClusters: " + list.status().message());
+  if (n == 0) {
+    return Failed("none", "deploy the TidbCluster's TiKV in \"" + cluster +
+                              "\" (the federation backs up TiKV volumes there)");
+  }
+  return Ok(Join(*items, ",", [](const Json& tc) {
+    return JsonStringAt(tc, {"metadata", "namespace"}) + "/" +
+           JsonStringAt(tc, {"metadata", "name"});
+  }));
+}
+
+}  // namespace
+
+ClusterCheck CheckCluster(kube::Client& client, const std::string& server,
+                          const std::vector<ClusterTarget>& expected) {
+  ClusterCheck c;
+  c.cluster = client.cluster_name();
+  c.server = server;
+  c.authenticated = c.crds = c.access = c.tidbclusters = Skipped();
+  if (!CheckDiscovery(client, c)) return c;
+  c.access = CheckAccess(client, c.cluster);
+  c.tidbclusters = expected.empty() ? CheckAnyTidbCluster(client, c.cluster)
+                                    : CheckExpectedTidbClusters(client, c.cluster, expected);
   return c;
 }
 

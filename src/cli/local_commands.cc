@@ -11,6 +11,7 @@
 #include "cli/process.h"
 #include "cli/progress.h"
 #include "cli/table.h"
+#include "core/strings.h"
 #include "kube/client.h"
 #include "kube/resource.h"
 
@@ -18,7 +19,7 @@ namespace brfed::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // Sandbox failures: what is missing, or which log to read.
 int SandboxFail(CommandContext& ctx, const Status& st, const std::string& dir) {
@@ -119,8 +120,7 @@ int SandboxDownCommand(CommandContext& ctx, const std::string& dir, bool purge) 
             "\n  next: nothing to stop; `brfed sandbox status --dir DIR` checks another folder\n");
     return kExitFailure;
   }
-  std::string names;
-  for (const std::string& n : *stopped) names += (names.empty() ? "" : ", ") + n;
+  const std::string names = Join(*stopped, ", ");
   ctx.Out("sandbox in " + dir + " stopped" +
           (names.empty() ? " (nothing was running)" : ": " + names) +
           (purge ? "; folder removed" : "") + "\n");
@@ -172,27 +172,158 @@ int ClustersCheckCommand(CommandContext& ctx, const std::vector<std::string>& cl
   return kExitOk;
 }
 
+namespace {
+
+// Makes the demo's sandbox folder: the one asked for, or a new temporary one.
+Result<std::string> DemoDir(const DemoOptions& options) {
+  if (!options.dir.empty()) return options.dir;
+  std::string tmpl = (fs::temp_directory_path() / "brfed-demo-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return InternalError("cannot create a temporary folder under " +
+                         fs::temp_directory_path().string());
+  }
+  return tmpl;
+}
+
+// One demo run: the sandbox it started and how the run ends.
+class DemoRun {
+ public:
+  DemoRun(CommandContext& ctx, const DemoOptions& options, SandboxState sandbox,
+          SteadyClock::time_point start)
+      : ctx_(ctx), options_(options), sandbox_(std::move(sandbox)), start_(start) {}
+
+  // Points the command context at the sandbox, as `. DIR/env` would.
+  void UseSandbox() {
+    GlobalOptions& g = ctx_.mutable_options();
+    g.kubeconfig = sandbox_.dir + "/control.kubeconfig";
+    g.context = "";
+    g.ns = sandbox_.ns;
+    g.federation_kubeconfig = sandbox_.dir + "/federation.kubeconfig";
+  }
+
+  // Step 2: a VolumeBackup over every data plane, followed to its end.
+  Result<Json> Backup() {
+    VolumeBackupOptions vbo;
+    vbo.name = "demo-backup";
+    vbo.ns = sandbox_.ns;
+    for (const std::string& c : sandbox_.clusters) {
+      vbo.clusters.push_back({c, sandbox_.tc_namespace, sandbox_.tc_name});
+    }
+    vbo.tmpl.bucket = "brfed-demo";
+    vbo.tmpl.region = "us-west-2";
+    Result<Json> vb = BuildVolumeBackup(vbo);
+    if (!vb.ok()) return vb.status();
+    const Style& st = ctx_.style();
+    ctx_.Out(st.Bold("2. VolumeBackup") + " demo-backup: clusters[0] (" +
+             sandbox_.clusters.front() +
+             ") pauses GC, every data plane snapshots its TiKV volumes\n");
+    Result<Json> backup = CreateAndFollow(ctx_, "VolumeBackup", *vb, options_.step_timeout);
+    if (!backup.ok()) return backup.status();
+    ctx_.Out("\n" + SummarizeVolumeBackup(*backup, st) + "\n");
+    if (!BackupProgress(*backup).succeeded) {
+      return InternalError("the VolumeBackup ended " + JsonStringAt(*backup, {"status", "phase"}));
+    }
+    return backup;
+  }
+
+  // Step 3: a VolumeRestore of `backup` into every data plane, followed to its end.
+  Status Restore(const Json& backup) {
+    VolumeRestoreOptions vro;
+    vro.name = "demo-restore";
+    vro.ns = sandbox_.ns;
+    vro.from_backup = "demo-backup";
+    vro.warmup = "sync";
+    vro.warmup_image = "pingcap/brfed-warmup:demo";
+    if (Result<std::shared_ptr<kube::Client>> control = ctx_.Control();
+        control.ok() && !ServesVolumeBackupName(**control)) {
+      vro.inline_locations = true;  // an older CRD would drop the reference
+    }
+    Result<Json> vr = BuildVolumeRestore(vro, &backup);
+    if (!vr.ok()) return vr.status();
+    const Style& st = ctx_.style();
+    ctx_.Out(st.Bold("3. VolumeRestore") +
+             " demo-restore from demo-backup: volumes in every data plane, then data on the "
+             "member with the smallest commitTs\n");
+    if (Status s = SetRecoveryMode(); !s.ok()) return s;
+    ctx_.Out("   TidbClusters set to recoveryMode: true in every data plane\n");
+    Result<Json> restore = CreateAndFollow(ctx_, "VolumeRestore", *vr, options_.step_timeout);
+    if (!restore.ok()) return restore.status();
+    ctx_.Out("\n" + SummarizeVolumeRestore(*restore, st));
+    if (!RestoreProgress(*restore).succeeded) {
+      return InternalError("the VolumeRestore ended " +
+                           JsonStringAt(*restore, {"status", "phase"}));
+    }
+    return Status::Ok();
+  }
+
+  // Stops the sandbox (unless --keep) and reports the outcome; returns the exit code.
+  int Finish(const Status& outcome) {
+    const bool ok = outcome.ok();
+    if (options_.keep) {
+      ctx_.Out("\nThe sandbox keeps running (--keep). Stop it with: brfed sandbox down --dir " +
+               sandbox_.dir + " --purge\n");
+    } else {
+      SandboxDown(sandbox_.dir, /*purge=*/ok).value_or({});
+      ctx_.Out(ok ? "\nSandbox stopped and removed.\n"
+                  : "\nSandbox stopped; its logs stay in " + sandbox_.dir + "/logs\n");
+    }
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - start_).count();
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1fs", seconds);
+    const Style& st = ctx_.style();
+    if (ok) {
+      ctx_.Out(st.Green(st.Bold("demo succeeded")) + ": backup and restore completed across " +
+               std::to_string(sandbox_.clusters.size()) + " data planes in " + took + "\n");
+      return kExitOk;
+    }
+    ctx_.Err(st.Red("demo failed") + ": " + outcome.message() + "\n  next: read the logs in " +
+             sandbox_.dir + "/logs, or rerun with --keep to look around in the sandbox\n");
+    return kExitFailure;
+  }
+
+ private:
+  // A restore goes into TidbClusters in recovery mode (TiKV not serving until data is back).
+  Status SetRecoveryMode() {
+    Result<kube::Kubeconfig> fed = ctx_.Federation();
+    if (!fed.ok()) return fed.status();
+    for (const std::string& cluster : sandbox_.clusters) {
+      Result<kube::RestConfig> rc = ctx_.DataPlaneConfig(cluster);
+      Result<std::shared_ptr<kube::Client>> dp =
+          rc.ok() ? kube::NewClient(*rc) : Result<std::shared_ptr<kube::Client>>(rc.status());
+      Result<Json> patched =
+          dp.ok() ? (*dp)->Patch(kube::resources::TidbCluster(), sandbox_.tc_namespace,
+                                 sandbox_.tc_name, kube::PatchType::kMerge,
+                                 Json{{"spec", {{"recoveryMode", true}}}})
+                  : Result<Json>(dp.status());
+      if (!patched.ok()) {
+        return InternalError("cannot set recoveryMode on " + cluster + ": " +
+                             patched.status().message());
+      }
+    }
+    return Status::Ok();
+  }
+
+  CommandContext& ctx_;
+  const DemoOptions& options_;
+  const SandboxState sandbox_;
+  const SteadyClock::time_point start_;
+};
+
+}  // namespace
+
 int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
   InstallInterruptHandler();
-  const auto start = Clock::now();
-  std::string dir = options.dir;
-  if (dir.empty()) {
-    std::string tmpl = (fs::temp_directory_path() / "brfed-demo-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      return ctx.Fail(InternalError("cannot create a temporary folder under " +
-                                    fs::temp_directory_path().string()),
-                      {});
-    }
-    dir = tmpl;
-  }
+  const auto start = SteadyClock::now();
+  Result<std::string> dir = DemoDir(options);
+  if (!dir.ok()) return ctx.Fail(dir.status(), {});
   const Style& st = ctx.style();
   ctx.Out(st.Bold("brfed demo") +
           ": a federated EBS-snapshot backup and restore of one TiDB "
           "cluster spread over " +
           std::to_string(options.clusters) + " simulated Kubernetes clusters\n\n" +
-          st.Bold("1. Sandbox") + " in " + dir + "\n");
+          st.Bold("1. Sandbox") + " in " + *dir + "\n");
   SandboxOptions so;
-  so.dir = dir;
+  so.dir = *dir;
   so.clusters = options.clusters;
   so.speed = options.speed;
   Result<SandboxState> sandbox =
@@ -202,101 +333,16 @@ int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
     if (options.dir.empty() && (sandbox.status().code() == Code::kNotFound ||
                                 sandbox.status().code() == Code::kInvalidArgument)) {
       std::error_code ec;
-      fs::remove_all(dir, ec);
+      fs::remove_all(*dir, ec);
     }
-    return SandboxFail(ctx, sandbox.status(), dir);
+    return SandboxFail(ctx, sandbox.status(), *dir);
   }
   ctx.Out("\n" + LookAround(*sandbox) + "\n");
-
-  GlobalOptions& g = ctx.mutable_options();
-  g.kubeconfig = sandbox->dir + "/control.kubeconfig";
-  g.context = "";
-  g.ns = sandbox->ns;
-  g.federation_kubeconfig = sandbox->dir + "/federation.kubeconfig";
-
-  auto finish = [&](bool ok, const std::string& why) {
-    if (options.keep) {
-      ctx.Out("\nThe sandbox keeps running (--keep). Stop it with: brfed sandbox down --dir " +
-              sandbox->dir + " --purge\n");
-    } else {
-      SandboxDown(sandbox->dir, /*purge=*/ok).value_or({});
-      ctx.Out(ok ? "\nSandbox stopped and removed.\n"
-                 : "\nSandbox stopped; its logs stay in " + sandbox->dir + "/logs\n");
-    }
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    char took[32];
-    std::snprintf(took, sizeof took, "%.1fs", seconds);
-    if (ok) {
-      ctx.Out(st.Green(st.Bold("demo succeeded")) + ": backup and restore completed across " +
-              std::to_string(sandbox->clusters.size()) + " data planes in " + took + "\n");
-      return kExitOk;
-    }
-    ctx.Err(st.Red("demo failed") + ": " + why + "\n  next: read the logs in " + sandbox->dir +
-            "/logs, or rerun with --keep to look around in the sandbox\n");
-    return kExitFailure;
-  };
-
-  // 2. Backup.
-  VolumeBackupOptions vbo;
-  vbo.name = "demo-backup";
-  vbo.ns = sandbox->ns;
-  for (const std::string& c : sandbox->clusters) {
-    vbo.clusters.push_back({c, sandbox->tc_namespace, sandbox->tc_name});
-  }
-  vbo.tmpl.bucket = "brfed-demo";
-  vbo.tmpl.region = "us-west-2";
-  Result<Json> vb = BuildVolumeBackup(vbo);
-  if (!vb.ok()) return finish(false, vb.status().message());
-  ctx.Out(st.Bold("2. VolumeBackup") + " demo-backup: clusters[0] (" + sandbox->clusters.front() +
-          ") pauses GC, every data plane snapshots its TiKV volumes\n");
-  Result<Json> backup = CreateAndFollow(ctx, "VolumeBackup", *vb, options.step_timeout);
-  if (!backup.ok()) return finish(false, backup.status().message());
-  ctx.Out("\n" + SummarizeVolumeBackup(*backup, st) + "\n");
-  if (!BackupProgress(*backup).succeeded) {
-    return finish(false, "the VolumeBackup ended " + JsonStringAt(*backup, {"status", "phase"}));
-  }
-
-  // 3. Restore.
-  VolumeRestoreOptions vro;
-  vro.name = "demo-restore";
-  vro.ns = sandbox->ns;
-  vro.from_backup = "demo-backup";
-  vro.warmup = "sync";
-  vro.warmup_image = "pingcap/brfed-warmup:demo";
-  if (Result<std::shared_ptr<kube::Client>> control = ctx.Control();
-      control.ok() && !ServesVolumeBackupName(**control)) {
-    vro.inline_locations = true;  // an older CRD would drop the reference
-  }
-  Result<Json> vr = BuildVolumeRestore(vro, &*backup);
-  if (!vr.ok()) return finish(false, vr.status().message());
-  ctx.Out(st.Bold("3. VolumeRestore") +
-          " demo-restore from demo-backup: volumes in every data plane, then data on the member "
-          "with the smallest commitTs\n");
-  // A restore goes into TidbClusters in recovery mode (TiKV not serving until data is back).
-  Result<kube::Kubeconfig> fed = ctx.Federation();
-  if (!fed.ok()) return finish(false, fed.status().message());
-  for (const std::string& cluster : sandbox->clusters) {
-    Result<kube::RestConfig> rc = ctx.DataPlaneConfig(cluster);
-    Result<std::shared_ptr<kube::Client>> dp =
-        rc.ok() ? kube::NewClient(*rc) : Result<std::shared_ptr<kube::Client>>(rc.status());
-    Result<Json> patched =
-        dp.ok()
-            ? (*dp)->Patch(kube::resources::TidbCluster(), sandbox->tc_namespace, sandbox->tc_name,
-                           kube::PatchType::kMerge, Json{{"spec", {{"recoveryMode", true}}}})
-            : Result<Json>(dp.status());
-    if (!patched.ok()) {
-      return finish(false,
-                    "cannot set recoveryMode on " + cluster + ": " + patched.status().message());
-    }
-  }
-  ctx.Out("   TidbClusters set to recoveryMode: true in every data plane\n");
-  Result<Json> restore = CreateAndFollow(ctx, "VolumeRestore", *vr, options.step_timeout);
-  if (!restore.ok()) return finish(false, restore.status().message());
-  ctx.Out("\n" + SummarizeVolumeRestore(*restore, st));
-  if (!RestoreProgress(*restore).succeeded) {
-    return finish(false, "the VolumeRestore ended " + JsonStringAt(*restore, {"status", "phase"}));
-  }
-  return finish(true, "");
+  DemoRun run(ctx, options, std::move(*sandbox), start);
+  run.UseSandbox();
+  Result<Json> backup = run.Backup();
+  if (!backup.ok()) return run.Finish(backup.status());
+  return run.Finish(run.Restore(*backup));
 }
 
 }  // namespace brfed::cli

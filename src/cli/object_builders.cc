@@ -5,6 +5,7 @@
 
 #include "core/duration.h"
 #include "core/object_ref.h"
+#include "core/strings.h"
 
 namespace brfed::cli {
 namespace {
@@ -23,9 +24,8 @@ Status CheckOneOf(std::string_view flag, const std::string& value,
                   std::initializer_list<std::string_view> allowed) {
   if (value.empty()) return Status::Ok();
   if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return Status::Ok();
-  std::string list;
-  for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-  return InvalidArgument(std::string(flag) + " \"" + value + "\" is not one of: " + list);
+  return InvalidArgument(std::string(flag) + " \"" + value + "\" is not one of: " +
+                         Join(allowed, ", ", [](std::string_view a) { return std::string(a); }));
 }
 
 Status CheckClusters(const std::vector<ClusterTarget>& clusters) {
