@@ -62,22 +62,121 @@ bool TsLess(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+// The checker's state while reading a log, one method per kind of event. Each method appends
+// violations, prefixed by `at` ("line N: ").
+class AuditChecker {
+ public:
+  void Event(const Json& e, size_t line_no, const std::string& at) {
+    const std::string ev = JsonStringAt(e, {"event"});
+    const std::string owner = JsonStringAt(e, {"owner"});
+    if (ev == "pd_pause") {
+      if (holders_.empty()) ++window_;
+      holders_[JsonStringAt(e, {"holder"})] = line_no;
+    } else if (ev == "pd_resume" || ev == "pd_pause_expired") {
+      PdResume(ev, JsonStringAt(e, {"holder"}), at);
+    } else if (ev == "snapshot_create") {
+      SnapshotCreate(owner, JsonStringAt(e, {"snapshot"}), line_no, at);
+    } else if (ev == "snapshot_delete") {
+      snaps_by_owner_[owner].erase(JsonStringAt(e, {"snapshot"}));
+    } else if (ev == "clean_done") {
+      for (const std::string& s : snaps_by_owner_[owner]) {
+        v_.push_back(at + "backup " + owner + " cleaned up but snapshot " + s + " was not deleted");
+      }
+    } else if (ev == "restore_volume_complete") {
+      restore_ts_[JsonStringAt(e, {"name"})][owner] = JsonStringAt(e, {"commitTs"});
+    } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Restore") {
+      std::string name = JsonStringAt(e, {"name"});
+      restore_members_[name].insert(owner);
+      if (JsonStringAt(e, {"type"}) == "TikvComplete") restore_tikv_[name].insert(owner);
+    } else if (ev == "restore_data_run") {
+      RestoreDataRun(JsonStringAt(e, {"name"}), owner, JsonStringAt(e, {"commitTs"}), at);
+    } else if (ev == "restore_finish") {
+      finished_.insert(JsonStringAt(e, {"name"}));
+    }
+  }
+
+  void Violation(std::string what) { v_.push_back(std::move(what)); }
+
+  // The violations, with those only the end of the log shows.
+  std::vector<std::string> End() {
+    for (const auto& [h, line] : holders_) {
+      v_.push_back("end of log: PD pause by " + h + " (line " + std::to_string(line) +
+                   ") was never released");
+    }
+    for (const std::string& name : finished_) {
+      if (data_runs_[name] == 0) {
+        v_.push_back("end of log: restore " + name +
+                     " reached restore-finish without restore-data");
+      }
+    }
+    return std::move(v_);
+  }
+
+ private:
+  void PdResume(const std::string& ev, const std::string& h, const std::string& at) {
+    if (ev == "pd_pause_expired") {
+      v_.push_back(at + "PD pause by " + h + " expired after its TTL without being released");
+    } else if (holders_.count(h) == 0) {
+      v_.push_back(at + "PD resume by " + h + " without a pause");
+    }
+    holders_.erase(h);
+  }
+
+  void SnapshotCreate(const std::string& owner, const std::string& snap, size_t line_no,
+                      const std::string& at) {
+    snaps_by_owner_[owner].insert(snap);
+    std::string name = NameOf(owner);
+    int w = holders_.empty() ? 0 : window_;
+    if (w == 0) {
+      v_.push_back(at + "snapshot " + snap + " of backup " + name +
+                   " started while GC and scheduling were not paused");
+    }
+    auto [it, inserted] = backup_window_.emplace(name, std::make_pair(w, line_no));
+    if (!inserted && it->second.first != w) {
+      v_.push_back(at + "snapshot " + snap + " of backup " + name +
+                   " started in a different pause window than its first snapshot (line " +
+                   std::to_string(it->second.second) + ")");
+    }
+  }
+
+  void RestoreDataRun(const std::string& name, const std::string& owner, const std::string& ts,
+                      const std::string& at) {
+    if (++data_runs_[name] > 1) {
+      v_.push_back(at + "restore " + name + " ran restore-data more than once (again on " + owner +
+                   ")");
+    }
+    for (const std::string& m : restore_members_[name]) {
+      if (restore_tikv_[name].count(m) == 0) {
+        v_.push_back(at + "restore " + name + " ran restore-data before member " + m +
+                     " was TikvComplete");
+      }
+    }
+    for (const auto& [m, other] : restore_ts_[name]) {
+      if (TsLess(other, ts)) {
+        v_.push_back(at + "restore " + name + " ran restore-data on " + owner + " (commitTs " + ts +
+                     ") but member " + m + " has the smaller commitTs " + other);
+      }
+    }
+  }
+
+  std::vector<std::string> v_;
+  std::map<std::string, size_t> holders_;  // holder -> line of its pause
+  int window_ = 0;
+  // backup name -> (window, first line) of its first snapshot
+  std::map<std::string, std::pair<int, size_t>> backup_window_;
+  std::map<std::string, std::set<std::string>> snaps_by_owner_;  // live snapshots
+  // restore name -> member owner -> commitTs / TikvComplete
+  std::map<std::string, std::map<std::string, std::string>> restore_ts_;
+  std::map<std::string, std::set<std::string>> restore_members_;
+  std::map<std::string, std::set<std::string>> restore_tikv_;
+  std::map<std::string, int> data_runs_;
+  std::set<std::string> finished_;
+};
+
 }  // namespace
 
 std::vector<std::string> CheckAuditLog(std::string_view text) {
-  std::vector<std::string> v;
-  std::map<std::string, size_t> holders;  // holder -> line of its pause
-  int window = 0;
-  // backup name -> (window, first line) of its first snapshot
-  std::map<std::string, std::pair<int, size_t>> backup_window;
-  std::map<std::string, std::set<std::string>> snaps_by_owner;  // live snapshots
-  // restore name -> member owner -> commitTs / TikvComplete
-  std::map<std::string, std::map<std::string, std::string>> restore_ts;
-  std::map<std::string, std::set<std::string>> restore_members;
-  std::map<std::string, std::set<std::string>> restore_tikv;
-  std::map<std::string, int> data_runs;
-  std::set<std::string> finished;
-
+  AuditChecker checker;
   size_t line_no = 0;
   size_t start = 0;
   while (start < text.size()) {
@@ -90,84 +189,12 @@ std::vector<std::string> CheckAuditLog(std::string_view text) {
     std::string at = "line " + std::to_string(line_no) + ": ";
     auto parsed = ParseJson(line);
     if (!parsed.ok() || !parsed->is_object()) {
-      v.push_back(at + "not a JSON object");
+      checker.Violation(at + "not a JSON object");
       continue;
     }
-    const Json& e = *parsed;
-    std::string ev = JsonStringAt(e, {"event"});
-    std::string owner = JsonStringAt(e, {"owner"});
-    if (ev == "pd_pause") {
-      std::string h = JsonStringAt(e, {"holder"});
-      if (holders.empty()) ++window;
-      holders[h] = line_no;
-    } else if (ev == "pd_resume" || ev == "pd_pause_expired") {
-      std::string h = JsonStringAt(e, {"holder"});
-      if (ev == "pd_pause_expired") {
-        v.push_back(at + "PD pause by " + h + " expired after its TTL without being released");
-      } else if (holders.count(h) == 0) {
-        v.push_back(at + "PD resume by " + h + " without a pause");
-      }
-      holders.erase(h);
-    } else if (ev == "snapshot_create") {
-      std::string snap = JsonStringAt(e, {"snapshot"});
-      snaps_by_owner[owner].insert(snap);
-      std::string name = NameOf(owner);
-      int w = holders.empty() ? 0 : window;
-      if (w == 0) {
-        v.push_back(at + "snapshot " + snap + " of backup " + name +
-                    " started while GC and scheduling were not paused");
-      }
-      auto [it, inserted] = backup_window.emplace(name, std::make_pair(w, line_no));
-      if (!inserted && it->second.first != w) {
-        v.push_back(at + "snapshot " + snap + " of backup " + name +
-                    " started in a different pause window than its first snapshot (line " +
-                    std::to_string(it->second.second) + ")");
-      }
-    } else if (ev == "snapshot_delete") {
-      snaps_by_owner[owner].erase(JsonStringAt(e, {"snapshot"}));
-    } else if (ev == "clean_done") {
-      for (const std::string& s : snaps_by_owner[owner]) {
-        v.push_back(at + "backup " + owner + " cleaned up but snapshot " + s + " was not deleted");
-      }
-    } else if (ev == "restore_volume_complete") {
-      restore_ts[JsonStringAt(e, {"name"})][owner] = JsonStringAt(e, {"commitTs"});
-    } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Restore") {
-      std::string name = JsonStringAt(e, {"name"});
-      restore_members[name].insert(owner);
-      if (JsonStringAt(e, {"type"}) == "TikvComplete") restore_tikv[name].insert(owner);
-    } else if (ev == "restore_data_run") {
-      std::string name = JsonStringAt(e, {"name"});
-      if (++data_runs[name] > 1) {
-        v.push_back(at + "restore " + name + " ran restore-data more than once (again on " + owner +
-                    ")");
-      }
-      for (const std::string& m : restore_members[name]) {
-        if (restore_tikv[name].count(m) == 0) {
-          v.push_back(at + "restore " + name + " ran restore-data before member " + m +
-                      " was TikvComplete");
-        }
-      }
-      std::string ts = JsonStringAt(e, {"commitTs"});
-      for (const auto& [m, other] : restore_ts[name]) {
-        if (TsLess(other, ts)) {
-          v.push_back(at + "restore " + name + " ran restore-data on " + owner + " (commitTs " +
-                      ts + ") but member " + m + " has the smaller commitTs " + other);
-        }
-      }
-    } else if (ev == "restore_finish") {
-      finished.insert(JsonStringAt(e, {"name"}));
-    }
+    checker.Event(*parsed, line_no, at);
   }
-  for (const auto& [h, line] : holders) {
-    v.push_back("end of log: PD pause by " + h + " (line " + std::to_string(line) +
-                ") was never released");
-  }
-  for (const std::string& name : finished) {
-    if (data_runs[name] == 0) {
-      v.push_back("end of log: restore " + name + " reached restore-finish without restore-data");
-    }
-  }
-  return v;
+  return checker.End();
 }
 
 }  // namespace brfed::sim

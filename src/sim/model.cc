@@ -4,6 +4,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
+
 namespace brfed::sim {
 
 using std::chrono::duration_cast;
@@ -154,12 +156,13 @@ constexpr std::pair<FaultKind, std::string_view> kFaultNames[] = {
 }  // namespace
 
 Result<FaultKind> ParseFaultKind(std::string_view name) {
-  std::string known;
   for (const auto& [kind, n] : kFaultNames) {
     if (n == name) return kind;
-    known += (known.empty() ? "" : ", ") + std::string(n);
   }
-  return InvalidArgument("unknown fault \"" + std::string(name) + "\"; known: " + known);
+  return InvalidArgument("unknown fault \"" + std::string(name) +
+                         "\"; known: " + Join(kFaultNames, ", ", [](const auto& kind_name) {
+                           return std::string(kind_name.second);
+                         }));
 }
 
 std::string_view FaultKindName(FaultKind kind) {

@@ -83,6 +83,17 @@ class Simulator::Impl {
   void EnqueueAll();
   void Worker();
   void Reconcile(const std::string& key);
+  // One step of a member and its writes; true when it wrote and the member steps again.
+  bool StepOnce(const std::string& key, size_t index, bool backup, Json& obj);
+  // The TidbCluster a member names, from the cache or our own newer write.
+  std::optional<Json> LatestTidbCluster(size_t index, const std::string& tc_key,
+                                        const std::string& ns, const std::string& name);
+  void RecordCondition(const ClusterRuntime& c, bool backup, const Json& obj,
+                       const Condition& cond);
+  // The admin endpoint's routes.
+  void AdminState(httplib::Response& res);
+  void AdminAddFault(const httplib::Request& req, httplib::Response& res);
+  void AdminRemoveFaults(const httplib::Request& req, httplib::Response& res);
   Result<Json> WriteMember(ClusterRuntime& c, bool backup, Json obj, const MemberWrite& w);
   void FlushAudit();  // model events -> audit log; caller holds mu_
   void AddHandlers(size_t index, runtime::Informer& inf, char kind);
@@ -108,59 +119,72 @@ class Simulator::Impl {
   bool started_ = false;
 };
 
+namespace {
+
+// The topology's TidbCluster in one cluster, created if absent (with its namespace).
+Status EnsureTidbCluster(kube::Client& client, const std::string& cluster,
+                         const ClusterTopology& topo) {
+  auto existing = client.Get(kube::resources::TidbCluster(), topo.tc_namespace, topo.tc_name);
+  if (existing.ok()) return Status::Ok();
+  if (existing.status().code() != Code::kNotFound) {
+    return Status(existing.status().code(),
+                  "cluster " + cluster + ": get TidbCluster: " + existing.status().message());
+  }
+  Json ns = {
+      {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", topo.tc_namespace}}}};
+  (void)client.Create(kube::resources::Namespace(), "", ns);  // may exist already
+  auto created =
+      client.Create(kube::resources::TidbCluster(), topo.tc_namespace, BuildTidbCluster(topo));
+  if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
+    return Status(created.status().code(),
+                  "cluster " + cluster + ": create TidbCluster: " + created.status().message());
+  }
+  // With a status subresource the create drops .status; write it separately.
+  if (created.ok() && JsonAt(*created, {"status", "tikv", "stores"}) == nullptr) {
+    Json with_status = *created;
+    with_status["status"] = BuildTidbCluster(topo)["status"];
+    auto st = client.UpdateStatus(kube::resources::TidbCluster(), with_status);
+    if (!st.ok()) {
+      return Status(st.status().code(),
+                    "cluster " + cluster + ": write TidbCluster status: " + st.status().message());
+    }
+  }
+  log::Info("created TidbCluster",
+            {{"cluster", cluster}, {"object", topo.tc_namespace + "/" + topo.tc_name}});
+  return Status::Ok();
+}
+
+// A client for one cluster, its TidbCluster, and (not yet started) informers.
+Result<std::unique_ptr<ClusterRuntime>> ConnectCluster(const ClusterEndpoint& ep,
+                                                       const ClusterTopology& topo) {
+  auto config = kube::ResolveRestConfig(ep.kubeconfig, ep.context);
+  if (!config.ok()) {
+    return Status(config.status().code(), "cluster " + ep.name + ": " + config.status().message());
+  }
+  config->user_agent = std::string("tidb-operator-sim/") + Version();
+  auto client = kube::NewClient(*config);
+  if (!client.ok()) {
+    return Status(client.status().code(), "cluster " + ep.name + ": " + client.status().message());
+  }
+  auto c = std::make_unique<ClusterRuntime>();
+  c->endpoint = ep;
+  c->client = *client;
+  BRFED_RETURN_IF_ERROR(EnsureTidbCluster(*c->client, ep.name, topo));
+  c->backups = std::make_unique<runtime::Informer>(c->client, kube::resources::Backup(), "");
+  c->restores = std::make_unique<runtime::Informer>(c->client, kube::resources::Restore(), "");
+  c->tidbclusters =
+      std::make_unique<runtime::Informer>(c->client, kube::resources::TidbCluster(), "");
+  return c;
+}
+
+}  // namespace
+
 Status Simulator::Impl::Start() {
   BRFED_ASSIGN_OR_RETURN(audit_, AuditLog::Open(options_.audit_log, clock_));
   for (const ClusterEndpoint& ep : options_.clusters) {
     const ClusterTopology* topo = options_.topology.Find(ep.name);
     if (topo == nullptr) return InvalidArgument("cluster " + ep.name + ": not in the topology");
-    auto config = kube::ResolveRestConfig(ep.kubeconfig, ep.context);
-    if (!config.ok()) {
-      return Status(config.status().code(),
-                    "cluster " + ep.name + ": " + config.status().message());
-    }
-    config->user_agent = std::string("tidb-operator-sim/") + Version();
-    auto client = kube::NewClient(*config);
-    if (!client.ok()) {
-      return Status(client.status().code(),
-                    "cluster " + ep.name + ": " + client.status().message());
-    }
-    auto c = std::make_unique<ClusterRuntime>();
-    c->endpoint = ep;
-    c->client = *client;
-    // The TidbCluster of the topology, created if absent (with its namespace).
-    auto existing =
-        c->client->Get(kube::resources::TidbCluster(), topo->tc_namespace, topo->tc_name);
-    if (!existing.ok() && existing.status().code() == Code::kNotFound) {
-      Json ns = {{"apiVersion", "v1"},
-                 {"kind", "Namespace"},
-                 {"metadata", {{"name", topo->tc_namespace}}}};
-      (void)c->client->Create(kube::resources::Namespace(), "", ns);  // may exist already
-      auto created = c->client->Create(kube::resources::TidbCluster(), topo->tc_namespace,
-                                       BuildTidbCluster(*topo));
-      if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
-        return Status(created.status().code(),
-                      "cluster " + ep.name + ": create TidbCluster: " + created.status().message());
-      }
-      // With a status subresource the create drops .status; write it separately.
-      if (created.ok() && JsonAt(*created, {"status", "tikv", "stores"}) == nullptr) {
-        Json with_status = *created;
-        with_status["status"] = BuildTidbCluster(*topo)["status"];
-        auto st = c->client->UpdateStatus(kube::resources::TidbCluster(), with_status);
-        if (!st.ok()) {
-          return Status(st.status().code(), "cluster " + ep.name + ": write TidbCluster status: " +
-                                                st.status().message());
-        }
-      }
-      log::Info("created TidbCluster",
-                {{"cluster", ep.name}, {"object", topo->tc_namespace + "/" + topo->tc_name}});
-    } else if (!existing.ok()) {
-      return Status(existing.status().code(),
-                    "cluster " + ep.name + ": get TidbCluster: " + existing.status().message());
-    }
-    c->backups = std::make_unique<runtime::Informer>(c->client, kube::resources::Backup(), "");
-    c->restores = std::make_unique<runtime::Informer>(c->client, kube::resources::Restore(), "");
-    c->tidbclusters =
-        std::make_unique<runtime::Informer>(c->client, kube::resources::TidbCluster(), "");
+    BRFED_ASSIGN_OR_RETURN(std::unique_ptr<ClusterRuntime> c, ConnectCluster(ep, *topo));
     clusters_.push_back(std::move(c));
   }
   for (size_t i = 0; i < clusters_.size(); ++i) {
@@ -347,178 +371,211 @@ Result<Json> Simulator::Impl::WriteMember(ClusterRuntime& c, bool backup, Json o
   return Status(Code::kConflict, "still conflicting after 5 attempts");
 }
 
+std::optional<Json> Simulator::Impl::LatestTidbCluster(size_t index, const std::string& tc_key,
+                                                       const std::string& ns,
+                                                       const std::string& name) {
+  auto tc_cached = clusters_[index]->tidbclusters->store().Get(ObjectKey{ns, name});
+  std::optional<Json> tc;
+  if (tc_cached != nullptr) tc = *tc_cached;
+  if (auto it = latest_.find(tc_key);
+      it != latest_.end() && (!tc || RvOf(it->second) > RvOf(*tc))) {
+    tc = it->second;
+  }
+  return tc;
+}
+
+void Simulator::Impl::RecordCondition(const ClusterRuntime& c, bool backup, const Json& obj,
+                                      const Condition& cond) {
+  const std::string& cluster = c.endpoint.name;
+  const std::string ns = JsonStringAt(obj, {"metadata", "namespace"});
+  const std::string name = JsonStringAt(obj, {"metadata", "name"});
+  audit_->Append({{"event", "condition"},
+                  {"kind", backup ? "Backup" : "Restore"},
+                  {"cluster", cluster},
+                  {"namespace", ns},
+                  {"name", name},
+                  {"owner", MemberKey(cluster, obj)},
+                  {"type", cond.type},
+                  {"status", cond.status},
+                  {"reason", cond.reason},
+                  {"message", cond.message},
+                  {"phase", JsonStringAt(obj, {"status", "phase"})}});
+  log::Info("condition written", {{"cluster", cluster},
+                                  {"object", ObjectKey{ns, name}.String()},
+                                  {"kind", backup ? "Backup" : "Restore"},
+                                  {"type", cond.type},
+                                  {"status", cond.status},
+                                  {"reason", cond.reason}});
+}
+
+bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup, Json& obj) {
+  ClusterRuntime& c = *clusters_[index];
+  const std::string& cluster = c.endpoint.name;
+  auto [tc_ns, tc_name] = TidbClusterRef(obj);
+  std::string tc_key = std::to_string(index) + "|T|" + tc_ns + "/" + tc_name;
+  std::optional<Json> tc = LatestTidbCluster(index, tc_key, tc_ns, tc_name);
+  Time now = clock_->Now();
+  StepOutput out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
+                          : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
+  FlushAudit();
+  if (!out.tc_patch.is_null() && tc) {
+    auto patched = c.client->Patch(kube::resources::TidbCluster(), tc_ns, tc_name,
+                                   kube::PatchType::kMerge, out.tc_patch);
+    if (!patched.ok()) {
+      log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
+                                                       {"object", tc_ns + "/" + tc_name},
+                                                       {"error", patched.status().message()}});
+      Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
+      return false;
+    }
+    latest_[tc_key] = *patched;
+  }
+  if (out.write) {
+    auto written = WriteMember(c, backup, obj, *out.write);
+    if (!written.ok()) {
+      log::Warn("write failed; retrying",
+                {{"cluster", cluster},
+                 {"object", ObjectKey{JsonStringAt(obj, {"metadata", "namespace"}),
+                                      JsonStringAt(obj, {"metadata", "name"})}
+                                .String()},
+                 {"error", written.status().message()}});
+      Enqueue(key, std::chrono::seconds(1));
+      return false;
+    }
+    // A write that changes nothing (an identical condition) is not made: wait as told.
+    bool changed = RvOf(*written) != RvOf(obj);
+    obj = *written;
+    if (changed) latest_[key] = obj;
+    if (changed && out.write->condition) RecordCondition(c, backup, obj, *out.write->condition);
+    if (changed) return true;
+  }
+  if (!out.tc_patch.is_null()) return true;
+  if (out.wake) {
+    Duration d = std::max(Duration(0), std::chrono::duration_cast<Duration>(*out.wake - now));
+    Enqueue(key, d);
+  }
+  return false;
+}
+
 void Simulator::Impl::Reconcile(const std::string& key) {
   size_t bar1 = key.find('|');
   size_t index = std::stoul(key.substr(0, bar1));
   bool backup = key[bar1 + 1] == 'B';
-  const ObjectKey object_key_value = ObjectKey::Parse(key.substr(bar1 + 3));
-  const ObjectKey* object_key = &object_key_value;
+  const ObjectKey object_key = ObjectKey::Parse(key.substr(bar1 + 3));
   if (index >= clusters_.size()) return;
   ClusterRuntime& c = *clusters_[index];
-  const std::string& cluster = c.endpoint.name;
   runtime::Informer& inf = backup ? *c.backups : *c.restores;
 
   std::lock_guard<std::mutex> lock(mu_);
-  auto cached = inf.store().Get(*object_key);
+  auto cached = inf.store().Get(object_key);
   if (cached == nullptr) return;
   Json obj = *cached;
   if (auto it = latest_.find(key); it != latest_.end() && RvOf(it->second) > RvOf(obj)) {
     obj = it->second;
   }
   for (int iteration = 0; iteration < 64; ++iteration) {
-    auto [tc_ns, tc_name] = TidbClusterRef(obj);
-    std::string tc_key = std::to_string(index) + "|T|" + tc_ns + "/" + tc_name;
-    auto tc_cached = c.tidbclusters->store().Get(ObjectKey{tc_ns, tc_name});
-    std::optional<Json> tc;
-    if (tc_cached != nullptr) tc = *tc_cached;
-    if (auto it = latest_.find(tc_key);
-        it != latest_.end() && (!tc || RvOf(it->second) > RvOf(*tc))) {
-      tc = it->second;
-    }
-    Time now = clock_->Now();
-    StepOutput out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
-                            : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
-    FlushAudit();
-    std::string object = object_key->String();
-    if (!out.tc_patch.is_null() && tc) {
-      auto patched = c.client->Patch(kube::resources::TidbCluster(), tc_ns, tc_name,
-                                     kube::PatchType::kMerge, out.tc_patch);
-      if (!patched.ok()) {
-        log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
-                                                         {"object", tc_ns + "/" + tc_name},
-                                                         {"error", patched.status().message()}});
-        Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
-        return;
-      }
-      latest_[tc_key] = *patched;
-    }
-    if (out.write) {
-      auto written = WriteMember(c, backup, obj, *out.write);
-      if (!written.ok()) {
-        log::Warn(
-            "write failed; retrying",
-            {{"cluster", cluster}, {"object", object}, {"error", written.status().message()}});
-        Enqueue(key, std::chrono::seconds(1));
-        return;
-      }
-      // A write that changes nothing (an identical condition) is not made: wait as told.
-      bool changed = RvOf(*written) != RvOf(obj);
-      obj = *written;
-      if (changed) latest_[key] = obj;
-      if (changed && out.write->condition) {
-        const Condition& cond = *out.write->condition;
-        audit_->Append({{"event", "condition"},
-                        {"kind", backup ? "Backup" : "Restore"},
-                        {"cluster", cluster},
-                        {"namespace", object_key->ns},
-                        {"name", object_key->name},
-                        {"owner", MemberKey(cluster, obj)},
-                        {"type", cond.type},
-                        {"status", cond.status},
-                        {"reason", cond.reason},
-                        {"message", cond.message},
-                        {"phase", JsonStringAt(obj, {"status", "phase"})}});
-        log::Info("condition written", {{"cluster", cluster},
-                                        {"object", object},
-                                        {"kind", backup ? "Backup" : "Restore"},
-                                        {"type", cond.type},
-                                        {"status", cond.status},
-                                        {"reason", cond.reason}});
-      }
-      if (changed) continue;
-    }
-    if (!out.tc_patch.is_null()) continue;
-    if (out.wake) {
-      Duration d = std::max(Duration(0), std::chrono::duration_cast<Duration>(*out.wake - now));
-      Enqueue(key, d);
-    }
-    return;
+    if (!StepOnce(key, index, backup, obj)) return;
   }
   Enqueue(key, Duration(0));
 }
 
+namespace {
+
+void JsonReply(httplib::Response& res, int code, const Json& body) {
+  res.status = code;
+  res.set_content(DumpJson(body) + "\n", "application/json");
+}
+
+}  // namespace
+
+void Simulator::Impl::AdminState(httplib::Response& res) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Json clusters = Json::array();
+  for (const auto& c : clusters_) clusters.push_back(c->endpoint.name);
+  Json state = model_.Dump();
+  state["clusters"] = clusters;
+  // What the simulator currently sees of each TidbCluster (tests wait on this).
+  Json tcs = Json::object();
+  for (const auto& c : clusters_) {
+    for (const auto& tc : c->tidbclusters->store().List()) {
+      tcs[c->endpoint.name + "/" + JsonStringAt(*tc, {"metadata", "namespace"}) + "/" +
+          JsonStringAt(*tc, {"metadata", "name"})] = {
+          {"recoveryMode", JsonBoolAt(*tc, {"spec", "recoveryMode"})},
+          {"tikvVolumesReady",
+           JsonStringAt(*tc, {"metadata", "annotations", kTikvVolumesReadyAnnotation})}};
+    }
+  }
+  state["tidbclusters"] = tcs;
+  JsonReply(res, 200, state);
+}
+
+void Simulator::Impl::AdminAddFault(const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseJson(req.body);
+  std::string spec;
+  if (body.ok() && body->is_object()) spec = JsonStringAt(*body, {"fault"});
+  if (spec.empty()) {
+    JsonReply(
+        res, 400,
+        {{"error",
+          "want a JSON body {\"fault\": \"KIND[@CLUSTER][/NAME][,factor=F][,after-meta]\"}"}});
+    return;
+  }
+  auto fault = ParseFault(spec);
+  if (!fault.ok()) {
+    JsonReply(res, 400, {{"error", fault.status().message()}});
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    model_.AddFault(*fault);
+    model_.Audit({{"event", "fault_added"}, {"fault", FaultToJson(*fault)}});
+    FlushAudit();
+  }
+  EnqueueAll();
+  JsonReply(res, 201, FaultToJson(*fault));
+}
+
+void Simulator::Impl::AdminRemoveFaults(const httplib::Request& req, httplib::Response& res) {
+  std::optional<FaultKind> kind;
+  if (req.has_param("kind")) {
+    auto k = ParseFaultKind(req.get_param_value("kind"));
+    if (!k.ok()) {
+      JsonReply(res, 400, {{"error", k.status().message()}});
+      return;
+    }
+    kind = *k;
+  }
+  size_t removed = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    removed =
+        model_.RemoveFaults(kind, req.get_param_value("cluster"), req.get_param_value("name"));
+    model_.Audit({{"event", "fault_removed"}, {"count", removed}});
+    FlushAudit();
+  }
+  EnqueueAll();
+  JsonReply(res, 200, {{"removed", removed}});
+}
+
 Status Simulator::Impl::StartAdmin() {
   admin_ = std::make_unique<httplib::Server>();
-  auto json_reply = [](httplib::Response& res, int code, const Json& body) {
-    res.status = code;
-    res.set_content(DumpJson(body) + "\n", "application/json");
-  };
   admin_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  admin_->Get("/state", [this, json_reply](const httplib::Request&, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mu_);
-    Json clusters = Json::array();
-    for (const auto& c : clusters_) clusters.push_back(c->endpoint.name);
-    Json state = model_.Dump();
-    state["clusters"] = clusters;
-    // What the simulator currently sees of each TidbCluster (tests wait on this).
-    Json tcs = Json::object();
-    for (const auto& c : clusters_) {
-      for (const auto& tc : c->tidbclusters->store().List()) {
-        tcs[c->endpoint.name + "/" + JsonStringAt(*tc, {"metadata", "namespace"}) + "/" +
-            JsonStringAt(*tc, {"metadata", "name"})] = {
-            {"recoveryMode", JsonBoolAt(*tc, {"spec", "recoveryMode"})},
-            {"tikvVolumesReady",
-             JsonStringAt(*tc, {"metadata", "annotations", kTikvVolumesReadyAnnotation})}};
-      }
-    }
-    state["tidbclusters"] = tcs;
-    json_reply(res, 200, state);
-  });
-  admin_->Get("/faults", [this, json_reply](const httplib::Request&, httplib::Response& res) {
+  admin_->Get("/state",
+              [this](const httplib::Request&, httplib::Response& res) { AdminState(res); });
+  admin_->Get("/faults", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     Json out = Json::array();
     for (const Fault& f : model_.faults()) out.push_back(FaultToJson(f));
-    json_reply(res, 200, out);
+    JsonReply(res, 200, out);
   });
-  admin_->Post("/faults", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
-    auto body = ParseJson(req.body);
-    std::string spec;
-    if (body.ok() && body->is_object()) spec = JsonStringAt(*body, {"fault"});
-    if (spec.empty()) {
-      json_reply(
-          res, 400,
-          {{"error",
-            "want a JSON body {\"fault\": \"KIND[@CLUSTER][/NAME][,factor=F][,after-meta]\"}"}});
-      return;
-    }
-    auto fault = ParseFault(spec);
-    if (!fault.ok()) {
-      json_reply(res, 400, {{"error", fault.status().message()}});
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      model_.AddFault(*fault);
-      model_.Audit({{"event", "fault_added"}, {"fault", FaultToJson(*fault)}});
-      FlushAudit();
-    }
-    EnqueueAll();
-    json_reply(res, 201, FaultToJson(*fault));
+  admin_->Post("/faults", [this](const httplib::Request& req, httplib::Response& res) {
+    AdminAddFault(req, res);
   });
-  admin_->Delete("/faults",
-                 [this, json_reply](const httplib::Request& req, httplib::Response& res) {
-                   std::optional<FaultKind> kind;
-                   if (req.has_param("kind")) {
-                     auto k = ParseFaultKind(req.get_param_value("kind"));
-                     if (!k.ok()) {
-                       json_reply(res, 400, {{"error", k.status().message()}});
-                       return;
-                     }
-                     kind = *k;
-                   }
-                   size_t removed = 0;
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     removed = model_.RemoveFaults(kind, req.get_param_value("cluster"),
-                                                   req.get_param_value("name"));
-                     model_.Audit({{"event", "fault_removed"}, {"count", removed}});
-                     FlushAudit();
-                   }
-                   EnqueueAll();
-                   json_reply(res, 200, {{"removed", removed}});
-                 });
+  admin_->Delete("/faults", [this](const httplib::Request& req, httplib::Response& res) {
+    AdminRemoveFaults(req, res);
+  });
   std::string host = options_.admin_addr;
   int port = 0;
   size_t colon = host.rfind(':');

@@ -1,6 +1,7 @@
 #include "sim/steps.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/bytes.h"
 
@@ -111,20 +112,38 @@ Json Progress(const std::string& step, int pct, Time now) {
 // ---------------------------------------------------------------------------------------------
 // Backup
 
-struct BackupCtx {
+// One step of one member: its object, the model, the clock and the member's simulated state.
+template <typename State>
+struct MemberCtx {
+  MemberCtx(const std::string& cluster, const Json& obj, Model& m, Time now, Waker& w, State& st,
+            std::string key)
+      : cluster(cluster),
+        obj(obj),
+        m(m),
+        now(now),
+        w(w),
+        st(st),
+        key(std::move(key)),
+        name(JsonStringAt(obj, {"metadata", "name"})),
+        ns(JsonStringAt(obj, {"metadata", "namespace"})) {}
+
   const std::string& cluster;
   const Json& obj;
   Model& m;
   Time now;
   Waker& w;
-  BackupMemberState& st;
+  State& st;
   std::string key;
   std::string name;
   std::string ns;
-  std::string holder;
   Duration D(Duration base) const { return m.Delay(cluster, name, base); }
   bool Fault(FaultKind k) const { return m.FindFault(k, cluster, name) != nullptr; }
   Time Noticed(Time t) const { return m.timing().resync ? t + *m.timing().resync : t; }
+};
+
+struct BackupCtx : MemberCtx<BackupMemberState> {
+  using MemberCtx::MemberCtx;
+  std::string holder = key + "#init";  // the PD pause holder of the init job
 };
 
 void DeleteInitJob(BackupCtx& c, std::string_view why) {
@@ -180,27 +199,103 @@ std::optional<MemberWrite> InitPod(BackupCtx& c) {
   return std::nullopt;
 }
 
+// Execute job, stage 2: snapshots of every TiKV volume and the backupmeta in S3.
+std::optional<MemberWrite> ExecSnapshot(BackupCtx& c, Job& j) {
+  const Timing& t = c.m.timing();
+  if (!c.w.Due(c.st.exec_started + c.D(t.br_warmup))) return std::nullopt;
+  if (c.Fault(FaultKind::kSnapshotFail)) {
+    c.st.exec_stage = 7;
+    j.ended = c.now;
+    j.failed = true;
+    j.fail_reason = "BackoffLimitExceeded";
+    return Cond("VolumeBackupFailed", "BackupDataToRemoteFailed",
+                "create EBS snapshots: SnapshotCreationPerVolumeRateExceeded (injected)");
+  }
+  c.st.resolved_ts = std::to_string(Model::Tso(c.now));
+  Json stores = Json::array();
+  for (const auto& [vol, size] : c.m.VolumesOf(c.cluster)) {
+    double gib = static_cast<double>(size) / static_cast<double>(int64_t{1} << 30);
+    Duration took =
+        c.D(t.snapshot_base +
+            Duration(static_cast<int64_t>(static_cast<double>(t.snapshot_per_gib.count()) * gib)));
+    std::string id = c.m.CreateSnapshot(vol, size, c.key, c.cluster, c.now, c.now + took);
+    c.st.snapshots.push_back(id);
+    stores.push_back({{"volume_id", vol}, {"snapshot_id", id}, {"size", size}});
+  }
+  const ClusterTopology* topo = c.m.topology().Find(c.cluster);
+  c.m.S3Put(S3Prefix(c.obj) + "/backupmeta",
+            {{"cluster_info", {{"resolved_ts", c.st.resolved_ts}}},
+             {"tikv",
+              {{"replicas", topo ? topo->tikv_stores : 0},
+               {"volumes_per_store", topo ? topo->volumes_per_store : 0},
+               {"volumes", stores}}},
+             {"source_cluster", c.cluster}});
+  c.st.exec_stage = 3;
+  c.st.meta_written = c.now;
+  return std::nullopt;  // the controller's probe writes VolumeBackupSnapshotsCreated
+}
+
+// Execute job, stage 3: commitTs once every snapshot has completed.
+std::optional<MemberWrite> ExecSnapshotsDone(BackupCtx& c) {
+  Time done = c.now;
+  for (const std::string& id : c.st.snapshots) {
+    if (const Snapshot* s = c.m.FindSnapshot(id)) done = std::max(done, s->completes);
+  }
+  if (!c.w.Due(done)) return std::nullopt;
+  for (const std::string& id : c.st.snapshots) {
+    c.m.Audit({{"event", "snapshot_complete"},
+               {"snapshot", id},
+               {"owner", c.key},
+               {"cluster", c.cluster}});
+  }
+  c.st.exec_stage = 4;
+  return Fields(
+      {{"commitTs", c.st.resolved_ts}, {"progresses", Progress("Full Backup", 100, c.now)}});
+}
+
+// Execute job, stage 5: backup sizes at the member's calcSizeLevel; the job ends.
+std::optional<MemberWrite> ExecSizes(BackupCtx& c, Job& j) {
+  if (!c.w.Due(c.st.exec_completed + c.D(c.m.timing().size_calc))) return std::nullopt;
+  std::string level = JsonStringAt(c.obj, {"spec", "calcSizeLevel"}, "all");
+  bool want_full = level == "all" || level == "full";
+  bool want_incremental = level == "all" || level == "incremental";
+  int64_t full = 0;
+  int64_t incremental = 0;
+  for (const std::string& id : c.st.snapshots) {
+    const Snapshot* s = c.m.FindSnapshot(id);
+    if (s == nullptr) continue;
+    if (want_full) full += s->size;
+    // A volume's first snapshot counts whole at level all and 0 at level incremental (a.2);
+    // later ones change about 1% of the blocks in this simulation.
+    bool first = c.m.PreviousSnapshot(*s) == nullptr;
+    if (want_incremental) incremental += first ? (level == "all" ? s->size : 0) : s->size / 100;
+  }
+  c.st.exec_stage = 6;
+  j.ended = c.now;
+  return Fields(
+      {{"backupSize", full},
+       {"backupSizeReadable", HumanizeBytes(static_cast<uint64_t>(full))},
+       {"incrementalBackupSize", incremental},
+       {"incrementalBackupSizeReadable", HumanizeBytes(static_cast<uint64_t>(incremental))},
+       {"timeCompleted", FormatRfc3339(c.now)}});
+}
+
+// The execute job's pod, one stage per step: Prepare, Running, snapshots, commitTs, Complete,
+// sizes.
 std::optional<MemberWrite> ExecPod(BackupCtx& c) {
   if (!c.st.exec_job || !c.st.exec_job->Running()) return std::nullopt;
   Job& j = *c.st.exec_job;
-  const Timing& t = c.m.timing();
   if (!c.w.Due(j.pod_started)) return std::nullopt;
-  switch (c.st.exec_stage) {
-    case 0: {
-      c.st.exec_stage = 1;
-      c.st.exec_started = c.now;
-      std::string bucket = Trim(JsonStringAt(c.obj, {"spec", "s3", "bucket"}));
-      std::string prefix = Trim(JsonStringAt(c.obj, {"spec", "s3", "prefix"}));
-      MemberWrite w = Cond("Prepare");
-      w.status_fields = {
-          {"backupPath", "s3://" + (prefix.empty() ? bucket : bucket + "/" + prefix)}};
-      return w;
-    }
-    case 1:
-      c.st.exec_stage = 2;
-      return Cond("Running");
-    default:
-      break;
+  if (c.st.exec_stage == 0) {
+    c.st.exec_stage = 1;
+    c.st.exec_started = c.now;
+    MemberWrite w = Cond("Prepare");
+    w.status_fields = {{"backupPath", "s3://" + S3Prefix(c.obj)}};
+    return w;
+  }
+  if (c.st.exec_stage == 1) {
+    c.st.exec_stage = 2;
+    return Cond("Running");
   }
   if (c.st.exec_stage < 5 && c.Fault(FaultKind::kExecutePodDies)) {
     j.ended = c.now;
@@ -208,89 +303,64 @@ std::optional<MemberWrite> ExecPod(BackupCtx& c) {
     j.fail_reason = "BackoffLimitExceeded";
     return std::nullopt;
   }
-  if (c.st.exec_stage == 2) {
-    if (!c.w.Due(c.st.exec_started + c.D(t.br_warmup))) return std::nullopt;
-    if (c.Fault(FaultKind::kSnapshotFail)) {
-      c.st.exec_stage = 7;
-      j.ended = c.now;
-      j.failed = true;
-      j.fail_reason = "BackoffLimitExceeded";
-      return Cond("VolumeBackupFailed", "BackupDataToRemoteFailed",
-                  "create EBS snapshots: SnapshotCreationPerVolumeRateExceeded (injected)");
+  switch (c.st.exec_stage) {
+    case 2:
+      return ExecSnapshot(c, j);
+    case 3:
+      return ExecSnapshotsDone(c);
+    case 4: {
+      c.st.exec_stage = 5;
+      c.st.exec_completed = c.now;
+      MemberWrite w = Cond("VolumeBackupComplete");
+      w.status_fields = {{"timeStarted", FormatRfc3339(c.st.exec_started)},
+                         {"timeCompleted", FormatRfc3339(c.now)}};
+      return w;
     }
-    c.st.resolved_ts = std::to_string(Model::Tso(c.now));
-    Json stores = Json::array();
-    for (const auto& [vol, size] : c.m.VolumesOf(c.cluster)) {
-      double gib = static_cast<double>(size) / static_cast<double>(int64_t{1} << 30);
-      Duration took = c.D(
-          t.snapshot_base +
-          Duration(static_cast<int64_t>(static_cast<double>(t.snapshot_per_gib.count()) * gib)));
-      std::string id = c.m.CreateSnapshot(vol, size, c.key, c.cluster, c.now, c.now + took);
-      c.st.snapshots.push_back(id);
-      stores.push_back({{"volume_id", vol}, {"snapshot_id", id}, {"size", size}});
-    }
-    const ClusterTopology* topo = c.m.topology().Find(c.cluster);
-    c.m.S3Put(S3Prefix(c.obj) + "/backupmeta",
-              {{"cluster_info", {{"resolved_ts", c.st.resolved_ts}}},
-               {"tikv",
-                {{"replicas", topo ? topo->tikv_stores : 0},
-                 {"volumes_per_store", topo ? topo->volumes_per_store : 0},
-                 {"volumes", stores}}},
-               {"source_cluster", c.cluster}});
-    c.st.exec_stage = 3;
-    c.st.meta_written = c.now;
-    return std::nullopt;  // the controller's probe writes VolumeBackupSnapshotsCreated
+    case 5:
+      return ExecSizes(c, j);
+    default:
+      return std::nullopt;
   }
-  if (c.st.exec_stage == 3) {
-    Time done = c.now;
-    for (const std::string& id : c.st.snapshots) {
-      if (const Snapshot* s = c.m.FindSnapshot(id)) done = std::max(done, s->completes);
-    }
-    if (!c.w.Due(done)) return std::nullopt;
-    for (const std::string& id : c.st.snapshots) {
-      c.m.Audit({{"event", "snapshot_complete"},
-                 {"snapshot", id},
-                 {"owner", c.key},
-                 {"cluster", c.cluster}});
-    }
-    c.st.exec_stage = 4;
-    return Fields(
-        {{"commitTs", c.st.resolved_ts}, {"progresses", Progress("Full Backup", 100, c.now)}});
+}
+
+// Where the clean job stands after one step: failed (error), still deleting, or finished.
+struct CleanProgress {
+  std::string error;
+  bool finished = false;
+  std::vector<std::string> snapshots;  // deleted, once finished
+};
+
+// The clean job (b.7): deletes the snapshots backupmeta lists, paced by snapshotsDeleteRatio,
+// then the backup's S3 prefix.
+CleanProgress RunCleanJob(BackupCtx& c, Time start, bool failed) {
+  const Json* meta = c.m.S3Get(S3Prefix(c.obj) + "/backupmeta");
+  if (c.Fault(FaultKind::kCleanFail)) {
+    return {.error = "delete snapshot: UnauthorizedOperation (injected)"};
   }
-  if (c.st.exec_stage == 4) {
-    c.st.exec_stage = 5;
-    c.st.exec_completed = c.now;
-    MemberWrite w = Cond("VolumeBackupComplete");
-    w.status_fields = {{"timeStarted", FormatRfc3339(c.st.exec_started)},
-                       {"timeCompleted", FormatRfc3339(c.now)}};
-    return w;
+  if (meta == nullptr && !failed) {
+    return {.error = "backupmeta not found at " + JsonStringAt(c.obj, {"status", "backupPath"})};
   }
-  if (c.st.exec_stage == 5) {
-    if (!c.w.Due(c.st.exec_completed + c.D(t.size_calc))) return std::nullopt;
-    std::string level = JsonStringAt(c.obj, {"spec", "calcSizeLevel"}, "all");
-    bool want_full = level == "all" || level == "full";
-    bool want_incremental = level == "all" || level == "incremental";
-    int64_t full = 0;
-    int64_t incremental = 0;
-    for (const std::string& id : c.st.snapshots) {
-      const Snapshot* s = c.m.FindSnapshot(id);
-      if (s == nullptr) continue;
-      if (want_full) full += s->size;
-      // A volume's first snapshot counts whole at level all and 0 at level incremental (a.2);
-      // later ones change about 1% of the blocks in this simulation.
-      bool first = c.m.PreviousSnapshot(*s) == nullptr;
-      if (want_incremental) incremental += first ? (level == "all" ? s->size : 0) : s->size / 100;
-    }
-    c.st.exec_stage = 6;
-    j.ended = c.now;
-    return Fields(
-        {{"backupSize", full},
-         {"backupSizeReadable", HumanizeBytes(static_cast<uint64_t>(full))},
-         {"incrementalBackupSize", incremental},
-         {"incrementalBackupSizeReadable", HumanizeBytes(static_cast<uint64_t>(incremental))},
-         {"timeCompleted", FormatRfc3339(c.now)}});
+  std::vector<std::string> snaps;
+  if (meta != nullptr) {
+    for (const Json& v : meta->at("tikv").at("volumes"))
+      snaps.push_back(v.value("snapshot_id", ""));
   }
-  return std::nullopt;
+  double ratio = 1.0;
+  if (const Json* r = JsonAt(c.obj, {"spec", "cleanOption", "snapshotsDeleteRatio"});
+      r != nullptr && r->is_number() && r->get<double>() > 0) {
+    ratio = r->get<double>();  // Q3: an explicit 0 is undefined upstream; we use 1
+  }
+  while (c.st.clean_deleted < snaps.size()) {
+    Duration gap = c.m.timing().zero_latency
+                       ? Duration(0)
+                       : c.m.timing().Scale(Duration(static_cast<int64_t>(
+                             1e9 * static_cast<double>(c.st.clean_deleted) / ratio)));
+    if (!c.w.Due(start + gap)) return {};
+    c.m.DeleteSnapshot(snaps[c.st.clean_deleted], c.key, c.cluster, c.now);
+    ++c.st.clean_deleted;
+  }
+  c.m.S3DeletePrefix(S3Prefix(c.obj));
+  return {.finished = true, .snapshots = std::move(snaps)};
 }
 
 // b.7: deletion and cleanup.
@@ -311,7 +381,6 @@ std::optional<MemberWrite> Clean(BackupCtx& c) {
     c.st.exec_job->ended = c.now;
   }
   if (IsTrue(c.obj, "Clean")) return remove_finalizer();
-  std::string backup_path = JsonStringAt(c.obj, {"status", "backupPath"});
   auto done = [&](const std::vector<std::string>& snaps) {
     c.m.Audit({{"event", "clean_done"},
                {"owner", c.key},
@@ -325,43 +394,15 @@ std::optional<MemberWrite> Clean(BackupCtx& c) {
     if (c.st.clean_failed_written || c.st.clean_done) return std::nullopt;
     Time start = c.st.clean_job->pod_started + c.D(c.m.timing().clean_start);
     if (!c.w.Due(start)) return std::nullopt;
-    const Json* meta = c.m.S3Get(S3Prefix(c.obj) + "/backupmeta");
-    std::string error;
-    if (c.Fault(FaultKind::kCleanFail)) {
-      error = "delete snapshot: UnauthorizedOperation (injected)";
-    } else if (meta == nullptr && !failed) {
-      error = "backupmeta not found at " + backup_path;
-    }
-    if (!error.empty()) {
-      c.st.clean_failed_written = true;
-      c.st.clean_job->ended = c.now;
-      c.st.clean_job->failed = true;
-      return Cond("CleanFailed", "CleanBackupDataFailed", error);
-    }
-    std::vector<std::string> snaps;
-    if (meta != nullptr) {
-      for (const Json& v : meta->at("tikv").at("volumes"))
-        snaps.push_back(v.value("snapshot_id", ""));
-    }
-    double ratio = 1.0;
-    if (const Json* r = JsonAt(c.obj, {"spec", "cleanOption", "snapshotsDeleteRatio"});
-        r != nullptr && r->is_number() && r->get<double>() > 0) {
-      ratio = r->get<double>();  // Q3: an explicit 0 is undefined upstream; we use 1
-    }
-    while (c.st.clean_deleted < snaps.size()) {
-      Duration gap = c.m.timing().zero_latency
-                         ? Duration(0)
-                         : c.m.timing().Scale(Duration(static_cast<int64_t>(
-                               1e9 * static_cast<double>(c.st.clean_deleted) / ratio)));
-      if (!c.w.Due(start + gap)) return std::nullopt;
-      c.m.DeleteSnapshot(snaps[c.st.clean_deleted], c.key, c.cluster, c.now);
-      ++c.st.clean_deleted;
-    }
-    c.m.S3DeletePrefix(S3Prefix(c.obj));
+    CleanProgress progress = RunCleanJob(c, start, failed);
+    if (progress.error.empty() && !progress.finished) return std::nullopt;
     c.st.clean_job->ended = c.now;
-    return done(snaps);
+    if (progress.finished) return done(progress.snapshots);
+    c.st.clean_failed_written = true;
+    c.st.clean_job->failed = true;
+    return Cond("CleanFailed", "CleanBackupDataFailed", progress.error);
   }
-  if (backup_path.empty()) return done({});
+  if (JsonStringAt(c.obj, {"status", "backupPath"}).empty()) return done({});
   c.st.clean_job = Job{"clean-" + c.name, c.now, c.now + c.D(c.m.timing().pod_start)};
   return Cond("Clean", "", "", "False");
 }
@@ -374,101 +415,97 @@ std::pair<std::string, std::string> TidbClusterRef(const Json& member) {
   return {ns, JsonStringAt(member, {"spec", "br", "cluster"})};
 }
 
-StepOutput StepBackup(const std::string& cluster, const Json& obj, const Json* tc, Model& m,
-                      Time now) {
-  StepOutput out;
-  if (JsonStringAt(obj, {"spec", "backupMode"}) != "volume-snapshot") return out;
-  Waker waker(now);
-  std::string key = MemberKey(cluster, obj);
-  BackupCtx c{cluster,
-              obj,
-              m,
-              now,
-              waker,
-              m.Backup(key),
-              key,
-              JsonStringAt(obj, {"metadata", "name"}),
-              JsonStringAt(obj, {"metadata", "namespace"}),
-              key + "#init"};
-  m.Advance(now);
-  auto finish = [&](std::optional<MemberWrite> w) {
-    out.write = std::move(w);
-    out.wake = waker.wake();
-    return out;
-  };
+namespace {
 
-  if (JsonAt(obj, {"metadata", "deletionTimestamp"}) != nullptr) return finish(Clean(c));
+// What one phase of a step decided: `done` ends the step with `write` (none is a valid outcome);
+// otherwise the next phase decides.
+struct Phase {
+  bool done = false;
+  std::optional<MemberWrite> write;
+};
+Phase Next() { return {}; }
+Phase Done(std::optional<MemberWrite> w = std::nullopt) { return {true, std::move(w)}; }
 
-  std::string policy = JsonStringAt(obj, {"spec", "cleanPolicy"}, "Retain");
+// Deletion, the protection finalizer, and the jobs' pods (which run whatever the conditions).
+Phase BackupHousekeeping(BackupCtx& c) {
+  if (JsonAt(c.obj, {"metadata", "deletionTimestamp"}) != nullptr) return Done(Clean(c));
+  std::string policy = JsonStringAt(c.obj, {"spec", "cleanPolicy"}, "Retain");
   if ((policy == "Delete" || policy == "OnFailure") &&
-      !HasFinalizer(obj, kBackupProtectionFinalizer)) {
+      !HasFinalizer(c.obj, kBackupProtectionFinalizer)) {
     MemberWrite w;
     w.add_finalizer = kBackupProtectionFinalizer;
-    return finish(w);
+    return Done(w);
   }
-
   if (!c.Fault(FaultKind::kHang)) {
-    if (auto w = InitPod(c)) return finish(w);
-    if (auto w = ExecPod(c)) return finish(w);
+    if (auto w = InitPod(c)) return Done(w);
+    if (auto w = ExecPod(c)) return Done(w);
   }
+  return Next();
+}
 
-  // Event filter (b.0).
-  if (IsTrue(obj, "Invalid") || IsTrue(obj, "Complete")) return finish(std::nullopt);
-  if (IsTrue(obj, "Failed")) {
+// Event filter (b.0), and a failed execute job reported once.
+Phase BackupEventFilter(BackupCtx& c, bool teardown) {
+  if (IsTrue(c.obj, "Invalid") || IsTrue(c.obj, "Complete")) return Done();
+  if (IsTrue(c.obj, "Failed")) {
     DeleteInitJob(c, "member failed");
-    return finish(std::nullopt);
+    return Done();
   }
-  std::string phase = JsonStringAt(obj, {"spec", "federalVolumeBackupPhase"});
-  bool teardown = phase == "teardown";
-  if (!teardown && c.st.exec_job && c.st.exec_job->failed && !IsTrue(obj, "VolumeBackupFailed")) {
-    if (!waker.Due(c.Noticed(*c.st.exec_job->ended))) return finish(std::nullopt);
-    return finish(Cond("VolumeBackupFailed", "AlreadyFailed",
-                       "reason Job backup-" + c.name + " has failed, original reason " +
-                           c.st.exec_job->fail_reason));
+  if (!teardown && c.st.exec_job && c.st.exec_job->failed && !IsTrue(c.obj, "VolumeBackupFailed")) {
+    if (!c.w.Due(c.Noticed(*c.st.exec_job->ended))) return Done();
+    return Done(Cond("VolumeBackupFailed", "AlreadyFailed",
+                     "reason Job backup-" + c.name + " has failed, original reason " +
+                         c.st.exec_job->fail_reason));
   }
+  return Next();
+}
 
-  // b.1 step 1: init-job housekeeping, liveness (b.5) and resume (b.4).
-  bool resume = JsonBoolAt(obj, {"spec", "resumeGcSchedule"});
+// b.1 step 1: init-job housekeeping, liveness (b.5) and resume (b.4).
+Phase BackupInitJobLiveness(BackupCtx& c, const std::string& phase) {
+  const Json& obj = c.obj;
   if (IsTrue(obj, "VolumeBackupFailed")) {
     DeleteInitJob(c, "volume backup failed");
-  } else {
-    bool liveness = !teardown &&
-                    (phase == "initialize" || IsTrue(obj, "VolumeBackupInitialized")) &&
-                    !(IsTrue(obj, "VolumeBackupSnapshotsCreated") && resume) &&
-                    IsTrue(obj, "Scheduled") && !IsTrue(obj, "VolumeBackupInitializeFailed");
-    if (liveness) {
-      const std::optional<Job>& ij = c.st.init_job;
-      if (!ij || ij->deleted) {
-        return finish(Cond("VolumeBackupInitializeFailed", "InitializeJobDeleted",
-                           "init job deleted before all the volume snapshots are created"));
-      }
-      if (ij->ended) {
-        if (!waker.Due(c.Noticed(*ij->ended))) return finish(std::nullopt);
-        return finish(Cond("VolumeBackupInitializeFailed", "InitializeJobCompletedOrFailed",
-                           "init job completed or failed before all the volume snapshots are "
-                           "created"));
-      }
+    return Next();
+  }
+  const bool resume = JsonBoolAt(obj, {"spec", "resumeGcSchedule"});
+  const bool liveness = phase != "teardown" &&
+                        (phase == "initialize" || IsTrue(obj, "VolumeBackupInitialized")) &&
+                        !(IsTrue(obj, "VolumeBackupSnapshotsCreated") && resume) &&
+                        IsTrue(obj, "Scheduled") && !IsTrue(obj, "VolumeBackupInitializeFailed");
+  if (liveness) {
+    const std::optional<Job>& ij = c.st.init_job;
+    if (!ij || ij->deleted) {
+      return Done(Cond("VolumeBackupInitializeFailed", "InitializeJobDeleted",
+                       "init job deleted before all the volume snapshots are created"));
     }
-    if (resume && !IsTrue(obj, "VolumeBackupInitializeFailed") &&
-        !IsTrue(obj, "VolumeBackupInitializeComplete") &&
-        IsTrue(obj, "VolumeBackupSnapshotsCreated")) {
-      DeleteInitJob(c, "resumeGcSchedule");
-      return finish(Cond("VolumeBackupInitializeComplete"));
+    if (ij->ended) {
+      if (!c.w.Due(c.Noticed(*ij->ended))) return Done();
+      return Done(Cond("VolumeBackupInitializeFailed", "InitializeJobCompletedOrFailed",
+                       "init job completed or failed before all the volume snapshots are "
+                       "created"));
     }
   }
+  if (resume && !IsTrue(obj, "VolumeBackupInitializeFailed") &&
+      !IsTrue(obj, "VolumeBackupInitializeComplete") &&
+      IsTrue(obj, "VolumeBackupSnapshotsCreated")) {
+    DeleteInitJob(c, "resumeGcSchedule");
+    return Done(Cond("VolumeBackupInitializeComplete"));
+  }
+  return Next();
+}
 
-  // b.1 step 2: validation.
+// b.1 step 2: validation against the spec and the TidbCluster.
+Phase BackupValidate(BackupCtx& c, const Json* tc, const std::string& phase) {
   if (c.Fault(FaultKind::kInvalid)) {
-    return finish(Cond("Invalid", "InvalidSpec", "invalid spec (injected fault)"));
+    return Done(Cond("Invalid", "InvalidSpec", "invalid spec (injected fault)"));
   }
-  auto [tc_ns, tc_name] = TidbClusterRef(obj);
+  auto [tc_ns, tc_name] = TidbClusterRef(c.obj);
   if (tc == nullptr && !tc_name.empty()) {
-    waker.Due(now + m.timing().retry_backoff);
-    return finish(Cond("RetryFailed", "failed to fetch tidbcluster " + tc_ns + "/" + tc_name,
-                       "tidbclusters.pingcap.com \"" + tc_name + "\" not found"));
+    c.w.Due(c.now + c.m.timing().retry_backoff);
+    return Done(Cond("RetryFailed", "failed to fetch tidbcluster " + tc_ns + "/" + tc_name,
+                     "tidbclusters.pingcap.com \"" + tc_name + "\" not found"));
   }
   std::string invalid = tc == nullptr ? "missing cluster config in spec of " + c.ns + "/" + c.name
-                                      : ValidateCommon(obj, *tc, true);
+                                      : ValidateCommon(c.obj, *tc, true);
   if (invalid.empty() && phase != "initialize" && phase != "execute" && phase != "teardown") {
     invalid =
         "unknown federalVolumeBackupPhase \"" + phase + "\": want initialize, execute or teardown";
@@ -476,58 +513,90 @@ StepOutput StepBackup(const std::string& cluster, const Json& obj, const Json* t
   if (invalid.empty() && (Stores(*tc) == 0 || TikvReplicas(*tc) <= 0)) {
     invalid = "not tikv replicas found in tidbcluster " + tc_ns + "/" + tc_name;
   }
-  if (!invalid.empty()) return finish(Cond("Invalid", "InvalidSpec", invalid));
+  if (!invalid.empty()) return Done(Cond("Invalid", "InvalidSpec", invalid));
+  return Next();
+}
 
-  // Step 3: snapshots-created probe.
-  if (phase == "execute" && !IsTrue(obj, "VolumeBackupInitializeFailed") &&
-      !IsTrue(obj, "VolumeBackupSnapshotsCreated") &&
-      m.S3Get(S3Prefix(obj) + "/backupmeta") != nullptr && c.st.exec_job) {
-    return finish(Cond("VolumeBackupSnapshotsCreated"));
+// Steps 3 to 6: the snapshots-created probe, and waiting for the phase's jobs.
+Phase BackupProbeAndWait(BackupCtx& c, const std::string& phase) {
+  const bool teardown = phase == "teardown";
+  if (phase == "execute" && !IsTrue(c.obj, "VolumeBackupInitializeFailed") &&
+      !IsTrue(c.obj, "VolumeBackupSnapshotsCreated") &&
+      c.m.S3Get(S3Prefix(c.obj) + "/backupmeta") != nullptr && c.st.exec_job) {
+    return Done(Cond("VolumeBackupSnapshotsCreated"));
   }
-
   // Step 4: skip when the phase's job exists.
   const std::optional<Job>& phase_job = phase == "execute" ? c.st.exec_job : c.st.init_job;
-  if (!teardown && phase_job && !phase_job->deleted) return finish(std::nullopt);
-
+  if (!teardown && phase_job && !phase_job->deleted) return Done();
   // Step 6: wait for the execute job.
   if (c.st.exec_job && !c.st.exec_job->deleted) {
-    if (c.st.exec_job->Running()) return finish(std::nullopt);  // its pod wakes us
-    if (!teardown) return finish(std::nullopt);
-    if (!waker.Due(c.Noticed(*c.st.exec_job->ended))) return finish(std::nullopt);
+    if (c.st.exec_job->Running()) return Done();  // its pod wakes us
+    if (!teardown) return Done();
+    if (!c.w.Due(c.Noticed(*c.st.exec_job->ended))) return Done();
   }
+  return Next();
+}
 
-  // Step 7: teardown (b.6).
-  if (teardown) {
-    bool ended_early = false;
-    if (!IsTrue(obj, "VolumeBackupInitializeComplete") && c.st.init_job &&
-        !c.st.init_job->deleted) {
-      if (c.st.init_job->ended) {
-        ended_early = true;
-      } else {
-        DeleteInitJob(c, "teardown");
-      }
+// Step 7: teardown (b.6).
+MemberWrite BackupTeardown(BackupCtx& c) {
+  bool ended_early = false;
+  if (!IsTrue(c.obj, "VolumeBackupInitializeComplete") && c.st.init_job &&
+      !c.st.init_job->deleted) {
+    if (c.st.init_job->ended) {
+      ended_early = true;
+    } else {
+      DeleteInitJob(c, "teardown");
     }
-    bool fail = ended_early || IsTrue(obj, "VolumeBackupInitializeFailed") ||
-                IsTrue(obj, "VolumeBackupFailed");
-    return finish(Cond(fail ? "Failed" : "Complete"));
   }
+  bool fail = ended_early || IsTrue(c.obj, "VolumeBackupInitializeFailed") ||
+              IsTrue(c.obj, "VolumeBackupFailed");
+  return Cond(fail ? "Failed" : "Complete");
+}
 
-  // Step 8: create the phase's job.
+// Step 8: create the phase's job.
+std::optional<MemberWrite> BackupCreateJob(BackupCtx& c, const std::string& phase) {
   if (phase == "initialize") {
-    if (IsTrue(obj, "VolumeBackupInitializeFailed")) return finish(std::nullopt);
-    c.st.init_job = Job{"backup-" + c.name + "-init", now, now + c.D(m.timing().pod_start)};
+    if (IsTrue(c.obj, "VolumeBackupInitializeFailed")) return std::nullopt;
+    c.st.init_job = Job{"backup-" + c.name + "-init", c.now, c.now + c.D(c.m.timing().pod_start)};
     c.st.init_stage = 0;
-    return finish(Cond("Scheduled"));
+    return Cond("Scheduled");
   }
-  std::string clustermeta = S3Prefix(obj) + "/clustermeta";
-  if (m.S3Get(clustermeta) != nullptr) {
-    return finish(
-        Cond("Failed", "FileExistedInExternalStorage", "s3://" + clustermeta + " already exists"));
+  std::string clustermeta = S3Prefix(c.obj) + "/clustermeta";
+  if (c.m.S3Get(clustermeta) != nullptr) {
+    return Cond("Failed", "FileExistedInExternalStorage",
+                "s3://" + clustermeta + " already exists");
   }
-  m.S3Put(clustermeta, {{"cluster", cluster}, {"member", key}});
-  c.st.exec_job = Job{"backup-" + c.name, now, now + c.D(m.timing().pod_start)};
+  c.m.S3Put(clustermeta, {{"cluster", c.cluster}, {"member", c.key}});
+  c.st.exec_job = Job{"backup-" + c.name, c.now, c.now + c.D(c.m.timing().pod_start)};
   c.st.exec_stage = 0;
-  return finish(Cond("Scheduled"));
+  return Cond("Scheduled");
+}
+
+std::optional<MemberWrite> BackupStep(BackupCtx& c, const Json* tc) {
+  const std::string phase = JsonStringAt(c.obj, {"spec", "federalVolumeBackupPhase"});
+  Phase p = BackupHousekeeping(c);
+  if (!p.done) p = BackupEventFilter(c, phase == "teardown");
+  if (!p.done) p = BackupInitJobLiveness(c, phase);
+  if (!p.done) p = BackupValidate(c, tc, phase);
+  if (!p.done) p = BackupProbeAndWait(c, phase);
+  if (p.done) return p.write;
+  if (phase == "teardown") return BackupTeardown(c);
+  return BackupCreateJob(c, phase);
+}
+
+}  // namespace
+
+StepOutput StepBackup(const std::string& cluster, const Json& obj, const Json* tc, Model& m,
+                      Time now) {
+  StepOutput out;
+  if (JsonStringAt(obj, {"spec", "backupMode"}) != "volume-snapshot") return out;
+  Waker waker(now);
+  std::string key = MemberKey(cluster, obj);
+  BackupCtx c(cluster, obj, m, now, waker, m.Backup(key), key);
+  m.Advance(now);
+  out.write = BackupStep(c, tc);
+  out.wake = waker.wake();
+  return out;
 }
 
 namespace {
@@ -535,26 +604,44 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Restore
 
-struct RestoreCtx {
-  const std::string& cluster;
-  const Json& obj;
-  Model& m;
-  Time now;
-  Waker& w;
-  RestoreMemberState& st;
-  std::string key;
-  std::string name;
-  std::string ns;
-  Duration D(Duration base) const { return m.Delay(cluster, name, base); }
-  bool Fault(FaultKind k) const { return m.FindFault(k, cluster, name) != nullptr; }
-  Time Noticed(Time t) const { return m.timing().resync ? t + *m.timing().resync : t; }
-};
+using RestoreCtx = MemberCtx<RestoreMemberState>;
 
 // A write that a Restore would not persist (identical condition) is no write at all.
 std::optional<MemberWrite> IfChanges(const RestoreCtx& c, MemberWrite w) {
   Json copy = c.obj;
   if (!ApplyMemberWrite(MemberKind::kRestore, copy, w, c.now)) return std::nullopt;
   return w;
+}
+
+// Volume job, stage 1: volumes from the backup's snapshots (an injected failure may stop it
+// before or after restoremeta is written).
+std::optional<MemberWrite> RestoreVolumes(RestoreCtx& c, Job& j, const Json* meta) {
+  Duration took = c.m.timing().restore_volume;
+  if (JsonStringAt(c.obj, {"spec", "warmupStrategy"}) == "fsr" && meta != nullptr) {
+    int64_t bytes = 0;
+    for (const Json& v : meta->at("tikv").at("volumes")) bytes += v.value("size", int64_t{0});
+    took += Duration(static_cast<int64_t>(static_cast<double>(c.m.timing().fsr_per_tib.count()) *
+                                          static_cast<double>(bytes) / double(int64_t{1} << 40)));
+  }
+  if (!c.w.Due(c.st.volume_started + c.D(took))) return std::nullopt;
+  c.m.SetRecovering(true, c.now, c.key);
+  const struct Fault* fault = c.m.FindFault(FaultKind::kRestoreVolumeFail, c.cluster, c.name);
+  if ((fault == nullptr || fault->after_meta) && meta != nullptr) {
+    for (const Json& v : meta->at("tikv").at("volumes")) {
+      c.st.volumes.push_back(c.m.CreateVolume(v.value("snapshot_id", ""), c.key, c.cluster, c.now));
+    }
+  }
+  if (fault == nullptr) {
+    c.st.volume_stage = 2;
+    return std::nullopt;
+  }
+  if (fault->after_meta) c.m.S3Put(S3Prefix(c.obj) + "/restoremeta", {{"volumes", c.st.volumes}});
+  c.st.volume_stage = 9;
+  j.ended = c.now;
+  j.failed = true;
+  j.fail_reason = "BackoffLimitExceeded";
+  return Cond("Failed", "RestoreDataFromRemoteFailed",
+              "restore volumes from snapshots: VolumeLimitExceeded (injected)");
 }
 
 std::optional<MemberWrite> VolumePod(RestoreCtx& c) {
@@ -568,36 +655,8 @@ std::optional<MemberWrite> VolumePod(RestoreCtx& c) {
   }
   const Json* meta = c.m.S3Get(S3Prefix(c.obj) + "/backupmeta");
   if (c.st.volume_stage == 1) {
-    Duration took = c.m.timing().restore_volume;
-    if (JsonStringAt(c.obj, {"spec", "warmupStrategy"}) == "fsr" && meta != nullptr) {
-      int64_t bytes = 0;
-      for (const Json& v : meta->at("tikv").at("volumes")) bytes += v.value("size", int64_t{0});
-      took += Duration(static_cast<int64_t>(static_cast<double>(c.m.timing().fsr_per_tib.count()) *
-                                            static_cast<double>(bytes) / double(int64_t{1} << 40)));
-    }
-    if (!c.w.Due(c.st.volume_started + c.D(took))) return std::nullopt;
-    c.m.SetRecovering(true, c.now, c.key);
-    const struct Fault* fault = c.m.FindFault(FaultKind::kRestoreVolumeFail, c.cluster, c.name);
-    if (fault == nullptr || fault->after_meta) {
-      if (meta != nullptr) {
-        for (const Json& v : meta->at("tikv").at("volumes")) {
-          c.st.volumes.push_back(
-              c.m.CreateVolume(v.value("snapshot_id", ""), c.key, c.cluster, c.now));
-        }
-      }
-    }
-    if (fault != nullptr) {
-      if (fault->after_meta) {
-        c.m.S3Put(S3Prefix(c.obj) + "/restoremeta", {{"volumes", c.st.volumes}});
-      }
-      c.st.volume_stage = 9;
-      j.ended = c.now;
-      j.failed = true;
-      j.fail_reason = "BackoffLimitExceeded";
-      return Cond("Failed", "RestoreDataFromRemoteFailed",
-                  "restore volumes from snapshots: VolumeLimitExceeded (injected)");
-    }
-    c.st.volume_stage = 2;
+    std::optional<MemberWrite> w = RestoreVolumes(c, j, meta);
+    if (c.st.volume_stage != 2) return w;
   }
   if (c.st.volume_stage == 2) {
     c.st.volume_stage = 3;
@@ -655,219 +714,289 @@ Duration WarmupTime(const RestoreCtx& c) {
 
 }  // namespace
 
+namespace {
+
+// One restore step over a member: the event filter (b.9), the pods, validation, the phase's work,
+// warm-up and TiKV, then the phase's job (b.11), each deciding or passing on to the next.
+class RestoreStep {
+ public:
+  RestoreStep(RestoreCtx& c, const Json* tc, StepOutput& out)
+      : c_(c),
+        tc_(tc),
+        out_(out),
+        phase_(JsonStringAt(c.obj, {"spec", "federalVolumeRestorePhase"})),
+        warmup_(JsonStringAt(c.obj, {"spec", "warmup"})),
+        strategy_(JsonStringAt(c.obj, {"spec", "warmupStrategy"}, "hybrid")),
+        hang_(c.Fault(FaultKind::kHang)) {
+    std::tie(tc_ns_, tc_name_) = TidbClusterRef(c.obj);
+  }
+
+  std::optional<MemberWrite> Run() {
+    Phase p = EventFilter();
+    if (!p.done && !hang_) {
+      if (auto w = VolumePod(c_)) return w;
+      if (auto w = DataPod(c_)) return w;
+    }
+    if (!p.done) p = Validate();
+    if (!p.done) p = PhaseWork();
+    if (!p.done && hang_) return std::nullopt;
+    if (!p.done) p = WarmupAndTikv();
+    if (p.done) return p.write;
+    return CreateJob();
+  }
+
+  // A wake-up that replaces the collected one (a job whose pod starts now).
+  std::optional<Time> wake_at() const { return wake_at_; }
+
+ private:
+  std::optional<MemberWrite> AsyncWarmupDone() {
+    if (warmup_ != "async" || !c_.st.warmup_started || IsTrue(c_.obj, "WarmUpComplete")) {
+      return std::nullopt;
+    }
+    if (!c_.w.Due(*c_.st.warmup_started + WarmupTime(c_))) return std::nullopt;
+    return Cond("WarmUpComplete");
+  }
+
+  // A retryable problem: the condition (once) and a wake-up after the retry backoff.
+  Phase Retry(std::string reason, std::string message) {
+    c_.w.Due(c_.now + c_.m.timing().retry_backoff);
+    return Done(IfChanges(c_, Cond("RetryFailed", std::move(reason), std::move(message))));
+  }
+
+  // Event filter (b.9), and cleaning up the volumes of a member that failed restoring them.
+  Phase EventFilter() {
+    const Json& obj = c_.obj;
+    if (IsTrue(obj, "Invalid")) return Done();
+    if (IsTrue(obj, "Complete")) return Done(hang_ ? std::nullopt : AsyncWarmupDone());
+    bool volume_failed = IsTrue(obj, "Failed") && !IsTrue(obj, "VolumeComplete");
+    if (volume_failed && !IsTrue(obj, "CleanVolumeComplete")) {
+      if (c_.m.S3Get(S3Prefix(obj) + "/restoremeta") != nullptr) {
+        for (const std::string& v : c_.st.volumes) c_.m.DeleteVolume(v, c_.key, c_.cluster, c_.now);
+        c_.st.volumes.clear();
+        return Done(Cond("CleanVolumeComplete"));
+      }
+      return Retry("FileNotExists", "restoremeta not found at s3://" + S3Prefix(obj));
+    }
+    if (IsTrue(obj, "Failed")) return Done();
+    return Next();
+  }
+
+  // The spec against itself, and the backup's metadata against the TidbCluster.
+  std::string Invalid() const {
+    std::string invalid = tc_ == nullptr
+                              ? "missing cluster config in spec of " + c_.ns + "/" + c_.name
+                              : ValidateCommon(c_.obj, *tc_, false);
+    if (invalid.empty() && phase_ != "restore-volume" && phase_ != "restore-data" &&
+        phase_ != "restore-finish") {
+      invalid = "unknown federalVolumeRestorePhase \"" + phase_ +
+                "\": want restore-volume, restore-data or restore-finish";
+    }
+    if (invalid.empty() && !warmup_.empty() && warmup_ != "sync" && warmup_ != "async") {
+      invalid = "unknown warmup mode \"" + warmup_ + "\": want sync or async";
+    }
+    if (invalid.empty() && strategy_ != "fio" && strategy_ != "hybrid" && strategy_ != "fsr" &&
+        strategy_ != "check-wal-only") {
+      invalid = "unknown warmupStrategy \"" + strategy_ + "\"";
+    }
+    if (!invalid.empty()) return invalid;
+    const Json* meta = c_.m.S3Get(S3Prefix(c_.obj) + "/backupmeta");
+    if (meta == nullptr) return "read backupmeta from s3://" + S3Prefix(c_.obj) + ": not found";
+    if (JsonIntAt(*meta, {"tikv", "replicas"}) != TikvReplicas(*tc_)) {
+      return "tikv replicas mismatch: backup " +
+             std::to_string(JsonIntAt(*meta, {"tikv", "replicas"})) + ", target " +
+             std::to_string(TikvReplicas(*tc_));
+    }
+    if (JsonIntAt(*meta, {"tikv", "volumes_per_store"}) !=
+        static_cast<long long>(StorageVolumes(*tc_)) + 1) {
+      return "tikv storage volumes mismatch between the backup and the target cluster";
+    }
+    if (phase_ != "restore-finish" && !JsonBoolAt(*tc_, {"spec", "recoveryMode"})) {
+      return "recovery mode is off";
+    }
+    return "";
+  }
+
+  // Steps 1-3: TidbCluster and validation.
+  Phase Validate() {
+    if (c_.Fault(FaultKind::kInvalid)) {
+      return Done(Cond("Invalid", "InvalidSpec", "invalid spec (injected fault)"));
+    }
+    if (tc_ == nullptr && !tc_name_.empty()) {
+      return Retry("failed to fetch tidbcluster " + tc_ns_ + "/" + tc_name_,
+                   "tidbclusters.pingcap.com \"" + tc_name_ + "\" not found");
+    }
+    if (std::string invalid = Invalid(); !invalid.empty()) {
+      return Done(Cond("Invalid", "InvalidSpec", invalid));
+    }
+    if (!warmup_.empty() && JsonStringAt(c_.obj, {"spec", "warmupImage"}).empty()) {
+      return Retry("NoWarmupImage", "warmupImage is required when warmup is set");
+    }
+    annotated_ = JsonAt(*tc_, {"metadata", "annotations", kTikvVolumesReadyAnnotation}) != nullptr;
+    return Next();
+  }
+
+  void StartTikv() {
+    c_.st.tikv_started = c_.now;
+    out_.tc_patch = {
+        {"metadata", {{"annotations", {{kTikvVolumesReadyAnnotation, c_.ns + "/" + c_.name}}}}}};
+    c_.m.Audit({{"event", "tikv_volumes_ready"},
+                {"owner", c_.key},
+                {"cluster", c_.cluster},
+                {"tidbcluster", tc_ns_ + "/" + tc_name_}});
+  }
+
+  // restore-finish: recovery mode off, then Complete.
+  Phase Finish() {
+    if (auto w = hang_ ? std::nullopt : AsyncWarmupDone()) return Done(w);
+    if (!JsonBoolAt(*tc_, {"spec", "recoveryMode"})) return Done();  // Q7
+    if (c_.Fault(FaultKind::kRestoreFinishFail)) {
+      return Retry("ClearTCRecoveryMarkFailed", "update tidbcluster: injected failure");
+    }
+    out_.tc_patch = {{"spec", {{"recoveryMode", false}}},
+                     {"metadata", {{"annotations", {{kTikvVolumesReadyAnnotation, nullptr}}}}}};
+    c_.m.Audit({{"event", "recovery_mode"},
+                {"on", false},
+                {"owner", c_.key},
+                {"cluster", c_.cluster},
+                {"tidbcluster", tc_ns_ + "/" + tc_name_}});
+    c_.m.Audit({{"event", "restore_finish"},
+                {"owner", c_.key},
+                {"cluster", c_.cluster},
+                {"name", c_.name}});
+    c_.st.finished = true;
+    MemberWrite w = Cond("Complete");
+    w.status_fields = {{"timeCompleted", FormatRfc3339(c_.now)}};
+    return Done(w);
+  }
+
+  // Step 4: phase work.
+  Phase PhaseWork() {
+    if (phase_ == "restore-finish") return Finish();
+    if (IsTrue(c_.obj, "VolumeComplete") && phase_ == "restore-volume" && !c_.st.pvs_created) {
+      c_.st.pvs_created = true;
+      if (warmup_ != "sync" && !annotated_) {
+        StartTikv();
+        return Done();
+      }
+      if (warmup_ == "sync") {
+        c_.st.warmup_started = c_.now;
+        return Done(Cond("WarmUpStarted"));
+      }
+    }
+    return Next();
+  }
+
+  // Sync warm-up: it runs before TiKV starts; with check-wal-only it is the whole restore.
+  Phase SyncWarmup() {
+    if (!c_.st.warmup_started) return Done();
+    if (!IsTrue(c_.obj, "WarmUpComplete")) {
+      if (!c_.w.Due(*c_.st.warmup_started + WarmupTime(c_))) return Done();
+      if (strategy_ == "check-wal-only" && c_.Fault(FaultKind::kWarmupFail)) {
+        return Done(Cond(
+            "Failed", "BackoffLimitExceeded",
+            "warmup job " + c_.ns + "/" + c_.name + "-" + tc_name_ + "-tikv-0-warm-up failed"));
+      }
+      return Done(Cond("WarmUpComplete"));
+    }
+    if (strategy_ == "check-wal-only") {
+      MemberWrite w = Cond("Complete");
+      w.status_fields = {{"timeCompleted", FormatRfc3339(c_.now)}};
+      return Done(w);
+    }
+    if (!c_.st.tikv_started) {
+      StartTikv();
+      return Done();
+    }
+    return Next();
+  }
+
+  // Steps 5-7: warm-up and TiKV.
+  Phase WarmupAndTikv() {
+    const Json& obj = c_.obj;
+    if (IsTrue(obj, "VolumeComplete") && !IsTrue(obj, "TikvComplete")) {
+      if (warmup_ == "sync") {
+        if (Phase p = SyncWarmup(); p.done) return p;
+      }
+      if (!c_.st.tikv_started) {
+        if (annotated_) c_.st.tikv_started = c_.now;  // e.g. after a simulator restart
+        return Done();
+      }
+      if (warmup_ == "async" && !IsTrue(obj, "WarmUpStarted")) {
+        if (!c_.w.Due(*c_.st.tikv_started + c_.D(c_.m.timing().pod_start))) return Done();
+        c_.st.warmup_started = c_.now;
+        return Done(Cond("WarmUpStarted"));
+      }
+      if (c_.Fault(FaultKind::kTikvNeverUp)) return Done();
+      if (!c_.w.Due(c_.Noticed(*c_.st.tikv_started + c_.D(c_.m.timing().tikv_up)))) {
+        return Done();
+      }
+      c_.m.Audit({{"event", "tikv_complete"},
+                  {"owner", c_.key},
+                  {"cluster", c_.cluster},
+                  {"name", c_.name}});
+      return Done(Cond("TikvComplete"));
+    }
+    if (phase_ == "restore-data") {
+      if (auto w = AsyncWarmupDone()) return Done(w);
+    }
+    if (IsTrue(obj, "TikvComplete") && phase_ == "restore-volume") return Done();
+    return Next();
+  }
+
+  // Step 11: the phase's job.
+  std::optional<MemberWrite> CreateJob() {
+    const Json& obj = c_.obj;
+    if (!IsTrue(obj, "VolumeComplete")) {
+      if (c_.st.volume_job) return std::nullopt;
+      c_.st.volume_job = Job{"restore-" + c_.name, c_.now, c_.now + c_.D(c_.m.timing().pod_start)};
+      c_.st.volume_stage = 0;
+      return IfChanges(c_, Cond("Scheduled"));
+    }
+    if (phase_ == "restore-data" && IsTrue(obj, "TikvComplete") && !IsTrue(obj, "DataComplete") &&
+        !c_.st.data_job) {
+      c_.st.data_job =
+          Job{"restore-data-" + c_.name, c_.now, c_.now + c_.D(c_.m.timing().pod_start)};
+      c_.st.data_stage = 0;
+      c_.m.Audit({{"event", "restore_data_run"},
+                  {"owner", c_.key},
+                  {"cluster", c_.cluster},
+                  {"name", c_.name},
+                  {"commitTs", JsonStringAt(obj, {"status", "commitTs"})}});
+      wake_at_ = c_.st.data_job->pod_started;  // its pod's first step, possibly right now
+    }
+    return std::nullopt;
+  }
+
+  RestoreCtx& c_;
+  const Json* const tc_;
+  StepOutput& out_;
+  const std::string phase_;
+  const std::string warmup_;
+  const std::string strategy_;
+  const bool hang_;
+  std::string tc_ns_;
+  std::string tc_name_;
+  bool annotated_ = false;
+  std::optional<Time> wake_at_;
+};
+
+}  // namespace
+
 StepOutput StepRestore(const std::string& cluster, const Json& obj, const Json* tc, Model& m,
                        Time now) {
   StepOutput out;
   if (JsonStringAt(obj, {"spec", "restoreMode"}) != "volume-snapshot") return out;
   Waker waker(now);
   std::string key = MemberKey(cluster, obj);
-  RestoreCtx c{cluster,
-               obj,
-               m,
-               now,
-               waker,
-               m.Restore(key),
-               key,
-               JsonStringAt(obj, {"metadata", "name"}),
-               JsonStringAt(obj, {"metadata", "namespace"})};
-  auto finish = [&](std::optional<MemberWrite> w) {
-    out.write = std::move(w);
-    out.wake = waker.wake();
-    return out;
-  };
-  if (JsonAt(obj, {"metadata", "deletionTimestamp"}) != nullptr) return finish(std::nullopt);
-  std::string phase = JsonStringAt(obj, {"spec", "federalVolumeRestorePhase"});
-  std::string warmup = JsonStringAt(obj, {"spec", "warmup"});
-  std::string strategy = JsonStringAt(obj, {"spec", "warmupStrategy"}, "hybrid");
-  bool hang = c.Fault(FaultKind::kHang);
-
-  auto async_warmup_done = [&]() -> std::optional<MemberWrite> {
-    if (warmup != "async" || !c.st.warmup_started || IsTrue(obj, "WarmUpComplete")) {
-      return std::nullopt;
-    }
-    if (!waker.Due(*c.st.warmup_started + WarmupTime(c))) return std::nullopt;
-    return Cond("WarmUpComplete");
-  };
-
-  // Event filter (b.9).
-  if (IsTrue(obj, "Invalid")) return finish(std::nullopt);
-  if (IsTrue(obj, "Complete")) return finish(hang ? std::nullopt : async_warmup_done());
-  bool volume_failed = IsTrue(obj, "Failed") && !IsTrue(obj, "VolumeComplete");
-  if (volume_failed && !IsTrue(obj, "CleanVolumeComplete")) {
-    if (m.S3Get(S3Prefix(obj) + "/restoremeta") != nullptr) {
-      for (const std::string& v : c.st.volumes) m.DeleteVolume(v, key, cluster, now);
-      c.st.volumes.clear();
-      return finish(Cond("CleanVolumeComplete"));
-    }
-    waker.Due(now + m.timing().retry_backoff);
-    return finish(IfChanges(
-        c, Cond("RetryFailed", "FileNotExists", "restoremeta not found at s3://" + S3Prefix(obj))));
-  }
-  if (IsTrue(obj, "Failed")) return finish(std::nullopt);
-
-  if (!hang) {
-    if (auto w = VolumePod(c)) return finish(w);
-    if (auto w = DataPod(c)) return finish(w);
-  }
-
-  // Steps 1-3: TidbCluster and validation.
-  if (c.Fault(FaultKind::kInvalid)) {
-    return finish(Cond("Invalid", "InvalidSpec", "invalid spec (injected fault)"));
-  }
-  auto [tc_ns, tc_name] = TidbClusterRef(obj);
-  if (tc == nullptr && !tc_name.empty()) {
-    waker.Due(now + m.timing().retry_backoff);
-    return finish(
-        IfChanges(c, Cond("RetryFailed", "failed to fetch tidbcluster " + tc_ns + "/" + tc_name,
-                          "tidbclusters.pingcap.com \"" + tc_name + "\" not found")));
-  }
-  std::string invalid = tc == nullptr ? "missing cluster config in spec of " + c.ns + "/" + c.name
-                                      : ValidateCommon(obj, *tc, false);
-  if (invalid.empty() && phase != "restore-volume" && phase != "restore-data" &&
-      phase != "restore-finish") {
-    invalid = "unknown federalVolumeRestorePhase \"" + phase +
-              "\": want restore-volume, restore-data or restore-finish";
-  }
-  if (invalid.empty() && !warmup.empty() && warmup != "sync" && warmup != "async") {
-    invalid = "unknown warmup mode \"" + warmup + "\": want sync or async";
-  }
-  if (invalid.empty() && strategy != "fio" && strategy != "hybrid" && strategy != "fsr" &&
-      strategy != "check-wal-only") {
-    invalid = "unknown warmupStrategy \"" + strategy + "\"";
-  }
-  const Json* meta = m.S3Get(S3Prefix(obj) + "/backupmeta");
-  if (invalid.empty()) {
-    if (meta == nullptr) {
-      invalid = "read backupmeta from s3://" + S3Prefix(obj) + ": not found";
-    } else if (JsonIntAt(*meta, {"tikv", "replicas"}) != TikvReplicas(*tc)) {
-      invalid = "tikv replicas mismatch: backup " +
-                std::to_string(JsonIntAt(*meta, {"tikv", "replicas"})) + ", target " +
-                std::to_string(TikvReplicas(*tc));
-    } else if (JsonIntAt(*meta, {"tikv", "volumes_per_store"}) !=
-               static_cast<long long>(StorageVolumes(*tc)) + 1) {
-      invalid = "tikv storage volumes mismatch between the backup and the target cluster";
-    } else if (phase != "restore-finish" && !JsonBoolAt(*tc, {"spec", "recoveryMode"})) {
-      invalid = "recovery mode is off";
-    }
-  }
-  if (!invalid.empty()) return finish(Cond("Invalid", "InvalidSpec", invalid));
-  if (!warmup.empty() && JsonStringAt(obj, {"spec", "warmupImage"}).empty()) {
-    waker.Due(now + m.timing().retry_backoff);
-    return finish(IfChanges(
-        c, Cond("RetryFailed", "NoWarmupImage", "warmupImage is required when warmup is set")));
-  }
-  bool annotated = JsonAt(*tc, {"metadata", "annotations", kTikvVolumesReadyAnnotation}) != nullptr;
-  auto start_tikv = [&]() {
-    c.st.tikv_started = now;
-    out.tc_patch = {
-        {"metadata", {{"annotations", {{kTikvVolumesReadyAnnotation, c.ns + "/" + c.name}}}}}};
-    m.Audit({{"event", "tikv_volumes_ready"},
-             {"owner", key},
-             {"cluster", cluster},
-             {"tidbcluster", tc_ns + "/" + tc_name}});
-  };
-
-  // Step 4: phase work.
-  if (phase == "restore-finish") {
-    if (auto w = hang ? std::nullopt : async_warmup_done()) return finish(w);
-    if (!JsonBoolAt(*tc, {"spec", "recoveryMode"})) return finish(std::nullopt);  // Q7
-    if (c.Fault(FaultKind::kRestoreFinishFail)) {
-      waker.Due(now + m.timing().retry_backoff);
-      return finish(IfChanges(c, Cond("RetryFailed", "ClearTCRecoveryMarkFailed",
-                                      "update tidbcluster: injected failure")));
-    }
-    out.tc_patch = {{"spec", {{"recoveryMode", false}}},
-                    {"metadata", {{"annotations", {{kTikvVolumesReadyAnnotation, nullptr}}}}}};
-    m.Audit({{"event", "recovery_mode"},
-             {"on", false},
-             {"owner", key},
-             {"cluster", cluster},
-             {"tidbcluster", tc_ns + "/" + tc_name}});
-    m.Audit({{"event", "restore_finish"}, {"owner", key}, {"cluster", cluster}, {"name", c.name}});
-    c.st.finished = true;
-    MemberWrite w = Cond("Complete");
-    w.status_fields = {{"timeCompleted", FormatRfc3339(now)}};
-    return finish(w);
-  }
-  bool volume_complete = IsTrue(obj, "VolumeComplete");
-  if (volume_complete && phase == "restore-volume" && !c.st.pvs_created) {
-    c.st.pvs_created = true;
-    if (warmup != "sync" && !annotated) {
-      start_tikv();
-      return finish(std::nullopt);
-    }
-    if (warmup == "sync") {
-      c.st.warmup_started = now;
-      return finish(Cond("WarmUpStarted"));
-    }
-  }
-  if (hang) return finish(std::nullopt);
-
-  // Steps 5-7: warm-up and TiKV.
-  if (volume_complete && !IsTrue(obj, "TikvComplete")) {
-    if (warmup == "sync") {
-      if (!c.st.warmup_started) return finish(std::nullopt);
-      if (!IsTrue(obj, "WarmUpComplete")) {
-        if (!waker.Due(*c.st.warmup_started + WarmupTime(c))) return finish(std::nullopt);
-        if (strategy == "check-wal-only" && c.Fault(FaultKind::kWarmupFail)) {
-          return finish(
-              Cond("Failed", "BackoffLimitExceeded",
-                   "warmup job " + c.ns + "/" + c.name + "-" + tc_name + "-tikv-0-warm-up failed"));
-        }
-        return finish(Cond("WarmUpComplete"));
-      }
-      if (strategy == "check-wal-only") {
-        MemberWrite w = Cond("Complete");
-        w.status_fields = {{"timeCompleted", FormatRfc3339(now)}};
-        return finish(w);
-      }
-      if (!c.st.tikv_started) {
-        start_tikv();
-        return finish(std::nullopt);
-      }
-    }
-    if (!c.st.tikv_started) {
-      if (annotated) c.st.tikv_started = now;  // e.g. after a simulator restart
-      return finish(std::nullopt);
-    }
-    if (warmup == "async" && !IsTrue(obj, "WarmUpStarted")) {
-      if (!waker.Due(*c.st.tikv_started + c.D(m.timing().pod_start))) return finish(std::nullopt);
-      c.st.warmup_started = now;
-      return finish(Cond("WarmUpStarted"));
-    }
-    if (c.Fault(FaultKind::kTikvNeverUp)) return finish(std::nullopt);
-    if (!waker.Due(c.Noticed(*c.st.tikv_started + c.D(m.timing().tikv_up)))) {
-      return finish(std::nullopt);
-    }
-    m.Audit({{"event", "tikv_complete"}, {"owner", key}, {"cluster", cluster}, {"name", c.name}});
-    return finish(Cond("TikvComplete"));
-  }
-  if (phase == "restore-data") {
-    if (auto w = async_warmup_done()) return finish(w);
-  }
-  if (IsTrue(obj, "TikvComplete") && phase == "restore-volume") return finish(std::nullopt);
-
-  // Step 11: the phase's job.
-  if (!volume_complete) {
-    if (c.st.volume_job) return finish(std::nullopt);
-    c.st.volume_job = Job{"restore-" + c.name, now, now + c.D(m.timing().pod_start)};
-    c.st.volume_stage = 0;
-    return finish(IfChanges(c, Cond("Scheduled")));
-  }
-  if (phase == "restore-data" && IsTrue(obj, "TikvComplete") && !IsTrue(obj, "DataComplete") &&
-      !c.st.data_job) {
-    c.st.data_job = Job{"restore-data-" + c.name, now, now + c.D(m.timing().pod_start)};
-    c.st.data_stage = 0;
-    m.Audit({{"event", "restore_data_run"},
-             {"owner", key},
-             {"cluster", cluster},
-             {"name", c.name},
-             {"commitTs", JsonStringAt(obj, {"status", "commitTs"})}});
-    finish(std::nullopt);
-    out.wake = c.st.data_job->pod_started;  // its pod's first step, possibly right now
+  RestoreCtx c(cluster, obj, m, now, waker, m.Restore(key), key);
+  if (JsonAt(obj, {"metadata", "deletionTimestamp"}) == nullptr) {
+    RestoreStep step(c, tc, out);
+    out.write = step.Run();
+    out.wake = step.wake_at() ? step.wake_at() : waker.wake();
     return out;
   }
-  return finish(std::nullopt);
+  out.wake = waker.wake();
+  return out;
 }
 
 }  // namespace brfed::sim
