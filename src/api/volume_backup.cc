@@ -7,6 +7,7 @@
 #include "api/backup_member.h"
 #include "api/labels.h"
 #include "core/object_ref.h"
+#include "core/strings.h"
 
 namespace brfed::api {
 namespace {
@@ -31,15 +32,6 @@ constexpr std::string_view kCopiedTemplateFields[] = {"cleanPolicy",
 
 constexpr std::string_view kCopiedBrFields[] = {"concurrency", "checkRequirements",
                                                 "sendCredToTikv", "options"};
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -180,7 +172,7 @@ std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
         issues.push_back({"UnknownCluster",
                           where + ".k8sClusterName '" + k8s +
                               "' is not a context of the federation kubeconfig; known contexts: " +
-                              (known.empty() ? std::string("(none)") : Join(known))});
+                              (known.empty() ? std::string("(none)") : Join(known, ", "))});
       }
       for (const char* field : {"tcName", "tcNamespace"}) {
         const std::string value = JsonStringAt(entry, {field});

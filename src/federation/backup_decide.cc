@@ -9,6 +9,7 @@
 #include "api/volume_backup.h"
 #include "core/bytes.h"
 #include "core/duration.h"
+#include "core/strings.h"
 
 namespace brfed::federation {
 namespace {
@@ -158,11 +159,8 @@ class Decider {
   void StartOrReject() {
     std::vector<api::ValidationIssue> issues = api::ValidateVolumeBackup(vb_, obs_.known_clusters);
     if (!issues.empty()) {
-      std::string message;
-      for (const auto& issue : issues) {
-        if (!message.empty()) message += "; ";
-        message += issue.message;
-      }
+      const std::string message =
+          Join(issues, "; ", [](const api::ValidationIssue& issue) { return issue.message; });
       const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message ||
                         !api::IsConditionTrue(status_, vbc::kInvalid);
       SetCondition(vbc::kInvalid, issues[0].reason, message);
@@ -250,7 +248,7 @@ class Decider {
       } else {
         AddEvent("Warning", "Teardown",
                  "tearing down every member (GC and PD scheduling resume) after: " +
-                     JoinLines(failures));
+                     Join(failures, "; "));
       }
     }
     bool all_done = true;
@@ -308,7 +306,7 @@ class Decider {
     if (!problems.empty()) {
       const std::string message = std::to_string(problems.size()) + " of " +
                                   std::to_string(slots_.size()) +
-                                  " members failed: " + JoinLines(problems);
+                                  " members failed: " + Join(problems, "; ");
       SetCondition(vbc::kFailed, std::string(api::kReasonMemberFailed), message);
       AddEvent("Warning", "Failed", message);
       decision_.finished_phase = "Failed";
@@ -537,15 +535,6 @@ class Decider {
     if (!decision_.requeue_after || after < *decision_.requeue_after) {
       decision_.requeue_after = after;
     }
-  }
-
-  static std::string JoinLines(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-      if (!out.empty()) out += "; ";
-      out += item;
-    }
-    return out;
   }
 
   BackupDecision Finish() {

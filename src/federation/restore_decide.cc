@@ -8,6 +8,7 @@
 
 #include "api/conditions.h"
 #include "api/volume_backup.h"
+#include "core/strings.h"
 
 namespace brfed::federation {
 namespace {
@@ -19,15 +20,6 @@ namespace reason = api::restore_reason;
 namespace fphase = api::federal_restore_phase;
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += sep;
-    out += items[i];
-  }
-  return out;
-}
 
 double Seconds(Time from, Time to) { return std::chrono::duration<double>(to - from).count(); }
 

@@ -7,6 +7,7 @@
 #include "api/labels.h"
 #include "api/volume_backup.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "federation/schedule_decide.h"
 
 namespace brfed::federation {
@@ -26,10 +27,8 @@ std::string LabelOf(const Json& o, std::string_view key) {
 std::function<Status(const Json&)> VolumeBackupValidator(
     std::function<std::vector<std::string>()> known_clusters) {
   return [known_clusters = std::move(known_clusters)](const Json& vb) {
-    std::string message;
-    for (const api::ValidationIssue& issue : api::ValidateVolumeBackup(vb, known_clusters())) {
-      message += (message.empty() ? "" : "; ") + issue.message;
-    }
+    std::string message = Join(api::ValidateVolumeBackup(vb, known_clusters()), "; ",
+                               [](const api::ValidationIssue& issue) { return issue.message; });
     return message.empty() ? Status::Ok() : Status(Code::kInvalid, "backupTemplate: " + message);
   };
 }

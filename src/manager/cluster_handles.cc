@@ -1,11 +1,10 @@
 #include "manager/cluster_handles.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "api/labels.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "kube/resource.h"
 #include "runtime/informer.h"
@@ -44,13 +43,10 @@ std::string Fingerprint(const kube::RestConfig& c) {
   return "ok:" + std::to_string(std::hash<std::string>{}(s));
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("federation kubeconfig " + path + ": cannot be read");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return InvalidArgument("federation kubeconfig " + path + ": read error");
-  return ss.str();
+Result<std::string> ReadKubeconfigFile(const std::string& path) {
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return InvalidArgument("federation kubeconfig " + path + ": cannot be read");
+  return text;
 }
 
 std::string DirName(const std::string& path) {
@@ -157,7 +153,7 @@ void ClusterHandles::StopPlane(const federation::DataPlane& plane) {
 Result<bool> ClusterHandles::Reload() {
   std::lock_guard<std::mutex> reload_lock(reload_mu_);
   const std::string& path = options_.kubeconfig_path;
-  auto text = ReadFile(path);
+  auto text = ReadKubeconfigFile(path);
   if (!text.ok()) {
     if (last_seen_content_ != "\x01unreadable") {
       reloads_->WithLabels({"error"}).Inc();
