@@ -195,13 +195,4 @@ std::shared_ptr<kube::Client> ApiServerProcess::Client() const {
   return client.ok() ? *client : nullptr;
 }
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 }  // namespace brfed::e2e

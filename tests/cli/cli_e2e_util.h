@@ -16,6 +16,7 @@
 
 #include "core/json.h"
 #include "kube/client.h"
+#include "tests/harness/harness.h"
 
 namespace brfed::e2e {
 
@@ -82,9 +83,7 @@ class ApiServerProcess {
   std::string log_;
 };
 
-// Polls `done` every 20 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& done,
-             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+using testing::WaitFor;
 
 }  // namespace brfed::e2e
 

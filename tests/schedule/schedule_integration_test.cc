@@ -19,12 +19,14 @@
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
 #include "runtime/metrics.h"
+#include "tests/harness/harness.h"
 
 namespace brfed::federation {
 namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testing::WaitFor;
 
 // A child process, stopped (SIGTERM, then SIGKILL) and reaped on destruction.
 class Process {
@@ -57,17 +59,6 @@ class Process {
  private:
   pid_t pid_ = -1;
 };
-
-// Polls `done` every 100 ms until it holds or `deadline` passes.
-template <typename F>
-bool WaitFor(F done, std::chrono::seconds deadline) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
 
 class OneDataPlane final : public DataPlanes {
  public:
