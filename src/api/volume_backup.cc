@@ -220,16 +220,4 @@ std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
   return issues;
 }
 
-bool HasFinalizer(const Json& object, std::string_view finalizer) {
-  const Json* list = JsonAt(object, {"metadata", "finalizers"});
-  if (list == nullptr || !list->is_array()) return false;
-  return std::any_of(list->begin(), list->end(), [&](const Json& f) {
-    return f.is_string() && f.get<std::string>() == finalizer;
-  });
-}
-
-bool IsBeingDeleted(const Json& object) {
-  return !JsonStringAt(object, {"metadata", "deletionTimestamp"}).empty();
-}
-
 }  // namespace brfed::api

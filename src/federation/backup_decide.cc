@@ -6,6 +6,7 @@
 #include "api/backup_member.h"
 #include "api/conditions.h"
 #include "api/labels.h"
+#include "api/metadata.h"
 #include "api/volume_backup.h"
 #include "core/bytes.h"
 #include "core/duration.h"
@@ -170,12 +171,7 @@ class Decider {
       return;
     }
     if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) {
-      Json finalizers = Json::array();
-      if (const Json* f = JsonAt(vb_, {"metadata", "finalizers"}); f && f->is_array()) {
-        finalizers = *f;
-      }
-      finalizers.push_back(api::kBackupProtectionFinalizer);
-      AddVolumeBackupPatch({{"metadata", {{"resourceVersion", rv_}, {"finalizers", finalizers}}}});
+      AddVolumeBackupPatch(api::FinalizerPatch(vb_, api::kBackupProtectionFinalizer, true, rv_));
       return;  // the status waits for the next pass: one resourceVersion per write
     }
     Slot& init = slots_[0];
@@ -330,13 +326,7 @@ class Decider {
   void DecideDeletion() {
     if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) return;
     if (api::IsConditionTrue(status_, vbc::kCleaned)) {
-      Json finalizers = Json::array();
-      for (const Json& f : *JsonAt(vb_, {"metadata", "finalizers"})) {
-        if (!(f.is_string() && f.get<std::string>() == api::kBackupProtectionFinalizer)) {
-          finalizers.push_back(f);
-        }
-      }
-      AddVolumeBackupPatch({{"metadata", {{"resourceVersion", rv_}, {"finalizers", finalizers}}}});
+      AddVolumeBackupPatch(api::FinalizerPatch(vb_, api::kBackupProtectionFinalizer, false, rv_));
       return;
     }
     MirrorMembers();
@@ -529,15 +519,10 @@ class Decider {
   }
 
   void AddEvent(std::string type, std::string reason, std::string message) {
-    decision_.events.push_back({std::move(type), std::move(reason), std::move(message)});
+    decision_.AddEvent(std::move(type), std::move(reason), std::move(message));
   }
 
-  void Requeue(std::chrono::nanoseconds after) {
-    if (after <= std::chrono::nanoseconds::zero()) after = std::chrono::milliseconds(1);
-    if (!decision_.requeue_after || after < *decision_.requeue_after) {
-      decision_.requeue_after = after;
-    }
-  }
+  void Requeue(std::chrono::nanoseconds after) { decision_.RequeueWithin(after); }
 
   static std::string JoinLines(const std::vector<std::string>& items) {
     std::string out;

@@ -147,7 +147,7 @@ class Pass {
         }
       } else if (m == nullptr && !Observable(c.k8s_cluster_name) && Recorded(c.k8s_cluster_name)) {
         pending = true;  // cannot see that data plane: its member may still exist
-        d_.requeue_after = kUnknownClusterRecheck;
+        d_.RequeueWithin(kUnknownClusterRecheck);
       }
     }
     if (!deleting.empty()) {
@@ -333,7 +333,7 @@ class Pass {
         return;
       }
       if (!Observable(c->k8s_cluster_name)) {
-        d_.requeue_after = kUnknownClusterRecheck;
+        d_.RequeueWithin(kUnknownClusterRecheck);
         continue;
       }
       auto body = std::make_shared<const Json>(

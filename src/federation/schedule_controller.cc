@@ -189,8 +189,8 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
   ScheduleDecision d = DecideSchedule(in);
 
   // Act.
-  for (const ScheduleEvent& e : d.events) {
-    if (deps_.events) deps_.events->Record(*self, e.type, e.reason, e.message);
+  for (const Event& e : d.events) {
+    if (deps_.events) deps_.events(*self, e.type, e.reason, e.message);
     log::Warn("schedule: " + e.message, {{"schedule", key}, {"reason", e.reason}});
   }
   if (d.last_successful_backup && deps_.metrics) {
@@ -219,8 +219,8 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
       Status st = deps_.writer->CreateVolumeBackup(vb);
       if (st.ok() || st.code() == Code::kAlreadyExists) {
         if (deps_.events) {
-          deps_.events->Record(*self, "Normal", "SuccessfulCreate",
-                               "create VolumeBackup " + vb_name + " for schedule " + name);
+          deps_.events(*self, "Normal", "SuccessfulCreate",
+                       "create VolumeBackup " + vb_name + " for schedule " + name);
         }
         if (deps_.metrics && st.ok()) deps_.metrics->BackupCreated(ns, name);
         log::Info("schedule: created VolumeBackup", {{"schedule", key}, {"volumeBackup", vb_name}});
@@ -231,8 +231,8 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
           ++claim_generations_[claim_key];
         }
         if (deps_.events) {
-          deps_.events->Record(*self, "Warning", "FailedCreate",
-                               "create VolumeBackup " + vb_name + " failed: " + st.message());
+          deps_.events(*self, "Warning", "FailedCreate",
+                       "create VolumeBackup " + vb_name + " failed: " + st.message());
         }
         first_error = st.Annotate("create VolumeBackup " + ns + "/" + vb_name);
         status_allowed = false;  // the slot is not taken until the backup exists
@@ -248,9 +248,8 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
     Status st = deps_.writer->DeleteVolumeBackup(ns, d.delete_backup);
     if (st.ok() || st.code() == Code::kNotFound) {
       if (deps_.events) {
-        deps_.events->Record(
-            *self, "Normal", "SuccessfulDelete",
-            "delete VolumeBackup " + d.delete_backup + " (" + d.delete_reason + ")");
+        deps_.events(*self, "Normal", "SuccessfulDelete",
+                     "delete VolumeBackup " + d.delete_backup + " (" + d.delete_reason + ")");
       }
       if (deps_.metrics && st.ok()) deps_.metrics->RetentionDeleted(ns, name);
       log::Info("schedule: retention deleted VolumeBackup",
@@ -261,8 +260,8 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
         deletes_.erase(ns + "/" + d.delete_backup);
       }
       if (deps_.events) {
-        deps_.events->Record(*self, "Warning", "FailedDelete",
-                             "delete VolumeBackup " + d.delete_backup + " failed: " + st.message());
+        deps_.events(*self, "Warning", "FailedDelete",
+                     "delete VolumeBackup " + d.delete_backup + " failed: " + st.message());
       }
       if (first_error.ok()) first_error = st.Annotate("delete VolumeBackup " + d.delete_backup);
     }

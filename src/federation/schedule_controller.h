@@ -39,6 +39,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
+#include "federation/decision.h"
 
 namespace brfed::federation {
 
@@ -58,14 +59,6 @@ class ScheduleWriter {
                                      const Json& patch) = 0;
 };
 
-// Kubernetes Events, recorded against `involved_object`.
-class ScheduleEventSink {
- public:
-  virtual ~ScheduleEventSink() = default;
-  virtual void Record(const Json& involved_object, std::string_view type, std::string_view reason,
-                      std::string_view message) = 0;
-};
-
 // Metrics hooks (the manager maps them onto its registry).
 class ScheduleMetrics {
  public:
@@ -83,8 +76,8 @@ struct ScheduleControllerDeps {
   // when valid. Optional.
   std::function<Status(const Json& volume_backup)> validate_volume_backup;
   ScheduleWriter* writer = nullptr;
-  ScheduleEventSink* events = nullptr;  // optional
-  ScheduleMetrics* metrics = nullptr;   // optional
+  EventSink events;                    // optional
+  ScheduleMetrics* metrics = nullptr;  // optional
   Clock* clock = RealClock::Get();
   // How long a claim or remembered delete may wait for the cache before it is dropped.
   std::chrono::seconds bookkeeping_timeout{60};

@@ -206,10 +206,7 @@ Json BuildScheduledVolumeBackup(const Json& s, Time slot) {
 
 namespace {
 
-void Requeue(ScheduleDecision& d, nanoseconds after) {
-  if (after < nanoseconds(0)) after = nanoseconds(0);
-  if (!d.requeue_after || after < *d.requeue_after) d.requeue_after = after;
-}
+void Requeue(ScheduleDecision& d, nanoseconds after) { d.RequeueWithin(after); }
 
 // Retention: picks at most one backup to delete and notes when to look again.
 void DecideRetention(const ScheduleDecideInput& in, const Validated& v, ScheduleDecision& d) {

@@ -159,15 +159,17 @@ Result<bool> ClusterHandles::Reload() {
   const std::string& path = options_.kubeconfig_path;
   auto text = ReadFile(path);
   if (!text.ok()) {
-    if (last_seen_content_ != "\x01unreadable") {
+    if (!read_failed_) {
       reloads_->WithLabels({"error"}).Inc();
       log::Error("federation kubeconfig cannot be read; keeping the clusters we have",
                  {{"path", path}, {"error", text.status().message()}});
-      last_seen_content_ = "\x01unreadable";
+      read_failed_ = true;
     }
     return text.status();
   }
-  if (loaded_once_ && *text == last_seen_content_) return false;
+  // After a failed read the file is parsed again even if its text is what we saw last.
+  if (loaded_once_ && !read_failed_ && *text == last_seen_content_) return false;
+  read_failed_ = false;
   last_seen_content_ = *text;
   auto config = kube::Kubeconfig::Parse(*text, path, DirName(path));
   if (!config.ok()) {

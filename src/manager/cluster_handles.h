@@ -112,7 +112,9 @@ class ClusterHandles final : public federation::DataPlanes {
 
   std::mutex reload_mu_;           // serialises Reload
   std::string last_seen_content_;  // guarded by reload_mu_
-  bool loaded_once_ = false;       // guarded by reload_mu_
+  // The last read of the file failed (reported once per streak); guarded by reload_mu_.
+  bool read_failed_ = false;
+  bool loaded_once_ = false;  // guarded by reload_mu_
 
   mutable std::mutex mu_;
   std::map<std::string, Handle, std::less<>> handles_;

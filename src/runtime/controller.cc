@@ -8,18 +8,10 @@
 namespace brfed::runtime {
 
 ErrorDecision DefaultErrorPolicy(const Status& error) {
-  switch (error.code()) {
-    case Code::kInvalidArgument:
-    case Code::kInvalid:
-    case Code::kBadRequest:
-    case Code::kUnsupportedMediaType:
-    case Code::kRequestEntityTooLarge:
-      return {ErrorAction::kTerminal, {}};
-    case Code::kTooManyRequests:
-      return {ErrorAction::kRequeueAfter, std::chrono::seconds(5)};
-    default:
-      return {ErrorAction::kRetryWithBackoff, {}};
+  if (error.code() == Code::kTooManyRequests) {
+    return {ErrorAction::kRequeueAfter, std::chrono::seconds(5)};
   }
+  return {ErrorAction::kRetryWithBackoff, {}};
 }
 
 namespace {
@@ -142,6 +134,21 @@ void Controller::ProcessOne(const std::string& key) {
     if (s != nullptr) s->Inc();
   };
   if (threw) inc(m.panics);
+  if (result.ok() && result->decide_again) {
+    queue_.AddRateLimited(key);
+    inc(m.requeue);
+    return;
+  }
+  if (result.ok() && !result->terminal_error.ok()) {
+    inc(m.error);
+    inc(m.errors);
+    inc(m.terminal);
+    queue_.Forget(key);
+    log::Error(
+        "reconcile failed permanently; not retrying",
+        {{"controller", name_}, {"object", key}, {"error", result->terminal_error.ToString()}});
+    return;
+  }
   if (result.ok()) {
     queue_.Forget(key);
     if (result->requeue_after && result->requeue_after->count() > 0) {

@@ -90,6 +90,7 @@ TEST(ControllerTest, ErrorClassDecidesRequeue) {
       [&](const std::string& key) -> Result<ReconcileOutcome> {
         ++done;
         if (key == "later") return ReconcileOutcome{30s};
+        if (key == "terminal") return TerminalError(errors.at(key));  // only explicit is terminal
         return errors.at(key);
       },
       2, &r, &clock);
@@ -133,7 +134,9 @@ TEST(ControllerTest, StopWaitsForRunningReconcile) {
 }
 
 TEST(ControllerTest, DefaultErrorPolicy) {
-  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kInvalidArgument, "")).action, ErrorAction::kTerminal);
+  // Terminality is never inferred from a code: only TerminalError (a ReconcileOutcome) is.
+  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kInvalidArgument, "")).action,
+            ErrorAction::kRetryWithBackoff);
   EXPECT_EQ(DefaultErrorPolicy(Status(Code::kConflict, "")).action, ErrorAction::kRetryWithBackoff);
   EXPECT_EQ(DefaultErrorPolicy(Status(Code::kNotFound, "")).action, ErrorAction::kRetryWithBackoff);
   EXPECT_EQ(DefaultErrorPolicy(Status(Code::kTooManyRequests, "")).action,
