@@ -9,8 +9,8 @@
 #include "api/volume_backup.h"
 #include "core/log.h"
 #include "kube/resource.h"
+#include "runtime/cache.h"
 #include "runtime/event_mappers.h"
-#include "runtime/store.h"
 
 namespace brfed::federation {
 namespace {
@@ -63,7 +63,7 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
         for (const std::string& key : OnMemberEvent(cluster, member)) controller_->queue().Add(key);
       });
   deps_.data_planes->AddClusterChangeHandler(
-      [this] { runtime::EnqueueAll(informer_->store(), &controller_->queue()); });
+      [this] { runtime::EnqueueAll(informer_->cache(), &controller_->queue()); });
 }
 
 VolumeBackupController::~VolumeBackupController() { Stop(); }
@@ -109,7 +109,7 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
       view.problem = plane->problem.empty() ? "member cache not synced yet" : plane->problem;
     } else {
       view.reachable = true;
-      view.member = plane->backups->store().Get({ref.tc_namespace, member_name});
+      view.member = plane->backups->cache().Get({ref.tc_namespace, member_name});
     }
     auto it = permanent_errors_.find(key + "|" + ref.k8s_cluster_name);
     if (it != permanent_errors_.end()) {
@@ -125,7 +125,7 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
 }
 
 Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::string& key) {
-  auto volume_backup = informer_->store().Get(ObjectKey::Parse(key));
+  auto volume_backup = informer_->cache().Get(ObjectKey::Parse(key));
   if (volume_backup == nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
     member_event_at_.erase(key);

@@ -193,7 +193,7 @@ class VolumeRestoreController::ClusterView final : public RestoreClusterView {
                                    const ObjectKey& key) const override {
     auto p = planes_->Get(cluster);
     if (!p || !p->restores) return nullptr;
-    return p->restores->store().Get(key);
+    return p->restores->cache().Get(key);
   }
 
  private:
@@ -207,8 +207,8 @@ VolumeRestoreController::VolumeRestoreController(ControllerDeps deps) : deps_(st
   if (deps_.metrics != nullptr) metrics_ = std::make_unique<RestoreMetrics>(*deps_.metrics);
   RestoreReconciler::Deps r;
   r.control = deps_.control_plane;
-  r.volume_restores = &restores_->store();
-  r.volume_backups = &backups_->store();
+  r.volume_restores = &restores_->cache();
+  r.volume_backups = &backups_->cache();
   r.clusters = view_.get();
   r.events = NewExecutorEventSink(deps_);
   r.metrics = metrics_.get();
@@ -229,7 +229,7 @@ VolumeRestoreController::VolumeRestoreController(ControllerDeps deps) : deps_(st
                                         if (!key.empty()) queue->Add(key);
                                       });
   deps_.data_planes->AddClusterChangeHandler(
-      [this, queue] { runtime::EnqueueAll(restores_->store(), queue); });
+      [this, queue] { runtime::EnqueueAll(restores_->cache(), queue); });
 }
 
 VolumeRestoreController::~VolumeRestoreController() { Stop(); }
@@ -248,7 +248,7 @@ void VolumeRestoreController::Stop() {
 Result<runtime::ReconcileOutcome> VolumeRestoreController::Reconcile(const std::string& key) {
   auto outcome = reconciler_->Reconcile(key);
   if (!outcome.ok() || outcome->decide_again) return outcome;
-  auto vr = restores_->store().Get(ObjectKey::Parse(key));
+  auto vr = restores_->cache().Get(ObjectKey::Parse(key));
   if (vr == nullptr) return outcome;
   const std::string phase = JsonStringAt(*vr, {"status", "phase"});
   const bool finished =

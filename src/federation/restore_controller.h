@@ -35,10 +35,10 @@
 #include "federation/federation_controller.h"
 #include "federation/restore_decide.h"
 #include "kube/client.h"
+#include "runtime/cache.h"
 #include "runtime/controller.h"
 #include "runtime/informer.h"
 #include "runtime/metrics.h"
-#include "runtime/store.h"
 
 namespace brfed::federation {
 
@@ -70,8 +70,8 @@ class RestoreReconciler {
  public:
   struct Deps {
     std::shared_ptr<kube::Client> control;  // the control-plane API server
-    const runtime::Store* volume_restores = nullptr;
-    const runtime::Store* volume_backups = nullptr;
+    const runtime::Cache* volume_restores = nullptr;
+    const runtime::Cache* volume_backups = nullptr;
     const RestoreClusterView* clusters = nullptr;
     EventSink events;                   // may be empty
     RestoreMetrics* metrics = nullptr;  // may be null

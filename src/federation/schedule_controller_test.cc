@@ -31,8 +31,8 @@ class FakeWorld : public ScheduleWriter, public ScheduleMetrics {
     cached_schedules = schedules;
     cached_backups = backups;
   }
-  std::vector<JsonPtr> List(const std::map<std::string, Json>& m, std::string_view ns) {
-    std::vector<JsonPtr> out;
+  std::vector<runtime::ObjectPtr> List(const std::map<std::string, Json>& m, std::string_view ns) {
+    std::vector<runtime::ObjectPtr> out;
     for (const auto& [k, v] : m) {
       if (k.rfind(std::string(ns) + "/", 0) == 0) out.push_back(std::make_shared<Json>(v));
     }
@@ -112,7 +112,7 @@ struct Harness {
       return world.List(world.cached_schedules, ns);
     };
     deps.list_volume_backups = [this](std::string_view ns) {
-      std::vector<JsonPtr> out = world.List(world.cached_backups, ns);
+      std::vector<runtime::ObjectPtr> out = world.List(world.cached_backups, ns);
       if (auto hook = std::exchange(after_list_backups, nullptr)) hook();
       return out;
     };

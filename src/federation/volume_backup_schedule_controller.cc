@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/resource.h"
+#include "runtime/cache.h"
 #include "runtime/event_mappers.h"
-#include "runtime/store.h"
 
 namespace brfed::federation {
 
@@ -27,10 +27,10 @@ VolumeBackupScheduleController::VolumeBackupScheduleController(ControllerDeps de
 
   ScheduleControllerDeps core;
   core.list_schedules = [this](std::string_view ns) {
-    return schedules_->store().ListNamespace(ns);
+    return schedules_->cache().ListNamespace(ns);
   };
   core.list_volume_backups = [this](std::string_view ns) {
-    return volume_backups_->store().ListNamespace(ns);
+    return volume_backups_->cache().ListNamespace(ns);
   };
   DataPlanes* planes = deps_.data_planes;
   core.validate_volume_backup = VolumeBackupValidator(
@@ -70,7 +70,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupScheduleController::Reconcile(
   Result<std::optional<std::chrono::nanoseconds>> after = core_->Reconcile(key);
   if (!after.ok()) return after.status();
   // A schedule is live as long as it exists.
-  const bool live = schedules_->store().Get(ObjectKey::Parse(key)) != nullptr;
+  const bool live = schedules_->cache().Get(ObjectKey::Parse(key)) != nullptr;
   return WithResyncSafetyNet(*after, live, deps_.resync);
 }
 

@@ -90,6 +90,8 @@ class Controller {
  private:
   void Worker();
   void ProcessOne(const std::string& key);
+  void HandleOutcome(const std::string& key, const ReconcileOutcome& outcome);
+  void HandleError(const std::string& key, const Status& error);
 
   const std::string name_;
   ReconcileFn fn_;

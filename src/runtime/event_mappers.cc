@@ -13,7 +13,7 @@ InformerHandlers EnqueueMapped(WorkQueue* queue, KeyMapper map) {
   return {enqueue, [enqueue](const Json&, const Json& object) { enqueue(object); }, enqueue};
 }
 
-void EnqueueAll(const Store& cache, WorkQueue* queue) {
+void EnqueueAll(const Cache& cache, WorkQueue* queue) {
   for (const auto& object : cache.List()) queue->Add(KeyOf(*object).String());
 }
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "core/json.h"
+#include "runtime/cache.h"
 #include "runtime/informer.h"
-#include "runtime/store.h"
 #include "runtime/work_queue.h"
 
 namespace brfed::runtime {
@@ -31,7 +31,7 @@ KeyMapper ObjectKeyMapper();
 InformerHandlers EnqueueMapped(WorkQueue* queue, KeyMapper map);
 
 // Enqueues the key of every object in `cache` (cluster changes; the resync safety net).
-void EnqueueAll(const Store& cache, WorkQueue* queue);
+void EnqueueAll(const Cache& cache, WorkQueue* queue);
 
 }  // namespace brfed::runtime
 
