@@ -134,6 +134,72 @@ bool MemberBelongsTo(const Json& member, const Json& volume_backup) {
              JsonStringAt(volume_backup, {"metadata", "name"});
 }
 
+namespace {
+
+// spec.clusters entries: objects with a known, unique k8sClusterName and valid tcName and
+// tcNamespace.
+void ValidateClusters(const Json& list, const std::vector<std::string>& known_clusters,
+                      std::vector<ValidationIssue>& issues) {
+  std::set<std::string> seen;
+  std::vector<std::string> known = known_clusters;
+  std::sort(known.begin(), known.end());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Json& entry = list[i];
+    const std::string where = "spec.clusters[" + std::to_string(i) + "]";
+    if (!entry.is_object()) {
+      issues.push_back({"InvalidCluster", where + " must be an object"});
+      continue;
+    }
+    const std::string k8s = JsonStringAt(entry, {"k8sClusterName"});
+    if (k8s.empty()) {
+      issues.push_back({"InvalidCluster", where + ".k8sClusterName is missing"});
+    } else if (!seen.insert(k8s).second) {
+      issues.push_back({"DuplicateCluster", where + ".k8sClusterName '" + k8s +
+                                                "' appears more than once; each data plane "
+                                                "may be listed only once"});
+    } else if (!std::binary_search(known.begin(), known.end(), k8s)) {
+      issues.push_back({"UnknownCluster",
+                        where + ".k8sClusterName '" + k8s +
+                            "' is not a context of the federation kubeconfig; known contexts: " +
+                            (known.empty() ? std::string("(none)") : Join(known, ", "))});
+    }
+    for (const char* field : {"tcName", "tcNamespace"}) {
+      const std::string value = JsonStringAt(entry, {field});
+      if (value.empty()) {
+        issues.push_back({"InvalidCluster", where + "." + field + " is missing"});
+      } else if (std::string problem = ValidateDnsLabel(value); !problem.empty()) {
+        issues.push_back(
+            {"InvalidCluster", where + "." + field + " '" + value + "' is invalid: " + problem});
+      }
+    }
+  }
+}
+
+// spec.template: br, s3 with a bucket, a positive init-job deadline.
+void ValidateTemplate(const Json& tmpl, std::vector<ValidationIssue>& issues) {
+  const Json* br = JsonAt(tmpl, {"br"});
+  if (br == nullptr || !br->is_object()) {
+    issues.push_back({"MissingBR", "spec.template.br is missing (it may be empty: {})"});
+  }
+  const Json* s3 = JsonAt(tmpl, {"s3"});
+  if (s3 == nullptr || !s3->is_object()) {
+    issues.push_back({"MissingS3",
+                      "spec.template.s3 is missing: EBS snapshot backups keep their metadata "
+                      "in S3 (gcs, azblob and local are not supported)"});
+  } else if (JsonStringAt(*s3, {"bucket"}).empty()) {
+    issues.push_back({"MissingS3", "spec.template.s3.bucket is missing"});
+  }
+  if (const Json* deadline = JsonAt(tmpl, {"volumeBackupInitJobMaxActiveSeconds"});
+      deadline != nullptr && !deadline->is_null() &&
+      (!deadline->is_number_integer() || deadline->get<long long>() <= 0)) {
+    issues.push_back({"InvalidTemplate",
+                      "spec.template.volumeBackupInitJobMaxActiveSeconds must be a positive "
+                      "number of seconds (default 600)"});
+  }
+}
+
+}  // namespace
+
 std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
                                                   const std::vector<std::string>& known_clusters) {
   std::vector<ValidationIssue> issues;
@@ -151,77 +217,15 @@ std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
                       "spec.clusters is empty: list every data plane with k8sClusterName, tcName "
                       "and tcNamespace (clusters[0] runs the GC pause)"});
   } else {
-    std::set<std::string> seen;
-    std::vector<std::string> known = known_clusters;
-    std::sort(known.begin(), known.end());
-    for (size_t i = 0; i < list->size(); ++i) {
-      const Json& entry = (*list)[i];
-      const std::string where = "spec.clusters[" + std::to_string(i) + "]";
-      if (!entry.is_object()) {
-        issues.push_back({"InvalidCluster", where + " must be an object"});
-        continue;
-      }
-      const std::string k8s = JsonStringAt(entry, {"k8sClusterName"});
-      if (k8s.empty()) {
-        issues.push_back({"InvalidCluster", where + ".k8sClusterName is missing"});
-      } else if (!seen.insert(k8s).second) {
-        issues.push_back({"DuplicateCluster", where + ".k8sClusterName '" + k8s +
-                                                  "' appears more than once; each data plane "
-                                                  "may be listed only once"});
-      } else if (!std::binary_search(known.begin(), known.end(), k8s)) {
-        issues.push_back({"UnknownCluster",
-                          where + ".k8sClusterName '" + k8s +
-                              "' is not a context of the federation kubeconfig; known contexts: " +
-                              (known.empty() ? std::string("(none)") : Join(known, ", "))});
-      }
-      for (const char* field : {"tcName", "tcNamespace"}) {
-        const std::string value = JsonStringAt(entry, {field});
-        if (value.empty()) {
-          issues.push_back({"InvalidCluster", where + "." + field + " is missing"});
-        } else if (std::string problem = ValidateDnsLabel(value); !problem.empty()) {
-          issues.push_back(
-              {"InvalidCluster", where + "." + field + " '" + value + "' is invalid: " + problem});
-        }
-      }
-    }
+    ValidateClusters(*list, known_clusters, issues);
   }
   const Json* tmpl = JsonAt(volume_backup, {"spec", "template"});
   if (tmpl == nullptr || !tmpl->is_object()) {
     issues.push_back({"MissingTemplate", "spec.template is missing: it needs br and s3"});
   } else {
-    const Json* br = JsonAt(*tmpl, {"br"});
-    if (br == nullptr || !br->is_object()) {
-      issues.push_back({"MissingBR", "spec.template.br is missing (it may be empty: {})"});
-    }
-    const Json* s3 = JsonAt(*tmpl, {"s3"});
-    if (s3 == nullptr || !s3->is_object()) {
-      issues.push_back({"MissingS3",
-                        "spec.template.s3 is missing: EBS snapshot backups keep their metadata "
-                        "in S3 (gcs, azblob and local are not supported)"});
-    } else if (JsonStringAt(*s3, {"bucket"}).empty()) {
-      issues.push_back({"MissingS3", "spec.template.s3.bucket is missing"});
-    }
-    if (const Json* deadline = JsonAt(*tmpl, {"volumeBackupInitJobMaxActiveSeconds"});
-        deadline != nullptr && !deadline->is_null() &&
-        (!deadline->is_number_integer() || deadline->get<long long>() <= 0)) {
-      issues.push_back({"InvalidTemplate",
-                        "spec.template.volumeBackupInitJobMaxActiveSeconds must be a positive "
-                        "number of seconds (default 600)"});
-    }
+    ValidateTemplate(*tmpl, issues);
   }
   return issues;
-}
-
-bool HasFinalizer(const Json& object, std::string_view finalizer) {
-  const Json* list = JsonAt(object, {"metadata", "finalizers"});
-  if (list == nullptr || !list->is_array()) return false;
-  return std::any_of(list->begin(), list->end(), [&](const Json& f) {
-    return f.is_string() && f.get<std::string>() == finalizer;
-  });
-}
-
-bool IsBeingDeleted(const Json& object) {
-  return !JsonStringAt(object, {"metadata", "deletionTimestamp"}).empty();
 }
 
 }  // namespace brfed::api

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/metadata.h"  // HasFinalizer, IsBeingDeleted for the users of this view
 #include "core/json.h"
 
 namespace brfed::api {
@@ -75,10 +76,6 @@ struct ValidationIssue {
 // labels, template with br and s3 (with bucket), name short enough, init-job deadline positive.
 std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
                                                   const std::vector<std::string>& known_clusters);
-
-// Metadata helpers shared by the federation kinds.
-bool HasFinalizer(const Json& object, std::string_view finalizer);
-bool IsBeingDeleted(const Json& object);
 
 }  // namespace brfed::api
 

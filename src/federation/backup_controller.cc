@@ -5,10 +5,12 @@
 #include <set>
 
 #include "api/labels.h"
+#include "api/metadata.h"
 #include "api/volume_backup.h"
 #include "core/log.h"
 #include "kube/resource.h"
-#include "runtime/store.h"
+#include "runtime/cache.h"
+#include "runtime/event_mappers.h"
 
 namespace brfed::federation {
 namespace {
@@ -27,15 +29,10 @@ std::string CombinedTcName(const Json& volume_backup) {
   return out;
 }
 
-std::string OwnerKeyOf(const Json& member) {
-  if (JsonStringAt(member, {"metadata", "labels", api::kVolumeBackupLabel}).empty()) return "";
-  return JsonStringAt(member, {"metadata", "annotations", api::kOwnerAnnotation});
-}
-
 }  // namespace
 
 VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecideOptions options)
-    : deps_(std::move(deps)), options_(options) {
+    : deps_(std::move(deps)), options_(options), executor_(NewExecutor(deps_)) {
   auto* m = deps_.metrics;
   status_total_ = &m->AddCounter("fed_volume_backup_status", "VolumeBackups by final status",
                                  {"namespace", "tc", "status"});
@@ -56,54 +53,39 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
                                "GC and PD-scheduling pause window per VolumeBackup, as observed",
                                {"namespace"}, runtime::ExponentialBuckets(0.05, 2, 16));
 
-  runtime::InformerOptions informer_options;
-  informer_options.ns = deps_.watch_namespace;
-  informer_ = std::make_unique<runtime::Informer>(
-      deps_.control_plane, kube::resources::VolumeBackup(), informer_options, deps_.clock);
+  informer_ = deps_.informers->For(kube::resources::VolumeBackup());
   controller_ = std::make_unique<runtime::Controller>(
       name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,
       deps_.metrics, deps_.clock);
-  auto enqueue = [this](const Json& obj) {
-    controller_->queue().Add(runtime::KeyOf(obj).String());
-  };
-  informer_->AddHandlers(
-      {enqueue, [enqueue](const Json&, const Json& obj) { enqueue(obj); }, enqueue});
+  informer_->AddHandlers(runtime::EnqueueMapped(&controller_->queue(), runtime::ObjectKeyMapper()));
   deps_.data_planes->AddMemberHandler(
-      kube::resources::Backup(),
-      [this](const std::string& cluster, const Json& member) { OnMemberEvent(cluster, member); });
-  deps_.data_planes->AddClusterChangeHandler([this] { EnqueueAll(); });
+      kube::resources::Backup(), [this](const std::string& cluster, const Json& member) {
+        for (const std::string& key : OnMemberEvent(cluster, member)) controller_->queue().Add(key);
+      });
+  deps_.data_planes->AddClusterChangeHandler(
+      [this] { runtime::EnqueueAll(informer_->cache(), &controller_->queue()); });
 }
 
 VolumeBackupController::~VolumeBackupController() { Stop(); }
 
 Status VolumeBackupController::Start() {
-  informer_->Start();
-  if (!informer_->WaitForSync(std::chrono::seconds(60))) {
-    return UnavailableError("VolumeBackup cache did not sync within 60s");
-  }
+  BRFED_RETURN_IF_ERROR(StartInformers(deps_, {informer_.get()}));
   controller_->Start();
   return Status::Ok();
 }
 
+// The shared informers are stopped by their factory's owner, after every controller.
 void VolumeBackupController::Stop() {
   if (controller_) controller_->Stop();
-  if (informer_) informer_->Stop();
 }
 
-void VolumeBackupController::OnMemberEvent(const std::string& cluster, const Json& member) {
-  std::string owner = OwnerKeyOf(member);
-  if (owner.empty()) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    member_event_at_.try_emplace(owner, cluster, deps_.clock->Steady());
-  }
-  controller_->queue().Add(owner);
-}
-
-void VolumeBackupController::EnqueueAll() {
-  for (const auto& obj : informer_->store().List()) {
-    controller_->queue().Add(runtime::KeyOf(*obj).String());
-  }
+std::vector<std::string> VolumeBackupController::OnMemberEvent(const std::string& cluster,
+                                                               const Json& member) {
+  std::string owner = api::OwnerKeyOf(member, api::kVolumeBackupLabel);
+  if (owner.empty()) return {};
+  std::lock_guard<std::mutex> lock(mu_);
+  member_event_at_.try_emplace(owner, cluster, deps_.clock->Steady());
+  return {owner};
 }
 
 BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> volume_backup) {
@@ -127,7 +109,7 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
       view.problem = plane->problem.empty() ? "member cache not synced yet" : plane->problem;
     } else {
       view.reachable = true;
-      view.member = plane->backups->store().Get({ref.tc_namespace, member_name});
+      view.member = plane->backups->cache().Get({ref.tc_namespace, member_name});
     }
     auto it = permanent_errors_.find(key + "|" + ref.k8s_cluster_name);
     if (it != permanent_errors_.end()) {
@@ -143,102 +125,87 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
 }
 
 Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::string& key) {
-  auto volume_backup = informer_->store().Get(ObjectKey::Parse(key));
+  auto volume_backup = informer_->cache().Get(ObjectKey::Parse(key));
   if (volume_backup == nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
     member_event_at_.erase(key);
     return runtime::ReconcileOutcome{};
   }
   BackupDecision decision = DecideVolumeBackup(Observe(volume_backup), options_);
-  Status acted = Act(key, decision);
-  if (!acted.ok()) return acted;
-  for (const auto& e : decision.events) {
-    deps_.events->Record(*volume_backup, e.type, e.reason, e.message);
-    log::Info("volume backup event",
-              {{"object", key}, {"reason", e.reason}, {"message", e.message}});
-  }
+  if (auto stopped = Act(key, decision)) return *stopped;
+  executor_.Record(*volume_backup, key, decision.events);
   RecordMetrics(*volume_backup, decision);
-  runtime::ReconcileOutcome outcome;
-  outcome.requeue_after = decision.requeue_after;
-  const Json& status = *decision.status;
-  const std::string phase = JsonStringAt(status, {"phase"});
+  const std::string phase = JsonStringAt(*decision.status, {"phase"});
   const bool finished = (phase == "Complete" || phase == "Failed" || phase == "Invalid") &&
                         !api::IsBeingDeleted(*volume_backup);
-  if (!finished) {
-    auto resync = std::chrono::duration_cast<std::chrono::nanoseconds>(deps_.resync);
-    if (!outcome.requeue_after || *outcome.requeue_after > resync) outcome.requeue_after = resync;
-  }
-  return outcome;
+  return WithResyncSafetyNet(decision.requeue_after, !finished, deps_.resync);
 }
 
-Status VolumeBackupController::Act(const std::string& key, const BackupDecision& decision) {
-  const auto& backup_resource = kube::resources::Backup();
-  const auto& vb_resource = kube::resources::VolumeBackup();
-  for (const BackupAction& a : decision.actions) {
-    Status st;
-    std::shared_ptr<kube::Client> client = deps_.control_plane;
-    if (!a.cluster.empty()) {
-      auto plane = deps_.data_planes->Get(a.cluster);
-      if (plane == nullptr || plane->client == nullptr) {
-        return UnavailableError("cluster " + a.cluster + " went away");
-      }
-      client = plane->client;
-    }
-    switch (a.kind) {
-      case Kind::kCreateMember: {
-        auto r = client->Create(backup_resource, a.ns, *a.body);
-        st = r.status();
-        if (st.code() == Code::kAlreadyExists) {
-          // Our cache has not seen it yet; look again once it has.
-          return Status(Code::kConflict, "member " + a.name + " in cluster " + a.cluster +
-                                             " exists but is not in the cache yet");
-        }
-        if (!st.ok() && !st.IsRetryable()) {
-          std::lock_guard<std::mutex> lock(mu_);
-          permanent_errors_[key + "|" + a.cluster] = {st.ToString(), deps_.clock->Steady()};
-          log::Warn("cannot create member",
-                    {{"object", key}, {"cluster", a.cluster}, {"error", st.ToString()}});
-          // Decide again at once: the error now fails (or invalidates) the backup.
-          return Status(Code::kConflict, "member create failed permanently; re-deciding");
-        }
-        break;
-      }
-      case Kind::kPatchMember:
-        st =
-            client->Patch(backup_resource, a.ns, a.name, kube::PatchType::kMerge, *a.body).status();
-        break;
-      case Kind::kDeleteMember:
-        st = client->Delete(backup_resource, a.ns, a.name);
-        if (st.code() == Code::kNotFound) st = Status::Ok();
-        break;
-      case Kind::kPatchVolumeBackup:
-        st = client->Patch(vb_resource, a.ns, a.name, kube::PatchType::kMerge, *a.body).status();
-        break;
-      case Kind::kPatchVolumeBackupStatus:
-        st = client->Patch(vb_resource, a.ns, a.name, kube::PatchType::kMerge, *a.body, "status")
-                 .status();
-        break;
-    }
-    if (!st.ok()) {
-      log::Warn("volume backup action failed",
-                {{"object", key}, {"cluster", a.cluster}, {"error", st.ToString()}});
-      return st.Annotate("cluster " +
-                         (a.cluster.empty() ? std::string("control-plane") : a.cluster));
-    }
-    if (!a.cluster.empty()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = member_event_at_.find(key);
-      if (it != member_event_at_.end()) {
-        hop_latency_->WithLabels({it->second.first})
-            .Observe(
-                std::chrono::duration<double>(deps_.clock->Steady() - it->second.second).count());
-        member_event_at_.erase(it);
-      }
-    }
+namespace {
+
+// The Write that carries out `a`.
+Write ToWrite(const BackupAction& a) {
+  Write w;
+  w.cluster = a.cluster;
+  w.ns = a.ns;
+  w.name = a.name;
+  w.body = a.body;
+  w.resource = a.cluster.empty() ? &kube::resources::VolumeBackup() : &kube::resources::Backup();
+  switch (a.kind) {
+    case Kind::kCreateMember:
+      w.verb = Write::Verb::kCreate;
+      // Our cache has not seen it yet: the decision waits until it has.
+      w.exists_means_decide_again = true;
+      break;
+    case Kind::kPatchMember:
+    case Kind::kPatchVolumeBackup:
+      w.verb = Write::Verb::kMergePatch;
+      break;
+    case Kind::kDeleteMember:
+      w.verb = Write::Verb::kDelete;
+      break;
+    case Kind::kPatchVolumeBackupStatus:
+      w.verb = Write::Verb::kPatchStatus;
+      break;
   }
+  return w;
+}
+
+}  // namespace
+
+std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
+    const std::string& key, const BackupDecision& decision) {
+  std::vector<Write> writes;
+  for (const BackupAction& a : decision.actions) writes.push_back(ToWrite(a));
+  ExecuteResult result = executor_.Execute(key, writes, [&](const Write& w, const Json&) {
+    if (!w.cluster.empty()) ObserveHopLatency(key);
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (result.ok()) member_event_at_.erase(key);
+  }
+  if (result.ok()) return std::nullopt;
+  if (result.decide_again) return runtime::ReconcileOutcome::DecideAgain();
+  const Write& failed = *result.failed;
+  if (failed.verb == Write::Verb::kCreate && !failed.cluster.empty() &&
+      !result.error.IsRetryable()) {
+    // Retrying will not fix it (Forbidden, Invalid, no namespace ...): the next decision fails
+    // (or invalidates) the backup with this error, at once.
+    std::lock_guard<std::mutex> lock(mu_);
+    permanent_errors_[key + "|" + failed.cluster] = {result.error.ToString(),
+                                                     deps_.clock->Steady()};
+    return runtime::ReconcileOutcome::DecideAgain();
+  }
+  return result.error;
+}
+
+void VolumeBackupController::ObserveHopLatency(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  member_event_at_.erase(key);
-  return Status::Ok();
+  auto it = member_event_at_.find(key);
+  if (it == member_event_at_.end()) return;
+  hop_latency_->WithLabels({it->second.first})
+      .Observe(std::chrono::duration<double>(deps_.clock->Steady() - it->second.second).count());
+  member_event_at_.erase(it);
 }
 
 void VolumeBackupController::RecordMetrics(const Json& volume_backup,

@@ -1,8 +1,9 @@
 // VolumeBackupController: observe -> decide -> act for VolumeBackups. It watches VolumeBackups
 // in the control plane and, through DataPlanes, the member Backups in every data plane (a
 // member event enqueues its owner). A reconcile reads caches only, calls DecideVolumeBackup,
-// then carries out the decision: member creates, merge patches carrying the decided
-// resourceVersion, deletes, finalizer and status patches, Events and metrics.
+// lowers its actions to Writes (member creates, merge patches carrying the decided
+// resourceVersion, deletes, finalizer and status patches) and hands them to the Executor; then
+// Events and metrics.
 //
 // Metrics: upstream's fed_volume_backup_status, fed_volume_backup_total_time_sec,
 // fed_volume_backup_total_size_gb, fed_volume_backup_cleanup_status,
@@ -18,7 +19,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "federation/backup_decide.h"
 #include "federation/federation_controller.h"
@@ -41,15 +44,18 @@ class VolumeBackupController final : public FederationController {
 
  private:
   BackupObservation Observe(std::shared_ptr<const Json> volume_backup);
-  Status Act(const std::string& key, const BackupDecision& decision);
+  // Carries the decision's writes out; DecideAgain or an error when the pass stopped.
+  std::optional<Result<runtime::ReconcileOutcome>> Act(const std::string& key,
+                                                       const BackupDecision& decision);
+  void ObserveHopLatency(const std::string& key);
   void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
-  void OnMemberEvent(const std::string& cluster, const Json& member);
-  void EnqueueAll();
+  std::vector<std::string> OnMemberEvent(const std::string& cluster, const Json& member);
 
   const std::string name_ = "volumeBackup";
   ControllerDeps deps_;
   BackupDecideOptions options_;
-  std::unique_ptr<runtime::Informer> informer_;
+  Executor executor_;
+  std::shared_ptr<runtime::Informer> informer_;
   std::unique_ptr<runtime::Controller> controller_;
 
   std::mutex mu_;

@@ -6,6 +6,7 @@
 #include "api/backup_member.h"
 #include "api/conditions.h"
 #include "api/labels.h"
+#include "api/metadata.h"
 #include "api/volume_backup.h"
 #include "core/bytes.h"
 #include "core/duration.h"
@@ -95,6 +96,9 @@ class Decider {
   }
 
   // ---- the protocol -----------------------------------------------------------------------
+  // ARCHITECTURE.md §1, in phases: StartOrReject (validate, finalizer, initialize member) ->
+  // Initialize -> Execute (snapshots, then GC resumes) -> Teardown (on completion or any
+  // failure) -> Complete or Failed; DecideDeletion when the VolumeBackup is being deleted.
 
   void DecideProgress() {
     const bool started = api::IsConditionTrue(status_, vbc::kRunning) || AnyMemberPresent();
@@ -122,11 +126,17 @@ class Decider {
       return;
     }
     Slot& init = slots_[0];
+    if (Initialize(init)) Execute(init);
+  }
+
+  // Initialize: the initialize member pauses GC and PD scheduling; once it reports Initialized,
+  // it moves on to execute. True once it has.
+  bool Initialize(Slot& init) {
     if (init.member == nullptr) {
       if (init.view->reachable && !init.foreign) CreateMember(init);
-      return;
+      return false;
     }
-    if (!api::IsVolumeBackupInitialized(*init.member)) return;  // the init job is pausing GC
+    if (!api::IsVolumeBackupInitialized(*init.member)) return false;  // pausing GC
     if (api::MemberFederalPhase(*init.member) == phase::kInitialize) {
       PatchMember(init, {{"federalVolumeBackupPhase", phase::kExecute}});
       EndStep(backup_step::kInitialize);
@@ -136,6 +146,12 @@ class Decider {
                "GC and PD scheduling paused by cluster " + init.ref.k8s_cluster_name +
                    "; taking snapshots in every cluster");
     }
+    return true;
+  }
+
+  // Execute: the other members take their snapshots; once every member has, GC and PD
+  // scheduling resume (resumeGcSchedule on the initialize member).
+  void Execute(Slot& init) {
     for (size_t i = 1; i < slots_.size(); ++i) {
       if (slots_[i].member == nullptr && slots_[i].view->reachable && !slots_[i].foreign) {
         CreateMember(slots_[i]);
@@ -159,8 +175,11 @@ class Decider {
   void StartOrReject() {
     std::vector<api::ValidationIssue> issues = api::ValidateVolumeBackup(vb_, obs_.known_clusters);
     if (!issues.empty()) {
-      const std::string message =
-          Join(issues, "; ", [](const api::ValidationIssue& issue) { return issue.message; });
+      std::string message;
+      for (const auto& issue : issues) {
+        if (!message.empty()) message += "; ";
+        message += issue.message;
+      }
       const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message ||
                         !api::IsConditionTrue(status_, vbc::kInvalid);
       SetCondition(vbc::kInvalid, issues[0].reason, message);
@@ -168,12 +187,7 @@ class Decider {
       return;
     }
     if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) {
-      Json finalizers = Json::array();
-      if (const Json* f = JsonAt(vb_, {"metadata", "finalizers"}); f && f->is_array()) {
-        finalizers = *f;
-      }
-      finalizers.push_back(api::kBackupProtectionFinalizer);
-      AddVolumeBackupPatch({{"metadata", {{"resourceVersion", rv_}, {"finalizers", finalizers}}}});
+      AddVolumeBackupPatch(api::FinalizerPatch(vb_, api::kBackupProtectionFinalizer, true, rv_));
       return;  // the status waits for the next pass: one resourceVersion per write
     }
     Slot& init = slots_[0];
@@ -240,78 +254,16 @@ class Decider {
   // Teardown everywhere (which also resumes GC), then Complete or Failed once every member
   // is done.
   void Teardown(const std::vector<std::string>& failures, bool all_complete) {
-    const bool first = StartStep(backup_step::kTeardown);
-    if (first) {
-      if (failures.empty()) {
-        EndStep(backup_step::kCompleteSnapshots);
-        AddEvent("Normal", "Teardown", "all members completed their snapshots; tearing down");
-      } else {
-        AddEvent("Warning", "Teardown",
-                 "tearing down every member (GC and PD scheduling resume) after: " +
-                     Join(failures, "; "));
-      }
-    }
-    bool all_done = true;
-    for (Slot& s : slots_) {
-      if (!s.view->reachable) {
-        all_done = false;
-        continue;
-      }
-      if (s.member == nullptr) continue;  // never created (or failed to be)
-      if (api::IsMemberTerminal(*s.member)) continue;
-      all_done = false;
-      const bool needs_phase = api::MemberFederalPhase(*s.member) != phase::kTeardown;
-      const bool needs_resume = s.is_init && !api::MemberResumeGcSchedule(*s.member);
-      if (!needs_phase && !needs_resume) continue;
-      Json patch = {{"federalVolumeBackupPhase", phase::kTeardown}};
-      if (s.is_init) patch["resumeGcSchedule"] = true;
-      PatchMember(s, std::move(patch));
-      if (s.is_init && EndStep(backup_step::kGcPause)) {
-        AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
-      }
-    }
-    if (!all_done) return;
+    if (StartStep(backup_step::kTeardown)) AnnounceTeardown(failures);
+    if (!SendTeardownToEveryMember()) return;
     EndStep(backup_step::kTeardown);
-    const Time started = ParseRfc3339(JsonStringAt(status_, {"timeStarted"})).value_or(obs_.now);
-    status_["timeCompleted"] = FormatRfc3339(obs_.now);
-    const auto taken = std::chrono::duration_cast<std::chrono::nanoseconds>(obs_.now - started);
-    status_["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::seconds(1)));
-    decision_.total_seconds = std::chrono::duration<double>(taken).count();
-
+    RecordTimeTaken();
     std::vector<std::string> problems = failures;
-    if (problems.empty() && !all_complete) {
-      for (const Slot& s : slots_) {
-        if (s.member == nullptr || !api::IsBackupComplete(*s.member)) {
-          problems.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
-                             ": did not complete");
-        }
-      }
-    }
+    if (problems.empty() && !all_complete) problems = IncompleteMembers();
     long long size = 0;
     std::optional<unsigned long long> commit_ts;
-    if (problems.empty()) {
-      for (const Slot& s : slots_) {
-        size += JsonIntAt(*s.member, {"status", "backupSize"});
-        const std::string ts = JsonStringAt(*s.member, {"status", "commitTs"});
-        unsigned long long value = 0;
-        auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), value);
-        if (ts.empty() || ec != std::errc() || end != ts.data() + ts.size()) {
-          problems.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
-                             ": commitTs '" + ts + "' is not a TSO");
-          continue;
-        }
-        if (!commit_ts || value < *commit_ts) commit_ts = value;
-      }
-    }
-    if (!problems.empty()) {
-      const std::string message = std::to_string(problems.size()) + " of " +
-                                  std::to_string(slots_.size()) +
-                                  " members failed: " + Join(problems, "; ");
-      SetCondition(vbc::kFailed, std::string(api::kReasonMemberFailed), message);
-      AddEvent("Warning", "Failed", message);
-      decision_.finished_phase = "Failed";
-      return;
-    }
+    if (problems.empty()) SumMembers(problems, size, commit_ts);
+    if (!problems.empty()) return Fail(problems);
     status_["backupSize"] = size;
     status_["backupSizeReadable"] = HumanizeBytes(static_cast<uint64_t>(size));
     status_["commitTs"] = std::to_string(*commit_ts);
@@ -323,18 +275,101 @@ class Decider {
     decision_.total_size_bytes = size;
   }
 
+  void AnnounceTeardown(const std::vector<std::string>& failures) {
+    if (failures.empty()) {
+      EndStep(backup_step::kCompleteSnapshots);
+      AddEvent("Normal", "Teardown", "all members completed their snapshots; tearing down");
+    } else {
+      AddEvent(
+          "Warning", "Teardown",
+          "tearing down every member (GC and PD scheduling resume) after: " + Join(failures, "; "));
+    }
+  }
+
+  // Sends teardown (and resumeGcSchedule to the initialize member) to every unfinished member;
+  // true once every member is done.
+  bool SendTeardownToEveryMember() {
+    bool all_done = true;
+    for (Slot& s : slots_) {
+      if (!s.view->reachable) {
+        all_done = false;
+        continue;
+      }
+      if (s.member == nullptr) continue;  // never created (or failed to be)
+      if (api::IsMemberTerminal(*s.member)) continue;
+      all_done = false;
+      if (!SendTeardown(s)) continue;
+      if (s.is_init && EndStep(backup_step::kGcPause)) {
+        AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
+      }
+    }
+    return all_done;
+  }
+
+  // Teardown (and resumeGcSchedule to the initialize member) unless the member has both;
+  // true when a patch was sent.
+  bool SendTeardown(const Slot& s) {
+    const bool needs_phase = api::MemberFederalPhase(*s.member) != phase::kTeardown;
+    const bool needs_resume = s.is_init && !api::MemberResumeGcSchedule(*s.member);
+    if (!needs_phase && !needs_resume) return false;
+    Json patch = {{"federalVolumeBackupPhase", phase::kTeardown}};
+    if (s.is_init) patch["resumeGcSchedule"] = true;
+    PatchMember(s, std::move(patch));
+    return true;
+  }
+
+  void RecordTimeTaken() {
+    const Time started = ParseRfc3339(JsonStringAt(status_, {"timeStarted"})).value_or(obs_.now);
+    status_["timeCompleted"] = FormatRfc3339(obs_.now);
+    const auto taken = std::chrono::duration_cast<std::chrono::nanoseconds>(obs_.now - started);
+    status_["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::seconds(1)));
+    decision_.total_seconds = std::chrono::duration<double>(taken).count();
+  }
+
+  std::vector<std::string> IncompleteMembers() const {
+    std::vector<std::string> problems;
+    for (const Slot& s : slots_) {
+      if (s.member == nullptr || !api::IsBackupComplete(*s.member)) {
+        problems.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                           ": did not complete");
+      }
+    }
+    return problems;
+  }
+
+  // The total size and the smallest commitTs of the members; a commitTs that is not a TSO is a
+  // problem.
+  void SumMembers(std::vector<std::string>& problems, long long& size,
+                  std::optional<unsigned long long>& commit_ts) const {
+    for (const Slot& s : slots_) {
+      size += JsonIntAt(*s.member, {"status", "backupSize"});
+      const std::string ts = JsonStringAt(*s.member, {"status", "commitTs"});
+      unsigned long long value = 0;
+      auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), value);
+      if (ts.empty() || ec != std::errc() || end != ts.data() + ts.size()) {
+        problems.push_back(api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                           ": commitTs '" + ts + "' is not a TSO");
+        continue;
+      }
+      if (!commit_ts || value < *commit_ts) commit_ts = value;
+    }
+  }
+
+  void Fail(const std::vector<std::string>& problems) {
+    const std::string message = std::to_string(problems.size()) + " of " +
+                                std::to_string(slots_.size()) +
+                                " members failed: " + Join(problems, "; ");
+    SetCondition(vbc::kFailed, std::string(api::kReasonMemberFailed), message);
+    AddEvent("Warning", "Failed", message);
+    decision_.finished_phase = "Failed";
+  }
+
   // Deletion: teardown first (releasing the pause), then delete the members, then Cleaned or
   // CleanFailed, then the finalizer goes.
   void DecideDeletion() {
     if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) return;
     if (api::IsConditionTrue(status_, vbc::kCleaned)) {
-      Json finalizers = Json::array();
-      for (const Json& f : *JsonAt(vb_, {"metadata", "finalizers"})) {
-        if (!(f.is_string() && f.get<std::string>() == api::kBackupProtectionFinalizer)) {
-          finalizers.push_back(f);
-        }
-      }
-      AddVolumeBackupPatch({{"metadata", {{"resourceVersion", rv_}, {"finalizers", finalizers}}}});
+      AddVolumeBackupPatch(api::FinalizerPatch(vb_, api::kBackupProtectionFinalizer, false, rv_));
       return;
     }
     MirrorMembers();
@@ -342,51 +377,24 @@ class Decider {
     const Time deleted_at =
         ParseRfc3339(JsonStringAt(vb_, {"metadata", "deletionTimestamp"})).value_or(obs_.now);
     const auto waited = obs_.now - deleted_at;
-    bool pause_may_be_held = false;
-    bool all_gone = true;
-    bool clean_failed = false;
-    // Pass 1: teardown every live member; note whether the init member may still pause GC.
-    for (Slot& s : slots_) {
-      if (!s.view->reachable) {
-        all_gone = false;
-        continue;
-      }
-      if (s.member == nullptr) continue;
-      all_gone = false;
-      if (api::IsBackupCleanFailed(*s.member)) clean_failed = true;
-      if (api::IsBeingDeleted(*s.member) || api::IsMemberTerminal(*s.member)) continue;
-      if (s.is_init && (api::IsMemberPauseHeld(*s.member) ||
-                        api::MemberFederalPhase(*s.member) == phase::kInitialize)) {
-        pause_may_be_held = true;
-      }
-      const bool needs_phase = api::MemberFederalPhase(*s.member) != phase::kTeardown;
-      const bool needs_resume = s.is_init && !api::MemberResumeGcSchedule(*s.member);
-      if (needs_phase || needs_resume) {
-        Json patch = {{"federalVolumeBackupPhase", phase::kTeardown}};
-        if (s.is_init) patch["resumeGcSchedule"] = true;
-        PatchMember(s, std::move(patch));
-        if (StartStep(backup_step::kTeardown)) {
-          AddEvent("Normal", "Deleting", "tearing down every member before deleting them");
-        }
-      }
-    }
-    if (pause_may_be_held && waited < options_.deletion_teardown_grace) {
+    const DeletionSweep sweep = TeardownBeforeDeletion();
+    if (sweep.pause_may_be_held && waited < options_.deletion_teardown_grace) {
       Requeue(options_.deletion_teardown_grace - waited);
       return;
     }
-    // Pass 2: delete members (the data plane's cleanPolicy decides what happens to snapshots).
+    // Then delete members (the data plane's cleanPolicy decides what happens to snapshots).
     for (Slot& s : slots_) {
       if (s.member == nullptr || api::IsBeingDeleted(*s.member)) continue;
       decision_.actions.push_back({Kind::kDeleteMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
                                    api::MemberName(name_), nullptr});
     }
-    if (clean_failed && !api::IsConditionTrue(status_, vbc::kCleanFailed)) {
+    if (sweep.clean_failed && !api::IsConditionTrue(status_, vbc::kCleanFailed)) {
       SetCondition(vbc::kCleanFailed, "MemberCleanFailed",
                    "a member reported CleanFailed; its data plane keeps retrying");
       AddEvent("Warning", "CleanFailed", "a member reported CleanFailed");
       decision_.cleanup_phase = "CleanFailed";
     }
-    if (all_gone) {
+    if (sweep.all_gone) {
       SetCondition(vbc::kCleaned, "", "");
       AddEvent("Normal", "Cleaned", "every member is gone");
       decision_.cleanup_phase = "Cleaned";
@@ -394,7 +402,65 @@ class Decider {
     }
   }
 
+  struct DeletionSweep {
+    bool pause_may_be_held = false;  // the initialize member may still pause GC
+    bool all_gone = true;
+    bool clean_failed = false;
+  };
+
+  // Teardown (with resumeGcSchedule) to every live member before any is deleted.
+  DeletionSweep TeardownBeforeDeletion() {
+    DeletionSweep sweep;
+    for (Slot& s : slots_) {
+      if (!s.view->reachable) {
+        sweep.all_gone = false;
+        continue;
+      }
+      if (s.member == nullptr) continue;
+      sweep.all_gone = false;
+      if (api::IsBackupCleanFailed(*s.member)) sweep.clean_failed = true;
+      if (api::IsBeingDeleted(*s.member) || api::IsMemberTerminal(*s.member)) continue;
+      if (s.is_init && (api::IsMemberPauseHeld(*s.member) ||
+                        api::MemberFederalPhase(*s.member) == phase::kInitialize)) {
+        sweep.pause_may_be_held = true;
+      }
+      if (SendTeardown(s) && StartStep(backup_step::kTeardown)) {
+        AddEvent("Normal", "Deleting", "tearing down every member before deleting them");
+      }
+    }
+    return sweep;
+  }
+
   // ---- status helpers ---------------------------------------------------------------------
+
+  // The status.backups[] entry fields that come from the observed member `m`.
+  static void MirrorMember(const Json& m, Json& entry) {
+    entry["phase"] = JsonStringAt(m, {"status", "phase"});
+    for (const char* field : {"backupPath", "commitTs"}) {
+      std::string value = JsonStringAt(m, {"status", field});
+      if (value.empty()) {
+        entry.erase(field);
+      } else {
+        entry[field] = value;
+      }
+    }
+    if (const Json* size = JsonAt(m, {"status", "backupSize"}); size && size->is_number()) {
+      entry["backupSize"] = *size;
+    }
+    std::string failure = api::MemberFailureSummary(m);
+    if (failure.empty()) return;
+    const Json& st = api::StatusOf(m);
+    for (std::string_view type :
+         {api::backup_condition::kVolumeBackupInitializeFailed,
+          api::backup_condition::kVolumeBackupFailed, api::backup_condition::kInvalid,
+          api::backup_condition::kFailed}) {
+      if (!api::IsConditionTrue(st, type)) continue;
+      entry["reason"] = api::ConditionReason(st, type).empty() ? std::string(type)
+                                                               : api::ConditionReason(st, type);
+      entry["message"] = failure;
+      return;
+    }
+  }
 
   void MirrorMembers() {
     Json backups = Json::array();
@@ -410,33 +476,7 @@ class Decider {
       entry.erase("reason");
       entry.erase("message");
       if (s.member != nullptr) {
-        const Json& m = *s.member;
-        entry["phase"] = JsonStringAt(m, {"status", "phase"});
-        for (const char* field : {"backupPath", "commitTs"}) {
-          std::string value = JsonStringAt(m, {"status", field});
-          if (value.empty()) {
-            entry.erase(field);
-          } else {
-            entry[field] = value;
-          }
-        }
-        if (const Json* size = JsonAt(m, {"status", "backupSize"}); size && size->is_number()) {
-          entry["backupSize"] = *size;
-        }
-        if (std::string failure = api::MemberFailureSummary(m); !failure.empty()) {
-          const Json& st = api::StatusOf(m);
-          for (std::string_view type :
-               {api::backup_condition::kVolumeBackupInitializeFailed,
-                api::backup_condition::kVolumeBackupFailed, api::backup_condition::kInvalid,
-                api::backup_condition::kFailed}) {
-            if (!api::IsConditionTrue(st, type)) continue;
-            entry["reason"] = api::ConditionReason(st, type).empty()
-                                  ? std::string(type)
-                                  : api::ConditionReason(st, type);
-            entry["message"] = failure;
-            break;
-          }
-        }
+        MirrorMember(*s.member, entry);
       } else if (!s.view->reachable) {
         entry["reason"] = "ClusterUnreachable";
         entry["message"] = "cluster " + s.ref.k8s_cluster_name +
@@ -527,15 +567,10 @@ class Decider {
   }
 
   void AddEvent(std::string type, std::string reason, std::string message) {
-    decision_.events.push_back({std::move(type), std::move(reason), std::move(message)});
+    decision_.AddEvent(std::move(type), std::move(reason), std::move(message));
   }
 
-  void Requeue(std::chrono::nanoseconds after) {
-    if (after <= std::chrono::nanoseconds::zero()) after = std::chrono::milliseconds(1);
-    if (!decision_.requeue_after || after < *decision_.requeue_after) {
-      decision_.requeue_after = after;
-    }
-  }
+  void Requeue(std::chrono::nanoseconds after) { decision_.RequeueWithin(after); }
 
   BackupDecision Finish() {
     if (status_ != old_status_ && !(old_status_.is_null() && status_ == Json::object())) {

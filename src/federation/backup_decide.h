@@ -22,6 +22,7 @@
 
 #include "core/json.h"
 #include "core/time.h"
+#include "federation/decision.h"
 
 namespace brfed::federation {
 
@@ -70,17 +71,9 @@ struct BackupAction {
   std::shared_ptr<const Json> body;
 };
 
-struct BackupEvent {
-  std::string type;  // Normal | Warning
-  std::string reason;
-  std::string message;
-};
-
-struct BackupDecision {
+struct BackupDecision : DecisionBase {
   // In execution order; the status patch, when present, is last.
   std::vector<BackupAction> actions;
-  std::vector<BackupEvent> events;
-  std::optional<std::chrono::nanoseconds> requeue_after;
   // The new status (equal to the old one when there is no status action).
   std::shared_ptr<const Json> status;
   // Facts for metrics, set on the decision that makes the transition.

@@ -1,6 +1,8 @@
 // FederationController: the shape every federation controller (VolumeBackup, VolumeRestore,
 // VolumeBackupSchedule) has for the manager, and the dependencies the manager hands to each.
 // Registering a controller in the manager is one line: add a factory to its controller list.
+// The shared pieces every controller uses come from here too: the executor wired to the
+// control plane and data planes (NewExecutor), and the resync safety net (WithResyncSafetyNet).
 //
 // Thread-safety: Start and Stop are called from the manager's thread, once each.
 #ifndef BRFED_FEDERATION_FEDERATION_CONTROLLER_H_
@@ -13,14 +15,22 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "federation/data_planes.h"
+#include "federation/executor.h"
 #include "kube/client.h"
+#include "runtime/controller.h"
 #include "runtime/event_recorder.h"
+#include "runtime/informer_factory.h"
 #include "runtime/metrics.h"
+#include "runtime/status_writer.h"
 
 namespace brfed::federation {
 
 struct ControllerDeps {
   std::shared_ptr<kube::Client> control_plane;  // the manager's own cluster
+  // One informer per control-plane resource, shared by every controller (required).
+  runtime::SharedInformerFactory* informers = nullptr;
+  // Every control-plane status write goes through it (required).
+  runtime::StatusWriter* status_writer = nullptr;
   DataPlanes* data_planes = nullptr;
   runtime::EventRecorder* events = nullptr;
   runtime::MetricsRegistry* metrics = nullptr;
@@ -28,9 +38,20 @@ struct ControllerDeps {
   int workers = 5;
   // Safety net only: every live object is looked at again after this long.
   std::chrono::seconds resync{30};
-  // Namespace to watch in the control plane ("" = all).
-  std::string watch_namespace;
 };
+
+// The executor of `deps`: "" is the control plane, any other name a data plane's client.
+Executor NewExecutor(const ControllerDeps& deps);
+// The one event sink: deps.events (the EventRecorder) as an EventSink; empty without one.
+EventSink NewExecutorEventSink(const ControllerDeps& deps);
+
+// The resync safety net, in one place: a live object (not finished, or being deleted) is looked
+// at again after at most `resync` even without events; a finished one waits for events.
+runtime::ReconcileOutcome WithResyncSafetyNet(std::optional<std::chrono::nanoseconds> requeue_after,
+                                              bool live, std::chrono::seconds resync);
+
+// Starts the shared informers and waits (bounded) until `informers` have synced.
+Status StartInformers(const ControllerDeps& deps, const std::vector<runtime::Informer*>& informers);
 
 class FederationController {
  public:

@@ -3,40 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "api/labels.h"
+#include "api/metadata.h"
 #include "api/volume_restore.h"
 #include "core/log.h"
 #include "federation/restore_decide.h"
 #include "kube/resource.h"
+#include "runtime/event_mappers.h"
 
 namespace brfed::federation {
-namespace {
-
-// The finalizer list of `object` with `finalizer` added or removed.
-Json FinalizersWith(const Json& object, std::string_view finalizer, bool present) {
-  Json out = Json::array();
-  if (const Json* f = JsonAt(object, {"metadata", "finalizers"}); f != nullptr && f->is_array()) {
-    for (const Json& e : *f) {
-      if (!(e.is_string() && e.get<std::string>() == finalizer)) out.push_back(e);
-    }
-  }
-  if (present) out.push_back(std::string(finalizer));
-  return out;
-}
-
-const char* KindName(MemberAction::Kind kind) {
-  switch (kind) {
-    case MemberAction::Kind::kCreate:
-      return "create";
-    case MemberAction::Kind::kPatchPhase:
-      return "patch";
-    case MemberAction::Kind::kDelete:
-      return "delete";
-  }
-  return "?";
-}
-
-}  // namespace
-
 RestoreMetrics::RestoreMetrics(runtime::MetricsRegistry& registry)
     : status(registry.AddCounter("fed_volume_restore_status",
                                  "VolumeRestores that reached a final state, by state.",
@@ -48,11 +22,20 @@ RestoreMetrics::RestoreMetrics(runtime::MetricsRegistry& registry)
                                  "Duration of each restore step (status.steps[]).",
                                  {"namespace", "step"}, runtime::ExponentialBuckets(1, 2, 17))) {}
 
-RestoreReconciler::RestoreReconciler(Deps deps) : deps_(std::move(deps)) {}
+RestoreReconciler::RestoreReconciler(Deps deps) : deps_(std::move(deps)) {
+  runtime::StatusWriter* status_writer = deps_.status_writer;
+  if (status_writer == nullptr) {
+    own_status_writer_ = std::make_unique<runtime::StatusWriter>(deps_.control);
+    status_writer = own_status_writer_.get();
+  }
+  auto clients = [control = deps_.control, view = deps_.clusters](const std::string& cluster) {
+    return cluster.empty() ? control : view->ClientFor(cluster);
+  };
+  executor_ = std::make_unique<Executor>(std::move(clients), status_writer, deps_.events);
+}
 
 std::string RestoreReconciler::OwnerKey(const Json& member) {
-  if (JsonStringAt(member, {"metadata", "labels", api::kVolumeRestoreLabel}).empty()) return "";
-  return JsonStringAt(member, {"metadata", "annotations", api::kOwnerAnnotation});
+  return api::OwnerKeyOf(member, api::kVolumeRestoreLabel);
 }
 
 std::vector<std::string> RestoreReconciler::KeysReferencing(const Json& volume_backup) const {
@@ -67,139 +50,124 @@ std::vector<std::string> RestoreReconciler::KeysReferencing(const Json& volume_b
   return keys;
 }
 
-Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string& key) {
-  const ObjectKey object_key = ObjectKey::Parse(key);
-  runtime::ObjectPtr vr = deps_.volume_restores->Get(object_key);
-  if (vr == nullptr) return runtime::ReconcileOutcome{};
-
+// What a pass observed; keeps the cached objects alive while the decision borrows them.
+struct RestoreReconciler::Observed {
   RestoreDecideInput input;
-  input.volume_restore = vr.get();
-  input.known_clusters = deps_.clusters->ClusterNames();
-  input.observable_clusters = deps_.clusters->ObservableClusters();
-  input.now = deps_.clock->Now();
   runtime::ObjectPtr volume_backup;
-  std::vector<runtime::ObjectPtr> member_objects;  // keep the cached objects alive
-  if (auto view = api::ParseVolumeRestore(*vr); view.ok()) {
-    const std::string member_name = api::RestoreMemberName(view->name);
-    for (const auto& c : view->clusters) {
-      if (c.k8s_cluster_name.empty() || c.tc_namespace.empty()) continue;
-      runtime::ObjectPtr m =
-          deps_.clusters->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name});
-      if (m == nullptr) continue;
-      auto member = api::ParseRestoreMember(*m, c.k8s_cluster_name);
-      if (!member.ok()) {
-        log::Warn("unreadable restore member", {{"volumerestore", key},
-                                                {"cluster", c.k8s_cluster_name},
-                                                {"error", member.status().ToString()}});
-        continue;
-      }
-      member_objects.push_back(std::move(m));
-      input.members.push_back(std::move(member).value());
-    }
-    if (!view->volume_backup_name.empty() && deps_.volume_backups != nullptr) {
-      volume_backup = deps_.volume_backups->Get({view->ns, view->volume_backup_name});
-      input.volume_backup = volume_backup.get();
-    }
-  }
+  std::vector<runtime::ObjectPtr> members;
+};
 
-  RestoreDecision d = DecideRestore(input);
-  std::string rv = JsonStringAt(*vr, {"metadata", "resourceVersion"});
-  const kube::Resource& vrt = kube::resources::VolumeRestore();
-
-  if (d.finalizer == RestoreDecision::FinalizerChange::kAdd) {
-    Json patch = {{"metadata",
-                   {{"resourceVersion", rv},
-                    {"finalizers", FinalizersWith(*vr, api::kRestoreProtectionFinalizer, true)}}}};
-    auto r =
-        deps_.control->Patch(vrt, object_key.ns, object_key.name, kube::PatchType::kMerge, patch);
-    if (!r.ok()) return r.status().Annotate("add finalizer to VolumeRestore " + key);
-    rv = JsonStringAt(*r, {"metadata", "resourceVersion"});
-  }
-
-  Status first_error;
-  std::optional<std::chrono::nanoseconds> requeue_after;
-  if (d.requeue_after) requeue_after = *d.requeue_after;
-  for (const MemberAction& a : d.actions) {
-    std::shared_ptr<kube::Client> client = deps_.clusters->ClientFor(a.k8s_cluster_name);
-    if (client == nullptr) {
-      requeue_after = kUnknownClusterRecheck;
+RestoreReconciler::Observed RestoreReconciler::Observe(const std::string& key,
+                                                       runtime::ObjectPtr vr) const {
+  Observed o;
+  o.input.volume_restore = vr.get();
+  o.input.known_clusters = deps_.clusters->ClusterNames();
+  o.input.observable_clusters = deps_.clusters->ObservableClusters();
+  o.input.now = deps_.clock->Now();
+  auto view = api::ParseVolumeRestore(*vr);
+  if (!view.ok()) return o;
+  const std::string member_name = api::RestoreMemberName(view->name);
+  for (const auto& c : view->clusters) {
+    if (c.k8s_cluster_name.empty() || c.tc_namespace.empty()) continue;
+    runtime::ObjectPtr m =
+        deps_.clusters->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name});
+    if (m == nullptr) continue;
+    auto member = api::ParseRestoreMember(*m, c.k8s_cluster_name);
+    if (!member.ok()) {
+      log::Warn("unreadable restore member", {{"volumerestore", key},
+                                              {"cluster", c.k8s_cluster_name},
+                                              {"error", member.status().ToString()}});
       continue;
     }
-    Status s;
+    o.members.push_back(std::move(m));
+    o.input.members.push_back(std::move(member).value());
+  }
+  if (!view->volume_backup_name.empty() && deps_.volume_backups != nullptr) {
+    o.volume_backup = deps_.volume_backups->Get({view->ns, view->volume_backup_name});
+    o.input.volume_backup = o.volume_backup.get();
+  }
+  return o;
+}
+
+std::vector<Write> RestoreReconciler::Lower(const Json& vr, const RestoreDecision& d) const {
+  const std::string ns = JsonStringAt(vr, {"metadata", "namespace"});
+  const std::string name = JsonStringAt(vr, {"metadata", "name"});
+  const std::string rv = JsonStringAt(vr, {"metadata", "resourceVersion"});
+  auto control_write = [&](Write::Verb verb, Json body) {
+    Write w;
+    w.verb = verb;
+    w.resource = &kube::resources::VolumeRestore();
+    w.ns = ns;
+    w.name = name;
+    w.body = std::make_shared<const Json>(std::move(body));
+    return w;
+  };
+  using Change = RestoreDecision::FinalizerChange;
+  std::vector<Write> writes;
+  if (d.finalizer == Change::kAdd) {
+    writes.push_back(
+        control_write(Write::Verb::kMergePatch,
+                      api::FinalizerPatch(vr, api::kRestoreProtectionFinalizer, true, rv)));
+  }
+  for (const MemberAction& a : d.actions) {
+    Write w;
+    w.cluster = a.k8s_cluster_name;
+    w.resource = &kube::resources::Restore();
+    w.ns = a.ns;
+    w.name = a.name;
     switch (a.kind) {
-      case MemberAction::Kind::kCreate: {
-        auto r = client->Create(kube::resources::Restore(), a.ns, *a.body);
-        if (!r.ok() && r.status().code() != Code::kAlreadyExists) s = r.status();
+      case MemberAction::Kind::kCreate:
+        w.verb = Write::Verb::kCreate;
+        w.body = a.body;
         break;
-      }
-      case MemberAction::Kind::kPatchPhase: {
-        auto r = client->Patch(kube::resources::Restore(), a.ns, a.name, kube::PatchType::kMerge,
-                               MemberPhasePatch(a));
-        if (!r.ok()) s = r.status();
+      case MemberAction::Kind::kPatchPhase:
+        w.verb = Write::Verb::kMergePatch;
+        w.body = std::make_shared<const Json>(MemberPhasePatch(a));
         break;
-      }
-      case MemberAction::Kind::kDelete: {
-        Status r = client->Delete(kube::resources::Restore(), a.ns, a.name);
-        if (!r.ok() && r.code() != Code::kNotFound) s = r;
+      case MemberAction::Kind::kDelete:
+        w.verb = Write::Verb::kDelete;
         break;
-      }
     }
-    log::Info("restore member action", {{"volumerestore", key},
-                                        {"cluster", a.k8s_cluster_name},
-                                        {"member", a.ns + "/" + a.name},
-                                        {"action", KindName(a.kind)},
-                                        {"phase", a.federal_phase},
-                                        {"result", s.ok() ? "ok" : s.ToString()}});
-    if (!s.ok() && first_error.ok()) {
-      first_error = s.Annotate(std::string(KindName(a.kind)) + " restore member " + a.ns + "/" +
-                               a.name + " in cluster " + a.k8s_cluster_name);
-    }
+    writes.push_back(std::move(w));
   }
-
   if (d.new_status) {
-    Json patch = {{"metadata", {{"resourceVersion", rv}}},
-                  {"status", api::VolumeRestoreStatusToJson(*d.new_status)}};
-    auto r = deps_.control->Patch(vrt, object_key.ns, object_key.name, kube::PatchType::kMerge,
-                                  patch, "status");
-    if (!r.ok() && r.status().code() == Code::kNotFound) {
-      // Upstream's CRD has no status subresource: status is part of the object.
-      r = deps_.control->Patch(vrt, object_key.ns, object_key.name, kube::PatchType::kMerge, patch);
-    }
-    if (!r.ok()) return r.status().Annotate("write status of VolumeRestore " + key);
-    rv = JsonStringAt(*r, {"metadata", "resourceVersion"});
-    if (d.new_status->phase != JsonStringAt(*vr, {"status", "phase"})) {
-      log::Info("volume restore phase", {{"volumerestore", key}, {"phase", d.new_status->phase}});
-    }
+    writes.push_back(control_write(Write::Verb::kPatchStatus,
+                                   {{"metadata", {{"resourceVersion", rv}}},
+                                    {"status", api::VolumeRestoreStatusToJson(*d.new_status)}}));
   }
+  if (d.finalizer == Change::kRemove) {
+    Write w = control_write(Write::Verb::kMergePatch,
+                            api::FinalizerPatch(vr, api::kRestoreProtectionFinalizer, false, rv));
+    w.missing_is_done = true;  // the last finalizer's removal may delete it at once
+    writes.push_back(std::move(w));
+  }
+  return writes;
+}
 
-  if (deps_.events) {
-    for (const auto& e : d.events) deps_.events(*vr, e.type, e.reason, e.message);
+void RestoreReconciler::RecordMetrics(const std::string& ns, const RestoreDecision& d) const {
+  if (deps_.metrics == nullptr) return;
+  for (const auto& s : d.finished_steps) {
+    deps_.metrics->step.WithLabels({ns, s.step}).Observe(s.seconds);
   }
-  if (deps_.metrics != nullptr) {
-    for (const auto& s : d.finished_steps) {
-      deps_.metrics->step.WithLabels({object_key.ns, s.step}).Observe(s.seconds);
-    }
-    if (!d.outcome.empty()) {
-      deps_.metrics->status.WithLabels({object_key.ns, d.outcome}).Inc();
-      if (d.total_seconds) {
-        deps_.metrics->total.WithLabels({object_key.ns, d.outcome}).Observe(*d.total_seconds);
-      }
-    }
-  }
+  if (d.outcome.empty()) return;
+  deps_.metrics->status.WithLabels({ns, d.outcome}).Inc();
+  if (d.total_seconds) deps_.metrics->total.WithLabels({ns, d.outcome}).Observe(*d.total_seconds);
+}
 
-  if (d.finalizer == RestoreDecision::FinalizerChange::kRemove) {
-    Json patch = {{"metadata",
-                   {{"resourceVersion", rv},
-                    {"finalizers", FinalizersWith(*vr, api::kRestoreProtectionFinalizer, false)}}}};
-    auto r =
-        deps_.control->Patch(vrt, object_key.ns, object_key.name, kube::PatchType::kMerge, patch);
-    if (!r.ok() && r.status().code() != Code::kNotFound) {
-      return r.status().Annotate("remove finalizer from VolumeRestore " + key);
-    }
+Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string& key) {
+  runtime::ObjectPtr vr = deps_.volume_restores->Get(ObjectKey::Parse(key));
+  if (vr == nullptr) return runtime::ReconcileOutcome{};
+  Observed observed = Observe(key, vr);
+  RestoreDecision d = DecideRestore(observed.input);
+  ExecuteResult result = executor_->Execute(key, Lower(*vr, d));
+  if (result.decide_again) return runtime::ReconcileOutcome::DecideAgain();
+  if (!result.error.ok()) return result.error;
+  if (d.new_status && d.new_status->phase != JsonStringAt(*vr, {"status", "phase"})) {
+    log::Info("volume restore phase", {{"volumerestore", key}, {"phase", d.new_status->phase}});
   }
-
-  if (!first_error.ok()) return first_error;
-  return runtime::ReconcileOutcome{requeue_after};
+  executor_->Record(*vr, key, d.events);
+  RecordMetrics(JsonStringAt(*vr, {"metadata", "namespace"}), d);
+  return runtime::ReconcileOutcome{d.requeue_after};
 }
 
 class VolumeRestoreController::ClusterView final : public RestoreClusterView {
@@ -225,7 +193,7 @@ class VolumeRestoreController::ClusterView final : public RestoreClusterView {
                                    const ObjectKey& key) const override {
     auto p = planes_->Get(cluster);
     if (!p || !p->restores) return nullptr;
-    return p->restores->store().Get(key);
+    return p->restores->cache().Get(key);
   }
 
  private:
@@ -233,91 +201,59 @@ class VolumeRestoreController::ClusterView final : public RestoreClusterView {
 };
 
 VolumeRestoreController::VolumeRestoreController(ControllerDeps deps) : deps_(std::move(deps)) {
-  runtime::InformerOptions options;
-  options.ns = deps_.watch_namespace;
-  restores_ = std::make_unique<runtime::Informer>(
-      deps_.control_plane, kube::resources::VolumeRestore(), options, deps_.clock);
-  backups_ = std::make_unique<runtime::Informer>(
-      deps_.control_plane, kube::resources::VolumeBackup(), options, deps_.clock);
+  restores_ = deps_.informers->For(kube::resources::VolumeRestore());
+  backups_ = deps_.informers->For(kube::resources::VolumeBackup());
   view_ = std::make_unique<ClusterView>(deps_.data_planes);
   if (deps_.metrics != nullptr) metrics_ = std::make_unique<RestoreMetrics>(*deps_.metrics);
   RestoreReconciler::Deps r;
   r.control = deps_.control_plane;
-  r.volume_restores = &restores_->store();
-  r.volume_backups = &backups_->store();
+  r.volume_restores = &restores_->cache();
+  r.volume_backups = &backups_->cache();
   r.clusters = view_.get();
-  if (deps_.events != nullptr) {
-    r.events = [events = deps_.events](const Json& obj, std::string_view type,
-                                       std::string_view reason, std::string_view message) {
-      events->Record(obj, type, reason, message);
-    };
-  }
+  r.events = NewExecutorEventSink(deps_);
   r.metrics = metrics_.get();
   r.clock = deps_.clock;
+  r.status_writer = deps_.status_writer;
   reconciler_ = std::make_unique<RestoreReconciler>(std::move(r));
   controller_ = std::make_unique<runtime::Controller>(
       name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,
       deps_.metrics, deps_.clock);
 
-  auto enqueue = [this](const Json& obj) {
-    controller_->queue().Add(runtime::KeyOf(obj).String());
-  };
-  restores_->AddHandlers(
-      {enqueue, [enqueue](const Json&, const Json& obj) { enqueue(obj); }, enqueue});
-  auto referencing = [this](const Json& vb) {
-    for (const auto& key : reconciler_->KeysReferencing(vb)) controller_->queue().Add(key);
-  };
-  backups_->AddHandlers({referencing,
-                         [referencing](const Json&, const Json& obj) { referencing(obj); },
-                         referencing});
+  runtime::WorkQueue* queue = &controller_->queue();
+  restores_->AddHandlers(runtime::EnqueueMapped(queue, runtime::ObjectKeyMapper()));
+  backups_->AddHandlers(runtime::EnqueueMapped(
+      queue, [this](const Json& vb) { return reconciler_->KeysReferencing(vb); }));
   deps_.data_planes->AddMemberHandler(kube::resources::Restore(),
-                                      [this](const std::string&, const Json& member) {
+                                      [queue](const std::string&, const Json& member) {
                                         std::string key = RestoreReconciler::OwnerKey(member);
-                                        if (!key.empty()) controller_->queue().Add(key);
+                                        if (!key.empty()) queue->Add(key);
                                       });
-  deps_.data_planes->AddClusterChangeHandler([this] { EnqueueAll(); });
+  deps_.data_planes->AddClusterChangeHandler(
+      [this, queue] { runtime::EnqueueAll(restores_->cache(), queue); });
 }
 
 VolumeRestoreController::~VolumeRestoreController() { Stop(); }
 
 Status VolumeRestoreController::Start() {
-  restores_->Start();
-  backups_->Start();
-  if (!restores_->WaitForSync(std::chrono::seconds(60)) ||
-      !backups_->WaitForSync(std::chrono::seconds(60))) {
-    return UnavailableError("VolumeRestore/VolumeBackup caches did not sync within 60s");
-  }
+  BRFED_RETURN_IF_ERROR(StartInformers(deps_, {restores_.get(), backups_.get()}));
   controller_->Start();
   return Status::Ok();
 }
 
+// The shared informers are stopped by their factory's owner, after every controller.
 void VolumeRestoreController::Stop() {
   if (controller_) controller_->Stop();
-  if (backups_) backups_->Stop();
-  if (restores_) restores_->Stop();
-}
-
-void VolumeRestoreController::EnqueueAll() {
-  for (const auto& obj : restores_->store().List()) {
-    controller_->queue().Add(runtime::KeyOf(*obj).String());
-  }
 }
 
 Result<runtime::ReconcileOutcome> VolumeRestoreController::Reconcile(const std::string& key) {
   auto outcome = reconciler_->Reconcile(key);
-  if (!outcome.ok()) return outcome;
-  // Safety net: look at live restores again after one resync period.
-  auto vr = restores_->store().Get(ObjectKey::Parse(key));
-  if (vr != nullptr) {
-    const std::string phase = JsonStringAt(*vr, {"status", "phase"});
-    const bool finished = (phase == "Complete" || phase == "Failed" || phase == "Invalid") &&
-                          JsonAt(*vr, {"metadata", "deletionTimestamp"}) == nullptr;
-    auto resync = std::chrono::duration_cast<std::chrono::nanoseconds>(deps_.resync);
-    if (!finished && (!outcome->requeue_after || *outcome->requeue_after > resync)) {
-      outcome->requeue_after = resync;
-    }
-  }
-  return outcome;
+  if (!outcome.ok() || outcome->decide_again) return outcome;
+  auto vr = restores_->cache().Get(ObjectKey::Parse(key));
+  if (vr == nullptr) return outcome;
+  const std::string phase = JsonStringAt(*vr, {"status", "phase"});
+  const bool finished =
+      (phase == "Complete" || phase == "Failed" || phase == "Invalid") && !api::IsBeingDeleted(*vr);
+  return WithResyncSafetyNet(outcome->requeue_after, !finished, deps_.resync);
 }
 
 }  // namespace brfed::federation

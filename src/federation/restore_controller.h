@@ -1,12 +1,13 @@
 // The VolumeRestore controller. RestoreReconciler::Reconcile(key) observes the caches (the
 // VolumeRestore, the referenced VolumeBackup, the member Restores in every data plane), calls
-// the pure DecideRestore, and acts: finalizer, member creates/phase patches/deletes, status,
-// events and metrics. It never GETs or LISTs; a stale cache shows up as Conflict/AlreadyExists
-// and is resolved by the next watch event or the queue's retry.
+// the pure DecideRestore, lowers the decision to Writes and hands them to the Executor
+// (executor.h: stops at the first failure), then records Events and metrics. It never GETs or
+// LISTs; a stale cache shows up as Conflict/AlreadyExists and is resolved by the next watch
+// event or the queue's retry.
 //
-// Write order per pass: add finalizer -> member actions -> status -> events/metrics ->
-// remove finalizer. Any prefix of that may be lost to a crash; the next pass re-derives the
-// rest from what it then observes (DecideRestore is idempotent).
+// Write order per pass: add finalizer -> member actions -> status -> remove finalizer, then
+// events/metrics. Any prefix of that may be lost to a crash or a failed write; the next pass
+// re-derives the rest from what it then observes (DecideRestore is idempotent).
 //
 // VolumeRestoreController is the FederationController the manager registers: it owns the
 // control-plane informers (VolumeRestores, VolumeBackups), the work queue and workers, and maps
@@ -29,12 +30,15 @@
 #include "core/json.h"
 #include "core/object_ref.h"
 #include "core/status.h"
+#include "federation/decision.h"
+#include "federation/executor.h"
 #include "federation/federation_controller.h"
+#include "federation/restore_decide.h"
 #include "kube/client.h"
+#include "runtime/cache.h"
 #include "runtime/controller.h"
 #include "runtime/informer.h"
 #include "runtime/metrics.h"
-#include "runtime/store.h"
 
 namespace brfed::federation {
 
@@ -54,10 +58,6 @@ class RestoreClusterView {
                                            const ObjectKey& key) const = 0;
 };
 
-// Receives Kubernetes Events about a VolumeRestore (the manager adapts runtime::EventRecorder).
-using EventSink = std::function<void(const Json& object, std::string_view type,
-                                     std::string_view reason, std::string_view message)>;
-
 // Restore metrics (none exist upstream), registered once per registry.
 struct RestoreMetrics {
   explicit RestoreMetrics(runtime::MetricsRegistry& registry);
@@ -70,12 +70,14 @@ class RestoreReconciler {
  public:
   struct Deps {
     std::shared_ptr<kube::Client> control;  // the control-plane API server
-    const runtime::Store* volume_restores = nullptr;
-    const runtime::Store* volume_backups = nullptr;
+    const runtime::Cache* volume_restores = nullptr;
+    const runtime::Cache* volume_backups = nullptr;
     const RestoreClusterView* clusters = nullptr;
     EventSink events;                   // may be empty
     RestoreMetrics* metrics = nullptr;  // may be null
     Clock* clock = RealClock::Get();
+    // The control plane's status writer; null: the reconciler makes its own over `control`.
+    runtime::StatusWriter* status_writer = nullptr;
   };
 
   explicit RestoreReconciler(Deps deps);
@@ -90,7 +92,14 @@ class RestoreReconciler {
   std::vector<std::string> KeysReferencing(const Json& volume_backup) const;
 
  private:
+  struct Observed;
+  Observed Observe(const std::string& key, runtime::ObjectPtr volume_restore) const;
+  std::vector<Write> Lower(const Json& volume_restore, const RestoreDecision& d) const;
+  void RecordMetrics(const std::string& ns, const RestoreDecision& d) const;
+
   Deps deps_;
+  std::unique_ptr<runtime::StatusWriter> own_status_writer_;
+  std::unique_ptr<Executor> executor_;
 };
 
 class VolumeRestoreController final : public FederationController {
@@ -107,12 +116,11 @@ class VolumeRestoreController final : public FederationController {
 
  private:
   class ClusterView;
-  void EnqueueAll();
 
   const std::string name_ = "volumeRestore";
   ControllerDeps deps_;
-  std::unique_ptr<runtime::Informer> restores_;
-  std::unique_ptr<runtime::Informer> backups_;
+  std::shared_ptr<runtime::Informer> restores_;
+  std::shared_ptr<runtime::Informer> backups_;
   std::unique_ptr<ClusterView> view_;
   std::unique_ptr<RestoreMetrics> metrics_;
   std::unique_ptr<RestoreReconciler> reconciler_;

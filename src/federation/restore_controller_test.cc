@@ -211,7 +211,7 @@ class RestoreControllerTest : public ::testing::Test {
 
   std::shared_ptr<FakeClient> control_;
   FakeDataPlanes planes_;
-  runtime::Store vr_store_, vb_store_;
+  runtime::Cache vr_store_, vb_store_;
   runtime::MetricsRegistry registry_;
   RestoreMetrics metrics_;
   FakeClock clock_;

@@ -139,7 +139,7 @@ class Pass {
         }
       } else if (m == nullptr && !Observable(c.k8s_cluster_name) && Recorded(c.k8s_cluster_name)) {
         pending = true;  // cannot see that data plane: its member may still exist
-        d_.requeue_after = kUnknownClusterRecheck;
+        d_.RequeueWithin(kUnknownClusterRecheck);
       }
     }
     if (!deleting.empty()) {
@@ -284,15 +284,7 @@ class Pass {
 
   void Reconcile() {
     const bool started = status_.IsTrue(cond::kRunning);
-    for (const auto& c : vr_.clusters) {
-      const api::RestoreMemberView* m = Member(c.k8s_cluster_name);
-      if (m != nullptr && Foreign(*m)) {
-        Invalid("Restore " + m->ns + "/" + m->name + " in cluster " + c.k8s_cluster_name +
-                " already exists and belongs to another VolumeRestore (" + m->owner + " uid " +
-                m->owner_uid + ")");
-        return;
-      }
-    }
+    if (RejectForeignMember()) return;
     std::vector<const api::VolumeRestoreCluster*> missing;
     for (const auto& c : vr_.clusters) {
       if (Member(c.k8s_cluster_name) == nullptr) missing.push_back(&c);
@@ -315,17 +307,39 @@ class Pass {
     for (const auto& c : vr_.clusters) {
       if (const auto* m = Member(c.k8s_cluster_name)) MirrorMember(*m);
     }
+    if (!CreateMissingMembers(missing, storage)) return;
+    if (CheckMemberFailures()) return;
+    if (!missing.empty()) return;
+    Progress();
+  }
 
-    bool created = false;
+  // A member of our name that belongs to another VolumeRestore makes this one Invalid.
+  bool RejectForeignMember() {
+    for (const auto& c : vr_.clusters) {
+      const api::RestoreMemberView* m = Member(c.k8s_cluster_name);
+      if (m != nullptr && Foreign(*m)) {
+        Invalid("Restore " + m->ns + "/" + m->name + " in cluster " + c.k8s_cluster_name +
+                " already exists and belongs to another VolumeRestore (" + m->owner + " uid " +
+                m->owner_uid + ")");
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Creates the members that are missing where we can see; false when the restore failed (a
+  // member vanished after VolumeComplete).
+  bool CreateMissingMembers(const std::vector<const api::VolumeRestoreCluster*>& missing,
+                            const std::map<std::string, Json>& storage) {
     for (const auto* c : missing) {
       if (status_.IsTrue(cond::kVolumeComplete) && Recorded(c->k8s_cluster_name)) {
         Fail(reason::kMemberFailed, "restore member " + api::RestoreMemberName(vr_.name) +
                                         " of cluster " + c->k8s_cluster_name +
                                         " disappeared after VolumeComplete");
-        return;
+        return false;
       }
       if (!Observable(c->k8s_cluster_name)) {
-        d_.requeue_after = kUnknownClusterRecheck;
+        d_.RequeueWithin(kUnknownClusterRecheck);
         continue;
       }
       auto body = std::make_shared<const Json>(
@@ -339,12 +353,8 @@ class Pass {
       Event("Normal", "CreateMember",
             "creating restore member " + api::RestoreMemberName(vr_.name) + " in cluster " +
                 c->k8s_cluster_name + " namespace " + c->tc_namespace);
-      created = true;
     }
-
-    if (CheckMemberFailures()) return;
-    if (created || !missing.empty()) return;
-    Progress();
+    return true;
   }
 
   // Any Invalid or Failed member fails the restore (upstream R7), naming every such member.
@@ -383,34 +393,15 @@ class Pass {
     return true;
   }
 
+  // The phases of ARCHITECTURE.md §1 (restore), each entered once all members finished the
+  // previous one.
   void Progress() {
     const bool sync = vr_.warmup == api::warmup_mode::kSync;
     const bool async = vr_.warmup == api::warmup_mode::kAsync;
     const bool check_wal_only = vr_.warmup_strategy == api::warmup_strategy::kCheckWalOnly;
     if (!All(mcond::kVolumeComplete)) return;
-    if (!status_.IsTrue(cond::kVolumeComplete)) {
-      SetTrue(cond::kVolumeComplete, "volumes are restored in every cluster");
-      FinishStep(step::kRestoreVolume);
-      if (sync) {
-        status_.StartStep(step::kWarmUp, now_);
-      } else if (async) {
-        status_.StartStep(step::kStartTiKV, now_);
-        status_.StartStep(step::kWarmUp, now_);
-      } else {
-        status_.StartStep(step::kStartTiKV, now_);
-      }
-    }
-    if (sync || async) {
-      if (!status_.IsTrue(cond::kWarmUpStarted) && All(mcond::kWarmUpStarted)) {
-        SetTrue(cond::kWarmUpStarted, "warm-up started in every cluster");
-      }
-      if (status_.IsTrue(cond::kWarmUpStarted) && !status_.IsTrue(cond::kWarmUpComplete) &&
-          All(mcond::kWarmUpComplete)) {
-        SetTrue(cond::kWarmUpComplete, "warm-up complete in every cluster");
-        FinishStep(step::kWarmUp);
-        if (sync && !check_wal_only) status_.StartStep(step::kStartTiKV, now_);
-      }
-    }
+    VolumesRestored(sync, async);
+    if (sync || async) WarmUp(sync, check_wal_only);
     if (check_wal_only) {
       // The data plane ends each member with Complete right after warm-up; no data restore.
       if (All(mcond::kComplete))
@@ -422,7 +413,38 @@ class Pass {
       SetTrue(cond::kTikvComplete, "TiKV is up in every cluster");
       FinishStep(step::kStartTiKV);
     }
+    if (!RestoreData()) return;
+    RestoreFinish(async);
+  }
 
+  void VolumesRestored(bool sync, bool async) {
+    if (status_.IsTrue(cond::kVolumeComplete)) return;
+    SetTrue(cond::kVolumeComplete, "volumes are restored in every cluster");
+    FinishStep(step::kRestoreVolume);
+    if (sync) {
+      status_.StartStep(step::kWarmUp, now_);
+    } else if (async) {
+      status_.StartStep(step::kStartTiKV, now_);
+      status_.StartStep(step::kWarmUp, now_);
+    } else {
+      status_.StartStep(step::kStartTiKV, now_);
+    }
+  }
+
+  void WarmUp(bool sync, bool check_wal_only) {
+    if (!status_.IsTrue(cond::kWarmUpStarted) && All(mcond::kWarmUpStarted)) {
+      SetTrue(cond::kWarmUpStarted, "warm-up started in every cluster");
+    }
+    if (status_.IsTrue(cond::kWarmUpStarted) && !status_.IsTrue(cond::kWarmUpComplete) &&
+        All(mcond::kWarmUpComplete)) {
+      SetTrue(cond::kWarmUpComplete, "warm-up complete in every cluster");
+      FinishStep(step::kWarmUp);
+      if (sync && !check_wal_only) status_.StartStep(step::kStartTiKV, now_);
+    }
+  }
+
+  // restore-data in one member; true once its data is restored.
+  bool RestoreData() {
     bool data_started = false;
     for (const auto& m : in_.members) {
       if (m.federal_phase == fphase::kRestoreData || m.federal_phase == fphase::kRestoreFinish) {
@@ -431,25 +453,28 @@ class Pass {
     }
     if (!data_started) {
       StartRestoreData();
-      return;
+      return false;
     }
     status_.StartStep(step::kRestoreData, now_);  // after a crash between patch and status
-    if (!status_.IsTrue(cond::kDataComplete)) {
-      const api::RestoreMemberView* done = nullptr;
-      for (const auto& c : vr_.clusters) {
-        const api::RestoreMemberView* m = Member(c.k8s_cluster_name);
-        if (m->IsTrue(mcond::kDataComplete)) {
-          done = m;
-          break;
-        }
+    if (status_.IsTrue(cond::kDataComplete)) return true;
+    const api::RestoreMemberView* done = nullptr;
+    for (const auto& c : vr_.clusters) {
+      const api::RestoreMemberView* m = Member(c.k8s_cluster_name);
+      if (m->IsTrue(mcond::kDataComplete)) {
+        done = m;
+        break;
       }
-      if (done == nullptr) return;
-      status_.commit_ts = done->commit_ts;
-      SetTrue(cond::kDataComplete,
-              "data restored by " + Describe(*done) + " at commitTs " + done->commit_ts);
-      FinishStep(step::kRestoreData);
     }
+    if (done == nullptr) return false;
+    status_.commit_ts = done->commit_ts;
+    SetTrue(cond::kDataComplete,
+            "data restored by " + Describe(*done) + " at commitTs " + done->commit_ts);
+    FinishStep(step::kRestoreData);
+    return true;
+  }
 
+  // restore-finish everywhere, then Complete.
+  void RestoreFinish(bool async) {
     status_.StartStep(step::kRestartTiKV, now_);
     std::vector<std::string> patched;
     for (const auto& c : vr_.clusters) {

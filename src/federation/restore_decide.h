@@ -20,6 +20,7 @@
 #include "api/volume_restore.h"
 #include "core/json.h"
 #include "core/time.h"
+#include "federation/decision.h"
 
 namespace brfed::federation {
 
@@ -55,25 +56,16 @@ struct MemberAction {
 // The JSON merge patch for a kPatchPhase action.
 Json MemberPhasePatch(const MemberAction& action);
 
-struct RestoreEvent {
-  std::string type;  // "Normal" or "Warning"
-  std::string reason;
-  std::string message;
-  bool operator==(const RestoreEvent&) const = default;
-};
-
 struct StepObservation {
   std::string step;
   double seconds = 0;
 };
 
-struct RestoreDecision {
+struct RestoreDecision : DecisionBase {
   enum class FinalizerChange { kNone, kAdd, kRemove };
   std::vector<MemberAction> actions;
   std::optional<api::VolumeRestoreStatus> new_status;  // nullopt: unchanged
   FinalizerChange finalizer = FinalizerChange::kNone;
-  std::vector<RestoreEvent> events;
-  std::optional<std::chrono::seconds> requeue_after;
   // Metric observations for transitions made by this decision.
   std::vector<StepObservation> finished_steps;
   std::string outcome;  // "Complete", "Failed", "Invalid" or "Cleaned" when reached now

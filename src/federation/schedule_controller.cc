@@ -35,10 +35,10 @@ std::function<Status(const Json&)> VolumeBackupValidator(
 
 ScheduleController::ScheduleController(ScheduleControllerDeps deps) : deps_(std::move(deps)) {}
 
-std::vector<JsonPtr> ScheduleController::BackupsOf(const std::vector<JsonPtr>& all,
-                                                   std::string_view schedule) const {
-  std::vector<JsonPtr> out;
-  for (const JsonPtr& b : all) {
+std::vector<runtime::ObjectPtr> ScheduleController::BackupsOf(
+    const std::vector<runtime::ObjectPtr>& all, std::string_view schedule) const {
+  std::vector<runtime::ObjectPtr> out;
+  for (const runtime::ObjectPtr& b : all) {
     if (LabelOf(*b, api::kBackupScheduleLabel) == schedule) out.push_back(b);
   }
   return out;
@@ -48,7 +48,7 @@ std::vector<std::string> ScheduleController::GroupKeys(std::string_view ns,
                                                        std::string_view group) const {
   std::vector<std::string> keys;
   if (group.empty()) return keys;
-  for (const JsonPtr& s : deps_.list_schedules(ns)) {
+  for (const runtime::ObjectPtr& s : deps_.list_schedules(ns)) {
     if (LabelOf(*s, api::kBackupScheduleGroupLabel) == group) {
       keys.push_back(std::string(ns) + "/" + NameOf(*s));
     }
@@ -82,201 +82,234 @@ Status ScheduleController::TemplateValidation(const Json& schedule) const {
   return deps_.validate_volume_backup(BuildScheduledVolumeBackup(schedule, deps_.clock->Now()));
 }
 
+// What one pass works on: the key, the lists it took, and its claim bookkeeping.
+struct ScheduleController::Pass {
+  std::string key, ns, name;
+  SteadyTime steady_now;
+  std::vector<runtime::ObjectPtr> schedules;
+  std::vector<runtime::ObjectPtr> all_backups;
+  runtime::ObjectPtr self;  // null: the schedule is gone
+  std::string group;
+  std::string claim_key;
+  bool lists_stale = false;  // our claim was taken or released while we listed
+  uint64_t generation = 0;   // of our claim, after the bookkeeping
+  std::string claim_holder;
+  std::vector<std::string> deletes_in_flight;
+};
+
 Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Reconcile(
     const std::string& key) {
   const size_t slash = key.find('/');
   if (slash == std::string::npos) return InvalidArgument("bad schedule key " + key);
-  const std::string ns = key.substr(0, slash);
-  const std::string name = key.substr(slash + 1);
-  const SteadyTime steady_now = deps_.clock->Steady();
+  Pass pass;
+  pass.key = key;
+  pass.ns = key.substr(0, slash);
+  pass.name = key.substr(slash + 1);
+  pass.steady_now = deps_.clock->Steady();
+  ListAndSettle(pass);
+  if (!pass.self) {
+    // Deleted: its backups stay (no owner reference). Nothing else to do.
+    return std::optional<std::chrono::nanoseconds>();
+  }
+  std::vector<std::vector<runtime::ObjectPtr>> keep_alive;  // the backups the input points into
+  ScheduleDecision d = DecideSchedule(Observe(pass, keep_alive));
+  return Act(pass, d);
+}
 
+void ScheduleController::ListAndSettle(Pass& pass) {
   // Claim generations before the lists are taken (see the header).
   std::map<std::string, uint64_t> generations_before;
   {
     std::lock_guard<std::mutex> lock(mu_);
     generations_before = claim_generations_;
   }
-  const std::vector<JsonPtr> schedules = deps_.list_schedules(ns);
-  JsonPtr self;
-  for (const JsonPtr& s : schedules) {
-    if (NameOf(*s) == name) self = s;
+  pass.schedules = deps_.list_schedules(pass.ns);
+  for (const runtime::ObjectPtr& s : pass.schedules) {
+    if (NameOf(*s) == pass.name) pass.self = s;
   }
-  const std::string group = self ? LabelOf(*self, api::kBackupScheduleGroupLabel) : "";
-  const std::string claim_key = group.empty() ? "schedule:" + key : "group:" + ns + "/" + group;
-  const std::vector<JsonPtr> all_backups = deps_.list_volume_backups(ns);
+  pass.group = pass.self ? LabelOf(*pass.self, api::kBackupScheduleGroupLabel) : "";
+  pass.claim_key =
+      pass.group.empty() ? "schedule:" + pass.key : "group:" + pass.ns + "/" + pass.group;
+  pass.all_backups = deps_.list_volume_backups(pass.ns);
 
-  std::string claim_holder;
-  std::vector<std::string> deletes_in_flight;
-  bool lists_stale = false;
-  uint64_t generation = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // Someone else took or released our claim while we listed: the lists may predate it.
-    lists_stale = claim_generations_[claim_key] != generations_before[claim_key];
-    // Forget what the cache now shows (or what has waited too long for it).
-    for (auto it = claims_.begin(); it != claims_.end();) {
-      const bool seen = std::any_of(all_backups.begin(), all_backups.end(), [&](const JsonPtr& b) {
-        return NameOf(*b) == it->second.backup_name;
-      });
-      const bool ours = it->first == claim_key;
-      if ((ours && seen) || steady_now - it->second.since > deps_.bookkeeping_timeout) {
-        ++claim_generations_[it->first];
-        it = claims_.erase(it);
-      } else {
-        ++it;
+  std::lock_guard<std::mutex> lock(mu_);
+  pass.lists_stale = claim_generations_[pass.claim_key] != generations_before[pass.claim_key];
+  ForgetSettledClaims(pass);
+  ForgetSettledDeletes(pass);
+  if (auto it = claims_.find(pass.claim_key); it != claims_.end()) {
+    pass.claim_holder = it->second.holder;
+  }
+  pass.generation = claim_generations_[pass.claim_key];
+}
+
+// Forgets claims the cache now shows (or that waited too long for it). Holds mu_.
+void ScheduleController::ForgetSettledClaims(const Pass& pass) {
+  for (auto it = claims_.begin(); it != claims_.end();) {
+    const bool seen = std::any_of(
+        pass.all_backups.begin(), pass.all_backups.end(),
+        [&](const runtime::ObjectPtr& b) { return NameOf(*b) == it->second.backup_name; });
+    const bool ours = it->first == pass.claim_key;
+    if ((ours && seen) || pass.steady_now - it->second.since > deps_.bookkeeping_timeout) {
+      ++claim_generations_[it->first];
+      it = claims_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// Forgets deletes the cache now shows (or that waited too long); the rest of this namespace's
+// are still in flight. Holds mu_.
+void ScheduleController::ForgetSettledDeletes(Pass& pass) {
+  const std::string prefix = pass.ns + "/";
+  for (auto it = deletes_.begin(); it != deletes_.end();) {
+    const std::string& vb_key = it->first;
+    const bool here = vb_key.rfind(prefix, 0) == 0;
+    bool done = here;
+    if (here) {
+      const std::string vb_name = vb_key.substr(prefix.size());
+      for (const runtime::ObjectPtr& b : pass.all_backups) {
+        if (NameOf(*b) == vb_name && !api::IsBeingDeleted(*b)) done = false;
       }
     }
-    for (auto it = deletes_.begin(); it != deletes_.end();) {
-      const std::string& vb_key = it->first;
-      bool done = vb_key.rfind(ns + "/", 0) == 0;
-      if (done) {
-        const std::string vb_name = vb_key.substr(ns.size() + 1);
-        for (const JsonPtr& b : all_backups) {
-          if (NameOf(*b) == vb_name && !api::IsBeingDeleted(*b)) done = false;
-        }
-      }
-      if (done || steady_now - it->second.since > deps_.bookkeeping_timeout) {
-        it = deletes_.erase(it);
-      } else {
-        if (vb_key.rfind(ns + "/", 0) == 0)
-          deletes_in_flight.push_back(vb_key.substr(ns.size() + 1));
-        ++it;
-      }
+    if (done || pass.steady_now - it->second.since > deps_.bookkeeping_timeout) {
+      it = deletes_.erase(it);
+    } else {
+      if (here) pass.deletes_in_flight.push_back(vb_key.substr(prefix.size()));
+      ++it;
     }
-    if (auto it = claims_.find(claim_key); it != claims_.end()) claim_holder = it->second.holder;
-    generation = claim_generations_[claim_key];
   }
+}
 
-  if (!self) {
-    // Deleted: its backups stay (no owner reference). Nothing else to do.
-    return std::optional<std::chrono::nanoseconds>();
-  }
-
-  // Observe.
-  std::vector<JsonPtr> own = BackupsOf(all_backups, name);
+ScheduleDecideInput ScheduleController::Observe(
+    const Pass& pass, std::vector<std::vector<runtime::ObjectPtr>>& keep_alive) const {
   ScheduleDecideInput in;
-  in.self.schedule = self.get();
-  for (const JsonPtr& b : own) in.self.backups.push_back(b.get());
-  in.self.template_validation = TemplateValidation(*self);
-  std::vector<std::vector<JsonPtr>> peer_backups;  // keeps peers' vectors alive
-  if (!group.empty()) {
-    for (const JsonPtr& s : schedules) {
-      if (NameOf(*s) == name || LabelOf(*s, api::kBackupScheduleGroupLabel) != group) continue;
-      peer_backups.push_back(BackupsOf(all_backups, NameOf(*s)));
+  keep_alive.push_back(BackupsOf(pass.all_backups, pass.name));
+  in.self.schedule = pass.self.get();
+  for (const runtime::ObjectPtr& b : keep_alive.back()) in.self.backups.push_back(b.get());
+  in.self.template_validation = TemplateValidation(*pass.self);
+  if (!pass.group.empty()) {
+    std::set<std::string> live_schedules;
+    for (const runtime::ObjectPtr& s : pass.schedules) {
+      live_schedules.insert(NameOf(*s));
+      if (NameOf(*s) == pass.name || LabelOf(*s, api::kBackupScheduleGroupLabel) != pass.group) {
+        continue;
+      }
+      keep_alive.push_back(BackupsOf(pass.all_backups, NameOf(*s)));
       ScheduleObservation peer;
       peer.schedule = s.get();
-      for (const JsonPtr& b : peer_backups.back()) peer.backups.push_back(b.get());
+      for (const runtime::ObjectPtr& b : keep_alive.back()) peer.backups.push_back(b.get());
       peer.template_validation = TemplateValidation(*s);
       in.group_peers.push_back(std::move(peer));
     }
-  }
-  if (!group.empty()) {
-    std::set<std::string> live_schedules;
-    for (const JsonPtr& sc : schedules) live_schedules.insert(NameOf(*sc));
-    for (const JsonPtr& b : all_backups) {
-      if (LabelOf(*b, api::kBackupScheduleGroupLabel) == group &&
+    for (const runtime::ObjectPtr& b : pass.all_backups) {
+      if (LabelOf(*b, api::kBackupScheduleGroupLabel) == pass.group &&
           live_schedules.count(LabelOf(*b, api::kBackupScheduleLabel)) == 0) {
         in.orphan_group_backups.push_back(b.get());
       }
     }
   }
-  in.claim_holder = claim_holder;
-  in.deletes_in_flight = deletes_in_flight;
+  in.claim_holder = pass.claim_holder;
+  in.deletes_in_flight = pass.deletes_in_flight;
   in.now = deps_.clock->Now();
+  return in;
+}
 
-  // Decide.
-  ScheduleDecision d = DecideSchedule(in);
-
-  // Act.
-  for (const ScheduleEvent& e : d.events) {
-    if (deps_.events) deps_.events->Record(*self, e.type, e.reason, e.message);
-    log::Warn("schedule: " + e.message, {{"schedule", key}, {"reason", e.reason}});
+// Writes in order and stops at the first failure (the executor's policy, docs/architecture.md):
+// create, retention delete, status.
+Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Act(const Pass& pass,
+                                                                        ScheduleDecision& d) {
+  for (const Event& e : d.events) {
+    if (deps_.events) deps_.events(*pass.self, e.type, e.reason, e.message);
+    log::Warn("schedule: " + e.message, {{"schedule", pass.key}, {"reason", e.reason}});
   }
   if (d.last_successful_backup && deps_.metrics) {
-    deps_.metrics->LastSuccessfulBackup(ns, name, *d.last_successful_backup);
+    deps_.metrics->LastSuccessfulBackup(pass.ns, pass.name, *d.last_successful_backup);
   }
-
-  Status first_error;
-  bool status_allowed = true;
   if (!d.create.empty()) {
-    const Json& vb = d.create[0];
-    const std::string vb_name = NameOf(vb);
-    bool claimed = false;
-    if (!lists_stale) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (claims_.count(claim_key) == 0 && claim_generations_[claim_key] == generation) {
-        claims_[claim_key] = Claim{name, vb_name, steady_now};
-        ++claim_generations_[claim_key];
-        claimed = true;
-      }
+    if (!TakeClaim(pass, NameOf(d.create[0]))) {
+      // Another schedule of the group created (or its claim was released) after we listed:
+      // decide again on fresher lists (the status waits for that decision).
+      return std::optional<std::chrono::nanoseconds>(std::chrono::seconds(1));
     }
-    if (!claimed) {
-      // Another schedule of the group created (or its claim was released) after we listed.
-      d.requeue_after = std::chrono::seconds(1);
-      status_allowed = false;
-    } else {
-      Status st = deps_.writer->CreateVolumeBackup(vb);
-      if (st.ok() || st.code() == Code::kAlreadyExists) {
-        if (deps_.events) {
-          deps_.events->Record(*self, "Normal", "SuccessfulCreate",
-                               "create VolumeBackup " + vb_name + " for schedule " + name);
-        }
-        if (deps_.metrics && st.ok()) deps_.metrics->BackupCreated(ns, name);
-        log::Info("schedule: created VolumeBackup", {{"schedule", key}, {"volumeBackup", vb_name}});
-      } else {
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          claims_.erase(claim_key);
-          ++claim_generations_[claim_key];
-        }
-        if (deps_.events) {
-          deps_.events->Record(*self, "Warning", "FailedCreate",
-                               "create VolumeBackup " + vb_name + " failed: " + st.message());
-        }
-        first_error = st.Annotate("create VolumeBackup " + ns + "/" + vb_name);
-        status_allowed = false;  // the slot is not taken until the backup exists
-      }
-    }
+    BRFED_RETURN_IF_ERROR(CreateClaimed(pass, d.create[0]));
   }
-
-  if (!d.delete_backup.empty()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      deletes_[ns + "/" + d.delete_backup] = PendingDelete{ns + "/" + d.delete_backup, steady_now};
-    }
-    Status st = deps_.writer->DeleteVolumeBackup(ns, d.delete_backup);
-    if (st.ok() || st.code() == Code::kNotFound) {
-      if (deps_.events) {
-        deps_.events->Record(
-            *self, "Normal", "SuccessfulDelete",
-            "delete VolumeBackup " + d.delete_backup + " (" + d.delete_reason + ")");
-      }
-      if (deps_.metrics && st.ok()) deps_.metrics->RetentionDeleted(ns, name);
-      log::Info("schedule: retention deleted VolumeBackup",
-                {{"schedule", key}, {"volumeBackup", d.delete_backup}, {"why", d.delete_reason}});
-    } else {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        deletes_.erase(ns + "/" + d.delete_backup);
-      }
-      if (deps_.events) {
-        deps_.events->Record(*self, "Warning", "FailedDelete",
-                             "delete VolumeBackup " + d.delete_backup + " failed: " + st.message());
-      }
-      if (first_error.ok()) first_error = st.Annotate("delete VolumeBackup " + d.delete_backup);
-    }
-  }
-
-  if (status_allowed && d.status_changed) {
-    const Json old_status = self->contains("status") ? (*self)["status"] : Json::object();
+  if (!d.delete_backup.empty()) BRFED_RETURN_IF_ERROR(DeleteForRetention(pass, d));
+  if (d.status_changed) {
+    const Json& self = *pass.self;
+    const Json old_status = self.contains("status") ? self["status"] : Json::object();
     Json patch = CreateMergePatch(Json{{"status", old_status}}, Json{{"status", d.status[0]}});
-    patch["metadata"]["resourceVersion"] = JsonStringAt(*self, {"metadata", "resourceVersion"});
-    Status st = deps_.writer->PatchScheduleStatus(ns, name, patch);
-    if (!st.ok() && first_error.ok()) first_error = st.Annotate("update status of " + key);
+    patch["metadata"]["resourceVersion"] = JsonStringAt(self, {"metadata", "resourceVersion"});
+    Status st = deps_.writer->PatchScheduleStatus(pass.ns, pass.name, patch);
+    if (!st.ok()) return st.Annotate("update status of " + pass.key);
   }
-
-  if (!first_error.ok()) return first_error;
   return d.requeue_after;
+}
+
+bool ScheduleController::TakeClaim(const Pass& pass, const std::string& backup_name) {
+  if (pass.lists_stale) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (claims_.count(pass.claim_key) != 0 || claim_generations_[pass.claim_key] != pass.generation) {
+    return false;
+  }
+  claims_[pass.claim_key] = Claim{pass.name, backup_name, pass.steady_now};
+  ++claim_generations_[pass.claim_key];
+  return true;
+}
+
+Status ScheduleController::CreateClaimed(const Pass& pass, const Json& vb) {
+  const std::string vb_name = NameOf(vb);
+  Status st = deps_.writer->CreateVolumeBackup(vb);
+  if (st.ok() || st.code() == Code::kAlreadyExists) {
+    if (deps_.events) {
+      deps_.events(*pass.self, "Normal", "SuccessfulCreate",
+                   "create VolumeBackup " + vb_name + " for schedule " + pass.name);
+    }
+    if (deps_.metrics && st.ok()) deps_.metrics->BackupCreated(pass.ns, pass.name);
+    log::Info("schedule: created VolumeBackup",
+              {{"schedule", pass.key}, {"volumeBackup", vb_name}});
+    return Status::Ok();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    claims_.erase(pass.claim_key);
+    ++claim_generations_[pass.claim_key];
+  }
+  if (deps_.events) {
+    deps_.events(*pass.self, "Warning", "FailedCreate",
+                 "create VolumeBackup " + vb_name + " failed: " + st.message());
+  }
+  // The slot is not taken until the backup exists: no status write in this pass.
+  return st.Annotate("create VolumeBackup " + pass.ns + "/" + vb_name);
+}
+
+Status ScheduleController::DeleteForRetention(const Pass& pass, const ScheduleDecision& d) {
+  const std::string vb_key = pass.ns + "/" + d.delete_backup;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    deletes_[vb_key] = PendingDelete{vb_key, pass.steady_now};
+  }
+  Status st = deps_.writer->DeleteVolumeBackup(pass.ns, d.delete_backup);
+  if (st.ok() || st.code() == Code::kNotFound) {
+    if (deps_.events) {
+      deps_.events(*pass.self, "Normal", "SuccessfulDelete",
+                   "delete VolumeBackup " + d.delete_backup + " (" + d.delete_reason + ")");
+    }
+    if (deps_.metrics && st.ok()) deps_.metrics->RetentionDeleted(pass.ns, pass.name);
+    log::Info(
+        "schedule: retention deleted VolumeBackup",
+        {{"schedule", pass.key}, {"volumeBackup", d.delete_backup}, {"why", d.delete_reason}});
+    return Status::Ok();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    deletes_.erase(vb_key);
+  }
+  if (deps_.events) {
+    deps_.events(*pass.self, "Warning", "FailedDelete",
+                 "delete VolumeBackup " + d.delete_backup + " failed: " + st.message());
+  }
+  return st.Annotate("delete VolumeBackup " + d.delete_backup);
 }
 
 }  // namespace brfed::federation

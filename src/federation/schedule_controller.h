@@ -39,10 +39,11 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
+#include "federation/decision.h"
+#include "federation/schedule_decide.h"
+#include "runtime/cache.h"
 
 namespace brfed::federation {
-
-using JsonPtr = std::shared_ptr<const Json>;
 
 // Writes to the control-plane API server.
 class ScheduleWriter {
@@ -58,14 +59,6 @@ class ScheduleWriter {
                                      const Json& patch) = 0;
 };
 
-// Kubernetes Events, recorded against `involved_object`.
-class ScheduleEventSink {
- public:
-  virtual ~ScheduleEventSink() = default;
-  virtual void Record(const Json& involved_object, std::string_view type, std::string_view reason,
-                      std::string_view message) = 0;
-};
-
 // Metrics hooks (the manager maps them onto its registry).
 class ScheduleMetrics {
  public:
@@ -77,14 +70,14 @@ class ScheduleMetrics {
 
 struct ScheduleControllerDeps {
   // Cache reads by namespace (informer stores); never the API server.
-  std::function<std::vector<JsonPtr>(std::string_view ns)> list_schedules;
-  std::function<std::vector<JsonPtr>(std::string_view ns)> list_volume_backups;
+  std::function<std::vector<runtime::ObjectPtr>(std::string_view ns)> list_schedules;
+  std::function<std::vector<runtime::ObjectPtr>(std::string_view ns)> list_volume_backups;
   // The VolumeBackup controller's validation of a VolumeBackup the schedule would create; OK
   // when valid. Optional.
   std::function<Status(const Json& volume_backup)> validate_volume_backup;
   ScheduleWriter* writer = nullptr;
-  ScheduleEventSink* events = nullptr;  // optional
-  ScheduleMetrics* metrics = nullptr;   // optional
+  EventSink events;                    // optional
+  ScheduleMetrics* metrics = nullptr;  // optional
   Clock* clock = RealClock::Get();
   // How long a claim or remembered delete may wait for the cache before it is dropped.
   std::chrono::seconds bookkeeping_timeout{60};
@@ -119,7 +112,19 @@ class ScheduleController {
     SteadyTime since;
   };
 
-  std::vector<JsonPtr> BackupsOf(const std::vector<JsonPtr>& all, std::string_view schedule) const;
+  struct Pass;
+  // Lists the caches and settles the claim and delete bookkeeping against them.
+  void ListAndSettle(Pass& pass);
+  void ForgetSettledClaims(const Pass& pass);
+  void ForgetSettledDeletes(Pass& pass);
+  ScheduleDecideInput Observe(const Pass& pass,
+                              std::vector<std::vector<runtime::ObjectPtr>>& keep_alive) const;
+  Result<std::optional<std::chrono::nanoseconds>> Act(const Pass& pass, ScheduleDecision& d);
+  bool TakeClaim(const Pass& pass, const std::string& backup_name);
+  Status CreateClaimed(const Pass& pass, const Json& volume_backup);
+  Status DeleteForRetention(const Pass& pass, const ScheduleDecision& d);
+  std::vector<runtime::ObjectPtr> BackupsOf(const std::vector<runtime::ObjectPtr>& all,
+                                            std::string_view schedule) const;
   std::vector<std::string> GroupKeys(std::string_view ns, std::string_view group) const;
   Status TemplateValidation(const Json& schedule) const;
 

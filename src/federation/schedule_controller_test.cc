@@ -16,7 +16,7 @@ Time T(const char* rfc3339) { return ParseRfc3339(rfc3339).value_or(Time()); }
 
 // An API server (objects by "ns/name") and a cache that only catches up on Sync(), so tests
 // can reproduce the lag between our writes and what the informers show.
-class FakeWorld : public ScheduleWriter, public ScheduleEventSink, public ScheduleMetrics {
+class FakeWorld : public ScheduleWriter, public ScheduleMetrics {
  public:
   std::map<std::string, Json> schedules, backups;  // the server
   std::map<std::string, Json> cached_schedules, cached_backups;
@@ -31,8 +31,8 @@ class FakeWorld : public ScheduleWriter, public ScheduleEventSink, public Schedu
     cached_schedules = schedules;
     cached_backups = backups;
   }
-  std::vector<JsonPtr> List(const std::map<std::string, Json>& m, std::string_view ns) {
-    std::vector<JsonPtr> out;
+  std::vector<runtime::ObjectPtr> List(const std::map<std::string, Json>& m, std::string_view ns) {
+    std::vector<runtime::ObjectPtr> out;
     for (const auto& [k, v] : m) {
       if (k.rfind(std::string(ns) + "/", 0) == 0) out.push_back(std::make_shared<Json>(v));
     }
@@ -66,8 +66,7 @@ class FakeWorld : public ScheduleWriter, public ScheduleEventSink, public Schedu
     ++status_patches;
     return Status::Ok();
   }
-  void Record(const Json&, std::string_view, std::string_view reason,
-              std::string_view message) override {
+  void Record(const Json&, std::string_view, std::string_view reason, std::string_view message) {
     events.push_back(std::string(reason) + ": " + std::string(message));
   }
   void BackupCreated(std::string_view, std::string_view) override { ++metric_created; }
@@ -113,13 +112,14 @@ struct Harness {
       return world.List(world.cached_schedules, ns);
     };
     deps.list_volume_backups = [this](std::string_view ns) {
-      std::vector<JsonPtr> out = world.List(world.cached_backups, ns);
+      std::vector<runtime::ObjectPtr> out = world.List(world.cached_backups, ns);
       if (auto hook = std::exchange(after_list_backups, nullptr)) hook();
       return out;
     };
     deps.validate_volume_backup = VolumeBackupValidator([known] { return known; });
     deps.writer = &world;
-    deps.events = &world;
+    deps.events = [this](const Json& o, std::string_view t, std::string_view r,
+                         std::string_view m) { world.Record(o, t, r, m); };
     deps.metrics = &world;
     deps.clock = &clock;
     controller = std::make_unique<ScheduleController>(std::move(deps));

@@ -207,12 +207,22 @@ Json BuildScheduledVolumeBackup(const Json& s, Time slot) {
 
 namespace {
 
-void Requeue(ScheduleDecision& d, nanoseconds after) {
-  if (after < nanoseconds(0)) after = nanoseconds(0);
-  if (!d.requeue_after || after < *d.requeue_after) d.requeue_after = after;
-}
+void Requeue(ScheduleDecision& d, nanoseconds after) { d.RequeueWithin(after); }
 
 // Retention: picks at most one backup to delete and notes when to look again.
+// The newest Complete backup not being deleted, or nullptr.
+template <typename Deleting>
+const Json* NewestComplete(const std::vector<const Json*>& backups, Deleting deleting) {
+  const Json* newest = nullptr;
+  for (const Json* b : backups) {
+    if (StateOfBackup(*b) == BackupState::kComplete && !deleting(b) &&
+        (newest == nullptr || OlderThan(newest, b))) {
+      newest = b;
+    }
+  }
+  return newest;
+}
+
 void DecideRetention(const ScheduleDecideInput& in, const Validated& v, ScheduleDecision& d) {
   const std::vector<const Json*>& all = in.self.backups;
   auto deleting = [&](const Json* b) {
@@ -221,13 +231,7 @@ void DecideRetention(const ScheduleDecideInput& in, const Validated& v, Schedule
                in.deletes_in_flight.end();
   };
   // The newest Complete backup that is staying: never deleted, whatever else happens.
-  const Json* newest_complete = nullptr;
-  for (const Json* b : all) {
-    if (StateOfBackup(*b) == BackupState::kComplete && !deleting(b) &&
-        (newest_complete == nullptr || OlderThan(newest_complete, b))) {
-      newest_complete = b;
-    }
-  }
+  const Json* newest_complete = NewestComplete(all, deleting);
   if (newest_complete != nullptr) {
     d.last_successful_backup = TimeAt(*newest_complete, {"status", "timeCompleted"})
                                    .value_or(CreationOf(*newest_complete));
@@ -354,6 +358,64 @@ ScheduleSlots ComputeSlots(const CronSchedule& cron, Time reference, Time now) {
   return r;
 }
 
+namespace {
+
+// The slot to run now, or nullopt with d.wait_reason (and the requeue) saying why not: paused,
+// invalid, the clock went back, too many missed slots (skip ahead), or nothing due yet.
+std::optional<Time> DueSlot(const ScheduleDecideInput& in, const Validated& v, Json& status,
+                            ScheduleDecision& d) {
+  const Json& s = *in.self.schedule;
+  if (IsPaused(s)) {
+    d.wait_reason = "paused";
+    return std::nullopt;
+  }
+  if (!v.problems.empty() || !v.cron) {
+    d.wait_reason = "invalid";
+    return std::nullopt;
+  }
+  const CronSchedule& cron = *v.cron;
+  Time reference =
+      ReferenceOf(Json{{"metadata", s.value("metadata", Json::object())}, {"status", status}});
+  if (reference > in.now) {
+    d.wait_reason = "clock-backwards";
+    if (std::optional<Time> next = cron.Next(reference)) Requeue(d, *next - in.now);
+    return std::nullopt;
+  }
+  ScheduleSlots slots = ComputeSlots(cron, reference, in.now);
+  if (slots.next) Requeue(d, *slots.next - in.now);
+  if (slots.too_many_missed) {
+    status["allBackupCleanTime"] = FormatRfc3339(in.now);
+    d.events.push_back({"Warning", "MissedSchedules",
+                        "more than " + std::to_string(kMaxMissedSlots) + " slots missed since " +
+                            FormatRfc3339(reference) + "; skipping to the next slot"});
+    d.wait_reason = "too-many-missed";
+    return std::nullopt;
+  }
+  if (!slots.due) d.wait_reason = "not-due";
+  return slots.due;
+}
+
+// Why `slot` cannot run now ("" when it can): a claim, an unfinished backup of this schedule
+// or of its group, or a group peer that goes first.
+std::string BlockedReason(const ScheduleDecideInput& in, Time slot, const std::string& name) {
+  if (!in.claim_holder.empty()) return "claimed";
+  if (HasUnfinished(in.self.backups)) return "busy";
+  for (const ScheduleObservation& peer : in.group_peers) {
+    if (HasUnfinished(peer.backups)) return "group-busy";
+  }
+  if (HasUnfinished(in.orphan_group_backups)) return "group-busy";
+  for (const ScheduleObservation& peer : in.group_peers) {
+    std::optional<Time> peer_slot = PendingSlot(peer, in.now);
+    if (peer_slot &&
+        std::make_tuple(*peer_slot, NameOf(*peer.schedule)) < std::make_tuple(slot, name)) {
+      return "group-order";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   const Json& s = *in.self.schedule;
   const std::string name = NameOf(s);
@@ -383,43 +445,12 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
     d.status.push_back(std::move(status));
     return std::move(d);
   };
-
-  if (IsPaused(s)) {
-    d.wait_reason = "paused";
-    return finish();
-  }
-  if (!v.problems.empty() || !v.cron) {
-    d.wait_reason = "invalid";
-    return finish();
-  }
-  const CronSchedule& cron = *v.cron;
-  Time reference =
-      ReferenceOf(Json{{"metadata", s.value("metadata", Json::object())}, {"status", status}});
-  if (reference > in.now) {
-    d.wait_reason = "clock-backwards";
-    if (std::optional<Time> next = cron.Next(reference)) Requeue(d, *next - in.now);
-    return finish();
-  }
-  ScheduleSlots slots = ComputeSlots(cron, reference, in.now);
-  if (slots.next) Requeue(d, *slots.next - in.now);
-  if (slots.too_many_missed) {
-    status["allBackupCleanTime"] = FormatRfc3339(in.now);
-    d.events.push_back({"Warning", "MissedSchedules",
-                        "more than " + std::to_string(kMaxMissedSlots) + " slots missed since " +
-                            FormatRfc3339(reference) + "; skipping to the next slot"});
-    d.wait_reason = "too-many-missed";
-    return finish();
-  }
-  if (!slots.due) {
-    d.wait_reason = "not-due";
-    return finish();
-  }
-
-  const Time slot = *slots.due;
-  const std::string backup_name = ScheduledBackupName(name, slot);
+  const std::optional<Time> slot = DueSlot(in, v, status, d);
+  if (!slot) return finish();
+  const std::string backup_name = ScheduledBackupName(name, *slot);
   auto record_slot = [&]() {
     status["lastBackup"] = backup_name;
-    status["lastBackupTime"] = FormatRfc3339(slot);
+    status["lastBackupTime"] = FormatRfc3339(*slot);
     status.erase("allBackupCleanTime");
   };
   for (const Json* b : in.self.backups) {
@@ -430,26 +461,12 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
       return finish();
     }
   }
-  auto blocked = [&](std::string reason) {
-    d.wait_reason = std::move(reason);
+  if (std::string why = BlockedReason(in, *slot, name); !why.empty()) {
+    d.wait_reason = std::move(why);
     Requeue(d, kBlockedRecheck);
     return finish();
-  };
-  if (!in.claim_holder.empty()) return blocked("claimed");
-  if (HasUnfinished(in.self.backups)) return blocked("busy");
-  for (const ScheduleObservation& peer : in.group_peers) {
-    if (HasUnfinished(peer.backups)) return blocked("group-busy");
   }
-  if (HasUnfinished(in.orphan_group_backups)) return blocked("group-busy");
-  for (const ScheduleObservation& peer : in.group_peers) {
-    std::optional<Time> peer_slot = PendingSlot(peer, in.now);
-    if (peer_slot &&
-        std::make_tuple(*peer_slot, NameOf(*peer.schedule)) < std::make_tuple(slot, name)) {
-      return blocked("group-order");
-    }
-  }
-
-  d.create.push_back(BuildScheduledVolumeBackup(s, slot));
+  d.create.push_back(BuildScheduledVolumeBackup(s, *slot));
   record_slot();
   return finish();
 }

@@ -35,6 +35,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "federation/decision.h"
 
 namespace brfed::cron {
 class CronSchedule;
@@ -72,13 +73,7 @@ struct ScheduleDecideInput {
   Time now;
 };
 
-struct ScheduleEvent {
-  std::string type;    // "Normal" or "Warning"
-  std::string reason;  // e.g. "SuccessfulCreate", "RetentionDelete", "Invalid"
-  std::string message;
-};
-
-struct ScheduleDecision {
+struct ScheduleDecision : DecisionBase {
   // At most one VolumeBackup to create (a full object) and at most one to delete.
   std::vector<Json> create;
   std::string delete_backup;
@@ -86,9 +81,8 @@ struct ScheduleDecision {
   // The whole new `status` of the schedule, and whether it differs from the current one.
   std::vector<Json> status;  // exactly one element
   bool status_changed = false;
-  std::vector<ScheduleEvent> events;
-  // When to reconcile again without an event (the next slot, or a backstop while blocked).
-  std::optional<std::chrono::nanoseconds> requeue_after;
+  // events: "SuccessfulCreate", "RetentionDelete", "Invalid" ...; requeue_after: the next
+  // slot, or a backstop while blocked.
   // Newest Complete backup's completion (or creation) time, for the metric; nullopt if none.
   std::optional<Time> last_successful_backup;
   // Why nothing was created this time (for logs and tests): "", "paused", "invalid",

@@ -6,6 +6,15 @@
 
 namespace brfed::federation {
 
+KubeScheduleWriter::KubeScheduleWriter(std::shared_ptr<kube::Client> client,
+                                       runtime::StatusWriter* status_writer)
+    : client_(std::move(client)), status_writer_(status_writer) {
+  if (status_writer_ == nullptr) {
+    own_status_writer_ = std::make_unique<runtime::StatusWriter>(client_);
+    status_writer_ = own_status_writer_.get();
+  }
+}
+
 Status KubeScheduleWriter::CreateVolumeBackup(const Json& volume_backup) {
   return client_
       ->Create(kube::resources::VolumeBackup(),
@@ -19,12 +28,7 @@ Status KubeScheduleWriter::DeleteVolumeBackup(std::string_view ns, std::string_v
 
 Status KubeScheduleWriter::PatchScheduleStatus(std::string_view ns, std::string_view name,
                                                const Json& patch) {
-  const kube::Resource& r = kube::resources::VolumeBackupSchedule();
-  Result<Json> out = client_->Patch(r, ns, name, kube::PatchType::kMerge, patch, "status");
-  if (!out.ok() && out.status().code() == Code::kNotFound) {
-    out = client_->Patch(r, ns, name, kube::PatchType::kMerge, patch);
-  }
-  return out.status();
+  return status_writer_->Patch(kube::resources::VolumeBackupSchedule(), ns, name, patch).status();
 }
 
 }  // namespace brfed::federation

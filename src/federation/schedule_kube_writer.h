@@ -1,8 +1,8 @@
 // KubeScheduleWriter: the ScheduleController's writes (create and delete VolumeBackups, patch
 // a schedule's status) over a kube::Client to the control-plane API server.
 //
-// Status goes to the `status` subresource (brfed's CRDs have one); when the server answers
-// 404 for it (upstream's CRDs declare no subresource), the same patch goes to the object.
+// Status goes through runtime::StatusWriter (the one status writer: /status when the CRD
+// serves it, else the object).
 //
 // Thread-safety: as safe as the Client (which is thread-safe). Ownership: shares the Client.
 #ifndef BRFED_FEDERATION_SCHEDULE_KUBE_WRITER_H_
@@ -13,12 +13,15 @@
 
 #include "federation/schedule_controller.h"
 #include "kube/client.h"
+#include "runtime/status_writer.h"
 
 namespace brfed::federation {
 
 class KubeScheduleWriter final : public ScheduleWriter {
  public:
-  explicit KubeScheduleWriter(std::shared_ptr<kube::Client> client) : client_(std::move(client)) {}
+  // `status_writer` null: the writer makes its own over `client`.
+  explicit KubeScheduleWriter(std::shared_ptr<kube::Client> client,
+                              runtime::StatusWriter* status_writer = nullptr);
 
   Status CreateVolumeBackup(const Json& volume_backup) override;
   Status DeleteVolumeBackup(std::string_view ns, std::string_view name) override;
@@ -27,6 +30,8 @@ class KubeScheduleWriter final : public ScheduleWriter {
 
  private:
   std::shared_ptr<kube::Client> client_;
+  std::unique_ptr<runtime::StatusWriter> own_status_writer_;
+  runtime::StatusWriter* status_writer_;
 };
 
 }  // namespace brfed::federation

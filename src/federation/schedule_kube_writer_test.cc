@@ -80,9 +80,13 @@ TEST(KubeScheduleWriterTest, FallsBackToTheObjectWithoutAStatusSubresource) {
   EXPECT_TRUE(writer.PatchScheduleStatus("ns", "s", Json{{"status", Json::object()}}).ok());
   ASSERT_EQ(client->calls.size(), 2u);
   EXPECT_EQ(client->calls[1], "patch volumebackupschedules ns/s  {\"status\":{}} merge");
-  // Other errors are returned as they are.
+  // The object it is from now on: no second 404.
+  EXPECT_TRUE(writer.PatchScheduleStatus("ns", "s", Json{{"status", Json::object()}}).ok());
+  EXPECT_EQ(client->calls.size(), 3u);
+  // Other errors are returned as they are (a writer that has not learnt anything yet).
   client->status_patch_result = Status(Code::kConflict, "stale");
-  EXPECT_EQ(writer.PatchScheduleStatus("ns", "s", Json::object()).code(), Code::kConflict);
+  KubeScheduleWriter fresh(client);
+  EXPECT_EQ(fresh.PatchScheduleStatus("ns", "s", Json::object()).code(), Code::kConflict);
 }
 
 }  // namespace

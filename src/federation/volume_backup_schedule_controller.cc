@@ -3,12 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/resource.h"
-#include "runtime/store.h"
+#include "runtime/cache.h"
+#include "runtime/event_mappers.h"
 
 namespace brfed::federation {
 
 VolumeBackupScheduleController::VolumeBackupScheduleController(ControllerDeps deps)
-    : deps_(std::move(deps)), writer_(deps_.control_plane) {
+    : deps_(std::move(deps)), writer_(deps_.control_plane, deps_.status_writer) {
   if (deps_.metrics != nullptr) {
     created_ =
         &deps_.metrics->AddCounter("brfed_schedule_backups_created_total",
@@ -21,25 +22,21 @@ VolumeBackupScheduleController::VolumeBackupScheduleController(ControllerDeps de
         "Completion time of the newest Complete VolumeBackup of each schedule",
         {"namespace", "schedule"});
   }
-  runtime::InformerOptions options;
-  options.ns = deps_.watch_namespace;
-  schedules_ = std::make_unique<runtime::Informer>(
-      deps_.control_plane, kube::resources::VolumeBackupSchedule(), options, deps_.clock);
-  volume_backups_ = std::make_unique<runtime::Informer>(
-      deps_.control_plane, kube::resources::VolumeBackup(), options, deps_.clock);
+  schedules_ = deps_.informers->For(kube::resources::VolumeBackupSchedule());
+  volume_backups_ = deps_.informers->For(kube::resources::VolumeBackup());
 
   ScheduleControllerDeps core;
   core.list_schedules = [this](std::string_view ns) {
-    return schedules_->store().ListNamespace(ns);
+    return schedules_->cache().ListNamespace(ns);
   };
   core.list_volume_backups = [this](std::string_view ns) {
-    return volume_backups_->store().ListNamespace(ns);
+    return volume_backups_->cache().ListNamespace(ns);
   };
   DataPlanes* planes = deps_.data_planes;
   core.validate_volume_backup = VolumeBackupValidator(
       [planes] { return planes != nullptr ? planes->Names() : std::vector<std::string>(); });
   core.writer = &writer_;
-  core.events = this;
+  core.events = NewExecutorEventSink(deps_);
   core.metrics = this;
   core.clock = deps_.clock;
   core_ = std::make_unique<ScheduleController>(std::move(core));
@@ -47,59 +44,34 @@ VolumeBackupScheduleController::VolumeBackupScheduleController(ControllerDeps de
   controller_ = std::make_unique<runtime::Controller>(
       name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,
       deps_.metrics, deps_.clock);
-  auto on_schedule = [this](const Json& obj) {
-    for (const std::string& key : core_->KeysForSchedule(obj)) controller_->queue().Add(key);
-  };
-  auto on_backup = [this](const Json& obj) {
-    for (const std::string& key : core_->KeysForVolumeBackup(obj)) controller_->queue().Add(key);
-  };
-  schedules_->AddHandlers({on_schedule,
-                           [on_schedule](const Json&, const Json& obj) { on_schedule(obj); },
-                           on_schedule});
-  volume_backups_->AddHandlers(
-      {on_backup, [on_backup](const Json&, const Json& obj) { on_backup(obj); }, on_backup});
+  schedules_->AddHandlers(runtime::EnqueueMapped(
+      &controller_->queue(), [this](const Json& obj) { return core_->KeysForSchedule(obj); }));
+  volume_backups_->AddHandlers(runtime::EnqueueMapped(
+      &controller_->queue(), [this](const Json& obj) { return core_->KeysForVolumeBackup(obj); }));
 }
 
 VolumeBackupScheduleController::~VolumeBackupScheduleController() { Stop(); }
 
 Status VolumeBackupScheduleController::Start() {
-  schedules_->Start();
-  volume_backups_->Start();
   // Both caches must be in before the first decision: an empty backup cache would look like
   // "no backups" (and "all backups deleted").
-  for (runtime::Informer* informer : {schedules_.get(), volume_backups_.get()}) {
-    if (!informer->WaitForSync(std::chrono::seconds(60))) {
-      return UnavailableError(informer->resource().plural + " cache did not sync within 60s");
-    }
-  }
+  BRFED_RETURN_IF_ERROR(StartInformers(deps_, {schedules_.get(), volume_backups_.get()}));
   controller_->Start();
   return Status::Ok();
 }
 
+// The shared informers are stopped by their factory's owner, after every controller.
 void VolumeBackupScheduleController::Stop() {
   if (controller_) controller_->Stop();
-  if (schedules_) schedules_->Stop();
-  if (volume_backups_) volume_backups_->Stop();
 }
 
 Result<runtime::ReconcileOutcome> VolumeBackupScheduleController::Reconcile(
     const std::string& key) {
   Result<std::optional<std::chrono::nanoseconds>> after = core_->Reconcile(key);
   if (!after.ok()) return after.status();
-  runtime::ReconcileOutcome outcome;
-  outcome.requeue_after = *after;
-  // Safety net: look at every schedule again after one resync period at most.
-  const std::chrono::nanoseconds resync = deps_.resync;
-  if (schedules_->store().Get(ObjectKey::Parse(key)) != nullptr &&
-      (!outcome.requeue_after || *outcome.requeue_after > resync)) {
-    outcome.requeue_after = resync;
-  }
-  return outcome;
-}
-
-void VolumeBackupScheduleController::Record(const Json& involved_object, std::string_view type,
-                                            std::string_view reason, std::string_view message) {
-  if (deps_.events != nullptr) deps_.events->Record(involved_object, type, reason, message);
+  // A schedule is live as long as it exists.
+  const bool live = schedules_->cache().Get(ObjectKey::Parse(key)) != nullptr;
+  return WithResyncSafetyNet(*after, live, deps_.resync);
 }
 
 void VolumeBackupScheduleController::BackupCreated(std::string_view ns, std::string_view schedule) {

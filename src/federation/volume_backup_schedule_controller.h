@@ -1,5 +1,5 @@
 // VolumeBackupScheduleController: the manager-facing VolumeBackupSchedule controller. It owns
-// control-plane informers for VolumeBackupSchedules and VolumeBackups, a work queue with
+// (shared) control-plane informers for VolumeBackupSchedules and VolumeBackups, a work queue with
 // workers, and a ScheduleController (the observe -> decide -> act core) wired to a
 // KubeScheduleWriter, the EventRecorder, the metrics registry and VolumeBackup validation
 // against the data planes' names. A schedule event enqueues the schedule and its group; a
@@ -24,9 +24,7 @@
 
 namespace brfed::federation {
 
-class VolumeBackupScheduleController final : public FederationController,
-                                             private ScheduleEventSink,
-                                             private ScheduleMetrics {
+class VolumeBackupScheduleController final : public FederationController, private ScheduleMetrics {
  public:
   explicit VolumeBackupScheduleController(ControllerDeps deps);
   ~VolumeBackupScheduleController() override;
@@ -39,8 +37,6 @@ class VolumeBackupScheduleController final : public FederationController,
   Result<runtime::ReconcileOutcome> Reconcile(const std::string& key);
 
  private:
-  void Record(const Json& involved_object, std::string_view type, std::string_view reason,
-              std::string_view message) override;
   void BackupCreated(std::string_view ns, std::string_view schedule) override;
   void RetentionDeleted(std::string_view ns, std::string_view schedule) override;
   void LastSuccessfulBackup(std::string_view ns, std::string_view schedule, Time t) override;
@@ -48,8 +44,8 @@ class VolumeBackupScheduleController final : public FederationController,
   const std::string name_ = "volumeBackupSchedule";
   ControllerDeps deps_;
   KubeScheduleWriter writer_;
-  std::unique_ptr<runtime::Informer> schedules_;
-  std::unique_ptr<runtime::Informer> volume_backups_;
+  std::shared_ptr<runtime::Informer> schedules_;
+  std::shared_ptr<runtime::Informer> volume_backups_;
   std::unique_ptr<ScheduleController> core_;
   std::unique_ptr<runtime::Controller> controller_;
   runtime::Counter* created_ = nullptr;

@@ -152,18 +152,28 @@ void ClusterHandles::StopPlane(const federation::DataPlane& plane) {
 
 Result<bool> ClusterHandles::Reload() {
   std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  BRFED_ASSIGN_OR_RETURN(std::optional<kube::Kubeconfig> config, ReadChangedKubeconfig());
+  if (!config) return false;
+  return Apply(*config);
+}
+
+Result<std::optional<kube::Kubeconfig>> ClusterHandles::ReadChangedKubeconfig() {
   const std::string& path = options_.kubeconfig_path;
   auto text = ReadKubeconfigFile(path);
   if (!text.ok()) {
-    if (last_seen_content_ != "\x01unreadable") {
+    if (!read_failed_) {
       reloads_->WithLabels({"error"}).Inc();
       log::Error("federation kubeconfig cannot be read; keeping the clusters we have",
                  {{"path", path}, {"error", text.status().message()}});
-      last_seen_content_ = "\x01unreadable";
+      read_failed_ = true;
     }
     return text.status();
   }
-  if (loaded_once_ && *text == last_seen_content_) return false;
+  // After a failed read the file is parsed again even if its text is what we saw last.
+  if (loaded_once_ && !read_failed_ && *text == last_seen_content_) {
+    return std::optional<kube::Kubeconfig>();
+  }
+  read_failed_ = false;
   last_seen_content_ = *text;
   auto config = kube::Kubeconfig::Parse(*text, path, DirName(path));
   if (!config.ok()) {
@@ -173,7 +183,10 @@ Result<bool> ClusterHandles::Reload() {
     return config.status();
   }
   loaded_once_ = true;
+  return std::optional<kube::Kubeconfig>(std::move(config).value());
+}
 
+bool ClusterHandles::Apply(const kube::Kubeconfig& config) {
   std::map<std::string, Handle, std::less<>> current;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -182,10 +195,10 @@ Result<bool> ClusterHandles::Reload() {
   std::map<std::string, Handle, std::less<>> next;
   std::vector<std::shared_ptr<const federation::DataPlane>> retired;
   bool changed = false;
-  for (const std::string& context : config->ContextNames()) {
+  for (const std::string& context : config.ContextNames()) {
     auto old = current.find(context);
     // Cheap check first: rebuild only when the resolved configuration differs.
-    auto rest = config->ForContext(context);
+    auto rest = config.ForContext(context);
     std::string fingerprint =
         rest.ok() ? (rest->qps = options_.qps, rest->burst = options_.burst, Fingerprint(*rest))
                   : "error:" + rest.status().message();
@@ -195,7 +208,7 @@ Result<bool> ClusterHandles::Reload() {
     }
     changed = true;
     if (old != current.end()) retired.push_back(old->second.plane);
-    Handle handle = Build(*config, context);
+    Handle handle = Build(config, context);
     log::Info(old == current.end() ? "data-plane cluster added" : "data-plane cluster updated",
               {{"cluster", context},
                {"server", rest.ok() ? rest->server : std::string()},

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -91,6 +92,11 @@ class ClusterHandles final : public federation::DataPlanes {
 
   // Builds one handle for `context` (informers started).
   Handle Build(const kube::Kubeconfig& config, const std::string& context) const;
+  // The federation kubeconfig when its text changed since the last look (nullopt: unchanged);
+  // errors are logged and counted once per streak. Holds reload_mu_.
+  Result<std::optional<kube::Kubeconfig>> ReadChangedKubeconfig();
+  // Rebuilds the handles whose context changed, drops removed ones; true when anything did.
+  bool Apply(const kube::Kubeconfig& config);
   std::shared_ptr<runtime::Informer> NewMemberInformer(const std::shared_ptr<kube::Client>& client,
                                                        const kube::Resource& resource,
                                                        const std::string& cluster) const;
@@ -112,7 +118,9 @@ class ClusterHandles final : public federation::DataPlanes {
 
   std::mutex reload_mu_;           // serialises Reload
   std::string last_seen_content_;  // guarded by reload_mu_
-  bool loaded_once_ = false;       // guarded by reload_mu_
+  // The last read of the file failed (reported once per streak); guarded by reload_mu_.
+  bool read_failed_ = false;
+  bool loaded_once_ = false;  // guarded by reload_mu_
 
   mutable std::mutex mu_;
   std::map<std::string, Handle, std::less<>> handles_;

@@ -9,8 +9,10 @@
 #include "kube/kubeconfig.h"
 #include "runtime/event_recorder.h"
 #include "runtime/http_endpoints.h"
+#include "runtime/informer_factory.h"
 #include "runtime/leader_election.h"
 #include "runtime/metrics.h"
+#include "runtime/status_writer.h"
 
 namespace brfed::manager {
 namespace {
@@ -105,8 +107,13 @@ Status Manager::StartWork() {
     return kube::NewClient(config, client_metrics);
   });
 
+  informers_ = std::make_unique<runtime::SharedInformerFactory>(control_plane_);
+  status_writer_ = std::make_unique<runtime::StatusWriter>(control_plane_);
+
   federation::ControllerDeps deps;
   deps.control_plane = control_plane_;
+  deps.informers = informers_.get();
+  deps.status_writer = status_writer_.get();
   deps.data_planes = clusters_.get();
   deps.events = events_.get();
   deps.metrics = metrics_.get();
@@ -131,8 +138,11 @@ void Manager::StopWork() {
   working_ = false;
   std::lock_guard<std::mutex> lock(work_mu_);
   for (auto it = controllers_.rbegin(); it != controllers_.rend(); ++it) (*it)->Stop();
+  if (informers_) informers_->Stop();  // their handlers point into the controllers
   if (clusters_) clusters_->Stop();
   controllers_.clear();
+  informers_.reset();
+  status_writer_.reset();
   clusters_.reset();
 }
 

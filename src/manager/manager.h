@@ -28,6 +28,8 @@ class EventRecorder;
 class HttpEndpoints;
 class LeaderElector;
 class MetricsRegistry;
+class SharedInformerFactory;
+class StatusWriter;
 }  // namespace brfed::runtime
 
 namespace brfed::manager {
@@ -62,6 +64,9 @@ class Manager {
 
   std::mutex work_mu_;  // serialises StartWork/StopWork
   std::unique_ptr<ClusterHandles> clusters_;
+  // One informer per control-plane resource and one status writer, shared by the controllers.
+  std::unique_ptr<runtime::SharedInformerFactory> informers_;
+  std::unique_ptr<runtime::StatusWriter> status_writer_;
   std::vector<std::unique_ptr<federation::FederationController>> controllers_;
   std::atomic<bool> working_{false};
 

@@ -8,18 +8,10 @@
 namespace brfed::runtime {
 
 ErrorDecision DefaultErrorPolicy(const Status& error) {
-  switch (error.code()) {
-    case Code::kInvalidArgument:
-    case Code::kInvalid:
-    case Code::kBadRequest:
-    case Code::kUnsupportedMediaType:
-    case Code::kRequestEntityTooLarge:
-      return {ErrorAction::kTerminal, {}};
-    case Code::kTooManyRequests:
-      return {ErrorAction::kRequeueAfter, std::chrono::seconds(5)};
-    default:
-      return {ErrorAction::kRetryWithBackoff, {}};
+  if (error.code() == Code::kTooManyRequests) {
+    return {ErrorAction::kRequeueAfter, std::chrono::seconds(5)};
   }
+  return {ErrorAction::kRetryWithBackoff, {}};
 }
 
 namespace {
@@ -119,46 +111,73 @@ void Controller::Worker() {
   }
 }
 
+namespace {
+
+void Inc(Counter::Series* series) {
+  if (series != nullptr) series->Inc();
+}
+
+}  // namespace
+
 void Controller::ProcessOne(const std::string& key) {
   const Metrics& m = *m_;
   if (m.active != nullptr) m.active->Inc();
   SteadyTime start = clock_->Steady();
   Result<ReconcileOutcome> result = Status(Code::kInternal, "reconcile did not run");
-  bool threw = false;
   try {
     result = fn_(key);
   } catch (const std::exception& e) {
-    threw = true;
+    Inc(m.panics);
     result = Status(Code::kInternal, std::string("reconcile threw: ") + e.what());
   } catch (...) {
-    threw = true;
+    Inc(m.panics);
     result = Status(Code::kInternal, "reconcile threw a non-standard exception");
   }
   if (m.time != nullptr) {
     m.time->Observe(std::chrono::duration<double>(clock_->Steady() - start).count());
   }
   if (m.active != nullptr) m.active->Dec();
-  auto inc = [](Counter::Series* s) {
-    if (s != nullptr) s->Inc();
-  };
-  if (threw) inc(m.panics);
   if (result.ok()) {
-    queue_.Forget(key);
-    if (result->requeue_after && result->requeue_after->count() > 0) {
-      queue_.AddAfter(key, *result->requeue_after);
-      inc(m.requeue_after);
-    } else {
-      inc(m.success);
-    }
+    HandleOutcome(key, *result);
+  } else {
+    HandleError(key, result.status());
+  }
+}
+
+void Controller::HandleOutcome(const std::string& key, const ReconcileOutcome& outcome) {
+  const Metrics& m = *m_;
+  if (outcome.decide_again) {
+    queue_.AddRateLimited(key);
+    Inc(m.requeue);
     return;
   }
-  const Status& error = result.status();
-  inc(m.error);
-  inc(m.errors);
+  if (!outcome.terminal_error.ok()) {
+    Inc(m.error);
+    Inc(m.errors);
+    Inc(m.terminal);
+    queue_.Forget(key);
+    log::Error(
+        "reconcile failed permanently; not retrying",
+        {{"controller", name_}, {"object", key}, {"error", outcome.terminal_error.ToString()}});
+    return;
+  }
+  queue_.Forget(key);
+  if (outcome.requeue_after && outcome.requeue_after->count() > 0) {
+    queue_.AddAfter(key, *outcome.requeue_after);
+    Inc(m.requeue_after);
+  } else {
+    Inc(m.success);
+  }
+}
+
+void Controller::HandleError(const std::string& key, const Status& error) {
+  const Metrics& m = *m_;
+  Inc(m.error);
+  Inc(m.errors);
   ErrorDecision decision = options_.error_policy(error);
   switch (decision.action) {
     case ErrorAction::kTerminal:
-      inc(m.terminal);
+      Inc(m.terminal);
       queue_.Forget(key);
       log::Error("reconcile failed permanently; not retrying",
                  {{"controller", name_}, {"object", key}, {"error", error.ToString()}});

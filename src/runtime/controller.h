@@ -1,9 +1,13 @@
-// Controller: N workers taking keys from a WorkQueue and calling a reconcile function. The
-// error class decides what happens next, in one place (DefaultErrorPolicy):
+// Controller: N workers taking keys from a WorkQueue and calling a reconcile function. What
+// happens next is decided in one place:
 //   - success: Forget the key's backoff; requeue after `requeue_after` if set;
-//   - a terminal error (kInvalidArgument, kInvalid, kBadRequest, kUnsupportedMediaType,
-//     kRequestEntityTooLarge): logged and counted, not retried;
-//   - kTooManyRequests: requeued after a fixed delay; any other error: AddRateLimited.
+//   - `decide_again` (ReconcileOutcome::DecideAgain): the pass acted on a stale cache and wants a
+//     fresh decision: AddRateLimited, counted as result="requeue", not as an error;
+//   - a terminal error, only when the reconcile says so explicitly (TerminalError, in the spirit
+//     of controller-runtime's): logged and counted, not retried. Terminality is never inferred
+//     from an error code;
+//   - an error: the error policy (DefaultErrorPolicy): kTooManyRequests is requeued after a
+//     fixed delay, anything else AddRateLimited.
 // A reconcile that throws is caught, logged with its key, counted as an error
 // (controller_runtime_reconcile_panics_total) and retried with backoff; it never kills the
 // process. Workers start at Start(); wait for informer sync before calling it.
@@ -38,7 +42,19 @@ namespace brfed::runtime {
 struct ReconcileOutcome {
   // nullopt: wait for the next event for this key.
   std::optional<std::chrono::nanoseconds> requeue_after;
+  // Decide again from fresher caches (rate limited) instead of waiting for an event.
+  bool decide_again = false;
+  // Set by TerminalError: the pass failed and retrying cannot help.
+  Status terminal_error;
+
+  static ReconcileOutcome DecideAgain() { return {std::nullopt, true, Status::Ok()}; }
 };
+
+// The outcome of a pass that failed for good (bad input no retry can fix). Only this makes an
+// error terminal.
+inline ReconcileOutcome TerminalError(Status error) {
+  return {std::nullopt, false, std::move(error)};
+}
 
 using ReconcileFn = std::function<Result<ReconcileOutcome>(const std::string& key)>;
 
@@ -74,6 +90,8 @@ class Controller {
  private:
   void Worker();
   void ProcessOne(const std::string& key);
+  void HandleOutcome(const std::string& key, const ReconcileOutcome& outcome);
+  void HandleError(const std::string& key, const Status& error);
 
   const std::string name_;
   ReconcileFn fn_;

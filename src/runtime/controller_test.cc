@@ -90,6 +90,7 @@ TEST(ControllerTest, ErrorClassDecidesRequeue) {
       [&](const std::string& key) -> Result<ReconcileOutcome> {
         ++done;
         if (key == "later") return ReconcileOutcome{30s};
+        if (key == "terminal") return TerminalError(errors.at(key));  // only explicit is terminal
         return errors.at(key);
       },
       2, &r, &clock);
@@ -114,6 +115,29 @@ TEST(ControllerTest, ErrorClassDecidesRequeue) {
   c.Stop();
 }
 
+TEST(ControllerTest, DecideAgainIsARateLimitedRequeueNotAnError) {
+  FakeClock clock;
+  MetricsRegistry r;
+  std::atomic<int> calls{0};
+  Controller c(
+      "c",
+      [&](const std::string&) -> Result<ReconcileOutcome> {
+        return ++calls == 1 ? ReconcileOutcome::DecideAgain() : ReconcileOutcome{};
+      },
+      1, &r, &clock);
+  c.Start();
+  c.queue().Add("k");
+  ASSERT_TRUE(WaitFor([&] { return c.queue().NumRequeues("k") == 1; }));
+  clock.Advance(1s);
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 2; }));
+  std::string text = r.Expose();
+  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"c\",result=\"requeue\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("controller_runtime_reconcile_errors_total{controller=\"c\"} 0"),
+            std::string::npos);
+  c.Stop();
+}
+
 TEST(ControllerTest, StopWaitsForRunningReconcile) {
   std::atomic<bool> entered{false}, finished{false};
   Controller c(
@@ -133,7 +157,9 @@ TEST(ControllerTest, StopWaitsForRunningReconcile) {
 }
 
 TEST(ControllerTest, DefaultErrorPolicy) {
-  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kInvalidArgument, "")).action, ErrorAction::kTerminal);
+  // Terminality is never inferred from a code: only TerminalError (a ReconcileOutcome) is.
+  EXPECT_EQ(DefaultErrorPolicy(Status(Code::kInvalidArgument, "")).action,
+            ErrorAction::kRetryWithBackoff);
   EXPECT_EQ(DefaultErrorPolicy(Status(Code::kConflict, "")).action, ErrorAction::kRetryWithBackoff);
   EXPECT_EQ(DefaultErrorPolicy(Status(Code::kNotFound, "")).action, ErrorAction::kRetryWithBackoff);
   EXPECT_EQ(DefaultErrorPolicy(Status(Code::kTooManyRequests, "")).action,

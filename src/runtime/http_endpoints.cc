@@ -17,26 +17,44 @@ HttpEndpoints::HttpEndpoints(std::string listen_addr, MetricsRegistry* metrics,
 
 HttpEndpoints::~HttpEndpoints() { Stop(); }
 
-Status HttpEndpoints::Start() {
-  if (impl_) return Status(Code::kInternal, "HttpEndpoints already started");
-  size_t colon = listen_addr_.rfind(':');
+namespace {
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+// "host:port", "[v6]:port" or ":port" (all interfaces); port 0 picks a free one.
+Result<ListenAddress> ParseListenAddress(const std::string& text) {
+  size_t colon = text.rfind(':');
   if (colon == std::string::npos) {
-    return InvalidArgument("listen address \"" + listen_addr_ + "\" must be host:port");
+    return InvalidArgument("listen address \"" + text + "\" must be host:port");
   }
-  std::string host = listen_addr_.substr(0, colon);
-  std::string port_text = listen_addr_.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+  ListenAddress out;
+  out.host = text.substr(0, colon);
+  std::string port_text = text.substr(colon + 1);
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
   }
-  if (host.empty()) host = "0.0.0.0";
-  int port = -1;
+  if (out.host.empty()) out.host = "0.0.0.0";
+  out.port = -1;
   if (!port_text.empty() && port_text.size() <= 5 &&
       port_text.find_first_not_of("0123456789") == std::string::npos) {
-    port = std::stoi(port_text);
+    out.port = std::stoi(port_text);
   }
-  if (port < 0 || port > 65535) {
-    return InvalidArgument("listen address \"" + listen_addr_ + "\": bad port");
+  if (out.port < 0 || out.port > 65535) {
+    return InvalidArgument("listen address \"" + text + "\": bad port");
   }
+  return out;
+}
+
+}  // namespace
+
+Status HttpEndpoints::Start() {
+  if (impl_) return Status(Code::kInternal, "HttpEndpoints already started");
+  BRFED_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(listen_addr_));
+  const std::string& host = address.host;
+  const int port = address.port;
   impl_ = std::make_unique<Impl>();
   // httplib's default also sets SO_REUSEPORT, which would let a second process share the port
   // silently; only SO_REUSEADDR is wanted.

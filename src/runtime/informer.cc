@@ -72,7 +72,7 @@ Result<Json> Informer::ListAll() {
   return merged;
 }
 
-void Informer::Emit(const Store::Change& change) {
+void Informer::Emit(const Cache::Change& change) {
   for (const auto& h : handlers_) {
     if (change.old_obj == nullptr) {
       if (h.on_add) h.on_add(*change.new_obj);
@@ -88,8 +88,6 @@ void Informer::Run() {
   WatchMachine machine(options_.backoff);
   std::shared_ptr<kube::WatchStream> watch;
   std::mt19937 rng(std::random_device{}());
-  const std::string& cluster = client_->cluster_name();
-  std::string what = resource_.String();
   auto stopping = [&] {
     std::lock_guard<std::mutex> lock(mu_);
     return stopping_;
@@ -106,23 +104,10 @@ void Informer::Run() {
       case WatchMachine::ActionKind::kList:
         outputs = machine.OnList(ListAll(), clock_->Steady());
         break;
-      case WatchMachine::ActionKind::kStartWatch: {
-        kube::WatchOptions o;
-        o.label_selector = options_.label_selector;
-        o.resource_version = action.resource_version;
-        int min = std::max(1, options_.watch_timeout_min_seconds);
-        o.timeout_seconds = min + static_cast<int>(rng() % static_cast<unsigned>(min));
-        o.idle_timeout = std::chrono::seconds(o.timeout_seconds + 30);
-        auto started = client_->Watch(resource_, options_.ns, o);
-        if (started.ok()) {
-          std::lock_guard<std::mutex> lock(mu_);
-          watch = std::shared_ptr<kube::WatchStream>(std::move(started).value());
-          active_watch_ = watch;
-          if (stopping_) watch->Cancel();
-        }
-        outputs = machine.OnWatchStarted(started.status(), clock_->Steady());
+      case WatchMachine::ActionKind::kStartWatch:
+        outputs = machine.OnWatchStarted(StartWatch(action.resource_version, rng, watch),
+                                         clock_->Steady());
         break;
-      }
       case WatchMachine::ActionKind::kReadEvent: {
         auto ev = watch->Next();
         if (!ev.ok() && ev.status().code() == Code::kCancelled) continue;  // Stop
@@ -137,38 +122,60 @@ void Informer::Run() {
         break;
       }
     }
-    for (const auto& out : outputs) {
-      switch (out.kind) {
-        case WatchMachine::OutputKind::kReplace: {
-          if (out.relist && options_.metrics != nullptr) options_.metrics->Relist(cluster, what);
-          for (const auto& change : store_.Replace(out.objects)) Emit(change);
-          std::lock_guard<std::mutex> lock(mu_);
-          synced_ = true;
-          cv_.notify_all();
-          break;
-        }
-        case WatchMachine::OutputKind::kApply: {
-          ObjectPtr old = store_.Upsert(out.object);
-          Emit({old, out.object});
-          break;
-        }
-        case WatchMachine::OutputKind::kDelete: {
-          ObjectPtr old = store_.Remove(KeyOf(*out.object));
-          Emit({old != nullptr ? old : out.object, nullptr});
-          break;
-        }
-        case WatchMachine::OutputKind::kError:
-          if (out.watch_restart && options_.metrics != nullptr) {
-            options_.metrics->WatchRestart(cluster, what);
-          }
-          log::Warn("informer: " + out.error.ToString(),
-                    {{"cluster", cluster}, {"resource", what}});
-          break;
-      }
-    }
+    for (const auto& out : outputs) Apply(out);
   }
   std::lock_guard<std::mutex> lock(mu_);
   active_watch_.reset();
+}
+
+Status Informer::StartWatch(const std::string& resource_version, std::mt19937& rng,
+                            std::shared_ptr<kube::WatchStream>& watch) {
+  kube::WatchOptions o;
+  o.label_selector = options_.label_selector;
+  o.resource_version = resource_version;
+  int min = std::max(1, options_.watch_timeout_min_seconds);
+  o.timeout_seconds = min + static_cast<int>(rng() % static_cast<unsigned>(min));
+  o.idle_timeout = std::chrono::seconds(o.timeout_seconds + 30);
+  auto started = client_->Watch(resource_, options_.ns, o);
+  if (!started.ok()) return started.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  watch = std::shared_ptr<kube::WatchStream>(std::move(started).value());
+  active_watch_ = watch;
+  if (stopping_) watch->Cancel();
+  return Status::Ok();
+}
+
+void Informer::Apply(const WatchMachine::Output& out) {
+  const std::string& cluster = client_->cluster_name();
+  switch (out.kind) {
+    case WatchMachine::OutputKind::kReplace: {
+      if (out.relist && options_.metrics != nullptr) {
+        options_.metrics->Relist(cluster, resource_.String());
+      }
+      for (const auto& change : cache_.Replace(out.objects)) Emit(change);
+      std::lock_guard<std::mutex> lock(mu_);
+      synced_ = true;
+      cv_.notify_all();
+      break;
+    }
+    case WatchMachine::OutputKind::kApply: {
+      ObjectPtr old = cache_.Upsert(out.object);
+      Emit({old, out.object});
+      break;
+    }
+    case WatchMachine::OutputKind::kDelete: {
+      ObjectPtr old = cache_.Remove(KeyOf(*out.object));
+      Emit({old != nullptr ? old : out.object, nullptr});
+      break;
+    }
+    case WatchMachine::OutputKind::kError:
+      if (out.watch_restart && options_.metrics != nullptr) {
+        options_.metrics->WatchRestart(cluster, resource_.String());
+      }
+      log::Warn("informer: " + out.error.ToString(),
+                {{"cluster", cluster}, {"resource", resource_.String()}});
+      break;
+  }
 }
 
 }  // namespace brfed::runtime

@@ -1,7 +1,7 @@
-// Informer: keeps a Store in sync with one resource (optionally one namespace and a label
+// Informer: keeps a Cache in sync with one resource (optionally one namespace and a label
 // selector) of one cluster by driving a WatchMachine with a Client on its own thread, and
 // calls handlers for every add, update and delete (including the differences a relist finds).
-// WaitForSync is the barrier: true once the first list is in the store.
+// WaitForSync is the barrier: true once the first list is in the cache.
 //
 // Handlers run on the informer thread, in order; they must be quick (enqueue a key) and must
 // not call Stop().
@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,7 +29,8 @@
 #include "kube/client_metrics.h"
 #include "kube/resource.h"
 #include "runtime/backoff.h"
-#include "runtime/store.h"
+#include "runtime/cache.h"
+#include "runtime/watcher.h"
 
 namespace brfed::runtime {
 
@@ -67,19 +69,22 @@ class Informer {
   bool WaitForSync(std::chrono::milliseconds timeout);
   bool HasSynced() const;
 
-  const Store& store() const { return store_; }
+  const Cache& cache() const { return cache_; }
   const kube::Resource& resource() const { return resource_; }
 
  private:
   void Run();
-  void Emit(const Store::Change& change);
+  Status StartWatch(const std::string& resource_version, std::mt19937& rng,
+                    std::shared_ptr<kube::WatchStream>& watch);
+  void Apply(const WatchMachine::Output& out);
+  void Emit(const Cache::Change& change);
   Result<Json> ListAll();
 
   std::shared_ptr<kube::Client> client_;
   kube::Resource resource_;
   InformerOptions options_;
   Clock* clock_;
-  Store store_;
+  Cache cache_;
   std::vector<InformerHandlers> handlers_;
 
   mutable std::mutex mu_;

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "kube/testing/fake_client.h"
+#include "runtime/event_mappers.h"
 #include "runtime/event_recorder.h"
+#include "runtime/informer_factory.h"
 #include "runtime/leader_election.h"
 
 namespace brfed::runtime {
@@ -43,9 +45,9 @@ bool SameAsServer(const Informer& inf, FakeClient& client) {
   auto list = client.List(kube::resources::ConfigMap(), "");
   if (!list.ok()) return false;
   const Json& items = (*list)["items"];
-  if (items.size() != inf.store().size()) return false;
+  if (items.size() != inf.cache().size()) return false;
   for (const auto& item : items) {
-    auto cached = inf.store().Get(KeyOf(item));
+    auto cached = inf.cache().Get(KeyOf(item));
     if (!cached || JsonStringAt(*cached, {"metadata", "resourceVersion"}) !=
                        JsonStringAt(item, {"metadata", "resourceVersion"})) {
       return false;
@@ -64,7 +66,7 @@ TEST(InformerTest, SyncsThenFollowsWatchAndHandlersSeeEveryChange) {
                    [&](const Json&) { ++deletes; }});
   inf.Start();
   ASSERT_TRUE(inf.WaitForSync(20s));
-  EXPECT_EQ(inf.store().size(), 1u);
+  EXPECT_EQ(inf.cache().size(), 1u);
   EXPECT_EQ(adds.load(), 1);
   ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 1; }));
   ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("b", "1")).ok());
@@ -217,6 +219,35 @@ TEST(LeaderElectorTest, BadConfigIsAnError) {
   EXPECT_EQ(LeaderElector(client, cfg).Run(nullptr, nullptr).code(), Code::kInvalidArgument);
   cfg = FastLease("");
   EXPECT_EQ(LeaderElector(client, cfg).Run(nullptr, nullptr).code(), Code::kInvalidArgument);
+}
+
+// Two controllers asking for the same resource get one informer: one list, one watch, and
+// both sets of handlers (built by EnqueueMapped) see every change.
+TEST(SharedInformerFactoryTest, OneInformerPerResourceAndSelector) {
+  auto client = std::make_shared<FakeClient>();
+  const auto& cm = kube::resources::ConfigMap();
+  ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("a", "1")).ok());
+  SharedInformerFactory factory(client, FastOptions());
+  std::shared_ptr<Informer> first = factory.For(cm);
+  std::shared_ptr<Informer> second = factory.For(cm);
+  EXPECT_EQ(first, second);
+  EXPECT_NE(factory.For(cm, "app=x"), first);  // another selector, another informer
+  EXPECT_EQ(factory.size(), 2u);
+
+  WorkQueue queue_a("a"), queue_b("b");
+  first->AddHandlers(EnqueueMapped(&queue_a, ObjectKeyMapper()));
+  second->AddHandlers(EnqueueMapped(&queue_b, [](const Json& o) {
+    return std::vector<std::string>{"owner-of/" + JsonStringAt(o, {"metadata", "name"})};
+  }));
+  factory.Start();
+  ASSERT_TRUE(SharedInformerFactory::WaitForSync({first.get()}, 20s).ok());
+  ASSERT_TRUE(WaitFor([&] { return queue_a.Len() == 1 && queue_b.Len() == 1; }));
+  // One list and one watch per informer, not per controller.
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") == 2; }));
+  EXPECT_EQ(client->Calls("LIST"), 2);
+  EnqueueAll(first->cache(), &queue_a);  // the cluster-change mapper: every cached key
+  EXPECT_EQ(queue_a.Len(), 1u);          // deduplicated with the pending "ns/a"
+  factory.Stop();
 }
 
 }  // namespace

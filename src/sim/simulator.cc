@@ -238,7 +238,7 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
   if (kind == 'T') {
     // A TidbCluster change (recoveryMode, annotations) concerns the cluster's restores.
     auto all_restores = [this, index](const Json&) {
-      for (const auto& r : clusters_[index]->restores->store().List()) {
+      for (const auto& r : clusters_[index]->restores->cache().List()) {
         Enqueue(std::to_string(index) + "|R|" + JsonStringAt(*r, {"metadata", "namespace"}) + "/" +
                     JsonStringAt(*r, {"metadata", "name"}),
                 model_.timing().reaction);
@@ -281,7 +281,7 @@ void Simulator::Impl::EnqueueAll() {
   for (size_t i = 0; i < clusters_.size(); ++i) {
     for (auto [inf, kind] : {std::pair{clusters_[i]->backups.get(), 'B'},
                              std::pair{clusters_[i]->restores.get(), 'R'}}) {
-      for (const auto& o : inf->store().List()) {
+      for (const auto& o : inf->cache().List()) {
         Enqueue(std::to_string(i) + "|" + kind + "|" + JsonStringAt(*o, {"metadata", "namespace"}) +
                     "/" + JsonStringAt(*o, {"metadata", "name"}),
                 Duration(0));
@@ -374,7 +374,7 @@ Result<Json> Simulator::Impl::WriteMember(ClusterRuntime& c, bool backup, Json o
 std::optional<Json> Simulator::Impl::LatestTidbCluster(size_t index, const std::string& tc_key,
                                                        const std::string& ns,
                                                        const std::string& name) {
-  auto tc_cached = clusters_[index]->tidbclusters->store().Get(ObjectKey{ns, name});
+  auto tc_cached = clusters_[index]->tidbclusters->cache().Get(ObjectKey{ns, name});
   std::optional<Json> tc;
   if (tc_cached != nullptr) tc = *tc_cached;
   if (auto it = latest_.find(tc_key);
@@ -467,7 +467,7 @@ void Simulator::Impl::Reconcile(const std::string& key) {
   runtime::Informer& inf = backup ? *c.backups : *c.restores;
 
   std::lock_guard<std::mutex> lock(mu_);
-  auto cached = inf.store().Get(object_key);
+  auto cached = inf.cache().Get(object_key);
   if (cached == nullptr) return;
   Json obj = *cached;
   if (auto it = latest_.find(key); it != latest_.end() && RvOf(it->second) > RvOf(obj)) {
@@ -497,7 +497,7 @@ void Simulator::Impl::AdminState(httplib::Response& res) {
   // What the simulator currently sees of each TidbCluster (tests wait on this).
   Json tcs = Json::object();
   for (const auto& c : clusters_) {
-    for (const auto& tc : c->tidbclusters->store().List()) {
+    for (const auto& tc : c->tidbclusters->cache().List()) {
       tcs[c->endpoint.name + "/" + JsonStringAt(*tc, {"metadata", "namespace"}) + "/" +
           JsonStringAt(*tc, {"metadata", "name"})] = {
           {"recoveryMode", JsonBoolAt(*tc, {"spec", "recoveryMode"})},

@@ -49,6 +49,8 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
     cp.extra_args.push_back("--crd");
     cp.extra_args.push_back(crds + f);
   }
+  env->control_plane_audit_log_ = env->dir_->File("control-plane-audit.log");
+  cp.extra_args.insert(cp.extra_args.end(), {"--audit-log", env->control_plane_audit_log_});
   fs::create_directories(cp.dir);
   BRFED_ASSIGN_OR_RETURN(ApiServer control, StartApiServer(cp));
   env->control_plane_ = std::make_unique<ApiServer>(std::move(control));

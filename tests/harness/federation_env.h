@@ -71,6 +71,8 @@ class FederationEnv {
   const ApiServer& data_plane(const std::string& name) const { return *data_planes_.at(name); }
   const std::string& federation_kubeconfig() const { return federation_kubeconfig_; }
   const std::string& audit_log() const { return audit_log_; }
+  // The control-plane brfed-apiserver's own audit log (one JSON line per request).
+  const std::string& control_plane_audit_log() const { return control_plane_audit_log_; }
   const HttpClient& sim_admin() const { return *sim_admin_; }
   std::string SimLog() const { return ReadFile(dir_->File("sim.err")); }
 
@@ -84,6 +86,7 @@ class FederationEnv {
   std::unique_ptr<Process> sim_;
   std::unique_ptr<HttpClient> sim_admin_;
   std::string audit_log_;
+  std::string control_plane_audit_log_;
   std::string federation_kubeconfig_;
 };
 

@@ -192,9 +192,9 @@ bool ExactCopy(const runtime::Informer& informer, kube::Client& client) {
   auto list = client.List(kube::resources::ConfigMap(), "");
   if (!list.ok()) return false;
   const Json& items = (*list)["items"];
-  if (items.size() != informer.store().size()) return false;
+  if (items.size() != informer.cache().size()) return false;
   for (const auto& item : items) {
-    auto cached = informer.store().Get(runtime::KeyOf(item));
+    auto cached = informer.cache().Get(runtime::KeyOf(item));
     if (!cached || JsonStringAt(*cached, {"metadata", "resourceVersion"}) !=
                        JsonStringAt(item, {"metadata", "resourceVersion"})) {
       return false;
@@ -205,7 +205,7 @@ bool ExactCopy(const runtime::Informer& informer, kube::Client& client) {
 
 std::string Describe(const runtime::Informer& informer, kube::Client& client) {
   std::string out = "cache:";
-  for (const auto& o : informer.store().List()) {
+  for (const auto& o : informer.cache().List()) {
     out +=
         " " + runtime::KeyOf(*o).String() + "@" + JsonStringAt(*o, {"metadata", "resourceVersion"});
   }

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 
+#include "core/json.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
@@ -160,6 +162,31 @@ TEST_F(ManagerEnv, ServesReadyzAndMetrics) {
   EXPECT_NE(metrics.find("brfed_data_planes 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("brfed_data_plane_reachable{cluster=\"c1\"} 1"), std::string::npos)
       << metrics;
+}
+
+// One informer per resource per cluster: the three controllers that read VolumeBackups
+// (backup, restore, schedule) share one list and one watch, as the control plane's audit log
+// shows.
+TEST_F(ManagerEnv, OneVolumeBackupWatchPerControlPlane) {
+  ASSERT_TRUE(WaitFor([&] { return Ready(*manager_); }, 30s));
+  auto requests = [&](const std::string& verb, const std::string& resource) {
+    int n = 0;
+    std::istringstream lines(testing::ReadFile(env_->control_plane_audit_log()));
+    for (std::string line; std::getline(lines, line);) {
+      auto entry = ParseJson(line);
+      if (!entry.ok()) continue;
+      if (JsonStringAt(*entry, {"verb"}) == verb &&
+          JsonStringAt(*entry, {"resource"}) == resource &&
+          JsonStringAt(*entry, {"user_agent"}).rfind("br-federation-manager/", 0) == 0) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  EXPECT_EQ(requests("watch", "volumebackups"), 1);
+  EXPECT_EQ(requests("list", "volumebackups"), 1);
+  EXPECT_EQ(requests("watch", "volumerestores"), 1);
+  EXPECT_EQ(requests("watch", "volumebackupschedules"), 1);
 }
 
 TEST_F(ManagerEnv, UnknownContextIsInvalid) {

@@ -17,6 +17,8 @@
 #include "kube/resource.h"
 #include "runtime/event_recorder.h"
 #include "runtime/informer.h"
+#include "runtime/informer_factory.h"
+#include "runtime/status_writer.h"
 #include "tests/harness/harness.h"
 
 namespace brfed {
@@ -82,9 +84,14 @@ class TestDataPlanes final : public federation::DataPlanes {
 struct Manager {
   Manager(std::shared_ptr<kube::Client> control,
           const std::map<std::string, std::shared_ptr<kube::Client>>& clients)
-      : planes(clients), events(control, "br-federation-manager") {
+      : planes(clients),
+        events(control, "br-federation-manager"),
+        informers(control),
+        status_writer(control) {
     federation::ControllerDeps deps;
     deps.control_plane = control;
+    deps.informers = &informers;
+    deps.status_writer = &status_writer;
     deps.data_planes = &planes;
     deps.events = &events;
     deps.metrics = &metrics;
@@ -93,6 +100,7 @@ struct Manager {
   }
   ~Manager() {
     controller->Stop();
+    informers.Stop();  // their handlers point into the controller
     events.Stop();
   }
   Status Start() {
@@ -103,6 +111,8 @@ struct Manager {
   runtime::EventRecorder events;
   runtime::MetricsRegistry metrics;
   std::unique_ptr<federation::VolumeRestoreController> controller;
+  runtime::SharedInformerFactory informers;
+  runtime::StatusWriter status_writer;
 };
 
 bool HasCondition(const Json& obj, std::string_view type) {

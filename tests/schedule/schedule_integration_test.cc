@@ -18,7 +18,9 @@
 #include "federation/volume_backup_schedule_controller.h"
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
+#include "runtime/informer_factory.h"
 #include "runtime/metrics.h"
+#include "runtime/status_writer.h"
 #include "tests/harness/harness.h"
 
 namespace brfed::federation {
@@ -105,13 +107,19 @@ TEST(ScheduleIntegrationTest, EveryThreeSecondsWithMaxBackupsTwo) {
 
   OneDataPlane planes;
   runtime::MetricsRegistry metrics;
+  // Declared before the informers, so the informers stop before the controller goes.
+  std::unique_ptr<VolumeBackupScheduleController> controller;
+  runtime::SharedInformerFactory informers(c);
+  runtime::StatusWriter status_writer(c);
   ControllerDeps deps;
   deps.control_plane = c;
+  deps.informers = &informers;
+  deps.status_writer = &status_writer;
   deps.data_planes = &planes;
   deps.metrics = &metrics;
   deps.workers = 2;
-  VolumeBackupScheduleController controller(deps);
-  ASSERT_TRUE(controller.Start().ok());
+  controller = std::make_unique<VolumeBackupScheduleController>(deps);
+  ASSERT_TRUE(controller->Start().ok());
 
   Json schedule = {
       {"apiVersion", "federation.pingcap.com/v1alpha1"},
@@ -187,7 +195,7 @@ TEST(ScheduleIntegrationTest, EveryThreeSecondsWithMaxBackupsTwo) {
   for (const Json& vb : (*after)["items"]) remaining.insert(vb["metadata"]["name"]);
   EXPECT_EQ(remaining, present);
 
-  controller.Stop();
+  controller->Stop();
   fs::remove_all(dir);
 }
 

@@ -1,4 +1,4 @@
-#include "runtime/store.h"
+#include "runtime/cache.h"
 
 #include <nlohmann/json.hpp>
 
@@ -9,13 +9,13 @@ ObjectKey KeyOf(const Json& obj) {
                    JsonStringAt(obj, {"metadata", "name"})};
 }
 
-ObjectPtr Store::Get(const ObjectKey& key) const {
+ObjectPtr Cache::Get(const ObjectKey& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   return it == objects_.end() ? nullptr : it->second;
 }
 
-std::vector<ObjectPtr> Store::List() const {
+std::vector<ObjectPtr> Cache::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ObjectPtr> out;
   out.reserve(objects_.size());
@@ -23,7 +23,7 @@ std::vector<ObjectPtr> Store::List() const {
   return out;
 }
 
-std::vector<ObjectPtr> Store::ListNamespace(std::string_view ns) const {
+std::vector<ObjectPtr> Cache::ListNamespace(std::string_view ns) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ObjectPtr> out;
   for (auto it = objects_.lower_bound(ObjectKey{std::string(ns), ""});
@@ -33,12 +33,12 @@ std::vector<ObjectPtr> Store::ListNamespace(std::string_view ns) const {
   return out;
 }
 
-size_t Store::size() const {
+size_t Cache::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return objects_.size();
 }
 
-std::vector<Store::Change> Store::Replace(std::vector<ObjectPtr> objects) {
+std::vector<Cache::Change> Cache::Replace(std::vector<ObjectPtr> objects) {
   std::map<ObjectKey, ObjectPtr> next;
   for (auto& obj : objects) next[KeyOf(*obj)] = std::move(obj);
   std::vector<Change> changes;
@@ -60,7 +60,7 @@ std::vector<Store::Change> Store::Replace(std::vector<ObjectPtr> objects) {
   return changes;
 }
 
-ObjectPtr Store::Upsert(ObjectPtr obj) {
+ObjectPtr Cache::Upsert(ObjectPtr obj) {
   ObjectKey key = KeyOf(*obj);
   std::lock_guard<std::mutex> lock(mu_);
   ObjectPtr& slot = objects_[key];
@@ -69,7 +69,7 @@ ObjectPtr Store::Upsert(ObjectPtr obj) {
   return old;
 }
 
-ObjectPtr Store::Remove(const ObjectKey& key) {
+ObjectPtr Cache::Remove(const ObjectKey& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;

@@ -1,4 +1,4 @@
-#include "runtime/store.h"
+#include "runtime/cache.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@ ObjectPtr Obj(const std::string& ns, const std::string& name, const std::string&
 }
 
 TEST(StoreTest, ReplaceEmitsExactDifferences) {
-  Store s;
+  Cache s;
   auto first = s.Replace({Obj("a", "x", "1"), Obj("a", "y", "2"), Obj("b", "z", "3")});
   EXPECT_EQ(first.size(), 3u);
   auto changes = s.Replace({Obj("a", "x", "1"), Obj("a", "y", "5"), Obj("c", "w", "6")});
@@ -39,7 +39,7 @@ TEST(StoreTest, ReplaceEmitsExactDifferences) {
 }
 
 TEST(StoreTest, UpsertAndRemoveReturnPrevious) {
-  Store s;
+  Cache s;
   EXPECT_EQ(s.Upsert(Obj("n", "a", "1")), nullptr);
   auto old = s.Upsert(Obj("n", "a", "2"));
   ASSERT_NE(old, nullptr);

@@ -1,13 +1,14 @@
-// Store: the informer's cache of one resource in one cluster, keyed by namespace/name. One
+// Cache: the informer's cache of one resource in one cluster, keyed by namespace/name (named
+// Cache, not Store, so it is not confused with apiserver::Store, the API server's storage). One
 // writer (its Informer) and many readers; readers get shared, immutable snapshots of objects,
-// so a returned object never changes under them. The store may be stale: a reconciler that
+// so a returned object never changes under them. The cache may be stale: a reconciler that
 // needs fresher data fails and lets its error policy retry.
 //
 // Thread-safety: all methods are safe for concurrent use. The writer methods (Replace, Upsert,
 // Remove) are meant for the owning Informer only; they are public so tests and fakes can fill
-// a store directly.
-#ifndef BRFED_RUNTIME_STORE_H_
-#define BRFED_RUNTIME_STORE_H_
+// a cache directly.
+#ifndef BRFED_RUNTIME_CACHE_H_
+#define BRFED_RUNTIME_CACHE_H_
 
 #include <map>
 #include <memory>
@@ -25,7 +26,7 @@ using ObjectPtr = std::shared_ptr<const Json>;
 // namespace/name of an object from its metadata.
 ObjectKey KeyOf(const Json& obj);
 
-class Store {
+class Cache {
  public:
   // Null when absent.
   ObjectPtr Get(const ObjectKey& key) const;
@@ -53,4 +54,4 @@ class Store {
 
 }  // namespace brfed::runtime
 
-#endif  // BRFED_RUNTIME_STORE_H_
+#endif  // BRFED_RUNTIME_CACHE_H_

@@ -1,0 +1,38 @@
+// Object-metadata helpers shared by every federation kind and every layer that edits them:
+// finalizer lists (read, and the merge patch that adds or removes one), deletion state, and the
+// owner annotation that maps a data-plane member back to its federation object. One place, so
+// the backup, restore and schedule code edit metadata the same way.
+//
+// Thread-safety: pure functions over caller-owned values.
+#ifndef BRFED_API_METADATA_H_
+#define BRFED_API_METADATA_H_
+
+#include <string>
+#include <string_view>
+
+#include "core/json.h"
+
+namespace brfed::api {
+
+// metadata.finalizers contains `finalizer`.
+bool HasFinalizer(const Json& object, std::string_view finalizer);
+
+// The object's metadata.finalizers with `finalizer` removed and, when `present`, appended once
+// at the end (other entries keep their order).
+Json FinalizersWith(const Json& object, std::string_view finalizer, bool present);
+
+// The merge patch {"metadata":{"resourceVersion":rv,"finalizers":[...]}} that adds (`present`)
+// or removes `finalizer`; carrying `resource_version` makes a stale decision fail with Conflict.
+Json FinalizerPatch(const Json& object, std::string_view finalizer, bool present,
+                    std::string_view resource_version);
+
+// metadata.deletionTimestamp is set.
+bool IsBeingDeleted(const Json& object);
+
+// The owner key ("<namespace>/<name>") in our owner annotation of a member that carries
+// `kind_label` (kVolumeBackupLabel or kVolumeRestoreLabel); "" when the member is not ours.
+std::string OwnerKeyOf(const Json& member, std::string_view kind_label);
+
+}  // namespace brfed::api
+
+#endif  // BRFED_API_METADATA_H_

@@ -1,0 +1,99 @@
+// Executor: carries out the writes of any federation decision (VolumeBackup, VolumeRestore,
+// VolumeBackupSchedule) with one failure policy, writes status through the one StatusWriter and
+// records Events through the one EventSink. Every API write a controller makes goes through
+// Execute, so "where is this action executed" has one answer.
+//
+// Failure policy: writes run in decision order and the pass STOPS AT THE FIRST FAILURE. The
+// controller then returns the error (the queue retries with backoff) or DecideAgain, and the
+// next pass re-decides from fresher caches: later writes were decided on the assumption that
+// earlier ones happened, so carrying on could act on a state that never existed (the
+// level-triggered design makes stopping safe: nothing is lost, it is decided again).
+//   - A create answered AlreadyExists is done (creates are idempotent by deterministic name),
+//     unless the write says `exists_means_decide_again` (the decision needs to see the object in
+//     its cache first).
+//   - A delete answered NotFound is done; so is any write with `missing_is_done`.
+//   - Within one pass, a later write to an object this pass already wrote carries the
+//     resourceVersion that write returned, not the observed one: our own write must not make
+//     the rest of the same decision look stale (a foreign write in between still conflicts).
+//
+// Seams for the performance work: status writes go through runtime::StatusWriter (coalescing,
+// priority); Execute is the one place to add expectations (remember what we wrote until the
+// cache shows it).
+//
+// Thread-safety: Execute and Record are safe for concurrent use if the clients, the status
+// writer and the event sink are. Ownership: shares the clients; the StatusWriter must outlive
+// the executor.
+#ifndef BRFED_FEDERATION_EXECUTOR_H_
+#define BRFED_FEDERATION_EXECUTOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "core/status.h"
+#include "federation/decision.h"
+#include "kube/client.h"
+#include "kube/resource.h"
+#include "runtime/status_writer.h"
+
+namespace brfed::federation {
+
+// One API write of a decision.
+struct Write {
+  enum class Verb {
+    kCreate,       // body: the object
+    kMergePatch,   // body: JSON merge patch (with metadata.resourceVersion when conditional)
+    kPatchStatus,  // body: {"metadata":{"resourceVersion"},"status":{...}} via the StatusWriter
+    kDelete,
+  };
+  Verb verb = Verb::kCreate;
+  std::string cluster;  // "" = the control plane, else the data plane's context
+  const kube::Resource* resource = nullptr;
+  std::string ns;
+  std::string name;
+  std::shared_ptr<const Json> body;
+  bool exists_means_decide_again = false;  // kCreate only
+  bool missing_is_done = false;            // NotFound counts as done
+
+  // "create restores ns/name in cluster c" for logs and error context.
+  std::string Describe() const;
+};
+
+struct ExecuteResult {
+  Status error;  // the first failure, annotated with the write; OK when all were done
+  const Write* failed = nullptr;
+  bool decide_again = false;  // a write asked for a fresh decision (see Write)
+  bool ok() const { return error.ok() && !decide_again; }
+};
+
+class Executor {
+ public:
+  // The client of a data plane ("" = the control plane); nullptr when it has none now.
+  using ClientFor = std::function<std::shared_ptr<kube::Client>(const std::string& cluster)>;
+  // Runs after each write that was done, with what the server returned ({} when nothing).
+  using OnDone = std::function<void(const Write& write, const Json& written)>;
+
+  Executor(ClientFor clients, runtime::StatusWriter* status_writer, EventSink events);
+
+  // Carries out `writes` in order under the policy above. `key` names the object in logs.
+  ExecuteResult Execute(std::string_view key, const std::vector<Write>& writes,
+                        const OnDone& on_done = {}) const;
+
+  // Records `events` against `object` (and logs them with `key`).
+  void Record(const Json& object, std::string_view key, const std::vector<Event>& events) const;
+
+ private:
+  Result<Json> Do(const Write& write, kube::Client& client, const Json& body) const;
+
+  ClientFor clients_;
+  runtime::StatusWriter* status_writer_;
+  EventSink events_;
+};
+
+}  // namespace brfed::federation
+
+#endif  // BRFED_FEDERATION_EXECUTOR_H_

@@ -1,0 +1,41 @@
+#include "federation/federation_controller.h"
+
+namespace brfed::federation {
+
+Executor NewExecutor(const ControllerDeps& deps) {
+  auto control_plane = deps.control_plane;
+  DataPlanes* planes = deps.data_planes;
+  auto clients = [control_plane, planes](const std::string& cluster) {
+    if (cluster.empty()) return control_plane;
+    auto plane = planes != nullptr ? planes->Get(cluster) : nullptr;
+    return plane != nullptr ? plane->client : nullptr;
+  };
+  return Executor(std::move(clients), deps.status_writer, NewExecutorEventSink(deps));
+}
+
+EventSink NewExecutorEventSink(const ControllerDeps& deps) {
+  if (deps.events == nullptr) return {};
+  return [recorder = deps.events](const Json& object, std::string_view type,
+                                  std::string_view reason, std::string_view message) {
+    recorder->Record(object, type, reason, message);
+  };
+}
+
+runtime::ReconcileOutcome WithResyncSafetyNet(std::optional<std::chrono::nanoseconds> requeue_after,
+                                              bool live, std::chrono::seconds resync) {
+  runtime::ReconcileOutcome outcome;
+  outcome.requeue_after = requeue_after;
+  const std::chrono::nanoseconds net = resync;
+  if (live && (!outcome.requeue_after || *outcome.requeue_after > net)) {
+    outcome.requeue_after = net;
+  }
+  return outcome;
+}
+
+Status StartInformers(const ControllerDeps& deps,
+                      const std::vector<runtime::Informer*>& informers) {
+  deps.informers->Start();
+  return runtime::SharedInformerFactory::WaitForSync(informers, std::chrono::seconds(60));
+}
+
+}  // namespace brfed::federation

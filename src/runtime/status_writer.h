@@ -1,0 +1,56 @@
+// StatusWriter: the one place every federation controller writes an object's status through.
+// A status write is a JSON merge patch of the whole object ({"metadata":{"resourceVersion"},
+// "status":{...}}), so a write decided on a stale object fails with Conflict.
+//
+// Where it goes is found out once per resource: API discovery (GET /apis/<group>/<version>)
+// lists "<plural>/status" when the CRD serves a status subresource; then the patch goes to
+// /status, otherwise to the object itself (upstream's CRDs declare no subresource). When
+// discovery cannot answer, /status is tried first; a 404 (no subresource) or 403 (upstream's
+// chart grants no RBAC on */status) switches that resource to the object for good, so no write
+// loops on 404 or 403.
+//
+// Seam for write coalescing and priority (a later performance change): every status write of
+// every controller passes through Patch, so merging writes per object or ordering them by
+// priority belongs here and nowhere else.
+//
+// Thread-safety: safe for concurrent use. Ownership: shares the Client.
+#ifndef BRFED_RUNTIME_STATUS_WRITER_H_
+#define BRFED_RUNTIME_STATUS_WRITER_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/json.h"
+#include "core/status.h"
+#include "kube/client.h"
+#include "kube/resource.h"
+
+namespace brfed::runtime {
+
+class StatusWriter {
+ public:
+  explicit StatusWriter(std::shared_ptr<kube::Client> client);
+
+  // Merge-patches `patch` into object `ns/name` of `resource`; returns the written object.
+  Result<Json> Patch(const kube::Resource& resource, std::string_view ns, std::string_view name,
+                     const Json& patch);
+
+  // Where status of `resource` goes, as far as known (for tests and logs).
+  enum class Target { kUnknown, kSubresource, kObject };
+  Target TargetOf(const kube::Resource& resource);
+
+ private:
+  Target Discover(const kube::Resource& resource);
+  void Remember(const kube::Resource& resource, Target target);
+
+  std::shared_ptr<kube::Client> client_;
+  std::mutex mu_;
+  std::map<std::string, Target> targets_;  // "<group>/<version>/<plural>" -> target
+};
+
+}  // namespace brfed::runtime
+
+#endif  // BRFED_RUNTIME_STATUS_WRITER_H_
