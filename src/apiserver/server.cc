@@ -25,6 +25,7 @@
 #include "apiserver/table.h"
 #include "apiserver/tls.h"
 #include "core/clock.h"
+#include "core/files.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -302,10 +303,9 @@ Status ApiServer::Impl::LoadCrds() {
       return InvalidArgument("--crd " + path + ": no such file or directory");
     }
     for (const std::string& file : files) {
-      std::ifstream in(file);
-      std::stringstream buf;
-      buf << in.rdbuf();
-      Result<std::vector<Json>> docs = ParseYamlDocuments(buf.str());
+      Result<std::string> text = ReadFile(file);
+      if (!text.ok()) return InvalidArgument("--crd " + text.status().message());
+      Result<std::vector<Json>> docs = ParseYamlDocuments(*text);
       if (!docs.ok()) return InvalidArgument("--crd " + file + ": " + docs.status().message());
       for (const Json& doc : *docs) {
         if (JsonStringAt(doc, {"kind"}) != "CustomResourceDefinition") {

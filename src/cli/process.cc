@@ -8,18 +8,15 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
+
+#include "core/files.h"
 
 namespace brfed::cli {
 namespace {
 
 std::string ReadProcFile(pid_t pid, const char* name) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadFile("/proc/" + std::to_string(pid) + "/" + name).value_or("");
 }
 
 bool IsZombieOrGone(pid_t pid) {

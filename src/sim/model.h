@@ -120,6 +120,11 @@ struct Job {
   std::string fail_reason;
   bool deleted = false;
   bool Running() const { return !ended && !deleted; }
+  void Fail(Time now, std::string reason) {
+    ended = now;
+    failed = true;
+    fail_reason = std::move(reason);
+  }
 };
 
 struct Snapshot {

@@ -161,9 +161,7 @@ std::optional<MemberWrite> InitPod(BackupCtx& c) {
   Time deadline = j.created + c.m.timing().Scale(seconds(std::max(0LL, deadline_s)));
   if (c.w.Due(deadline)) {
     // Kubernetes kills the pod; BR returns nil on cancel, so the pod writes nothing (Q1).
-    j.ended = c.now;
-    j.failed = true;
-    j.fail_reason = "DeadlineExceeded";
+    j.Fail(c.now, "DeadlineExceeded");
     c.m.ResumePd(c.holder, c.now, "init job deadline exceeded");
     return std::nullopt;
   }
@@ -176,9 +174,7 @@ std::optional<MemberWrite> InitPod(BackupCtx& c) {
     if (!c.w.Due(j.pod_started + c.D(c.m.timing().init_pause))) return std::nullopt;
     if (c.Fault(FaultKind::kInitFail)) {
       c.st.init_stage = 3;
-      j.ended = c.now;
-      j.failed = true;
-      j.fail_reason = "BackoffLimitExceeded";
+      j.Fail(c.now, "BackoffLimitExceeded");
       return Cond("VolumeBackupInitializeFailed", "InitializeVolumeBackupFailed",
                   "pause GC and schedulers: [PD:injected] simulated BR failure");
     }
@@ -190,9 +186,7 @@ std::optional<MemberWrite> InitPod(BackupCtx& c) {
     if (c.Fault(FaultKind::kInitJobDeleted)) {
       DeleteInitJob(c, "init job deleted externally");
     } else if (c.Fault(FaultKind::kInitDeadline)) {
-      j.ended = c.now;
-      j.failed = true;
-      j.fail_reason = "DeadlineExceeded";
+      j.Fail(c.now, "DeadlineExceeded");
       c.m.ResumePd(c.holder, c.now, "init job deadline exceeded");
     }
   }
@@ -205,9 +199,7 @@ std::optional<MemberWrite> ExecSnapshot(BackupCtx& c, Job& j) {
   if (!c.w.Due(c.st.exec_started + c.D(t.br_warmup))) return std::nullopt;
   if (c.Fault(FaultKind::kSnapshotFail)) {
     c.st.exec_stage = 7;
-    j.ended = c.now;
-    j.failed = true;
-    j.fail_reason = "BackoffLimitExceeded";
+    j.Fail(c.now, "BackoffLimitExceeded");
     return Cond("VolumeBackupFailed", "BackupDataToRemoteFailed",
                 "create EBS snapshots: SnapshotCreationPerVolumeRateExceeded (injected)");
   }
@@ -298,9 +290,7 @@ std::optional<MemberWrite> ExecPod(BackupCtx& c) {
     return Cond("Running");
   }
   if (c.st.exec_stage < 5 && c.Fault(FaultKind::kExecutePodDies)) {
-    j.ended = c.now;
-    j.failed = true;
-    j.fail_reason = "BackoffLimitExceeded";
+    j.Fail(c.now, "BackoffLimitExceeded");
     return std::nullopt;
   }
   switch (c.st.exec_stage) {
@@ -637,9 +627,7 @@ std::optional<MemberWrite> RestoreVolumes(RestoreCtx& c, Job& j, const Json* met
   }
   if (fault->after_meta) c.m.S3Put(S3Prefix(c.obj) + "/restoremeta", {{"volumes", c.st.volumes}});
   c.st.volume_stage = 9;
-  j.ended = c.now;
-  j.failed = true;
-  j.fail_reason = "BackoffLimitExceeded";
+  j.Fail(c.now, "BackoffLimitExceeded");
   return Cond("Failed", "RestoreDataFromRemoteFailed",
               "restore volumes from snapshots: VolumeLimitExceeded (injected)");
 }
@@ -689,14 +677,13 @@ std::optional<MemberWrite> DataPod(RestoreCtx& c) {
   }
   if (c.st.data_stage == 1) {
     if (!c.w.Due(j.pod_started + c.D(c.m.timing().restore_data))) return std::nullopt;
-    j.ended = c.now;
     if (c.Fault(FaultKind::kRestoreDataFail)) {
       c.st.data_stage = 9;
-      j.failed = true;
-      j.fail_reason = "BackoffLimitExceeded";
+      j.Fail(c.now, "BackoffLimitExceeded");
       return Cond("Failed", "RestoreDataFromRemoteFailed",
                   "restore data: recover regions failed (injected)");
     }
+    j.ended = c.now;
     c.m.SetRecovering(false, c.now, c.key);
     c.st.data_stage = 2;
     return Cond("DataComplete");
@@ -984,18 +971,17 @@ class RestoreStep {
 
 StepOutput StepRestore(const std::string& cluster, const Json& obj, const Json* tc, Model& m,
                        Time now) {
-  StepOutput out;
-  if (JsonStringAt(obj, {"spec", "restoreMode"}) != "volume-snapshot") return out;
+  if (JsonStringAt(obj, {"spec", "restoreMode"}) != "volume-snapshot") return {};
+  const std::string key = MemberKey(cluster, obj);
+  RestoreMemberState& state = m.Restore(key);
+  // A Restore being deleted has nothing left to do (no finalizer of ours).
+  if (JsonAt(obj, {"metadata", "deletionTimestamp"}) != nullptr) return {};
   Waker waker(now);
-  std::string key = MemberKey(cluster, obj);
-  RestoreCtx c(cluster, obj, m, now, waker, m.Restore(key), key);
-  if (JsonAt(obj, {"metadata", "deletionTimestamp"}) == nullptr) {
-    RestoreStep step(c, tc, out);
-    out.write = step.Run();
-    out.wake = step.wake_at() ? step.wake_at() : waker.wake();
-    return out;
-  }
-  out.wake = waker.wake();
+  RestoreCtx c(cluster, obj, m, now, waker, state, key);
+  StepOutput out;
+  RestoreStep step(c, tc, out);
+  out.write = step.Run();
+  out.wake = step.wake_at() ? step.wake_at() : waker.wake();
   return out;
 }
 
