@@ -66,7 +66,7 @@ struct Write {
 struct ExecuteResult {
   Status error;  // the first failure, annotated with the write; OK when all were done
   const Write* failed = nullptr;
-  Status cause;  // the same failure as the server (or the missing client) answered it
+  Status cause;               // the same failure as the server (or the missing client) answered it
   bool decide_again = false;  // a write asked for a fresh decision (see Write)
   bool ok() const { return error.ok() && !decide_again; }
 };
