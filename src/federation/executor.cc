@@ -58,7 +58,8 @@ ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& 
   for (const Write& w : writes) {
     std::shared_ptr<kube::Client> client = clients_(w.cluster);
     if (client == nullptr) {
-      return {UnavailableError("cluster " + w.cluster + " has no client now"), &w};
+      Status missing = UnavailableError("cluster " + w.cluster + " has no client now");
+      return {missing, &w, missing};
     }
     Json body = w.body != nullptr ? *w.body : Json::object();
     auto rv = written_rv.find(ObjectId(w));
@@ -71,7 +72,7 @@ ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& 
       if (w.exists_means_decide_again) {
         log::Info("object exists but is not in the cache yet; deciding again",
                   {{"object", std::string(key)}, {"write", w.Describe()}});
-        return {Status::Ok(), &w, true};
+        return {Status::Ok(), &w, Status::Ok(), true};
       }
     } else if (code == Code::kNotFound && (w.missing_is_done || w.verb == Write::Verb::kDelete)) {
       // Gone already: what the write wanted.
@@ -79,9 +80,9 @@ ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& 
       log::Warn("write failed; stopping this pass", {{"object", std::string(key)},
                                                      {"write", w.Describe()},
                                                      {"error", out.status().ToString()}});
-      return {out.status().Annotate(w.Describe()), &w};
+      return {out.status().Annotate(w.Describe()), &w, out.status()};
     }
-    const Json written = out.ok() ? std::move(out).value() : Json::object();
+    const Json written = out.ok() ? std::move(out).value() : Json();
     const std::string new_rv = JsonStringAt(written, {"metadata", "resourceVersion"});
     if (!new_rv.empty()) written_rv[ObjectId(w)] = new_rv;
     if (on_done) on_done(w, written);

@@ -66,6 +66,7 @@ struct Write {
 struct ExecuteResult {
   Status error;  // the first failure, annotated with the write; OK when all were done
   const Write* failed = nullptr;
+  Status cause;               // the same failure as the server (or the missing client) answered it
   bool decide_again = false;  // a write asked for a fresh decision (see Write)
   bool ok() const { return error.ok() && !decide_again; }
 };
@@ -74,7 +75,8 @@ class Executor {
  public:
   // The client of a data plane ("" = the control plane); nullptr when it has none now.
   using ClientFor = std::function<std::shared_ptr<kube::Client>(const std::string& cluster)>;
-  // Runs after each write that was done, with what the server returned ({} when nothing).
+  // Runs after each write that was done, with what the server returned; `written` is null
+  // when the write found its work already done (AlreadyExists, NotFound).
   using OnDone = std::function<void(const Write& write, const Json& written)>;
 
   Executor(ClientFor clients, runtime::StatusWriter* status_writer, EventSink events);

@@ -156,6 +156,27 @@ class Pass {
   }
 
   // Problems with the spec that make it Invalid; fills `storage` for every cluster.
+  // spec.template's warm-up fields: known mode and strategy, an image when warming up, and
+  // check-wal-only only with sync.
+  void ValidateWarmUp(std::vector<std::string>& problems) const {
+    const auto& w = vr_.warmup;
+    if (!w.empty() && w != api::warmup_mode::kSync && w != api::warmup_mode::kAsync) {
+      problems.push_back("spec.template.warmup " + Quote(w) + " is not one of sync, async");
+    }
+    const auto& s = vr_.warmup_strategy;
+    if (!s.empty() && s != api::warmup_strategy::kFio && s != api::warmup_strategy::kHybrid &&
+        s != api::warmup_strategy::kFsr && s != api::warmup_strategy::kCheckWalOnly) {
+      problems.push_back("spec.template.warmupStrategy " + Quote(s) +
+                         " is not one of fio, hybrid, fsr, check-wal-only");
+    }
+    if (!w.empty() && vr_.warmup_image.empty()) {
+      problems.push_back("spec.template.warmupImage is required when warmup is " + Quote(w));
+    }
+    if (s == api::warmup_strategy::kCheckWalOnly && w != api::warmup_mode::kSync) {
+      problems.push_back("spec.template.warmupStrategy check-wal-only requires warmup: sync");
+    }
+  }
+
   std::vector<std::string> Validate(bool check_known, std::map<std::string, Json>* storage) {
     std::vector<std::string> problems;
     if (vr_.name.size() > api::kMaxVolumeRestoreNameLength) {
@@ -198,22 +219,7 @@ class Pass {
         }
       }
     }
-    const auto& w = vr_.warmup;
-    if (!w.empty() && w != api::warmup_mode::kSync && w != api::warmup_mode::kAsync) {
-      problems.push_back("spec.template.warmup " + Quote(w) + " is not one of sync, async");
-    }
-    const auto& s = vr_.warmup_strategy;
-    if (!s.empty() && s != api::warmup_strategy::kFio && s != api::warmup_strategy::kHybrid &&
-        s != api::warmup_strategy::kFsr && s != api::warmup_strategy::kCheckWalOnly) {
-      problems.push_back("spec.template.warmupStrategy " + Quote(s) +
-                         " is not one of fio, hybrid, fsr, check-wal-only");
-    }
-    if (!w.empty() && vr_.warmup_image.empty()) {
-      problems.push_back("spec.template.warmupImage is required when warmup is " + Quote(w));
-    }
-    if (s == api::warmup_strategy::kCheckWalOnly && w != api::warmup_mode::kSync) {
-      problems.push_back("spec.template.warmupStrategy check-wal-only requires warmup: sync");
-    }
+    ValidateWarmUp(problems);
     if (from_backup) ValidateBackupReference(seen, storage, &problems);
     return problems;
   }

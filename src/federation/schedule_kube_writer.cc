@@ -8,27 +8,61 @@ namespace brfed::federation {
 
 KubeScheduleWriter::KubeScheduleWriter(std::shared_ptr<kube::Client> client,
                                        runtime::StatusWriter* status_writer)
-    : client_(std::move(client)), status_writer_(status_writer) {
-  if (status_writer_ == nullptr) {
+    : client_(std::move(client)) {
+  if (status_writer == nullptr) {
     own_status_writer_ = std::make_unique<runtime::StatusWriter>(client_);
-    status_writer_ = own_status_writer_.get();
+    status_writer = own_status_writer_.get();
   }
+  // The control plane only: a schedule writes nothing in the data planes.
+  auto clients = [client = client_](const std::string& cluster) {
+    return cluster.empty() ? client : nullptr;
+  };
+  executor_ = std::make_unique<Executor>(std::move(clients), status_writer, EventSink());
+}
+
+Status KubeScheduleWriter::Run(Write write, bool* already_done) {
+  const std::string key = write.ns + "/" + write.name;
+  ExecuteResult result =
+      executor_->Execute(key, {std::move(write)}, [already_done](const Write&, const Json& out) {
+        if (already_done != nullptr) *already_done = out.is_null();
+      });
+  // The controller adds its own context; the server's answer is what it reports.
+  return result.cause;
 }
 
 Status KubeScheduleWriter::CreateVolumeBackup(const Json& volume_backup) {
-  return client_
-      ->Create(kube::resources::VolumeBackup(),
-               JsonStringAt(volume_backup, {"metadata", "namespace"}), volume_backup)
-      .status();
+  Write w;
+  w.verb = Write::Verb::kCreate;
+  w.resource = &kube::resources::VolumeBackup();
+  w.ns = JsonStringAt(volume_backup, {"metadata", "namespace"});
+  w.name = JsonStringAt(volume_backup, {"metadata", "name"});
+  w.body = std::make_shared<const Json>(volume_backup);
+  bool existed = false;
+  BRFED_RETURN_IF_ERROR(Run(std::move(w), &existed));
+  // The ScheduleController tells "created" from "was there" (its metric counts creates).
+  return existed ? Status(Code::kAlreadyExists, "VolumeBackup exists") : Status::Ok();
 }
 
 Status KubeScheduleWriter::DeleteVolumeBackup(std::string_view ns, std::string_view name) {
-  return client_->Delete(kube::resources::VolumeBackup(), ns, name);
+  Write w;
+  w.verb = Write::Verb::kDelete;
+  w.resource = &kube::resources::VolumeBackup();
+  w.ns = std::string(ns);
+  w.name = std::string(name);
+  bool gone = false;
+  BRFED_RETURN_IF_ERROR(Run(std::move(w), &gone));
+  return gone ? Status(Code::kNotFound, "VolumeBackup is gone") : Status::Ok();
 }
 
 Status KubeScheduleWriter::PatchScheduleStatus(std::string_view ns, std::string_view name,
                                                const Json& patch) {
-  return status_writer_->Patch(kube::resources::VolumeBackupSchedule(), ns, name, patch).status();
+  Write w;
+  w.verb = Write::Verb::kPatchStatus;
+  w.resource = &kube::resources::VolumeBackupSchedule();
+  w.ns = std::string(ns);
+  w.name = std::string(name);
+  w.body = std::make_shared<const Json>(patch);
+  return Run(std::move(w));
 }
 
 }  // namespace brfed::federation

@@ -1,5 +1,6 @@
 // KubeScheduleWriter: the ScheduleController's writes (create and delete VolumeBackups, patch
-// a schedule's status) over a kube::Client to the control-plane API server.
+// a schedule's status) to the control-plane API server, each carried out by the
+// federation::Executor (so every write of every controller goes through Executor::Execute).
 //
 // Status goes through runtime::StatusWriter (the one status writer: /status when the CRD
 // serves it, else the object).
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string_view>
 
+#include "federation/executor.h"
 #include "federation/schedule_controller.h"
 #include "kube/client.h"
 #include "runtime/status_writer.h"
@@ -29,9 +31,12 @@ class KubeScheduleWriter final : public ScheduleWriter {
                              const Json& patch) override;
 
  private:
+  // Runs one write; `already_done` (optional) tells whether it found its work done.
+  Status Run(Write write, bool* already_done = nullptr);
+
   std::shared_ptr<kube::Client> client_;
   std::unique_ptr<runtime::StatusWriter> own_status_writer_;
-  runtime::StatusWriter* status_writer_;
+  std::unique_ptr<Executor> executor_;
 };
 
 }  // namespace brfed::federation
