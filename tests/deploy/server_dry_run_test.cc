@@ -13,7 +13,7 @@ class ServerDryRun : public ::testing::Test {
     auto s = KubeApiServer::Start();
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(*s);
-    for (const char* ns : {"br-fed", "br-federation"}) {
+    for (const char* ns : {"br-fed", "br-federation", "rbac", "tidb-cluster", "elsewhere"}) {
       auto r = server_->Kubectl({"create", "namespace", ns});
       ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
     }
@@ -76,6 +76,95 @@ TEST_F(ServerDryRun, ServerRejectsABrokenRender) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_NE(r->exit_code, 0);
   EXPECT_NE(r->err.find("replicas"), std::string::npos) << r->err;
+}
+
+// `kubectl auth can-i VERB RESOURCE -n NS --as USER`: true for yes.
+bool CanI(const KubeApiServer& server, const std::string& user, const std::string& verb,
+          const std::string& resource, const std::string& ns, const std::string& subresource = "") {
+  std::vector<std::string> args = {"auth", "can-i", verb, resource, "-n", ns, "--as", user};
+  if (!subresource.empty()) args.push_back("--subresource=" + subresource);
+  auto r = server.Kubectl(args);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() && r->exit_code == 0 && r->out.find("yes") == 0;
+}
+
+struct Access {
+  std::string verb, resource, ns, subresource;
+  bool allowed;
+};
+
+void ExpectAccess(const KubeApiServer& server, const std::string& user,
+                  const std::vector<Access>& table) {
+  for (const Access& a : table) {
+    EXPECT_EQ(CanI(server, user, a.verb, a.resource, a.ns, a.subresource), a.allowed)
+        << user << " " << a.verb << " " << a.resource
+        << (a.subresource.empty() ? "" : "/" + a.subresource) << " -n " << a.ns;
+  }
+}
+
+// Installed for real, the chart's ServiceAccount may do what the manager does on the control
+// plane (src/federation, src/runtime) and nothing else.
+TEST_F(ServerDryRun, ChartRbacGrantsExactlyWhatTheManagerUses) {
+  auto manifest = HelmTemplate("fed", "rbac", {});
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  std::string file = server_->dir().File("rbac.yaml");
+  WriteFile(file, *manifest);
+  auto applied = server_->Kubectl({"apply", "-f", file});
+  ASSERT_TRUE(applied.ok() && applied->exit_code == 0) << (applied.ok() ? applied->err : "");
+  const std::string sa = "system:serviceaccount:rbac:br-federation-manager";
+  const std::string vb = "volumebackups.federation.pingcap.com";
+  const std::string vr = "volumerestores.federation.pingcap.com";
+  const std::string vbs = "volumebackupschedules.federation.pingcap.com";
+  ExpectAccess(*server_, sa,
+               {{"list", vb, "elsewhere", "", true},
+                {"watch", vb, "elsewhere", "", true},
+                {"patch", vb, "elsewhere", "", true},
+                {"create", vb, "elsewhere", "", true},
+                {"delete", vb, "elsewhere", "", true},
+                {"patch", vb, "elsewhere", "status", true},
+                {"list", vr, "elsewhere", "", true},
+                {"patch", vr, "elsewhere", "status", true},
+                {"watch", vbs, "elsewhere", "", true},
+                {"patch", vbs, "elsewhere", "status", true},
+                {"create", "events", "elsewhere", "", true},
+                {"patch", "events", "elsewhere", "", true},
+                {"get", "leases.coordination.k8s.io", "rbac", "", true},
+                {"create", "leases.coordination.k8s.io", "rbac", "", true},
+                {"update", "leases.coordination.k8s.io", "rbac", "", true},
+                // Not used, so not granted.
+                {"get", vb, "elsewhere", "", false},
+                {"update", vb, "elsewhere", "", false},
+                {"update", vb, "elsewhere", "status", false},
+                {"create", vr, "elsewhere", "", false},
+                {"delete", vr, "elsewhere", "", false},
+                {"create", vbs, "elsewhere", "", false},
+                {"delete", "events", "elsewhere", "", false},
+                {"get", "leases.coordination.k8s.io", "elsewhere", "", false},
+                {"delete", "leases.coordination.k8s.io", "rbac", "", false},
+                {"get", "secrets", "rbac", "", false},
+                {"list", "configmaps", "rbac", "", false},
+                {"list", "pods", "rbac", "", false}});
+}
+
+// deploy/data-plane/rbac.yaml: list/watch members everywhere, write them only in the
+// TidbCluster's namespace, nothing else.
+TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
+  auto applied = server_->Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")});
+  ASSERT_TRUE(applied.ok() && applied->exit_code == 0) << (applied.ok() ? applied->err : "");
+  const std::string sa = "system:serviceaccount:br-federation:br-federation-member";
+  ExpectAccess(*server_, sa,
+               {{"list", "backups.pingcap.com", "elsewhere", "", true},
+                {"watch", "restores.pingcap.com", "elsewhere", "", true},
+                {"create", "backups.pingcap.com", "tidb-cluster", "", true},
+                {"patch", "restores.pingcap.com", "tidb-cluster", "", true},
+                {"delete", "backups.pingcap.com", "tidb-cluster", "", true},
+                {"create", "backups.pingcap.com", "elsewhere", "", false},
+                {"delete", "restores.pingcap.com", "elsewhere", "", false},
+                {"update", "backups.pingcap.com", "tidb-cluster", "", false},
+                {"get", "tidbclusters.pingcap.com", "tidb-cluster", "", false},
+                {"get", "secrets", "tidb-cluster", "", false},
+                {"get", "secrets", "br-federation", "", false},
+                {"create", "pods", "tidb-cluster", "", false}});
 }
 
 }  // namespace
