@@ -149,6 +149,16 @@ TEST_F(ServerDryRun, ChartRbacGrantsExactlyWhatTheManagerUses) {
 // deploy/data-plane/rbac.yaml: list/watch members everywhere, write them only in the
 // TidbCluster's namespace, nothing else.
 TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
+  // A data plane serves TiDB Operator's CRDs (the sandbox's copies stand in for them).
+  for (const char* crd : {"backups", "restores", "tidbclusters"}) {
+    auto r = server_->Kubectl(
+        {"apply", "--server-side", "-f",
+         SourcePath(std::string("deploy/crds/test/pingcap.com_") + crd + ".yaml")});
+    ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
+  }
+  auto established = server_->Kubectl(
+      {"wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"}, 90s);
+  ASSERT_TRUE(established.ok() && established->exit_code == 0);
   auto applied = server_->Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")});
   ASSERT_TRUE(applied.ok() && applied->exit_code == 0) << (applied.ok() ? applied->err : "");
   const std::string sa = "system:serviceaccount:br-federation:br-federation-member";
