@@ -116,4 +116,30 @@ Result<CommandResult> KubeApiServer::Kubectl(const std::vector<std::string>& arg
   return RunTool("kubectl", full, timeout);
 }
 
+Result<std::string> InstallChartAndGetManagerKubeconfig(const KubeApiServer& server,
+                                                        const std::string& release,
+                                                        const std::string& ns,
+                                                        const std::vector<std::string>& sets) {
+  BRFED_ASSIGN_OR_RETURN(CommandResult created, server.Kubectl({"create", "namespace", ns}));
+  if (created.exit_code != 0) return InternalError("create namespace " + ns + ": " + created.err);
+  BRFED_ASSIGN_OR_RETURN(std::string manifest, HelmTemplate(release, ns, sets));
+  const std::string file = server.dir().File(release + "-chart.yaml");
+  WriteFile(file, manifest);
+  BRFED_ASSIGN_OR_RETURN(CommandResult applied, server.Kubectl({"apply", "-f", file}));
+  if (applied.exit_code != 0) return InternalError("apply the chart: " + applied.err);
+  BRFED_ASSIGN_OR_RETURN(
+      CommandResult token,
+      server.Kubectl({"create", "token", "br-federation-manager", "-n", ns, "--duration", "1h"}));
+  if (token.exit_code != 0) return InternalError("create token: " + token.err);
+  while (!token.out.empty() && std::isspace(static_cast<unsigned char>(token.out.back()))) {
+    token.out.pop_back();
+  }
+  BRFED_ASSIGN_OR_RETURN(Json config, ParseYaml(ReadFile(server.kubeconfig())));
+  if (!config.contains("users") || config["users"].empty()) {
+    return InvalidArgument("admin kubeconfig has no user");
+  }
+  for (Json& u : config["users"]) u["user"] = {{"token", token.out}};
+  return DumpJson(config);
+}
+
 }  // namespace brfed::testing

@@ -62,6 +62,15 @@ class KubeApiServer {
   std::string url_;
 };
 
+// Installs the chart (release `release`, default values plus `sets`) into namespace `ns` of
+// `server` (created here) and returns a kubeconfig text for the chart's ServiceAccount: the
+// server's CA and a token the kube-apiserver issued for the account (TokenRequest), which is
+// what a Pod of the chart's Deployment gets mounted.
+Result<std::string> InstallChartAndGetManagerKubeconfig(const KubeApiServer& server,
+                                                        const std::string& release,
+                                                        const std::string& ns,
+                                                        const std::vector<std::string>& sets = {});
+
 }  // namespace brfed::testing
 
 #endif  // BRFED_TESTS_DEPLOY_DEPLOY_UTIL_H_

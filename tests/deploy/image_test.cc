@@ -166,32 +166,44 @@ TEST_F(Image, RebuildIsByteForByteIdentical) {
   EXPECT_EQ(Sha256(SourcePath(kArchive)), archive_sha_);
 }
 
-TEST_F(Image, ManagerInChrootCompletesABackup) {
+// The image as the chart runs it: user 65532, only the image's files, the chart's
+// ServiceAccount token and RBAC on a real kube-apiserver, leader election on, TZ set.
+TEST_F(Image, ManagerInChrootCompletesABackupAsTheChartsServiceAccount) {
+  auto server = KubeApiServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string release_ns = "br-federation", backup_ns = "tidb-backups";
+  auto created_ns = (*server)->Kubectl({"create", "namespace", backup_ns});
+  ASSERT_TRUE(created_ns.ok() && created_ns->exit_code == 0);
+  auto sa_kubeconfig = InstallChartAndGetManagerKubeconfig(**server, "image", release_ns);
+  ASSERT_TRUE(sa_kubeconfig.ok()) << sa_kubeconfig.status().ToString();
   auto env = FederationEnv::Start({});
   ASSERT_TRUE(env.ok()) << env.status().ToString();
-  // The manager sees only the image's files, so its kubeconfigs go inside (like mounts).
-  std::string etc = rootfs_ + "/etc/brfed";
-  fs::create_directories(etc);
-  fs::copy_file((*env)->control_plane().kubeconfig, etc + "/control.kubeconfig",
+
+  // The manager sees only the image's files, so its kubeconfigs go inside, where the chart
+  // mounts the federation kubeconfig.
+  const std::string mount = "/etc/br-federation/federation-kubeconfig";
+  fs::create_directories(rootfs_ + mount);
+  WriteFile(rootfs_ + "/etc/br-federation/control.kubeconfig", *sa_kubeconfig);
+  fs::copy_file((*env)->federation_kubeconfig(), rootfs_ + mount + "/kubeconfig",
                 fs::copy_options::overwrite_existing);
-  fs::copy_file((*env)->federation_kubeconfig(), etc + "/federation.kubeconfig",
-                fs::copy_options::overwrite_existing);
-  fs::permissions(etc + "/control.kubeconfig", fs::perms::owner_read | fs::perms::others_read);
-  fs::permissions(etc + "/federation.kubeconfig", fs::perms::owner_read | fs::perms::others_read);
-  ProcessOptions o = InChroot({"/usr/local/bin/br-federation-manager", "--kubeconfig",
-                               "/etc/brfed/control.kubeconfig", "--federation-kubeconfig-path",
-                               "/etc/brfed/federation.kubeconfig", "--leader-elect=false",
-                               "--namespace", (*env)->ns(), "--metrics-addr", "0"});
-  o.env = {{"TZ", "Asia/Shanghai"}};
+  for (const std::string& f :
+       std::vector<std::string>{"/etc/br-federation/control.kubeconfig", mount + "/kubeconfig"}) {
+    fs::permissions(rootfs_ + f, fs::perms::owner_read | fs::perms::others_read);
+  }
+  ProcessOptions o =
+      InChroot({"/usr/local/bin/br-federation-manager", "-v=2", "--kubeconfig",
+                "/etc/br-federation/control.kubeconfig", "--federation-kubeconfig-path",
+                mount + "/kubeconfig", "--metrics-addr", "0"});
+  o.env = {{"TZ", "Asia/Shanghai"}, {"NAMESPACE", release_ns}};
   o.stderr_path = dir_->File("chroot-manager.err");
   auto manager = Process::Start(o);
   ASSERT_TRUE(manager.ok()) << manager.status().ToString();
 
-  auto client = KubeClientFor((*env)->control_plane().kubeconfig);
+  auto client = KubeClientFor((*server)->kubeconfig());
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
              {"kind", "VolumeBackup"},
-             {"metadata", {{"name", "from-image"}, {"namespace", (*env)->ns()}}},
+             {"metadata", {{"name", "from-image"}, {"namespace", backup_ns}}},
              {"spec",
               {{"clusters", Json::array()},
                {"template",
@@ -201,21 +213,22 @@ TEST_F(Image, ManagerInChrootCompletesABackup) {
     vb["spec"]["clusters"].push_back(
         {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
   }
-  auto created = (*client)->Create(kube::resources::VolumeBackup(), (*env)->ns(), vb);
+  auto created = (*client)->Create(kube::resources::VolumeBackup(), backup_ns, vb);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   Json seen;
   bool done = WaitFor(
       [&] {
-        auto r = (*client)->Get(kube::resources::VolumeBackup(), (*env)->ns(), "from-image");
+        auto r = (*client)->Get(kube::resources::VolumeBackup(), backup_ns, "from-image");
         if (r.ok()) seen = *r;
         std::string phase = JsonStringAt(seen, {"status", "phase"});
         return phase == "Complete" || phase == "Failed" || phase == "Invalid";
       },
       180s);
-  EXPECT_TRUE(done) << DumpJson(seen) << ReadFile(o.stderr_path);
-  EXPECT_EQ(JsonStringAt(seen, {"status", "phase"}), "Complete")
-      << DumpJson(seen) << ReadFile(o.stderr_path);
-  EXPECT_TRUE((*manager)->Running()) << ReadFile(o.stderr_path);
+  const std::string log = ReadFile(o.stderr_path);
+  EXPECT_TRUE(done) << DumpJson(seen) << log;
+  EXPECT_EQ(JsonStringAt(seen, {"status", "phase"}), "Complete") << DumpJson(seen) << log;
+  EXPECT_TRUE((*manager)->Running()) << log;
+  EXPECT_EQ(log.find("orbidden"), std::string::npos) << log;
   CommandResult check = (*env)->CheckAuditLog();
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }

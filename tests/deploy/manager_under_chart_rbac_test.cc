@@ -30,40 +30,14 @@ Json VolumeBackup(const std::string& name) {
   return vb;
 }
 
-// The admin kubeconfig with its user replaced by `token`.
-Result<std::string> KubeconfigWithToken(const std::string& admin_kubeconfig,
-                                        const std::string& token) {
-  BRFED_ASSIGN_OR_RETURN(Json config, ParseYaml(ReadFile(admin_kubeconfig)));
-  if (!config.contains("users") || config["users"].empty()) {
-    return InvalidArgument("admin kubeconfig has no user");
-  }
-  for (Json& u : config["users"]) u["user"] = {{"token", token}};
-  return DumpJson(config);
-}
-
 TEST(ManagerUnderChartRbac, CompletesABackupWithoutForbiddenRequests) {
   auto server = KubeApiServer::Start();
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   KubeApiServer& s = **server;
-  for (const char* ns : {kReleaseNs, kBackupNs}) {
-    auto r = s.Kubectl({"create", "namespace", ns});
-    ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
-  }
-  auto manifest = HelmTemplate("run", kReleaseNs, {});
-  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
-  WriteFile(s.dir().File("chart.yaml"), *manifest);
-  auto applied = s.Kubectl({"apply", "-f", s.dir().File("chart.yaml")});
-  ASSERT_TRUE(applied.ok() && applied->exit_code == 0) << (applied.ok() ? applied->err : "");
-
-  // What the kubelet mounts into the Pod: a token for the chart's ServiceAccount.
-  auto token =
-      s.Kubectl({"create", "token", "br-federation-manager", "-n", kReleaseNs, "--duration", "1h"});
-  ASSERT_TRUE(token.ok() && token->exit_code == 0) << (token.ok() ? token->err : "");
-  std::string sa_token = token->out;
-  while (!sa_token.empty() && std::isspace(static_cast<unsigned char>(sa_token.back()))) {
-    sa_token.pop_back();
-  }
-  auto kubeconfig = KubeconfigWithToken(s.kubeconfig(), sa_token);
+  auto created_ns = s.Kubectl({"create", "namespace", kBackupNs});
+  ASSERT_TRUE(created_ns.ok() && created_ns->exit_code == 0);
+  // What the kubelet mounts into the chart's Pod: a token for its ServiceAccount.
+  auto kubeconfig = InstallChartAndGetManagerKubeconfig(s, "run", kReleaseNs);
   ASSERT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
   const std::string sa_kubeconfig = s.dir().File("sa.kubeconfig");
   WriteFile(sa_kubeconfig, *kubeconfig);
