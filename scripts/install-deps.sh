@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake make pkg-config git ccache clang-format tmux procps tzdata
+  cmake make pkg-config git ccache clang-format tmux procps tzdata ca-certificates
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev

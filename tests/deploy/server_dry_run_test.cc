@@ -1,0 +1,181 @@
+// What the chart and kustomize render passes validation by a real kube-apiserver
+// (brfed-kube-testenv) with our CRDs installed: `kubectl apply --dry-run=server`.
+#include <gtest/gtest.h>
+
+#include "tests/deploy/deploy_util.h"
+
+namespace brfed::testing {
+namespace {
+
+class ServerDryRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = KubeApiServer::Start();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    for (const char* ns : {"br-fed", "br-federation", "rbac", "tidb-cluster", "elsewhere"}) {
+      auto r = server_->Kubectl({"create", "namespace", ns});
+      ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
+    }
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  // Applies `manifest` with --dry-run=server and returns kubectl's output (or fails).
+  static void DryRun(const std::string& manifest, const std::string& what) {
+    ASSERT_NE(server_, nullptr);
+    std::string file = server_->dir().File("manifest.yaml");
+    WriteFile(file, manifest);
+    auto r = server_->Kubectl({"apply", "--dry-run=server", "-f", file});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->err;
+    EXPECT_NE(r->out.find("deployment.apps/"), std::string::npos) << what << ":\n" << r->out;
+    EXPECT_NE(r->out.find("(server dry run)"), std::string::npos) << r->out;
+  }
+
+  static void DryRunChart(const std::vector<std::string>& sets) {
+    auto manifest = HelmTemplate("fed", "br-fed", sets, {"--include-crds"});
+    ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+    DryRun(*manifest, "helm template " + ::testing::PrintToString(sets));
+  }
+
+  static void DryRunKustomize(const std::string& dir) {
+    auto rendered = RunTool("kubectl", {"kustomize", SourcePath(dir)});
+    ASSERT_TRUE(rendered.ok()) << rendered.status().ToString();
+    ASSERT_EQ(rendered->exit_code, 0) << rendered->err;
+    DryRun(rendered->out, dir);
+  }
+
+  static std::unique_ptr<KubeApiServer> server_;
+};
+
+std::unique_ptr<KubeApiServer> ServerDryRun::server_;
+
+TEST_F(ServerDryRun, ChartDefaults) { DryRunChart({}); }
+
+TEST_F(ServerDryRun, ChartNamespaced) { DryRunChart({"clusterScoped=false"}); }
+
+TEST_F(ServerDryRun, ChartReleaseSuffixAndOptionalKeys) {
+  DryRunChart({"appendReleaseSuffix=true", "brFederationManager.replicas=2",
+               "brFederationManager.workers=3", "brFederationManager.kubeClientQPS=20",
+               "brFederationManager.securityContext.fsGroup=2000",
+               "brFederationManager.tolerations[0].key=dedicated",
+               "brFederationManager.tolerations[0].operator=Exists"});
+}
+
+TEST_F(ServerDryRun, KustomizeBase) { DryRunKustomize("deploy/kustomize/base"); }
+
+TEST_F(ServerDryRun, KustomizeNamespaced) { DryRunKustomize("deploy/kustomize/namespaced"); }
+
+// The server really validates: a Deployment with a bad field is refused.
+TEST_F(ServerDryRun, ServerRejectsABrokenRender) {
+  auto manifest = HelmTemplate("fed", "br-fed", {"brFederationManager.replicas=-1"});
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  std::string file = server_->dir().File("broken.yaml");
+  WriteFile(file, *manifest);
+  auto r = server_->Kubectl({"apply", "--dry-run=server", "-f", file});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(r->exit_code, 0);
+  EXPECT_NE(r->err.find("replicas"), std::string::npos) << r->err;
+}
+
+// `kubectl auth can-i VERB RESOURCE -n NS --as USER`: true for yes.
+bool CanI(const KubeApiServer& server, const std::string& user, const std::string& verb,
+          const std::string& resource, const std::string& ns, const std::string& subresource = "") {
+  std::vector<std::string> args = {"auth", "can-i", verb, resource, "-n", ns, "--as", user};
+  if (!subresource.empty()) args.push_back("--subresource=" + subresource);
+  auto r = server.Kubectl(args);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() && r->exit_code == 0 && r->out.find("yes") == 0;
+}
+
+struct Access {
+  std::string verb, resource, ns, subresource;
+  bool allowed;
+};
+
+void ExpectAccess(const KubeApiServer& server, const std::string& user,
+                  const std::vector<Access>& table) {
+  for (const Access& a : table) {
+    EXPECT_EQ(CanI(server, user, a.verb, a.resource, a.ns, a.subresource), a.allowed)
+        << user << " " << a.verb << " " << a.resource
+        << (a.subresource.empty() ? "" : "/" + a.subresource) << " -n " << a.ns;
+  }
+}
+
+// Installed for real, the chart's ServiceAccount may do what the manager does on the control
+// plane (src/federation, src/runtime) and nothing else.
+TEST_F(ServerDryRun, ChartRbacGrantsExactlyWhatTheManagerUses) {
+  auto manifest = HelmTemplate("fed", "rbac", {});
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  std::string file = server_->dir().File("rbac.yaml");
+  WriteFile(file, *manifest);
+  auto applied = server_->Kubectl({"apply", "-f", file});
+  ASSERT_TRUE(applied.ok() && applied->exit_code == 0) << (applied.ok() ? applied->err : "");
+  const std::string sa = "system:serviceaccount:rbac:br-federation-manager";
+  const std::string vb = "volumebackups.federation.pingcap.com";
+  const std::string vr = "volumerestores.federation.pingcap.com";
+  const std::string vbs = "volumebackupschedules.federation.pingcap.com";
+  ExpectAccess(*server_, sa,
+               {{"list", vb, "elsewhere", "", true},
+                {"watch", vb, "elsewhere", "", true},
+                {"patch", vb, "elsewhere", "", true},
+                {"create", vb, "elsewhere", "", true},
+                {"delete", vb, "elsewhere", "", true},
+                {"patch", vb, "elsewhere", "status", true},
+                {"list", vr, "elsewhere", "", true},
+                {"patch", vr, "elsewhere", "status", true},
+                {"watch", vbs, "elsewhere", "", true},
+                {"patch", vbs, "elsewhere", "status", true},
+                {"create", "events", "elsewhere", "", true},
+                {"patch", "events", "elsewhere", "", true},
+                {"get", "leases.coordination.k8s.io", "rbac", "", true},
+                {"create", "leases.coordination.k8s.io", "rbac", "", true},
+                {"update", "leases.coordination.k8s.io", "rbac", "", true},
+                // Not used, so not granted.
+                {"get", vb, "elsewhere", "", false},
+                {"update", vb, "elsewhere", "", false},
+                {"update", vb, "elsewhere", "status", false},
+                {"create", vr, "elsewhere", "", false},
+                {"delete", vr, "elsewhere", "", false},
+                {"create", vbs, "elsewhere", "", false},
+                {"delete", "events", "elsewhere", "", false},
+                {"get", "leases.coordination.k8s.io", "elsewhere", "", false},
+                {"delete", "leases.coordination.k8s.io", "rbac", "", false},
+                {"get", "secrets", "rbac", "", false},
+                {"list", "configmaps", "rbac", "", false},
+                {"list", "pods", "rbac", "", false}});
+}
+
+// deploy/data-plane/rbac.yaml: list/watch members everywhere, write them only in the
+// TidbCluster's namespace, nothing else.
+TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
+  // A data plane serves TiDB Operator's CRDs (the sandbox's copies stand in for them).
+  for (const char* crd : {"backups", "restores", "tidbclusters"}) {
+    auto r = server_->Kubectl(
+        {"apply", "--server-side", "-f",
+         SourcePath(std::string("deploy/crds/test/pingcap.com_") + crd + ".yaml")});
+    ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
+  }
+  auto established = server_->Kubectl(
+      {"wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"}, 90s);
+  ASSERT_TRUE(established.ok() && established->exit_code == 0);
+  auto applied = server_->Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")});
+  ASSERT_TRUE(applied.ok() && applied->exit_code == 0) << (applied.ok() ? applied->err : "");
+  const std::string sa = "system:serviceaccount:br-federation:br-federation-member";
+  ExpectAccess(*server_, sa,
+               {{"list", "backups.pingcap.com", "elsewhere", "", true},
+                {"watch", "restores.pingcap.com", "elsewhere", "", true},
+                {"create", "backups.pingcap.com", "tidb-cluster", "", true},
+                {"patch", "restores.pingcap.com", "tidb-cluster", "", true},
+                {"delete", "backups.pingcap.com", "tidb-cluster", "", true},
+                {"create", "backups.pingcap.com", "elsewhere", "", false},
+                {"delete", "restores.pingcap.com", "elsewhere", "", false},
+                {"update", "backups.pingcap.com", "tidb-cluster", "", false},
+                {"get", "tidbclusters.pingcap.com", "tidb-cluster", "", false},
+                {"get", "secrets", "tidb-cluster", "", false},
+                {"get", "secrets", "br-federation", "", false},
+                {"create", "pods", "tidb-cluster", "", false}});
+}
+
+}  // namespace
+}  // namespace brfed::testing
