@@ -240,6 +240,7 @@ int RunBrfed(int argc, char** argv) {
   SandboxOptions so;
   so.dir = DefaultSandboxDir();
   bool purge = false;
+  std::string sandbox_apiserver = "brfed-apiserver";
   {
     CLI::App* up = sandbox->add_subcommand("up", "start a sandbox in the background");
     up->add_option("--dir", so.dir, "folder for state, kubeconfigs, logs")->capture_default_str();
@@ -249,7 +250,16 @@ int RunBrfed(int argc, char** argv) {
         ->capture_default_str();
     up->add_flag("--tls", so.tls, "serve the API servers over HTTPS");
     up->add_option("--speed", so.speed, "simulation speed factor")->capture_default_str();
-    on(up, [&](CommandContext& ctx) { return SandboxUpCommand(ctx, so); });
+    up->add_option("--apiserver", sandbox_apiserver,
+                   "brfed-apiserver, or kube (a real kube-apiserver; scripts/install-deps.sh "
+                   "builds it)")
+        ->capture_default_str();
+    on(up, [&](CommandContext& ctx) {
+      Result<SandboxApiServer> apiserver = ParseSandboxApiServer(sandbox_apiserver);
+      if (!apiserver.ok()) return ctx.Fail(apiserver.status(), {});
+      so.apiserver = *apiserver;
+      return SandboxUpCommand(ctx, so);
+    });
     CLI::App* status = sandbox->add_subcommand("status", "what runs, where, and its logs");
     status->add_option("--dir", so.dir, "sandbox folder")->capture_default_str();
     on(status, [&](CommandContext& ctx) { return SandboxStatusCommand(ctx, so.dir); });
@@ -262,6 +272,7 @@ int RunBrfed(int argc, char** argv) {
 
   // demo
   DemoOptions demo_options;
+  std::string demo_apiserver = "brfed-apiserver";
   {
     CLI::App* demo = app.add_subcommand(
         "demo", "sandbox up, a VolumeBackup and a VolumeRestore with live progress, sandbox down");
@@ -271,9 +282,16 @@ int RunBrfed(int argc, char** argv) {
         ->capture_default_str();
     demo->add_option("--speed", demo_options.speed, "simulation speed factor")
         ->capture_default_str();
+    demo->add_option("--apiserver", demo_apiserver,
+                     "brfed-apiserver, or kube (a real kube-apiserver; scripts/install-deps.sh "
+                     "builds it)")
+        ->capture_default_str();
     on(demo, [&](CommandContext& ctx) {
       if (demo_options.clusters < 1)
         return ctx.Fail(InvalidArgument("--clusters must be at least 1"), {});
+      Result<SandboxApiServer> apiserver = ParseSandboxApiServer(demo_apiserver);
+      if (!apiserver.ok()) return ctx.Fail(apiserver.status(), {});
+      demo_options.apiserver = *apiserver;
       return DemoCommand(ctx, demo_options);
     });
   }

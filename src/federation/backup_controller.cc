@@ -217,6 +217,11 @@ Status VolumeBackupController::Act(const std::string& key, const BackupDecision&
       case Kind::kPatchVolumeBackupStatus:
         st = client->Patch(vb_resource, a.ns, a.name, kube::PatchType::kMerge, *a.body, "status")
                  .status();
+        if (st.code() == Code::kNotFound) {
+          // Upstream's CRD has no status subresource (404 on /status): status is part of the
+          // object, as the restore and schedule controllers already handle.
+          st = client->Patch(vb_resource, a.ns, a.name, kube::PatchType::kMerge, *a.body).status();
+        }
         break;
     }
     if (!st.ok()) {
