@@ -312,28 +312,28 @@ std::string FederationCrd(const std::string& file) {
 
 namespace {
 
-// brfed-kube-testenv's flags (a subset of brfed-apiserver's): flag -> whether it takes a value.
-// --log-level is brfed-apiserver's own and dropped (kube-apiserver logs at its own level); any
-// other brfed-apiserver flag (fault injection, audit log, watch history, client CA) has no
-// counterpart and is an error, so a test that needs it cannot pass by silently losing it.
+// brfed-kube-testenv's flags (those brfed-apiserver shares with it, plus its own): flag ->
+// whether it takes a value. Every other brfed-apiserver flag (fault injection, watch history,
+// body limit, bookmark interval) has no counterpart on a real server and is an error, so a
+// test that needs it cannot pass by silently losing it.
 Result<std::vector<std::string>> KubeArgs(const std::vector<std::string>& args) {
   static const std::map<std::string, bool> kKnown = {
-      {"--crd", true},  {"--listen", true}, {"--user", true}, {"--data-dir", true},
-      {"--name", true}, {"--token", true},  {"--tls", false}, {"--kubeconfig-out", true}};
+      {"--crd", true},           {"--listen", true},
+      {"--user", true},          {"--data-dir", true},
+      {"--name", true},          {"--token", true},
+      {"--tls", false},          {"--kubeconfig-out", true},
+      {"--log-level", true},     {"--log-format", true},
+      {"--audit-log", true},     {"--client-ca-file", true},
+      {"--apiserver-arg", true}, {"--compaction-interval", true}};
   std::vector<std::string> out;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string flag = args[i].substr(0, args[i].find('='));
     const bool inline_value = flag.size() != args[i].size();
-    if (flag == "--log-level") {
-      if (!inline_value) ++i;
-      continue;
-    }
     auto known = kKnown.find(flag);
     if (known == kKnown.end()) {
-      return Status(Code::kInvalidArgument,
-                    "flag " + flag +
-                        " exists only on brfed-apiserver; exclude this test from the kube "
-                        "variant (tests/CMakeLists.txt)");
+      return InvalidArgument("flag " + flag +
+                             " exists only on brfed-apiserver; exclude this test from the kube "
+                             "variant (tests/CMakeLists.txt)");
     }
     out.push_back(args[i]);
     if (known->second && !inline_value && i + 1 < args.size()) out.push_back(args[++i]);
