@@ -143,9 +143,9 @@ struct ApiServerOptions {
   bool tls = false;
   std::string token;
   std::string data_dir;
-  // e.g. {"--crd", path}. On kube, flags that only brfed-apiserver has (fault injection, its
-  // audit log, watch history, client CAs) make StartApiServer fail with kInvalidArgument naming
-  // the flag: a suite excludes such tests from its kube variant (tests/CMakeLists.txt).
+  // e.g. {"--crd", path}. On kube, flags that only brfed-apiserver has (fault injection, watch
+  // history, body limit, bookmark interval) make StartApiServer fail with kInvalidArgument
+  // naming the flag: a suite excludes such tests from its kube variant (tests/CMakeLists.txt).
   std::vector<std::string> extra_args;
   std::chrono::milliseconds ready_timeout = 30s;  // at least 180s on kube (start is slower)
   std::optional<Backend> backend;                 // unset = TestBackend()
