@@ -48,6 +48,8 @@ struct Invocation {
   SandboxOptions sandbox;
   bool purge = false;
   DemoOptions demo;
+  std::string sandbox_apiserver = "brfed-apiserver";
+  std::string demo_apiserver = "brfed-apiserver";
 
   // Makes `fn` the command to run when `cmd` is the one parsed.
   void On(CLI::App* cmd, Command fn) {
@@ -260,6 +262,9 @@ void AddClustersCommands(CLI::App& app, Invocation* inv) {
   inv->On(c, [inv](CommandContext& ctx) { return ClustersCheckCommand(ctx, inv->check_clusters); });
 }
 
+constexpr const char* kApiServerFlagHelp =
+    "brfed-apiserver, or kube (a real kube-apiserver; scripts/install-deps.sh builds it)";
+
 void AddSandboxCommands(CLI::App& app, Invocation* inv) {
   CLI::App* sandbox = app.add_subcommand(
       "sandbox", "a local federation: API servers, simulated TiDB Operator, manager");
@@ -273,7 +278,13 @@ void AddSandboxCommands(CLI::App& app, Invocation* inv) {
       ->capture_default_str();
   up->add_flag("--tls", so.tls, "serve the API servers over HTTPS");
   up->add_option("--speed", so.speed, "simulation speed factor")->capture_default_str();
-  inv->On(up, [&so](CommandContext& ctx) { return SandboxUpCommand(ctx, so); });
+  up->add_option("--apiserver", inv->sandbox_apiserver, kApiServerFlagHelp)->capture_default_str();
+  inv->On(up, [inv, &so](CommandContext& ctx) {
+    Result<SandboxApiServer> apiserver = ParseSandboxApiServer(inv->sandbox_apiserver);
+    if (!apiserver.ok()) return ctx.Fail(apiserver.status(), {});
+    so.apiserver = *apiserver;
+    return SandboxUpCommand(ctx, so);
+  });
   CLI::App* status = sandbox->add_subcommand("status", "what runs, where, and its logs");
   status->add_option("--dir", so.dir, "sandbox folder")->capture_default_str();
   inv->On(status, [&so](CommandContext& ctx) { return SandboxStatusCommand(ctx, so.dir); });
@@ -294,8 +305,12 @@ void AddDemoCommand(CLI::App& app, Invocation* inv) {
   demo->add_option("--dir", options.dir, "sandbox folder (default: a new temporary one)");
   demo->add_option("--clusters", options.clusters, "number of data planes")->capture_default_str();
   demo->add_option("--speed", options.speed, "simulation speed factor")->capture_default_str();
-  inv->On(demo, [&options](CommandContext& ctx) {
+  demo->add_option("--apiserver", inv->demo_apiserver, kApiServerFlagHelp)->capture_default_str();
+  inv->On(demo, [inv, &options](CommandContext& ctx) {
     if (options.clusters < 1) return ctx.Fail(InvalidArgument("--clusters must be at least 1"), {});
+    Result<SandboxApiServer> apiserver = ParseSandboxApiServer(inv->demo_apiserver);
+    if (!apiserver.ok()) return ctx.Fail(apiserver.status(), {});
+    options.apiserver = *apiserver;
     return DemoCommand(ctx, options);
   });
 }

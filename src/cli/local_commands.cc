@@ -326,6 +326,7 @@ int DemoCommand(CommandContext& ctx, const DemoOptions& options) {
   so.dir = *dir;
   so.clusters = options.clusters;
   so.speed = options.speed;
+  so.apiserver = options.apiserver;
   Result<SandboxState> sandbox =
       SandboxUp(so, [&](const std::string& line) { ctx.Out("   " + line + "\n"); });
   if (!sandbox.ok()) {

@@ -25,6 +25,7 @@ struct DemoOptions {
   std::string dir;  // "" = a fresh temporary folder
   int clusters = 3;
   std::string speed = "4";
+  SandboxApiServer apiserver = SandboxApiServer::kBrfed;
   std::chrono::milliseconds step_timeout{std::chrono::seconds(90)};
 };
 int DemoCommand(CommandContext& ctx, const DemoOptions& options);

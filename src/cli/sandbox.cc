@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -70,6 +71,12 @@ std::string RandomToken() {
   const char* hex = "0123456789abcdef";
   for (int i = 0; i < 32; ++i) token += hex[rd() % 16];
   return token;
+}
+
+// Whether a server's log holds its `ready <url>` line (brfed-kube-testenv prints it once its
+// CRDs are Established).
+bool ReportedReady(const std::string& log) {
+  return log.rfind("ready https://", 0) == 0 || log.find("\nready https://") != std::string::npos;
 }
 
 Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig_path,
@@ -166,25 +173,41 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
     size_t process;
   };
   std::vector<Server> servers;
+  const bool kube = o.apiserver == SandboxApiServer::kKube;
   auto start_server = [&](const std::string& name, const std::string& kubeconfig,
-                          const std::string& crds) -> Status {
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--kubeconfig-out", kubeconfig,
-                                     "--crd",    crds,          "--name",           name};
+                          const std::vector<std::string>& crds) -> Status {
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--kubeconfig-out",
+                                     kubeconfig, "--name",      name};
+    for (const std::string& crd : crds) args.insert(args.end(), {"--crd", crd});
     // Tokens only over TLS: kubectl does not send bearer tokens to plain-HTTP servers.
-    if (o.tls) args.insert(args.end(), {"--tls", "--token", RandomToken()});
+    // kube-apiserver always serves TLS and needs a token.
+    if (o.tls || kube) args.insert(args.end(), {"--tls", "--token", RandomToken()});
     BRFED_ASSIGN_OR_RETURN(size_t p, launcher.Start(name, bin.apiserver, args, ""));
     servers.push_back({name, kubeconfig, p});
     return Status::Ok();
   };
-  BRFED_RETURN_IF_ERROR(start_server("control", o.dir + "/control.kubeconfig", bin.crd_dir));
+  std::vector<std::string> federation_crds;
+  for (const char* f :
+       {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
+        "federation.pingcap.com_volumebackupschedules.yaml"}) {
+    federation_crds.push_back(bin.crd_dir + "/" + f);
+  }
+  BRFED_RETURN_IF_ERROR(start_server("control", o.dir + "/control.kubeconfig", federation_crds));
   for (const std::string& cluster : state.clusters) {
     BRFED_RETURN_IF_ERROR(start_server(cluster, o.dir + "/kubeconfigs/" + cluster + ".kubeconfig",
-                                       bin.crd_dir + "/test"));
+                                       bin.data_plane_crds));
   }
+  // kube-apiserver writes its kubeconfig before its CRDs are Established; its `ready <url>`
+  // line comes after. It also takes seconds (not milliseconds) to start.
+  const std::chrono::milliseconds server_timeout =
+      kube ? std::max<std::chrono::milliseconds>(o.ready_timeout, std::chrono::seconds(180))
+           : o.ready_timeout;
   std::vector<std::string> dp_kubeconfigs;
   for (Server& s : servers) {
-    BRFED_RETURN_IF_ERROR(
-        launcher.WaitReady(s.process, o.ready_timeout, [&] { return exists(s.kubeconfig); }));
+    const std::string log = state.processes[s.process].log;
+    BRFED_RETURN_IF_ERROR(launcher.WaitReady(s.process, server_timeout, [&] {
+      return exists(s.kubeconfig) && (!kube || ReportedReady(ReadFile(log)));
+    }));
     Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(s.kubeconfig);
     if (kc.ok()) {
       if (Result<kube::RestConfig> rc = kc->ForContext(""); rc.ok())
@@ -265,9 +288,13 @@ Json SandboxState::ToJson() const {
                      {"log", p.log},
                      {"address", p.address}});
   }
-  return {{"dir", dir},        {"clusters", clusters},
-          {"namespace", ns},   {"tcNamespace", tc_namespace},
-          {"tcName", tc_name}, {"tls", tls},
+  return {{"dir", dir},
+          {"clusters", clusters},
+          {"namespace", ns},
+          {"tcNamespace", tc_namespace},
+          {"tcName", tc_name},
+          {"tls", tls},
+          {"apiserver", apiserver},
           {"processes", procs}};
 }
 
@@ -279,6 +306,7 @@ Result<SandboxState> SandboxState::FromJson(const Json& j) {
   s.tc_namespace = JsonStringAt(j, {"tcNamespace"});
   s.tc_name = JsonStringAt(j, {"tcName"});
   s.tls = JsonBoolAt(j, {"tls"});
+  s.apiserver = JsonStringAt(j, {"apiserver"}, "brfed-apiserver");
   if (const Json* cs = JsonAt(j, {"clusters"}); cs && cs->is_array()) {
     for (const Json& c : *cs) {
       if (c.is_string()) s.clusters.push_back(c.get<std::string>());
@@ -294,39 +322,92 @@ Result<SandboxState> SandboxState::FromJson(const Json& j) {
   return s;
 }
 
+Result<SandboxApiServer> ParseSandboxApiServer(const std::string& value) {
+  if (value == "brfed-apiserver") return SandboxApiServer::kBrfed;
+  if (value == "kube") return SandboxApiServer::kKube;
+  return InvalidArgument("--apiserver " + value +
+                         " is not an API server; want brfed-apiserver or kube");
+}
+
+namespace {
+
+// Upstream's pingcap.com CRDs (tidb-operator release-1.6, unchanged) for kube data planes.
+Result<std::vector<std::string>> LocateUpstreamCrds(
+    const SandboxSearch& search, const std::function<bool(const std::string&)>& exists) {
+  std::vector<fs::path> candidates;
+  if (!search.upstream_crd_override.empty()) candidates.push_back(search.upstream_crd_override);
+  if (!search.source_dir.empty()) {
+    candidates.push_back(fs::path(search.source_dir).parent_path() / "shared" / "upstream" /
+                         "tidb-operator-release-1.6" / "manifests" / "crd" / "v1");
+  }
+  const char* files[] = {"pingcap.com_backups.yaml", "pingcap.com_restores.yaml",
+                         "pingcap.com_tidbclusters.yaml"};
+  for (const fs::path& dir : candidates) {
+    std::vector<std::string> found;
+    for (const char* f : files) {
+      if (exists((dir / f).string())) found.push_back((dir / f).string());
+    }
+    if (found.size() == std::size(files)) return found;
+  }
+  return NotFoundError(
+      "cannot find upstream's pingcap.com CRDs (pingcap.com_backups.yaml, "
+      "pingcap.com_restores.yaml, pingcap.com_tidbclusters.yaml) for --apiserver kube; set "
+      "BRFED_UPSTREAM_CRD_DIR to tidb-operator's manifests/crd/v1 folder");
+}
+
+}  // namespace
+
 Result<SandboxBinaries> LocateSandboxBinaries(
-    const std::string& self_exe, const std::string& source_dir, const std::string& crd_override,
-    const std::function<bool(const std::string&)>& exists) {
-  const fs::path exe_dir = fs::path(self_exe).parent_path();
+    const SandboxSearch& search, const std::function<bool(const std::string&)>& exists) {
+  const fs::path exe_dir = fs::path(search.self_exe).parent_path();
   const fs::path build_dir = exe_dir.parent_path().parent_path();  // <build>/src/cli -> <build>
   SandboxBinaries bin;
-  auto find = [&](const std::string& name, const std::string& folder, std::string* out) -> Status {
-    for (const fs::path& candidate : {exe_dir / name, build_dir / "src" / folder / name}) {
+  auto find = [&](const std::string& name, const fs::path& folder, const std::string& how,
+                  std::string* out) -> Status {
+    for (const fs::path& candidate : {exe_dir / name, folder / name}) {
       if (exists(candidate.string())) {
         *out = candidate.string();
         return Status::Ok();
       }
     }
-    return NotFoundError("cannot find " + name + " next to " + self_exe + " or in " +
-                         (build_dir / "src" / folder).string() +
-                         "; build it first (cmake --build <build> --target " + name + ")");
+    return NotFoundError("cannot find " + name + " next to " + search.self_exe + " or in " +
+                         folder.string() + "; " + how);
   };
-  BRFED_RETURN_IF_ERROR(find("brfed-apiserver", "apiserver", &bin.apiserver));
-  BRFED_RETURN_IF_ERROR(find("tidb-operator-sim", "sim", &bin.sim));
-  BRFED_RETURN_IF_ERROR(find("br-federation-manager", "manager", &bin.manager));
+  auto built = [&](const std::string& name, const std::string& folder, std::string* out) {
+    return find(name, build_dir / "src" / folder,
+                "build it first (cmake --build <build> --target " + name + ")", out);
+  };
+  if (search.apiserver == SandboxApiServer::kKube) {
+    // scripts/install-deps.sh builds the Go test tools into build/tools/bin, a sibling of the
+    // flavour folders (build/release, build/asan).
+    BRFED_RETURN_IF_ERROR(find("brfed-kube-testenv",
+                               (build_dir.parent_path() / "tools" / "bin").lexically_normal(),
+                               "run scripts/install-deps.sh (it builds it)", &bin.apiserver));
+  } else {
+    BRFED_RETURN_IF_ERROR(built("brfed-apiserver", "apiserver", &bin.apiserver));
+  }
+  BRFED_RETURN_IF_ERROR(built("tidb-operator-sim", "sim", &bin.sim));
+  BRFED_RETURN_IF_ERROR(built("br-federation-manager", "manager", &bin.manager));
   std::vector<fs::path> crd_candidates;
-  if (!crd_override.empty()) crd_candidates.push_back(crd_override);
-  if (!source_dir.empty()) crd_candidates.push_back(fs::path(source_dir) / "deploy" / "crds");
+  if (!search.crd_override.empty()) crd_candidates.push_back(search.crd_override);
+  if (!search.source_dir.empty()) {
+    crd_candidates.push_back(fs::path(search.source_dir) / "deploy" / "crds");
+  }
   crd_candidates.push_back(exe_dir / "crds");
   crd_candidates.push_back(exe_dir.parent_path() / "share" / "brfed" / "crds");
   for (const fs::path& candidate : crd_candidates) {
     if (exists((candidate / "test").string())) {
       bin.crd_dir = candidate.string();
+      if (search.apiserver == SandboxApiServer::kKube) {
+        BRFED_ASSIGN_OR_RETURN(bin.data_plane_crds, LocateUpstreamCrds(search, exists));
+      } else {
+        bin.data_plane_crds = {(candidate / "test").string()};
+      }
       return bin;
     }
   }
   return NotFoundError("cannot find the CRDs (deploy/crds with its test/ folder) under " +
-                       source_dir + " or next to " + self_exe +
+                       search.source_dir + " or next to " + search.self_exe +
                        "; set BRFED_CRD_DIR to the deploy/crds folder of a brfed checkout");
 }
 
@@ -397,11 +478,13 @@ Result<SandboxState> SandboxUp(const SandboxOptions& o, const ProgressFn& progre
     SandboxDown(dir, false).value_or({});
   }
   const char* crd_env = std::getenv("BRFED_CRD_DIR");
-  Result<SandboxBinaries> bin = LocateSandboxBinaries(
-      SelfExecutable(), BRFED_CLI_SOURCE_DIR, crd_env ? crd_env : "", [](const std::string& p) {
-        std::error_code e;
-        return fs::exists(p, e);
-      });
+  const char* upstream_env = std::getenv("BRFED_UPSTREAM_CRD_DIR");
+  SandboxSearch search{SelfExecutable(), BRFED_CLI_SOURCE_DIR, crd_env ? crd_env : "",
+                       upstream_env ? upstream_env : "", o.apiserver};
+  Result<SandboxBinaries> bin = LocateSandboxBinaries(search, [](const std::string& p) {
+    std::error_code e;
+    return fs::exists(p, e);
+  });
   if (!bin.ok()) return bin.status();
   for (const char* sub : {"logs", "pids", "kubeconfigs"})
     fs::create_directories(dir + "/" + sub, ec);
@@ -413,7 +496,8 @@ Result<SandboxState> SandboxUp(const SandboxOptions& o, const ProgressFn& progre
   state.ns = o.ns;
   state.tc_namespace = o.tc_namespace;
   state.tc_name = o.tc_name;
-  state.tls = o.tls;
+  state.tls = o.tls || o.apiserver == SandboxApiServer::kKube;
+  state.apiserver = o.apiserver == SandboxApiServer::kKube ? "kube" : "brfed-apiserver";
   for (int i = 1; i <= o.clusters; ++i) state.clusters.push_back("dp-" + std::to_string(i));
   Status started = StartSandbox(options, *bin, state, progress);
   if (!started.ok()) {

@@ -1,5 +1,6 @@
 // The local sandbox behind `brfed sandbox up|status|down` and `brfed demo`: one control-plane
-// brfed-apiserver, N data-plane brfed-apiservers, one tidb-operator-sim and one
+// API server, N data-plane API servers (brfed-apiserver, or kube-apiserver with
+// --apiserver kube), one tidb-operator-sim and one
 // br-federation-manager, run as background processes whose pids, logs, kubeconfigs and state
 // live in one folder.
 //
@@ -24,6 +25,14 @@
 
 namespace brfed::cli {
 
+// The API server a sandbox runs: our brfed-apiserver (fast; the default) or a real
+// kube-apiserver (brfed-kube-testenv, which scripts/install-deps.sh builds into build/tools/bin)
+// serving upstream's pingcap.com CRDs on the data planes.
+enum class SandboxApiServer { kBrfed, kKube };
+
+// Pure: "brfed-apiserver" or "kube"; anything else is kInvalidArgument naming both.
+Result<SandboxApiServer> ParseSandboxApiServer(const std::string& value);
+
 struct SandboxOptions {
   std::string dir;
   int clusters = 3;
@@ -33,24 +42,38 @@ struct SandboxOptions {
   std::string ns = "default";  // control-plane namespace of the federation objects
   std::string tc_namespace = "tidb";
   std::string tc_name = "basic";
-  std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
+  SandboxApiServer apiserver = SandboxApiServer::kBrfed;
+  std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};  // 180s at least on kube
 };
 
 // Where the programs and CRDs the sandbox runs are.
 struct SandboxBinaries {
-  std::string apiserver;
+  std::string apiserver;  // brfed-apiserver, or brfed-kube-testenv on kube
   std::string sim;
   std::string manager;
   std::string crd_dir;  // deploy/crds (federation CRDs; test/ holds the pingcap.com ones)
+  // The pingcap.com CRD files the data planes serve: deploy/crds/test on brfed-apiserver,
+  // upstream's own (tidb-operator release-1.6 manifests/crd/v1) on kube.
+  std::vector<std::string> data_plane_crds;
+};
+
+// Where LocateSandboxBinaries looks.
+struct SandboxSearch {
+  std::string self_exe;
+  std::string source_dir;
+  std::string crd_override;           // $BRFED_CRD_DIR
+  std::string upstream_crd_override;  // $BRFED_UPSTREAM_CRD_DIR (kube only)
+  SandboxApiServer apiserver = SandboxApiServer::kBrfed;
 };
 
 // Pure: finds the binaries next to `self_exe` (installed layout) or in the build tree
-// (<build>/src/cli/brfed -> <build>/src/{apiserver,sim,manager}/...), and the CRDs under
-// `crd_override` (BRFED_CRD_DIR), `source_dir`/deploy/crds, or next to the binary. `exists`
-// tells whether a path exists.
+// (<build>/src/cli/brfed -> <build>/src/{apiserver,sim,manager}/..., and on kube
+// <build>/../tools/bin/brfed-kube-testenv), the CRDs under `crd_override`,
+// `source_dir`/deploy/crds, or next to the binary, and on kube upstream's CRDs under
+// `upstream_crd_override` or `source_dir`/../shared/upstream. `exists` tells whether a path
+// exists.
 Result<SandboxBinaries> LocateSandboxBinaries(
-    const std::string& self_exe, const std::string& source_dir, const std::string& crd_override,
-    const std::function<bool(const std::string&)>& exists);
+    const SandboxSearch& search, const std::function<bool(const std::string&)>& exists);
 
 struct SandboxProcess {
   std::string name;    // "control", "dp-1", "sim", "manager"
@@ -67,6 +90,7 @@ struct SandboxState {
   std::string tc_namespace;
   std::string tc_name;
   bool tls = false;
+  std::string apiserver = "brfed-apiserver";  // or "kube"
   std::vector<SandboxProcess> processes;
   Json ToJson() const;
   static Result<SandboxState> FromJson(const Json& j);

@@ -16,7 +16,7 @@ TEST(LocateSandboxBinaries, FindsBuildTreeSiblingsAndCrds) {
       "/b/src/apiserver/brfed-apiserver", "/b/src/sim/tidb-operator-sim",
       "/b/src/manager/br-federation-manager", "/s/deploy/crds/test"};
   auto exists = [&](const std::string& p) { return files.count(p) > 0; };
-  Result<SandboxBinaries> bin = LocateSandboxBinaries("/b/src/cli/brfed", "/s", "", exists);
+  Result<SandboxBinaries> bin = LocateSandboxBinaries({"/b/src/cli/brfed", "/s"}, exists);
   ASSERT_TRUE(bin.ok()) << bin.status().ToString();
   EXPECT_EQ(bin->apiserver, "/b/src/apiserver/brfed-apiserver");
   EXPECT_EQ(bin->sim, "/b/src/sim/tidb-operator-sim");
@@ -26,15 +26,69 @@ TEST(LocateSandboxBinaries, FindsBuildTreeSiblingsAndCrds) {
 
 TEST(LocateSandboxBinaries, MissingPiecesSayHowToGetThem) {
   auto nothing = [](const std::string&) { return false; };
-  Result<SandboxBinaries> bin = LocateSandboxBinaries("/b/src/cli/brfed", "/s", "", nothing);
+  Result<SandboxBinaries> bin = LocateSandboxBinaries({"/b/src/cli/brfed", "/s"}, nothing);
   ASSERT_FALSE(bin.ok());
   EXPECT_NE(bin.status().message().find("--target brfed-apiserver"), std::string::npos);
   const std::set<std::string> only_bins = {"/opt/bin/brfed-apiserver", "/opt/bin/tidb-operator-sim",
                                            "/opt/bin/br-federation-manager"};
   Result<SandboxBinaries> no_crds = LocateSandboxBinaries(
-      "/opt/bin/brfed", "/s", "", [&](const std::string& p) { return only_bins.count(p) > 0; });
+      {"/opt/bin/brfed", "/s"}, [&](const std::string& p) { return only_bins.count(p) > 0; });
   ASSERT_FALSE(no_crds.ok());
   EXPECT_NE(no_crds.status().message().find("BRFED_CRD_DIR"), std::string::npos);
+}
+
+TEST(LocateSandboxBinaries, KubeUsesTheTestenvAndUpstreamsCrds) {
+  const std::string up = "/w/shared/upstream/tidb-operator-release-1.6/manifests/crd/v1/";
+  std::set<std::string> files = {"/w/s/build/tools/bin/brfed-kube-testenv",
+                                 "/w/s/build/asan/src/sim/tidb-operator-sim",
+                                 "/w/s/build/asan/src/manager/br-federation-manager",
+                                 "/w/s/deploy/crds/test",
+                                 up + "pingcap.com_backups.yaml",
+                                 up + "pingcap.com_restores.yaml",
+                                 up + "pingcap.com_tidbclusters.yaml"};
+  auto exists = [&](const std::string& p) { return files.count(p) > 0; };
+  SandboxSearch search{"/w/s/build/asan/src/cli/brfed", "/w/s", "", "", SandboxApiServer::kKube};
+  Result<SandboxBinaries> bin = LocateSandboxBinaries(search, exists);
+  ASSERT_TRUE(bin.ok()) << bin.status().ToString();
+  EXPECT_EQ(bin->apiserver, "/w/s/build/tools/bin/brfed-kube-testenv");
+  EXPECT_EQ(bin->data_plane_crds, (std::vector<std::string>{up + "pingcap.com_backups.yaml",
+                                                            up + "pingcap.com_restores.yaml",
+                                                            up + "pingcap.com_tidbclusters.yaml"}));
+  // The default backend does not need the testenv and serves our test CRDs.
+  search.apiserver = SandboxApiServer::kBrfed;
+  files.insert("/w/s/build/asan/src/apiserver/brfed-apiserver");
+  bin = LocateSandboxBinaries(search, exists);
+  ASSERT_TRUE(bin.ok()) << bin.status().ToString();
+  EXPECT_EQ(bin->data_plane_crds, std::vector<std::string>{"/w/s/deploy/crds/test"});
+
+  // Missing pieces name the fix.
+  search.apiserver = SandboxApiServer::kKube;
+  files.erase("/w/s/build/tools/bin/brfed-kube-testenv");
+  bin = LocateSandboxBinaries(search, exists);
+  ASSERT_FALSE(bin.ok());
+  EXPECT_NE(bin.status().message().find("run scripts/install-deps.sh"), std::string::npos)
+      << bin.status().message();
+  files.insert("/w/s/build/tools/bin/brfed-kube-testenv");
+  files.erase(up + "pingcap.com_restores.yaml");
+  bin = LocateSandboxBinaries(search, exists);
+  ASSERT_FALSE(bin.ok());
+  EXPECT_NE(bin.status().message().find("BRFED_UPSTREAM_CRD_DIR"), std::string::npos);
+  search.upstream_crd_override = "/elsewhere";
+  files.insert("/elsewhere/pingcap.com_backups.yaml");
+  files.insert("/elsewhere/pingcap.com_restores.yaml");
+  files.insert("/elsewhere/pingcap.com_tidbclusters.yaml");
+  bin = LocateSandboxBinaries(search, exists);
+  ASSERT_TRUE(bin.ok()) << bin.status().ToString();
+  EXPECT_EQ(bin->data_plane_crds[0], "/elsewhere/pingcap.com_backups.yaml");
+}
+
+TEST(ParseSandboxApiServer, NamesBothChoicesOnABadValue) {
+  EXPECT_EQ(*ParseSandboxApiServer("kube"), SandboxApiServer::kKube);
+  EXPECT_EQ(*ParseSandboxApiServer("brfed-apiserver"), SandboxApiServer::kBrfed);
+  Result<SandboxApiServer> bad = ParseSandboxApiServer("k8s");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("brfed-apiserver or kube"), std::string::npos);
 }
 
 TEST(SandboxState, RoundTripsThroughJson) {

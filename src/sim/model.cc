@@ -117,8 +117,13 @@ Json BuildTidbCluster(const ClusterTopology& c) {
   Json stores = Json::object();
   for (int i = 0; i < c.tikv_stores; ++i) {
     std::string id = std::to_string(i + 1);
-    stores[id] = {
-        {"id", id}, {"podName", c.tc_name + "-tikv-" + std::to_string(i)}, {"state", "Up"}};
+    // id, ip, leaderCount, podName and state are required by upstream's TidbCluster schema
+    // (a real kube-apiserver rejects the object without them).
+    stores[id] = {{"id", id},
+                  {"ip", "10.0.0." + std::to_string(i + 1)},
+                  {"leaderCount", 0},
+                  {"podName", c.tc_name + "-tikv-" + std::to_string(i)},
+                  {"state", "Up"}};
   }
   Json volumes = Json::array();
   for (int v = 1; v < c.volumes_per_store; ++v) {

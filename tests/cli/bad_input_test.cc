@@ -87,6 +87,11 @@ TEST(BadInput, MalformedValues) {
                    "max-backups");
   ExpectUsageError({"sandbox", "up", "--dir", ::testing::TempDir() + "/sb-bad", "--clusters", "0"},
                    "--clusters");
+  ExpectUsageError(
+      {"sandbox", "up", "--dir", ::testing::TempDir() + "/sb-bad", "--apiserver", "k8s"},
+      "want brfed-apiserver or kube");
+  ExpectUsageError({"demo", "--dir", ::testing::TempDir() + "/demo-bad", "--apiserver", ""},
+                   "want brfed-apiserver or kube");
   ExpectUsageError({"clusters", "check"}, "--federation-kubeconfig");
   ExpectUsageError({"clusters", "check", "--federation-kubeconfig", "/nonexistent/fed"},
                    "/nonexistent/fed");

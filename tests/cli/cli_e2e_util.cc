@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -161,33 +162,38 @@ RunResult RunBrfed(const std::vector<std::string>& args,
 
 ApiServerProcess::ApiServerProcess(const std::string& dir, const std::string& name,
                                    const std::vector<std::string>& extra_args) {
-  kubeconfig_ = dir + "/" + name + ".kubeconfig";
-  log_ = dir + "/" + name + ".log";
-  std::vector<std::string> args = {"--listen",  "127.0.0.1:0", "--kubeconfig-out",
-                                   kubeconfig_, "--name",      name};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  Result<pid_t> pid = cli::SpawnDetached(ApiserverBinary(), args, log_);
-  if (!pid.ok()) return;
-  pid_ = *pid;
-  if (WaitFor([&] { return FileExists(kubeconfig_); })) kubeconfig_text_ = ReadFile(kubeconfig_);
+  testing::ApiServerOptions o;
+  o.dir = dir;
+  o.name = name;
+  o.extra_args = extra_args;
+  Result<testing::ApiServer> started = testing::StartApiServer(o);
+  if (started.ok()) {
+    server_ = std::make_unique<testing::ApiServer>(std::move(started).value());
+  } else {
+    error_ = started.status().ToString();
+  }
 }
 
 ApiServerProcess::~ApiServerProcess() { Stop(); }
 
 void ApiServerProcess::Stop() {
-  if (pid_ > 0) cli::Terminate(pid_, ApiserverBinary(), std::chrono::seconds(5));
-  pid_ = 0;
+  if (server_ != nullptr) {
+    server_->process->Terminate();
+    (void)server_->process->Wait(std::chrono::seconds(30));
+  }
+  server_.reset();
 }
 
-std::string ApiServerProcess::server() const {
-  Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(kubeconfig_);
-  if (!kc.ok()) return "";
-  Result<kube::RestConfig> rc = kc->ForContext("");
-  return rc.ok() ? rc->server : "";
+std::string ApiServerProcess::ca_data() const {
+  if (!ok()) return "";
+  Result<Json> kc = ParseYaml(ReadFile(server_->kubeconfig));
+  if (!kc.ok() || !(*kc)["clusters"].is_array() || (*kc)["clusters"].empty()) return "";
+  return JsonStringAt((*kc)["clusters"][0], {"cluster", "certificate-authority-data"});
 }
 
 std::shared_ptr<kube::Client> ApiServerProcess::Client() const {
-  Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(kubeconfig_);
+  if (!ok()) return nullptr;
+  Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(server_->kubeconfig);
   if (!kc.ok()) return nullptr;
   Result<kube::RestConfig> rc = kc->ForContext("");
   if (!rc.ok()) return nullptr;

@@ -1,5 +1,5 @@
 // Helpers for the brfed end-to-end tests: running the brfed binary with a deadline (a hang is a
-// test failure, never a stuck test), and starting brfed-apiserver processes on loopback.
+// test failure, never a stuck test), and starting API server processes on loopback.
 //
 // Thread-safety: test-thread only.
 #ifndef BRFED_TESTS_CLI_CLI_E2E_UTIL_H_
@@ -60,7 +60,9 @@ class BrfedProcess {
   std::unique_ptr<State> state_;
 };
 
-// Starts brfed-apiserver in the background (SIGTERM on destruction). Waits for its kubeconfig.
+// Starts an API server in the background (tests/harness StartApiServer: brfed-apiserver, or
+// kube-apiserver when BRFED_TEST_APISERVER=kube) and waits until it is ready; stopped on
+// destruction.
 class ApiServerProcess {
  public:
   ApiServerProcess(const std::string& dir, const std::string& name,
@@ -69,18 +71,19 @@ class ApiServerProcess {
   ApiServerProcess(const ApiServerProcess&) = delete;
   ApiServerProcess& operator=(const ApiServerProcess&) = delete;
 
-  bool ok() const { return pid_ > 0 && !kubeconfig_text_.empty(); }
-  const std::string& kubeconfig() const { return kubeconfig_; }
-  const std::string& kubeconfig_text() const { return kubeconfig_text_; }
-  std::string server() const;
+  bool ok() const { return server_ != nullptr; }
+  const std::string& error() const { return error_; }  // why it did not start
+  std::string kubeconfig() const { return ok() ? server_->kubeconfig : ""; }
+  std::string server() const { return ok() ? server_->url : ""; }
+  std::string token() const { return ok() ? server_->token : ""; }  // "" = none
+  // The base64 certificate-authority-data of its kubeconfig ("" without TLS).
+  std::string ca_data() const;
   std::shared_ptr<kube::Client> Client() const;
   void Stop();
 
  private:
-  pid_t pid_ = 0;
-  std::string kubeconfig_;
-  std::string kubeconfig_text_;
-  std::string log_;
+  std::unique_ptr<testing::ApiServer> server_;
+  std::string error_;
 };
 
 using testing::WaitFor;

@@ -10,18 +10,28 @@
 namespace brfed::e2e {
 namespace {
 
-std::string FederationKubeconfig(
-    const std::vector<std::tuple<std::string, std::string, std::string>>& planes) {
+// One data plane of a federation kubeconfig: its server, the token to send ("" = none) and the
+// CA that signed the server's certificate (base64, "" without TLS).
+struct Plane {
+  std::string name, server, token, ca_data;
+};
+
+std::string FederationKubeconfig(const std::vector<Plane>& planes) {
   std::string clusters, contexts, users;
-  for (const auto& [name, server, token] : planes) {
-    clusters += "- name: " + name + "\n  cluster:\n    server: " + server + "\n";
-    contexts +=
-        "- name: " + name + "\n  context:\n    cluster: " + name + "\n    user: " + name + "\n";
-    users += "- name: " + name +
-             "\n  user:" + (token.empty() ? " {}\n" : "\n    token: " + token + "\n");
+  for (const Plane& p : planes) {
+    clusters += "- name: " + p.name + "\n  cluster:\n    server: " + p.server + "\n" +
+                (p.ca_data.empty() ? "" : "    certificate-authority-data: " + p.ca_data + "\n");
+    contexts += "- name: " + p.name + "\n  context:\n    cluster: " + p.name +
+                "\n    user: " + p.name + "\n";
+    users += "- name: " + p.name +
+             "\n  user:" + (p.token.empty() ? " {}\n" : "\n    token: " + p.token + "\n");
   }
   return "apiVersion: v1\nkind: Config\nclusters:\n" + clusters + "contexts:\n" + contexts +
          "users:\n" + users;
+}
+
+Plane PlaneOf(const std::string& name, const ApiServerProcess& server) {
+  return {name, server.server(), server.token(), server.ca_data()};
 }
 
 void AddTidbCluster(kube::Client& client) {
@@ -41,28 +51,35 @@ void AddTidbCluster(kube::Client& client) {
 
 TEST(ClustersCheck, ReportsMissingCrdWrongTokenAndUnreachableServer) {
   const std::string dir = MakeTempDir("brfed-cli-check");
-  const std::string test_crds = SourceDir() + "/deploy/crds/test";
-  ApiServerProcess good(dir, "good", {"--crd", test_crds});
+  const std::vector<std::string> test_crds = testing::DataPlaneCrdArgs(testing::TestBackend());
+  std::vector<std::string> secured_args = test_crds;
+  secured_args.insert(secured_args.end(), {"--token", "right-token"});
+  ApiServerProcess good(dir, "good", test_crds);
   ApiServerProcess nocrd(dir, "nocrd", {});
-  ApiServerProcess secured(dir, "secured", {"--crd", test_crds, "--token", "right-token"});
-  ASSERT_TRUE(good.ok() && nocrd.ok() && secured.ok());
+  ApiServerProcess secured(dir, "secured", secured_args);
+  ASSERT_TRUE(good.ok() && nocrd.ok() && secured.ok())
+      << good.error() << nocrd.error() << secured.error();
   AddTidbCluster(*good.Client());
 
   const std::string healthy_only = dir + "/healthy.kubeconfig";
-  WriteFile(healthy_only, FederationKubeconfig({{"dp-1", good.server(), ""}}));
+  WriteFile(healthy_only, FederationKubeconfig({PlaneOf("dp-1", good)}));
   RunResult ok = RunBrfed({"clusters", "check", "--federation-kubeconfig", healthy_only,
                            "--cluster", "dp-1=tidb/basic"},
                           {{"NO_COLOR", "1"}});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_NE(ok.out.find("dp-1      yes         yes             yes    not checked   1 found"),
+  // kube-apiserver answers SelfSubjectAccessReviews; brfed-apiserver does not serve them.
+  const std::string access =
+      testing::TestBackend() == testing::Backend::kKube ? "yes      " : "not checked   ";
+  EXPECT_NE(ok.out.find("dp-1      yes         yes             yes    " + access + "1 found"),
             std::string::npos)
       << ok.out;
 
   const std::string federation = dir + "/federation.kubeconfig";
-  WriteFile(federation, FederationKubeconfig({{"dp-1", good.server(), ""},
-                                              {"dp-2", nocrd.server(), ""},
-                                              {"dp-3", secured.server(), "wrong-token"},
-                                              {"dp-4", "http://127.0.0.1:1", ""}}));
+  WriteFile(federation,
+            FederationKubeconfig({PlaneOf("dp-1", good),
+                                  PlaneOf("dp-2", nocrd),
+                                  {"dp-3", secured.server(), "wrong-token", secured.ca_data()},
+                                  {"dp-4", "http://127.0.0.1:1", "", ""}}));
   RunResult r = RunBrfed({"clusters", "check"},
                          {{"BRFED_FEDERATION_KUBECONFIG", federation}, {"NO_COLOR", "1"}},
                          std::chrono::seconds(60));

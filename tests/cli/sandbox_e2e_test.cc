@@ -1,5 +1,6 @@
-// `brfed sandbox up|status|down` and `brfed demo` with the real programs. They need the
-// simulator and the manager built; without them the tests say so and are skipped.
+// `brfed sandbox up|status|down` and `brfed demo` with the real programs, on the API server
+// BRFED_TEST_APISERVER names (`--apiserver kube` when it is kube). A missing program is a
+// failure that names it.
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -13,10 +14,23 @@
 namespace brfed::e2e {
 namespace {
 
-bool AllProgramsBuilt() {
-  return FileExists(BuildDir() + "/src/sim/tidb-operator-sim") &&
-         FileExists(BuildDir() + "/src/manager/br-federation-manager") &&
-         FileExists(ApiserverBinary());
+bool Kube() { return testing::TestBackend() == testing::Backend::kKube; }
+
+std::string ServerBinary() { return Kube() ? testing::KubeTestenvBinary() : ApiserverBinary(); }
+
+// The programs the sandbox runs, or the first one missing.
+std::string MissingProgram() {
+  for (const std::string& p : {BuildDir() + "/src/sim/tidb-operator-sim",
+                               BuildDir() + "/src/manager/br-federation-manager", ServerBinary()}) {
+    if (!FileExists(p)) return p + " is missing (build it; scripts/install-deps.sh for kube)";
+  }
+  return "";
+}
+
+// `--apiserver` for the backend under test.
+std::vector<std::string> WithApiServer(std::vector<std::string> args) {
+  args.insert(args.end(), {"--apiserver", testing::BackendName(testing::TestBackend())});
+  return args;
 }
 
 // Pids of every process whose argv[0] is one of the sandbox programs and whose arguments
@@ -29,8 +43,10 @@ std::vector<pid_t> ProcessesUsing(const std::string& dir) {
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
     const std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
-    if (cmdline.find(dir) != std::string::npos && cmdline.find(BuildDir()) == 0) {
-      for (const char* prog : {"brfed-apiserver", "tidb-operator-sim", "br-federation-manager"}) {
+    if (cmdline.find(dir) != std::string::npos &&
+        (cmdline.find(BuildDir()) == 0 || cmdline.find(ServerBinary()) == 0)) {
+      for (const char* prog : {"brfed-apiserver", "brfed-kube-testenv", "tidb-operator-sim",
+                               "br-federation-manager"}) {
         if (cmdline.substr(0, cmdline.find('\0')).ends_with(prog) &&
             cli::IsRunning(pid, cmdline.substr(0, cmdline.find('\0')))) {
           pids.push_back(pid);
@@ -43,11 +59,12 @@ std::vector<pid_t> ProcessesUsing(const std::string& dir) {
 }
 
 TEST(Sandbox, UpStatusDownLeaveNoStrayProcesses) {
-  if (!AllProgramsBuilt()) GTEST_SKIP() << "tidb-operator-sim or br-federation-manager not built";
+  ASSERT_EQ(MissingProgram(), "");
   const std::string dir = MakeTempDir("brfed-cli-sandbox");
   std::map<std::string, std::string> env = {{"NO_COLOR", "1"}};
-  RunResult up = RunBrfed({"sandbox", "up", "--dir", dir, "--clusters", "2", "--tls"}, env,
-                          std::chrono::seconds(90));
+  RunResult up =
+      RunBrfed(WithApiServer({"sandbox", "up", "--dir", dir, "--clusters", "2", "--tls"}), env,
+               std::chrono::seconds(Kube() ? 400 : 90));
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
   EXPECT_NE(up.out.find("sandbox up in " + dir), std::string::npos) << up.out;
   EXPECT_EQ(ProcessesUsing(dir).size(), 5u);  // control, dp-1, dp-2, sim, manager
@@ -82,10 +99,10 @@ TEST(Sandbox, UpStatusDownLeaveNoStrayProcesses) {
 }
 
 TEST(Demo, BackupAndRestoreCompleteAndNothingIsLeftRunning) {
-  if (!AllProgramsBuilt()) GTEST_SKIP() << "tidb-operator-sim or br-federation-manager not built";
+  ASSERT_EQ(MissingProgram(), "");
   const std::string dir = MakeTempDir("brfed-cli-demo");
-  RunResult demo =
-      RunBrfed({"demo", "--dir", dir + "/sandbox"}, {{"NO_COLOR", "1"}}, std::chrono::seconds(150));
+  RunResult demo = RunBrfed(WithApiServer({"demo", "--dir", dir + "/sandbox"}), {{"NO_COLOR", "1"}},
+                            std::chrono::seconds(Kube() ? 500 : 150));
   EXPECT_FALSE(demo.timed_out);
   EXPECT_TRUE(ProcessesUsing(dir).empty());
   if (demo.exit_code != 0 &&

@@ -38,16 +38,17 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
   std::unique_ptr<FederationEnv> env(new FederationEnv());
   env->dir_ = std::make_unique<TempDir>();
   env->ns_ = options.ns;
-  const std::string crds = std::string(BRFED_SOURCE_DIR) + "/deploy/crds/";
+  const Backend backend = TestBackend();
 
   ApiServerOptions cp;
   cp.dir = env->dir_->File("cp");
   cp.name = "control-plane";
+  cp.backend = backend;
   for (const char* f :
        {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
         "federation.pingcap.com_volumebackupschedules.yaml"}) {
     cp.extra_args.push_back("--crd");
-    cp.extra_args.push_back(crds + f);
+    cp.extra_args.push_back(FederationCrd(f));
   }
   env->control_plane_audit_log_ = env->dir_->File("control-plane-audit.log");
   cp.extra_args.insert(cp.extra_args.end(), {"--audit-log", env->control_plane_audit_log_});
@@ -67,7 +68,8 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
     ApiServerOptions o;
     o.dir = env->dir_->File(name);
     o.name = name;
-    o.extra_args = {"--crd", crds + "test"};
+    o.backend = backend;
+    o.extra_args = DataPlaneCrdArgs(backend);
     fs::create_directories(o.dir);
     BRFED_ASSIGN_OR_RETURN(ApiServer dp, StartApiServer(o));
     env->data_planes_[name] = std::make_unique<ApiServer>(std::move(dp));

@@ -1,6 +1,7 @@
 // FederationEnv: a whole federation of real processes on 127.0.0.1 for integration suites: a
-// control-plane brfed-apiserver serving the federation CRDs (with a namespace for the
-// federation objects), data-plane brfed-apiservers serving the test CRDs, tidb-operator-sim
+// control-plane API server serving the federation CRDs (FederationCrd; with a namespace for the
+// federation objects), data-plane API servers serving the pingcap.com CRDs (DataPlaneCrdArgs),
+// all brfed-apiserver or all kube-apiserver (TestBackend), tidb-operator-sim
 // acting as TiDB Operator in all of them (audit log and admin endpoint on), a federation
 // kubeconfig with one context per data plane, and br-federation-manager processes on demand.
 //

@@ -7,10 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -240,35 +243,176 @@ std::string ApiServerBinary() {
   return std::string(BRFED_BINARY_DIR) + "/src/apiserver/brfed-apiserver";
 }
 
+Result<Backend> ParseBackend(const std::string& value) {
+  if (value.empty() || value == "brfed-apiserver") return Backend::kBrfedApiServer;
+  if (value == "kube") return Backend::kKube;
+  return InvalidArgument("BRFED_TEST_APISERVER=" + value +
+                         " names no API server; want brfed-apiserver (the default) or kube");
+}
+
+namespace {
+
+// Aborts the test binary: a mistyped environment must fail loudly, never run the default.
+[[noreturn]] void Abort(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  std::exit(2);
+}
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+// Upstream's CRDs (tidb-operator release-1.6), read in place from the shared checkout.
+std::string UpstreamCrdDir() {
+  return EnvOr("BRFED_UPSTREAM_CRD_DIR",
+               std::string(BRFED_SOURCE_DIR) +
+                   "/../shared/upstream/tidb-operator-release-1.6/manifests/crd");
+}
+
+}  // namespace
+
+Backend TestBackend() {
+  Result<Backend> backend = ParseBackend(EnvOr("BRFED_TEST_APISERVER", ""));
+  if (!backend.ok()) Abort(backend.status().message());
+  return *backend;
+}
+
+const char* BackendName(Backend backend) {
+  return backend == Backend::kKube ? "kube" : "brfed-apiserver";
+}
+
+std::string KubeTestenvBinary() {
+  return EnvOr("BRFED_KUBE_TESTENV", std::filesystem::path(std::string(BRFED_BINARY_DIR) +
+                                                           "/../tools/bin/brfed-kube-testenv")
+                                         .lexically_normal()
+                                         .string());
+}
+
+std::vector<std::string> DataPlaneCrdArgs(Backend backend) {
+  if (backend == Backend::kBrfedApiServer) {
+    return {"--crd", std::string(BRFED_SOURCE_DIR) + "/deploy/crds/test"};
+  }
+  std::vector<std::string> args;
+  for (const char* f :
+       {"pingcap.com_backups.yaml", "pingcap.com_restores.yaml", "pingcap.com_tidbclusters.yaml"}) {
+    args.insert(args.end(), {"--crd", UpstreamCrdDir() + "/v1/" + f});
+  }
+  return args;
+}
+
+std::string FederationCrd(const std::string& file) {
+  const std::string which = EnvOr("BRFED_TEST_FEDERATION_CRDS", "brfed");
+  if (which == "upstream") return UpstreamCrdDir() + "/federation/v1/" + file;
+  if (which != "brfed") {
+    Abort("BRFED_TEST_FEDERATION_CRDS=" + which + " names no CRD set; want brfed or upstream");
+  }
+  return std::string(BRFED_SOURCE_DIR) + "/deploy/crds/" + file;
+}
+
+namespace {
+
+// brfed-kube-testenv's flags (those brfed-apiserver shares with it, plus its own): flag ->
+// whether it takes a value. Every other brfed-apiserver flag (fault injection, watch history,
+// body limit, bookmark interval) has no counterpart on a real server and is an error, so a
+// test that needs it cannot pass by silently losing it.
+Result<std::vector<std::string>> KubeArgs(const std::vector<std::string>& args) {
+  static const std::map<std::string, bool> kKnown = {
+      {"--crd", true},           {"--listen", true},
+      {"--user", true},          {"--data-dir", true},
+      {"--name", true},          {"--token", true},
+      {"--tls", false},          {"--kubeconfig-out", true},
+      {"--log-level", true},     {"--log-format", true},
+      {"--audit-log", true},     {"--client-ca-file", true},
+      {"--apiserver-arg", true}, {"--compaction-interval", true}};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string flag = args[i].substr(0, args[i].find('='));
+    const bool inline_value = flag.size() != args[i].size();
+    auto known = kKnown.find(flag);
+    if (known == kKnown.end()) {
+      return InvalidArgument("flag " + flag +
+                             " exists only on brfed-apiserver; exclude this test from the kube "
+                             "variant (tests/CMakeLists.txt)");
+    }
+    out.push_back(args[i]);
+    if (known->second && !inline_value && i + 1 < args.size()) out.push_back(args[++i]);
+  }
+  return out;
+}
+
+std::string TokenOf(const Json& kubeconfig) {
+  const Json* users = JsonAt(kubeconfig, {"users"});
+  if (users == nullptr || !users->is_array() || users->empty()) return "";
+  return JsonStringAt((*users)[0], {"user", "token"});
+}
+
+}  // namespace
+
+ApiServer::~ApiServer() {
+  if (process != nullptr && process->Running()) {
+    process->Terminate();
+    (void)process->Wait(30s);
+  }
+}
+
 Result<ApiServer> StartApiServer(const ApiServerOptions& options) {
   ApiServer server;
+  server.backend = options.backend.value_or(TestBackend());
+  const bool kube = server.backend == Backend::kKube;
   server.kubeconfig = options.dir + "/" + options.name + ".kubeconfig";
   server.stdout_path = options.dir + "/" + options.name + ".out";
   server.stderr_path = options.dir + "/" + options.name + ".err";
-  server.token = options.token;
   std::filesystem::remove(server.kubeconfig);
   ProcessOptions p;
-  p.binary = ApiServerBinary();
+  p.binary = kube ? KubeTestenvBinary() : ApiServerBinary();
+  if (kube && !std::filesystem::exists(p.binary)) {
+    return Status(Code::kNotFound, "BRFED_TEST_APISERVER=kube needs " + p.binary +
+                                       ", which is missing: run scripts/install-deps.sh (it "
+                                       "builds tools/ into build/tools/bin)");
+  }
   p.args = {"--kubeconfig-out", server.kubeconfig, "--name", options.name};
+  const bool has_listen =
+      std::any_of(options.extra_args.begin(), options.extra_args.end(),
+                  [](const std::string& a) { return a.rfind("--listen", 0) == 0; });
+  if (kube && !has_listen) p.args.insert(p.args.end(), {"--listen", "127.0.0.1:0"});
   if (options.tls) p.args.push_back("--tls");
   if (!options.token.empty()) p.args.insert(p.args.end(), {"--token", options.token});
   if (!options.data_dir.empty()) p.args.insert(p.args.end(), {"--data-dir", options.data_dir});
-  p.args.insert(p.args.end(), options.extra_args.begin(), options.extra_args.end());
+  if (kube) {
+    BRFED_ASSIGN_OR_RETURN(std::vector<std::string> extra, KubeArgs(options.extra_args));
+    p.args.insert(p.args.end(), extra.begin(), extra.end());
+  } else {
+    p.args.insert(p.args.end(), options.extra_args.begin(), options.extra_args.end());
+  }
   p.stdout_path = server.stdout_path;
   p.stderr_path = server.stderr_path;
   BRFED_ASSIGN_OR_RETURN(server.process, Process::Start(p));
   auto failed = [&](const std::string& why) {
     return Status(Code::kUnavailable,
-                  "brfed-apiserver " + why + "; stderr: " + ReadFile(server.stderr_path));
+                  std::string(kube ? "brfed-kube-testenv " : "brfed-apiserver ") + why +
+                      "; stderr: " + ReadFile(server.stderr_path));
   };
+  // A real kube-apiserver takes seconds to start (more on a loaded 2-core machine); its
+  // `ready <url>` line comes once its CRDs are Established.
+  const std::chrono::milliseconds ready_timeout =
+      kube ? std::max<std::chrono::milliseconds>(options.ready_timeout, 180s)
+           : options.ready_timeout;
   if (!WaitFor(
-          [&] { return std::filesystem::exists(server.kubeconfig) || !server.process->Running(); },
-          options.ready_timeout) ||
+          [&] {
+            bool written =
+                std::filesystem::exists(server.kubeconfig) &&
+                (!kube || ReadFile(server.stdout_path).find("ready ") != std::string::npos);
+            return written || !server.process->Running();
+          },
+          ready_timeout) ||
       !server.process->Running()) {
-    return failed("did not write its kubeconfig");
+    return failed(kube ? "did not report ready" : "did not write its kubeconfig");
   }
   Result<Json> kc = ParseYaml(ReadFile(server.kubeconfig));
   if (!kc.ok()) return failed("wrote an unreadable kubeconfig: " + kc.status().message());
+  server.token = TokenOf(*kc);
+  if (server.token.empty()) server.token = options.token;
   server.url = (*kc)["clusters"][0]["cluster"].value("server", "");
   std::string ca_b64 = (*kc)["clusters"][0]["cluster"].value("certificate-authority-data", "");
   if (!ca_b64.empty()) {
@@ -287,7 +431,7 @@ Result<ApiServer> StartApiServer(const ApiServerOptions& options) {
             return client.Request("GET", "/readyz", "", "application/json", "*/*", 2s).status ==
                    200;
           },
-          options.ready_timeout)) {
+          ready_timeout)) {
     return failed("never answered /readyz at " + server.url);
   }
   return server;

@@ -1,6 +1,7 @@
 // Test-support helpers shared by the integration suites: child processes (fork/exec, no
 // shell) with captured output, temporary directories, polling waits, a small HTTP client
-// (libcurl) and StartApiServer, which launches brfed-apiserver and waits until it is ready.
+// (libcurl) and StartApiServer, which launches an API server and waits until it is ready: our
+// brfed-apiserver, or a real kube-apiserver (brfed-kube-testenv) when BRFED_TEST_APISERVER=kube.
 //
 // Thread-safety: Process, TempDir and HttpClient objects are not shared between threads
 // without external locking; the free functions are thread-safe. Each object owns what it
@@ -110,22 +111,60 @@ class HttpClient {
   std::string token_;
 };
 
+// The API server a suite runs against. BRFED_TEST_APISERVER picks it: unset or
+// "brfed-apiserver" (the default), or "kube" (brfed-kube-testenv: a real kube-apiserver over an
+// embedded etcd, with upstream's CRDs on the data planes).
+enum class Backend { kBrfedApiServer, kKube };
+
+// Pure: "" or "brfed-apiserver" -> kBrfedApiServer, "kube" -> kKube, else kInvalidArgument.
+Result<Backend> ParseBackend(const std::string& value);
+// ParseBackend($BRFED_TEST_APISERVER); a bad value aborts the test binary with a clear message
+// (a typo must not silently run the default).
+Backend TestBackend();
+const char* BackendName(Backend backend);
+
+// $BRFED_KUBE_TESTENV, else <build>/../tools/bin/brfed-kube-testenv (scripts/install-deps.sh
+// builds it there).
+std::string KubeTestenvBinary();
+
+// The CRD flags for a data plane: deploy/crds/test (status subresource, loose schemas) on
+// brfed-apiserver; upstream's own pingcap.com CRDs unchanged from ../shared/upstream (no status
+// subresource, full schemas) on kube.
+std::vector<std::string> DataPlaneCrdArgs(Backend backend);
+
+// Which federation CRDs the control plane serves: ours (deploy/crds) or, when
+// BRFED_TEST_FEDERATION_CRDS=upstream (kube only), upstream's (no status subresource).
+// `file` is a CRD file name such as "federation.pingcap.com_volumebackups.yaml".
+std::string FederationCrd(const std::string& file);
+
 struct ApiServerOptions {
   std::string dir;  // where the kubeconfig and logs go (required)
   std::string name = "test-apiserver";
   bool tls = false;
   std::string token;
   std::string data_dir;
-  std::vector<std::string> extra_args;  // e.g. {"--crd", path}
-  std::chrono::milliseconds ready_timeout = 30s;
+  // e.g. {"--crd", path}. On kube, flags that only brfed-apiserver has (fault injection, watch
+  // history, body limit, bookmark interval) make StartApiServer fail with kInvalidArgument
+  // naming the flag: a suite excludes such tests from its kube variant (tests/CMakeLists.txt).
+  std::vector<std::string> extra_args;
+  std::chrono::milliseconds ready_timeout = 30s;  // at least 180s on kube (start is slower)
+  std::optional<Backend> backend;                 // unset = TestBackend()
 };
 
 struct ApiServer {
+  ApiServer() = default;
+  ApiServer(ApiServer&&) = default;
+  ApiServer& operator=(ApiServer&&) = default;
+  // SIGTERM and a wait, so that kube-apiserver closes its etcd and removes its temporary data
+  // (Process alone would SIGKILL). Tests that want a crash call process->Kill() themselves.
+  ~ApiServer();
+
   std::unique_ptr<Process> process;
   std::string kubeconfig;  // path
   std::string url;
   std::string ca_pem;  // "" without TLS
-  std::string token;
+  std::string token;   // the admin bearer token of its kubeconfig ("" = none)
+  Backend backend = Backend::kBrfedApiServer;
   std::string stdout_path;
   std::string stderr_path;
   HttpClient Client() const { return HttpClient(url, ca_pem, token); }
@@ -134,8 +173,9 @@ struct ApiServer {
 // BRFED_BINARY_DIR/src/apiserver/brfed-apiserver.
 std::string ApiServerBinary();
 
-// Starts brfed-apiserver with --kubeconfig-out in `options.dir`, waits for the kubeconfig and
-// a 200 from /readyz. Errors carry the server's stderr.
+// Starts the chosen API server with --kubeconfig-out in `options.dir`, waits for the kubeconfig
+// and a 200 from /readyz. Errors carry the server's stderr; on kube a missing binary is an
+// error that says to run scripts/install-deps.sh.
 Result<ApiServer> StartApiServer(const ApiServerOptions& options);
 
 }  // namespace brfed::testing

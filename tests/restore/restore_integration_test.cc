@@ -127,19 +127,16 @@ bool HasCondition(const Json& obj, std::string_view type) {
 class RestoreIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string crds = std::string(BRFED_SOURCE_DIR) + "/deploy/crds";
-    auto start = [&](const std::string& name, std::vector<std::string> crd_files) {
+    auto start = [&](const std::string& name, std::vector<std::string> crd_args) {
       testing::ApiServerOptions o;
       o.dir = dir_.path();
       o.name = name;
-      for (auto& f : crd_files) {
-        o.extra_args.push_back("--crd");
-        o.extra_args.push_back(f);
-      }
+      o.extra_args = std::move(crd_args);
       return testing::StartApiServer(o);
     };
-    auto control = start("control", {crds + "/federation.pingcap.com_volumerestores.yaml",
-                                     crds + "/federation.pingcap.com_volumebackups.yaml"});
+    auto control = start(
+        "control", {"--crd", testing::FederationCrd("federation.pingcap.com_volumerestores.yaml"),
+                    "--crd", testing::FederationCrd("federation.pingcap.com_volumebackups.yaml")});
     ASSERT_TRUE(control.ok()) << control.status().ToString();
     control_server_ = std::move(control).value();
     auto c = ClientOf(control_server_);
@@ -147,7 +144,7 @@ class RestoreIntegrationTest : public ::testing::Test {
     control_ = *c;
     CreateNamespace(*control_, "fed");
     for (std::string name : {"a", "b"}) {
-      auto s = start("plane-" + name, {crds + "/test"});
+      auto s = start("plane-" + name, testing::DataPlaneCrdArgs(testing::TestBackend()));
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       auto client = ClientOf(*s);
       ASSERT_TRUE(client.ok()) << client.status().ToString();

@@ -1,10 +1,7 @@
 // A schedule `@every 3s` with maxBackups 2, run by the real controller (informers, work queue,
-// kube client) against a brfed-apiserver process. The test plays the VolumeBackup controller:
-// it marks each new VolumeBackup Complete a moment after it appears, and checks at every
-// observation that the schedule never has two unfinished backups.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
+// kube client) against an API server process (tests/harness: brfed-apiserver or kube). The test
+// plays the VolumeBackup controller: it marks each new VolumeBackup Complete a moment after it
+// appears, and checks at every observation that the schedule never has two unfinished backups.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -30,37 +27,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using testing::WaitFor;
 
-// A child process, stopped (SIGTERM, then SIGKILL) and reaped on destruction.
-class Process {
- public:
-  Process(std::vector<std::string> argv, const fs::path& log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (std::string& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(50ms);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  bool Running() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-
- private:
-  pid_t pid_ = -1;
-};
 
 class OneDataPlane final : public DataPlanes {
  public:
@@ -85,16 +51,16 @@ double ReconcileCount(const runtime::MetricsRegistry& metrics) {
 TEST(ScheduleIntegrationTest, EveryThreeSecondsWithMaxBackupsTwo) {
   fs::path dir = fs::temp_directory_path() / ("brfed-schedule-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  const fs::path kubeconfig = dir / "kubeconfig";
-  const std::string crds = std::string(BRFED_SOURCE_DIR) + "/deploy/crds/";
-  Process apiserver({std::string(BRFED_BINARY_DIR) + "/src/apiserver/brfed-apiserver", "--listen",
-                     "127.0.0.1:0", "--kubeconfig-out", kubeconfig.string(), "--crd",
-                     crds + "federation.pingcap.com_volumebackups.yaml",
-                     crds + "federation.pingcap.com_volumebackupschedules.yaml"},
-                    dir / "apiserver.log");
-  ASSERT_TRUE(WaitFor([&] { return fs::exists(kubeconfig); }, 30s))
-      << "brfed-apiserver did not start; see " << (dir / "apiserver.log");
-  Result<kube::Kubeconfig> config = kube::Kubeconfig::LoadFile(kubeconfig.string());
+  testing::ApiServerOptions options;
+  options.dir = dir.string();
+  options.name = "apiserver";
+  options.extra_args = {
+      "--crd", testing::FederationCrd("federation.pingcap.com_volumebackups.yaml"), "--crd",
+      testing::FederationCrd("federation.pingcap.com_volumebackupschedules.yaml")};
+  Result<testing::ApiServer> apiserver = testing::StartApiServer(options);
+  ASSERT_TRUE(apiserver.ok()) << apiserver.status().ToString();
+  const std::string kubeconfig = apiserver->kubeconfig;
+  Result<kube::Kubeconfig> config = kube::Kubeconfig::LoadFile(kubeconfig);
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   Result<kube::RestConfig> rest = config->ForContext("");
   ASSERT_TRUE(rest.ok()) << rest.status().ToString();

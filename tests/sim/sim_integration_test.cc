@@ -1,4 +1,5 @@
-// Integration: two brfed-apiserver processes (two Kubernetes clusters) and one tidb-operator-sim
+// Integration: two API server processes (two Kubernetes clusters; tests/harness picks
+// brfed-apiserver or kube-apiserver) and one tidb-operator-sim
 // process with --zero-latency. Tests write Backup/Restore members by hand, as the federation
 // would, and check the exact condition sequences the simulator persisted (from its audit log),
 // the status fields, the admin endpoint, and the audit-log invariants.
@@ -23,6 +24,7 @@
 #include "kube/resource.h"
 #include "sim/audit.h"
 #include "sim/conditions.h"
+#include "tests/harness/harness.h"
 
 namespace brfed::sim {
 namespace {
@@ -98,23 +100,21 @@ class SimEnv : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("brfed-sim-it-" + std::to_string(getpid()));
     fs::create_directories(dir_);
     for (const char* name : {"c1", "c2"}) {
-      fs::path kc = dir_ / (std::string(name) + ".kubeconfig");
-      servers_.push_back(std::make_unique<Process>(
-          std::vector<std::string>{kBin + "/src/apiserver/brfed-apiserver", "--listen",
-                                   "127.0.0.1:0", "--kubeconfig-out", kc.string(), "--crd",
-                                   kSrc + "/deploy/crds/test", "--name", name, "--log-level",
-                                   "warn"},
-          dir_ / (std::string(name) + ".log")));
-      ASSERT_TRUE(Eventually([&] { return fs::exists(kc) && fs::file_size(kc) > 0; }))
-          << ReadFile(dir_ / (std::string(name) + ".log"));
-      std::this_thread::sleep_for(milliseconds(50));
-      auto config = kube::Kubeconfig::LoadFile(kc.string());
+      testing::ApiServerOptions o;
+      o.dir = dir_.string();
+      o.name = name;
+      o.extra_args = testing::DataPlaneCrdArgs(testing::TestBackend());
+      o.extra_args.insert(o.extra_args.end(), {"--log-level", "warn"});
+      Result<testing::ApiServer> server = testing::StartApiServer(o);
+      ASSERT_TRUE(server.ok()) << server.status().ToString();
+      auto config = kube::Kubeconfig::LoadFile(server->kubeconfig);
       ASSERT_TRUE(config.ok()) << config.status().message();
       auto rest = config->ForContext("");
       ASSERT_TRUE(rest.ok());
       auto client = kube::NewClient(*rest);
       ASSERT_TRUE(client.ok());
       clients_[name] = *client;
+      servers_.push_back(std::move(server).value());
     }
     audit_ = dir_ / "audit.log";
     sim_ = std::make_unique<Process>(
@@ -251,7 +251,7 @@ class SimEnv : public ::testing::Test {
 
   static inline fs::path dir_;
   static inline fs::path audit_;
-  static inline std::vector<std::unique_ptr<Process>> servers_;
+  static inline std::vector<testing::ApiServer> servers_;
   static inline std::unique_ptr<Process> sim_;
   static inline std::map<std::string, std::shared_ptr<kube::Client>> clients_;
   static inline int admin_port_ = 0;
