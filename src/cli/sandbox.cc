@@ -206,7 +206,7 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   for (Server& s : servers) {
     const std::string log = state.processes[s.process].log;
     BRFED_RETURN_IF_ERROR(launcher.WaitReady(s.process, server_timeout, [&] {
-      return exists(s.kubeconfig) && (!kube || ReportedReady(ReadFile(log)));
+      return exists(s.kubeconfig) && (!kube || ReportedReady(ReadFile(log).value_or("")));
     }));
     Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(s.kubeconfig);
     if (kc.ok()) {

@@ -27,7 +27,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using testing::WaitFor;
 
-
 class OneDataPlane final : public DataPlanes {
  public:
   std::vector<std::string> Names() const override { return {"a"}; }
