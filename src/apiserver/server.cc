@@ -203,6 +203,8 @@ struct ApiServer::Impl {
   Status LoadCrds();
   Status WriteKubeconfig();
   void Handle(const httplib::Request& req, httplib::Response& res);
+  // Handle, with an exception answered as 500 instead of reaching httplib.
+  void HandleGuarded(const httplib::Request& req, httplib::Response& res);
   bool Authenticated(const httplib::Request& req) const;
   void HandleResource(const httplib::Request& req, httplib::Response& res, const Route& route,
                       Audit& audit);
@@ -817,6 +819,14 @@ void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response
       });
 }
 
+void ApiServer::Impl::HandleGuarded(const httplib::Request& req, httplib::Response& res) {
+  try {
+    Handle(req, res);
+  } catch (const std::exception& e) {
+    SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()), Route{});
+  }
+}
+
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() = default;
 
@@ -894,12 +904,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ServerOptions& option
   impl->http->set_tcp_nodelay(true);
   Impl* raw = impl.get();
   auto handler = [raw](const httplib::Request& req, httplib::Response& res) {
-    try {
-      raw->Handle(req, res);
-    } catch (const std::exception& e) {
-      SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()),
-                Route{});
-    }
+    raw->HandleGuarded(req, res);
   };
   impl->http->Get(".*", handler);
   impl->http->Post(".*", handler);
@@ -933,6 +938,20 @@ Status ApiServer::Run() {
     return UnavailableError("the HTTP server stopped unexpectedly");
   }
   return Status::Ok();
+}
+
+ApiServer::Reply ApiServer::HandleInProcess(
+    const std::string& method, const std::string& path, const std::string& query,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  httplib::detail::parse_query_text(query, req.params);
+  for (const auto& [name, value] : headers) req.headers.emplace(name, value);
+  req.body = body;
+  httplib::Response res;
+  impl_->HandleGuarded(req, res);
+  return Reply{res.status == -1 ? 200 : res.status, res.body};
 }
 
 void ApiServer::Stop() {

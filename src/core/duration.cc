@@ -4,12 +4,12 @@
 #include <limits>
 #include <string>
 
+#include "core/excerpt.h"
+
 namespace brfed {
 namespace {
 
 constexpr uint64_t kOverflow = uint64_t{1} << 63;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 Status InvalidDuration(std::string_view orig) {
   return InvalidArgument("time: invalid duration " + Quote(orig));

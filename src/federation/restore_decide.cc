@@ -8,6 +8,7 @@
 
 #include "api/conditions.h"
 #include "api/volume_backup.h"
+#include "core/excerpt.h"
 
 namespace brfed::federation {
 namespace {
@@ -17,8 +18,6 @@ namespace mcond = api::restore_condition;
 namespace step = api::restore_step;
 namespace reason = api::restore_reason;
 namespace fphase = api::federal_restore_phase;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string Join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -102,7 +101,8 @@ class Pass {
   void Fail(std::string_view why, const std::string& message) {
     Terminal(cond::kFailed, why, message);
   }
-  void Invalid(const std::string& message) {
+  void Invalid(const std::string& full_message) {
+    const std::string message = Excerpt(full_message, kMessageBytes);
     status_.SetCondition(cond::kInvalid, "True", reason::kInvalidSpec, message, now_);
     d_.outcome = std::string(cond::kInvalid);
     Event("Warning", cond::kInvalid, message);
@@ -544,7 +544,7 @@ RestoreDecision DecideRestore(const RestoreDecideInput& input) {
     d.finalizer = RestoreDecision::FinalizerChange::kRemove;
     return d;
   }
-  const std::string message = vr.status().message();
+  const std::string message = Excerpt(vr.status().message(), kMessageBytes);
   const api::RestoreCondition* inv = api::FindRestoreCondition(s.conditions, cond::kInvalid);
   if (status.ok() && inv != nullptr && inv->status == "True" && inv->message == message) return d;
   s.SetCondition(cond::kInvalid, "True", reason::kInvalidSpec, message,

@@ -8,6 +8,7 @@
 #include "api/labels.h"
 #include "api/volume_backup.h"
 #include "core/duration.h"
+#include "core/excerpt.h"
 #include "federation/cron.h"
 
 namespace brfed::federation {
@@ -65,7 +66,8 @@ Validated Validate(const ScheduleObservation& obs) {
     if (cron.ok()) {
       v.cron = *cron;
     } else {
-      v.problems.push_back("spec.schedule \"" + cron_text + "\": " + cron.status().message());
+      v.problems.push_back("spec.schedule " + Quote(cron_text) + ": " +
+                           Excerpt(cron.status().message()));
     }
   }
   if (const Json* mrt = spec ? JsonAt(*spec, {"maxReservedTime"}) : nullptr;
@@ -77,8 +79,8 @@ Validated Validate(const ScheduleObservation& obs) {
       v.problems.push_back("spec.maxReservedTime: " + d.status().message());
       v.retention_valid = false;
     } else if (d->count() <= 0) {
-      v.problems.push_back("spec.maxReservedTime must be positive, got \"" +
-                           mrt->get<std::string>() + "\"");
+      v.problems.push_back("spec.maxReservedTime must be positive, got " +
+                           Quote(mrt->get<std::string>()));
       v.retention_valid = false;
     } else {
       v.max_reserved_time = *d;
@@ -87,7 +89,8 @@ Validated Validate(const ScheduleObservation& obs) {
   if (const Json* mb = spec ? JsonAt(*spec, {"maxBackups"}) : nullptr;
       mb != nullptr && !mb->is_null()) {
     if (!mb->is_number_integer() || mb->get<long long>() < 0) {
-      v.problems.push_back("spec.maxBackups must be a non-negative integer, got " + mb->dump());
+      v.problems.push_back("spec.maxBackups must be a non-negative integer, got " +
+                           Excerpt(mb->dump()));
       v.retention_valid = false;
     } else {
       v.max_backups = mb->get<long long>();
@@ -364,6 +367,7 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   Validated v = Validate(in.self);
   std::string problems;
   for (const std::string& p : v.problems) problems += (problems.empty() ? "" : "; ") + p;
+  problems = Excerpt(problems, kMessageBytes);
   if (SetInvalidCondition(status, problems, in.now)) {
     d.events.push_back({"Warning", "Invalid", problems});
   }
