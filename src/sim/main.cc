@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -104,6 +105,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return Fail(std::string(e.what()) + " (see --help)");
   }
+  // CLI::Range lets NaN through (every comparison with it is false).
+  if (std::isnan(speed)) return Fail("--speed: nan is not a number from 0.001 to 1e6");
   if (*check) return RunCheck(check_log);
 
   auto level = brfed::log::ParseLevel(log_level);

@@ -563,6 +563,10 @@ TEST(SimProcess, BadFlagsExitWithCode2AndAClearMessage) {
       {{"--cluster", "nokubeconfig"}, "NAME=KUBECONFIG"},
       {{"--cluster", "a=/x", "--cluster", "a=/y"}, "twice"},
       {{"--cluster", "a=/x", "--speed", "0"}, "--speed"},
+      // Issue 18, finding 9: NaN passed the range check and failed every backup at once.
+      {{"--cluster", "a=/x", "--speed", "nan"}, "--speed"},
+      {{"--cluster", "a=/x", "--speed", "inf"}, "--speed"},
+      {{"--cluster", "a=/x", "--speed", "-3"}, "--speed"},
       {{"--cluster", "a=/x", "--volume-size", "huge"}, "--volume-size"},
       {{"--cluster", "a=/x", "--fault", "explode"}, "unknown fault"},
       {{"--cluster", "a=/x", "--topology", topo.string()}, "tikvStores"},
