@@ -95,6 +95,9 @@ class Simulator::Impl {
   std::unique_ptr<AuditLog> audit_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
   std::map<std::string, Json> latest_;  // last object we wrote, per queue key / TidbCluster
+  // Step outputs whose write or TidbCluster patch failed, per queue key. The step already moved
+  // the model on, so stepping again may not produce the write: it is retried as it was.
+  std::map<std::string, StepOutput> unwritten_;
 
   std::mutex qmu_;
   std::condition_variable qcv_;
@@ -238,6 +241,7 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
       model_.ForgetRestore(member);
     }
     latest_.erase(key_of(obj));
+    unwritten_.erase(key_of(obj));
     FlushAudit();
   };
   inf.AddHandlers(std::move(h));
@@ -376,10 +380,17 @@ void Simulator::Impl::Reconcile(const std::string& key) {
       tc = it->second;
     }
     Time now = clock_->Now();
-    StepOutput out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
-                            : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
-    FlushAudit();
+    StepOutput out;
+    if (auto it = unwritten_.find(key); it != unwritten_.end()) {
+      out = std::move(it->second);
+      unwritten_.erase(it);
+    } else {
+      out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
+                   : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
+      FlushAudit();
+    }
     std::string object = object_key->String();
+    const bool had_tc_patch = !out.tc_patch.is_null();
     if (!out.tc_patch.is_null() && tc) {
       auto patched = c.client->Patch(kube::resources::TidbCluster(), tc_ns, tc_name,
                                      kube::PatchType::kMerge, out.tc_patch);
@@ -387,10 +398,12 @@ void Simulator::Impl::Reconcile(const std::string& key) {
         log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
                                                          {"object", tc_ns + "/" + tc_name},
                                                          {"error", patched.status().message()}});
+        unwritten_[key] = std::move(out);
         Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
         return;
       }
       latest_[tc_key] = *patched;
+      out.tc_patch = Json();  // applied: a retried write must not patch again
     }
     if (out.write) {
       auto written = WriteMember(c, backup, obj, *out.write);
@@ -398,6 +411,7 @@ void Simulator::Impl::Reconcile(const std::string& key) {
         log::Warn(
             "write failed; retrying",
             {{"cluster", cluster}, {"object", object}, {"error", written.status().message()}});
+        unwritten_[key] = std::move(out);
         Enqueue(key, std::chrono::seconds(1));
         return;
       }
@@ -427,7 +441,7 @@ void Simulator::Impl::Reconcile(const std::string& key) {
       }
       if (changed) continue;
     }
-    if (!out.tc_patch.is_null()) continue;
+    if (had_tc_patch) continue;
     if (out.wake) {
       Duration d = std::max(Duration(0), std::chrono::duration_cast<Duration>(*out.wake - now));
       Enqueue(key, d);
