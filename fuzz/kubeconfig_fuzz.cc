@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,14 +18,19 @@ namespace {
 
 using brfed::kube::Kubeconfig;
 
+// Never destroyed, so that the exit handler can still read it.
 const std::string& TempDir() {
-  static const std::string dir = [] {
+  static const std::string* dir = [] {
     char pattern[] = "/tmp/brfed-kubeconfig-fuzz-XXXXXX";
     const char* made = mkdtemp(pattern);
     if (made == nullptr) std::abort();
-    return std::string(made);
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(TempDir(), ignored);
+    });
+    return new std::string(made);
   }();
-  return dir;
+  return *dir;
 }
 
 void ResolveAll(const Kubeconfig& config) {

@@ -184,7 +184,7 @@ class Decider {
     if (!init.view->permanent_error.empty()) {
       const std::string message = "cannot create the initialize member in cluster " +
                                   init.ref.k8s_cluster_name + ": " +
-                                  Excerpt(init.view->permanent_error);
+                                  Excerpt(init.view->permanent_error, kMessageBytes);
       const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message;
       SetCondition(vbc::kInvalid, "CreateMemberFailed", message);
       if (news) AddEvent("Warning", "Invalid", message);

@@ -234,7 +234,7 @@ TEST_F(KubeconfigTest, TextThatIsNotAKubeconfigIsAnError) {
       {"", "empty"},
       {"\n  \n# only a comment\n", "empty"},
       {"~\n", "empty"},
-      {std::string("\x89\xfe\x01\x00\x7f garbage", 15), "kubeconfig f"},
+      {std::string("\x89\xfe\x01\x00\x7f garbage", 13), "kubeconfig f"},
       {"just some words\n", "not a mapping"},
       {"::: [\n", "kubeconfig f"},
       {"foo: bar\nreplicas: 3\n", "not a kubeconfig"},
