@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.known_clusters = fuzz::StringsAt(*input, "known");
   o.now = fuzz::NowAt(*input);
   std::vector<std::string> unreachable = fuzz::StringsAt(*input, "unreachable");
-  for (const auto& [cluster, member] : fuzz::ObjectAt(*input, "members").items()) {
+  const Json members = fuzz::ObjectAt(*input, "members");
+  for (const auto& [cluster, member] : members.items()) {
     federation::BackupClusterView view;
     view.reachable =
         std::find(unreachable.begin(), unreachable.end(), cluster) == unreachable.end();

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     in.observable_clusters.insert(c);
   }
   in.now = fuzz::NowAt(*input);
-  for (const auto& [cluster, member] : fuzz::ObjectAt(*input, "members").items()) {
+  const Json members = fuzz::ObjectAt(*input, "members");
+  for (const auto& [cluster, member] : members.items()) {
     auto view = api::ParseRestoreMember(member, cluster);
     if (view.ok()) in.members.push_back(std::move(view).value());
   }

@@ -191,13 +191,13 @@ std::chrono::nanoseconds RoundGoDuration(std::chrono::nanoseconds dur,
     r = -r;
     if (less_than_half(r, m)) return std::chrono::nanoseconds(d + r);
     if (d >= std::numeric_limits<int64_t>::min() + m - r) {
-      return std::chrono::nanoseconds(d - m + r);
+      return std::chrono::nanoseconds(d - (m - r));
     }
     return std::chrono::nanoseconds(std::numeric_limits<int64_t>::min());
   }
   if (less_than_half(r, m)) return std::chrono::nanoseconds(d - r);
   if (d <= std::numeric_limits<int64_t>::max() - (m - r)) {
-    return std::chrono::nanoseconds(d + m - r);
+    return std::chrono::nanoseconds(d + (m - r));
   }
   return std::chrono::nanoseconds(std::numeric_limits<int64_t>::max());
 }
