@@ -306,7 +306,9 @@ class Pass {
       if (Member(c.k8s_cluster_name) == nullptr) missing.push_back(&c);
     }
     std::map<std::string, Json> storage;
-    if (!started || !missing.empty()) {
+    // An empty list after the start (the spec was edited) must not read as "every member is
+    // done": that led restore-data to a member that does not exist (found by fuzz).
+    if (!started || !missing.empty() || vr_.clusters.empty()) {
       std::vector<std::string> problems = Validate(!started, &storage);
       if (!problems.empty()) {
         Invalid(Join(problems, "; "));
