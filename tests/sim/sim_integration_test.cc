@@ -220,10 +220,9 @@ class SimEnv : public ::testing::Test {
   static void SetApiFaults(const std::string& cluster, const Json& rules) {
     httplib::Client cli(server_urls_.at(cluster));
     cli.set_read_timeout(10, 0);
-    httplib::Result r = rules.empty()
-                            ? cli.Delete("/admin/faults")
-                            : cli.Post("/admin/faults", DumpJson({{"rules", rules}}),
-                                       "application/json");
+    httplib::Result r =
+        rules.empty() ? cli.Delete("/admin/faults")
+                      : cli.Post("/admin/faults", DumpJson({{"rules", rules}}), "application/json");
     ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
   }
   static std::pair<int, std::string> Admin(const std::string& method, const std::string& path,
