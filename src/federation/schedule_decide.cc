@@ -191,7 +191,10 @@ Json BuildScheduledVolumeBackup(const Json& s, Time slot) {
     copied.erase(std::string(kLastAppliedAnnotation));
     if (!copied.empty()) metadata["annotations"] = copied;
   }
-  Json spec = s.value("spec", Json::object()).value("backupTemplate", Json::object());
+  // Not Json::value: it throws when `spec` is not an object (found by fuzzing).
+  const Json* backup_template = JsonAt(s, {"spec", "backupTemplate"});
+  Json spec = backup_template != nullptr && backup_template->is_object() ? *backup_template
+                                                                         : Json::object();
   if (spec.contains("template") && spec["template"].contains("s3") &&
       spec["template"]["s3"].is_object()) {
     Json& s3 = spec["template"]["s3"];

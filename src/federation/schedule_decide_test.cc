@@ -518,6 +518,19 @@ TEST(ScheduleDecideTest, EveryScheduleCountsFromTheLastSlot) {
   EXPECT_EQ(*d.requeue_after, std::chrono::milliseconds(1500));
 }
 
+// Found by fuzz/schedule_decide (issue 18): Json::value threw on a `spec` that is not an object.
+TEST(ScheduleDecideHelpersTest, BuildingFromAMalformedSpecDoesNotThrow) {
+  for (const char* spec : {R"("VolumeBackupSchedule")", "[]", "7", R"({"backupTemplate": "x"})",
+                           R"({"backupTemplate": {"template": "x"}})"}) {
+    Json schedule = {{"metadata", {{"name", "s"}, {"namespace", "ns"}}},
+                     {"spec", Json::parse(spec)}};
+    Json built;
+    ASSERT_NO_THROW(built = BuildScheduledVolumeBackup(schedule, T("2024-03-05T01:00:00Z")))
+        << spec;
+    EXPECT_EQ(built["metadata"]["name"], "s-2024-03-05t01-00-00");
+  }
+}
+
 TEST(ScheduleDecideHelpersTest, NamesPrefixesAndStates) {
   EXPECT_EQ(ScheduledBackupName("daily", T("2024-03-05T01:00:00Z")), "daily-2024-03-05t01-00-00");
   EXPECT_EQ(ScheduledBackupName("d", T("2024-03-05T01:02:03.9Z")), "d-2024-03-05t01-02-03");
