@@ -6,6 +6,7 @@
 
 #include "api/backup_member.h"
 #include "api/labels.h"
+#include "core/excerpt.h"
 #include "core/object_ref.h"
 #include "core/strings.h"
 
@@ -154,12 +155,12 @@ void ValidateClusters(const Json& list, const std::vector<std::string>& known_cl
     if (k8s.empty()) {
       issues.push_back({"InvalidCluster", where + ".k8sClusterName is missing"});
     } else if (!seen.insert(k8s).second) {
-      issues.push_back({"DuplicateCluster", where + ".k8sClusterName '" + k8s +
+      issues.push_back({"DuplicateCluster", where + ".k8sClusterName '" + Excerpt(k8s) +
                                                 "' appears more than once; each data plane "
                                                 "may be listed only once"});
     } else if (!std::binary_search(known.begin(), known.end(), k8s)) {
       issues.push_back({"UnknownCluster",
-                        where + ".k8sClusterName '" + k8s +
+                        where + ".k8sClusterName '" + Excerpt(k8s) +
                             "' is not a context of the federation kubeconfig; known contexts: " +
                             (known.empty() ? std::string("(none)") : Join(known, ", "))});
     }
@@ -169,7 +170,7 @@ void ValidateClusters(const Json& list, const std::vector<std::string>& known_cl
         issues.push_back({"InvalidCluster", where + "." + field + " is missing"});
       } else if (std::string problem = ValidateDnsLabel(value); !problem.empty()) {
         issues.push_back(
-            {"InvalidCluster", where + "." + field + " '" + value + "' is invalid: " + problem});
+            {"InvalidCluster", where + "." + field + " '" + Excerpt(value) + "' is invalid: " + problem});
       }
     }
   }
@@ -191,10 +192,14 @@ void ValidateTemplate(const Json& tmpl, std::vector<ValidationIssue>& issues) {
   }
   if (const Json* deadline = JsonAt(tmpl, {"volumeBackupInitJobMaxActiveSeconds"});
       deadline != nullptr && !deadline->is_null() &&
-      (!deadline->is_number_integer() || deadline->get<long long>() <= 0)) {
+      (!deadline->is_number_integer() || deadline->get<long long>() <= 0 ||
+       deadline->get<long long>() > kMaxInitJobMaxActiveSeconds)) {
     issues.push_back({"InvalidTemplate",
                       "spec.template.volumeBackupInitJobMaxActiveSeconds must be a positive "
-                      "number of seconds (default 600)"});
+                      "whole number of seconds, at most " +
+                          std::to_string(kMaxInitJobMaxActiveSeconds) +
+                          " (default 600; it bounds the GC pause), got " +
+                          Excerpt(deadline->dump())});
   }
 }
 
@@ -205,11 +210,12 @@ std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
   std::vector<ValidationIssue> issues;
   const std::string name = JsonStringAt(volume_backup, {"metadata", "name"});
   if (name.size() > kMaxVolumeBackupNameLength) {
-    issues.push_back({"NameTooLong", "name '" + name + "' has " + std::to_string(name.size()) +
-                                         " characters; at most " +
+    issues.push_back({"NameTooLong", "name '" + Excerpt(name) + "' has " +
+                                         std::to_string(name.size()) + " characters; at most " +
                                          std::to_string(kMaxVolumeBackupNameLength) +
-                                         " fit, because the data plane's init Job 'backup-fed-" +
-                                         name + "-init' must stay within 63 characters"});
+                                         " fit, because the data plane's init Job "
+                                         "'backup-fed-<name>-init' must stay within 63 "
+                                         "characters"});
   }
   const Json* list = JsonAt(volume_backup, {"spec", "clusters"});
   if (list == nullptr || !list->is_array() || list->empty()) {

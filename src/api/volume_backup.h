@@ -47,6 +47,11 @@ std::string MemberS3Prefix(std::string_view template_prefix, std::string_view k8
 
 // Longest VolumeBackup name whose data-plane init Job name `backup-fed-<name>-init` still fits
 // the 63-character limit of the `job-name` label Kubernetes puts on the Job's pods.
+// The largest spec.template.volumeBackupInitJobMaxActiveSeconds accepted (6 h). It is the
+// data plane's only bound on a GC and PD-scheduling pause that nothing else releases (a hung or
+// unreachable data plane), so an unbounded value could hold the pause for days. Six hours is
+// 36 times the 600 s default; snapshot creation needs the pause for seconds to minutes.
+inline constexpr long long kMaxInitJobMaxActiveSeconds = 6 * 3600;
 inline constexpr size_t kMaxVolumeBackupNameLength =
     63 - std::string_view("backup-fed--init").size();
 

@@ -99,6 +99,25 @@ TEST(VolumeBackupTest, MemberOwnership) {
 
 TEST(VolumeBackupTest, ValidSampleHasNoIssues) {
   EXPECT_TRUE(ValidateVolumeBackup(SampleVolumeBackup(), {"a", "b", "c"}).empty());
+  Json longest = SampleVolumeBackup();
+  longest["spec"]["template"]["volumeBackupInitJobMaxActiveSeconds"] = kMaxInitJobMaxActiveSeconds;
+  EXPECT_TRUE(ValidateVolumeBackup(longest, {"a", "b", "c"}).empty());
+}
+
+// Issue 18, finding 6: messages quote bounded excerpts of bad values.
+TEST(VolumeBackupTest, ValidationQuotesBoundedExcerpts) {
+  Json vb = SampleVolumeBackup();
+  const std::string huge(1600000, 'x');
+  vb["metadata"]["name"] = huge;
+  vb["spec"]["clusters"][0]["k8sClusterName"] = huge;
+  vb["spec"]["clusters"][1]["tcName"] = huge;
+  vb["spec"]["template"]["volumeBackupInitJobMaxActiveSeconds"] = huge;
+  auto issues = ValidateVolumeBackup(vb, {"a", "b", "c"});
+  ASSERT_EQ(issues.size(), 4u);
+  for (const auto& i : issues) {
+    EXPECT_LT(i.message.size(), 700u) << i.reason;
+    EXPECT_NE(i.message.find("… (160000"), std::string::npos) << i.message;
+  }
 }
 
 std::string AllMessages(const std::vector<ValidationIssue>& issues) {
@@ -145,6 +164,18 @@ TEST(VolumeBackupTest, ValidationNamesEachProblem) {
        "at most 47"},
       {"zero deadline",
        [](Json& v) { v["spec"]["template"]["volumeBackupInitJobMaxActiveSeconds"] = 0; },
+       "InvalidTemplate", "positive"},
+      // Issue 18, finding 7: the init job's deadline is the data plane's only bound on a pause.
+      {"huge deadline",
+       [](Json& v) {
+         v["spec"]["template"]["volumeBackupInitJobMaxActiveSeconds"] = 9223372036854775807LL;
+       },
+       "InvalidTemplate", "at most 21600"},
+      {"deadline one past the bound",
+       [](Json& v) { v["spec"]["template"]["volumeBackupInitJobMaxActiveSeconds"] = 21601; },
+       "InvalidTemplate", "got 21601"},
+      {"fractional deadline",
+       [](Json& v) { v["spec"]["template"]["volumeBackupInitJobMaxActiveSeconds"] = 1.5; },
        "InvalidTemplate", "positive"},
   };
   for (const auto& c : cases) {

@@ -244,6 +244,8 @@ struct ApiServer::Impl {
   Status LoadCrds();
   Status WriteKubeconfig();
   void Handle(const httplib::Request& req, httplib::Response& res);
+  // Handle, with an exception answered as 500 instead of reaching httplib.
+  void HandleGuarded(const httplib::Request& req, httplib::Response& res);
   bool Authenticated(const httplib::Request& req) const;
   void HandleResource(const httplib::Request& req, httplib::Response& res, const Route& route,
                       Audit& audit);
@@ -896,6 +898,14 @@ bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
   return true;
 }
 
+void ApiServer::Impl::HandleGuarded(const httplib::Request& req, httplib::Response& res) {
+  try {
+    Handle(req, res);
+  } catch (const std::exception& e) {
+    SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()), Route{});
+  }
+}
+
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() = default;
 
@@ -945,17 +955,10 @@ std::unique_ptr<httplib::Server> NewTlsServer(const TlsMaterial* tls,
   });
 }
 
-// Every method and path goes to `handle`; an exception becomes a 500, never a crash.
+// Every method and path goes to `handle` (HandleGuarded: an exception becomes a 500).
 void InstallHandlers(httplib::Server& http,
                      std::function<void(const httplib::Request&, httplib::Response&)> handle) {
-  auto handler = [handle](const httplib::Request& req, httplib::Response& res) {
-    try {
-      handle(req, res);
-    } catch (const std::exception& e) {
-      SendError(res, ApiError(Code::kInternal, std::string("internal error: ") + e.what()),
-                Route{});
-    }
-  };
+  auto handler = [handle](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
   http.Get(".*", handler);
   http.Post(".*", handler);
   http.Put(".*", handler);
@@ -1011,7 +1014,7 @@ Status ApiServer::Impl::Serve(int requested_port) {
   // body back until the client's delayed ACK (~40 ms) on every keep-alive request.
   http->set_tcp_nodelay(true);
   InstallHandlers(
-      *http, [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
+      *http, [this](const httplib::Request& req, httplib::Response& res) { HandleGuarded(req, res); });
   if (requested_port == 0) {
     port = http->bind_to_any_port(host);
   } else {
@@ -1042,6 +1045,20 @@ Status ApiServer::Run() {
     return UnavailableError("the HTTP server stopped unexpectedly");
   }
   return Status::Ok();
+}
+
+ApiServer::Reply ApiServer::HandleInProcess(
+    const std::string& method, const std::string& path, const std::string& query,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  httplib::detail::parse_query_text(query, req.params);
+  for (const auto& [name, value] : headers) req.headers.emplace(name, value);
+  req.body = body;
+  httplib::Response res;
+  impl_->HandleGuarded(req, res);
+  return Reply{res.status == -1 ? 200 : res.status, res.body};
 }
 
 void ApiServer::Stop() {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -47,6 +48,18 @@ class ApiServer {
   // Serves until Stop. Returns an error when the server could not run.
   Status Run();
   void Stop();
+
+  // Answers one request in-process as the HTTP handler would (routing, auth, store, errors),
+  // without a socket: the seam of the request fuzz target. `query` is the raw text after '?'.
+  // A watch request is set up and then ended without streaming. Same thread rules as Run.
+  struct Reply {
+    int status = 0;
+    std::string body;
+  };
+  Reply HandleInProcess(const std::string& method, const std::string& path,
+                        const std::string& query,
+                        const std::vector<std::pair<std::string, std::string>>& headers,
+                        const std::string& body);
 
   struct Impl;
 

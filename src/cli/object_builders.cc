@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/volume_backup.h"
+#include "api/volume_restore.h"
 #include "core/duration.h"
+#include "core/excerpt.h"
 #include "core/object_ref.h"
 #include "core/strings.h"
 
@@ -12,13 +15,24 @@ namespace {
 
 constexpr const char* kFederationApiVersion = "federation.pingcap.com/v1alpha1";
 
-Status CheckName(std::string_view what, const std::string& name) {
+// `max_length`: what the manager accepts for this kind (longer names become Invalid there,
+// because they end up in data-plane Job names of at most 63 characters).
+Status CheckName(std::string_view what, const std::string& name, size_t max_length) {
   if (std::string err = ValidateDnsSubdomain(name); !err.empty()) {
-    return InvalidArgument(std::string(what) + " \"" + name + "\" is not a valid name: " + err +
+    return InvalidArgument(std::string(what) + " " + Quote(name) + " is not a valid name: " + err +
                            "; use lower-case letters, digits and '-'");
+  }
+  if (name.size() > max_length) {
+    return InvalidArgument(std::string(what) + " " + Quote(name) + " has " +
+                           std::to_string(name.size()) + " characters; at most " +
+                           std::to_string(max_length) + " fit");
   }
   return Status::Ok();
 }
+
+// A schedule's backups are named "<schedule>-<UTC 2006-01-02t15-04-05>".
+constexpr size_t kMaxScheduleNameLength =
+    api::kMaxVolumeBackupNameLength - std::string_view("-2006-01-02t15-04-05").size();
 
 Status CheckOneOf(std::string_view flag, const std::string& value,
                   std::initializer_list<std::string_view> allowed) {
@@ -83,15 +97,19 @@ Result<std::map<std::string, std::string>> ParseLabels(const std::vector<std::st
   for (const std::string& v : values) {
     const size_t eq = v.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return InvalidArgument("malformed --label \"" + v + "\"; expected KEY=VALUE");
+      return InvalidArgument("malformed --label " + Quote(v) + "; expected KEY=VALUE");
     }
-    labels[v.substr(0, eq)] = v.substr(eq + 1);
+    const std::string key = v.substr(0, eq), value = v.substr(eq + 1);
+    std::string err = ValidateLabelKey(key);
+    if (err.empty()) err = ValidateLabelValue(value);
+    if (!err.empty()) return InvalidArgument("malformed --label " + Quote(v) + ": " + err);
+    labels[key] = value;
   }
   return labels;
 }
 
 Result<Json> BuildVolumeBackup(const VolumeBackupOptions& o) {
-  BRFED_RETURN_IF_ERROR(CheckName("VolumeBackup name", o.name));
+  BRFED_RETURN_IF_ERROR(CheckName("VolumeBackup name", o.name, api::kMaxVolumeBackupNameLength));
   BRFED_RETURN_IF_ERROR(CheckClusters(o.clusters));
   BRFED_ASSIGN_OR_RETURN(Json tmpl, TemplateJson(o.tmpl, o.name));
   Json vb = {{"apiVersion", kFederationApiVersion},
@@ -103,11 +121,11 @@ Result<Json> BuildVolumeBackup(const VolumeBackupOptions& o) {
 }
 
 Result<Json> BuildVolumeRestore(const VolumeRestoreOptions& o, const Json* source_backup) {
-  BRFED_RETURN_IF_ERROR(CheckName("VolumeRestore name", o.name));
+  BRFED_RETURN_IF_ERROR(CheckName("VolumeRestore name", o.name, api::kMaxVolumeRestoreNameLength));
   if (o.from_backup.empty()) {
     return InvalidArgument("--from-backup is required: the VolumeBackup to restore from");
   }
-  BRFED_RETURN_IF_ERROR(CheckName("--from-backup", o.from_backup));
+  BRFED_RETURN_IF_ERROR(CheckName("--from-backup", o.from_backup, api::kMaxVolumeBackupNameLength));
   BRFED_RETURN_IF_ERROR(CheckOneOf("--warmup", o.warmup, {"sync", "async"}));
   BRFED_RETURN_IF_ERROR(CheckOneOf("--warmup-strategy", o.warmup_strategy,
                                    {"hybrid", "fio", "fsr", "check-wal-only"}));
@@ -154,7 +172,7 @@ Result<Json> BuildVolumeRestore(const VolumeRestoreOptions& o, const Json* sourc
 }
 
 Result<Json> BuildVolumeBackupSchedule(const VolumeBackupScheduleOptions& o) {
-  BRFED_RETURN_IF_ERROR(CheckName("VolumeBackupSchedule name", o.name));
+  BRFED_RETURN_IF_ERROR(CheckName("VolumeBackupSchedule name", o.name, kMaxScheduleNameLength));
   if (o.schedule.empty()) {
     return InvalidArgument("--schedule is required: a 5-field cron such as \"0 */6 * * *\"");
   }

@@ -116,6 +116,14 @@ TEST(ParseLabels, SplitsKeyValue) {
   EXPECT_EQ(ParseLabels({"a=b", "c="})->at("c"), "");
   EXPECT_FALSE(ParseLabels({"novalue"}).ok());
   EXPECT_FALSE(ParseLabels({"=x"}).ok());
+  // Issue 18, finding 7: what the API server would refuse is refused here.
+  for (const char* bad : {"k=v=w", "k=-v", "bad key=v", "k/=v", "Bad_Prefix/k=v"}) {
+    auto parsed = ParseLabels({bad});
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find(bad), std::string::npos) << parsed.status().message();
+  }
+  EXPECT_TRUE(ParseLabels({"tidb.pingcap.com/team=Data_1.x"}).ok());
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include "cli/output.h"
 #include "cli/process.h"
 #include "core/files.h"
+#include "core/excerpt.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/kubeconfig_merge.h"
@@ -452,6 +455,18 @@ Result<SandboxState> LoadSandbox(const std::string& dir) {
   return SandboxState::FromJson(j);
 }
 
+Status CheckSpeed(const std::string& speed) {
+  // The simulator's own --speed range; checked here so that a bad value is a usage error of
+  // this command (exit 2) rather than a simulator that failed to start.
+  char* end = nullptr;
+  const double value = std::strtod(speed.c_str(), &end);
+  if (speed.empty() || end != speed.c_str() + speed.size() || !std::isfinite(value) ||
+      value < 0.001 || value > 1e6) {
+    return InvalidArgument("--speed " + Quote(speed) + " must be a number from 0.001 to 1000000");
+  }
+  return Status::Ok();
+}
+
 Result<SandboxState> SandboxUp(const SandboxOptions& o, const ProgressFn& progress) {
   if (o.clusters < 1 || o.clusters > 20) {
     return InvalidArgument("--clusters " + std::to_string(o.clusters) + " is out of range 1..20");
@@ -460,6 +475,7 @@ Result<SandboxState> SandboxUp(const SandboxOptions& o, const ProgressFn& progre
     return InvalidArgument("--tikv-per-cluster " + std::to_string(o.tikv_per_cluster) +
                            " is out of range 1..50");
   }
+  BRFED_RETURN_IF_ERROR(CheckSpeed(o.speed));
   std::error_code ec;
   fs::create_directories(o.dir, ec);
   if (ec) return InvalidArgument("cannot create sandbox folder " + o.dir + ": " + ec.message());

@@ -46,6 +46,9 @@ struct SandboxOptions {
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};  // 180s at least on kube
 };
 
+// The --speed value the simulator accepts: a finite number from 0.001 to 1000000.
+Status CheckSpeed(const std::string& speed);
+
 // Where the programs and CRDs the sandbox runs are.
 struct SandboxBinaries {
   std::string apiserver;  // brfed-apiserver, or brfed-kube-testenv on kube

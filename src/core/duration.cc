@@ -4,12 +4,12 @@
 #include <limits>
 #include <string>
 
+#include "core/excerpt.h"
+
 namespace brfed {
 namespace {
 
 constexpr uint64_t kOverflow = uint64_t{1} << 63;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 Status InvalidDuration(std::string_view orig) {
   return InvalidArgument("time: invalid duration " + Quote(orig));
@@ -191,13 +191,13 @@ std::chrono::nanoseconds RoundGoDuration(std::chrono::nanoseconds dur,
     r = -r;
     if (less_than_half(r, m)) return std::chrono::nanoseconds(d + r);
     if (d >= std::numeric_limits<int64_t>::min() + m - r) {
-      return std::chrono::nanoseconds(d - m + r);
+      return std::chrono::nanoseconds(d - (m - r));
     }
     return std::chrono::nanoseconds(std::numeric_limits<int64_t>::min());
   }
   if (less_than_half(r, m)) return std::chrono::nanoseconds(d - r);
   if (d <= std::numeric_limits<int64_t>::max() - (m - r)) {
-    return std::chrono::nanoseconds(d + m - r);
+    return std::chrono::nanoseconds(d + (m - r));
   }
   return std::chrono::nanoseconds(std::numeric_limits<int64_t>::max());
 }

@@ -149,6 +149,9 @@ TEST(GoDurationRound, MatchesGoRound) {
       {std::numeric_limits<long long>::max(), 2 * s, 9223372036000000000LL},
       {std::numeric_limits<long long>::max(), 1LL << 62, std::numeric_limits<long long>::max()},
       {std::numeric_limits<long long>::min(), 3, std::numeric_limits<long long>::min()},
+      // Found by fuzz/duration (issue 18): d + m overflowed although d + (m - r) fits.
+      {9223372036854775800LL, 23, 9223372036854775805LL},
+      {-9223372036854775800LL, 23, -9223372036854775805LL},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(RoundGoDuration(nanoseconds(c.d), nanoseconds(c.m)).count(), c.want)

@@ -119,7 +119,11 @@ std::string Render(Format format, Level level, std::string_view component, std::
     out += f.key;
     out += '=';
     std::string value = IsSecretKey(f.key) ? std::string("<redacted>") : f.value;
-    out += NeedsQuotes(value) ? nlohmann::json(value).dump() : value;
+    // Values may carry user bytes (a kubeconfig of random bytes): invalid UTF-8 becomes U+FFFD
+    // instead of an exception out of a log call.
+    out += NeedsQuotes(value) ? nlohmann::json(value).dump(-1, ' ', false,
+                                                           nlohmann::json::error_handler_t::replace)
+                              : value;
   }
   return out;
 }

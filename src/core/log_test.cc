@@ -29,6 +29,18 @@ TEST(Log, JsonRecordsAreValidJson) {
   EXPECT_EQ(j["object"], "ns/a");
 }
 
+// Issue 18 (found by a kubeconfig of random bytes): invalid UTF-8 in a value made the text
+// format throw out of the log call, and with it out of the manager's kubeconfig reload.
+TEST(Log, InvalidUtf8InValuesIsReplacedNotThrown) {
+  const std::string bad = std::string("bytes \xde\xad\x00\xbe\xef", 10);
+  for (Format format : {Format::kText, Format::kJson}) {
+    std::string line;
+    ASSERT_NO_THROW(line = Render(format, Level::kError, "", "cannot parse", {{"error", bad}}));
+    EXPECT_NE(line.find("\xEF\xBF\xBD"), std::string::npos) << line;
+  }
+  ASSERT_NO_THROW(Error("cannot parse", {{"error", bad}}));
+}
+
 TEST(Log, SecretsAreRedacted) {
   std::string line = Render(Format::kText, Level::kInfo, "", "auth",
                             {{"token", "s3cr3t"}, {"bearerToken", "abc"}, {"user", "bob"}});

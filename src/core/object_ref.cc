@@ -1,5 +1,7 @@
 #include "core/object_ref.h"
 
+#include "core/excerpt.h"
+
 namespace brfed {
 namespace {
 
@@ -13,14 +15,38 @@ std::string ValidateName(std::string_view name, size_t max, bool allow_dots, con
   }
   for (char c : name) {
     if (!(IsAlnum(c) || c == '-' || (allow_dots && c == '.'))) {
-      return std::string(what) + " \"" + std::string(name) +
-             "\" must consist of lower case alphanumeric characters, '-'" +
+      return std::string(what) + " " + Quote(name) +
+             " must consist of lower case alphanumeric characters, '-'" +
              (allow_dots ? " or '.'" : "");
     }
   }
   if (!IsAlnum(name.front()) || !IsAlnum(name.back())) {
-    return std::string(what) + " \"" + std::string(name) +
-           "\" must start and end with an alphanumeric character";
+    return std::string(what) + " " + Quote(name) +
+           " must start and end with an alphanumeric character";
+  }
+  return "";
+}
+
+bool IsLabelChar(char c) {
+  return IsAlnum(c) || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.';
+}
+
+// The name part of a label key and a non-empty label value share one rule.
+std::string ValidateLabelName(std::string_view text, const char* what) {
+  if (text.size() > 63) {
+    return std::string(what) + " must be no more than 63 characters (got " +
+           std::to_string(text.size()) + ")";
+  }
+  auto alnum = [](char c) { return IsLabelChar(c) && c != '-' && c != '_' && c != '.'; };
+  for (char c : text) {
+    if (!IsLabelChar(c)) {
+      return std::string(what) + " " + Quote(text) +
+             " must consist of alphanumeric characters, '-', '_' or '.'";
+    }
+  }
+  if (!alnum(text.front()) || !alnum(text.back())) {
+    return std::string(what) + " " + Quote(text) +
+           " must start and end with an alphanumeric character";
   }
   return "";
 }
@@ -39,6 +65,23 @@ std::string ValidateDnsSubdomain(std::string_view name) {
 
 std::string ValidateDnsLabel(std::string_view name) {
   return ValidateName(name, 63, false, "name");
+}
+
+std::string ValidateLabelValue(std::string_view value) {
+  return value.empty() ? "" : ValidateLabelName(value, "label value");
+}
+
+std::string ValidateLabelKey(std::string_view key) {
+  const size_t slash = key.find('/');
+  std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);
+  if (slash != std::string_view::npos) {
+    if (std::string err = ValidateName(key.substr(0, slash), 253, true, "label key prefix");
+        !err.empty()) {
+      return err;
+    }
+  }
+  if (name.empty()) return "label key " + Quote(key) + " has an empty name";
+  return ValidateLabelName(name, "label key");
 }
 
 }  // namespace brfed

@@ -39,6 +39,11 @@ struct ClusterObjectKey {
 std::string ValidateDnsSubdomain(std::string_view name);
 // RFC 1123 DNS label: at most 63 characters of [a-z0-9-], alphanumeric at both ends.
 std::string ValidateDnsLabel(std::string_view name);
+// Label value: empty, or at most 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends.
+std::string ValidateLabelValue(std::string_view value);
+// Label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters of
+// [A-Za-z0-9-_.], alphanumeric at both ends.
+std::string ValidateLabelKey(std::string_view key);
 
 }  // namespace brfed
 

@@ -25,6 +25,23 @@ TEST(Names, DnsRules) {
   EXPECT_EQ(ValidateDnsLabel(std::string(63, 'a')), "");
   EXPECT_NE(ValidateDnsSubdomain(std::string(254, 'a')), "");
   EXPECT_NE(ValidateDnsSubdomain("a_b"), "");
+  // A huge name is quoted as an excerpt.
+  EXPECT_LT(ValidateDnsLabel(std::string(100000, '_')).size(), 400u);
+}
+
+TEST(Names, LabelRules) {
+  for (const char* ok : {"app", "App_1.x", "tidb.pingcap.com/backup-schedule", "a/b"}) {
+    EXPECT_EQ(ValidateLabelKey(ok), "") << ok;
+  }
+  for (const char* bad : {"", "/x", "a/", "-a", "a=b", "Bad_Prefix/x", "a/b/c", "a b"}) {
+    EXPECT_NE(ValidateLabelKey(bad), "") << bad;
+  }
+  EXPECT_NE(ValidateLabelKey(std::string(64, 'k')), "");
+  for (const char* ok : {"", "v", "V-1_2.3"}) EXPECT_EQ(ValidateLabelValue(ok), "") << ok;
+  for (const char* bad : {"v=w", "-v", "v.", "a b", "é"}) {
+    EXPECT_NE(ValidateLabelValue(bad), "") << bad;
+  }
+  EXPECT_NE(ValidateLabelValue(std::string(64, 'v')), "");
 }
 
 }  // namespace

@@ -106,6 +106,9 @@ Result<Time> ParseRfc3339(std::string_view s) {
   long long secs =
       DaysFromCivil(year, month, day) * 86400LL + hour * 3600LL + minute * 60LL + second - offset;
   using namespace std::chrono;
+  // A Time holds 64-bit nanoseconds (1677-09-21 to 2262-04-11); found by fuzzing.
+  const long long limit = duration_cast<seconds>(Time::duration::max()).count() - 1;
+  if (secs < -limit || secs > limit) return bad("outside the years 1678 to 2261");
   return Time(duration_cast<system_clock::duration>(seconds(secs) + nanoseconds(nanos)));
 }
 

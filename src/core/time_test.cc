@@ -41,15 +41,22 @@ TEST(Rfc3339, ParsesWhatKubernetesWrites) {
 }
 
 TEST(Rfc3339, RejectsGarbage) {
-  for (const char* in :
-       {"", "2023", "2023-11-14", "2023-11-14T22:13:20", "2023-13-01T00:00:00Z",
-        "2023-02-29T00:00:00Z", "2023-11-14T24:00:00Z", "2023-11-14T22:60:00Z",
-        "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20+0200", "2023-11-14T22:13:20Zjunk",
-        "abcd-ef-ghTij:kl:mnZ", "2023-11-14 22:13:20Z"}) {
+  for (const char* in : {"", "2023", "2023-11-14", "2023-11-14T22:13:20", "2023-13-01T00:00:00Z",
+                         "2023-02-29T00:00:00Z", "2023-11-14T24:00:00Z", "2023-11-14T22:60:00Z",
+                         "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20+0200",
+                         "2023-11-14T22:13:20Zjunk", "abcd-ef-ghTij:kl:mnZ", "2023-11-14 22:13:20Z",
+                         // Found by fuzzing (issue 18): these overflowed 64-bit nanoseconds.
+                         "9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z", "0000-01-01T00:00:00Z",
+                         "1677-09-21T00:00:00Z"}) {
     auto t = ParseRfc3339(in);
     EXPECT_FALSE(t.ok()) << in;
     EXPECT_EQ(t.status().code(), Code::kInvalidArgument) << in;
   }
+}
+
+TEST(Rfc3339, AcceptsTheRepresentableRange) {
+  EXPECT_TRUE(ParseRfc3339("1678-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseRfc3339("2261-12-31T23:59:59.999999999Z").ok());
 }
 
 TEST(Rfc3339, RoundTrips) {

@@ -223,6 +223,11 @@ Status CronSchedule::ParseDescriptor(std::string_view spec, CronSchedule& s) {
       return InvalidArgument("failed to parse duration " + std::string(spec) + ": " +
                              d.status().message());
     }
+    // robfig accepts zero and negative delays and runs them every second; a schedule that
+    // fires a backup every second is never what was meant, so brfed rejects them.
+    if (d->count() <= 0) {
+      return InvalidArgument("@every needs a positive duration: " + std::string(spec));
+    }
     // robfig's Every: at least one second, sub-second parts dropped.
     s.every_ =
         std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(*d));

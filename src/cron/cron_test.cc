@@ -185,8 +185,6 @@ TEST(CronNextTest, Descriptors) {
       {"2024-05-17T10:20:30Z", "@every 1h30m", "2024-05-17T11:50:30Z"},
       {"2024-05-17T10:20:30Z", "@every 1.5s", "2024-05-17T10:20:31Z"},   // truncated to 1s
       {"2024-05-17T10:20:30Z", "@every 100ms", "2024-05-17T10:20:31Z"},  // raised to 1s
-      {"2024-05-17T10:20:30Z", "@every 0s", "2024-05-17T10:20:31Z"},
-      {"2024-05-17T10:20:30Z", "@every -5m", "2024-05-17T10:20:31Z"},
       {"2024-05-17T10:20:30Z", "@every 1000h", "2024-06-28T02:20:30Z"},
       // Beyond what a time point can hold: no next time rather than an overflow.
       {"2024-05-17T10:20:30Z", "@every 2562047h", "never"},
@@ -311,6 +309,11 @@ TEST(CronParseTest, RejectsWithRobfigMessages) {
        "failed to parse duration @every 1d: time: unknown unit \"d\" in duration "
        "\"1d\""},
       {"@every  5s", "failed to parse duration @every  5s: time: invalid duration \" 5s\""},
+      // robfig runs these every second; brfed rejects them (issue 18, finding 7).
+      {"@every 0s", "@every needs a positive duration: @every 0s"},
+      {"@every 0", "@every needs a positive duration: @every 0"},
+      {"@every -5m", "@every needs a positive duration: @every -5m"},
+      {"@every -1h", "@every needs a positive duration: @every -1h"},
       {"TZ=UTC", "time zone prefix must be followed by a space and a schedule: TZ=UTC"},
       {"TZ=", "time zone prefix must be followed by a space and a schedule: TZ="},
       // Only a space ends the zone name, as in robfig.

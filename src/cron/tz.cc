@@ -386,6 +386,11 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::FromTzif(std::string name,
     time_size = 8;
   }
   if (c[4] == 0 || c[4] > 256) return InvalidArgument(context + "bad type count");
+  // Counts come from the file: check them against its size before looping over them (a count
+  // of 2^32 - 1 with no data behind it looped and grew a vector for minutes).
+  const uint64_t block =
+      c[3] * time_size + c[3] + c[4] * 6 + c[5] + c[2] * (time_size + 4) + c[1] + c[0];
+  if (r.Rest().size() < block) return InvalidArgument(context + "truncated TZif file");
   BRFED_ASSIGN_OR_RETURN(TzifData d, ReadTzifData(r, c, time_size, context));
   auto zone = std::shared_ptr<TimeZone>(new TimeZone());
   zone->name_ = std::move(name);

@@ -156,6 +156,17 @@ TEST(TimeZoneTest, RejectsBrokenTzifData) {
   for (size_t cut : {size_t{10}, size_t{44}, size_t{50}, size_t{60}}) {
     EXPECT_FALSE(TimeZone::FromTzif("x", good.substr(0, cut)).ok()) << cut;
   }
+  // Found by fuzz/cron_tz (issue 18): a huge transition count with no data behind it looped
+  // over 2^32 transitions; it is a truncated file.
+  for (char version : {'\0', '2'}) {
+    std::string huge = "TZif" + std::string(1, version) + std::string(15, '\0');
+    for (uint32_t count : {0u, 0u, 0u, 0xFFFFFFFFu, 1u, 4u}) {
+      for (int i = 0; i < 4; ++i) huge += static_cast<char>(count >> (24 - 8 * i));
+    }
+    Result<std::shared_ptr<const TimeZone>> z = TimeZone::FromTzif("x", huge + huge);
+    ASSERT_FALSE(z.ok());
+    EXPECT_NE(z.status().message().find("truncated"), std::string::npos) << z.status().message();
+  }
   // A broken footer is ignored (as Go does): the zone falls back to its types.
   Result<std::shared_ptr<const TimeZone>> z = TimeZone::FromTzif("x", FooterOnlyTzif("??"));
   ASSERT_TRUE(z.ok());

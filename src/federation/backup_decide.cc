@@ -11,6 +11,7 @@
 #include "core/bytes.h"
 #include "core/duration.h"
 #include "core/strings.h"
+#include "core/excerpt.h"
 
 namespace brfed::federation {
 namespace {
@@ -180,6 +181,7 @@ class Decider {
         if (!message.empty()) message += "; ";
         message += issue.message;
       }
+      message = Excerpt(message, kMessageBytes);
       const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message ||
                         !api::IsConditionTrue(status_, vbc::kInvalid);
       SetCondition(vbc::kInvalid, issues[0].reason, message);
@@ -193,7 +195,8 @@ class Decider {
     Slot& init = slots_[0];
     if (!init.view->permanent_error.empty()) {
       const std::string message = "cannot create the initialize member in cluster " +
-                                  init.ref.k8s_cluster_name + ": " + init.view->permanent_error;
+                                  init.ref.k8s_cluster_name + ": " +
+                                  Excerpt(init.view->permanent_error, kMessageBytes);
       const bool news = api::ConditionMessage(status_, vbc::kInvalid) != message;
       SetCondition(vbc::kInvalid, "CreateMemberFailed", message);
       if (news) AddEvent("Warning", "Invalid", message);
@@ -214,6 +217,13 @@ class Decider {
     if (api::SnapshotsDeleteRatioOutOfRange(vb_)) {
       AddEvent("Warning", "SnapshotsDeleteRatioOutOfRange",
                "spec.template.snapshotsDeleteRatio is outside [0.1, 2.0]; members use 1");
+    }
+    if (JsonStringAt(vb_, {"spec", "template", "s3", "prefix"}).empty()) {
+      // Members then write to <bucket>/-<cluster>, the same place as every other backup
+      // without a prefix: the second one fails with FileExistedInExternalStorage.
+      AddEvent("Warning", "NoS3Prefix",
+               "spec.template.s3.prefix is empty: every backup without a prefix writes to the "
+               "same S3 location, so a second one fails (FileExistedInExternalStorage)");
     }
   }
 

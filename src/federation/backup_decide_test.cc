@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -237,6 +238,26 @@ TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
   }
   EXPECT_EQ(w.members_.size(), 1u);
   EXPECT_EQ(w.init_creates_, 1);
+}
+
+// Issue 18, finding 7: backups without s3.prefix collide in one S3 location; say so at start.
+TEST(BackupDecideTest, MissingS3PrefixWarnsOnceAtStart) {
+  for (bool with_prefix : {true, false}) {
+    Json vb = NewVolumeBackup();
+    if (!with_prefix) vb["spec"]["template"]["s3"].erase("prefix");
+    World w(vb);
+    w.Step();
+    BackupDecision d = w.Step();
+    EXPECT_EQ(w.phase(), "Running");
+    auto warned = [](const BackupDecision& x) {
+      return std::any_of(x.events.begin(), x.events.end(), [](const BackupEvent& e) {
+        return e.type == "Warning" && e.reason == "NoS3Prefix";
+      });
+    };
+    EXPECT_EQ(warned(d), !with_prefix);
+    w.Condition("a", "VolumeBackupInitialized");
+    EXPECT_FALSE(warned(w.Step()));
+  }
 }
 
 TEST(BackupDecideTest, InitializedSwitchesToExecuteAndCreatesExecuteMembers) {
@@ -515,6 +536,24 @@ TEST(BackupDecideTest, ValidationGivesInvalidWithoutMembersOrFinalizer) {
   EXPECT_EQ(w.phase(), "Running");
   EXPECT_FALSE(api::IsConditionTrue(w.status(), "Invalid"));
   EXPECT_EQ(w.members_.size(), 1u);
+}
+
+// Issue 18, finding 6: the Invalid condition and Event stay small whatever the input.
+TEST(BackupDecideTest, InvalidMessageIsBounded) {
+  Json vb = NewVolumeBackup();
+  for (int i = 0; i < 5000; ++i) {
+    vb["spec"]["clusters"].push_back({{"k8sClusterName", "unknown-" + std::to_string(i)},
+                                      {"tcName", std::string(300, 'T')},
+                                      {"tcNamespace", "ns"}});
+  }
+  World w(vb);
+  BackupDecision d = w.Step();
+  EXPECT_EQ(w.phase(), "Invalid");
+  const std::string message = api::ConditionMessage(w.status(), "Invalid");
+  EXPECT_LE(message.size(), 4096u + 32u);
+  EXPECT_NE(message.find("bytes)"), std::string::npos);
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].message, message);
 }
 
 TEST(BackupDecideTest, EveryValidationProblemEndsInvalid) {

@@ -9,6 +9,7 @@
 #include "api/conditions.h"
 #include "api/volume_backup.h"
 #include "core/strings.h"
+#include "core/excerpt.h"
 
 namespace brfed::federation {
 namespace {
@@ -19,7 +20,6 @@ namespace step = api::restore_step;
 namespace reason = api::restore_reason;
 namespace fphase = api::federal_restore_phase;
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 double Seconds(Time from, Time to) { return std::chrono::duration<double>(to - from).count(); }
 
@@ -94,7 +94,8 @@ class Pass {
   void Fail(std::string_view why, const std::string& message) {
     Terminal(cond::kFailed, why, message);
   }
-  void Invalid(const std::string& message) {
+  void Invalid(const std::string& full_message) {
+    const std::string message = Excerpt(full_message, kMessageBytes);
     status_.SetCondition(cond::kInvalid, "True", reason::kInvalidSpec, message, now_);
     d_.outcome = std::string(cond::kInvalid);
     Event("Warning", cond::kInvalid, message);
@@ -296,7 +297,9 @@ class Pass {
       if (Member(c.k8s_cluster_name) == nullptr) missing.push_back(&c);
     }
     std::map<std::string, Json> storage;
-    if (!started || !missing.empty()) {
+    // An empty list after the start (the spec was edited) must not read as "every member is
+    // done": that led restore-data to a member that does not exist (found by fuzz).
+    if (!started || !missing.empty() || vr_.clusters.empty()) {
       std::vector<std::string> problems = Validate(!started, &storage);
       if (!problems.empty()) {
         Invalid(Join(problems, "; "));
@@ -567,7 +570,7 @@ RestoreDecision DecideRestore(const RestoreDecideInput& input) {
     d.finalizer = RestoreDecision::FinalizerChange::kRemove;
     return d;
   }
-  const std::string message = vr.status().message();
+  const std::string message = Excerpt(vr.status().message(), kMessageBytes);
   const api::RestoreCondition* inv = api::FindRestoreCondition(s.conditions, cond::kInvalid);
   if (status.ok() && inv != nullptr && inv->status == "True" && inv->message == message) return d;
   s.SetCondition(cond::kInvalid, "True", reason::kInvalidSpec, message,

@@ -753,6 +753,21 @@ TEST(RestoreDecideTest, MemberVanishingAfterVolumeCompleteFails) {
             "restore member fed-r1 of cluster b disappeared after VolumeComplete");
 }
 
+// Found by fuzz/restore_decide (issue 18): a running restore whose spec.clusters was emptied
+// read "every member TikvComplete" as true and chose restore-data on a null member.
+TEST(RestoreDecideTest, ClustersRemovedAfterStartIsInvalidNotACrash) {
+  World w(World::ThreeClusters());
+  w.Step();
+  w.SetAll("VolumeComplete");
+  w.Step();
+  w.SetAll("TikvComplete");
+  w.vr()["spec"].erase("clusters");
+  RestoreDecision d = w.Step();
+  EXPECT_TRUE(d.actions.empty());
+  EXPECT_EQ(d.outcome, "Invalid");
+  EXPECT_NE(w.Cond("Invalid").message.find("spec.clusters is empty"), std::string::npos);
+}
+
 TEST(RestoreDecideTest, ForeignMemberMakesItInvalid) {
   World w(World::ThreeClusters());
   w.members()["b"] = Json::parse(R"({"metadata": {"name": "fed-r1", "namespace": "ns-b",

@@ -8,6 +8,7 @@
 #include "api/labels.h"
 #include "api/volume_backup.h"
 #include "core/duration.h"
+#include "core/excerpt.h"
 #include "core/strings.h"
 #include "cron/cron.h"
 
@@ -66,7 +67,8 @@ Validated Validate(const ScheduleObservation& obs) {
     if (cron.ok()) {
       v.cron = *cron;
     } else {
-      v.problems.push_back("spec.schedule \"" + cron_text + "\": " + cron.status().message());
+      v.problems.push_back("spec.schedule " + Quote(cron_text) + ": " +
+                           Excerpt(cron.status().message()));
     }
   }
   if (const Json* mrt = spec ? JsonAt(*spec, {"maxReservedTime"}) : nullptr;
@@ -78,8 +80,8 @@ Validated Validate(const ScheduleObservation& obs) {
       v.problems.push_back("spec.maxReservedTime: " + d.status().message());
       v.retention_valid = false;
     } else if (d->count() <= 0) {
-      v.problems.push_back("spec.maxReservedTime must be positive, got \"" +
-                           mrt->get<std::string>() + "\"");
+      v.problems.push_back("spec.maxReservedTime must be positive, got " +
+                           Quote(mrt->get<std::string>()));
       v.retention_valid = false;
     } else {
       v.max_reserved_time = *d;
@@ -88,7 +90,8 @@ Validated Validate(const ScheduleObservation& obs) {
   if (const Json* mb = spec ? JsonAt(*spec, {"maxBackups"}) : nullptr;
       mb != nullptr && !mb->is_null()) {
     if (!mb->is_number_integer() || mb->get<long long>() < 0) {
-      v.problems.push_back("spec.maxBackups must be a non-negative integer, got " + mb->dump());
+      v.problems.push_back("spec.maxBackups must be a non-negative integer, got " +
+                           Excerpt(mb->dump()));
       v.retention_valid = false;
     } else {
       v.max_backups = mb->get<long long>();
@@ -189,7 +192,10 @@ Json BuildScheduledVolumeBackup(const Json& s, Time slot) {
     copied.erase(std::string(kLastAppliedAnnotation));
     if (!copied.empty()) metadata["annotations"] = copied;
   }
-  Json spec = s.value("spec", Json::object()).value("backupTemplate", Json::object());
+  // Not Json::value: it throws when `spec` is not an object (found by fuzzing).
+  const Json* backup_template = JsonAt(s, {"spec", "backupTemplate"});
+  Json spec = backup_template != nullptr && backup_template->is_object() ? *backup_template
+                                                                         : Json::object();
   if (spec.contains("template") && spec["template"].contains("s3") &&
       spec["template"]["s3"].is_object()) {
     Json& s3 = spec["template"]["s3"];
@@ -425,7 +431,7 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   Json status = old_status;
 
   Validated v = Validate(in.self);
-  std::string problems = Join(v.problems, "; ");
+  std::string problems = Excerpt(Join(v.problems, "; "), kMessageBytes);
   if (SetInvalidCondition(status, problems, in.now)) {
     d.events.push_back({"Warning", "Invalid", problems});
   }

@@ -418,6 +418,11 @@ TEST(ScheduleDecideTest, InvalidInputSetsConditionAndEventAndCreatesNothing) {
       {"template validation",
        [](Fixture& f) { f.template_validation = InvalidArgument("cluster \"zz\" is unknown"); },
        "cluster \"zz\" is unknown"},
+      // Issue 18, finding 7: robfig runs these every second.
+      {"@every 0s", [](Fixture& f) { f.schedule["spec"]["schedule"] = "@every 0s"; },
+       "@every needs a positive duration"},
+      {"@every -1h", [](Fixture& f) { f.schedule["spec"]["schedule"] = "@every -1h"; },
+       "@every needs a positive duration"},
   };
   for (const Case& c : cases) {
     Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
@@ -439,6 +444,24 @@ TEST(ScheduleDecideTest, InvalidInputSetsConditionAndEventAndCreatesNothing) {
     EXPECT_TRUE(again.events.empty()) << c.what;
     EXPECT_FALSE(again.status_changed) << c.what;
   }
+}
+
+// Issue 18, finding 6: a 1.6 MB cron string must give a small condition and Event (the API
+// server refuses a status that large, and the object would show no status at all).
+TEST(ScheduleDecideTest, InvalidMessagesQuoteBoundedExcerpts) {
+  Fixture f{Schedule("s", std::string(1600000, '*'))};
+  f.schedule["spec"]["maxReservedTime"] = std::string(1600000, '9') + "d";
+  f.schedule["spec"]["maxBackups"] = Json::array();
+  for (int i = 0; i < 100000; ++i) f.schedule["spec"]["maxBackups"].push_back(i);
+  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
+  ASSERT_TRUE(d.status_changed);
+  const std::string message = d.status[0]["conditions"][0]["message"].get<std::string>();
+  EXPECT_LT(message.size(), 2000u) << message.size();
+  EXPECT_NE(message.find("(1600000 bytes)"), std::string::npos) << message;
+  EXPECT_NE(message.find("spec.maxReservedTime"), std::string::npos) << message;
+  EXPECT_NE(message.find("spec.maxBackups"), std::string::npos) << message;
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].message, message);
 }
 
 TEST(ScheduleDecideTest, FixingTheSpecClearsInvalid) {
@@ -493,6 +516,19 @@ TEST(ScheduleDecideTest, EveryScheduleCountsFromTheLastSlot) {
   d = f.Decide("2024-05-17T10:00:04.5Z");
   EXPECT_TRUE(d.create.empty());
   EXPECT_EQ(*d.requeue_after, std::chrono::milliseconds(1500));
+}
+
+// Found by fuzz/schedule_decide (issue 18): Json::value threw on a `spec` that is not an object.
+TEST(ScheduleDecideHelpersTest, BuildingFromAMalformedSpecDoesNotThrow) {
+  for (const char* spec : {R"("VolumeBackupSchedule")", "[]", "7", R"({"backupTemplate": "x"})",
+                           R"({"backupTemplate": {"template": "x"}})"}) {
+    Json schedule = {{"metadata", {{"name", "s"}, {"namespace", "ns"}}},
+                     {"spec", Json::parse(spec)}};
+    Json built;
+    ASSERT_NO_THROW(built = BuildScheduledVolumeBackup(schedule, T("2024-03-05T01:00:00Z")))
+        << spec;
+    EXPECT_EQ(built["metadata"]["name"], "s-2024-03-05t01-00-00");
+  }
 }
 
 TEST(ScheduleDecideHelpersTest, NamesPrefixesAndStates) {

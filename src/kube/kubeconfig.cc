@@ -148,6 +148,29 @@ Status CheckServer(const std::string& server, const ErrorContext& err, std::stri
   return Status::Ok();
 }
 
+// A mapping with none of a kubeconfig's top-level keys, or of another kind, is some other
+// file: loading it as "no clusters" would make a manager drop every data plane.
+Status CheckLooksLikeKubeconfig(const Json& root, const std::string& source) {
+  if (auto kind = root.find("kind"); kind != root.end() && !kind->is_null()) {
+    if (!kind->is_string() || kind->get<std::string>() != "Config") {
+      return InvalidArgument("kubeconfig " + source + ": kind: must be Config");
+    }
+    return Status::Ok();
+  }
+  for (const char* key : {"apiVersion", "clusters", "users", "contexts", "current-context"}) {
+    if (root.contains(key)) return Status::Ok();
+  }
+  return InvalidArgument("kubeconfig " + source +
+                         ": not a kubeconfig (none of apiVersion, kind, clusters, users, "
+                         "contexts, current-context)");
+}
+
+// kubectl skips an empty file in a KUBECONFIG list; Parse rejects it.
+bool IsBlankYaml(std::string_view text) {
+  auto parsed = ParseYaml(text);
+  return parsed.ok() && parsed->is_null();
+}
+
 }  // namespace
 
 Result<Kubeconfig> Kubeconfig::Parse(std::string_view yaml, std::string_view source_name,
@@ -158,8 +181,9 @@ Result<Kubeconfig> Kubeconfig::Parse(std::string_view yaml, std::string_view sou
     return InvalidArgument("kubeconfig " + source + ": " + parsed.status().message());
   const Json& root = *parsed;
   Kubeconfig out;
-  if (root.is_null()) return out;  // an empty file contributes nothing
+  if (root.is_null()) return InvalidArgument("kubeconfig " + source + ": empty");
   if (!root.is_object()) return InvalidArgument("kubeconfig " + source + ": not a mapping");
+  BRFED_RETURN_IF_ERROR(CheckLooksLikeKubeconfig(root, source));
   auto section = [&](const char* list_name, const char* item_field,
                      std::map<std::string, Entry, std::less<>>& into) -> Status {
     auto it = root.find(list_name);
@@ -203,6 +227,18 @@ Result<Kubeconfig> Kubeconfig::LoadFile(const std::string& path) {
   return Parse(*text, path, DirOf(path));
 }
 
+namespace {
+
+// One file of a KUBECONFIG list: an empty file contributes nothing, as with kubectl.
+Result<Kubeconfig> LoadListedFile(const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return InvalidArgument("kubeconfig: " + text.status().message());
+  if (IsBlankYaml(*text)) return Kubeconfig();
+  return Kubeconfig::Parse(*text, path, DirOf(path));
+}
+
+}  // namespace
+
 Result<Kubeconfig> Kubeconfig::LoadFiles(const std::vector<std::string>& paths) {
   Kubeconfig merged;
   bool any = false;
@@ -210,7 +246,7 @@ Result<Kubeconfig> Kubeconfig::LoadFiles(const std::vector<std::string>& paths) 
     if (path.empty()) continue;
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) continue;
-    BRFED_ASSIGN_OR_RETURN(Kubeconfig one, LoadFile(path));
+    BRFED_ASSIGN_OR_RETURN(Kubeconfig one, LoadListedFile(path));
     any = true;
     // First file wins per name (map::insert keeps existing entries).
     merged.clusters_.insert(one.clusters_.begin(), one.clusters_.end());

@@ -228,6 +228,39 @@ TEST_F(KubeconfigTest, StructuralErrorsAtParse) {
   EXPECT_FALSE(no_current->ForContext("").ok());
 }
 
+// Issue 18, finding 4: text that is not a kubeconfig must not load as "no clusters".
+TEST_F(KubeconfigTest, TextThatIsNotAKubeconfigIsAnError) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "empty"},
+      {"\n  \n# only a comment\n", "empty"},
+      {"~\n", "empty"},
+      {std::string("\x89\xfe\x01\x00\x7f garbage", 13), "kubeconfig f"},
+      {"just some words\n", "not a mapping"},
+      {"::: [\n", "kubeconfig f"},
+      {"foo: bar\nreplicas: 3\n", "not a kubeconfig"},
+      {"apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n", "kind: must be Config"},
+      {"kind: [Config]\n", "kind: must be Config"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto kc = Kubeconfig::Parse(text, "f");
+    ASSERT_FALSE(kc.ok()) << "accepted: " << text;
+    EXPECT_EQ(kc.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(kc.status().message().find(want), std::string::npos) << kc.status().message();
+  }
+  // A real kubeconfig with no contexts is still one (a federation with no data planes yet).
+  EXPECT_TRUE(Kubeconfig::Parse("apiVersion: v1\nkind: Config\n", "f").ok());
+  EXPECT_TRUE(Kubeconfig::Parse("contexts: []\n", "f").ok());
+  // In a KUBECONFIG list an empty file is skipped, as kubectl does.
+  std::string empty = dir_.Write("empty", "");
+  std::string good = dir_.Write("good",
+                                "clusters: [{name: c, cluster: {server: 'https://c'}}]\n"
+                                "contexts: [{name: c, context: {cluster: c}}]\n");
+  auto merged = Kubeconfig::LoadFiles({empty, good});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(merged->ContextNames(), std::vector<std::string>{"c"});
+  EXPECT_FALSE(Kubeconfig::LoadFile(empty).ok());
+}
+
 TEST_F(KubeconfigTest, MergeFirstFileWinsPerName) {
   std::string f1 = dir_.Write("one",
                               "clusters: [{name: shared, cluster: {server: 'https://first'}}]\n"

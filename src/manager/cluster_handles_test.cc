@@ -285,6 +285,26 @@ TEST_F(ClusterHandlesTest, AnUnreadableOrBrokenFileKeepsTheClustersWeHave) {
   EXPECT_EQ(h.Get("a"), a);
 }
 
+// Issue 18, finding 4: garbage, an empty file, random bytes or another kind of YAML is a
+// failed reload, never "zero data planes".
+TEST_F(ClusterHandlesTest, ATextThatIsNotAKubeconfigKeepsTheClustersWeHave) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  auto a = h.Get("a");
+  const std::string bad[] = {"",
+                             "\n\n",
+                             std::string("\xde\xad\x00\xbe\xef\x01", 6),
+                             "hello world\n",
+                             "foo: bar\n",
+                             "apiVersion: v1\nkind: Secret\n"};
+  for (const std::string& text : bad) {
+    WriteFile(text);
+    EXPECT_FALSE(h.Reload().ok()) << "accepted: " << text;
+    EXPECT_EQ(h.Get("a"), a) << text;
+  }
+}
+
 TEST_F(ClusterHandlesTest, StartFailsClearlyWithoutAUsableFile) {
   auto& h = Make();
   Status missing = h.Start();

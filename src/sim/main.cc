@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 
 #include "core/command_line.h"
@@ -132,6 +133,8 @@ brfed::Result<brfed::sim::SimulatorOptions> OptionsFromFlags(const SimFlags& f) 
     if (!fault.ok()) return InvalidArgument("--fault: " + fault.status().message());
     options.faults.push_back(*fault);
   }
+  // CLI::Range lets NaN through (every comparison with it is false).
+  if (std::isnan(f.speed)) return InvalidArgument("--speed: nan is not a number from 0.001 to 1e6");
   options.timing = brfed::sim::Timing::Scaled(f.speed, f.zero_latency, f.imitate_resync);
   options.audit_log = f.audit_log;
   options.admin_addr = f.admin_addr;

@@ -106,6 +106,9 @@ class Simulator::Impl {
   std::unique_ptr<AuditLog> audit_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
   std::map<std::string, Json> latest_;  // last object we wrote, per queue key / TidbCluster
+  // Step outputs whose write or TidbCluster patch failed, per queue key. The step already moved
+  // the model on, so stepping again may not produce the write: it is retried as it was.
+  std::map<std::string, StepOutput> unwritten_;
 
   std::mutex qmu_;
   std::condition_variable qcv_;
@@ -262,6 +265,7 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
       model_.ForgetRestore(member);
     }
     latest_.erase(key_of(obj));
+    unwritten_.erase(key_of(obj));
     FlushAudit();
   };
   inf.AddHandlers(std::move(h));
@@ -415,9 +419,17 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
   std::string tc_key = std::to_string(index) + "|T|" + tc_ns + "/" + tc_name;
   std::optional<Json> tc = LatestTidbCluster(index, tc_key, tc_ns, tc_name);
   Time now = clock_->Now();
-  StepOutput out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
-                          : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
-  FlushAudit();
+  // A step whose writes failed is retried as it was: the model has already moved on with it.
+  StepOutput out;
+  if (auto it = unwritten_.find(key); it != unwritten_.end()) {
+    out = std::move(it->second);
+    unwritten_.erase(it);
+  } else {
+    out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
+                 : StepRestore(cluster, obj, tc ? &*tc : nullptr, model_, now);
+    FlushAudit();
+  }
+  const bool had_tc_patch = !out.tc_patch.is_null();
   if (!out.tc_patch.is_null() && tc) {
     auto patched = c.client->Patch(kube::resources::TidbCluster(), tc_ns, tc_name,
                                    kube::PatchType::kMerge, out.tc_patch);
@@ -425,10 +437,12 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
       log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
                                                        {"object", tc_ns + "/" + tc_name},
                                                        {"error", patched.status().message()}});
+      unwritten_[key] = std::move(out);
       Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
       return false;
     }
     latest_[tc_key] = *patched;
+    out.tc_patch = Json();  // applied: a retried write must not patch again
   }
   if (out.write) {
     auto written = WriteMember(c, backup, obj, *out.write);
@@ -439,6 +453,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
                                       JsonStringAt(obj, {"metadata", "name"})}
                                 .String()},
                  {"error", written.status().message()}});
+      unwritten_[key] = std::move(out);
       Enqueue(key, std::chrono::seconds(1));
       return false;
     }
@@ -449,7 +464,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
     if (changed && out.write->condition) RecordCondition(c, backup, obj, *out.write->condition);
     if (changed) return true;
   }
-  if (!out.tc_patch.is_null()) return true;
+  if (had_tc_patch) return true;
   if (out.wake) {
     Duration d = std::max(Duration(0), std::chrono::duration_cast<Duration>(*out.wake - now));
     Enqueue(key, d);

@@ -69,6 +69,19 @@ TEST(BadInput, MalformedValues) {
   ExpectUsageError({"backup", "create", "B_1", "--cluster", "dp-1=tidb/basic", "--bucket", "b"},
                    "not a valid name");
   ExpectUsageError({"backup", "create", "b1", "--cluster", "dp-1=tidb/basic"}, "--bucket");
+  // Issue 18, finding 7: names and labels the manager or API server would refuse.
+  ExpectUsageError({"backup", "create", "b1", "--cluster", "dp-1=tidb/basic", "--bucket", "b",
+                    "--label", "k=v=w"},
+                   "--label");
+  ExpectUsageError(
+      {"backup", "create", std::string(48, 'b'), "--cluster", "dp-1=tidb/basic", "--bucket", "b"},
+      "at most 47");
+  ExpectUsageError({"schedule", "create", std::string(28, 's'), "--schedule", "0 * * * *",
+                    "--cluster", "dp-1=tidb/basic", "--bucket", "b"},
+                   "at most 27");
+  ExpectUsageError({"schedule", "create", "S1", "--schedule", "0 * * * *", "--cluster",
+                    "dp-1=tidb/basic", "--bucket", "b"},
+                   "not a valid name");
   ExpectUsageError({"backup", "create", "b1", "--cluster", "dp-1=tidb/basic", "--cluster",
                     "dp-1=tidb/other", "--bucket", "b"},
                    "twice");
@@ -92,6 +105,11 @@ TEST(BadInput, MalformedValues) {
       "want brfed-apiserver or kube");
   ExpectUsageError({"demo", "--dir", ::testing::TempDir() + "/demo-bad", "--apiserver", ""},
                    "want brfed-apiserver or kube");
+  // Issue 18, finding 9: exit 2 (usage), not 1 from a simulator that failed to start.
+  for (const char* speed : {"-3", "nan", "inf", "0", "fast", ""}) {
+    ExpectUsageError({"sandbox", "up", "--dir", ::testing::TempDir() + "/sb-bad", "--speed", speed},
+                     "--speed");
+  }
   ExpectUsageError({"clusters", "check"}, "--federation-kubeconfig");
   ExpectUsageError({"clusters", "check", "--federation-kubeconfig", "/nonexistent/fed"},
                    "/nonexistent/fed");
