@@ -169,8 +169,8 @@ void ValidateClusters(const Json& list, const std::vector<std::string>& known_cl
       if (value.empty()) {
         issues.push_back({"InvalidCluster", where + "." + field + " is missing"});
       } else if (std::string problem = ValidateDnsLabel(value); !problem.empty()) {
-        issues.push_back(
-            {"InvalidCluster", where + "." + field + " '" + Excerpt(value) + "' is invalid: " + problem});
+        issues.push_back({"InvalidCluster", where + "." + field + " '" + Excerpt(value) +
+                                                "' is invalid: " + problem});
       }
     }
   }

@@ -958,7 +958,9 @@ std::unique_ptr<httplib::Server> NewTlsServer(const TlsMaterial* tls,
 // Every method and path goes to `handle` (HandleGuarded: an exception becomes a 500).
 void InstallHandlers(httplib::Server& http,
                      std::function<void(const httplib::Request&, httplib::Response&)> handle) {
-  auto handler = [handle](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+  auto handler = [handle](const httplib::Request& req, httplib::Response& res) {
+    handle(req, res);
+  };
   http.Get(".*", handler);
   http.Post(".*", handler);
   http.Put(".*", handler);
@@ -1013,8 +1015,9 @@ Status ApiServer::Impl::Serve(int requested_port) {
   // Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm holds the
   // body back until the client's delayed ACK (~40 ms) on every keep-alive request.
   http->set_tcp_nodelay(true);
-  InstallHandlers(
-      *http, [this](const httplib::Request& req, httplib::Response& res) { HandleGuarded(req, res); });
+  InstallHandlers(*http, [this](const httplib::Request& req, httplib::Response& res) {
+    HandleGuarded(req, res);
+  });
   if (requested_port == 0) {
     port = http->bind_to_any_port(host);
   } else {

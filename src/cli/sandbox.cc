@@ -17,8 +17,8 @@
 
 #include "cli/output.h"
 #include "cli/process.h"
-#include "core/files.h"
 #include "core/excerpt.h"
+#include "core/files.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/kubeconfig_merge.h"

@@ -10,8 +10,8 @@
 #include "api/volume_backup.h"
 #include "core/bytes.h"
 #include "core/duration.h"
-#include "core/strings.h"
 #include "core/excerpt.h"
+#include "core/strings.h"
 
 namespace brfed::federation {
 namespace {

@@ -250,7 +250,7 @@ TEST(BackupDecideTest, MissingS3PrefixWarnsOnceAtStart) {
     BackupDecision d = w.Step();
     EXPECT_EQ(w.phase(), "Running");
     auto warned = [](const BackupDecision& x) {
-      return std::any_of(x.events.begin(), x.events.end(), [](const BackupEvent& e) {
+      return std::any_of(x.events.begin(), x.events.end(), [](const Event& e) {
         return e.type == "Warning" && e.reason == "NoS3Prefix";
       });
     };

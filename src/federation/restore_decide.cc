@@ -8,8 +8,8 @@
 
 #include "api/conditions.h"
 #include "api/volume_backup.h"
-#include "core/strings.h"
 #include "core/excerpt.h"
+#include "core/strings.h"
 
 namespace brfed::federation {
 namespace {
@@ -19,7 +19,6 @@ namespace mcond = api::restore_condition;
 namespace step = api::restore_step;
 namespace reason = api::restore_reason;
 namespace fphase = api::federal_restore_phase;
-
 
 double Seconds(Time from, Time to) { return std::chrono::duration<double>(to - from).count(); }
 
