@@ -248,7 +248,7 @@ Result<ApiServer> StartApiServer(const ApiServerOptions& options) {
   server.token = options.token;
   std::filesystem::remove(server.kubeconfig);
   ProcessOptions p;
-  p.binary = ApiServerBinary();
+  p.binary = options.binary.empty() ? ApiServerBinary() : options.binary;
   p.args = {"--kubeconfig-out", server.kubeconfig, "--name", options.name};
   if (options.tls) p.args.push_back("--tls");
   if (!options.token.empty()) p.args.insert(p.args.end(), {"--token", options.token});

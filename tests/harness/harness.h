@@ -118,6 +118,7 @@ struct ApiServerOptions {
   std::string data_dir;
   std::vector<std::string> extra_args;  // e.g. {"--crd", path}
   std::chrono::milliseconds ready_timeout = 30s;
+  std::string binary;  // "" = brfed-apiserver; another server taking the same flags
 };
 
 struct ApiServer {
