@@ -30,14 +30,21 @@ export GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
 mkdir -p "$bin"
 rm -f "$out/stamp"
 echo "install-deps: building Go test tools into $bin (a cold build takes several minutes)" >&2
-build() {  # module-dir package binary
+build() {  # module-dir package binary [ldflags]
   local start=$SECONDS
-  (cd "$root/tools/$1" && nice -n 10 go build -trimpath -o "$bin/$3.tmp" "$2")
+  (cd "$root/tools/$1" && nice -n 10 go build -trimpath -ldflags "${4:-}" -o "$bin/$3.tmp" "$2")
   mv "$bin/$3.tmp" "$bin/$3"
   echo "install-deps: built $3 in $((SECONDS - start))s" >&2
 }
-build kube-testenv ./cmd/brfed-kube-testenv brfed-kube-testenv
-build kube-testenv k8s.io/kubernetes/cmd/kubectl kubectl
+# Stamp the Kubernetes version as upstream's release build does (else "v0.0.0-master"), so
+# /version and `kubectl version` tell the pinned release.
+kube=$(cd "$root/tools/kube-testenv" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+minor=${kube#v1.}
+minor=${minor%%.*}
+pkg=k8s.io/component-base/version
+kube_ldflags="-X $pkg.gitVersion=$kube -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+build kube-testenv ./cmd/brfed-kube-testenv brfed-kube-testenv "$kube_ldflags"
+build kube-testenv k8s.io/kubernetes/cmd/kubectl kubectl "$kube_ldflags"
 build helm helm.sh/helm/v3/cmd/helm helm
 build promtool github.com/prometheus/prometheus/cmd/promtool promtool
 echo "$hash" >"$out/stamp"
