@@ -260,6 +260,11 @@ void ApplyBuiltInDefaults(const ResourceInfo& r, Json& object) {
     if (JsonStringAt(object, {"type"}).empty()) object["type"] = "Opaque";
   }
   if (r.kind == "Namespace") {
+    // As kube-apiserver's namespace strategy: the name label always matches, and the
+    // "kubernetes" finalizer is there until the namespace's contents are gone.
+    object["metadata"]["labels"]["kubernetes.io/metadata.name"] =
+        JsonStringAt(object, {"metadata", "name"});
+    if (!JsonAt(object, {"spec", "finalizers"})) object["spec"]["finalizers"] = {"kubernetes"};
     object["status"]["phase"] =
         JsonAt(object, {"metadata", "deletionTimestamp"}) ? "Terminating" : "Active";
   }
