@@ -15,7 +15,7 @@
 namespace brfed::manager {
 namespace {
 
-constexpr char kLeaseName[] = "br-federation-manager";
+constexpr char kComponentName[] = "br-federation-manager";
 
 // hostname_<random>, like client-go's default identity; unique per process.
 std::string LeaderIdentity() {
@@ -28,7 +28,7 @@ std::string LeaderIdentity() {
 }
 
 // What the API servers' audit logs show for every request of this process.
-std::string UserAgent() { return std::string(kLeaseName) + "/" + Version(); }
+std::string UserAgent() { return std::string(kComponentName) + "/" + Version(); }
 
 }  // namespace
 
@@ -70,17 +70,17 @@ Status Manager::Init() {
   // does): ~5 Events per VolumeBackup must not take the tokens of the controllers' writes.
   auto events_client = kube::NewClient(*rest, client_metrics_.get());
   if (!events_client.ok()) return events_client.status().Annotate("control-plane events client");
-  events_ = std::make_unique<runtime::EventRecorder>(*events_client, kLeaseName);
+  events_ = std::make_unique<runtime::EventRecorder>(*events_client, kComponentName);
   if (flags_.leader_elect) {
     runtime::LeaderElector::Config config;
     config.ns = flags_.ns;
-    config.name = kLeaseName;
+    config.name = flags_.lease_name;
     config.identity = LeaderIdentity();
     config.lease_duration = flags_.leader_lease_duration;
     config.renew_deadline = flags_.leader_renew_deadline;
     config.retry_period = flags_.leader_retry_period;
     log::Info("campaigning for leadership",
-              {{"lease", flags_.ns + "/" + kLeaseName}, {"identity", config.identity}});
+              {{"lease", flags_.ns + "/" + flags_.lease_name}, {"identity", config.identity}});
     elector_ = std::make_unique<runtime::LeaderElector>(control_plane_, config);
   }
   return Status::Ok();
@@ -111,6 +111,8 @@ Status Manager::StartWork() {
   deps.events = events_.get();
   deps.metrics = metrics_.get();
   deps.workers = flags_.workers;
+  // Upstream's -cluster-scoped=false: the federation kinds of $NAMESPACE only.
+  deps.watch_namespace = flags_.cluster_scoped ? "" : flags_.ns;
   deps.resync = std::chrono::duration_cast<std::chrono::seconds>(flags_.resync_duration);
   if (deps.resync.count() < 1) deps.resync = std::chrono::seconds(1);
   for (const auto& factory : factories_) controllers_.push_back(factory(deps));
