@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "federation/backup_decide.h"
@@ -41,6 +42,7 @@ class VolumeBackupController final : public FederationController {
 
  private:
   BackupObservation Observe(std::shared_ptr<const Json> volume_backup);
+  void ReadMissingMembers(const Json& volume_backup, BackupObservation& obs);
   Status Act(const std::string& key, const BackupDecision& decision);
   void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
   void OnMemberEvent(const std::string& cluster, const Json& member);
@@ -58,6 +60,8 @@ class VolumeBackupController final : public FederationController {
   std::map<std::string, std::pair<std::string, SteadyTime>> permanent_errors_;
   // When a member event for a key arrived, for the hop-latency histogram.
   std::map<std::string, std::pair<std::string, SteadyTime>> member_event_at_;
+  // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
+  std::set<std::string> exists_uncached_;
 
   runtime::Counter* status_total_ = nullptr;
   runtime::Counter* total_time_ = nullptr;

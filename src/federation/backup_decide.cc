@@ -38,6 +38,9 @@ class Decider {
 
   BackupDecision Run() {
     Observe();
+    // Adoption first and alone: it changes the members' resourceVersions, and the adopted
+    // members reach the caches (and the next decision) through their watch events.
+    if (DecideAdoptions()) return Finish();
     if (api::IsBeingDeleted(vb_)) {
       DecideDeletion();
     } else if (!api::IsConditionTrue(status_, vbc::kComplete) &&
@@ -65,9 +68,32 @@ class Decider {
         } else {
           slot.foreign = true;
         }
+      } else if (slot.view->reachable && slot.view->unmarked_member != nullptr &&
+                 !api::IsGoManagerMember(*slot.view->unmarked_member, vb_)) {
+        slot.foreign = true;
       }
       slots_.push_back(std::move(slot));
     }
+  }
+
+  // Members the Go br-federation-manager built for this VolumeBackup get our marks.
+  bool DecideAdoptions() {
+    bool any = false;
+    for (const Slot& s : slots_) {
+      const auto& unmarked = s.view->unmarked_member;
+      if (!s.view->reachable || s.view->member != nullptr || unmarked == nullptr ||
+          !api::IsGoManagerMember(*unmarked, vb_)) {
+        continue;
+      }
+      decision_.actions.push_back({Kind::kPatchMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                                   api::MemberName(name_),
+                                   std::make_shared<Json>(api::AdoptionPatch(*unmarked, vb_))});
+      AddEvent("Normal", "Adopted",
+               api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                   " was built by the Go br-federation-manager; continuing it");
+      any = true;
+    }
+    return any;
   }
 
   bool AnyMemberPresent() const {

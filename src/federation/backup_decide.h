@@ -31,11 +31,16 @@ struct BackupClusterView {
   bool reachable = false;
   // Why not, for status and Events ("context 'x' is not in the federation kubeconfig", ...).
   std::string problem;
-  // The member `fed-<name>` in tcNamespace from the cache, or nullptr when absent.
+  // The member `fed-<name>` in tcNamespace from the cache (or, when the cache had none, from a
+  // live read that found one of ours), or nullptr when absent.
   std::shared_ptr<const Json> member;
   // The last error of an action against this cluster that retrying will not fix (Forbidden,
   // Invalid, NotFound namespace ...): the member counts as failed.
   std::string permanent_error;
+  // A `fed-<name>` without our marks that a live read found when the cache had none: adopted
+  // when the Go br-federation-manager built it for this VolumeBackup
+  // (api::IsGoManagerMember), otherwise someone else's object that blocks the name.
+  std::shared_ptr<const Json> unmarked_member;
 };
 
 struct BackupObservation {
@@ -59,6 +64,7 @@ struct BackupAction {
   enum class Kind {
     kCreateMember,             // body: the member object
     kPatchMember,              // body: merge patch with metadata.resourceVersion
+                               // (spec changes, or api::AdoptionPatch for a Go-built member)
     kDeleteMember,             // name/namespace only
     kPatchVolumeBackup,        // body: metadata merge patch (finalizers) with resourceVersion
     kPatchVolumeBackupStatus,  // body: {"metadata":{"resourceVersion"},"status":merge patch}
