@@ -16,10 +16,12 @@ namespace {
 
 using Kind = BackupAction::Kind;
 
-// Upstream's `tc` label: the sorted, comma-joined TidbCluster names.
+// Upstream's `tc` label: the TidbCluster names, sorted and comma-joined, duplicates kept (two
+// data planes with a TidbCluster of the same name give "basic,basic", as upstream's does).
 std::string CombinedTcName(const Json& volume_backup) {
-  std::set<std::string> names;
-  for (const auto& c : api::VolumeBackupClusters(volume_backup)) names.insert(c.tc_name);
+  std::vector<std::string> names;
+  for (const auto& c : api::VolumeBackupClusters(volume_backup)) names.push_back(c.tc_name);
+  std::sort(names.begin(), names.end());
   std::string out;
   for (const auto& n : names) {
     if (!out.empty()) out += ",";
@@ -313,6 +315,11 @@ void VolumeBackupController::RecordMetrics(const Json& volume_backup,
                                            const BackupDecision& decision) {
   const std::string ns = JsonStringAt(volume_backup, {"metadata", "namespace"});
   const std::string tc = CombinedTcName(volume_backup);
+  // Every status series exists from the first reconcile, at 0, as upstream pre-creates them
+  // (so rate() and absent() work before the first backup of a TidbCluster ends).
+  for (const char* status : {"Running", "SnapshotsCreated", "Complete", "Failed", "Cleaned"}) {
+    status_total_->WithLabels({ns, tc, status});
+  }
   if (!decision.finished_phase.empty()) {
     status_total_->WithLabels({ns, tc, decision.finished_phase}).Inc();
     if (decision.total_seconds) total_time_->WithLabels({ns, tc}).Inc(*decision.total_seconds);

@@ -315,11 +315,18 @@ class Decider {
         }
       }
     }
+    // The size is written on Failed too, as upstream does: what the members that got that far
+    // hold (their snapshots stay until the VolumeBackup is deleted).
     long long size = 0;
+    for (const Slot& s : slots_) {
+      if (s.member != nullptr) size += JsonIntAt(*s.member, {"status", "backupSize"});
+    }
+    status_["backupSize"] = size;
+    status_["backupSizeReadable"] = HumanizeBytes(static_cast<uint64_t>(size));
+    decision_.total_size_bytes = size;  // upstream adds it to the size counter on Failed too
     std::optional<unsigned long long> commit_ts;
     if (problems.empty()) {
       for (const Slot& s : slots_) {
-        size += JsonIntAt(*s.member, {"status", "backupSize"});
         const std::string ts = JsonStringAt(*s.member, {"status", "commitTs"});
         unsigned long long value = 0;
         auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), value);
@@ -340,15 +347,12 @@ class Decider {
       decision_.finished_phase = "Failed";
       return;
     }
-    status_["backupSize"] = size;
-    status_["backupSizeReadable"] = HumanizeBytes(static_cast<uint64_t>(size));
     status_["commitTs"] = std::to_string(*commit_ts);
     SetCondition(vbc::kComplete, "", "");
     AddEvent("Normal", "Complete",
              "backup complete: " + HumanizeBytes(static_cast<uint64_t>(size)) + ", commitTs " +
                  std::to_string(*commit_ts) + ", took " + status_["timeTaken"].get<std::string>());
     decision_.finished_phase = "Complete";
-    decision_.total_size_bytes = size;
   }
 
   // Deletion: teardown first (releasing the pause), then delete the members, then Cleaned or

@@ -92,7 +92,7 @@ struct BackupDecision {
   // Facts for metrics, set on the decision that makes the transition.
   std::string finished_phase;           // "Complete" | "Failed" when the backup ends here
   std::optional<double> total_seconds;  // with finished_phase
-  long long total_size_bytes = 0;       // with finished_phase "Complete"
+  long long total_size_bytes = 0;       // with finished_phase (Failed too, as upstream)
   std::string cleanup_phase;            // "Cleaned" | "CleanFailed"
   std::optional<double> cleanup_seconds;
   std::optional<double> gc_pause_seconds;  // when the GC-pause window closes

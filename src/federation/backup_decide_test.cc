@@ -390,6 +390,25 @@ TEST(BackupDecideTest, AnyExecuteFailureTearsDownEverywhereAndNamesEveryFailure)
   }
 }
 
+TEST(BackupDecideTest, FailedStillReportsTheSizeTheMembersHold) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.SetStatusField("a", "backupSize", 2000000);
+  w.SetStatusField("b", "backupSize", 500000);
+  w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
+  for (int i = 0; i < 4 && w.phase() != "Failed"; ++i) {
+    w.Step();
+    w.DataPlaneTeardown();
+  }
+  BackupDecision d = w.Decide();
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  EXPECT_EQ(w.status()["backupSize"], 2500000);
+  EXPECT_EQ(w.status()["backupSizeReadable"], "2.5 MB");
+}
+
 TEST(BackupDecideTest, FailureWhileWaitingForSnapshotsStillResumesGc) {
   World w(NewVolumeBackup());
   w.Step();
@@ -663,7 +682,7 @@ TEST(BackupDecideTest, GoManagerBackupsAreAdoptedAndCompletedFromEveryPhase) {
     const auto had_members = w.members_.size();
     ASSERT_GT(had_members, 0u) << c.name;
     MakeGoEra(w);
-    w.init_creates_ = 0;  // what happened so far was the Go manager's doing
+    w.init_creates_ = 0;    // what happened so far was the Go manager's doing
     w.now_ += seconds(30);  // ours starts later
 
     BackupDecision first = w.Decide();

@@ -11,6 +11,7 @@
 #include "runtime/http_endpoints.h"
 #include "runtime/leader_election.h"
 #include "runtime/metrics.h"
+#include "runtime/process_metrics.h"
 
 namespace brfed::manager {
 namespace {
@@ -44,6 +45,7 @@ Manager::~Manager() {
 Status Manager::Init() {
   metrics_ = std::make_unique<runtime::MetricsRegistry>();
   client_metrics_ = runtime::NewClientMetrics(metrics_.get());
+  process_metrics_ = std::make_unique<runtime::ProcessMetrics>(metrics_.get());
 
   auto rest = kube::ResolveRestConfig(flags_.kubeconfig, "");
   if (!rest.ok()) return rest.status().Annotate("control-plane kubeconfig");

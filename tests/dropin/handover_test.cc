@@ -193,6 +193,26 @@ class HandOver : public ::testing::Test {
   static inline std::map<std::string, std::shared_ptr<kube::Client>> dp_;
 };
 
+// What upstream's /metrics has and dashboards read: the status series pre-created at 0, the
+// `tc` label with duplicates kept (both data planes run a TidbCluster named basic), the
+// work-queue in-flight gauges and the process collector.
+void ExpectUpstreamMetrics(const std::string& metrics) {
+  const std::string series = "fed_volume_backup_status{namespace=\"default\",tc=\"basic,basic\",";
+  for (const char* status : {"Running", "SnapshotsCreated", "Failed", "Cleaned"}) {
+    EXPECT_NE(metrics.find(series + "status=\"" + status + "\"} 0"), std::string::npos)
+        << status << "\n"
+        << metrics;
+  }
+  EXPECT_NE(metrics.find(series + "status=\"Complete\"} 1"), std::string::npos) << metrics;
+  for (const char* name :
+       {"workqueue_unfinished_work_seconds{name=\"volumeBackup\"}",
+        "workqueue_longest_running_processor_seconds{name=\"volumeBackup\"}",
+        "process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_start_time_seconds ", "process_open_fds ", "process_max_fds "}) {
+    EXPECT_NE(metrics.find(name), std::string::npos) << name;
+  }
+}
+
 struct PhaseCase {
   const char* name;
   GoPhase phase;
@@ -238,6 +258,7 @@ TEST_F(HandOver, InFlightGoBackupsCompleteFromEveryPhase) {
     }
     EXPECT_NE(ours->Log().find("Adopted"), std::string::npos) << ours->Log();
     EXPECT_TRUE(WaitFor([] { return !PdPaused(); })) << c.name << ": the GC pause is released";
+    ExpectUpstreamMetrics(ours->Metrics());
     ours.reset();
   }
 }
