@@ -9,6 +9,7 @@
 #include "core/excerpt.h"
 #include "core/object_ref.h"
 #include "core/strings.h"
+#include "core/time.h"
 
 namespace brfed::api {
 namespace {
@@ -203,7 +204,50 @@ void ValidateTemplate(const Json& tmpl, std::vector<ValidationIssue>& issues) {
   }
 }
 
+bool HasOurMarks(const Json& member) {
+  return !JsonStringAt(member, {"metadata", "labels", kManagedByLabel}).empty() ||
+         !JsonStringAt(member, {"metadata", "annotations", kOwnerAnnotation}).empty() ||
+         !JsonStringAt(member, {"metadata", "annotations", kOwnerUidAnnotation}).empty();
+}
+
+bool CarriesAllLabelsOf(const Json& member, const Json& volume_backup) {
+  const Json* labels = JsonAt(volume_backup, {"metadata", "labels"});
+  if (labels == nullptr || !labels->is_object()) return true;
+  for (const auto& [key, value] : labels->items()) {
+    const Json* copied = JsonAt(member, {"metadata", "labels", key});
+    if (copied == nullptr || *copied != value) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool IsGoManagerMember(const Json& member, const Json& volume_backup) {
+  if (JsonStringAt(member, {"metadata", "name"}) !=
+          MemberName(JsonStringAt(volume_backup, {"metadata", "name"})) ||
+      HasOurMarks(member) || JsonStringAt(member, {"spec", "federalVolumeBackupPhase"}).empty()) {
+    return false;
+  }
+  // A member older than the VolumeBackup belongs to an earlier object of the same name.
+  auto member_created = ParseRfc3339(JsonStringAt(member, {"metadata", "creationTimestamp"}));
+  auto vb_created = ParseRfc3339(JsonStringAt(volume_backup, {"metadata", "creationTimestamp"}));
+  if (!member_created.ok() || !vb_created.ok() || *member_created < *vb_created) return false;
+  return CarriesAllLabelsOf(member, volume_backup);
+}
+
+Json AdoptionPatch(const Json& member, const Json& volume_backup) {
+  const std::string name = JsonStringAt(volume_backup, {"metadata", "name"});
+  return {
+      {"metadata",
+       {{"resourceVersion", JsonStringAt(member, {"metadata", "resourceVersion"})},
+        {"labels",
+         {{std::string(kManagedByLabel), kManagedByValue},
+          {std::string(kVolumeBackupLabel), name}}},
+        {"annotations",
+         {{std::string(kOwnerAnnotation),
+           JsonStringAt(volume_backup, {"metadata", "namespace"}) + "/" + name},
+          {std::string(kOwnerUidAnnotation), JsonStringAt(volume_backup, {"metadata", "uid"})}}}}}};
+}
 
 std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
                                                   const std::vector<std::string>& known_clusters) {

@@ -69,6 +69,15 @@ Json BuildBackupMember(const Json& volume_backup, const ClusterRef& cluster, boo
 // our uid annotation is treated as ours when its owner annotation names this object.
 bool MemberBelongsTo(const Json& member, const Json& volume_backup);
 
+// Whether `member` is one the Go br-federation-manager built for this VolumeBackup: named
+// `fed-<name>`, without any of our marks (managed-by label, owner annotations), with a
+// federalVolumeBackupPhase, created no earlier than the VolumeBackup, and carrying every label
+// of the VolumeBackup (upstream copies them all). Such a member is adopted, not recreated.
+bool IsGoManagerMember(const Json& member, const Json& volume_backup);
+// The merge patch that adopts a Go-built member: our label and owner annotations, carrying the
+// member's resourceVersion so an adoption decided on a stale read gets Conflict.
+Json AdoptionPatch(const Json& member, const Json& volume_backup);
+
 // One problem found by ValidateVolumeBackup: a machine reason and a message telling the user
 // what to fix.
 struct ValidationIssue {

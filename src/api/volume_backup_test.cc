@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -95,6 +96,73 @@ TEST(VolumeBackupTest, MemberOwnership) {
   Json recreated = vb;
   recreated["metadata"]["uid"] = "u-2";
   EXPECT_FALSE(MemberBelongsTo(m, recreated));
+}
+
+// A member as the Go manager builds it: the VolumeBackup's labels and annotations, no marks.
+Json GoBuiltMember(const Json& vb) {
+  Json m = BuildBackupMember(vb, VolumeBackupClusters(vb)[0], true);
+  m["metadata"]["labels"].erase(std::string(kManagedByLabel));
+  m["metadata"]["labels"].erase(std::string(kVolumeBackupLabel));
+  m["metadata"]["annotations"].erase(std::string(kOwnerAnnotation));
+  m["metadata"]["annotations"].erase(std::string(kOwnerUidAnnotation));
+  m["metadata"]["creationTimestamp"] = "2026-01-01T00:00:05Z";
+  m["metadata"]["resourceVersion"] = "77";
+  return m;
+}
+
+TEST(VolumeBackupTest, GoManagerMembersAreRecognised) {
+  Json vb = SampleVolumeBackup();
+  vb["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z";
+  struct Case {
+    const char* name;
+    std::function<void(Json&)> change;
+    bool adoptable;
+  };
+  const std::vector<Case> cases = {
+      {"as built", [](Json&) {}, true},
+      {"created in the same second",
+       [](Json& m) { m["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"; }, true},
+      {"extra labels", [](Json& m) { m["metadata"]["labels"]["x"] = "y"; }, true},
+      {"ours already",
+       [](Json& m) {
+         m["metadata"]["labels"][std::string(kManagedByLabel)] = "br-federation-manager";
+       },
+       false},
+      {"owner annotation",
+       [](Json& m) { m["metadata"]["annotations"][std::string(kOwnerAnnotation)] = "ctl/vb1"; },
+       false},
+      {"owner uid",
+       [](Json& m) { m["metadata"]["annotations"][std::string(kOwnerUidAnnotation)] = "u-0"; },
+       false},
+      {"another name", [](Json& m) { m["metadata"]["name"] = "fed-other"; }, false},
+      {"no federal phase", [](Json& m) { m["spec"].erase("federalVolumeBackupPhase"); }, false},
+      {"older than the VolumeBackup",
+       [](Json& m) { m["metadata"]["creationTimestamp"] = "2025-12-31T23:59:59Z"; }, false},
+      {"no creationTimestamp", [](Json& m) { m["metadata"].erase("creationTimestamp"); }, false},
+      {"a label missing", [](Json& m) { m["metadata"]["labels"].erase("team"); }, false},
+      {"a label differs", [](Json& m) { m["metadata"]["labels"]["team"] = "web"; }, false},
+      {"a user's own Backup", [](Json& m) { m["metadata"]["labels"] = Json::object(); }, false},
+  };
+  for (const auto& c : cases) {
+    Json m = GoBuiltMember(vb);
+    c.change(m);
+    EXPECT_EQ(IsGoManagerMember(m, vb), c.adoptable) << c.name;
+  }
+}
+
+TEST(VolumeBackupTest, AdoptionPatchGivesOurMarksOnTheReadVersion) {
+  Json vb = SampleVolumeBackup();
+  Json m = GoBuiltMember(vb);
+  Json patch = AdoptionPatch(m, vb);
+  EXPECT_EQ(patch["metadata"]["resourceVersion"], "77");
+  Json adopted = m;
+  adopted.merge_patch(patch);
+  EXPECT_TRUE(MemberBelongsTo(adopted, vb));
+  EXPECT_FALSE(IsGoManagerMember(adopted, vb));
+  EXPECT_EQ(adopted["metadata"]["labels"][std::string(kManagedByLabel)], "br-federation-manager");
+  EXPECT_EQ(adopted["metadata"]["labels"][std::string(kVolumeBackupLabel)], "vb1");
+  EXPECT_EQ(adopted["metadata"]["labels"]["team"], "db") << "the copied labels stay";
+  EXPECT_EQ(adopted["spec"], m["spec"]) << "adoption changes metadata only";
 }
 
 TEST(VolumeBackupTest, ValidSampleHasNoIssues) {

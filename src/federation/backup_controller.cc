@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/conditions.h"
 #include "api/labels.h"
 #include "api/metadata.h"
 #include "api/volume_backup.h"
@@ -17,16 +18,43 @@ namespace {
 
 using Kind = BackupAction::Kind;
 
-// Upstream's `tc` label: the sorted, comma-joined TidbCluster names.
+// Upstream's `tc` label: the TidbCluster names, sorted and comma-joined, duplicates kept (two
+// data planes with a TidbCluster of the same name give "basic,basic", as upstream's does).
 std::string CombinedTcName(const Json& volume_backup) {
-  std::set<std::string> names;
-  for (const auto& c : api::VolumeBackupClusters(volume_backup)) names.insert(c.tc_name);
+  std::vector<std::string> names;
+  for (const auto& c : api::VolumeBackupClusters(volume_backup)) names.push_back(c.tc_name);
+  std::sort(names.begin(), names.end());
   std::string out;
   for (const auto& n : names) {
     if (!out.empty()) out += ",";
     out += n;
   }
   return out;
+}
+
+// Whether the member of `cluster` should exist by what the VolumeBackup says (it is being
+// deleted, its status lists the member with a phase, or it is Running and `cluster` holds the
+// initialize member), so that a cache miss there needs a live read before it counts as absence.
+bool MemberExpected(const Json& volume_backup, const std::string& cluster) {
+  if (api::IsBeingDeleted(volume_backup)) return true;
+  const Json status = api::StatusOf(volume_backup);
+  if (api::IsConditionTrue(status, api::volume_backup_condition::kComplete) ||
+      api::IsConditionTrue(status, api::volume_backup_condition::kFailed)) {
+    return false;
+  }
+  const auto clusters = api::VolumeBackupClusters(volume_backup);
+  if (api::IsConditionTrue(status, api::volume_backup_condition::kRunning) && !clusters.empty() &&
+      clusters[0].k8s_cluster_name == cluster) {
+    return true;
+  }
+  const Json* backups = JsonAt(status, {"backups"});
+  if (backups == nullptr || !backups->is_array()) return false;
+  for (const Json& e : *backups) {
+    if (JsonStringAt(e, {"k8sClusterName"}) == cluster && !JsonStringAt(e, {"phase"}).empty()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -124,6 +152,43 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
   return obs;
 }
 
+// A cache miss alone must never fail a backup, mark it Cleaned or lead to a second create: where
+// the member should exist, a live GET confirms its absence. The same read finds the members the
+// Go br-federation-manager built, which carry none of our labels and so are in no cache of ours.
+void VolumeBackupController::ReadMissingMembers(const Json& volume_backup, BackupObservation& obs) {
+  const std::string key = runtime::KeyOf(volume_backup).String();
+  const std::string member_name =
+      api::MemberName(JsonStringAt(volume_backup, {"metadata", "name"}));
+  for (const auto& ref : api::VolumeBackupClusters(volume_backup)) {
+    auto it = obs.clusters.find(ref.k8s_cluster_name);
+    if (it == obs.clusters.end() || !it->second.reachable || it->second.member != nullptr) {
+      continue;
+    }
+    bool flagged;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flagged = exists_uncached_.erase(key + "|" + ref.k8s_cluster_name) > 0;
+    }
+    if (!flagged && !MemberExpected(volume_backup, ref.k8s_cluster_name)) continue;
+    auto plane = deps_.data_planes->Get(ref.k8s_cluster_name);
+    if (plane == nullptr || plane->client == nullptr) continue;
+    BackupClusterView& view = it->second;
+    auto read = plane->client->Get(kube::resources::Backup(), ref.tc_namespace, member_name);
+    if (read.status().code() == Code::kNotFound) continue;
+    if (!read.ok()) {
+      view.reachable = false;
+      view.problem = "cannot read member " + member_name + ": " + read.status().ToString();
+      continue;
+    }
+    auto found = std::make_shared<const Json>(std::move(*read));
+    const bool marked = !JsonStringAt(*found, {"metadata", "labels", api::kManagedByLabel}).empty();
+    (marked ? view.member : view.unmarked_member) = found;
+    log::Info(
+        "member read past the cache",
+        {{"object", key}, {"cluster", ref.k8s_cluster_name}, {"marked", marked ? "yes" : "no"}});
+  }
+}
+
 Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::string& key) {
   auto volume_backup = informer_->cache().Get(ObjectKey::Parse(key));
   if (volume_backup == nullptr) {
@@ -131,7 +196,10 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
     member_event_at_.erase(key);
     return runtime::ReconcileOutcome{};
   }
-  BackupDecision decision = DecideVolumeBackup(Observe(volume_backup), options_);
+  // Observe: the caches, then a live read where the cache misses a member that should exist.
+  BackupObservation observation = Observe(volume_backup);
+  ReadMissingMembers(*volume_backup, observation);
+  BackupDecision decision = DecideVolumeBackup(observation, options_);
   if (auto stopped = Act(key, decision)) return *stopped;
   executor_.Record(*volume_backup, key, decision.events);
   RecordMetrics(*volume_backup, decision);
@@ -185,7 +253,13 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
     if (result.ok()) member_event_at_.erase(key);
   }
   if (result.ok()) return std::nullopt;
-  if (result.decide_again) return runtime::ReconcileOutcome::DecideAgain();
+  if (result.decide_again) {
+    // A create found the member already there: our cache has not seen it yet, or it is not ours
+    // to see (the Go manager's); the next observation reads it past the cache.
+    std::lock_guard<std::mutex> lock(mu_);
+    exists_uncached_.insert(key + "|" + result.failed->cluster);
+    return runtime::ReconcileOutcome::DecideAgain();
+  }
   const Write& failed = *result.failed;
   if (failed.verb == Write::Verb::kCreate && !failed.cluster.empty() &&
       !result.error.IsRetryable()) {
@@ -212,6 +286,11 @@ void VolumeBackupController::RecordMetrics(const Json& volume_backup,
                                            const BackupDecision& decision) {
   const std::string ns = JsonStringAt(volume_backup, {"metadata", "namespace"});
   const std::string tc = CombinedTcName(volume_backup);
+  // Every status series exists from the first reconcile, at 0, as upstream pre-creates them
+  // (so rate() and absent() work before the first backup of a TidbCluster ends).
+  for (const char* status : {"Running", "SnapshotsCreated", "Complete", "Failed", "Cleaned"}) {
+    status_total_->WithLabels({ns, tc, status});
+  }
   if (!decision.finished_phase.empty()) {
     status_total_->WithLabels({ns, tc, decision.finished_phase}).Inc();
     if (decision.total_seconds) total_time_->WithLabels({ns, tc}).Inc(*decision.total_seconds);

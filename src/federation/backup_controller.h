@@ -1,6 +1,8 @@
 // VolumeBackupController: observe -> decide -> act for VolumeBackups. It watches VolumeBackups
 // in the control plane and, through DataPlanes, the member Backups in every data plane (a
-// member event enqueues its owner). A reconcile reads caches only, calls DecideVolumeBackup,
+// member event enqueues its owner). A reconcile reads caches (plus one GET of a member the
+// cache lacks where the VolumeBackup says it should exist: hand-over from the Go manager, whose
+// members carry none of our labels, and deletion), calls DecideVolumeBackup,
 // lowers its actions to Writes (member creates, merge patches carrying the decided
 // resourceVersion, deletes, finalizer and status patches) and hands them to the Executor; then
 // Events and metrics.
@@ -20,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,7 @@ class VolumeBackupController final : public FederationController {
   // Carries the decision's writes out; DecideAgain or an error when the pass stopped.
   std::optional<Result<runtime::ReconcileOutcome>> Act(const std::string& key,
                                                        const BackupDecision& decision);
+  void ReadMissingMembers(const Json& volume_backup, BackupObservation& obs);
   void ObserveHopLatency(const std::string& key);
   void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
   std::vector<std::string> OnMemberEvent(const std::string& cluster, const Json& member);
@@ -64,6 +68,8 @@ class VolumeBackupController final : public FederationController {
   std::map<std::string, std::pair<std::string, SteadyTime>> permanent_errors_;
   // When a member event for a key arrived, for the hop-latency histogram.
   std::map<std::string, std::pair<std::string, SteadyTime>> member_event_at_;
+  // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
+  std::set<std::string> exists_uncached_;
 
   runtime::Counter* status_total_ = nullptr;
   runtime::Counter* total_time_ = nullptr;

@@ -41,6 +41,9 @@ class Decider {
 
   BackupDecision Run() {
     Observe();
+    // Adoption first and alone: it changes the members' resourceVersions, and the adopted
+    // members reach the caches (and the next decision) through their watch events.
+    if (DecideAdoptions()) return Finish();
     if (api::IsBeingDeleted(vb_)) {
       DecideDeletion();
     } else if (!api::IsConditionTrue(status_, vbc::kComplete) &&
@@ -68,9 +71,32 @@ class Decider {
         } else {
           slot.foreign = true;
         }
+      } else if (slot.view->reachable && slot.view->unmarked_member != nullptr &&
+                 !api::IsGoManagerMember(*slot.view->unmarked_member, vb_)) {
+        slot.foreign = true;
       }
       slots_.push_back(std::move(slot));
     }
+  }
+
+  // Members the Go br-federation-manager built for this VolumeBackup get our marks.
+  bool DecideAdoptions() {
+    bool any = false;
+    for (const Slot& s : slots_) {
+      const auto& unmarked = s.view->unmarked_member;
+      if (!s.view->reachable || s.view->member != nullptr || unmarked == nullptr ||
+          !api::IsGoManagerMember(*unmarked, vb_)) {
+        continue;
+      }
+      decision_.actions.push_back({Kind::kPatchMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                                   api::MemberName(name_),
+                                   std::make_shared<Json>(api::AdoptionPatch(*unmarked, vb_))});
+      AddEvent("Normal", "Adopted",
+               api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                   " was built by the Go br-federation-manager; continuing it");
+      any = true;
+    }
+    return any;
   }
 
   bool AnyMemberPresent() const {
@@ -270,19 +296,18 @@ class Decider {
     RecordTimeTaken();
     std::vector<std::string> problems = failures;
     if (problems.empty() && !all_complete) problems = IncompleteMembers();
-    long long size = 0;
+    // The size is written on Failed too, as upstream does: what the members that got that far
+    // hold (their snapshots stay until the VolumeBackup is deleted).
+    const long long size = RecordSize();
     std::optional<unsigned long long> commit_ts;
-    if (problems.empty()) SumMembers(problems, size, commit_ts);
+    if (problems.empty()) commit_ts = SmallestCommitTs(problems);
     if (!problems.empty()) return Fail(problems);
-    status_["backupSize"] = size;
-    status_["backupSizeReadable"] = HumanizeBytes(static_cast<uint64_t>(size));
     status_["commitTs"] = std::to_string(*commit_ts);
     SetCondition(vbc::kComplete, "", "");
     AddEvent("Normal", "Complete",
              "backup complete: " + HumanizeBytes(static_cast<uint64_t>(size)) + ", commitTs " +
                  std::to_string(*commit_ts) + ", took " + status_["timeTaken"].get<std::string>());
     decision_.finished_phase = "Complete";
-    decision_.total_size_bytes = size;
   }
 
   void AnnounceTeardown(const std::vector<std::string>& failures) {
@@ -347,12 +372,23 @@ class Decider {
     return problems;
   }
 
-  // The total size and the smallest commitTs of the members; a commitTs that is not a TSO is a
-  // problem.
-  void SumMembers(std::vector<std::string>& problems, long long& size,
-                  std::optional<unsigned long long>& commit_ts) const {
+  // The total backupSize of the members that exist, into the status and the size counter
+  // (upstream adds it to the counter on Failed too).
+  long long RecordSize() {
+    long long size = 0;
     for (const Slot& s : slots_) {
-      size += JsonIntAt(*s.member, {"status", "backupSize"});
+      if (s.member != nullptr) size += JsonIntAt(*s.member, {"status", "backupSize"});
+    }
+    status_["backupSize"] = size;
+    status_["backupSizeReadable"] = HumanizeBytes(static_cast<uint64_t>(size));
+    decision_.total_size_bytes = size;
+    return size;
+  }
+
+  // The smallest commitTs of the members; a commitTs that is not a TSO is a problem.
+  std::optional<unsigned long long> SmallestCommitTs(std::vector<std::string>& problems) const {
+    std::optional<unsigned long long> commit_ts;
+    for (const Slot& s : slots_) {
       const std::string ts = JsonStringAt(*s.member, {"status", "commitTs"});
       unsigned long long value = 0;
       auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), value);
@@ -363,6 +399,7 @@ class Decider {
       }
       if (!commit_ts || value < *commit_ts) commit_ts = value;
     }
+    return commit_ts;
   }
 
   void Fail(const std::vector<std::string>& problems) {

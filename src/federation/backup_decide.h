@@ -32,11 +32,16 @@ struct BackupClusterView {
   bool reachable = false;
   // Why not, for status and Events ("context 'x' is not in the federation kubeconfig", ...).
   std::string problem;
-  // The member `fed-<name>` in tcNamespace from the cache, or nullptr when absent.
+  // The member `fed-<name>` in tcNamespace from the cache (or, when the cache had none, from a
+  // live read that found one of ours), or nullptr when absent.
   std::shared_ptr<const Json> member;
   // The last error of an action against this cluster that retrying will not fix (Forbidden,
   // Invalid, NotFound namespace ...): the member counts as failed.
   std::string permanent_error;
+  // A `fed-<name>` without our marks that a live read found when the cache had none: adopted
+  // when the Go br-federation-manager built it for this VolumeBackup
+  // (api::IsGoManagerMember), otherwise someone else's object that blocks the name.
+  std::shared_ptr<const Json> unmarked_member;
 };
 
 struct BackupObservation {
@@ -60,6 +65,7 @@ struct BackupAction {
   enum class Kind {
     kCreateMember,             // body: the member object
     kPatchMember,              // body: merge patch with metadata.resourceVersion
+                               // (spec changes, or api::AdoptionPatch for a Go-built member)
     kDeleteMember,             // name/namespace only
     kPatchVolumeBackup,        // body: metadata merge patch (finalizers) with resourceVersion
     kPatchVolumeBackupStatus,  // body: {"metadata":{"resourceVersion"},"status":merge patch}
@@ -79,7 +85,7 @@ struct BackupDecision : DecisionBase {
   // Facts for metrics, set on the decision that makes the transition.
   std::string finished_phase;           // "Complete" | "Failed" when the backup ends here
   std::optional<double> total_seconds;  // with finished_phase
-  long long total_size_bytes = 0;       // with finished_phase "Complete"
+  long long total_size_bytes = 0;       // with finished_phase (Failed too, as upstream)
   std::string cleanup_phase;            // "Cleaned" | "CleanFailed"
   std::optional<double> cleanup_seconds;
   std::optional<double> gc_pause_seconds;  // when the GC-pause window closes

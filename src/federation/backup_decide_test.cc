@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -50,7 +51,12 @@ class World {
       BackupClusterView view;
       view.reachable = reachable_.at(c);
       if (!view.reachable) view.problem = "connection refused";
-      if (view.reachable && members_.count(c)) view.member = std::make_shared<Json>(members_.at(c));
+      if (view.reachable && members_.count(c)) {
+        // The controller's caches select our label; a live read finds the unmarked ones.
+        const Json& m = members_.at(c);
+        const bool marked = !JsonStringAt(m, {"metadata", "labels", api::kManagedByLabel}).empty();
+        (marked ? view.member : view.unmarked_member) = std::make_shared<Json>(m);
+      }
       if (permanent_.count(c)) view.permanent_error = permanent_.at(c);
       obs.clusters[c] = view;
     }
@@ -405,6 +411,25 @@ TEST(BackupDecideTest, AnyExecuteFailureTearsDownEverywhereAndNamesEveryFailure)
   }
 }
 
+TEST(BackupDecideTest, FailedStillReportsTheSizeTheMembersHold) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  w.SetStatusField("a", "backupSize", 2000000);
+  w.SetStatusField("b", "backupSize", 500000);
+  w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
+  for (int i = 0; i < 4 && w.phase() != "Failed"; ++i) {
+    w.Step();
+    w.DataPlaneTeardown();
+  }
+  BackupDecision d = w.Decide();
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  EXPECT_EQ(w.status()["backupSize"], 2500000);
+  EXPECT_EQ(w.status()["backupSizeReadable"], "2.5 MB");
+}
+
 TEST(BackupDecideTest, FailureWhileWaitingForSnapshotsStillResumesGc) {
   World w(NewVolumeBackup());
   w.Step();
@@ -591,6 +616,152 @@ TEST(BackupDecideTest, ForeignMemberOfSameNameBlocksWithMessage) {
   EXPECT_TRUE(d.requeue_after.has_value());
   EXPECT_EQ(w.status()["backups"][0]["reason"], "MemberNameTaken");
   EXPECT_EQ(w.creates_["a"], 0);
+}
+
+// ---- hand-over from the Go br-federation-manager ---------------------------------------------
+
+// What the Go manager leaves behind: members without our marks, and a status without our steps.
+void MakeGoEra(World& w) {
+  for (auto& [c, m] : w.members_) {
+    m["metadata"]["labels"].erase(std::string(api::kManagedByLabel));
+    m["metadata"]["labels"].erase(std::string(api::kVolumeBackupLabel));
+    m["metadata"]["annotations"].erase(std::string(api::kOwnerAnnotation));
+    m["metadata"]["annotations"].erase(std::string(api::kOwnerUidAnnotation));
+    m["metadata"]["creationTimestamp"] = FormatRfc3339(w.now_);
+  }
+  if (w.vb_.contains("status")) w.vb_["status"].erase("steps");
+}
+
+// A data plane that moves every member one step per call, as TiDB Operator would.
+void DataPlaneProgress(World& w) {
+  for (auto& [c, m] : w.members_) {
+    const std::string phase = api::MemberFederalPhase(m);
+    if (api::IsMemberTerminal(m)) continue;
+    if (phase == "initialize" && !api::IsVolumeBackupInitialized(m)) {
+      w.Condition(c, "VolumeBackupInitialized");
+    } else if (phase == "execute" && !api::IsVolumeBackupSnapshotsCreated(m)) {
+      w.Condition(c, "VolumeBackupSnapshotsCreated");
+    } else if (api::MemberResumeGcSchedule(m) && !api::IsVolumeBackupInitializeComplete(m)) {
+      w.Condition(c, "VolumeBackupInitializeComplete");
+    } else if (api::IsVolumeBackupSnapshotsCreated(m) && !api::IsVolumeBackupComplete(m) &&
+               phase != "teardown") {
+      w.SetStatusField(c, "backupSize", 1000);
+      w.SetStatusField(c, "commitTs", "500");
+      w.SetStatusField(c, "backupPath", "s3://bk/p-" + c);
+      w.Condition(c, "VolumeBackupComplete");
+    }
+  }
+  w.DataPlaneTeardown();
+}
+
+// Steps the world with a progressing data plane until the backup ends; fails the test on a
+// create for a cluster that already has a member (a duplicate) or a Failed outcome.
+void DriveToEnd(World& w, const std::string& label) {
+  for (int i = 0; i < 40 && w.phase() != "Complete" && w.phase() != "Failed"; ++i) {
+    BackupDecision d = w.Decide();
+    for (const auto& a : d.actions) {
+      if (a.kind == Kind::kCreateMember) {
+        EXPECT_EQ(w.members_.count(a.cluster), 0u)
+            << label << ": duplicate create in " << a.cluster;
+      }
+    }
+    w.Step();
+    DataPlaneProgress(w);
+  }
+}
+
+TEST(BackupDecideTest, GoManagerBackupsAreAdoptedAndCompletedFromEveryPhase) {
+  // The protocol in stages; a case plays the Go manager (and the data plane) through the first
+  // `stages` of them, then hands over.
+  const std::vector<std::function<void(World&)>> protocol = {
+      [](World& w) {
+        w.Step();  // finalizer
+        w.Step();  // initialize member
+      },
+      [](World& w) { w.Condition("a", "VolumeBackupInitialized"); },
+      [](World& w) {
+        w.Step();  // execute everywhere
+        w.Step();
+      },
+      [](World& w) {
+        for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
+        w.Step();  // resume
+        w.Condition("a", "VolumeBackupInitializeComplete");
+        w.Step();
+      },
+      [](World& w) {
+        for (const char* c : {"a", "b", "c"}) {
+          w.SetStatusField(c, "backupSize", 1000);
+          w.SetStatusField(c, "commitTs", "500");
+          w.Condition(c, "VolumeBackupComplete");
+        }
+        w.Step();  // teardown sent
+      },
+  };
+  const std::vector<std::pair<const char*, size_t>> cases = {
+      {"initialize member created", 1},     {"initialized", 2},   {"execute members created", 3},
+      {"snapshots created, GC resumed", 4}, {"teardown sent", 5},
+  };
+  for (const auto& [name, stages] : cases) {
+    World w(NewVolumeBackup());
+    w.vb_["metadata"]["creationTimestamp"] = FormatRfc3339(w.now_);
+    for (size_t i = 0; i < stages; ++i) protocol[i](w);
+    const auto had_members = w.members_.size();
+    ASSERT_GT(had_members, 0u) << name;
+    MakeGoEra(w);
+    w.init_creates_ = 0;    // what happened so far was the Go manager's doing
+    w.now_ += seconds(30);  // ours starts later
+
+    BackupDecision first = w.Decide();
+    ASSERT_EQ(first.actions.size(), had_members) << name << ": adoption comes first and alone";
+    for (const auto& a : first.actions) {
+      EXPECT_EQ(a.kind, Kind::kPatchMember) << name;
+      EXPECT_FALSE(a.body->contains("spec")) << name << ": adoption is metadata only";
+    }
+    EXPECT_EQ(first.events.size(), had_members);
+    EXPECT_EQ(*first.status, w.vb_.value("status", Json())) << name << ": status untouched";
+    const std::string phase_before = w.phase();
+    DriveToEnd(w, name);
+    EXPECT_EQ(w.phase(), "Complete")
+        << name << " (was " << phase_before << ") " << DumpJson(w.status());
+    EXPECT_EQ(w.init_creates_, 0) << name << ": the Go manager's initialize member is reused";
+    for (const auto& [cluster, m] : w.members_) {
+      EXPECT_TRUE(api::MemberBelongsTo(m, w.vb_)) << name << " " << cluster;
+    }
+  }
+}
+
+TEST(BackupDecideTest, UnmarkedMemberNotBuiltForThisBackupBlocksAndIsNeverAdopted) {
+  World w(NewVolumeBackup());
+  w.vb_["metadata"]["creationTimestamp"] = FormatRfc3339(w.now_);
+  w.Step();
+  w.Step();
+  MakeGoEra(w);
+  // Older than the VolumeBackup: left over from an earlier object of the same name.
+  w.members_["a"]["metadata"]["creationTimestamp"] = FormatRfc3339(w.now_ - seconds(60));
+  BackupDecision d = w.Step();
+  for (const auto& a : d.actions) EXPECT_NE(a.kind, Kind::kPatchMember) << DumpJson(*a.body);
+  EXPECT_EQ(w.status()["backups"][0]["reason"], "MemberNameTaken");
+  EXPECT_NE(w.phase(), "Failed");
+}
+
+TEST(BackupDecideTest, DeletingAGoEraBackupDeletesItsMembersBeforeCleaned) {
+  World w(NewVolumeBackup());
+  w.vb_["metadata"]["creationTimestamp"] = FormatRfc3339(w.now_);
+  RunToAllComplete(w);
+  w.Step();
+  w.DataPlaneTeardown();
+  w.Step();
+  ASSERT_EQ(w.phase(), "Complete");
+  MakeGoEra(w);
+  w.Delete();
+  BackupDecision d = w.Step();
+  EXPECT_NE(w.phase(), "Cleaned") << "unmarked members are not absent members";
+  EXPECT_TRUE(w.deletes_.empty());
+  for (int i = 0; i < 5 && !w.gone_; ++i) w.Step();
+  EXPECT_EQ(w.deletes_.size(), 3u);
+  EXPECT_TRUE(w.members_.empty());
+  EXPECT_TRUE(w.gone_);
 }
 
 TEST(BackupDecideTest, DeleteMidFlightTearsDownFirstThenDeletesThenCleans) {

@@ -53,8 +53,10 @@ class Pass {
       Delete();
     } else {
       if (!vr_.HasFinalizer()) d_.finalizer = RestoreDecision::FinalizerChange::kAdd;
-      if (!status_.IsTrue(cond::kComplete) && !status_.IsTrue(cond::kFailed) &&
-          !status_.IsTrue(cond::kInvalid)) {
+      // An Invalid restore that never started is checked again on every pass, so fixing its
+      // spec (or adding the missing context) starts it; one that stays invalid stays quiet.
+      const bool recheck = !status_.IsTrue(cond::kInvalid) || !status_.IsTrue(cond::kRunning);
+      if (!status_.IsTrue(cond::kComplete) && !status_.IsTrue(cond::kFailed) && recheck) {
         Reconcile();
       }
     }
@@ -95,6 +97,9 @@ class Pass {
   }
   void Invalid(const std::string& full_message) {
     const std::string message = Excerpt(full_message, kMessageBytes);
+    const api::RestoreCondition* was =
+        api::FindRestoreCondition(status_.conditions, cond::kInvalid);
+    if (was != nullptr && was->status == "True" && was->message == message) return;  // unchanged
     status_.SetCondition(cond::kInvalid, "True", reason::kInvalidSpec, message, now_);
     d_.outcome = std::string(cond::kInvalid);
     Event("Warning", cond::kInvalid, message);
@@ -306,6 +311,10 @@ class Pass {
       }
     }
     if (!started) {
+      if (status_.IsTrue(cond::kInvalid)) {
+        status_.SetCondition(cond::kInvalid, "False", "SpecFixed", "the spec is valid now", now_);
+        Event("Normal", "SpecFixed", "the spec is valid now; starting");
+      }
       status_.time_started = now_;
       std::vector<std::string> names;
       for (const auto& c : vr_.clusters) names.push_back(c.k8s_cluster_name);

@@ -631,6 +631,35 @@ INSTANTIATE_TEST_SUITE_P(
                     "spec.clusters[0].backup and spec.volumeBackupName are mutually exclusive"}),
     [](const ::testing::TestParamInfo<InvalidCase>& info) { return info.param.name; });
 
+TEST(RestoreDecideTest, InvalidRestoreStartsOnceItsSpecIsFixed) {
+  struct Fix {
+    const char* name;
+    std::function<void(World&)> reset;  // what breaks the spec
+    std::function<void(World&)> fix;
+  };
+  const std::vector<Fix> fixes = {
+      {"malformed clusters", [](World& w) { w.vr()["spec"]["clusters"] = "a,b"; },
+       [](World& w) { w.vr()["spec"]["clusters"] = World::ThreeClusters()["clusters"]; }},
+      {"unknown context", [](World& w) { w.known().erase("b"); },
+       [](World& w) { w.known().insert("b"); }},
+      {"bad warmup", [](World& w) { w.vr()["spec"]["template"]["warmup"] = "lazy"; },
+       [](World& w) { w.vr()["spec"]["template"].erase("warmup"); }},
+  };
+  for (const auto& f : fixes) {
+    World w(World::ThreeClusters());
+    f.reset(w);
+    w.Step();
+    ASSERT_TRUE(w.True("Invalid")) << f.name;
+    f.fix(w);
+    bool acted = false;
+    for (int i = 0; i < 3 && !w.True("Running"); ++i) acted = !w.Step().actions.empty() || acted;
+    EXPECT_TRUE(acted) << f.name << ": members are created";
+    EXPECT_TRUE(w.True("Running")) << f.name;
+    EXPECT_FALSE(w.True("Invalid")) << f.name;
+    EXPECT_EQ(w.Cond("Invalid").reason, "SpecFixed") << f.name;
+  }
+}
+
 TEST(RestoreDecideTest, MultipleProblemsAreAllReported) {
   World w(World::ThreeClusters());
   Spec(w)["clusters"][0].erase("tcName");

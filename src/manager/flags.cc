@@ -7,6 +7,7 @@
 #include "core/duration.h"
 #include "core/object_ref.h"
 #include "core/version.h"
+#include "manager/go_flags.h"
 
 namespace brfed::manager {
 namespace {
@@ -44,6 +45,19 @@ Result<log::Level> ParseVerbosity(const std::string& text) {
   return *level;
 }
 
+// What client-go v0.29 (upstream's) accepts: only Leases. The older lock kinds were removed
+// from client-go, and upstream fails on them at start; we fail on them as a flag error.
+Status ValidateResourceLock(const std::string& lock) {
+  if (lock == "leases") return Status::Ok();
+  if (lock == "endpoints" || lock == "configmaps" || lock == "endpointsleases" ||
+      lock == "configmapsleases") {
+    return InvalidArgument("-leader-resource-lock: \"" + lock +
+                           "\" locks were removed from client-go (upstream's binary refuses "
+                           "them too); use leases");
+  }
+  return InvalidArgument("-leader-resource-lock: \"" + lock + "\" is not a lock type; use leases");
+}
+
 // ":port", "host:port" or "0" (disabled).
 Status ValidateListenAddr(const std::string& addr) {
   if (addr == "0") return Status::Ok();
@@ -70,19 +84,14 @@ FlagParse BadFlags(const std::string& message) {
   return Exit(
       2, std::string(kProgram) + ": " + message + "\nRun '" + kProgram + " --help' for usage.\n");
 }
-
-}  // namespace
-
-FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& getenv) {
-  ManagerFlags f;
-  if (const char* ns = getenv("NAMESPACE"); ns != nullptr) f.ns = ns;
+// Flag values that are parsed after CLI11 has read them as text.
+struct TextFlags {
   std::string lease = "15s", renew = "10s", retry = "2s", resync = "30s", poll = "1s";
   std::string level = "info", format = "text";
+  std::string resource_lock = "leases";
+};
 
-  CLI::App app{
-      "br-federation-manager: the BR Federation control plane (federated EBS-snapshot "
-      "backups and restores of a TiDB cluster spread over several Kubernetes clusters)",
-      kProgram};
+void AddOptions(CLI::App& app, ManagerFlags& f, TextFlags& t) {
   app.set_version_flag("-V,--version", VersionLine(kProgram));
   app.add_option("--kubeconfig", f.kubeconfig,
                  "kubeconfig of the control-plane cluster (default: $KUBECONFIG, else in-cluster)");
@@ -91,19 +100,26 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
                  "k8sClusterName; watched for changes")
       ->capture_default_str();
   app.add_option("--namespace", f.ns,
-                 "namespace of the leader-election Lease (default: $NAMESPACE)");
+                 "namespace of the leader-election Lease, and the only watched namespace with "
+                 "--cluster-scoped=false (default: $NAMESPACE)");
+  app.add_flag("--cluster-scoped", f.cluster_scoped,
+               "watch VolumeBackups, VolumeRestores and VolumeBackupSchedules in all namespaces "
+               "(false: only in --namespace)")
+      ->capture_default_str();
   app.add_option("--workers", f.workers, "concurrent reconciles per controller")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   app.add_flag("--leader-elect", f.leader_elect,
-               "elect a leader on Lease br-federation-manager before working "
+               "elect a leader on Lease br-federation-manager[-$HELM_RELEASE] before working "
                "(--leader-elect=false to disable)")
       ->capture_default_str();
-  app.add_option("--leader-lease-duration", lease, "how long a standby waits before taking over")
+  app.add_option("--leader-lease-duration", t.lease, "how long a standby waits before taking over")
       ->capture_default_str();
-  app.add_option("--leader-renew-deadline", renew, "how long the leader tries to renew")
+  app.add_option("--leader-renew-deadline", t.renew, "how long the leader tries to renew")
       ->capture_default_str();
-  app.add_option("--leader-retry-period", retry, "interval between leader-election attempts")
+  app.add_option("--leader-retry-period", t.retry, "interval between leader-election attempts")
+      ->capture_default_str();
+  app.add_option("--leader-resource-lock", t.resource_lock, "leader-election lock kind: leases")
       ->capture_default_str();
   app.add_option("--kube-client-qps", f.kube_client_qps, "requests per second per API server")
       ->capture_default_str()
@@ -111,33 +127,112 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
   app.add_option("--kube-client-burst", f.kube_client_burst, "request burst per API server")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--resync-duration", resync,
+  app.add_option("--resync-duration", t.resync,
                  "every live object is looked at again after this long (a safety net; "
                  "progress never waits for it)")
       ->capture_default_str();
-  app.add_option("--federation-kubeconfig-poll-interval", poll,
+  app.add_option("--federation-kubeconfig-poll-interval", t.poll,
                  "how often the federation kubeconfig file is checked for changes")
       ->capture_default_str();
   app.add_option("--metrics-addr", f.metrics_addr,
                  "address for /metrics, /healthz and /readyz (0 disables)")
       ->capture_default_str();
-  app.add_option("--log-level,-v", level,
+  app.add_option("--log-level,-v", t.level,
                  "trace, debug, info, warn, error, off, or a klog verbosity number")
       ->capture_default_str();
-  app.add_option("--log-format", format, "text or json")->capture_default_str();
+  app.add_option("--log-format", t.format, "text or json")->capture_default_str();
+  app.footer(
+      "Every flag is also accepted in Go's spelling (-name=value, -name value, -bool, "
+      "-bool=false), as upstream's binary and Helm chart write them; klog's flags other than "
+      "-v are accepted and ignored with a warning.");
+}
 
-  // klog spells its verbosity `-v=N`, which CLI11 does not split for short options.
-  std::vector<std::string> normalised;
-  for (const std::string& a : args) {
-    if (a.rfind("-v=", 0) == 0) {
-      normalised.push_back("-v");
-      normalised.push_back(a.substr(3));
-    } else {
-      normalised.push_back(a);
+// Turns the text flags into typed values.
+Status ApplyTextFlags(const TextFlags& t, ManagerFlags& f) {
+  auto lease = ParseFlagDuration("--leader-lease-duration", t.lease);
+  auto renew = ParseFlagDuration("--leader-renew-deadline", t.renew);
+  auto retry = ParseFlagDuration("--leader-retry-period", t.retry);
+  auto resync = ParseFlagDuration("--resync-duration", t.resync);
+  auto poll = ParseFlagDuration("--federation-kubeconfig-poll-interval", t.poll);
+  for (const Status& st :
+       {lease.status(), renew.status(), retry.status(), resync.status(), poll.status()}) {
+    BRFED_RETURN_IF_ERROR(st);
+  }
+  f.leader_lease_duration = *lease;
+  f.leader_renew_deadline = *renew;
+  f.leader_retry_period = *retry;
+  f.resync_duration = *resync;
+  f.kubeconfig_poll_interval = *poll;
+  BRFED_ASSIGN_OR_RETURN(f.log_level, ParseVerbosity(t.level));
+  auto format = log::ParseFormat(t.format);
+  if (!format.ok())
+    return InvalidArgument("--log-format: \"" + t.format + "\" is not text or json");
+  f.log_format = *format;
+  return ValidateResourceLock(t.resource_lock);
+}
+
+Status ValidateLeaderElection(const ManagerFlags& f, const TextFlags& t) {
+  if (f.leader_renew_deadline >= f.leader_lease_duration) {
+    return InvalidArgument("--leader-renew-deadline (" + t.renew +
+                           ") must be shorter than --leader-lease-duration (" + t.lease + ")");
+  }
+  // client-go's rule: the renew deadline must exceed the jittered retry period.
+  if (f.leader_renew_deadline.count() <= f.leader_retry_period.count() * 12 / 10) {
+    return InvalidArgument("--leader-renew-deadline (" + t.renew +
+                           ") must be longer than 1.2 x --leader-retry-period (" + t.retry + ")");
+  }
+  if (std::string problem = ValidateDnsSubdomain(f.lease_name); !problem.empty()) {
+    return InvalidArgument("$HELM_RELEASE: the Lease name \"" + f.lease_name + "\" " + problem);
+  }
+  return Status::Ok();
+}
+
+// Rules that involve several flags or the environment.
+Status ValidateFlags(const ManagerFlags& f, const TextFlags& t) {
+  BRFED_RETURN_IF_ERROR(ValidateListenAddr(f.metrics_addr));
+  if (f.federation_kubeconfig_path.empty()) {
+    return InvalidArgument("--federation-kubeconfig-path must not be empty");
+  }
+  if (!f.cluster_scoped && f.ns.empty()) {
+    return InvalidArgument(
+        "--cluster-scoped=false needs the namespace to watch: set $NAMESPACE (the chart does) "
+        "or pass --namespace");
+  }
+  if (f.leader_elect) {
+    if (f.ns.empty()) {
+      return InvalidArgument(
+          "--namespace is required for leader election (or set $NAMESPACE, or pass "
+          "--leader-elect=false)");
+    }
+    BRFED_RETURN_IF_ERROR(ValidateLeaderElection(f, t));
+  }
+  if (!f.ns.empty()) {
+    if (std::string problem = ValidateDnsLabel(f.ns); !problem.empty()) {
+      return InvalidArgument("--namespace \"" + f.ns + "\": " + problem);
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& getenv) {
+  ManagerFlags f;
+  TextFlags t;
+  if (const char* ns = getenv("NAMESPACE"); ns != nullptr) f.ns = ns;
+  if (const char* release = getenv("HELM_RELEASE"); release != nullptr && *release != '\0') {
+    f.lease_name = std::string(kLeaseBaseName) + "-" + release;
+  }
+  CLI::App app{
+      "br-federation-manager: the BR Federation control plane (federated EBS-snapshot "
+      "backups and restores of a TiDB cluster spread over several Kubernetes clusters)",
+      kProgram};
+  AddOptions(app, f, t);
+
+  auto translated = TranslateGoFlags(args, ManagerGoFlags());
+  if (!translated.ok()) return BadFlags(translated.status().message());
   // CLI11 takes a vector in reverse order.
-  std::vector<std::string> reversed(normalised.rbegin(), normalised.rend());
+  std::vector<std::string> reversed(translated->args.rbegin(), translated->args.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
@@ -149,58 +244,11 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
   } catch (const CLI::ParseError& e) {
     return BadFlags(e.what());
   }
-
-  auto parsed_lease = ParseFlagDuration("--leader-lease-duration", lease);
-  auto parsed_renew = ParseFlagDuration("--leader-renew-deadline", renew);
-  auto parsed_retry = ParseFlagDuration("--leader-retry-period", retry);
-  auto parsed_resync = ParseFlagDuration("--resync-duration", resync);
-  auto parsed_poll = ParseFlagDuration("--federation-kubeconfig-poll-interval", poll);
-  for (const Status& st : {parsed_lease.status(), parsed_renew.status(), parsed_retry.status(),
-                           parsed_resync.status(), parsed_poll.status()}) {
-    if (!st.ok()) return BadFlags(st.message());
-  }
-  f.leader_lease_duration = *parsed_lease;
-  f.leader_renew_deadline = *parsed_renew;
-  f.leader_retry_period = *parsed_retry;
-  f.resync_duration = *parsed_resync;
-  f.kubeconfig_poll_interval = *parsed_poll;
-
-  auto parsed_level = ParseVerbosity(level);
-  if (!parsed_level.ok()) return BadFlags(parsed_level.status().message());
-  f.log_level = *parsed_level;
-  auto parsed_format = log::ParseFormat(format);
-  if (!parsed_format.ok()) {
-    return BadFlags("--log-format: \"" + format + "\" is not text or json");
-  }
-  f.log_format = *parsed_format;
-
-  if (Status st = ValidateListenAddr(f.metrics_addr); !st.ok()) return BadFlags(st.message());
-  if (f.federation_kubeconfig_path.empty()) {
-    return BadFlags("--federation-kubeconfig-path must not be empty");
-  }
-  if (f.leader_elect) {
-    if (f.ns.empty()) {
-      return BadFlags(
-          "--namespace is required for leader election (or set $NAMESPACE, or pass "
-          "--leader-elect=false)");
-    }
-    if (f.leader_renew_deadline >= f.leader_lease_duration) {
-      return BadFlags("--leader-renew-deadline (" + renew +
-                      ") must be shorter than --leader-lease-duration (" + lease + ")");
-    }
-    // client-go's rule: the renew deadline must exceed the jittered retry period.
-    if (f.leader_renew_deadline.count() <= f.leader_retry_period.count() * 12 / 10) {
-      return BadFlags("--leader-renew-deadline (" + renew +
-                      ") must be longer than 1.2 x --leader-retry-period (" + retry + ")");
-    }
-  }
-  if (!f.ns.empty()) {
-    if (std::string problem = ValidateDnsLabel(f.ns); !problem.empty()) {
-      return BadFlags("--namespace \"" + f.ns + "\": " + problem);
-    }
-  }
+  if (Status st = ApplyTextFlags(t, f); !st.ok()) return BadFlags(st.message());
+  if (Status st = ValidateFlags(f, t); !st.ok()) return BadFlags(st.message());
   FlagParse p;
   p.flags = std::move(f);
+  p.warnings = std::move(translated->warnings);
   return p;
 }
 

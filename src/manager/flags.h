@@ -17,13 +17,18 @@ namespace brfed::manager {
 
 inline constexpr char kDefaultFederationKubeconfigPath[] =
     "/etc/br-federation/federation-kubeconfig/kubeconfig";
+inline constexpr char kLeaseBaseName[] = "br-federation-manager";
 
 struct ManagerFlags {
   std::string kubeconfig;  // control plane; "" = $KUBECONFIG, else in-cluster
   std::string federation_kubeconfig_path = kDefaultFederationKubeconfigPath;
-  std::string ns;  // where the leader Lease lives
+  std::string ns;  // where the leader Lease lives; the only watched namespace when !cluster_scoped
+  // Upstream's -cluster-scoped: false watches the federation kinds in `ns` only.
+  bool cluster_scoped = true;
   int workers = 5;
   bool leader_elect = true;
+  // Upstream's name: br-federation-manager, suffixed with -$HELM_RELEASE when that is set.
+  std::string lease_name = kLeaseBaseName;
   std::chrono::milliseconds leader_lease_duration{15000};
   std::chrono::milliseconds leader_renew_deadline{10000};
   std::chrono::milliseconds leader_retry_period{2000};
@@ -43,11 +48,14 @@ struct FlagParse {
   int exit_code = 0;   // kExit: 0 for --help/--version, 2 for bad flags
   std::string output;  // kExit: text for stdout (exit 0) or stderr (exit 2)
   ManagerFlags flags;  // kRun
+  // kRun: accepted flags that mean nothing here (klog's), one line each, to log once at start.
+  std::vector<std::string> warnings;
 };
 
 using GetEnv = std::function<const char*(const char*)>;
 
-// `args` excludes the program name.
+// `args` excludes the program name. Both `--name value` and Go's spellings (`-name=value`,
+// `-name value`, `-bool`, `-bool=false`; see go_flags.h) are accepted.
 FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& getenv);
 
 }  // namespace brfed::manager

@@ -157,5 +157,100 @@ TEST(ManagerFlagsTest, LeaderElectionNeedsANamespace) {
   EXPECT_NE(p.output.find("$NAMESPACE"), std::string::npos) << p.output;
 }
 
+TEST(ManagerFlagsTest, UpstreamFlagsInGoSpelling) {
+  auto p =
+      Parse({"-cluster-scoped=false", "-workers=3", "-resync-duration", "45s",
+             "-leader-lease-duration=20s", "--leader-renew-deadline=12s", "-leader-retry-period",
+             "3s", "-leader-resource-lock=leases", "-kube-client-qps=9", "-kube-client-burst", "19",
+             "-federation-kubeconfig-path=/etc/fed/kc", "-v=4", "-logtostderr"},
+            {{"NAMESPACE", "br-fed"}});
+  ASSERT_EQ(p.outcome, Outcome::kRun) << p.output;
+  const auto& f = p.flags;
+  EXPECT_FALSE(f.cluster_scoped);
+  EXPECT_EQ(f.workers, 3);
+  EXPECT_EQ(f.resync_duration, std::chrono::seconds(45));
+  EXPECT_EQ(f.leader_lease_duration, std::chrono::seconds(20));
+  EXPECT_EQ(f.leader_renew_deadline, std::chrono::seconds(12));
+  EXPECT_EQ(f.leader_retry_period, std::chrono::seconds(3));
+  EXPECT_DOUBLE_EQ(f.kube_client_qps, 9);
+  EXPECT_EQ(f.kube_client_burst, 19);
+  EXPECT_EQ(f.federation_kubeconfig_path, "/etc/fed/kc");
+  EXPECT_EQ(f.log_level, log::Level::kDebug);
+  EXPECT_TRUE(p.warnings.empty());
+}
+
+TEST(ManagerFlagsTest, TheChartsCommandLineRuns) {
+  // charts/br-federation/templates/controller-manager-deployment.yaml with default values.
+  auto p =
+      Parse({"-v=2", "-cluster-scoped=true",
+             "-federation-kubeconfig-path=/etc/br-federation/federation-kubeconfig/kubeconfig"},
+            {{"NAMESPACE", "br-fed-admin"}, {"TZ", "UTC"}});
+  ASSERT_EQ(p.outcome, Outcome::kRun) << p.output;
+  EXPECT_TRUE(p.flags.cluster_scoped);
+  EXPECT_EQ(p.flags.log_level, log::Level::kInfo);
+  EXPECT_EQ(p.flags.lease_name, "br-federation-manager");
+  EXPECT_EQ(p.flags.ns, "br-fed-admin");
+}
+
+TEST(ManagerFlagsTest, KlogFlagsThatMeanNothingHereWarnOnce) {
+  auto p = Parse({"-vmodule=a=1", "-log_dir=/var/log", "-alsologtostderr"}, {{"NAMESPACE", "x"}});
+  ASSERT_EQ(p.outcome, Outcome::kRun) << p.output;
+  ASSERT_EQ(p.warnings.size(), 2u);
+  EXPECT_NE(p.warnings[0].find("-vmodule"), std::string::npos);
+  EXPECT_NE(p.warnings[1].find("-log_dir"), std::string::npos);
+}
+
+TEST(ManagerFlagsTest, LeaseNameFollowsHelmRelease) {
+  EXPECT_EQ(Parse({}, {{"NAMESPACE", "x"}}).flags.lease_name, "br-federation-manager");
+  EXPECT_EQ(Parse({}, {{"NAMESPACE", "x"}, {"HELM_RELEASE", ""}}).flags.lease_name,
+            "br-federation-manager");
+  EXPECT_EQ(Parse({}, {{"NAMESPACE", "x"}, {"HELM_RELEASE", "fed1"}}).flags.lease_name,
+            "br-federation-manager-fed1");
+  auto bad = Parse({}, {{"NAMESPACE", "x"}, {"HELM_RELEASE", "Bad_Release"}});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("$HELM_RELEASE"), std::string::npos) << bad.output;
+}
+
+TEST(ManagerFlagsTest, ResourceLockIsLeasesOnly) {
+  EXPECT_EQ(Parse({"-leader-resource-lock=leases"}, {{"NAMESPACE", "x"}}).outcome, Outcome::kRun);
+  for (const char* lock : {"endpoints", "configmaps", "endpointsleases", "configmapsleases"}) {
+    auto p = Parse({std::string("-leader-resource-lock=") + lock}, {{"NAMESPACE", "x"}});
+    EXPECT_EQ(p.exit_code, 2) << lock;
+    EXPECT_NE(p.output.find("were removed from client-go"), std::string::npos) << p.output;
+  }
+  auto p = Parse({"-leader-resource-lock", "flock"}, {{"NAMESPACE", "x"}});
+  EXPECT_EQ(p.exit_code, 2);
+  EXPECT_NE(p.output.find("-leader-resource-lock"), std::string::npos) << p.output;
+}
+
+TEST(ManagerFlagsTest, NamespaceScopedNeedsANamespace) {
+  auto p = Parse({"-cluster-scoped=false", "--leader-elect=false"});
+  EXPECT_EQ(p.exit_code, 2);
+  EXPECT_NE(p.output.find("--cluster-scoped=false needs the namespace"), std::string::npos)
+      << p.output;
+  auto ok = Parse({"-cluster-scoped=false", "--leader-elect=false"}, {{"NAMESPACE", "x"}});
+  ASSERT_EQ(ok.outcome, Outcome::kRun) << ok.output;
+  EXPECT_EQ(ok.flags.ns, "x");
+}
+
+TEST(ManagerFlagsTest, GoSpellingBadValuesExitTwo) {
+  const std::vector<BadCase> cases = {
+      {{"-cluster-scoped=maybe"}, "-cluster-scoped"},
+      {{"-workers=x"}, "--workers"},
+      {{"-resync-duration=10"}, "--resync-duration"},
+      {{"-kube-client-qps", "fast"}, "--kube-client-qps"},
+      {{"-stderrthreshold=LOUD"}, "-stderrthreshold"},
+      {{"-v=loud"}, "--log-level"},
+      {{"-leader-lease-duration"}, "-leader-lease-duration"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"--namespace=ok"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto p = Parse(args);
+    EXPECT_EQ(p.exit_code, 2) << c.args[0];
+    EXPECT_NE(p.output.find(c.expected), std::string::npos) << c.args[0] << ": " << p.output;
+  }
+}
+
 }  // namespace
 }  // namespace brfed::manager

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   brfed::log::Setup({parsed.flags.log_level, parsed.flags.log_format, "br-federation-manager"});
+  for (const std::string& warning : parsed.warnings) brfed::log::Warn(warning);
   brfed::kube::GlobalInit();
 
   brfed::ShutdownSignals shutdown_signals;

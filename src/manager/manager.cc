@@ -12,12 +12,13 @@
 #include "runtime/informer_factory.h"
 #include "runtime/leader_election.h"
 #include "runtime/metrics.h"
+#include "runtime/process_metrics.h"
 #include "runtime/status_writer.h"
 
 namespace brfed::manager {
 namespace {
 
-constexpr char kLeaseName[] = "br-federation-manager";
+constexpr char kComponentName[] = "br-federation-manager";
 
 // hostname_<random>, like client-go's default identity; unique per process.
 std::string LeaderIdentity() {
@@ -30,7 +31,7 @@ std::string LeaderIdentity() {
 }
 
 // What the API servers' audit logs show for every request of this process.
-std::string UserAgent() { return std::string(kLeaseName) + "/" + Version(); }
+std::string UserAgent() { return std::string(kComponentName) + "/" + Version(); }
 
 }  // namespace
 
@@ -46,6 +47,7 @@ Manager::~Manager() {
 Status Manager::Init() {
   metrics_ = std::make_unique<runtime::MetricsRegistry>();
   client_metrics_ = runtime::NewClientMetrics(metrics_.get());
+  process_metrics_ = std::make_unique<runtime::ProcessMetrics>(metrics_.get());
 
   auto rest = kube::ResolveRestConfig(flags_.kubeconfig, "");
   if (!rest.ok()) return rest.status().Annotate("control-plane kubeconfig");
@@ -72,17 +74,17 @@ Status Manager::Init() {
   // does): ~5 Events per VolumeBackup must not take the tokens of the controllers' writes.
   auto events_client = kube::NewClient(*rest, client_metrics_.get());
   if (!events_client.ok()) return events_client.status().Annotate("control-plane events client");
-  events_ = std::make_unique<runtime::EventRecorder>(*events_client, kLeaseName);
+  events_ = std::make_unique<runtime::EventRecorder>(*events_client, kComponentName);
   if (flags_.leader_elect) {
     runtime::LeaderElector::Config config;
     config.ns = flags_.ns;
-    config.name = kLeaseName;
+    config.name = flags_.lease_name;
     config.identity = LeaderIdentity();
     config.lease_duration = flags_.leader_lease_duration;
     config.renew_deadline = flags_.leader_renew_deadline;
     config.retry_period = flags_.leader_retry_period;
     log::Info("campaigning for leadership",
-              {{"lease", flags_.ns + "/" + kLeaseName}, {"identity", config.identity}});
+              {{"lease", flags_.ns + "/" + flags_.lease_name}, {"identity", config.identity}});
     elector_ = std::make_unique<runtime::LeaderElector>(control_plane_, config);
   }
   return Status::Ok();
@@ -107,7 +109,10 @@ Status Manager::StartWork() {
     return kube::NewClient(config, client_metrics);
   });
 
-  informers_ = std::make_unique<runtime::SharedInformerFactory>(control_plane_);
+  // Upstream's -cluster-scoped=false: the federation kinds of $NAMESPACE only.
+  runtime::InformerOptions informer_defaults;
+  informer_defaults.ns = flags_.cluster_scoped ? "" : flags_.ns;
+  informers_ = std::make_unique<runtime::SharedInformerFactory>(control_plane_, informer_defaults);
   status_writer_ = std::make_unique<runtime::StatusWriter>(control_plane_);
 
   federation::ControllerDeps deps;

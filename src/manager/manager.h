@@ -28,6 +28,7 @@ class EventRecorder;
 class HttpEndpoints;
 class LeaderElector;
 class MetricsRegistry;
+class ProcessMetrics;
 class SharedInformerFactory;
 class StatusWriter;
 }  // namespace brfed::runtime
@@ -56,6 +57,7 @@ class Manager {
   ManagerFlags flags_;
   std::vector<ControllerFactory> factories_;
   std::unique_ptr<runtime::MetricsRegistry> metrics_;
+  std::unique_ptr<runtime::ProcessMetrics> process_metrics_;  // before metrics_ goes
   std::unique_ptr<kube::ClientMetrics> client_metrics_;
   std::shared_ptr<kube::Client> control_plane_;
   std::unique_ptr<runtime::HttpEndpoints> endpoints_;

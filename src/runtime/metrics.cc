@@ -241,7 +241,22 @@ Histogram& MetricsRegistry::AddHistogram(const std::string& name, const std::str
   return Register<Histogram>(name, help, std::move(label_names), std::move(buckets));
 }
 
+int MetricsRegistry::AddCollector(std::function<void()> collect) {
+  std::lock_guard<std::mutex> lock(collectors_mu_);
+  collectors_.emplace(next_collector_id_, std::move(collect));
+  return next_collector_id_++;
+}
+
+void MetricsRegistry::RemoveCollector(int id) {
+  std::lock_guard<std::mutex> lock(collectors_mu_);
+  collectors_.erase(id);
+}
+
 std::string MetricsRegistry::Expose() const {
+  {
+    std::lock_guard<std::mutex> lock(collectors_mu_);
+    for (const auto& [id, collect] : collectors_) collect();
+  }
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, family] : families_) family->Render(out);

@@ -14,6 +14,7 @@
 #define BRFED_RUNTIME_METRICS_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -138,8 +139,14 @@ class MetricsRegistry {
   Histogram& AddHistogram(const std::string& name, const std::string& help,
                           std::vector<std::string> label_names = {},
                           std::vector<double> buckets = DefaultBuckets());
-  // The text exposition of every family.
+  // The text exposition of every family; runs the collectors first.
   std::string Expose() const;
+
+  // `collect` runs at the start of every Expose, to set gauges that are computed from state at
+  // scrape time (work in flight, process counters). It must not call Expose. Remove it (by the
+  // returned id) before what it reads goes away; removal waits for a running collection.
+  int AddCollector(std::function<void()> collect);
+  void RemoveCollector(int id);
 
  private:
   template <typename T, typename... Args>
@@ -147,6 +154,9 @@ class MetricsRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>> families_;
   std::vector<std::unique_ptr<MetricFamily>> detached_;
+  mutable std::mutex collectors_mu_;  // held while collectors run; never under mu_
+  std::map<int, std::function<void()>> collectors_;
+  int next_collector_id_ = 0;
 };
 
 // Prometheus escaping: label values escape \ " and newline; help text escapes \ and newline.

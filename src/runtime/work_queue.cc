@@ -38,9 +38,38 @@ WorkQueue::WorkQueue(std::string name, Clock* clock, RateLimitOptions rate_limit
                         ->AddHistogram("workqueue_work_duration_seconds",
                                        "How long processing an item takes.", {"name"}, buckets)
                         .WithLabels({name_});
+  unfinished_work_ = &metrics
+                          ->AddGauge("workqueue_unfinished_work_seconds",
+                                     "Seconds of work in progress that has not been observed by "
+                                     "work_duration; large values mean stuck workers.",
+                                     {"name"})
+                          .WithLabels({name_});
+  longest_running_ =
+      &metrics
+           ->AddGauge("workqueue_longest_running_processor_seconds",
+                      "Seconds the longest-running item has been in process.", {"name"})
+           .WithLabels({name_});
+  metrics_ = metrics;
+  collector_id_ = metrics->AddCollector([this] { CollectInFlight(); });
 }
 
-WorkQueue::~WorkQueue() { ShutDown(); }
+WorkQueue::~WorkQueue() {
+  if (metrics_ != nullptr) metrics_->RemoveCollector(collector_id_);
+  ShutDown();
+}
+
+void WorkQueue::CollectInFlight() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const SteadyTime now = clock_->Steady();
+  double total = 0, longest = 0;
+  for (const auto& [key, started] : started_at_) {
+    const double s = Seconds(now - started);
+    total += s;
+    longest = std::max(longest, s);
+  }
+  unfinished_work_->Set(total);
+  longest_running_->Set(longest);
+}
 
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutting_down_) return;

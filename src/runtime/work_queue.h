@@ -68,6 +68,8 @@ class WorkQueue {
 
  private:
   void AddLocked(const std::string& key);
+  // Sets the in-flight gauges from started_at_ (a metrics collector, run at scrape time).
+  void CollectInFlight();
   void PromoteDueLocked(SteadyTime now);
 
   const std::string name_;
@@ -90,6 +92,10 @@ class WorkQueue {
   Counter::Series* retries_ = nullptr;
   Histogram::Series* queue_duration_ = nullptr;
   Histogram::Series* work_duration_ = nullptr;
+  Gauge::Series* unfinished_work_ = nullptr;
+  Gauge::Series* longest_running_ = nullptr;
+  MetricsRegistry* metrics_ = nullptr;
+  int collector_id_ = -1;
 };
 
 }  // namespace brfed::runtime

@@ -180,5 +180,34 @@ TEST(WorkQueueTest, ExportsMetrics) {
   EXPECT_NE(text.find("workqueue_queue_duration_seconds_count{name=\"vbk\"} 0"), std::string::npos);
 }
 
+TEST(WorkQueueTest, InFlightWorkIsMeasuredAtScrapeTime) {
+  FakeClock clock;
+  MetricsRegistry r;
+  {
+    WorkQueue q("vbk", &clock, {}, &r);
+    q.Add("a");
+    ASSERT_EQ(q.Get(), "a");
+    clock.Advance(std::chrono::seconds(5));
+    q.Add("b");
+    ASSERT_EQ(q.Get(), "b");
+    clock.Advance(std::chrono::seconds(1));
+    std::string text = r.Expose();
+    EXPECT_NE(text.find("workqueue_unfinished_work_seconds{name=\"vbk\"} 7"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("workqueue_longest_running_processor_seconds{name=\"vbk\"} 6"),
+              std::string::npos)
+        << text;
+    q.Done("a");
+    q.Done("b");
+    text = r.Expose();
+    EXPECT_NE(text.find("workqueue_unfinished_work_seconds{name=\"vbk\"} 0"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("workqueue_longest_running_processor_seconds{name=\"vbk\"} 0"),
+              std::string::npos);
+  }
+  // The queue is gone: scraping must not touch it.
+  EXPECT_NE(r.Expose().find("workqueue_depth"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace brfed::runtime

@@ -123,7 +123,8 @@ Status FederationEnv::WriteFederationKubeconfig(const std::vector<std::string>& 
 }
 
 Result<std::unique_ptr<ManagerProcess>> FederationEnv::StartManager(
-    const std::string& tag, const std::vector<std::string>& extra) {
+    const std::string& tag, const std::vector<std::string>& extra,
+    const std::vector<std::pair<std::string, std::string>>& env) {
   auto m = std::make_unique<ManagerProcess>();
   ProcessOptions o;
   o.binary = ManagerBinary();
@@ -138,6 +139,7 @@ Result<std::unique_ptr<ManagerProcess>> FederationEnv::StartManager(
             "--namespace",
             ns_};
   o.args.insert(o.args.end(), extra.begin(), extra.end());
+  o.env = env;
   m->log = dir_->File(tag + ".log");
   o.stderr_path = m->log;
   o.stdout_path = dir_->File(tag + ".out");

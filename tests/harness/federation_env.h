@@ -58,10 +58,10 @@ class FederationEnv {
 
   // Starts br-federation-manager against the control plane and the federation kubeconfig
   // (--namespace ns, metrics on an ephemeral port) and waits until it serves metrics. `tag`
-  // names its log files; `extra` is appended to its flags.
-  Result<std::unique_ptr<ManagerProcess>> StartManager(const std::string& tag,
-                                                       const std::vector<std::string>& extra = {
-                                                           "--leader-elect=false"});
+  // names its log files; `extra` is appended to its flags; `env` is added to its environment.
+  Result<std::unique_ptr<ManagerProcess>> StartManager(
+      const std::string& tag, const std::vector<std::string>& extra = {"--leader-elect=false"},
+      const std::vector<std::pair<std::string, std::string>>& env = {});
 
   // `tidb-operator-sim check --audit-log` over this environment's audit log.
   CommandResult CheckAuditLog() const;

@@ -169,19 +169,26 @@ TEST_F(ManagerEnv, ServesReadyzAndMetrics) {
 // shows.
 TEST_F(ManagerEnv, OneVolumeBackupWatchPerControlPlane) {
   ASSERT_TRUE(WaitFor([&] { return Ready(*manager_); }, 30s));
+  // Both audit formats: brfed-apiserver writes one flat line per request (`resource`,
+  // `user_agent`); kube-apiserver writes audit.k8s.io Events (`objectRef.resource`,
+  // `userAgent`), one per stage of a request, so requests are counted by `auditID`.
   auto requests = [&](const std::string& verb, const std::string& resource) {
-    int n = 0;
+    std::set<std::string> seen;
     std::istringstream lines(testing::ReadFile(env_->control_plane_audit_log()));
-    for (std::string line; std::getline(lines, line);) {
+    int line_number = 0;
+    for (std::string line; std::getline(lines, line); ++line_number) {
       auto entry = ParseJson(line);
       if (!entry.ok()) continue;
-      if (JsonStringAt(*entry, {"verb"}) == verb &&
-          JsonStringAt(*entry, {"resource"}) == resource &&
-          JsonStringAt(*entry, {"user_agent"}).rfind("br-federation-manager/", 0) == 0) {
-        ++n;
+      const bool kube_event = entry->contains("auditID");
+      const std::string res = kube_event ? JsonStringAt(*entry, {"objectRef", "resource"})
+                                         : JsonStringAt(*entry, {"resource"});
+      const std::string agent = JsonStringAt(*entry, {kube_event ? "userAgent" : "user_agent"});
+      if (JsonStringAt(*entry, {"verb"}) == verb && res == resource &&
+          agent.rfind("br-federation-manager/", 0) == 0) {
+        seen.insert(kube_event ? JsonStringAt(*entry, {"auditID"}) : std::to_string(line_number));
       }
     }
-    return n;
+    return static_cast<int>(seen.size());
   };
   EXPECT_EQ(requests("watch", "volumebackups"), 1);
   EXPECT_EQ(requests("list", "volumebackups"), 1);
@@ -386,6 +393,104 @@ TEST_F(ManagerEnv, OnlyTheLeaderWorksAndAStandbyTakesOver) {
   auto code = second->process->Wait(20s);
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0) << testing::ReadFile(second->log);
+}
+
+// Upstream's -cluster-scoped=false (the chart's clusterScoped=false, with a namespaced Role):
+// only the federation objects of $NAMESPACE are watched and driven.
+TEST_F(ManagerEnv, NamespaceScopedWatchesOnlyItsNamespace) {
+  // The harness passes --namespace default (the chart: $NAMESPACE from the Pod).
+  Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "elsewhere"}}}};
+  ASSERT_TRUE(cp_client_->Create(kube::resources::Namespace(), "", ns).ok());
+  Json outside = VolumeBackup("outside-scope", {"c1", "c2"});
+  outside["metadata"]["namespace"] = "elsewhere";
+  ASSERT_TRUE(cp_client_->Create(kube::resources::VolumeBackup(), "elsewhere", outside).ok());
+  ASSERT_TRUE(Create(VolumeBackup("inside-scope", {"c1", "c2"})).ok());
+  auto GetOutside = [this] {
+    auto r = cp_client_->Get(kube::resources::VolumeBackup(), "elsewhere", "outside-scope");
+    return r.ok() ? *r : Json();
+  };
+
+  auto m = env_->StartManager("scoped", {"--leader-elect=false", "-cluster-scoped=false"});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  Json inside = WaitPhase("inside-scope", {"Complete", "Failed", "Invalid"});
+  EXPECT_EQ(JsonStringAt(inside, {"status", "phase"}), "Complete")
+      << DumpJson(inside) << (*m)->Log();
+  EXPECT_EQ(JsonAt(GetOutside(), {"status"}), nullptr) << DumpJson(GetOutside());
+  EXPECT_EQ((*m)->Log().find("elsewhere/outside-scope"), std::string::npos) << (*m)->Log();
+  // Back to all namespaces: the object outside the old scope is picked up.
+  (*m)->process->Terminate();
+  ASSERT_TRUE((*m)->process->Wait(20s).ok());
+  auto all = env_->StartManager("all-namespaces", {"--leader-elect=false", "-cluster-scoped"});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  Json done;
+  WaitFor(
+      [&] {
+        done = GetOutside();
+        return JsonStringAt(done, {"status", "phase"}) == "Complete";
+      },
+      60s);
+  EXPECT_EQ(JsonStringAt(done, {"status", "phase"}), "Complete") << DumpJson(done);
+}
+
+// The container command of upstream's chart (charts/br-federation, default values), its
+// environment (NAMESPACE from the Pod, TZ) and KUBECONFIG in place of the in-cluster account:
+// the manager starts, serves :6060 (the chart's liveness probe port), leads on upstream's Lease
+// name and completes a backup.
+TEST_F(ManagerEnv, TheChartsCommandLineStartsLeadsAndWorks) {
+  ProcessOptions o;
+  o.binary = testing::ManagerBinary();
+  o.args = {"-v=2", "-cluster-scoped=true",
+            "-federation-kubeconfig-path=" + env_->federation_kubeconfig()};
+  o.env = {{"NAMESPACE", kNs}, {"TZ", "UTC"}, {"KUBECONFIG", control_plane_->kubeconfig}};
+  o.stderr_path = dir_->File("chart-cmd.log");
+  auto process = Process::Start(o);
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  testing::HttpClient probe("http://127.0.0.1:6060");
+  ASSERT_TRUE(WaitFor(
+      [&] { return probe.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200; }, 90s))
+      << testing::ReadFile(o.stderr_path);
+  auto lease = cp_client_->Get(kube::resources::Lease(), kNs, "br-federation-manager");
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  EXPECT_FALSE(JsonStringAt(*lease, {"spec", "holderIdentity"}).empty()) << DumpJson(*lease);
+  ASSERT_TRUE(Create(VolumeBackup("chart-cmd", {"c1", "c2"})).ok());
+  EXPECT_EQ(
+      JsonStringAt(WaitPhase("chart-cmd", {"Complete", "Failed", "Invalid"}), {"status", "phase"}),
+      "Complete")
+      << testing::ReadFile(o.stderr_path);
+  (*process)->Terminate();
+  auto code = (*process)->Wait(20s);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0) << testing::ReadFile(o.stderr_path);
+}
+
+// Upstream's chart with appendReleaseSuffix sets HELM_RELEASE; the Lease is then
+// br-federation-manager-<release>, so two managers of one release (a Go pod and ours during a
+// switch-over, or two of ours) contend for the same Lease.
+TEST_F(ManagerEnv, HelmReleaseNamesTheLeaseAndOneManagerOfAReleaseLeads) {
+  std::vector<std::string> election = {
+      "--leader-elect", "--leader-lease-duration", "2s",   "--leader-renew-deadline",
+      "1500ms",         "--leader-retry-period",   "200ms"};
+  std::vector<std::unique_ptr<Manager>> managers;
+  for (const char* tag : {"release-a", "release-b"}) {
+    auto m = env_->StartManager(tag, election, {{"HELM_RELEASE", "fed1"}});
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    managers.push_back(std::move(*m));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Ready(*managers[0]) || Ready(*managers[1]); }))
+      << managers[0]->Log() << managers[1]->Log();
+  auto lease = cp_client_->Get(kube::resources::Lease(), kNs, "br-federation-manager-fed1");
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  const std::string holder = JsonStringAt(*lease, {"spec", "holderIdentity"});
+  EXPECT_FALSE(holder.empty());
+  // Give the standby every chance to (wrongly) start: a backup runs to the end meanwhile.
+  ASSERT_TRUE(Create(VolumeBackup("release-led", {"c1", "c2"})).ok());
+  EXPECT_EQ(JsonStringAt(WaitPhase("release-led", {"Complete", "Failed", "Invalid"}),
+                         {"status", "phase"}),
+            "Complete");
+  EXPECT_NE(Ready(*managers[0]), Ready(*managers[1])) << "exactly one of the release leads";
+  auto again = cp_client_->Get(kube::resources::Lease(), kNs, "br-federation-manager-fed1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(JsonStringAt(*again, {"spec", "holderIdentity"}), holder);
 }
 
 TEST_F(ManagerEnv, ZzAuditLogIsClean) {
