@@ -82,6 +82,11 @@ class AuditChecker {
       for (const std::string& s : snaps_by_owner_[owner]) {
         v_.push_back(at + "backup " + owner + " cleaned up but snapshot " + s + " was not deleted");
       }
+    } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Backup" &&
+               JsonStringAt(e, {"type"}) == "VolumeBackupComplete") {
+      // The member's snapshots are now part of a usable backup: each unsafe one counts.
+      for (std::string& unsafe : unsafe_snapshots_[owner]) v_.push_back(std::move(unsafe));
+      unsafe_snapshots_.erase(owner);
     } else if (ev == "restore_volume_complete") {
       restore_ts_[JsonStringAt(e, {"name"})][owner] = JsonStringAt(e, {"commitTs"});
     } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Restore") {
@@ -127,15 +132,20 @@ class AuditChecker {
     snaps_by_owner_[owner].insert(snap);
     std::string name = NameOf(owner);
     int w = holders_.empty() ? 0 : window_;
+    // A snapshot outside the backup's one pause window is unsafe only if its member goes on to
+    // report VolumeBackupComplete: a member that fails (say, because its pause was released
+    // under it by an external fault, a race no coordinator can close) yields no usable backup,
+    // and its snapshots must only be cleaned up (checked at clean_done).
     if (w == 0) {
-      v_.push_back(at + "snapshot " + snap + " of backup " + name +
-                   " started while GC and scheduling were not paused");
+      unsafe_snapshots_[owner].push_back(at + "snapshot " + snap + " of backup " + name +
+                                         " started while GC and scheduling were not paused");
     }
     auto [it, inserted] = backup_window_.emplace(name, std::make_pair(w, line_no));
     if (!inserted && it->second.first != w) {
-      v_.push_back(at + "snapshot " + snap + " of backup " + name +
-                   " started in a different pause window than its first snapshot (line " +
-                   std::to_string(it->second.second) + ")");
+      unsafe_snapshots_[owner].push_back(
+          at + "snapshot " + snap + " of backup " + name +
+          " started in a different pause window than its first snapshot (line " +
+          std::to_string(it->second.second) + ")");
     }
   }
 
@@ -165,6 +175,8 @@ class AuditChecker {
   // backup name -> (window, first line) of its first snapshot
   std::map<std::string, std::pair<int, size_t>> backup_window_;
   std::map<std::string, std::set<std::string>> snaps_by_owner_;  // live snapshots
+  // Per member: violations that count once it reports VolumeBackupComplete.
+  std::map<std::string, std::vector<std::string>> unsafe_snapshots_;
   // restore name -> member owner -> commitTs / TikvComplete
   std::map<std::string, std::map<std::string, std::string>> restore_ts_;
   std::map<std::string, std::set<std::string>> restore_members_;

@@ -70,13 +70,40 @@ TEST(AuditCheck, UnreleasedAndExpiredPausesAreCaught) {
   EXPECT_TRUE(Mentions(v, "expired")) << v.size();
 }
 
+Json BackupComplete(const char* owner) {
+  return {{"event", "condition"},
+          {"kind", "Backup"},
+          {"owner", owner},
+          {"type", "VolumeBackupComplete"}};
+}
+
 TEST(AuditCheck, SnapshotsOutsideOrAcrossPauseWindowsAreCaught) {
-  auto v = CheckAuditLog(Log({Snap("s1", "c1/ns/fed-a/u1")}));
+  auto v = CheckAuditLog(Log({Snap("s1", "c1/ns/fed-a/u1"), BackupComplete("c1/ns/fed-a/u1")}));
   EXPECT_TRUE(Mentions(v, "not paused"));
   v = CheckAuditLog(Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Resume("h"), Pause("h"),
-                         Snap("s2", "c2/ns/fed-a/u2"), Resume("h")}));
+                         Snap("s2", "c2/ns/fed-a/u2"), Resume("h"),
+                         BackupComplete("c1/ns/fed-a/u1"), BackupComplete("c2/ns/fed-a/u2")}));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_TRUE(Mentions(v, "different pause window"));
+}
+
+// A member whose pause was released under it (an external fault) fails: its snapshots never
+// form a usable backup, so they only have to be cleaned up.
+TEST(AuditCheck, UnsafeSnapshotsOfAFailedMemberOnlyNeedCleaning) {
+  EXPECT_TRUE(
+      CheckAuditLog(
+          Log({Pause("h"),
+               Resume("h"),
+               Snap("s1", "c1/ns/fed-a/u1"),
+               {{"event", "snapshot_delete"}, {"snapshot", "s1"}, {"owner", "c1/ns/fed-a/u1"}},
+               {{"event", "clean_done"}, {"owner", "c1/ns/fed-a/u1"}}}))
+          .empty());
+  auto v = CheckAuditLog(Log({Pause("h"),
+                              Resume("h"),
+                              Snap("s1", "c1/ns/fed-a/u1"),
+                              {{"event", "clean_done"}, {"owner", "c1/ns/fed-a/u1"}}}));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(Mentions(v, "s1"));
 }
 
 TEST(AuditCheck, LeakAfterCleanupIsCaught) {
