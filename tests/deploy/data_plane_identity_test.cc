@@ -1,4 +1,4 @@
-// docs/deploy.md steps 1 and 2 on a real kube-apiserver with RBAC: deploy/data-plane/rbac.yaml
+// docs/deploy.md step 1 done by hand on a real kube-apiserver with RBAC: deploy/data-plane/rbac.yaml
 // applied as it ships, a token for its ServiceAccount, the federation kubeconfig built with the
 // page's `kubectl config` commands; the manager then completes a backup in that data plane
 // with that identity alone, without a single forbidden request.
@@ -43,7 +43,7 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
   ExpectKubectlOk(dp.Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")}),
                   "deploy/data-plane/rbac.yaml");
 
-  // Step 2. brfed-kube-testenv runs no token controller, so the token comes from TokenRequest
+  // The token. brfed-kube-testenv runs no token controller, so the token comes from TokenRequest
   // (the page's alternative to the token Secret).
   auto token = dp.Kubectl(
       {"-n", "br-federation", "create", "token", "br-federation-member", "--duration", "1h"});
