@@ -1,7 +1,7 @@
-// docs/deploy.md step 1 done by hand on a real kube-apiserver with RBAC: deploy/data-plane/rbac.yaml
-// applied as it ships, a token for its ServiceAccount, the federation kubeconfig built with the
-// page's `kubectl config` commands; the manager then completes a backup in that data plane
-// with that identity alone, without a single forbidden request.
+// docs/deploy.md step 1 done by hand on a real kube-apiserver with RBAC:
+// deploy/data-plane/rbac.yaml applied as it ships, a token for its ServiceAccount, the federation
+// kubeconfig built with the page's `kubectl config` commands; the manager then completes a backup
+// in that data plane with that identity alone, without a single forbidden request.
 #include <gtest/gtest.h>
 
 #include "kube/resource.h"
@@ -25,11 +25,8 @@ std::string TrimmedOut(const Result<CommandResult>& r) {
   return s;
 }
 
-TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
-  auto data_plane = KubeApiServer::Start();
-  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
-  KubeApiServer& dp = **data_plane;
-  // TiDB Operator's CRDs (the sandbox's copies stand in for them), then step 1 of the page.
+// TiDB Operator's CRDs (the sandbox's copies stand in for them) and the TidbCluster's namespace.
+void InstallOperatorCrds(KubeApiServer& dp) {
   for (const char* crd : {"backups", "restores", "tidbclusters"}) {
     ExpectKubectlOk(
         dp.Kubectl({"apply", "--server-side", "-f",
@@ -40,44 +37,13 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
       dp.Kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"}, 90s),
       "CRDs established");
   ExpectKubectlOk(dp.Kubectl({"create", "namespace", kTcNamespace}), "tc namespace");
-  ExpectKubectlOk(dp.Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")}),
-                  "deploy/data-plane/rbac.yaml");
+}
 
-  // The token. brfed-kube-testenv runs no token controller, so the token comes from TokenRequest
-  // (the page's alternative to the token Secret).
-  auto token = dp.Kubectl(
-      {"-n", "br-federation", "create", "token", "br-federation-member", "--duration", "1h"});
-  ExpectKubectlOk(token, "create token");
-  const std::string server = TrimmedOut(
-      dp.Kubectl({"config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"}));
-  auto ca = dp.Kubectl({"config", "view", "--minify", "--raw", "-o",
-                        "jsonpath={.clusters[0].cluster.certificate-authority-data}"});
-  ExpectKubectlOk(ca, "ca data");
-  ProcessOptions b64;
-  b64.binary = "/usr/bin/base64";
-  b64.args = {"-d", dp.dir().File("ca.b64")};
-  WriteFile(dp.dir().File("ca.b64"), ca->out);
-  CommandResult decoded = RunCommand(b64);
-  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
-  const std::string ca_file = dp.dir().File("dp1-ca.crt");
-  WriteFile(ca_file, decoded.out);
-
+// The simulated TiDB Operator in the data plane and the manager with federation kubeconfig
+// `fed` (context dp1): a VolumeBackup completes, and the manager was refused nothing.
+void ExpectBackupCompletesWithIdentity(KubeApiServer& dp, const std::string& fed) {
   auto env = FederationEnv::Start({.data_planes = {"unused"}});
   ASSERT_TRUE(env.ok()) << env.status().ToString();
-  const std::string fed = dp.dir().File("federation.kubeconfig");
-  auto fed_kubectl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--kubeconfig", fed});
-    return RunTool("kubectl", args);
-  };
-  ExpectKubectlOk(fed_kubectl({"config", "set-cluster", "dp1", "--server", server,
-                               "--certificate-authority", ca_file, "--embed-certs"}),
-                  "set-cluster");
-  ExpectKubectlOk(fed_kubectl({"config", "set-credentials", "dp1", "--token", TrimmedOut(token)}),
-                  "set-credentials");
-  ExpectKubectlOk(
-      fed_kubectl({"config", "set-context", "dp1", "--cluster", "dp1", "--user", "dp1"}),
-      "set-context");
-
   // TiDB Operator in the data plane (admin rights, as the operator has).
   ProcessOptions sim;
   sim.binary = SimBinary();
@@ -138,6 +104,73 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
     EXPECT_EQ(log.find(refused), std::string::npos) << "the manager was refused something:\n"
                                                     << log;
   }
+}
+
+TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
+  auto data_plane = KubeApiServer::Start();
+  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
+  KubeApiServer& dp = **data_plane;
+  ASSERT_NO_FATAL_FAILURE(InstallOperatorCrds(dp));
+  ExpectKubectlOk(dp.Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")}),
+                  "deploy/data-plane/rbac.yaml");
+
+  // The token. brfed-kube-testenv runs no token controller, so the token comes from TokenRequest
+  // (the page's alternative to the token Secret).
+  auto token = dp.Kubectl(
+      {"-n", "br-federation", "create", "token", "br-federation-member", "--duration", "1h"});
+  ExpectKubectlOk(token, "create token");
+  const std::string server = TrimmedOut(
+      dp.Kubectl({"config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"}));
+  auto ca = dp.Kubectl({"config", "view", "--minify", "--raw", "-o",
+                        "jsonpath={.clusters[0].cluster.certificate-authority-data}"});
+  ExpectKubectlOk(ca, "ca data");
+  ProcessOptions b64;
+  b64.binary = "/usr/bin/base64";
+  b64.args = {"-d", dp.dir().File("ca.b64")};
+  WriteFile(dp.dir().File("ca.b64"), ca->out);
+  CommandResult decoded = RunCommand(b64);
+  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
+  const std::string ca_file = dp.dir().File("dp1-ca.crt");
+  WriteFile(ca_file, decoded.out);
+
+  const std::string fed = dp.dir().File("federation.kubeconfig");
+  auto fed_kubectl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kubeconfig", fed});
+    return RunTool("kubectl", args);
+  };
+  ExpectKubectlOk(fed_kubectl({"config", "set-cluster", "dp1", "--server", server,
+                               "--certificate-authority", ca_file, "--embed-certs"}),
+                  "set-cluster");
+  ExpectKubectlOk(fed_kubectl({"config", "set-credentials", "dp1", "--token", TrimmedOut(token)}),
+                  "set-credentials");
+  ExpectKubectlOk(
+      fed_kubectl({"config", "set-context", "dp1", "--cluster", "dp1", "--user", "dp1"}),
+      "set-context");
+
+  ExpectBackupCompletesWithIdentity(dp, fed);
+}
+
+// The same with the identity and context `brfed clusters join` made.
+TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheIdentityJoinMade) {
+  auto data_plane = KubeApiServer::Start();
+  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
+  KubeApiServer& dp = **data_plane;
+  ASSERT_NO_FATAL_FAILURE(InstallOperatorCrds(dp));
+  const std::string fed = dp.dir().File("federation.kubeconfig");
+  ProcessOptions join;
+  join.binary = std::string(BRFED_BINARY_DIR) + "/src/cli/brfed";
+  join.args = {"clusters",
+               "join",
+               "dp1",
+               "--kubeconfig",
+               dp.kubeconfig(),
+               "--tc-namespace",
+               kTcNamespace,
+               "--federation-kubeconfig",
+               fed};
+  CommandResult joined = RunCommand(join, 90s);
+  ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
+  ExpectBackupCompletesWithIdentity(dp, fed);
 }
 
 }  // namespace
