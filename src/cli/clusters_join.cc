@@ -190,6 +190,28 @@ Status SaveFederationJson(const std::string& path, const Json& kubeconfig) {
   return WriteFileAtomically(path, ToYaml(kubeconfig), 0600);
 }
 
+// The data plane is the cluster --kubeconfig/--context point to (the control plane's flags for
+// other commands).
+struct DataPlane {
+  kube::RestConfig config;
+  std::shared_ptr<kube::Client> client;
+};
+Result<DataPlane> ConnectDataPlane(const CommandContext& ctx) {
+  Result<kube::RestConfig> config =
+      kube::ResolveRestConfig(ctx.options().kubeconfig, ctx.options().context);
+  if (!config.ok()) {
+    return InvalidArgument("cannot load the data plane's kubeconfig: " + config.status().message() +
+                           " (pass --kubeconfig PATH [--context C] with admin rights there)");
+  }
+  config->timeout = ctx.options().request_timeout;
+  BRFED_ASSIGN_OR_RETURN(std::shared_ptr<kube::Client> client, kube::NewClient(*config));
+  return DataPlane{std::move(config).value(), std::move(client)};
+}
+
+ErrorSubject DataPlaneSubject(const DataPlane& dp, const std::string& name) {
+  return {"data plane", dp.config.server, "ServiceAccount", ServiceAccountName(name), ""};
+}
+
 Status IgnoreNotFound(const Status& s) { return s.code() == Code::kNotFound ? Status::Ok() : s; }
 
 // Deletes the RoleBindings of `name` in namespaces outside `keep` (all of them for leave).
@@ -262,21 +284,16 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
   const std::string path = FederationPath(ctx);
   Result<Json> federation = LoadFederationJson(path);
   if (!federation.ok()) return ctx.Fail(federation.status(), {});
-  // The data plane is the cluster --kubeconfig/--context point to.
-  Result<std::shared_ptr<kube::Client>> client = ctx.Control();
-  if (!client.ok()) return ctx.Fail(client.status(), {});
-  const ErrorSubject subject{"data plane", ctx.control_server(), "ServiceAccount",
-                             ServiceAccountName(args.name), ""};
-  Result<Json> token = ApplyJoin(**client, args, *duration);
-  if (!token.ok()) return ctx.Fail(token.status(), subject);
-  Result<kube::RestConfig> config =
-      kube::ResolveRestConfig(ctx.options().kubeconfig, ctx.options().context);
-  if (!config.ok()) return ctx.Fail(config.status(), {});
-  const FederationEntry entry{config->server, config->ca_data_base64,
-                              config->insecure_skip_tls_verify, config->tls_server_name,
-                              JsonStringAt(*token, {"status", "token"})};
+  Result<DataPlane> dp = ConnectDataPlane(ctx);
+  if (!dp.ok()) return ctx.Fail(dp.status(), {});
+  Result<Json> token = ApplyJoin(*dp->client, args, *duration);
+  if (!token.ok()) return ctx.Fail(token.status(), DataPlaneSubject(*dp, args.name));
+  const kube::RestConfig& config = dp->config;
+  const FederationEntry entry{config.server, config.ca_data_base64, config.insecure_skip_tls_verify,
+                              config.tls_server_name, JsonStringAt(*token, {"status", "token"})};
   if (entry.token.empty()) {
-    return ctx.Fail(InternalError("the data plane's TokenRequest answer holds no token"), subject);
+    return ctx.Fail(InternalError("the data plane's TokenRequest answer holds no token"),
+                    DataPlaneSubject(*dp, args.name));
   }
   Result<Json> updated = SetFederationContext(std::move(*federation), args.name, entry);
   if (!updated.ok()) {
@@ -285,7 +302,7 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
   }
   if (Status s = SaveFederationJson(path, *updated); !s.ok()) return ctx.Fail(s, {});
   ctx.Out("joined " + args.name + ": ServiceAccount " + kJoinNamespace + "/" +
-          ServiceAccountName(args.name) + " in " + config->server + ", token valid until " +
+          ServiceAccountName(args.name) + " in " + config.server + ", token valid until " +
           JsonStringAt(*token, {"status", "expirationTimestamp"}) + "\ncontext " + args.name +
           " written to " + path + "\n");
   return kExitOk;
@@ -296,17 +313,16 @@ int ClustersLeaveCommand(CommandContext& ctx, const JoinArgs& args) {
   const std::string path = FederationPath(ctx);
   Result<Json> federation = LoadFederationJson(path);
   if (!federation.ok()) return ctx.Fail(federation.status(), {});
-  Result<std::shared_ptr<kube::Client>> client = ctx.Control();
-  if (!client.ok()) return ctx.Fail(client.status(), {});
-  if (Status s = ApplyLeave(**client, args.name); !s.ok()) {
-    return ctx.Fail(s, {"data plane", ctx.control_server(), "ServiceAccount",
-                        ServiceAccountName(args.name), ""});
+  Result<DataPlane> dp = ConnectDataPlane(ctx);
+  if (!dp.ok()) return ctx.Fail(dp.status(), {});
+  if (Status s = ApplyLeave(*dp->client, args.name); !s.ok()) {
+    return ctx.Fail(s, DataPlaneSubject(*dp, args.name));
   }
   if (!federation->is_null()) {
     Status s = SaveFederationJson(path, RemoveFederationContext(std::move(*federation), args.name));
     if (!s.ok()) return ctx.Fail(s, {});
   }
-  ctx.Out("left " + args.name + ": its objects in " + ctx.control_server() +
+  ctx.Out("left " + args.name + ": its objects in " + dp->config.server +
           " are deleted and context " + args.name + " is gone from " + path + "\n");
   return kExitOk;
 }
