@@ -254,6 +254,17 @@ void AddScheduleCommands(CLI::App& app, Invocation* inv) {
                        .add_before_delete = add_pause_resume});
 }
 
+void AddSecretFlags(CLI::App* cmd, JoinArgs* args) {
+  cmd->add_option("--secret", args->secret,
+                  "NAMESPACE/NAME: also store the federation kubeconfig in this control-plane "
+                  "Secret (key kubeconfig, as the chart mounts it)");
+  cmd->add_option("--control-kubeconfig", args->control_kubeconfig,
+                  "control-plane kubeconfig for --secret (default: $KUBECONFIG, in-cluster, "
+                  "~/.kube/config)");
+  cmd->add_option("--control-context", args->control_context,
+                  "control-plane kubeconfig context for --secret");
+}
+
 void AddClustersCommands(CLI::App& app, Invocation* inv) {
   CLI::App* clusters = app.add_subcommand(
       "clusters", "check, join and leave the data planes of the federation kubeconfig");
@@ -273,11 +284,13 @@ void AddClustersCommands(CLI::App& app, Invocation* inv) {
   join->add_option("--token-duration", inv->join.token_duration,
                    "lifetime asked for the token (the server may shorten it)")
       ->capture_default_str();
+  AddSecretFlags(join, &inv->join);
   inv->On(join, [inv](CommandContext& ctx) { return ClustersJoinCommand(ctx, inv->join); });
   CLI::App* leave = clusters->add_subcommand(
       "leave", "delete what join created in the data plane and context NAME");
   leave->add_option("NAME", inv->join.name, "context name in the federation kubeconfig")
       ->required();
+  AddSecretFlags(leave, &inv->join);
   inv->On(leave, [inv](CommandContext& ctx) { return ClustersLeaveCommand(ctx, inv->join); });
 }
 

@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "kube/pem.h"
 
 namespace brfed::cli {
 namespace {
@@ -113,6 +114,25 @@ std::vector<JoinObject> JoinObjects(const std::string& name,
   return out;
 }
 
+Result<std::pair<std::string, std::string>> ParseSecretFlag(const std::string& text) {
+  const size_t slash = text.find('/');
+  const std::string ns = text.substr(0, slash);
+  const std::string name = slash == std::string::npos ? "" : text.substr(slash + 1);
+  std::string err = slash == std::string::npos ? "not NAMESPACE/NAME" : ValidateDnsLabel(ns);
+  if (err.empty()) err = ValidateDnsSubdomain(name);
+  if (!err.empty()) return InvalidArgument("--secret \"" + text + "\": " + err);
+  return std::pair{ns, name};
+}
+
+Json KubeconfigSecret(const std::string& ns, const std::string& name,
+                      const std::string& kubeconfig_text) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"type", "Opaque"},
+          {"data", {{"kubeconfig", kube::EncodeBase64(kubeconfig_text)}}}};
+}
+
 Json TokenRequestBody(std::chrono::seconds duration) {
   return {{"apiVersion", "authentication.k8s.io/v1"},
           {"kind", "TokenRequest"},
@@ -186,8 +206,30 @@ Result<Json> LoadFederationJson(const std::string& path) {
   return parsed;
 }
 
-Status SaveFederationJson(const std::string& path, const Json& kubeconfig) {
-  return WriteFileAtomically(path, ToYaml(kubeconfig), 0600);
+// Writes the federation kubeconfig, then, with --secret, the control plane's Secret.
+Status SaveFederation(const std::string& path, const Json& kubeconfig, const JoinArgs& args,
+                      const CommandContext& ctx) {
+  const std::string text = ToYaml(kubeconfig);
+  BRFED_RETURN_IF_ERROR(WriteFileAtomically(path, text, 0600));
+  if (args.secret.empty()) return Status::Ok();
+  BRFED_ASSIGN_OR_RETURN(auto secret, ParseSecretFlag(args.secret));
+  Result<kube::RestConfig> config =
+      kube::ResolveRestConfig(args.control_kubeconfig, args.control_context);
+  if (!config.ok()) {
+    return InvalidArgument(
+        "cannot load the control-plane kubeconfig for --secret: " + config.status().message() +
+        " (pass --control-kubeconfig PATH [--control-context C])");
+  }
+  config->timeout = ctx.options().request_timeout;
+  BRFED_ASSIGN_OR_RETURN(std::shared_ptr<kube::Client> control, kube::NewClient(*config));
+  Result<Json> applied =
+      control->Patch(kube::resources::Secret(), secret.first, secret.second,
+                     kube::PatchType::kApply, KubeconfigSecret(secret.first, secret.second, text));
+  if (!applied.ok()) {
+    return Status(applied.status().code(), "Secret " + args.secret + " in the control plane " +
+                                               config->server + ": " + applied.status().message());
+  }
+  return Status::Ok();
 }
 
 // The data plane is the cluster --kubeconfig/--context point to (the control plane's flags for
@@ -281,6 +323,11 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
       return ctx.Fail(InvalidArgument("--tc-namespace \"" + ns + "\": " + err), {});
     }
   }
+  if (!args.secret.empty()) {
+    if (auto secret = ParseSecretFlag(args.secret); !secret.ok()) {
+      return ctx.Fail(secret.status(), {});
+    }
+  }
   const std::string path = FederationPath(ctx);
   Result<Json> federation = LoadFederationJson(path);
   if (!federation.ok()) return ctx.Fail(federation.status(), {});
@@ -300,7 +347,7 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
     return ctx.Fail(
         InvalidArgument("federation kubeconfig " + path + ": " + updated.status().message()), {});
   }
-  if (Status s = SaveFederationJson(path, *updated); !s.ok()) return ctx.Fail(s, {});
+  if (Status s = SaveFederation(path, *updated, args, ctx); !s.ok()) return ctx.Fail(s, {});
   ctx.Out("joined " + args.name + ": ServiceAccount " + kJoinNamespace + "/" +
           ServiceAccountName(args.name) + " in " + config.server + ", token valid until " +
           JsonStringAt(*token, {"status", "expirationTimestamp"}) + "\ncontext " + args.name +
@@ -310,6 +357,11 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
 
 int ClustersLeaveCommand(CommandContext& ctx, const JoinArgs& args) {
   if (Status s = ValidateJoinName(args.name); !s.ok()) return ctx.Fail(s, {});
+  if (!args.secret.empty()) {
+    if (auto secret = ParseSecretFlag(args.secret); !secret.ok()) {
+      return ctx.Fail(secret.status(), {});
+    }
+  }
   const std::string path = FederationPath(ctx);
   Result<Json> federation = LoadFederationJson(path);
   if (!federation.ok()) return ctx.Fail(federation.status(), {});
@@ -319,7 +371,8 @@ int ClustersLeaveCommand(CommandContext& ctx, const JoinArgs& args) {
     return ctx.Fail(s, DataPlaneSubject(*dp, args.name));
   }
   if (!federation->is_null()) {
-    Status s = SaveFederationJson(path, RemoveFederationContext(std::move(*federation), args.name));
+    Status s =
+        SaveFederation(path, RemoveFederationContext(std::move(*federation), args.name), args, ctx);
     if (!s.ok()) return ctx.Fail(s, {});
   }
   ctx.Out("left " + args.name + ": its objects in " + dp->config.server +

@@ -13,7 +13,8 @@
 // atomically and with mode 0600. Every object carries the label federation.pingcap.com/joined-as
 // = NAME, which is how leave (and a join with fewer namespaces) finds them again.
 // leave deletes those objects and the context; the namespace br-federation stays (others may
-// use it). Both are idempotent.
+// use it). Both are idempotent. With --secret, both then copy the federation kubeconfig into a
+// Secret of the control plane (what the chart mounts; the manager re-reads the mounted file).
 //
 // Thread-safety: the pure functions are; the commands run on the calling thread.
 #ifndef BRFED_CLI_CLUSTERS_JOIN_H_
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/command_context.h"
@@ -40,12 +42,24 @@ struct JoinArgs {
   std::string name;
   std::vector<std::string> tc_namespaces;
   std::string token_duration = "8760h";
+  // --secret NAMESPACE/NAME: also store the federation kubeconfig in that Secret (key
+  // `kubeconfig`, as the chart mounts it) of the control plane that --control-kubeconfig and
+  // --control-context point to ("" = $KUBECONFIG, in-cluster, ~/.kube/config).
+  std::string secret;
+  std::string control_kubeconfig;
+  std::string control_context;
 };
 
 // NAME must be a DNS label short enough for every object name derived from it.
 Status ValidateJoinName(const std::string& name);
 // A Go duration of at least 10m (TokenRequest's minimum).
 Result<std::chrono::seconds> ParseTokenDuration(const std::string& text);
+
+// --secret NAMESPACE/NAME, checked; kInvalidArgument naming the flag.
+Result<std::pair<std::string, std::string>> ParseSecretFlag(const std::string& text);
+// The Secret holding `kubeconfig_text` under key `kubeconfig`, for server-side apply.
+Json KubeconfigSecret(const std::string& ns, const std::string& name,
+                      const std::string& kubeconfig_text);
 
 // The rules of the reader and writer ClusterRoles (deploy/data-plane/rbac.yaml's).
 Json MemberReaderRules();

@@ -167,5 +167,32 @@ TEST(ClustersJoin, SetsAndRemovesTheFederationContext) {
   }
 }
 
+TEST(ClustersJoin, ParsesTheSecretFlag) {
+  struct Case {
+    std::string text;
+    std::string ns, name;  // "" = error
+  };
+  for (const Case& c : std::vector<Case>{
+           {"br-federation/br-federation-kubeconfig", "br-federation", "br-federation-kubeconfig"},
+           {"ns/a.b", "ns", "a.b"},
+           {"no-slash", "", ""},
+           {"/name", "", ""},
+           {"ns/", "", ""},
+           {"NS/name", "", ""},
+           {"ns/Name", "", ""}}) {
+    auto r = ParseSecretFlag(c.text);
+    if (c.ns.empty()) {
+      ASSERT_FALSE(r.ok()) << c.text;
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+      EXPECT_NE(r.status().message().find("--secret \"" + c.text + "\""), std::string::npos);
+    } else {
+      ASSERT_TRUE(r.ok()) << c.text << r.status().ToString();
+      EXPECT_EQ(*r, (std::pair{c.ns, c.name}));
+    }
+  }
+  EXPECT_EQ(KubeconfigSecret("ns", "kc", "abc")["data"]["kubeconfig"], "YWJj");
+  EXPECT_EQ(JsonStringAt(KubeconfigSecret("ns", "kc", "abc"), {"metadata", "namespace"}), "ns");
+}
+
 }  // namespace
 }  // namespace brfed::cli

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube/pem.h"
 #include "tests/deploy/deploy_util.h"
 
 namespace brfed::testing {
@@ -192,6 +193,43 @@ TEST_F(ClustersJoinTest, NoNamespaceMeansWriteAccessEverywhere) {
   EXPECT_EQ(CanI("create", "backups.pingcap.com", "other"), "no");
   ASSERT_EQ(Leave().exit_code, 0);
   EXPECT_EQ(JoinedObjects(), std::set<std::string>{});
+}
+
+// --secret: the control plane's Secret (here in the same server) holds what the file holds, after
+// join and after leave; a Secret the server refuses fails the command, naming it.
+TEST_F(ClustersJoinTest, SecretHoldsTheFederationKubeconfig) {
+  const std::string kc = dp_->kubeconfig();
+  auto secret_text = [&] {
+    Result<CommandResult> r = dp_->Kubectl(
+        {"-n", "br-federation", "get", "secret", "fed-kc", "-o", "jsonpath={.data.kubeconfig}"});
+    if (!r.ok() || r->exit_code != 0) return std::string("(no secret)");
+    return kube::DecodeBase64(r->out).value_or("(bad base64)");
+  };
+  const std::vector<std::string> secret = {
+      "--federation-kubeconfig", federation_, "--secret", "br-federation/fed-kc",
+      "--control-kubeconfig",    kc};
+  std::vector<std::string> join = {"clusters", "join", "dp1", "--kubeconfig", kc};
+  join.insert(join.end(), secret.begin(), secret.end());
+  CommandResult joined = Brfed(join);
+  ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
+  EXPECT_EQ(secret_text(), ReadFile(federation_));
+  EXPECT_EQ(ParseYaml(secret_text()).value_or(Json())["contexts"][0]["name"], "dp1");
+
+  std::vector<std::string> leave = {"clusters", "leave", "dp1", "--kubeconfig", kc};
+  leave.insert(leave.end(), secret.begin(), secret.end());
+  CommandResult left = Brfed(leave);
+  ASSERT_EQ(left.exit_code, 0) << left.out << left.err;
+  EXPECT_EQ(secret_text(), ReadFile(federation_));
+  EXPECT_EQ(ParseYaml(secret_text()).value_or(Json())["contexts"], Json::array());
+
+  join[join.size() - 3] = "absent/fed-kc";
+  CommandResult refused = Brfed(join);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("Secret absent/fed-kc"), std::string::npos) << refused.err;
+  join[join.size() - 3] = "Bad/fed-kc";
+  CommandResult bad = Brfed(join);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("--secret \"Bad/fed-kc\""), std::string::npos) << bad.err;
 }
 
 TEST_F(ClustersJoinTest, BadInputFailsClearlyAndChangesNothing) {
