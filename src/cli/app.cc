@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/clusters_join.h"
 #include "cli/command_context.h"
 #include "cli/federation_commands.h"
 #include "cli/local_commands.h"
@@ -45,6 +46,7 @@ struct Invocation {
   RestoreCreateArgs restore_create;
   ScheduleCreateArgs schedule_create;
   std::vector<std::string> check_clusters;
+  JoinArgs join;
   SandboxOptions sandbox;
   bool purge = false;
   DemoOptions demo;
@@ -252,14 +254,44 @@ void AddScheduleCommands(CLI::App& app, Invocation* inv) {
                        .add_before_delete = add_pause_resume});
 }
 
+void AddSecretFlags(CLI::App* cmd, JoinArgs* args) {
+  cmd->add_option("--secret", args->secret,
+                  "NAMESPACE/NAME: also store the federation kubeconfig in this control-plane "
+                  "Secret (key kubeconfig, as the chart mounts it)");
+  cmd->add_option("--control-kubeconfig", args->control_kubeconfig,
+                  "control-plane kubeconfig for --secret (default: $KUBECONFIG, in-cluster, "
+                  "~/.kube/config)");
+  cmd->add_option("--control-context", args->control_context,
+                  "control-plane kubeconfig context for --secret");
+}
+
 void AddClustersCommands(CLI::App& app, Invocation* inv) {
-  CLI::App* clusters =
-      app.add_subcommand("clusters", "check the data planes of the federation kubeconfig");
+  CLI::App* clusters = app.add_subcommand(
+      "clusters", "check, join and leave the data planes of the federation kubeconfig");
   clusters->require_subcommand(1);
   CLI::App* c = clusters->add_subcommand(
       "check", "reachable, authenticated, CRDs, access, TidbClusters; non-zero exit on a problem");
   AddClusterFlag(c, &inv->check_clusters);
   inv->On(c, [inv](CommandContext& ctx) { return ClustersCheckCommand(ctx, inv->check_clusters); });
+  CLI::App* join = clusters->add_subcommand(
+      "join",
+      "give the manager a least-privilege identity in the data plane that --kubeconfig/--context "
+      "point to, and write context NAME for it into the federation kubeconfig");
+  join->add_option("NAME", inv->join.name, "context name in the federation kubeconfig")->required();
+  join->add_option("--tc-namespace", inv->join.tc_namespaces,
+                   "namespace of a TidbCluster: write access there only (repeatable; default: "
+                   "all namespaces)");
+  join->add_option("--token-duration", inv->join.token_duration,
+                   "lifetime asked for the token (the server may shorten it)")
+      ->capture_default_str();
+  AddSecretFlags(join, &inv->join);
+  inv->On(join, [inv](CommandContext& ctx) { return ClustersJoinCommand(ctx, inv->join); });
+  CLI::App* leave = clusters->add_subcommand(
+      "leave", "delete what join created in the data plane and context NAME");
+  leave->add_option("NAME", inv->join.name, "context name in the federation kubeconfig")
+      ->required();
+  AddSecretFlags(leave, &inv->join);
+  inv->On(leave, [inv](CommandContext& ctx) { return ClustersLeaveCommand(ctx, inv->join); });
 }
 
 constexpr const char* kApiServerFlagHelp =

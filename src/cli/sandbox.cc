@@ -29,19 +29,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << text;
-    if (!out) return InvalidArgument("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return InvalidArgument("cannot write " + path + ": " + ec.message());
-  return Status::Ok();
-}
-
 std::string LastLines(const std::string& path, int n) {
   const std::string text = ReadFile(path).value_or("");
   size_t pos = text.size();

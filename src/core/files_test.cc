@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,31 @@ TEST(ReadFileTest, ReadsBytesAndReportsMissingFiles) {
   Result<std::string> empty = ReadFile(tmpl + "/empty");
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(*empty, "");
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(WriteFileAtomicallyTest, CreatesAndReplacesWithTheModeAndReportsFailures) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "brfed-files-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/kubeconfig";
+  struct Case {
+    std::string text;
+    mode_t mode;
+  };
+  // Created, replaced, and a wider mode narrowed again (an existing file's mode is not kept).
+  for (const Case& c : std::vector<Case>{{"one", 0600}, {"", 0644}, {"three\n", 0600}}) {
+    ASSERT_TRUE(WriteFileAtomically(path, c.text, c.mode).ok());
+    EXPECT_EQ(ReadFile(path).value_or("?"), c.text);
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, c.mode) << c.text;
+    EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  }
+  Status missing_dir = WriteFileAtomically(tmpl + "/absent/f", "x");
+  EXPECT_EQ(missing_dir.code(), Code::kInvalidArgument);
+  EXPECT_NE(missing_dir.message().find(tmpl + "/absent/f"), std::string::npos);
+  std::filesystem::create_directory(tmpl + "/dir");
+  EXPECT_EQ(WriteFileAtomically(tmpl + "/dir", "x").code(), Code::kInvalidArgument);
   std::filesystem::remove_all(tmpl);
 }
 

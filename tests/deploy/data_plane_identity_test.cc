@@ -1,7 +1,8 @@
-// docs/deploy.md steps 1 and 2 on a real kube-apiserver with RBAC: deploy/data-plane/rbac.yaml
-// applied as it ships, a token for its ServiceAccount, the federation kubeconfig built with the
-// page's `kubectl config` commands; the manager then completes a backup in that data plane
-// with that identity alone, without a single forbidden request.
+// docs/deploy.md step 1 done by hand on a real kube-apiserver with RBAC:
+// deploy/data-plane/rbac.yaml applied as it ships, a token for its ServiceAccount, the federation
+// kubeconfig built with the page's `kubectl config` commands; the manager then completes a backup
+// and a restore in that data plane with that identity alone, without a single forbidden request.
+// Then the same with the identity and context `brfed clusters join` made.
 #include <gtest/gtest.h>
 
 #include "kube/resource.h"
@@ -25,11 +26,8 @@ std::string TrimmedOut(const Result<CommandResult>& r) {
   return s;
 }
 
-TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
-  auto data_plane = KubeApiServer::Start();
-  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
-  KubeApiServer& dp = **data_plane;
-  // TiDB Operator's CRDs (the sandbox's copies stand in for them), then step 1 of the page.
+// TiDB Operator's CRDs (the sandbox's copies stand in for them) and the TidbCluster's namespace.
+void InstallOperatorCrds(KubeApiServer& dp) {
   for (const char* crd : {"backups", "restores", "tidbclusters"}) {
     ExpectKubectlOk(
         dp.Kubectl({"apply", "--server-side", "-f",
@@ -40,44 +38,54 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
       dp.Kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"}, 90s),
       "CRDs established");
   ExpectKubectlOk(dp.Kubectl({"create", "namespace", kTcNamespace}), "tc namespace");
-  ExpectKubectlOk(dp.Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")}),
-                  "deploy/data-plane/rbac.yaml");
+}
 
-  // Step 2. brfed-kube-testenv runs no token controller, so the token comes from TokenRequest
-  // (the page's alternative to the token Secret).
-  auto token = dp.Kubectl(
-      {"-n", "br-federation", "create", "token", "br-federation-member", "--duration", "1h"});
-  ExpectKubectlOk(token, "create token");
-  const std::string server = TrimmedOut(
-      dp.Kubectl({"config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"}));
-  auto ca = dp.Kubectl({"config", "view", "--minify", "--raw", "-o",
-                        "jsonpath={.clusters[0].cluster.certificate-authority-data}"});
-  ExpectKubectlOk(ca, "ca data");
-  ProcessOptions b64;
-  b64.binary = "/usr/bin/base64";
-  b64.args = {"-d", dp.dir().File("ca.b64")};
-  WriteFile(dp.dir().File("ca.b64"), ca->out);
-  CommandResult decoded = RunCommand(b64);
-  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
-  const std::string ca_file = dp.dir().File("dp1-ca.crt");
-  WriteFile(ca_file, decoded.out);
+// Waits until the federation object `name` ends; returns its last state.
+Json WaitForEnd(kube::Client& control, const kube::Resource& r, const std::string& ns,
+                const std::string& name) {
+  Json seen;
+  WaitFor(
+      [&] {
+        auto got = control.Get(r, ns, name);
+        if (got.ok()) seen = *got;
+        std::string phase = JsonStringAt(seen, {"status", "phase"});
+        return phase == "Complete" || phase == "Failed" || phase == "Invalid";
+      },
+      180s);
+  return seen;
+}
 
+// A restore of the backup into the same TidbCluster, prepared as an operator does (recovery
+// mode on, with admin rights): the member identity creates and follows the Restore member.
+void ExpectRestoreCompletes(KubeApiServer& dp, kube::Client& control, const std::string& ns) {
+  auto admin = KubeClientFor(dp.kubeconfig());
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  auto recovery = (*admin)->Patch(kube::resources::TidbCluster(), kTcNamespace, "basic",
+                                  kube::PatchType::kMerge, {{"spec", {{"recoveryMode", true}}}});
+  ASSERT_TRUE(recovery.ok()) << recovery.status().ToString();
+  Json vr = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+             {"kind", "VolumeRestore"},
+             {"metadata", {{"name", "with-member-identity"}, {"namespace", ns}}},
+             {"spec",
+              {{"volumeBackupName", "with-member-identity"},
+               {"clusters", Json::array({{{"k8sClusterName", "dp1"},
+                                          {"tcName", "basic"},
+                                          {"tcNamespace", kTcNamespace},
+                                          {"azName", "us-west-2a"}}})},
+               {"template", {{"br", {{"sendCredToTikv", false}}}}}}}};
+  auto created = control.Create(kube::resources::VolumeRestore(), ns, vr);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const Json restore =
+      WaitForEnd(control, kube::resources::VolumeRestore(), ns, "with-member-identity");
+  EXPECT_EQ(JsonStringAt(restore, {"status", "phase"}), "Complete") << DumpJson(restore);
+}
+
+// The simulated TiDB Operator in the data plane and the manager with federation kubeconfig
+// `fed` (context dp1): a VolumeBackup and then a VolumeRestore of it complete, and the manager
+// was refused nothing.
+void ExpectBackupAndRestoreComplete(KubeApiServer& dp, const std::string& fed) {
   auto env = FederationEnv::Start({.data_planes = {"unused"}});
   ASSERT_TRUE(env.ok()) << env.status().ToString();
-  const std::string fed = dp.dir().File("federation.kubeconfig");
-  auto fed_kubectl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--kubeconfig", fed});
-    return RunTool("kubectl", args);
-  };
-  ExpectKubectlOk(fed_kubectl({"config", "set-cluster", "dp1", "--server", server,
-                               "--certificate-authority", ca_file, "--embed-certs"}),
-                  "set-cluster");
-  ExpectKubectlOk(fed_kubectl({"config", "set-credentials", "dp1", "--token", TrimmedOut(token)}),
-                  "set-credentials");
-  ExpectKubectlOk(
-      fed_kubectl({"config", "set-context", "dp1", "--cluster", "dp1", "--user", "dp1"}),
-      "set-context");
-
   // TiDB Operator in the data plane (admin rights, as the operator has).
   ProcessOptions sim;
   sim.binary = SimBinary();
@@ -121,23 +129,83 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupWithTheShippedRbac) {
           {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", "identity"}}}}}}}};
   auto created = (*control)->Create(kube::resources::VolumeBackup(), (*env)->ns(), vb);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
-  Json seen;
-  WaitFor(
-      [&] {
-        auto r =
-            (*control)->Get(kube::resources::VolumeBackup(), (*env)->ns(), "with-member-identity");
-        if (r.ok()) seen = *r;
-        std::string phase = JsonStringAt(seen, {"status", "phase"});
-        return phase == "Complete" || phase == "Failed" || phase == "Invalid";
-      },
-      180s);
+  const Json backup =
+      WaitForEnd(**control, kube::resources::VolumeBackup(), (*env)->ns(), "with-member-identity");
+  EXPECT_EQ(JsonStringAt(backup, {"status", "phase"}), "Complete")
+      << DumpJson(backup) << ReadFile(m.stderr_path) << ReadFile(sim.stderr_path);
+  ASSERT_NO_FATAL_FAILURE(ExpectRestoreCompletes(dp, **control, (*env)->ns()));
   const std::string log = ReadFile(m.stderr_path);
-  EXPECT_EQ(JsonStringAt(seen, {"status", "phase"}), "Complete")
-      << DumpJson(seen) << log << ReadFile(sim.stderr_path);
   for (const char* refused : {"forbidden", "Forbidden", " 403"}) {
     EXPECT_EQ(log.find(refused), std::string::npos) << "the manager was refused something:\n"
                                                     << log;
   }
+}
+
+TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheShippedRbac) {
+  auto data_plane = KubeApiServer::Start();
+  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
+  KubeApiServer& dp = **data_plane;
+  ASSERT_NO_FATAL_FAILURE(InstallOperatorCrds(dp));
+  ExpectKubectlOk(dp.Kubectl({"apply", "-f", SourcePath("deploy/data-plane/rbac.yaml")}),
+                  "deploy/data-plane/rbac.yaml");
+
+  // The token. brfed-kube-testenv runs no token controller, so the token comes from TokenRequest
+  // (the page's alternative to the token Secret).
+  auto token = dp.Kubectl(
+      {"-n", "br-federation", "create", "token", "br-federation-member", "--duration", "1h"});
+  ExpectKubectlOk(token, "create token");
+  const std::string server = TrimmedOut(
+      dp.Kubectl({"config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"}));
+  auto ca = dp.Kubectl({"config", "view", "--minify", "--raw", "-o",
+                        "jsonpath={.clusters[0].cluster.certificate-authority-data}"});
+  ExpectKubectlOk(ca, "ca data");
+  ProcessOptions b64;
+  b64.binary = "/usr/bin/base64";
+  b64.args = {"-d", dp.dir().File("ca.b64")};
+  WriteFile(dp.dir().File("ca.b64"), ca->out);
+  CommandResult decoded = RunCommand(b64);
+  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
+  const std::string ca_file = dp.dir().File("dp1-ca.crt");
+  WriteFile(ca_file, decoded.out);
+
+  const std::string fed = dp.dir().File("federation.kubeconfig");
+  auto fed_kubectl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kubeconfig", fed});
+    return RunTool("kubectl", args);
+  };
+  ExpectKubectlOk(fed_kubectl({"config", "set-cluster", "dp1", "--server", server,
+                               "--certificate-authority", ca_file, "--embed-certs"}),
+                  "set-cluster");
+  ExpectKubectlOk(fed_kubectl({"config", "set-credentials", "dp1", "--token", TrimmedOut(token)}),
+                  "set-credentials");
+  ExpectKubectlOk(
+      fed_kubectl({"config", "set-context", "dp1", "--cluster", "dp1", "--user", "dp1"}),
+      "set-context");
+
+  ExpectBackupAndRestoreComplete(dp, fed);
+}
+
+// The same with the identity and context `brfed clusters join` made.
+TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheIdentityJoinMade) {
+  auto data_plane = KubeApiServer::Start();
+  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
+  KubeApiServer& dp = **data_plane;
+  ASSERT_NO_FATAL_FAILURE(InstallOperatorCrds(dp));
+  const std::string fed = dp.dir().File("federation.kubeconfig");
+  ProcessOptions join;
+  join.binary = std::string(BRFED_BINARY_DIR) + "/src/cli/brfed";
+  join.args = {"clusters",
+               "join",
+               "dp1",
+               "--kubeconfig",
+               dp.kubeconfig(),
+               "--tc-namespace",
+               kTcNamespace,
+               "--federation-kubeconfig",
+               fed};
+  CommandResult joined = RunCommand(join, 90s);
+  ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
+  ExpectBackupAndRestoreComplete(dp, fed);
 }
 
 }  // namespace
