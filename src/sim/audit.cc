@@ -62,6 +62,11 @@ bool TsLess(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+// Member conditions that fail a backup (contract a.7).
+bool IsMemberFailure(const std::string& type) {
+  return type == "VolumeBackupFailed" || type == "VolumeBackupInitializeFailed";
+}
+
 // The checker's state while reading a log, one method per kind of event. Each method appends
 // violations, prefixed by `at` ("line N: ").
 class AuditChecker {
@@ -83,10 +88,8 @@ class AuditChecker {
         v_.push_back(at + "backup " + owner + " cleaned up but snapshot " + s + " was not deleted");
       }
     } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Backup" &&
-               JsonStringAt(e, {"type"}) == "VolumeBackupComplete") {
-      // The member's snapshots are now part of a usable backup: each unsafe one counts.
-      for (std::string& unsafe : unsafe_snapshots_[owner]) v_.push_back(std::move(unsafe));
-      unsafe_snapshots_.erase(owner);
+               IsMemberFailure(JsonStringAt(e, {"type"}))) {
+      failed_backups_.insert(NameOf(owner));
     } else if (ev == "restore_volume_complete") {
       restore_ts_[JsonStringAt(e, {"name"})][owner] = JsonStringAt(e, {"commitTs"});
     } else if (ev == "condition" && JsonStringAt(e, {"kind"}) == "Restore") {
@@ -107,6 +110,10 @@ class AuditChecker {
     for (const auto& [h, line] : holders_) {
       v_.push_back("end of log: PD pause by " + h + " (line " + std::to_string(line) +
                    ") was never released");
+    }
+    for (auto& [name, unsafe] : unsafe_snapshots_) {
+      if (failed_backups_.count(name) > 0) continue;
+      for (std::string& violation : unsafe) v_.push_back(std::move(violation));
     }
     for (const std::string& name : finished_) {
       if (data_runs_[name] == 0) {
@@ -132,17 +139,18 @@ class AuditChecker {
     snaps_by_owner_[owner].insert(snap);
     std::string name = NameOf(owner);
     int w = holders_.empty() ? 0 : window_;
-    // A snapshot outside the backup's one pause window is unsafe only if its member goes on to
-    // report VolumeBackupComplete: a member that fails (say, because its pause was released
-    // under it by an external fault, a race no coordinator can close) yields no usable backup,
-    // and its snapshots must only be cleaned up (checked at clean_done).
+    // A snapshot outside the backup's one pause window is unsafe unless a member of the same
+    // backup fails: then the backup fails (a backup is Complete only if every member is), its
+    // snapshots are never used and must only be cleaned up (checked at clean_done). That is
+    // what happens when a fault releases the pause under a running backup, a race no
+    // coordinator can close.
     if (w == 0) {
-      unsafe_snapshots_[owner].push_back(at + "snapshot " + snap + " of backup " + name +
-                                         " started while GC and scheduling were not paused");
+      unsafe_snapshots_[name].push_back(at + "snapshot " + snap + " of backup " + name +
+                                        " started while GC and scheduling were not paused");
     }
     auto [it, inserted] = backup_window_.emplace(name, std::make_pair(w, line_no));
     if (!inserted && it->second.first != w) {
-      unsafe_snapshots_[owner].push_back(
+      unsafe_snapshots_[name].push_back(
           at + "snapshot " + snap + " of backup " + name +
           " started in a different pause window than its first snapshot (line " +
           std::to_string(it->second.second) + ")");
@@ -175,8 +183,9 @@ class AuditChecker {
   // backup name -> (window, first line) of its first snapshot
   std::map<std::string, std::pair<int, size_t>> backup_window_;
   std::map<std::string, std::set<std::string>> snaps_by_owner_;  // live snapshots
-  // Per member: violations that count once it reports VolumeBackupComplete.
+  // backup name -> snapshots outside its pause window: violations unless the backup failed
   std::map<std::string, std::vector<std::string>> unsafe_snapshots_;
+  std::set<std::string> failed_backups_;  // names with a member that reported a failure
   // restore name -> member owner -> commitTs / TikvComplete
   std::map<std::string, std::map<std::string, std::string>> restore_ts_;
   std::map<std::string, std::set<std::string>> restore_members_;
