@@ -50,7 +50,10 @@ class FakeDataPlaneClient final : public kube::Client {
   }
   Result<Json> List(const kube::Resource& r, std::string_view,
                     const kube::ListOptions& o) override {
-    label_selectors.push_back(o.label_selector);
+    {
+      std::lock_guard<std::mutex> lock(selectors_mu_);  // informers list from their own threads
+      label_selectors_.push_back(o.label_selector);
+    }
     Json list = {{"metadata", {{"resourceVersion", "5"}}}, {"items", Json::array()}};
     if (r.plural == "backups") list["items"] = backups;
     return list;
@@ -83,10 +86,15 @@ class FakeDataPlaneClient final : public kube::Client {
 
   std::atomic<bool> down{false};
   Json backups = Json::array();
-  std::vector<std::string> label_selectors;
+  std::vector<std::string> label_selectors() {
+    std::lock_guard<std::mutex> lock(selectors_mu_);
+    return label_selectors_;
+  }
 
  private:
   std::string cluster_, server_;
+  std::mutex selectors_mu_;
+  std::vector<std::string> label_selectors_;
 };
 
 std::string Kubeconfig(const std::map<std::string, std::string>& context_to_server) {
@@ -172,7 +180,7 @@ TEST_F(ClusterHandlesTest, StartBuildsOneSyncedHandlePerContext) {
     EXPECT_TRUE(plane->backups->HasSynced());
     EXPECT_TRUE(plane->restores->HasSynced());
     // Members are selected by our label.
-    for (const auto& sel : ClientOf(name)->label_selectors) {
+    for (const auto& sel : ClientOf(name)->label_selectors()) {
       EXPECT_EQ(sel, "federation.pingcap.com/managed-by=br-federation-manager");
     }
   }
