@@ -254,6 +254,22 @@ ErrorSubject DataPlaneSubject(const DataPlane& dp, const std::string& name) {
   return {"data plane", dp.config.server, "ServiceAccount", ServiceAccountName(name), ""};
 }
 
+// What join and leave both start from, once their own flags are checked: a valid --secret, the
+// federation kubeconfig (null when the file does not exist yet) and a client of the data plane.
+struct JoinTarget {
+  std::string path;
+  Json federation;
+  DataPlane dp;
+};
+Result<JoinTarget> OpenJoinTarget(const CommandContext& ctx, const JoinArgs& args) {
+  if (!args.secret.empty()) BRFED_RETURN_IF_ERROR(ParseSecretFlag(args.secret).status());
+  JoinTarget t;
+  t.path = FederationPath(ctx);
+  BRFED_ASSIGN_OR_RETURN(t.federation, LoadFederationJson(t.path));
+  BRFED_ASSIGN_OR_RETURN(t.dp, ConnectDataPlane(ctx));
+  return t;
+}
+
 Status IgnoreNotFound(const Status& s) { return s.code() == Code::kNotFound ? Status::Ok() : s; }
 
 // Deletes the RoleBindings of `name` in namespaces outside `keep` (all of them for leave).
@@ -323,26 +339,21 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
       return ctx.Fail(InvalidArgument("--tc-namespace \"" + ns + "\": " + err), {});
     }
   }
-  if (!args.secret.empty()) {
-    if (auto secret = ParseSecretFlag(args.secret); !secret.ok()) {
-      return ctx.Fail(secret.status(), {});
-    }
-  }
-  const std::string path = FederationPath(ctx);
-  Result<Json> federation = LoadFederationJson(path);
-  if (!federation.ok()) return ctx.Fail(federation.status(), {});
-  Result<DataPlane> dp = ConnectDataPlane(ctx);
-  if (!dp.ok()) return ctx.Fail(dp.status(), {});
-  Result<Json> token = ApplyJoin(*dp->client, args, *duration);
-  if (!token.ok()) return ctx.Fail(token.status(), DataPlaneSubject(*dp, args.name));
-  const kube::RestConfig& config = dp->config;
+  Result<JoinTarget> target = OpenJoinTarget(ctx, args);
+  if (!target.ok()) return ctx.Fail(target.status(), {});
+  const std::string& path = target->path;
+  Json& federation = target->federation;
+  DataPlane& dp = target->dp;
+  Result<Json> token = ApplyJoin(*dp.client, args, *duration);
+  if (!token.ok()) return ctx.Fail(token.status(), DataPlaneSubject(dp, args.name));
+  const kube::RestConfig& config = dp.config;
   const FederationEntry entry{config.server, config.ca_data_base64, config.insecure_skip_tls_verify,
                               config.tls_server_name, JsonStringAt(*token, {"status", "token"})};
   if (entry.token.empty()) {
     return ctx.Fail(InternalError("the data plane's TokenRequest answer holds no token"),
-                    DataPlaneSubject(*dp, args.name));
+                    DataPlaneSubject(dp, args.name));
   }
-  Result<Json> updated = SetFederationContext(std::move(*federation), args.name, entry);
+  Result<Json> updated = SetFederationContext(std::move(federation), args.name, entry);
   if (!updated.ok()) {
     return ctx.Fail(
         InvalidArgument("federation kubeconfig " + path + ": " + updated.status().message()), {});
@@ -357,25 +368,20 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
 
 int ClustersLeaveCommand(CommandContext& ctx, const JoinArgs& args) {
   if (Status s = ValidateJoinName(args.name); !s.ok()) return ctx.Fail(s, {});
-  if (!args.secret.empty()) {
-    if (auto secret = ParseSecretFlag(args.secret); !secret.ok()) {
-      return ctx.Fail(secret.status(), {});
-    }
+  Result<JoinTarget> target = OpenJoinTarget(ctx, args);
+  if (!target.ok()) return ctx.Fail(target.status(), {});
+  const std::string& path = target->path;
+  Json& federation = target->federation;
+  DataPlane& dp = target->dp;
+  if (Status s = ApplyLeave(*dp.client, args.name); !s.ok()) {
+    return ctx.Fail(s, DataPlaneSubject(dp, args.name));
   }
-  const std::string path = FederationPath(ctx);
-  Result<Json> federation = LoadFederationJson(path);
-  if (!federation.ok()) return ctx.Fail(federation.status(), {});
-  Result<DataPlane> dp = ConnectDataPlane(ctx);
-  if (!dp.ok()) return ctx.Fail(dp.status(), {});
-  if (Status s = ApplyLeave(*dp->client, args.name); !s.ok()) {
-    return ctx.Fail(s, DataPlaneSubject(*dp, args.name));
-  }
-  if (!federation->is_null()) {
+  if (!federation.is_null()) {
     Status s =
-        SaveFederation(path, RemoveFederationContext(std::move(*federation), args.name), args, ctx);
+        SaveFederation(path, RemoveFederationContext(std::move(federation), args.name), args, ctx);
     if (!s.ok()) return ctx.Fail(s, {});
   }
-  ctx.Out("left " + args.name + ": its objects in " + dp->config.server +
+  ctx.Out("left " + args.name + ": its objects in " + dp.config.server +
           " are deleted and context " + args.name + " is gone from " + path + "\n");
   return kExitOk;
 }
