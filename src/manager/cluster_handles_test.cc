@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "kube/testing/unused_client.h"
 #include "runtime/informer.h"
 
 namespace brfed::manager {
@@ -39,11 +40,10 @@ class IdleWatch final : public kube::WatchStream {
 };
 
 // Lists the given members of `plural`, then an idle watch; /version answers unless `down`.
-class FakeDataPlaneClient final : public kube::Client {
+class FakeDataPlaneClient final : public kube::testing::UnusedClient {
  public:
   FakeDataPlaneClient(std::string cluster, std::string server)
-      : cluster_(std::move(cluster)), server_(std::move(server)) {}
-  const std::string& cluster_name() const override { return cluster_; }
+      : UnusedClient(std::move(cluster)), server_(std::move(server)) {}
   const std::string& server() const { return server_; }
   Result<Json> Get(const kube::Resource&, std::string_view, std::string_view) override {
     return NotFoundError("no");
@@ -57,23 +57,6 @@ class FakeDataPlaneClient final : public kube::Client {
     Json list = {{"metadata", {{"resourceVersion", "5"}}}, {"items", Json::array()}};
     if (r.plural == "backups") list["items"] = backups;
     return list;
-  }
-  Result<Json> Create(const kube::Resource&, std::string_view, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Update(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Patch(const kube::Resource&, std::string_view, std::string_view, kube::PatchType,
-                     const Json&, std::string_view) override {
-    return InternalError("unused");
-  }
-  Status Delete(const kube::Resource&, std::string_view, std::string_view,
-                const kube::DeleteOptions&) override {
-    return InternalError("unused");
   }
   Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
                                                    const kube::WatchOptions&) override {
@@ -92,7 +75,7 @@ class FakeDataPlaneClient final : public kube::Client {
   }
 
  private:
-  std::string cluster_, server_;
+  std::string server_;
   std::mutex selectors_mu_;
   std::vector<std::string> label_selectors_;
 };
