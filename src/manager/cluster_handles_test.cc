@@ -173,6 +173,23 @@ TEST_F(ClusterHandlesTest, StartBuildsOneSyncedHandlePerContext) {
   EXPECT_NE(Metrics().find("brfed_data_planes 2"), std::string::npos) << Metrics();
 }
 
+TEST_F(ClusterHandlesTest, MemberInformersComeFromOneFactoryPerCluster) {
+  WriteFile(Kubeconfig({{"east", "https://east:6443"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  auto plane = h.Get("east");
+  ASSERT_NE(plane, nullptr);
+  ASSERT_NE(plane->informers, nullptr);
+  // One informer per resource: asking the factory again hands out the same ones.
+  EXPECT_EQ(plane->informers->size(), 2u);
+  const std::string selector = "federation.pingcap.com/managed-by=br-federation-manager";
+  EXPECT_EQ(plane->informers->For(kube::resources::Backup(), selector), plane->backups);
+  EXPECT_EQ(plane->informers->For(kube::resources::Restore(), selector), plane->restores);
+  EXPECT_EQ(plane->informers->size(), 2u);
+  // One list per resource in this cluster.
+  EXPECT_EQ(ClientOf("east")->label_selectors().size(), 2u);
+}
+
 TEST_F(ClusterHandlesTest, MemberEventsReachHandlersWithTheClusterName) {
   preset_backups_["east"] = Json::array(
       {{{"metadata", {{"name", "fed-a"}, {"namespace", "tidb"}, {"resourceVersion", "3"}}}}});
