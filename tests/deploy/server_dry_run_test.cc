@@ -234,5 +234,34 @@ TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
   expect_ok(server_->Kubectl({"get", "crd", "volumebackups.federation.pingcap.com"}), "CRDs stay");
 }
 
+// docs/deploy.md's migration: a release of upstream's Go chart (../shared/upstream) moved to
+// ours with `helm upgrade RELEASE deploy/charts/br-federation -f their-values.yaml --set image=`
+// on the real kube-apiserver. The Deployment's selector is immutable, so this fails unless ours
+// keeps upstream's names and selector.
+TEST_F(ServerDryRun, HelmUpgradeFromTheGoChartRelease) {
+  auto helm = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kubeconfig", server_->kubeconfig()});
+    return RunTool("helm", args, 120s);
+  };
+  auto expect_ok = [](const Result<CommandResult>& r, const std::string& what) {
+    ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
+    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->out << r->err;
+  };
+  const std::string upstream =
+      SourcePath("../shared/upstream/tidb-operator-release-1.6/charts/br-federation");
+  expect_ok(helm({"install", "gofed", upstream, "-n", "elsewhere"}), "helm install (Go chart)");
+  expect_ok(helm({"upgrade", "gofed", SourcePath("deploy/charts/br-federation"), "-n", "elsewhere",
+                  "-f", upstream + "/values.yaml", "--set",
+                  "image=registry.example/brfed/br-federation-manager:0.1.0"}),
+            "helm upgrade to ours");
+  auto image = server_->Kubectl({"-n", "elsewhere", "get", "deployment", "br-federation-manager",
+                                 "-o", "jsonpath={.spec.template.spec.containers[0].image}"});
+  expect_ok(image, "the Deployment");
+  if (image.ok()) {
+    EXPECT_EQ(image->out, "registry.example/brfed/br-federation-manager:0.1.0");
+  }
+  expect_ok(helm({"uninstall", "gofed", "-n", "elsewhere"}), "helm uninstall");
+}
+
 }  // namespace
 }  // namespace brfed::testing
