@@ -81,6 +81,15 @@ uint64_t Watcher::last_rv() const {
   return last_rv_;
 }
 
+void Watcher::OfferInitialEventsEnd(uint64_t rv) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    queue_.push_back({"BOOKMARK", Json(), rv});
+  }
+  cv_.notify_all();
+}
+
 void Watcher::Offer(const std::string& type, const Json& object, const Json* old_object,
                     uint64_t rv) {
   auto matches = [&](const Json& o) {
@@ -664,12 +673,12 @@ Status Store::RemoveResourceObjects(const std::string& id) {
 
 Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
                                               const std::string& resource_version,
-                                              ListOptions filter) {
+                                              ListOptions filter, bool initial_events) {
   std::lock_guard lock(mu_);
   auto& data = data_[target.resource->Id()];
-  bool from_now = resource_version.empty() || resource_version == "0";
+  bool from_now = initial_events || resource_version.empty() || resource_version == "0";
   uint64_t start = rv_;
-  if (!from_now) {
+  if (!resource_version.empty() && resource_version != "0") {
     try {
       size_t used = 0;
       start = std::stoull(resource_version, &used);
@@ -677,7 +686,7 @@ Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
     } catch (const std::exception&) {
       return ApiError(Code::kBadRequest, "invalid resourceVersion \"" + resource_version + "\"");
     }
-    if (start < data.compacted_rv) {
+    if (!from_now && start < data.compacted_rv) {
       return ApiError(Code::kGone, "too old resource version: " + resource_version + " (" +
                                        std::to_string(data.compacted_rv) + ")");
     }
@@ -690,6 +699,7 @@ Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
       watcher->Offer("ADDED", obj, nullptr,
                      std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0")));
     }
+    if (initial_events) watcher->OfferInitialEventsEnd(rv_);
   } else {
     for (const Event& ev : data.history) {
       if (ev.rv <= start) continue;
