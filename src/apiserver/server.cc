@@ -200,6 +200,7 @@ struct ResourceCall {
   const Target target;
   ListOptions filter;
   std::vector<FieldError> causes;
+  std::string body_name;  // a created object's name, for the details of its 409 or 422
   const WriteOptions write_opts{req.get_param_value("dryRun") == "All", &causes};
   const bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
 };
@@ -743,8 +744,25 @@ void ApiServer::Impl::HandleResource(const httplib::Request& req, httplib::Respo
   SendError(res, MethodNotAllowed("method not allowed"), route);
 }
 
+namespace {
+
+// The route an error's details name, as kube-apiserver fills them: a create's 409 and 422 name
+// the object from its body, and a 422 names the Kind, not the resource.
+Route ErrorRoute(const ResourceCall& call, const Status& error) {
+  Route route = call.route;
+  if (error.code() != Code::kAlreadyExists && error.code() != Code::kInvalid) return route;
+  if (route.name.empty()) route.name = call.body_name;
+  if (error.code() == Code::kInvalid && !call.causes.empty()) {
+    route.plural = call.target.resource->kind;
+  }
+  return route;
+}
+
+}  // namespace
+
 void ApiServer::Impl::Finish(ResourceCall& call, Result<Json> result, int ok_code) {
-  if (!result.ok()) return SendError(call.res, result.status(), call.route, call.causes);
+  if (!result.ok())
+    return SendError(call.res, result.status(), ErrorRoute(call, result.status()), call.causes);
   call.audit.resource_version = JsonStringAt(*result, {"metadata", "resourceVersion"});
   if (call.table && call.req.method == "GET") {
     std::vector<Json> objs;
@@ -773,6 +791,7 @@ void ApiServer::Impl::HandleCreate(ResourceCall& call) {
   }
   Result<Json> body = call.Body(true);
   if (!body.ok()) return SendError(call.res, body.status(), call.route);
+  call.body_name = JsonStringAt(*body, {"metadata", "name"});
   Result<Json> created = store->Create(call.target, std::move(body).value(), call.write_opts);
   if (created.ok()) call.audit.name = JsonStringAt(*created, {"metadata", "name"});
   Finish(call, std::move(created), 201);
@@ -797,7 +816,7 @@ void ApiServer::Impl::HandlePatch(ResourceCall& call) {
   if (!body.ok()) return SendError(call.res, body.status(), call.route);
   Result<Store::PatchResult> patched =
       store->Patch(call.target, *patch_type, *body, call.write_opts);
-  if (!patched.ok()) return SendError(call.res, patched.status(), call.route, call.causes);
+  if (!patched.ok()) return Finish(call, patched.status(), 200);
   Finish(call, patched->object, patched->created ? 201 : 200);
 }
 
