@@ -121,9 +121,20 @@ class HandOver : public ::testing::Test {
                                    {"backupName", "fed-" + name},
                                    {"phase", JsonStringAt(member, {"status", "phase"})}});
     }
-    auto r = cp_->Patch(kube::resources::VolumeBackup(), kNs, name, kube::PatchType::kMerge,
-                        Json{{"status", status}}, "status");
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(PatchGoStatus(name, status).ok());
+  }
+
+  // Writes status where the CRD keeps it: the status subresource (ours), or the object itself
+  // (upstream's CRDs have none; the Go manager updates the whole object).
+  static Status PatchGoStatus(const std::string& name, const Json& status,
+                              const kube::Resource& resource = kube::resources::VolumeBackup()) {
+    auto r = cp_->Patch(resource, kNs, name, kube::PatchType::kMerge, Json{{"status", status}},
+                        "status");
+    if (!r.ok() && r.status().code() == Code::kNotFound) {
+      r = cp_->Patch(resource, kNs, name, kube::PatchType::kMerge, Json{{"status", status}});
+    }
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.status();
   }
 
   static Json GetMember(const std::string& cluster, const std::string& vb_name) {
@@ -274,9 +285,7 @@ TEST_F(HandOver, DeletingAGoEraBackupDeletesItsMembers) {
                   {{{"type", "Complete"},
                     {"status", "True"},
                     {"lastTransitionTime", "2026-01-01T00:01:00Z"}}}}};
-  ASSERT_TRUE(cp_->Patch(kube::resources::VolumeBackup(), kNs, name, kube::PatchType::kMerge,
-                         Json{{"status", status}}, "status")
-                  .ok());
+  ASSERT_TRUE(PatchGoStatus(name, status).ok());
   ASSERT_TRUE(cp_->Delete(kube::resources::VolumeBackup(), kNs, name).ok());
   auto ours = StartOurs("ours-delete");
   ASSERT_NE(ours, nullptr);
@@ -286,6 +295,111 @@ TEST_F(HandOver, DeletingAGoEraBackupDeletesItsMembers) {
     EXPECT_TRUE(WaitFor([&] { return GetMember(cluster, name).is_null(); }))
         << cluster << ": the member is deleted, not leaked: " << DumpJson(GetMember(cluster, name));
   }
+}
+
+// A VolumeRestore the Go manager started: its members built as Go builds them (restore-volume,
+// the VolumeRestore's labels and annotations, none of our marks) and its Running status; the
+// data plane restores the volumes meanwhile. Ours adopts the members and drives them to the end.
+TEST_F(HandOver, InFlightGoRestoreCompletes) {
+  const std::string source = "go-restore-source";
+  PlayGoManager(source, GoPhase::kTeardown);
+  if (HasFatalFailure()) return;
+  {
+    auto finisher = StartOurs("ours-restore-source");
+    ASSERT_NE(finisher, nullptr);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return JsonStringAt(GetVolumeBackup(source), {"status", "phase"}) == "Complete";
+        },
+        90s))
+        << DumpJson(GetVolumeBackup(source)) << finisher->Log();
+  }
+  const std::string name = "go-restore";
+  Json vr = {
+      {"apiVersion", "federation.pingcap.com/v1alpha1"},
+      {"kind", "VolumeRestore"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", kNs},
+        {"labels", {{"team", "db"}}},
+        {"annotations", {{"example.com/ticket", "42"}}},
+        {"finalizers", {"tidb.pingcap.com/restore-protection"}}}},
+      {"spec", {{"clusters", Json::array()}, {"template", {{"br", {{"sendCredToTikv", false}}}}}}}};
+  for (const char* c : {"c1", "c2"}) {
+    vr["spec"]["clusters"].push_back({{"k8sClusterName", c},
+                                      {"tcName", "basic"},
+                                      {"tcNamespace", kTcNs},
+                                      {"azName", std::string("us-west-2-") + c},
+                                      {"backup", {{"s3", GetMember(c, source)["spec"]["s3"]}}}});
+  }
+  ASSERT_TRUE(cp_->Create(kube::resources::VolumeRestore(), kNs, vr).ok());
+  Json status = {
+      {"phase", "Running"},
+      {"timeStarted", "2026-01-01T00:00:00Z"},
+      {"conditions",
+       {{{"type", "Running"}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}},
+      {"restores", Json::array()}};
+  for (const char* c : {"c1", "c2"}) {
+    Json patch = {
+        {"spec", {{"recoveryMode", true}}},
+        {"metadata", {{"annotations", {{"tidb.pingcap.com/tikv-volumes-ready", nullptr}}}}}};
+    ASSERT_TRUE(
+        dp_.at(c)
+            ->Patch(kube::resources::TidbCluster(), kTcNs, "basic", kube::PatchType::kMerge, patch)
+            .ok());
+    Json member = {
+        {"apiVersion", "pingcap.com/v1alpha1"},
+        {"kind", "Restore"},
+        {"metadata",
+         {{"name", "fed-" + name},
+          {"namespace", kTcNs},
+          {"labels", vr["metadata"]["labels"]},
+          {"annotations", vr["metadata"]["annotations"]}}},
+        {"spec",
+         {{"restoreMode", "volume-snapshot"},
+          {"backupType", "full"},
+          {"federalVolumeRestorePhase", "restore-volume"},
+          {"s3", GetMember(c, source)["spec"]["s3"]},
+          {"volumeAZ", std::string("us-west-2-") + c},
+          {"br", {{"cluster", "basic"}, {"clusterNamespace", kTcNs}, {"sendCredToTikv", false}}}}}};
+    auto created = dp_.at(c)->Create(kube::resources::Restore(), kTcNs, member);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    status["restores"].push_back({{"k8sClusterName", c},
+                                  {"tcName", "basic"},
+                                  {"tcNamespace", kTcNs},
+                                  {"restoreName", "fed-" + name},
+                                  {"phase", "Running"}});
+  }
+  ASSERT_TRUE(PatchGoStatus(name, status, kube::resources::VolumeRestore()).ok());
+  auto get_member = [&](const char* c) {
+    auto r = dp_.at(c)->Get(kube::resources::Restore(), kTcNs, "fed-" + name);
+    return r.ok() ? *r : Json();
+  };
+  for (const char* c : {"c1", "c2"}) {
+    ASSERT_TRUE(WaitFor([&] { return TrueCondition(get_member(c), "VolumeComplete"); }, 60s))
+        << c << " never restored its volumes: " << DumpJson(get_member(c)) << env_->SimLog();
+  }
+
+  auto ours = StartOurs("ours-restore");
+  ASSERT_NE(ours, nullptr);
+  Json seen;
+  WaitFor(
+      [&] {
+        auto r = cp_->Get(kube::resources::VolumeRestore(), kNs, name);
+        if (r.ok()) seen = *r;
+        const std::string phase = JsonStringAt(seen, {"status", "phase"});
+        return phase == "Complete" || phase == "Failed" || phase == "Invalid";
+      },
+      120s);
+  EXPECT_EQ(JsonStringAt(seen, {"status", "phase"}), "Complete") << DumpJson(seen) << ours->Log();
+  for (const char* c : {"c1", "c2"}) {
+    Json member = get_member(c);
+    EXPECT_EQ(JsonStringAt(member, {"metadata", "labels", kManagedBy}), "br-federation-manager")
+        << c << ": adopted " << DumpJson(member);
+    EXPECT_EQ(JsonStringAt(member, {"metadata", "labels", "team"}), "db") << DumpJson(member);
+    EXPECT_TRUE(TrueCondition(member, "Complete")) << DumpJson(member);
+  }
+  EXPECT_NE(ours->Log().find("Adopted"), std::string::npos) << ours->Log();
 }
 
 TEST_F(HandOver, ZzAuditLogIsClean) {
