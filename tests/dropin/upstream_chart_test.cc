@@ -190,7 +190,7 @@ class UpstreamChartDropIn : public ::testing::Test {
     auto secret = cp_->Get(kube::resources::Secret(), ns, pod.kubeconfig_secret);
     ASSERT_TRUE(secret.ok()) << secret.status().ToString();
     for (const auto& [key, b64] : (*secret)["data"].items()) {
-      auto decoded = DecodeBase64(b64.get<std::string>());
+      auto decoded = kube::DecodeBase64(b64.get<std::string>());
       ASSERT_TRUE(decoded.ok()) << key;
       WriteFile(pod_dir + "/federation-kubeconfig/" + key, *decoded);
     }
