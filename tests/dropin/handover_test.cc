@@ -11,6 +11,7 @@
 
 #include "kube/client.h"
 #include "kube/resource.h"
+#include "tests/dropin/go_era.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/kube_clients.h"
@@ -53,74 +54,21 @@ class HandOver : public ::testing::Test {
     return c.ok() ? *c : nullptr;
   }
 
-  // A VolumeBackup as a user (or a schedule) writes it, with the finalizer Go adds first.
   static Json GoEraVolumeBackup(const std::string& name) {
-    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-               {"kind", "VolumeBackup"},
-               {"metadata",
-                {{"name", name},
-                 {"namespace", kNs},
-                 {"labels", {{"team", "db"}, {"tidb.pingcap.com/backup-schedule", "nightly"}}},
-                 {"annotations", {{"example.com/iam-role", "backup"}}},
-                 {"finalizers", {"tidb.pingcap.com/backup-protection"}}}},
-               {"spec",
-                {{"clusters", Json::array()},
-                 {"template",
-                  {{"br", {{"sendCredToTikv", false}}},
-                   {"cleanPolicy", "Delete"},
-                   {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name}}}}}}}};
-    for (const char* c : {"c1", "c2"}) {
-      vb["spec"]["clusters"].push_back(
-          {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", kTcNs}});
-    }
-    return vb;
+    return testing::GoEraVolumeBackup(name, kNs, {"c1", "c2"}, kTcNs);
   }
-
-  // The member Backup exactly as the Go manager's buildBackupMember makes it.
   static Json GoMember(const Json& vb, const std::string& cluster, const std::string& phase) {
-    const std::string name = JsonStringAt(vb, {"metadata", "name"});
-    Json spec = {
-        {"backupMode", "volume-snapshot"},
-        {"backupType", "full"},
-        {"federalVolumeBackupPhase", phase},
-        {"cleanPolicy", "Delete"},
-        {"br", {{"cluster", "basic"}, {"clusterNamespace", kTcNs}, {"sendCredToTikv", false}}},
-        {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name + "-" + cluster}}},
-        {"cleanOption", {{"snapshotsDeleteRatio", 1.0}}}};
-    if (phase == "initialize") spec["volumeBackupInitJobMaxActiveSeconds"] = 600;
-    return {{"apiVersion", "pingcap.com/v1alpha1"},
-            {"kind", "Backup"},
-            {"metadata",
-             {{"name", "fed-" + name},
-              {"namespace", kTcNs},
-              {"labels", vb["metadata"]["labels"]},
-              {"annotations", vb["metadata"]["annotations"]}}},
-            {"spec", spec}};
+    return testing::GoBackupMember(vb, cluster, phase);
   }
 
   // The status the Go manager writes: Running (or further) and one entry per member it made.
   static void WriteGoStatus(const std::string& name, const std::string& phase,
                             const std::vector<std::string>& members) {
-    Json status = {{"phase", phase},
-                   {"timeStarted", "2026-01-01T00:00:00Z"},
-                   {"conditions",
-                    {{{"type", "Running"},
-                      {"status", "True"},
-                      {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}},
-                   {"backups", Json::array()}};
-    if (phase == "SnapshotsCreated") {
-      status["conditions"].push_back({{"type", "SnapshotsCreated"},
-                                      {"status", "True"},
-                                      {"lastTransitionTime", "2026-01-01T00:00:01Z"}});
-    }
+    std::vector<std::pair<std::string, std::string>> phases;
     for (const auto& c : members) {
-      Json member = GetMember(c, name);
-      status["backups"].push_back({{"k8sClusterName", c},
-                                   {"tcName", "basic"},
-                                   {"tcNamespace", kTcNs},
-                                   {"backupName", "fed-" + name},
-                                   {"phase", JsonStringAt(member, {"status", "phase"})}});
+      phases.emplace_back(c, JsonStringAt(GetMember(c, name), {"status", "phase"}));
     }
+    Json status = testing::GoBackupStatus(GetVolumeBackup(name), phase, phases);
     ASSERT_TRUE(PatchGoStatus(name, status).ok());
   }
 

@@ -8,7 +8,8 @@
 // container would: exactly the rendered command and environment, the ServiceAccount's token,
 // CA and namespace in /var/run/secrets/kubernetes.io/serviceaccount, the kubeconfig Secret at
 // /etc/br-federation/federation-kubeconfig, all in a private mount namespace (run_in_pod.sh).
-// A backup, a restore and a schedule complete, and TCP 6060 (the liveness probe) answers.
+// A backup, a restore and a schedule complete, a VolumeBackup the Go manager left mid-flight is
+// handed over, and TCP 6060 (the liveness probe) answers.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -17,9 +18,11 @@
 
 #include <filesystem>
 
+#include "api/labels.h"
 #include "kube/pem.h"
 #include "kube/resource.h"
 #include "tests/deploy/deploy_util.h"
+#include "tests/dropin/go_era.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/kube_clients.h"
 
@@ -347,17 +350,50 @@ class UpstreamChartDropIn : public ::testing::Test {
     }
   }
 
+  // Where the Go manager stopped a VolumeBackup `name` (with no manager running): its
+  // initialize member built as Go builds it, GC paused in c1, status Running as Go writes it
+  // (into the object: upstream's CRDs have no status subresource).
+  static void LeaveGoEraBackup(const std::string& ns, const std::string& name) {
+    Json vb = GoEraVolumeBackup(name, ns, kClusters, kTcNs);
+    ASSERT_TRUE(cp_->Create(kube::resources::VolumeBackup(), ns, vb).ok());
+    auto member = dp_[kClusters[0]]->Create(kube::resources::Backup(), kTcNs,
+                                            GoBackupMember(vb, kClusters[0], "initialize"));
+    ASSERT_TRUE(member.ok()) << member.status().ToString();
+    Json status = GoBackupStatus(vb, "Running", {{kClusters[0], ""}});
+    ASSERT_TRUE(cp_->Patch(kube::resources::VolumeBackup(), ns, name, kube::PatchType::kMerge,
+                           Json{{"status", status}})
+                    .ok());
+  }
+  // Ours, under the chart's identity and upstream's, adopts the Go-built member and completes.
+  static void ExpectGoEraBackupCompletes(const std::string& ns, const std::string& name,
+                                         const std::string& log) {
+    Json end = WaitEnd(kube::resources::VolumeBackup(), ns, name);
+    EXPECT_EQ(JsonStringAt(end, {"status", "phase"}), "Complete") << DumpJson(end) << ReadFile(log);
+    for (const auto& c : kClusters) {
+      auto member = dp_[c]->Get(kube::resources::Backup(), kTcNs, "fed-" + name);
+      ASSERT_TRUE(member.ok()) << c << ": " << member.status().ToString();
+      EXPECT_EQ(JsonStringAt(*member, {"metadata", "labels", api::kManagedByLabel}),
+                "br-federation-manager")
+          << c << ": adopted or made by ours " << DumpJson(*member);
+    }
+    EXPECT_NE(ReadFile(log).find("Adopted"), std::string::npos) << ReadFile(log);
+  }
+
   // One rendering end to end: install, start the container, check the probe port and the
-  // Lease, run a backup, a restore and a schedule in `work_ns`, then stop it cleanly.
+  // Lease, run a backup, a restore and a schedule in `work_ns`, then stop it cleanly. With
+  // `hand_over`, a VolumeBackup the Go manager left mid-flight is there first.
   static void RunRendering(const std::string& release, const std::string& release_ns,
                            const std::vector<std::string>& sets, const std::string& work_ns,
-                           const std::string& lease) {
+                           const std::string& lease, bool hand_over = false) {
     auto pod = Render(release, release_ns, sets);
     ASSERT_TRUE(pod.ok()) << pod.status().ToString();
     const std::string pod_dir = env_->dir().File("pod-" + release);
     ASSERT_NO_FATAL_FAILURE(InstallAndMount(*pod, release_ns, pod_dir));
     if (work_ns != release_ns) {
       ExpectKubectl(env_->control_plane().kubeconfig, {"create", "namespace", work_ns});
+    }
+    if (hand_over) {
+      ASSERT_NO_FATAL_FAILURE(LeaveGoEraBackup(work_ns, release + "-go-era"));
     }
     auto container = StartContainer(*pod, pod_dir);
     ASSERT_TRUE(container.ok()) << container.status().ToString();
@@ -372,6 +408,7 @@ class UpstreamChartDropIn : public ::testing::Test {
         120s))
         << "Lease " << release_ns << "/" << lease << " never held\n"
         << ReadFile(log);
+    if (hand_over) ExpectGoEraBackupCompletes(work_ns, release + "-go-era", log);
     ExpectBackupCompletes(work_ns, release + "-backup", log);
     ExpectRestoreCompletes(work_ns, release + "-backup", log);
     ExpectScheduledBackupCompletes(work_ns, release + "-nightly", log);
@@ -394,9 +431,11 @@ class UpstreamChartDropIn : public ::testing::Test {
   static inline std::string federation_kubeconfig_;
 };
 
-// Default values: cluster-scoped (ClusterRole), the backups in a namespace of their own.
+// Default values: cluster-scoped (ClusterRole), the backups in a namespace of their own, and
+// a VolumeBackup the Go manager left mid-flight handed over.
 TEST_F(UpstreamChartDropIn, DefaultValues) {
-  RunRendering("fed", "br-fed-admin", {}, "tidb-backups", "br-federation-manager");
+  RunRendering("fed", "br-fed-admin", {}, "tidb-backups", "br-federation-manager",
+               /*hand_over=*/true);
 }
 
 // clusterScoped=false: a Role in the release namespace, -cluster-scoped=false, and the
