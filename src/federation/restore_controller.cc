@@ -61,10 +61,9 @@ struct RestoreReconciler::Observed {
 
 namespace {
 
-// Whether the member of `cluster` should exist by what the VolumeRestore says (it is being
-// deleted, or it has started and not finished), so that a cache miss there is worth a live read:
-// the members the Go br-federation-manager built carry none of our labels and so are in no cache
-// of ours.
+// Whether the VolumeRestore's members should exist by what it says (it is being deleted, or it
+// has started and not finished), so that a cache miss is worth a live read: the members the Go
+// br-federation-manager built carry none of our labels and so are in no cache of ours.
 bool MemberExpected(const Json& volume_restore) {
   if (api::IsBeingDeleted(volume_restore)) return true;
   const Json status = api::StatusOf(volume_restore);
