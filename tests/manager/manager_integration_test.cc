@@ -242,9 +242,9 @@ TEST_F(ManagerEnv, HappyPathCompletesWithAggregatedStatus) {
   EXPECT_NE(Metrics(*manager_).find("fed_volume_backup_status"), std::string::npos);
 }
 
-// Sums the manager's rest_client_requests_total series (every cluster) whose code is `code`
-// ("" = any code) and whose verb is a write.
-double ManagerWrites(const std::string& metrics, const std::string& code) {
+// Sums the manager's rest_client_requests_total series of write verbs whose code is `code`
+// ("" = any code), on the data planes (cluster c1..c3) or on the control plane (any other).
+double ManagerWrites(const std::string& metrics, const std::string& code, bool data_planes) {
   double sum = 0;
   std::istringstream lines(metrics);
   for (std::string line; std::getline(lines, line);) {
@@ -252,7 +252,11 @@ double ManagerWrites(const std::string& metrics, const std::string& code) {
     const bool write = line.find("verb=\"GET\"") == std::string::npos &&
                        line.find("verb=\"LIST\"") == std::string::npos &&
                        line.find("verb=\"WATCH\"") == std::string::npos;
-    if (!write || (!code.empty() && line.find("code=\"" + code + "\"") == std::string::npos)) {
+    const bool data_plane = line.find("cluster=\"c1\"") != std::string::npos ||
+                            line.find("cluster=\"c2\"") != std::string::npos ||
+                            line.find("cluster=\"c3\"") != std::string::npos;
+    if (!write || data_plane != data_planes ||
+        (!code.empty() && line.find("code=\"" + code + "\"") == std::string::npos)) {
       continue;
     }
     sum += std::stod(line.substr(line.rfind(' ') + 1));
@@ -261,9 +265,12 @@ double ManagerWrites(const std::string& metrics, const std::string& code) {
 }
 
 // Issue 16: the manager waits until its caches show its own last write before deciding again,
-// so a burst of concurrent backups causes (nearly) no 409 Conflicts. Counted from the
-// manager's own rest_client_requests_total, not by timing. What may remain are conflicts with
-// another writer (the simulator writing a member's status between our read and our patch).
+// so a burst of concurrent backups causes no stale-cache 409 Conflicts. Counted from the
+// manager's own rest_client_requests_total, not by timing. On the control plane the manager is
+// the VolumeBackups' only writer here, so every 409 there would be a stale cache of ours
+// (before expectations: about one per backup). On the data planes the simulator writes each
+// member's status in quick bursts, and a member patch decided just before one of those writes
+// conflicts with another writer: those are retried by design and only bounded here.
 TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
   const std::string before = Metrics(*manager_);
   constexpr int kBackups = 10;
@@ -276,12 +283,17 @@ TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
     ASSERT_EQ(JsonStringAt(vb, {"status", "phase"}), "Complete") << name << ManagerLog();
   }
   const std::string after = Metrics(*manager_);
-  const double writes = ManagerWrites(after, "") - ManagerWrites(before, "");
-  const double conflicts = ManagerWrites(after, "409") - ManagerWrites(before, "409");
-  ASSERT_GT(writes, kBackups * 5) << after;  // the metric is there and counts our writes
-  // Before expectations this burst had about one 409 per backup and status write pair; now
-  // at most 2 % of the writes (one or two races with the simulator's own status writes).
-  EXPECT_LE(conflicts, writes * 0.02) << conflicts << " conflicts in " << writes << " writes";
+  auto delta = [&](const std::string& code, bool data_planes) {
+    return ManagerWrites(after, code, data_planes) - ManagerWrites(before, code, data_planes);
+  };
+  const double cp_writes = delta("", false);
+  const double dp_writes = delta("", true);
+  // The metric is there and counts our writes: at least a status write and a member create
+  // per backup and data plane.
+  ASSERT_GE(cp_writes, kBackups) << after;
+  ASSERT_GE(dp_writes, kBackups * 3) << after;
+  EXPECT_LE(delta("409", false), 1) << "control-plane 409s in " << cp_writes << " writes";
+  EXPECT_LE(delta("409", true), dp_writes * 0.1) << "data-plane 409s in " << dp_writes << " writes";
   EXPECT_FALSE(PdPaused());
 }
 
