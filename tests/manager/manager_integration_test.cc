@@ -270,7 +270,8 @@ double ManagerWrites(const std::string& metrics, const std::string& code, bool d
 // the VolumeBackups' only writer here, so every 409 there would be a stale cache of ours
 // (before expectations: about one per backup). On the data planes the simulator writes each
 // member's status in quick bursts, and a member patch decided just before one of those writes
-// conflicts with another writer: those are retried by design and only bounded here.
+// conflicts with another writer: those are retried by design and only bounded here (2-9 of
+// about 80 member writes in this burst, with or without expectations).
 TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
   const std::string before = Metrics(*manager_);
   constexpr int kBackups = 10;
@@ -292,8 +293,10 @@ TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
   // per backup and data plane.
   ASSERT_GE(cp_writes, kBackups) << after;
   ASSERT_GE(dp_writes, kBackups * 3) << after;
+  std::cerr << "409s: control plane " << delta("409", false) << " of " << cp_writes
+            << " writes, data planes " << delta("409", true) << " of " << dp_writes << "\n";
   EXPECT_LE(delta("409", false), 1) << "control-plane 409s in " << cp_writes << " writes";
-  EXPECT_LE(delta("409", true), dp_writes * 0.1) << "data-plane 409s in " << dp_writes << " writes";
+  EXPECT_LE(delta("409", true), dp_writes * 0.2) << "data-plane 409s in " << dp_writes << " writes";
   EXPECT_FALSE(PdPaused());
 }
 
