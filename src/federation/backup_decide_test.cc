@@ -323,7 +323,7 @@ TEST(BackupDecideTest, OnlyMemberMirrorStatusChangesMayWait) {
     return nullptr;
   };
   World w(NewVolumeBackup());
-  w.Step();  // finalizer
+  w.Step();                               // finalizer
   const BackupDecision start = w.Step();  // init member + Running
   ASSERT_NE(status_action(start), nullptr);
   EXPECT_FALSE(status_action(start)->may_wait);
@@ -334,11 +334,10 @@ TEST(BackupDecideTest, OnlyMemberMirrorStatusChangesMayWait) {
   } cases[] = {
       {"member phase", [&] { w.SetStatusField("a", "phase", "Scheduled"); }, true},
       {"member phase again", [&] { w.SetStatusField("a", "phase", "Running"); }, true},
-      {"Initialized: execute, steps, Event",
-       [&] { w.Condition("a", "VolumeBackupInitialized"); }, false},
-      {"execute member phase", [&] { w.SetStatusField("b", "phase", "Running"); }, true},
-      {"unreachable cluster: a message with an Event", [&] { w.reachable_["c"] = false; },
+      {"Initialized: execute, steps, Event", [&] { w.Condition("a", "VolumeBackupInitialized"); },
        false},
+      {"execute member phase", [&] { w.SetStatusField("b", "phase", "Running"); }, true},
+      {"unreachable cluster: a message with an Event", [&] { w.reachable_["c"] = false; }, false},
   };
   for (const Case& c : cases) {
     c.change();
