@@ -110,6 +110,7 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
     } else {
       view.reachable = true;
       view.member = plane->backups->cache().Get({ref.tc_namespace, member_name});
+      view.unreachable_error = deps_.data_planes->UnreachableError(ref.k8s_cluster_name);
     }
     auto it = permanent_errors_.find(key + "|" + ref.k8s_cluster_name);
     if (it != permanent_errors_.end()) {

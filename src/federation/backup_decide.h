@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -34,10 +35,17 @@ struct BackupClusterView {
   std::string problem;
   // The member `fed-<name>` in tcNamespace from the cache, or nullptr when absent.
   std::shared_ptr<const Json> member;
+  // The manager's reachability probe counts this cluster's API server as unreachable: its last
+  // error (empty while it answers). The member cache may then be stale.
+  std::string unreachable_error;
   // The last error of an action against this cluster that retrying will not fix (Forbidden,
   // Invalid, NotFound namespace ...): the member counts as failed.
   std::string permanent_error;
 };
+
+// Condition on a VolumeBackup: True (reason ProbeFailed) naming every data plane the manager
+// cannot reach and its last error; False (reason Reachable) once all answer again.
+inline constexpr std::string_view kDataPlaneUnreachableCondition = "DataPlaneUnreachable";
 
 struct BackupObservation {
   std::shared_ptr<const Json> volume_backup;

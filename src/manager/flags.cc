@@ -77,6 +77,7 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
   ManagerFlags f;
   if (const char* ns = getenv("NAMESPACE"); ns != nullptr) f.ns = ns;
   std::string lease = "15s", renew = "10s", retry = "2s", resync = "30s", poll = "1s";
+  std::string probe_interval = "5s", probe_timeout = "3s";
   std::string level = "info", format = "text";
 
   CLI::App app{
@@ -118,6 +119,16 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
   app.add_option("--federation-kubeconfig-poll-interval", poll,
                  "how often the federation kubeconfig file is checked for changes")
       ->capture_default_str();
+  app.add_option("--data-plane-probe-interval", probe_interval,
+                 "how often every data plane's API server is probed (GET /version)")
+      ->capture_default_str();
+  app.add_option("--data-plane-probe-timeout", probe_timeout,
+                 "how long one probe may take; a probe is never retried (the next one is)")
+      ->capture_default_str();
+  app.add_option("--data-plane-unreachable-after", f.unreachable_after,
+                 "failed probes in a row after which a data plane is reported unreachable")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--metrics-addr", f.metrics_addr,
                  "address for /metrics, /healthz and /readyz (0 disables)")
       ->capture_default_str();
@@ -155,8 +166,11 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
   auto parsed_retry = ParseFlagDuration("--leader-retry-period", retry);
   auto parsed_resync = ParseFlagDuration("--resync-duration", resync);
   auto parsed_poll = ParseFlagDuration("--federation-kubeconfig-poll-interval", poll);
-  for (const Status& st : {parsed_lease.status(), parsed_renew.status(), parsed_retry.status(),
-                           parsed_resync.status(), parsed_poll.status()}) {
+  auto parsed_probe_interval = ParseFlagDuration("--data-plane-probe-interval", probe_interval);
+  auto parsed_probe_timeout = ParseFlagDuration("--data-plane-probe-timeout", probe_timeout);
+  for (const Status& st :
+       {parsed_lease.status(), parsed_renew.status(), parsed_retry.status(), parsed_resync.status(),
+        parsed_poll.status(), parsed_probe_interval.status(), parsed_probe_timeout.status()}) {
     if (!st.ok()) return BadFlags(st.message());
   }
   f.leader_lease_duration = *parsed_lease;
@@ -164,6 +178,8 @@ FlagParse ParseManagerFlags(const std::vector<std::string>& args, const GetEnv& 
   f.leader_retry_period = *parsed_retry;
   f.resync_duration = *parsed_resync;
   f.kubeconfig_poll_interval = *parsed_poll;
+  f.probe_interval = *parsed_probe_interval;
+  f.probe_timeout = *parsed_probe_timeout;
 
   auto parsed_level = ParseVerbosity(level);
   if (!parsed_level.ok()) return BadFlags(parsed_level.status().message());
