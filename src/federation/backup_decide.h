@@ -36,7 +36,7 @@ struct BackupClusterView {
   // The member `fed-<name>` in tcNamespace from the cache, or nullptr when absent.
   std::shared_ptr<const Json> member;
   // The manager's reachability probe counts this cluster's API server as unreachable: its last
-  // error (empty while it answers). The member cache may then be stale.
+  // error (empty while it answers). Then `reachable` is false too: no action is sent there.
   std::string unreachable_error;
   // The last error of an action against this cluster that retrying will not fix (Forbidden,
   // Invalid, NotFound namespace ...): the member counts as failed.

@@ -48,7 +48,8 @@ class World {
     obs.now = now_;
     for (const auto& c : known_) {
       BackupClusterView view;
-      view.reachable = reachable_.at(c);
+      // As the controller does: a cluster the probe finds unreachable gets no actions.
+      view.reachable = reachable_.at(c) && !unreachable_error_.count(c);
       if (!view.reachable) view.problem = "connection refused";
       if (view.reachable && members_.count(c)) view.member = std::make_shared<Json>(members_.at(c));
       if (permanent_.count(c)) view.permanent_error = permanent_.at(c);

@@ -419,10 +419,32 @@ TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
       },
       30s))
       << ManagerLog();
+  // A VolumeBackup started during the partition names the cluster in a condition.
+  ASSERT_TRUE(Create(VolumeBackup("partitioned", {"c1", "c2"})).ok());
+  auto condition = [](const std::string& status) {
+    Json vb = Get("partitioned");
+    for (const Json& c : JsonAt(vb, {"status", "conditions"}) != nullptr
+                             ? *JsonAt(vb, {"status", "conditions"})
+                             : Json::array()) {
+      if (JsonStringAt(c, {"type"}) == "DataPlaneUnreachable" &&
+          JsonStringAt(c, {"status"}) == status) {
+        return JsonStringAt(c, {"message"});
+      }
+    }
+    return std::string();
+  };
+  EXPECT_TRUE(WaitFor([&] { return condition("True").find("c2") != std::string::npos; }, 120s))
+      << DumpJson(Get("partitioned")) << ManagerLog();
   frozen.Signal(SIGCONT);
   EXPECT_TRUE(WaitFor([&] { return reachable("c2", 1); }, 120s)) << Metrics(*manager_);
   EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
   EXPECT_NE(ManagerLog().find("data plane reachable again"), std::string::npos) << ManagerLog();
+  EXPECT_EQ(JsonStringAt(WaitPhase("partitioned", {"Complete", "Failed", "Invalid"}, 120s),
+                         {"status", "phase"}),
+            "Complete")
+      << ManagerLog();
+  EXPECT_TRUE(WaitFor([&] { return !condition("False").empty(); }, 60s))
+      << DumpJson(Get("partitioned"));
 }
 
 TEST_F(ManagerEnv, ZzAuditLogIsClean) {
