@@ -392,7 +392,7 @@ TEST_F(ManagerEnv, OnlyTheLeaderWorksAndAStandbyTakesOver) {
 // few probes, the others stay reachable, and it is reachable again after SIGCONT without a
 // restart of the manager.
 TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
-  manager_->process->Kill();
+  if (manager_ != nullptr) manager_->process->Kill();  // the leader test may have stopped it
   manager_ = StartManager("manager-probe",
                           {"--leader-elect=false", "--data-plane-probe-interval=500ms",
                            "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
