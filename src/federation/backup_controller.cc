@@ -135,6 +135,10 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
       view.problem = plane->problem.empty() ? "no client" : plane->problem;
     } else if (!plane->backups->HasSynced()) {
       view.problem = plane->problem.empty() ? "member cache not synced yet" : plane->problem;
+    } else if (view.unreachable_error = deps_.data_planes->UnreachableError(ref.k8s_cluster_name);
+               !view.unreachable_error.empty()) {
+      // Its cache may be stale and any action would hang: wait for it, let the others go on.
+      view.problem = "its API server does not answer: " + view.unreachable_error;
     } else {
       view.reachable = true;
       view.member = plane->backups->cache().Get({ref.tc_namespace, member_name});

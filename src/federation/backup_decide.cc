@@ -552,6 +552,33 @@ class Decider {
     }
     if (!backups.empty() || status_.contains("backups")) status_["backups"] = std::move(backups);
     if (blocked) Requeue(options_.unreachable_retry);
+    ReportUnreachableDataPlanes();
+  }
+
+  // The member phases mirrored above may be stale while a data plane does not answer: say so,
+  // naming each such cluster and its last error, and look again soon.
+  void ReportUnreachableDataPlanes() {
+    std::vector<std::string> down;
+    for (const Slot& s : slots_) {
+      if (s.view->unreachable_error.empty()) continue;
+      down.push_back("cluster " + s.ref.k8s_cluster_name + ": " + s.view->unreachable_error);
+    }
+    if (down.empty()) {
+      if (api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
+        api::SetCondition(status_,
+                          {std::string(kDataPlaneUnreachableCondition), "False", "Reachable",
+                           "every data plane answers again"},
+                          obs_.now);
+      }
+      return;
+    }
+    std::string message =
+        "data plane unreachable: " + Join(down, "; ") + " (member status may be stale; retrying)";
+    if (!api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
+      AddEvent("Warning", std::string(kDataPlaneUnreachableCondition), message);
+    }
+    SetCondition(kDataPlaneUnreachableCondition, "ProbeFailed", message);
+    Requeue(options_.unreachable_retry);
   }
 
   void SetCondition(std::string_view type, const std::string& reason, const std::string& msg) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -35,6 +36,9 @@ struct BackupClusterView {
   // The member `fed-<name>` in tcNamespace from the cache (or, when the cache had none, from a
   // live read that found one of ours), or nullptr when absent.
   std::shared_ptr<const Json> member;
+  // The manager's reachability probe counts this cluster's API server as unreachable: its last
+  // error (empty while it answers). Then `reachable` is false too: no action is sent there.
+  std::string unreachable_error;
   // The last error of an action against this cluster that retrying will not fix (Forbidden,
   // Invalid, NotFound namespace ...): the member counts as failed.
   std::string permanent_error;
@@ -43,6 +47,10 @@ struct BackupClusterView {
   // (api::IsGoManagerMember), otherwise someone else's object that blocks the name.
   std::shared_ptr<const Json> unmarked_member;
 };
+
+// Condition on a VolumeBackup: True (reason ProbeFailed) naming every data plane the manager
+// cannot reach and its last error; False (reason Reachable) once all answer again.
+inline constexpr std::string_view kDataPlaneUnreachableCondition = "DataPlaneUnreachable";
 
 struct BackupObservation {
   std::shared_ptr<const Json> volume_backup;

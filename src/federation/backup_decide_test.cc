@@ -49,7 +49,8 @@ class World {
     obs.now = now_;
     for (const auto& c : known_) {
       BackupClusterView view;
-      view.reachable = reachable_.at(c);
+      // As the controller does: a cluster the probe finds unreachable gets no actions.
+      view.reachable = reachable_.at(c) && !unreachable_error_.count(c);
       if (!view.reachable) view.problem = "connection refused";
       if (view.reachable && members_.count(c)) {
         // The controller's caches select our label; a live read finds the unmarked ones.
@@ -58,6 +59,7 @@ class World {
         (marked ? view.member : view.unmarked_member) = std::make_shared<Json>(m);
       }
       if (permanent_.count(c)) view.permanent_error = permanent_.at(c);
+      if (unreachable_error_.count(c)) view.unreachable_error = unreachable_error_.at(c);
       obs.clusters[c] = view;
     }
     return obs;
@@ -176,6 +178,7 @@ class World {
   Json vb_;
   std::vector<std::string> known_;
   std::map<std::string, bool> reachable_;
+  std::map<std::string, std::string> unreachable_error_;  // what the manager's probe says
   std::map<std::string, std::string> permanent_;
   std::map<std::string, Json> members_;
   std::map<std::string, int> creates_;
@@ -467,6 +470,47 @@ TEST(BackupDecideTest, UnreachableClusterRetriesWithMessage) {
   w.Step();
   ASSERT_EQ(w.status()["backups"].size(), 3u);
   EXPECT_FALSE(w.status()["backups"][2].contains("reason"));
+}
+
+TEST(BackupDecideTest, ProbedUnreachableDataPlaneShowsAsConditionUntilItAnswers) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  ASSERT_EQ(api::FindCondition(w.status(), kDataPlaneUnreachableCondition), nullptr);
+  struct Row {
+    std::map<std::string, std::string> errors;
+    std::string status;  // "" = no condition expected to change
+    std::vector<std::string> named;
+    int events;  // DataPlaneUnreachable Events so far
+  };
+  const Row rows[] = {
+      {{{"b", "Timeout: GET /version timed out"}}, "True", {"cluster b", "timed out"}, 1},
+      // Still down: no second Event.
+      {{{"b", "Timeout: GET /version timed out"}}, "True", {"cluster b"}, 1},
+      {{{"b", "Timeout: x"}, {"c", "Unavailable: refused"}},
+       "True",
+       {"cluster b: Timeout: x", "cluster c: Unavailable: refused"},
+       1},
+      {{}, "False", {"every data plane answers again"}, 1},
+      {{{"c", "Unavailable: refused"}}, "True", {"cluster c"}, 2},
+  };
+  for (const Row& row : rows) {
+    w.unreachable_error_ = row.errors;
+    BackupDecision d = w.Step();
+    const Json* c = api::FindCondition(w.status(), kDataPlaneUnreachableCondition);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(JsonStringAt(*c, {"status"}), row.status);
+    for (const std::string& part : row.named) {
+      EXPECT_NE(JsonStringAt(*c, {"message"}).find(part), std::string::npos)
+          << part << " in " << DumpJson(*c);
+    }
+    EXPECT_EQ(std::count(w.events_.begin(), w.events_.end(), "DataPlaneUnreachable"), row.events);
+    if (row.status == "True") {
+      EXPECT_TRUE(d.requeue_after.has_value());
+    }
+  }
 }
 
 TEST(BackupDecideTest, UnreachableInitClusterDoesNotStart) {

@@ -493,6 +493,65 @@ TEST_F(ManagerEnv, HelmReleaseNamesTheLeaseAndOneManagerOfAReleaseLeads) {
   EXPECT_EQ(JsonStringAt(*again, {"spec", "holderIdentity"}), holder);
 }
 
+// A data-plane API server frozen with SIGSTOP (a partition) is reported unreachable within a
+// few probes, the others stay reachable, and it is reachable again after SIGCONT without a
+// restart of the manager.
+TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
+  if (manager_ != nullptr) manager_->process->Kill();  // the leader test may have stopped it
+  manager_ = StartManager("manager-probe",
+                          {"--leader-elect=false", "--data-plane-probe-interval=500ms",
+                           "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
+  ASSERT_NE(manager_, nullptr);
+  auto reachable = [](const std::string& cluster, int value) {
+    return Metrics(*manager_).find("brfed_data_plane_reachable{cluster=\"" + cluster + "\"} " +
+                                   std::to_string(value)) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return reachable("c1", 1) && reachable("c2", 1); }, 60s))
+      << Metrics(*manager_);
+  Process& frozen = *env_->data_plane("c2").process;
+  struct Thaw {
+    Process& p;
+    ~Thaw() { p.Signal(SIGCONT); }
+  } thaw{frozen};
+  frozen.Signal(SIGSTOP);
+  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 0); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
+  EXPECT_TRUE(WaitFor(
+      [] {
+        std::string log = ManagerLog();
+        return log.find("data plane unreachable") != std::string::npos &&
+               log.find("c2") != std::string::npos;
+      },
+      30s))
+      << ManagerLog();
+  // A VolumeBackup started during the partition names the cluster in a condition.
+  ASSERT_TRUE(Create(VolumeBackup("partitioned", {"c1", "c2"})).ok());
+  auto condition = [](const std::string& status) {
+    Json vb = Get("partitioned");
+    for (const Json& c : JsonAt(vb, {"status", "conditions"}) != nullptr
+                             ? *JsonAt(vb, {"status", "conditions"})
+                             : Json::array()) {
+      if (JsonStringAt(c, {"type"}) == "DataPlaneUnreachable" &&
+          JsonStringAt(c, {"status"}) == status) {
+        return JsonStringAt(c, {"message"});
+      }
+    }
+    return std::string();
+  };
+  EXPECT_TRUE(WaitFor([&] { return condition("True").find("c2") != std::string::npos; }, 120s))
+      << DumpJson(Get("partitioned")) << ManagerLog();
+  frozen.Signal(SIGCONT);
+  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 1); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
+  EXPECT_NE(ManagerLog().find("data plane reachable again"), std::string::npos) << ManagerLog();
+  EXPECT_EQ(JsonStringAt(WaitPhase("partitioned", {"Complete", "Failed", "Invalid"}, 120s),
+                         {"status", "phase"}),
+            "Complete")
+      << ManagerLog();
+  EXPECT_TRUE(WaitFor([&] { return !condition("False").empty(); }, 60s))
+      << DumpJson(Get("partitioned"));
+}
+
 TEST_F(ManagerEnv, ZzAuditLogIsClean) {
   auto result = env_->CheckAuditLog();
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
