@@ -61,6 +61,7 @@ bool MemberExpected(const Json& volume_backup, const std::string& cluster) {
 
 VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecideOptions options)
     : deps_(std::move(deps)), options_(options), executor_(NewExecutor(deps_)) {
+  options_.gc_pause_budget = deps_.gc_pause_budget;
   auto* m = deps_.metrics;
   status_total_ = &m->AddCounter("fed_volume_backup_status", "VolumeBackups by final status",
                                  {"namespace", "tc", "status"});
@@ -77,6 +78,11 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
   hop_latency_ = &m->AddHistogram("brfed_volume_backup_hop_latency_seconds",
                                   "Time from a member Backup event to the manager's reacting write",
                                   {"cluster"}, runtime::ExponentialBuckets(0.001, 2, 16));
+  pause_budget_exceeded_ = &m->AddCounter(
+      "brfed_volume_backup_pause_budget_exceeded_total",
+      "VolumeBackups failed because not every member created its snapshots within the GC-pause "
+      "budget",
+      {"namespace"});
   gc_pause_ = &m->AddHistogram("brfed_volume_backup_gc_pause_seconds",
                                "GC and PD-scheduling pause window per VolumeBackup, as observed",
                                {"namespace"}, runtime::ExponentialBuckets(0.05, 2, 16));
@@ -235,6 +241,7 @@ Write ToWrite(const BackupAction& a) {
       break;
     case Kind::kDeleteMember:
       w.verb = Write::Verb::kDelete;
+      w.propagation_policy = a.propagation_policy;
       break;
     case Kind::kPatchVolumeBackupStatus:
       w.verb = Write::Verb::kPatchStatus;
@@ -308,6 +315,7 @@ void VolumeBackupController::RecordMetrics(const Json& volume_backup,
     if (decision.cleanup_seconds)
       cleanup_time_->WithLabels({ns, tc}).Inc(*decision.cleanup_seconds);
   }
+  if (decision.pause_budget_exceeded) pause_budget_exceeded_->WithLabels({ns}).Inc();
   if (decision.gc_pause_seconds) gc_pause_->WithLabels({ns}).Observe(*decision.gc_pause_seconds);
 }
 

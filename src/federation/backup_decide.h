@@ -67,6 +67,17 @@ struct BackupDecideOptions {
   std::chrono::seconds deletion_teardown_grace{60};
   // When to look again while a data plane is unreachable or blocked.
   std::chrono::seconds unreachable_retry{5};
+  // The manager's bound on the GC pause (--gc-pause-budget; the annotation
+  // api::kGcPauseBudgetAnnotation overrides it per VolumeBackup): when not every member has
+  // reported VolumeBackupSnapshotsCreated this long after the pause began, the backup fails with
+  // reason PauseBudgetExceeded and is torn down at once.
+  std::chrono::milliseconds gc_pause_budget{std::chrono::minutes(5)};
+  // After a failure, how long a member that was sent teardown may keep running without having
+  // created its snapshots before it is deleted (foreground): deleting the initialize member is
+  // what releases GC soonest (docs/sim.md), and a member still taking snapshots after the
+  // pause ended would take them with GC running. The grace lets a member that is about to end
+  // keep its status. A backup failed by the budget skips it.
+  std::chrono::seconds stop_after_failure_grace{10};
 };
 
 struct BackupAction {
@@ -83,6 +94,9 @@ struct BackupAction {
   std::string ns;
   std::string name;
   std::shared_ptr<const Json> body;
+  // kDeleteMember: "Foreground" when the member's Jobs (the init Job holding the GC pause, a
+  // running execute Job) must go before it does; "" for the server's default.
+  std::string propagation_policy = "";
 };
 
 struct BackupDecision : DecisionBase {
@@ -97,7 +111,11 @@ struct BackupDecision : DecisionBase {
   std::string cleanup_phase;            // "Cleaned" | "CleanFailed"
   std::optional<double> cleanup_seconds;
   std::optional<double> gc_pause_seconds;  // when the GC-pause window closes
+  bool pause_budget_exceeded = false;      // failed by the GC-pause budget in this decision
 };
+
+// Failed condition reason when the GC-pause budget ran out.
+inline constexpr std::string_view kReasonPauseBudgetExceeded = "PauseBudgetExceeded";
 
 // Step names in status.steps[] (brfed addition), in protocol order.
 namespace backup_step {

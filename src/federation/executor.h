@@ -58,6 +58,7 @@ struct Write {
   std::shared_ptr<const Json> body;
   bool exists_means_decide_again = false;  // kCreate only
   bool missing_is_done = false;            // NotFound counts as done
+  std::string propagation_policy;          // kDelete only: "", "Foreground", ...
 
   // "create restores ns/name in cluster c" for logs and error context.
   std::string Describe() const;

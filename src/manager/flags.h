@@ -45,6 +45,8 @@ struct ManagerFlags {
   std::chrono::milliseconds probe_interval{5000};
   std::chrono::milliseconds probe_timeout{3000};
   int unreachable_after = 3;
+  // The bound on a VolumeBackup's GC pause (docs/manager.md, "GC-pause budget").
+  std::chrono::milliseconds gc_pause_budget{std::chrono::minutes(5)};
 };
 
 struct FlagParse {

@@ -34,6 +34,7 @@ TEST(ManagerFlagsTest, DefaultsMatchUpstream) {
   EXPECT_EQ(f.probe_interval, std::chrono::seconds(5));
   EXPECT_EQ(f.probe_timeout, std::chrono::seconds(3));
   EXPECT_EQ(f.unreachable_after, 3);
+  EXPECT_EQ(f.gc_pause_budget, std::chrono::minutes(5));
 }
 
 TEST(ManagerFlagsTest, EveryFlagIsParsed) {
@@ -66,7 +67,8 @@ TEST(ManagerFlagsTest, EveryFlagIsParsed) {
                   "250ms",
                   "--data-plane-probe-interval=2s",
                   "--data-plane-probe-timeout=750ms",
-                  "--data-plane-unreachable-after=5"},
+                  "--data-plane-unreachable-after=5",
+                  "-gc-pause-budget=90s"},
                  {{"NAMESPACE", "ignored"}});
   ASSERT_EQ(p.outcome, Outcome::kRun) << p.output;
   const auto& f = p.flags;
@@ -87,6 +89,7 @@ TEST(ManagerFlagsTest, EveryFlagIsParsed) {
   EXPECT_EQ(f.probe_interval, std::chrono::seconds(2));
   EXPECT_EQ(f.probe_timeout, std::chrono::milliseconds(750));
   EXPECT_EQ(f.unreachable_after, 5);
+  EXPECT_EQ(f.gc_pause_budget, std::chrono::seconds(90));
 }
 
 TEST(ManagerFlagsTest, LeaderElectCanBeTurnedOffWithoutNamespace) {
@@ -149,6 +152,8 @@ TEST(ManagerFlagsTest, BadFlagsExitTwoWithAClearMessage) {
       {{"--data-plane-probe-timeout", "3"}, "--data-plane-probe-timeout"},
       {{"--data-plane-unreachable-after", "0"}, "--data-plane-unreachable-after"},
       {{"--data-plane-unreachable-after", "x"}, "--data-plane-unreachable-after"},
+      {{"--gc-pause-budget", "0s"}, "--gc-pause-budget"},
+      {{"--gc-pause-budget", "soon"}, "--gc-pause-budget"},
       {{"stray-positional"}, "stray-positional"},
   };
   for (const auto& c : cases) {

@@ -111,6 +111,7 @@ const std::vector<GoFlagSpec>& ManagerGoFlags() {
       {"data-plane-probe-interval", K::kValue, "--data-plane-probe-interval"},
       {"data-plane-probe-timeout", K::kValue, "--data-plane-probe-timeout"},
       {"data-plane-unreachable-after", K::kValue, "--data-plane-unreachable-after"},
+      {"gc-pause-budget", K::kValue, "--gc-pause-budget"},
   };
   return specs;
 }

@@ -135,6 +135,7 @@ Status Manager::StartWork() {
   deps.events = events_.get();
   deps.metrics = metrics_.get();
   deps.workers = flags_.workers;
+  deps.gc_pause_budget = flags_.gc_pause_budget;
   deps.resync = std::chrono::duration_cast<std::chrono::seconds>(flags_.resync_duration);
   if (deps.resync.count() < 1) deps.resync = std::chrono::seconds(1);
   for (const auto& factory : factories_) controllers_.push_back(factory(deps));
