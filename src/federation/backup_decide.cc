@@ -666,10 +666,10 @@ class Decider {
     }
     if (down.empty()) {
       if (api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
-        api::SetCondition(status_,
-                          {std::string(kDataPlaneUnreachableCondition), "False", "Reachable",
-                           "every data plane answers again"},
-                          obs_.now);
+        api::SetSideCondition(status_,
+                              {std::string(kDataPlaneUnreachableCondition), "False", "Reachable",
+                               "every data plane answers again"},
+                              obs_.now);
       }
       return;
     }
@@ -678,7 +678,9 @@ class Decider {
     if (!api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
       AddEvent("Warning", std::string(kDataPlaneUnreachableCondition), message);
     }
-    SetCondition(kDataPlaneUnreachableCondition, "ProbeFailed", message);
+    api::SetSideCondition(
+        status_, {std::string(kDataPlaneUnreachableCondition), "True", "ProbeFailed", message},
+        obs_.now);
     Requeue(options_.unreachable_retry);
   }
 

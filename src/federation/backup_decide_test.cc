@@ -948,7 +948,7 @@ void RunToExecute(World& w, const BackupDecideOptions& o) {
 TEST(BackupDecideTest, PauseBudgetFailsAtOnceNamingTheLateClustersAndTearsDown) {
   World w(NewVolumeBackup());
   const BackupDecideOptions o = Budget(seconds(30));
-  w.reachable_["c"] = false;  // partitioned before its member could be created
+  w.unreachable_error_["c"] = "probe: timed out";  // partitioned before its member exists
   RunToExecute(w, o);
   w.Condition("a", "VolumeBackupSnapshotsCreated");
   w.Condition("b", "VolumeBackupSnapshotsCreated");
@@ -972,8 +972,12 @@ TEST(BackupDecideTest, PauseBudgetFailsAtOnceNamingTheLateClustersAndTearsDown) 
   EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
   EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
   EXPECT_EQ(api::MemberFederalPhase(w.member("b")), "teardown");
+  // While c stays unreachable the phase stays Failed (DataPlaneUnreachable is not a phase).
+  w.Step(-1, o);
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_TRUE(api::IsConditionTrue(w.status(), "DataPlaneUnreachable"));
   // The partition heals: nothing is created in c for a failed backup; the members end.
-  w.reachable_["c"] = true;
+  w.unreachable_error_.erase("c");
   w.DataPlaneTeardown();
   d = w.Step(-1, o);
   EXPECT_FALSE(w.members_.count("c"));
