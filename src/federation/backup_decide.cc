@@ -317,6 +317,14 @@ class Decider {
 
   void AnnounceTeardown(const std::vector<std::string>& failures) {
     if (failures.empty()) {
+      // Every member may have reached VolumeBackupComplete before we saw them all at
+      // SnapshotsCreated (a data plane that did not answer meanwhile, finding 8): the status
+      // still records that stage.
+      if (!api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) {
+        SetCondition(vbc::kSnapshotsCreated, "", "");
+      }
+      EndStep(backup_step::kCreateSnapshots);
+      StartStep(backup_step::kCompleteSnapshots);
       EndStep(backup_step::kCompleteSnapshots);
       AddEvent("Normal", "Teardown", "all members completed their snapshots; tearing down");
     } else {

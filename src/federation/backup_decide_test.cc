@@ -1083,5 +1083,27 @@ TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) 
   EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("cluster c"), std::string::npos);
 }
 
+// Issue 18, finding 8: every member completed before the manager saw them all at
+// SnapshotsCreated (their data plane did not answer meanwhile): Complete still records the
+// SnapshotsCreated condition and closes every step.
+TEST(BackupDecideTest, CompleteAfterMissedSnapshotsCreatedStillRecordsItAndClosesSteps) {
+  World w(NewVolumeBackup());
+  RunToExecute(w, {});
+  for (const char* c : {"a", "b", "c"}) {
+    w.Condition(c, "VolumeBackupSnapshotsCreated");
+    w.SetStatusField(c, "commitTs", "500");
+    w.Condition(c, "VolumeBackupComplete");
+  }
+  for (int i = 0; i < 4 && w.phase() != "Complete"; ++i) {
+    w.Step();
+    w.DataPlaneTeardown();
+  }
+  ASSERT_EQ(w.phase(), "Complete") << DumpJson(w.status());
+  EXPECT_TRUE(api::IsConditionTrue(w.status(), "SnapshotsCreated")) << DumpJson(w.status());
+  for (const Json& step : w.status()["steps"]) {
+    EXPECT_TRUE(step.contains("timeCompleted")) << DumpJson(step);
+  }
+}
+
 }  // namespace
 }  // namespace brfed::federation
