@@ -11,6 +11,7 @@
 #define BRFED_FEDERATION_RESTORE_DECIDE_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -34,6 +35,8 @@ struct RestoreDecideInput {
   // The subset whose client and member cache are usable now. A missing member in any other
   // cluster may just be invisible: no create there, no Cleaned, look again later.
   std::set<std::string> observable_clusters;
+  // Clusters the manager's reachability probe counts as unreachable, with the last error.
+  std::map<std::string, std::string> unreachable;
   // spec.volumeBackupName looked up in the VolumeRestore's namespace; nullptr = not found.
   const Json* volume_backup = nullptr;
   Time now;
