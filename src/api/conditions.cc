@@ -42,6 +42,17 @@ std::string ConditionMessage(const Json& status, std::string_view type) {
   return c == nullptr ? "" : JsonStringAt(*c, {"message"});
 }
 
+bool SetSideCondition(Json& status, const Condition& condition, Time now) {
+  const Json before = status;
+  SetCondition(status, condition, now);
+  if (const Json* phase = JsonAt(before, {"phase"}); phase != nullptr) {
+    status["phase"] = *phase;
+  } else {
+    status.erase("phase");
+  }
+  return status != before;
+}
+
 bool SetCondition(Json& status, const Condition& condition, Time now) {
   if (!status.is_object()) status = Json::object();
   bool changed = false;

@@ -49,6 +49,9 @@ std::string ConditionMessage(const Json& status, std::string_view type);
 // new status, reason and message, and keeps its lastTransitionTime when the status did not
 // change. Returns true when `status` changed.
 bool SetCondition(Json& status, const Condition& condition, Time now);
+// The same for a condition that is not a phase (brfed's own, such as DataPlaneUnreachable):
+// status.phase is left as it is.
+bool SetSideCondition(Json& status, const Condition& condition, Time now);
 
 }  // namespace brfed::api
 

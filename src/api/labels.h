@@ -32,6 +32,11 @@ inline constexpr std::string_view kVolumeRestoreLabel = "federation.pingcap.com/
 inline constexpr std::string_view kOwnerAnnotation = "federation.pingcap.com/owner";
 inline constexpr std::string_view kOwnerUidAnnotation = "federation.pingcap.com/owner-uid";
 
+// Ours, on a VolumeBackup (or a schedule, which copies its annotations to the backups it
+// creates): a Go duration that overrides the manager's --gc-pause-budget for that backup.
+inline constexpr std::string_view kGcPauseBudgetAnnotation =
+    "federation.pingcap.com/gc-pause-budget";
+
 }  // namespace brfed::api
 
 #endif  // BRFED_API_LABELS_H_

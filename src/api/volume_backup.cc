@@ -6,6 +6,7 @@
 
 #include "api/backup_member.h"
 #include "api/labels.h"
+#include "core/duration.h"
 #include "core/excerpt.h"
 #include "core/object_ref.h"
 #include "core/strings.h"
@@ -214,6 +215,23 @@ Json AdoptionPatch(const Json& member, const Json& volume_backup) {
   return AdoptionPatch(member, volume_backup, kVolumeBackupLabel);
 }
 
+Result<std::optional<std::chrono::milliseconds>> GcPauseBudgetOf(const Json& volume_backup) {
+  const Json* value = JsonAt(volume_backup, {"metadata", "annotations", kGcPauseBudgetAnnotation});
+  if (value == nullptr || value->is_null()) return std::optional<std::chrono::milliseconds>();
+  const std::string text = value->is_string() ? value->get<std::string>() : value->dump();
+  std::chrono::milliseconds budget{0};
+  if (auto parsed = ParseGoDuration(text); parsed.ok() && value->is_string()) {
+    budget = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+  }
+  if (budget.count() <= 0 || budget > std::chrono::hours(24)) {
+    return InvalidArgument("annotation " + std::string(kGcPauseBudgetAnnotation) +
+                           " must be a positive Go duration of at most 24h such as 90s or 5m, "
+                           "got \"" +
+                           Excerpt(text) + "\"");
+  }
+  return std::optional<std::chrono::milliseconds>(budget);
+}
+
 std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
                                                   const std::vector<std::string>& known_clusters) {
   std::vector<ValidationIssue> issues;
@@ -239,6 +257,9 @@ std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
     issues.push_back({"MissingTemplate", "spec.template is missing: it needs br and s3"});
   } else {
     ValidateTemplate(*tmpl, issues);
+  }
+  if (auto budget = GcPauseBudgetOf(volume_backup); !budget.ok()) {
+    issues.push_back({"InvalidGcPauseBudget", budget.status().message()});
   }
   return issues;
 }

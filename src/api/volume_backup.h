@@ -7,13 +7,16 @@
 #ifndef BRFED_API_VOLUME_BACKUP_H_
 #define BRFED_API_VOLUME_BACKUP_H_
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/metadata.h"  // HasFinalizer, IsBeingDeleted for the users of this view
 #include "core/json.h"
+#include "core/status.h"
 
 namespace brfed::api {
 
@@ -78,6 +81,10 @@ bool IsGoManagerMember(const Json& member, const Json& volume_backup);
 // member's resourceVersion so an adoption decided on a stale read gets Conflict.
 Json AdoptionPatch(const Json& member, const Json& volume_backup);
 
+// The annotation kGcPauseBudgetAnnotation: nullopt when absent, an error naming the annotation
+// when it is not a positive Go duration of at most 24h.
+Result<std::optional<std::chrono::milliseconds>> GcPauseBudgetOf(const Json& volume_backup);
+
 // One problem found by ValidateVolumeBackup: a machine reason and a message telling the user
 // what to fix.
 struct ValidationIssue {
@@ -87,7 +94,8 @@ struct ValidationIssue {
 
 // Up-front checks before any member exists: clusters present and unique, each context known
 // (`known_clusters` are the federation kubeconfig's contexts), tcName/tcNamespace valid DNS
-// labels, template with br and s3 (with bucket), name short enough, init-job deadline positive.
+// labels, template with br and s3 (with bucket), name short enough, init-job deadline positive,
+// the GC-pause budget annotation (when present) a positive Go duration.
 std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,
                                                   const std::vector<std::string>& known_clusters);
 

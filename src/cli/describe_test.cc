@@ -42,6 +42,28 @@ TEST(DescribeVolumeBackup, ShowsMembersStepsAndEvents) {
   EXPECT_NE(out.find("br-federation-manager"), std::string::npos);
 }
 
+// Issue 18: describe names an unreachable data plane with its last error, and a backup failed
+// by the GC-pause budget with the clusters that were not done.
+TEST(DescribeVolumeBackup, ShowsUnreachableDataPlanesAndThePauseBudget) {
+  Json vb = CompletedBackup();
+  vb["status"]["phase"] = "Failed";
+  vb["status"]["conditions"] = Json::parse(R"js([
+    {"type": "Failed", "status": "True", "reason": "PauseBudgetExceeded",
+     "message": "GC pause budget 3s exceeded: not every member reported VolumeBackupSnapshotsCreated; not done: cluster dp-2 (unreachable: timeout)",
+     "lastTransitionTime": "2026-01-01T00:00:05Z"
+},
+    {"type": "DataPlaneUnreachable", "status": "True", "reason": "ProbeFailed",
+     "message": "data plane unreachable: cluster dp-2: GET /version: timeout",
+     "lastTransitionTime": "2026-01-01T00:00:02Z"}])js");
+  const std::string out =
+      DescribeVolumeBackup(vb, {}, *ParseRfc3339("2026-01-01T00:01:00Z"), Style(false));
+  EXPECT_NE(out.find("Phase:          Failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("PauseBudgetExceeded"), std::string::npos) << out;
+  EXPECT_NE(out.find("not done: cluster dp-2"), std::string::npos) << out;
+  EXPECT_NE(out.find("DataPlaneUnreachable"), std::string::npos) << out;
+  EXPECT_NE(out.find("cluster dp-2: GET /version: timeout"), std::string::npos) << out;
+}
+
 TEST(DescribeVolumeBackup, FreshObjectSaysWhatIsMissing) {
   Json vb = {{"metadata", {{"name", "x"}}}};
   const std::string out = DescribeVolumeBackup(vb, {}, Time{}, Style(false));

@@ -65,6 +65,7 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
       expectations_(deps_.clock),
       status_batcher_(deps_.clock, kMemberMirrorBatchWindow),
       executor_(NewExecutor(deps_, {&expectations_, &status_batcher_})) {
+  options_.gc_pause_budget = deps_.gc_pause_budget;
   auto* m = deps_.metrics;
   status_total_ = &m->AddCounter("fed_volume_backup_status", "VolumeBackups by final status",
                                  {"namespace", "tc", "status"});
@@ -81,6 +82,11 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
   hop_latency_ = &m->AddHistogram("brfed_volume_backup_hop_latency_seconds",
                                   "Time from a member Backup event to the manager's reacting write",
                                   {"cluster"}, runtime::ExponentialBuckets(0.001, 2, 16));
+  pause_budget_exceeded_ = &m->AddCounter(
+      "brfed_volume_backup_pause_budget_exceeded_total",
+      "VolumeBackups failed because not every member created its snapshots within the GC-pause "
+      "budget",
+      {"namespace"});
   gc_pause_ = &m->AddHistogram("brfed_volume_backup_gc_pause_seconds",
                                "GC and PD-scheduling pause window per VolumeBackup, as observed",
                                {"namespace"}, runtime::ExponentialBuckets(0.05, 2, 16));
@@ -139,6 +145,10 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
       view.problem = plane->problem.empty() ? "no client" : plane->problem;
     } else if (!plane->backups->HasSynced()) {
       view.problem = plane->problem.empty() ? "member cache not synced yet" : plane->problem;
+    } else if (view.unreachable_error = deps_.data_planes->UnreachableError(ref.k8s_cluster_name);
+               !view.unreachable_error.empty()) {
+      // Its cache may be stale and any action would hang: wait for it, let the others go on.
+      view.problem = "its API server does not answer: " + view.unreachable_error;
     } else {
       view.reachable = true;
       view.member = plane->backups->cache().Get({ref.tc_namespace, member_name});
@@ -243,6 +253,7 @@ Write ToWrite(const BackupAction& a) {
       break;
     case Kind::kDeleteMember:
       w.verb = Write::Verb::kDelete;
+      w.propagation_policy = a.propagation_policy;
       break;
     case Kind::kPatchVolumeBackupStatus:
       w.verb = Write::Verb::kPatchStatus;
@@ -342,6 +353,7 @@ void VolumeBackupController::RecordMetrics(const Json& volume_backup,
     if (decision.cleanup_seconds)
       cleanup_time_->WithLabels({ns, tc}).Inc(*decision.cleanup_seconds);
   }
+  if (decision.pause_budget_exceeded) pause_budget_exceeded_->WithLabels({ns}).Inc();
   if (decision.gc_pause_seconds) gc_pause_->WithLabels({ns}).Observe(*decision.gc_pause_seconds);
 }
 

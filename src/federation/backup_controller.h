@@ -95,6 +95,7 @@ class VolumeBackupController final : public FederationController {
   runtime::Counter* cleanup_time_ = nullptr;
   runtime::Histogram* hop_latency_ = nullptr;
   runtime::Histogram* gc_pause_ = nullptr;
+  runtime::Counter* pause_budget_exceeded_ = nullptr;
 };
 
 }  // namespace brfed::federation

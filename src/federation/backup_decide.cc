@@ -46,8 +46,9 @@ class Decider {
     if (DecideAdoptions()) return Finish();
     if (api::IsBeingDeleted(vb_)) {
       DecideDeletion();
-    } else if (!api::IsConditionTrue(status_, vbc::kComplete) &&
-               !api::IsConditionTrue(status_, vbc::kFailed)) {
+    } else if (api::IsConditionTrue(status_, vbc::kFailed)) {
+      StopAfterFailure();
+    } else if (!api::IsConditionTrue(status_, vbc::kComplete)) {
       DecideProgress();
     }
     return Finish();
@@ -149,6 +150,10 @@ class Decider {
         });
     ObserveGcRelease();
     MarkSnapshotsCreated();
+    if (std::vector<std::string> late = OverPauseBudget(failures.empty()); !late.empty()) {
+      FailOverPauseBudget(late);
+      return;
+    }
     if (!failures.empty() || all_complete || teardown_started) {
       Teardown(failures, all_complete);
       return;
@@ -303,7 +308,7 @@ class Decider {
   // is done.
   void Teardown(const std::vector<std::string>& failures, bool all_complete) {
     if (StartStep(backup_step::kTeardown)) AnnounceTeardown(failures);
-    if (!SendTeardownToEveryMember()) return;
+    if (!SendTeardownToEveryMember(!failures.empty() && StopGraceOver())) return;
     EndStep(backup_step::kTeardown);
     RecordTimeTaken();
     std::vector<std::string> problems = failures;
@@ -324,6 +329,14 @@ class Decider {
 
   void AnnounceTeardown(const std::vector<std::string>& failures) {
     if (failures.empty()) {
+      // Every member may have reached VolumeBackupComplete before we saw them all at
+      // SnapshotsCreated (a data plane that did not answer meanwhile, finding 8): the status
+      // still records that stage.
+      if (!api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) {
+        SetCondition(vbc::kSnapshotsCreated, "", "");
+      }
+      EndStep(backup_step::kCreateSnapshots);
+      StartStep(backup_step::kCompleteSnapshots);
       EndStep(backup_step::kCompleteSnapshots);
       AddEvent("Normal", "Teardown", "all members completed their snapshots; tearing down");
     } else {
@@ -334,8 +347,11 @@ class Decider {
   }
 
   // Sends teardown (and resumeGcSchedule to the initialize member) to every unfinished member;
-  // true once every member is done.
-  bool SendTeardownToEveryMember() {
+  // with `stop`, a member that already has teardown but neither failed nor created its
+  // snapshots is deleted (foreground): that releases GC at once when it is the initialize
+  // member, and stops one that would otherwise take its snapshots after the pause. True once
+  // every member is done.
+  bool SendTeardownToEveryMember(bool stop) {
     bool all_done = true;
     for (Slot& s : slots_) {
       if (!s.view->reachable) {
@@ -345,12 +361,107 @@ class Decider {
       if (s.member == nullptr) continue;  // never created (or failed to be)
       if (api::IsMemberTerminal(*s.member)) continue;
       all_done = false;
-      if (!SendTeardown(s)) continue;
+      if (!SendTeardown(s)) {
+        if (stop && StillRunningWithoutSnapshots(*s.member)) StopMember(s);
+        continue;
+      }
       if (s.is_init && EndStep(backup_step::kGcPause)) {
         AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
       }
     }
     return all_done;
+  }
+
+  static bool StillRunningWithoutSnapshots(const Json& member) {
+    return !api::IsBeingDeleted(member) && !api::IsVolumeBackupSnapshotsCreated(member) &&
+           api::MemberFailureSummary(member).empty();
+  }
+
+  void StopMember(const Slot& s) {
+    BackupAction stop{Kind::kDeleteMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                      api::MemberName(name_), nullptr};
+    stop.propagation_policy = "Foreground";
+    decision_.actions.push_back(std::move(stop));
+    AddEvent(
+        "Warning", "StoppingMember",
+        "deleting " + api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+            (s.is_init ? " to release GC and PD scheduling now (its init job goes with it)"
+                       : " to stop it: it has not created its snapshots and the backup failed"));
+  }
+
+  // Whether the members sent teardown after a failure have had their grace (see
+  // BackupDecideOptions::stop_after_failure_grace); if not, look again when they have.
+  bool StopGraceOver() {
+    const Json* step = FindStep(backup_step::kTeardown);
+    auto started = step != nullptr ? ParseRfc3339(JsonStringAt(*step, {"timeStarted"}))
+                                   : Result<Time>(obs_.now);
+    const auto waited = obs_.now - (started.ok() ? *started : obs_.now);
+    if (waited >= options_.stop_after_failure_grace) return true;
+    Requeue(options_.stop_after_failure_grace - waited);
+    return false;
+  }
+
+  // A Failed backup whose members are not all done (the budget failed it at once, or a member
+  // hung): keep tearing down and stop what still runs without snapshots.
+  void StopAfterFailure() {
+    if (api::ConditionReason(status_, vbc::kFailed) != kReasonPauseBudgetExceeded) return;
+    MirrorMembers();
+    if (SendTeardownToEveryMember(true)) EndStep(backup_step::kTeardown);
+  }
+
+  // ---- the GC-pause budget ----------------------------------------------------------------
+
+  std::chrono::milliseconds PauseBudget() const {
+    auto annotated = api::GcPauseBudgetOf(vb_);
+    return annotated.ok() && annotated->has_value() ? **annotated : options_.gc_pause_budget;
+  }
+
+  // The members not done within the budget ("cluster c: why"), once it has run out since the
+  // pause began (the GCPause step) without every member reporting its snapshots; before that,
+  // nothing (and a look again when it runs out). `creating` says whether absent members are
+  // still to be created (no failure yet).
+  std::vector<std::string> OverPauseBudget(bool creating) {
+    if (api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) return {};
+    const Json* step = FindStep(backup_step::kGcPause);
+    if (step == nullptr) return {};
+    auto started = ParseRfc3339(JsonStringAt(*step, {"timeStarted"}));
+    if (!started.ok()) return {};
+    const auto elapsed = obs_.now - *started;
+    if (elapsed < PauseBudget()) {
+      Requeue(PauseBudget() - elapsed);
+      return {};
+    }
+    std::vector<std::string> late;
+    for (const Slot& s : slots_) {
+      if (!s.view->reachable) {
+        late.push_back("cluster " + s.ref.k8s_cluster_name +
+                       " (unreachable: " + Excerpt(s.view->problem, kMessageBytes) + ")");
+      } else if (s.member != nullptr && !api::IsVolumeBackupSnapshotsCreated(*s.member) &&
+                 !api::IsMemberTerminal(*s.member)) {
+        late.push_back("cluster " + s.ref.k8s_cluster_name + " (member in phase '" +
+                       JsonStringAt(*s.member, {"status", "phase"}) + "')");
+      } else if (s.member == nullptr && creating) {
+        late.push_back("cluster " + s.ref.k8s_cluster_name + " (member not created)");
+      }
+    }
+    return late;
+  }
+
+  void FailOverPauseBudget(const std::vector<std::string>& late) {
+    const std::string message =
+        "GC pause budget " + FormatGoDuration(PauseBudget()) +
+        " exceeded: not every member reported VolumeBackupSnapshotsCreated; not done: " +
+        Join(late, "; ") + "; tearing down at once (GC and PD scheduling resume)";
+    if (StartStep(backup_step::kTeardown)) {
+      AddEvent("Warning", std::string(kReasonPauseBudgetExceeded), message);
+    }
+    RecordTimeTaken();
+    RecordSize();
+    SetCondition(vbc::kFailed, std::string(kReasonPauseBudgetExceeded), message);
+    AddEvent("Warning", "Failed", message);
+    decision_.finished_phase = "Failed";
+    decision_.pause_budget_exceeded = true;
+    if (SendTeardownToEveryMember(true)) EndStep(backup_step::kTeardown);
   }
 
   // Teardown (and resumeGcSchedule to the initialize member) unless the member has both;
@@ -564,6 +675,35 @@ class Decider {
     }
     if (!backups.empty() || status_.contains("backups")) status_["backups"] = std::move(backups);
     if (blocked) Requeue(options_.unreachable_retry);
+    ReportUnreachableDataPlanes();
+  }
+
+  // The member phases mirrored above may be stale while a data plane does not answer: say so,
+  // naming each such cluster and its last error, and look again soon.
+  void ReportUnreachableDataPlanes() {
+    std::vector<std::string> down;
+    for (const Slot& s : slots_) {
+      if (s.view->unreachable_error.empty()) continue;
+      down.push_back("cluster " + s.ref.k8s_cluster_name + ": " + s.view->unreachable_error);
+    }
+    if (down.empty()) {
+      if (api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
+        api::SetSideCondition(status_,
+                              {std::string(kDataPlaneUnreachableCondition), "False", "Reachable",
+                               "every data plane answers again"},
+                              obs_.now);
+      }
+      return;
+    }
+    std::string message =
+        "data plane unreachable: " + Join(down, "; ") + " (member status may be stale; retrying)";
+    if (!api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
+      AddEvent("Warning", std::string(kDataPlaneUnreachableCondition), message);
+    }
+    api::SetSideCondition(
+        status_, {std::string(kDataPlaneUnreachableCondition), "True", "ProbeFailed", message},
+        obs_.now);
+    Requeue(options_.unreachable_retry);
   }
 
   void SetCondition(std::string_view type, const std::string& reason, const std::string& msg) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -35,6 +36,9 @@ struct BackupClusterView {
   // The member `fed-<name>` in tcNamespace from the cache (or, when the cache had none, from a
   // live read that found one of ours), or nullptr when absent.
   std::shared_ptr<const Json> member;
+  // The manager's reachability probe counts this cluster's API server as unreachable: its last
+  // error (empty while it answers). Then `reachable` is false too: no action is sent there.
+  std::string unreachable_error;
   // The last error of an action against this cluster that retrying will not fix (Forbidden,
   // Invalid, NotFound namespace ...): the member counts as failed.
   std::string permanent_error;
@@ -43,6 +47,10 @@ struct BackupClusterView {
   // (api::IsGoManagerMember), otherwise someone else's object that blocks the name.
   std::shared_ptr<const Json> unmarked_member;
 };
+
+// Condition on a VolumeBackup: True (reason ProbeFailed) naming every data plane the manager
+// cannot reach and its last error; False (reason Reachable) once all answer again.
+inline constexpr std::string_view kDataPlaneUnreachableCondition = "DataPlaneUnreachable";
 
 struct BackupObservation {
   std::shared_ptr<const Json> volume_backup;
@@ -59,6 +67,17 @@ struct BackupDecideOptions {
   std::chrono::seconds deletion_teardown_grace{60};
   // When to look again while a data plane is unreachable or blocked.
   std::chrono::seconds unreachable_retry{5};
+  // The manager's bound on the GC pause (--gc-pause-budget; the annotation
+  // api::kGcPauseBudgetAnnotation overrides it per VolumeBackup): when not every member has
+  // reported VolumeBackupSnapshotsCreated this long after the pause began, the backup fails with
+  // reason PauseBudgetExceeded and is torn down at once.
+  std::chrono::milliseconds gc_pause_budget{std::chrono::minutes(5)};
+  // After a failure, how long a member that was sent teardown may keep running without having
+  // created its snapshots before it is deleted (foreground): deleting the initialize member is
+  // what releases GC soonest (docs/sim.md), and a member still taking snapshots after the
+  // pause ended would take them with GC running. The grace lets a member that is about to end
+  // keep its status. A backup failed by the budget skips it.
+  std::chrono::seconds stop_after_failure_grace{10};
 };
 
 struct BackupAction {
@@ -78,6 +97,9 @@ struct BackupAction {
   // kPatchVolumeBackupStatus: the change only mirrors member fields (status.backups[]) and
   // brings no Event, so it may wait for a batch window; a protocol transition never does.
   bool may_wait = false;
+  // kDeleteMember: "Foreground" when the member's Jobs (the init Job holding the GC pause, a
+  // running execute Job) must go before it does; "" for the server's default.
+  std::string propagation_policy = "";
 };
 
 // `actions`: the status patch, when present, is last.
@@ -91,7 +113,11 @@ struct BackupDecision : Decision<BackupAction> {
   std::string cleanup_phase;            // "Cleaned" | "CleanFailed"
   std::optional<double> cleanup_seconds;
   std::optional<double> gc_pause_seconds;  // when the GC-pause window closes
+  bool pause_budget_exceeded = false;      // failed by the GC-pause budget in this decision
 };
+
+// Failed condition reason when the GC-pause budget ran out.
+inline constexpr std::string_view kReasonPauseBudgetExceeded = "PauseBudgetExceeded";
 
 // Step names in status.steps[] (brfed addition), in protocol order.
 namespace backup_step {

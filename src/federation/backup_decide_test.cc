@@ -49,7 +49,8 @@ class World {
     obs.now = now_;
     for (const auto& c : known_) {
       BackupClusterView view;
-      view.reachable = reachable_.at(c);
+      // As the controller does: a cluster the probe finds unreachable gets no actions.
+      view.reachable = reachable_.at(c) && !unreachable_error_.count(c);
       if (!view.reachable) view.problem = "connection refused";
       if (view.reachable && members_.count(c)) {
         // The controller's caches select our label; a live read finds the unmarked ones.
@@ -58,6 +59,7 @@ class World {
         (marked ? view.member : view.unmarked_member) = std::make_shared<Json>(m);
       }
       if (permanent_.count(c)) view.permanent_error = permanent_.at(c);
+      if (unreachable_error_.count(c)) view.unreachable_error = unreachable_error_.at(c);
       obs.clusters[c] = view;
     }
     return obs;
@@ -176,6 +178,7 @@ class World {
   Json vb_;
   std::vector<std::string> known_;
   std::map<std::string, bool> reachable_;
+  std::map<std::string, std::string> unreachable_error_;  // what the manager's probe says
   std::map<std::string, std::string> permanent_;
   std::map<std::string, Json> members_;
   std::map<std::string, int> creates_;
@@ -516,6 +519,47 @@ TEST(BackupDecideTest, UnreachableClusterRetriesWithMessage) {
   w.Step();
   ASSERT_EQ(w.status()["backups"].size(), 3u);
   EXPECT_FALSE(w.status()["backups"][2].contains("reason"));
+}
+
+TEST(BackupDecideTest, ProbedUnreachableDataPlaneShowsAsConditionUntilItAnswers) {
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step();
+  ASSERT_EQ(api::FindCondition(w.status(), kDataPlaneUnreachableCondition), nullptr);
+  struct Row {
+    std::map<std::string, std::string> errors;
+    std::string status;  // "" = no condition expected to change
+    std::vector<std::string> named;
+    int events;  // DataPlaneUnreachable Events so far
+  };
+  const Row rows[] = {
+      {{{"b", "Timeout: GET /version timed out"}}, "True", {"cluster b", "timed out"}, 1},
+      // Still down: no second Event.
+      {{{"b", "Timeout: GET /version timed out"}}, "True", {"cluster b"}, 1},
+      {{{"b", "Timeout: x"}, {"c", "Unavailable: refused"}},
+       "True",
+       {"cluster b: Timeout: x", "cluster c: Unavailable: refused"},
+       1},
+      {{}, "False", {"every data plane answers again"}, 1},
+      {{{"c", "Unavailable: refused"}}, "True", {"cluster c"}, 2},
+  };
+  for (const Row& row : rows) {
+    w.unreachable_error_ = row.errors;
+    BackupDecision d = w.Step();
+    const Json* c = api::FindCondition(w.status(), kDataPlaneUnreachableCondition);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(JsonStringAt(*c, {"status"}), row.status);
+    for (const std::string& part : row.named) {
+      EXPECT_NE(JsonStringAt(*c, {"message"}).find(part), std::string::npos)
+          << part << " in " << DumpJson(*c);
+    }
+    EXPECT_EQ(std::count(w.events_.begin(), w.events_.end(), "DataPlaneUnreachable"), row.events);
+    if (row.status == "True") {
+      EXPECT_TRUE(d.requeue_after.has_value());
+    }
+  }
 }
 
 TEST(BackupDecideTest, UnreachableInitClusterDoesNotStart) {
@@ -931,6 +975,182 @@ TEST(BackupDecideTest, CrashAfterAnyPrefixOfActionsStillCompletes) {
     ASSERT_EQ(w.phase(), "Complete") << "run " << run;
     EXPECT_EQ(w.init_creates_, 1);
     for (const auto& [c, n] : w.creates_) EXPECT_EQ(n, 1) << c;
+  }
+}
+
+// ---- issue 18, item 2: the GC-pause budget ---------------------------------------------------
+
+BackupDecideOptions Budget(std::chrono::milliseconds budget) {
+  BackupDecideOptions o;
+  o.gc_pause_budget = budget;
+  return o;
+}
+
+// Initialized in a; execute members created in b (and c when reachable).
+void RunToExecute(World& w, const BackupDecideOptions& o) {
+  w.Step(-1, o);  // finalizer
+  w.Step(-1, o);  // init member + Running
+  w.Condition("a", "VolumeBackupInitialized");
+  w.Step(-1, o);  // execute everywhere reachable; the GCPause step starts now
+}
+
+TEST(BackupDecideTest, PauseBudgetFailsAtOnceNamingTheLateClustersAndTearsDown) {
+  World w(NewVolumeBackup());
+  const BackupDecideOptions o = Budget(seconds(30));
+  w.unreachable_error_["c"] = "probe: timed out";  // partitioned before its member exists
+  RunToExecute(w, o);
+  w.Condition("a", "VolumeBackupSnapshotsCreated");
+  w.Condition("b", "VolumeBackupSnapshotsCreated");
+  w.now_ += seconds(29);
+  BackupDecision d = w.Step(-1, o);
+  EXPECT_EQ(w.phase(), "Running");
+  ASSERT_TRUE(d.requeue_after.has_value());
+  EXPECT_LE(*d.requeue_after, seconds(1)) << "looks again when the budget runs out";
+  w.now_ += seconds(1);
+  d = w.Step(-1, o);
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  EXPECT_EQ(api::ConditionReason(w.status(), "Failed"), "PauseBudgetExceeded");
+  const std::string message = api::ConditionMessage(w.status(), "Failed");
+  EXPECT_NE(message.find("cluster c (unreachable"), std::string::npos) << message;
+  EXPECT_EQ(message.find("cluster b"), std::string::npos) << message;
+  EXPECT_NE(message.find("30s"), std::string::npos) << message;
+  EXPECT_TRUE(d.pause_budget_exceeded);
+  EXPECT_EQ(d.finished_phase, "Failed");
+  EXPECT_NE(std::find(w.events_.begin(), w.events_.end(), "PauseBudgetExceeded"), w.events_.end());
+  // Torn down at once: GC resumes through the initialize member.
+  EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  EXPECT_EQ(api::MemberFederalPhase(w.member("b")), "teardown");
+  // While c stays unreachable the phase stays Failed (DataPlaneUnreachable is not a phase).
+  w.Step(-1, o);
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_TRUE(api::IsConditionTrue(w.status(), "DataPlaneUnreachable"));
+  // The partition heals: nothing is created in c for a failed backup; the members end.
+  w.unreachable_error_.erase("c");
+  w.DataPlaneTeardown();
+  d = w.Step(-1, o);
+  EXPECT_FALSE(w.members_.count("c"));
+  EXPECT_FALSE(d.pause_budget_exceeded) << "counted once";
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_TRUE(w.deletes_.empty()) << "members with snapshots are torn down, not deleted";
+}
+
+TEST(BackupDecideTest, PauseBudgetStopsMembersStillWithoutSnapshotsAfterItFails) {
+  World w(NewVolumeBackup());
+  const BackupDecideOptions o = Budget(seconds(30));
+  RunToExecute(w, o);
+  w.Condition("c", "VolumeBackupSnapshotsCreated");  // a and b hang in execute
+  w.now_ += seconds(31);
+  w.Step(-1, o);
+  ASSERT_EQ(w.phase(), "Failed");
+  const std::string message = api::ConditionMessage(w.status(), "Failed");
+  EXPECT_NE(message.find("cluster a (member in phase"), std::string::npos) << message;
+  EXPECT_NE(message.find("cluster b (member in phase"), std::string::npos) << message;
+  EXPECT_TRUE(w.deletes_.empty()) << "teardown first";
+  // Still running without snapshots after teardown: deleted (foreground) at once, which
+  // releases GC in a and stops b before it snapshots with GC running.
+  BackupDecision d = w.Decide(o);
+  std::vector<std::string> foreground;
+  for (const auto& a : d.actions) {
+    if (a.kind == Kind::kDeleteMember && a.propagation_policy == "Foreground") {
+      foreground.push_back(a.cluster);
+    }
+  }
+  EXPECT_EQ(foreground, (std::vector<std::string>{"a", "b"}));
+  w.Step(-1, o);
+  EXPECT_FALSE(w.members_.count("a"));
+  EXPECT_FALSE(w.members_.count("b"));
+  EXPECT_TRUE(w.members_.count("c")) << "c created its snapshots: torn down, kept";
+  EXPECT_EQ(api::MemberFederalPhase(w.member("c")), "teardown");
+}
+
+TEST(BackupDecideTest, PauseBudgetAnnotationOverridesTheFlagAndABadOneIsInvalid) {
+  Json vb = NewVolumeBackup();
+  vb["metadata"]["annotations"] = {{std::string(api::kGcPauseBudgetAnnotation), "3s"}};
+  World w(vb);
+  const BackupDecideOptions o = Budget(std::chrono::minutes(5));
+  RunToExecute(w, o);
+  w.now_ += seconds(2);
+  w.Step(-1, o);
+  EXPECT_EQ(w.phase(), "Running");
+  w.now_ += seconds(1);
+  w.Step(-1, o);
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_EQ(api::ConditionReason(w.status(), "Failed"), "PauseBudgetExceeded");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("budget 3s"), std::string::npos);
+
+  for (Json bad : {Json("soon"), Json("0s"), Json("-1s"), Json("25h"), Json(15), Json("")}) {
+    Json invalid = NewVolumeBackup();
+    invalid["metadata"]["annotations"] = {{std::string(api::kGcPauseBudgetAnnotation), bad}};
+    World wi(invalid);
+    wi.Step();
+    EXPECT_EQ(wi.phase(), "Invalid") << bad;
+    EXPECT_EQ(api::ConditionReason(wi.status(), "Invalid"), "InvalidGcPauseBudget") << bad;
+    EXPECT_NE(api::ConditionMessage(wi.status(), "Invalid").find("gc-pause-budget"),
+              std::string::npos);
+    EXPECT_TRUE(wi.members_.empty()) << bad;
+  }
+}
+
+TEST(BackupDecideTest, NoBudgetOnceEverySnapshotIsCreated) {
+  World w(NewVolumeBackup());
+  const BackupDecideOptions o = Budget(seconds(5));
+  RunToExecute(w, o);
+  for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
+  w.Step(-1, o);                       // resume
+  w.now_ += std::chrono::minutes(10);  // slow CompleteSnapshots: no pause is held any more
+  w.Step(-1, o);
+  EXPECT_EQ(w.phase(), "SnapshotsCreated") << DumpJson(w.status());
+}
+
+// Issue 18, findings 2 and 3: after a failure the initialize member is deleted (foreground) when
+// teardown has not released GC within the grace, and so is a member hung in execute.
+TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) {
+  World w(NewVolumeBackup());
+  RunToExecute(w, {});
+  w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
+  w.Step();
+  EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  w.now_ += seconds(9);
+  BackupDecision d = w.Step();
+  EXPECT_TRUE(w.deletes_.empty()) << "within the grace, teardown may still end them";
+  ASSERT_TRUE(d.requeue_after.has_value());
+  EXPECT_LE(*d.requeue_after, seconds(1));
+  w.now_ += seconds(1);
+  d = w.Step();
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"a", "b"}));
+  for (const auto& a : d.actions) {
+    if (a.kind == Kind::kDeleteMember) {
+      EXPECT_EQ(a.propagation_policy, "Foreground");
+    }
+  }
+  w.Condition("c", "Failed");
+  w.Step();
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  EXPECT_EQ(api::ConditionReason(w.status(), "Failed"), "VolumeBackupMemberFailed");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("cluster c"), std::string::npos);
+}
+
+// Issue 18, finding 8: every member completed before the manager saw them all at
+// SnapshotsCreated (their data plane did not answer meanwhile): Complete still records the
+// SnapshotsCreated condition and closes every step.
+TEST(BackupDecideTest, CompleteAfterMissedSnapshotsCreatedStillRecordsItAndClosesSteps) {
+  World w(NewVolumeBackup());
+  RunToExecute(w, {});
+  for (const char* c : {"a", "b", "c"}) {
+    w.Condition(c, "VolumeBackupSnapshotsCreated");
+    w.SetStatusField(c, "commitTs", "500");
+    w.Condition(c, "VolumeBackupComplete");
+  }
+  for (int i = 0; i < 4 && w.phase() != "Complete"; ++i) {
+    w.Step();
+    w.DataPlaneTeardown();
+  }
+  ASSERT_EQ(w.phase(), "Complete") << DumpJson(w.status());
+  EXPECT_TRUE(api::IsConditionTrue(w.status(), "SnapshotsCreated")) << DumpJson(w.status());
+  for (const Json& step : w.status()["steps"]) {
+    EXPECT_TRUE(step.contains("timeCompleted")) << DumpJson(step);
   }
 }
 

@@ -51,6 +51,12 @@ class DataPlanes {
   virtual void AddMemberHandler(const kube::Resource& resource, MemberHandler handler) = 0;
   // Runs after the set of clusters (or one cluster's configuration) changed.
   virtual void AddClusterChangeHandler(std::function<void()> handler) = 0;
+  // The last probe error while the cluster's API server counts as unreachable (it stopped
+  // answering the manager's reachability probe); empty while it answers or is unknown.
+  virtual std::string UnreachableError(std::string_view name) const {
+    (void)name;
+    return {};
+  }
 };
 
 }  // namespace brfed::federation

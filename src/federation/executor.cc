@@ -66,7 +66,9 @@ Result<Json> Executor::Do(const Write& w, kube::Client& client, const Json& body
     case Write::Verb::kPatchStatus:
       return status_writer_->Patch(*w.resource, w.ns, w.name, body);
     case Write::Verb::kDelete: {
-      Status st = client.Delete(*w.resource, w.ns, w.name);
+      kube::DeleteOptions options;
+      options.propagation_policy = w.propagation_policy;
+      Status st = client.Delete(*w.resource, w.ns, w.name, options);
       if (!st.ok()) return st;
       return Json::object();
     }

@@ -70,6 +70,7 @@ struct Write {
   bool missing_is_done = false;            // NotFound counts as done
   // kPatchStatus only: the change may wait for the object's status batch window.
   bool may_wait = false;
+  std::string propagation_policy;  // kDelete only: "", "Foreground", ...
 
   // "create restores ns/name in cluster c" for logs and error context.
   std::string Describe() const;

@@ -38,6 +38,8 @@ struct ControllerDeps {
   int workers = 5;
   // Safety net only: every live object is looked at again after this long.
   std::chrono::seconds resync{30};
+  // VolumeBackups: the manager's GC-pause budget (--gc-pause-budget, BackupDecideOptions).
+  std::chrono::milliseconds gc_pause_budget{std::chrono::minutes(5)};
 };
 
 // How long a VolumeBackup's member-mirror-only status change may wait so that one write

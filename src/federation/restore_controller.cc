@@ -131,6 +131,7 @@ RestoreReconciler::Observed RestoreReconciler::Observe(const std::string& key,
   o.input.volume_restore = vr.get();
   o.input.known_clusters = deps_.clusters->ClusterNames();
   o.input.observable_clusters = deps_.clusters->ObservableClusters();
+  o.input.unreachable = deps_.clusters->UnreachableClusters();
   o.input.now = deps_.clock->Now();
   auto view = api::ParseVolumeRestore(*vr);
   if (!view.ok()) return o;
@@ -260,7 +261,18 @@ class VolumeRestoreController::ClusterView final : public RestoreClusterView {
     std::set<std::string> out;
     for (const auto& name : planes_->Names()) {
       auto p = planes_->Get(name);
-      if (p && p->client && p->restores && p->restores->HasSynced()) out.insert(name);
+      // A probed-unreachable data plane gets no actions (its cache may be stale).
+      if (p && p->client && p->restores && p->restores->HasSynced() &&
+          planes_->UnreachableError(name).empty()) {
+        out.insert(name);
+      }
+    }
+    return out;
+  }
+  std::map<std::string, std::string> UnreachableClusters() const override {
+    std::map<std::string, std::string> out;
+    for (const auto& name : planes_->Names()) {
+      if (std::string error = planes_->UnreachableError(name); !error.empty()) out[name] = error;
     }
     return out;
   }

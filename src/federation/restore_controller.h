@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -56,6 +57,8 @@ class RestoreClusterView {
   virtual std::set<std::string> ObservableClusters() const = 0;
   // The client of `cluster`, or nullptr.
   virtual std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const = 0;
+  // Clusters the reachability probe counts as unreachable, with the last error.
+  virtual std::map<std::string, std::string> UnreachableClusters() const { return {}; }
   // The cached member Restore `key` in `cluster`, or nullptr.
   virtual runtime::ObjectPtr CachedRestore(const std::string& cluster,
                                            const ObjectKey& key) const = 0;

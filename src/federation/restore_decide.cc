@@ -10,6 +10,7 @@
 #include "api/volume_backup.h"
 #include "core/excerpt.h"
 #include "core/strings.h"
+#include "federation/backup_decide.h"  // kDataPlaneUnreachableCondition, shared with backups
 
 namespace brfed::federation {
 namespace {
@@ -61,6 +62,7 @@ class Pass {
       const bool recheck = !status_.IsTrue(cond::kInvalid) || !status_.IsTrue(cond::kRunning);
       if (!status_.IsTrue(cond::kComplete) && !status_.IsTrue(cond::kFailed) && recheck) {
         Reconcile();
+        if (status_.IsTrue(cond::kRunning)) ReportUnreachableDataPlanes();
       }
     }
     if (!(status_ == vr_.status)) d_.new_status = std::move(status_);
@@ -92,6 +94,34 @@ class Pass {
   void Event(std::string_view type, std::string_view why, std::string message) {
     d_.events.push_back({std::string(type), std::string(why), std::move(message)});
   }
+  // While the probe counts a data plane unreachable its member's status may be stale: say so
+  // in a condition naming each such cluster and its last error (it is not a phase), and look
+  // again soon; False once every cluster answers.
+  void ReportUnreachableDataPlanes() {
+    std::vector<std::string> down;
+    for (const auto& c : vr_.clusters) {
+      auto it = in_.unreachable.find(c.k8s_cluster_name);
+      if (it != in_.unreachable.end()) down.push_back("cluster " + it->first + ": " + it->second);
+    }
+    const std::string phase = status_.phase;
+    if (down.empty()) {
+      if (status_.IsTrue(kDataPlaneUnreachableCondition)) {
+        status_.SetCondition(kDataPlaneUnreachableCondition, "False", "Reachable",
+                             "every data plane answers again", now_);
+      }
+    } else {
+      const std::string message = Excerpt(
+          "data plane unreachable: " + Join(down, "; ") + " (member status may be stale; retrying)",
+          kMessageBytes);
+      if (!status_.IsTrue(kDataPlaneUnreachableCondition)) {
+        Event("Warning", kDataPlaneUnreachableCondition, message);
+      }
+      status_.SetCondition(kDataPlaneUnreachableCondition, "True", "ProbeFailed", message, now_);
+      d_.RequeueWithin(std::chrono::seconds(5));
+    }
+    status_.phase = phase;
+  }
+
   void SetTrue(std::string_view type, std::string message) {
     status_.SetCondition(type, "True", "", message, now_);
     Event("Normal", type, std::move(message));

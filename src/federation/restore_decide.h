@@ -39,6 +39,8 @@ struct RestoreDecideInput {
   // past the label-selected caches. Those the Go br-federation-manager built
   // (api::IsGoManagerMember) are adopted before anything else is decided.
   std::map<std::string, const Json*> unmarked_members;
+  // Clusters the manager's reachability probe counts as unreachable, with the last error.
+  std::map<std::string, std::string> unreachable;
   // spec.volumeBackupName looked up in the VolumeRestore's namespace; nullptr = not found.
   const Json* volume_backup = nullptr;
   Time now;

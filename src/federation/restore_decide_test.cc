@@ -54,6 +54,7 @@ class World {
     }
     for (const auto& [cluster, obj] : unmarked_) in.unmarked_members[cluster] = &obj;
     in.volume_backup = vb_.has_value() ? &*vb_ : nullptr;
+    in.unreachable = unreachable_;
     in.now = now_;
     return DecideRestore(in);
   }
@@ -141,6 +142,7 @@ class World {
   std::map<std::string, Json>& members() { return members_; }
   std::set<std::string>& known() { return known_; }
   std::set<std::string>& unobservable() { return unobservable_; }
+  std::map<std::string, std::string>& unreachable() { return unreachable_; }
   std::optional<Json>& vb() { return vb_; }
   const std::vector<std::string>& phase_log() const { return phase_log_; }
   const std::map<std::string, int>& creates() const { return creates_; }
@@ -177,6 +179,7 @@ class World {
   std::map<std::string, Json> unmarked_;  // read past the cache
   std::set<std::string> known_{"a", "b", "c"};
   std::set<std::string> unobservable_;
+  std::map<std::string, std::string> unreachable_;
   std::optional<Json> vb_;
   Time now_ = Time(std::chrono::seconds(1700000000));
   int rv_ = 100;
@@ -229,6 +232,35 @@ TEST(RestoreDecideTest, FirstPassCreatesEveryMemberAndStartsRunning) {
   EXPECT_EQ(d.new_status->restores[2].tc_namespace, "ns-c");
   EXPECT_EQ(d.events.front().reason, "Running");
   EXPECT_FALSE(d.requeue_after.has_value());
+}
+
+// Issue 18, item 3: a data plane the probe counts unreachable is named with its last error in
+// a DataPlaneUnreachable condition (not a phase) until it answers again.
+TEST(RestoreDecideTest, UnreachableDataPlaneIsAConditionUntilItAnswers) {
+  World w(World::ThreeClusters());
+  w.Step();
+  w.unreachable()["b"] = "GET /version: timed out";
+  w.unobservable().insert("b");
+  RestoreDecision d = w.Step();
+  ASSERT_TRUE(d.new_status);
+  EXPECT_EQ(d.new_status->phase, "Running");
+  const auto* c = api::FindRestoreCondition(d.new_status->conditions, "DataPlaneUnreachable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, "True");
+  EXPECT_EQ(c->reason, "ProbeFailed");
+  EXPECT_NE(c->message.find("cluster b: GET /version: timed out"), std::string::npos);
+  ASSERT_TRUE(d.requeue_after.has_value());
+  ASSERT_FALSE(d.events.empty());
+  EXPECT_EQ(d.events.back().reason, "DataPlaneUnreachable");
+  EXPECT_TRUE(w.Step().events.empty()) << "one Event per outage";
+  w.unreachable().clear();
+  w.unobservable().clear();
+  d = w.Step();
+  ASSERT_TRUE(d.new_status);
+  c = api::FindRestoreCondition(d.new_status->conditions, "DataPlaneUnreachable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, "False");
+  EXPECT_EQ(d.new_status->phase, "Running");
 }
 
 TEST(RestoreDecideTest, SameObservationSameDecision) {

@@ -131,6 +131,17 @@ TEST(ScheduleDecideTest, DueSlotCreatesTheNamedBackupAsUpstream) {
   EXPECT_EQ(d.wait_reason, "");
 }
 
+// Issue 18: the GC-pause budget annotation reaches every VolumeBackup the schedule creates.
+TEST(ScheduleDecideTest, GcPauseBudgetAnnotationIsPassedOnToTheBackups) {
+  Fixture f{Schedule("daily", "TZ=UTC 0 * * * *")};
+  f.schedule["metadata"]["annotations"] = {{"federation.pingcap.com/gc-pause-budget", "90s"}};
+  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
+  ASSERT_EQ(d.create.size(), 1u);
+  EXPECT_EQ(JsonStringAt(d.create[0],
+                         {"metadata", "annotations", "federation.pingcap.com/gc-pause-budget"}),
+            "90s");
+}
+
 TEST(ScheduleDecideTest, CatchingUpRunsOnlyTheNewestMissedSlot) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
   f.LastBackupCompleted("s-2024-05-17t05-00-00", "2024-05-17T05:00:00Z", "2024-05-17T05:00:01Z");

@@ -22,7 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kMaxRetries = 4;
 constexpr size_t kMaxWatchLine = 64 << 20;
 
 struct CurlDeleter {
@@ -377,7 +376,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     if (o.allow_bookmarks) AddQuery(path, "allowWatchBookmarks", "true");
     if (o.timeout_seconds > 0) AddQuery(path, "timeoutSeconds", std::to_string(o.timeout_seconds));
     Status last;
-    for (int attempt = 0; attempt <= kMaxRetries; ++attempt) {
+    for (int attempt = 0; attempt <= config_.max_retries; ++attempt) {
       auto started = StartWatch(path, o.idle_timeout);
       if (started.ok()) return started;
       last = started.status();
@@ -385,7 +384,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
         credentials_->Invalidate();
         continue;
       }
-      if (!IsTransient(last) || attempt == kMaxRetries) break;
+      if (!IsTransient(last) || attempt == config_.max_retries) break;
       std::this_thread::sleep_for(RetryDelay(attempt, ""));
     }
     return last;
@@ -569,7 +568,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
         reauthed = true;
         continue;
       }
-      bool retry = attempt < kMaxRetries &&
+      bool retry = attempt < config_.max_retries &&
                    (last.code() == Code::kTooManyRequests || last.reason() == "NeverSent" ||
                     (idempotent && IsTransient(last)));
       if (!retry) break;

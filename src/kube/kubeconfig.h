@@ -61,6 +61,8 @@ struct RestConfig {
   double qps = 50;
   int burst = 100;
   std::chrono::milliseconds timeout{30000};  // every non-watch request
+  // Retries of transient failures (idempotent requests, watch starts, 429s); 0 = one attempt.
+  int max_retries = 4;
   // Sent as User-Agent, so API-server audit logs can tell the programs apart.
   std::string user_agent = "brfed";
 };

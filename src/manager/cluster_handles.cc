@@ -1,5 +1,6 @@
 #include "manager/cluster_handles.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -58,15 +59,23 @@ std::string DirName(const std::string& path) {
 
 }  // namespace
 
-ClusterHandles::ClusterHandles(ClusterHandlesOptions options, ClientFactory factory)
-    : options_(std::move(options)), factory_(std::move(factory)) {
+ClusterHandles::ClusterHandles(ClusterHandlesOptions options, ClientFactory factory,
+                               ClientFactory probe_factory)
+    : options_(std::move(options)),
+      factory_(std::move(factory)),
+      probe_factory_(std::move(probe_factory)) {
+  options_.unreachable_after = std::max(1, options_.unreachable_after);
   planes_gauge_ = &options_.metrics->AddGauge(
       "brfed_data_planes", "Contexts in the federation kubeconfig (data-plane clusters)");
   reachable_ = &options_.metrics->AddGauge(
       "brfed_data_plane_reachable",
-      "1 when the data plane's API server answered the last probe, 0 when it did not or its "
+      "1 when the data plane's API server answered the last probe, 0 once it failed "
+      "consecutive probes (see --data-plane-unreachable-after), was never reached or its "
       "context cannot be built",
       {"cluster"});
+  probe_failures_ = &options_.metrics->AddGauge(
+      "brfed_data_plane_probe_failures",
+      "Consecutive failed reachability probes of the data plane's API server", {"cluster"});
   reloads_ = &options_.metrics->AddCounter("brfed_federation_kubeconfig_reloads_total",
                                            "Loads of the federation kubeconfig file by result",
                                            {"result"});
@@ -123,6 +132,16 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
     auto built = factory_(*rest);
     if (built.ok()) {
       client = *built;
+      handle.probe_client = client;
+      if (probe_factory_) {
+        auto probe = probe_factory_(*rest);
+        if (probe.ok()) {
+          handle.probe_client = *probe;
+        } else {  // unlikely: the same config just built; probe with the main client
+          log::Warn("probe client cannot be built; probing with the cluster's client",
+                    {{"cluster", context}, {"error", probe.status().message()}});
+        }
+      }
     } else {
       plane->problem = "cluster " + context + " is disabled: " + built.status().message();
     }
@@ -214,6 +233,7 @@ bool ClusterHandles::Apply(const kube::Kubeconfig& config) {
                {"server", rest.ok() ? rest->server : std::string()},
                {"problem", handle.plane->problem}});
     reachable_->WithLabels({context}).Set(0);
+    probe_failures_->WithLabels({context}).Set(0);
     next.emplace(context, std::move(handle));
   }
   for (const auto& [name, handle] : current) {
@@ -221,10 +241,19 @@ bool ClusterHandles::Apply(const kube::Kubeconfig& config) {
     changed = true;
     retired.push_back(handle.plane);
     reachable_->WithLabels({name}).Set(0);
+    probe_failures_->WithLabels({name}).Set(0);
     log::Info("data-plane cluster removed", {{"cluster", name}});
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A rebuilt or removed cluster starts its probe history afresh.
+    for (auto it = probes_.begin(); it != probes_.end();) {
+      auto kept = next.find(it->first);
+      auto was = handles_.find(it->first);
+      const bool same =
+          kept != next.end() && was != handles_.end() && kept->second.plane == was->second.plane;
+      it = same ? std::next(it) : probes_.erase(it);
+    }
     handles_ = std::move(next);
     planes_gauge_->Set(static_cast<double>(handles_.size()));
   }
@@ -305,27 +334,74 @@ void ClusterHandles::ProbeLoop() {
 }
 
 void ClusterHandles::ProbeAll() {
-  for (const std::string& name : Names()) {
-    auto plane = Get(name);
-    if (plane == nullptr) continue;
-    if (plane->client == nullptr) {
-      reachable_->WithLabels({name}).Set(0);
+  struct Target {
+    std::string name;
+    std::shared_ptr<const federation::DataPlane> plane;
+    std::shared_ptr<kube::Client> client;
+  };
+  std::vector<Target> targets;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, handle] : handles_) {
+      targets.push_back({name, handle.plane, handle.probe_client});
+    }
+  }
+  // One thread per cluster: a server that hangs until the probe timeout delays nobody else.
+  std::vector<std::thread> probes;
+  for (Target& t : targets) {
+    if (t.client == nullptr) {
+      reachable_->WithLabels({t.name}).Set(0);
       continue;
     }
-    auto version = plane->client->Request("GET", "/version", nullptr);
-    const bool up = version.ok();
-    auto& series = reachable_->WithLabels({name});
-    if (up != (series.value() == 1)) {
-      if (up) {
-        log::Info("data plane reachable", {{"cluster", name}});
-      } else {
-        log::Warn("data plane unreachable",
-                  {{"cluster", name}, {"error", version.status().ToString()}});
-      }
-    }
-    // A plane removed meanwhile must not come back as reachable.
-    if (Get(name) == plane) series.Set(up ? 1 : 0);
+    probes.emplace_back([this, &t] {
+      Status result = t.client->Request("GET", "/version", nullptr).status();
+      // Controllers look again at once when a cluster becomes unreachable or recovers.
+      if (RecordProbe(t.name, t.plane, result)) NotifyChanged();
+    });
   }
+  for (std::thread& p : probes) p.join();
+}
+
+bool ClusterHandles::RecordProbe(const std::string& name,
+                                 const std::shared_ptr<const federation::DataPlane>& plane,
+                                 const Status& result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto handle = handles_.find(name);
+  // A plane removed or rebuilt meanwhile must not inherit this result.
+  if (handle == handles_.end() || handle->second.plane != plane) return false;
+  ProbeState& state = probes_[name];
+  const bool was_unreachable = state.unreachable;
+  if (result.ok()) {
+    if (state.unreachable) {
+      log::Info("data plane reachable again",
+                {{"cluster", name}, {"after_failures", std::to_string(state.failures)}});
+    } else if (!state.up) {
+      log::Info("data plane reachable", {{"cluster", name}});
+    }
+    state.up = true;
+    state.unreachable = false;
+    state.failures = 0;
+  } else {
+    ++state.failures;
+    state.last_error = result.ToString();
+    if (!state.unreachable && state.failures >= options_.unreachable_after) {
+      state.up = false;
+      state.unreachable = true;
+      log::Warn("data plane unreachable", {{"cluster", name},
+                                           {"failures", std::to_string(state.failures)},
+                                           {"error", state.last_error}});
+    }
+  }
+  reachable_->WithLabels({name}).Set(state.up ? 1 : 0);
+  probe_failures_->WithLabels({name}).Set(state.failures);
+  return state.unreachable != was_unreachable;
+}
+
+std::string ClusterHandles::UnreachableError(std::string_view name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = probes_.find(name);
+  if (it == probes_.end() || !it->second.unreachable) return {};
+  return it->second.last_error;
 }
 
 void ClusterHandles::Stop() {

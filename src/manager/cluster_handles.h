@@ -8,15 +8,21 @@
 // brfed_data_plane_reachable{cluster} = 0. A file that cannot be read or parsed after start
 // keeps the previous handles (logged, counted).
 //
-// A prober thread checks every built cluster's API server (GET /version) and sets
-// brfed_data_plane_reachable{cluster} to 1 or 0.
+// A prober thread checks every built cluster's API server (GET /version) every probe_interval,
+// all clusters at once (one thread per cluster per round, so a hung server never delays the
+// probe of another), each probe a single attempt bounded by the probe client's short timeout:
+// the next round is the retry. After `unreachable_after` consecutive failures a cluster is
+// unreachable (logged once with the last error; UnreachableError names it to the controllers)
+// until a probe succeeds again (logged once). No restart is needed to recover.
 //
-// Metrics: brfed_data_planes, brfed_data_plane_reachable{cluster},
+// Metrics: brfed_data_planes, brfed_data_plane_reachable{cluster} (1 after a successful probe,
+// 0 once unreachable or never reached), brfed_data_plane_probe_failures{cluster} (consecutive),
 // brfed_federation_kubeconfig_reloads_total{result=success|error}.
 //
 // Thread-safety: all public methods are safe for concurrent use; Add*Handler only before
-// Start. Cluster-change handlers run on the watch thread (or the Start/Reload caller), without
-// internal locks held. The MetricsRegistry and ClientMetrics must outlive the object.
+// Start. Cluster-change handlers run on the watch thread (or the Start/Reload caller, or a probe
+// thread when a cluster becomes unreachable or recovers), without internal locks held. The
+// MetricsRegistry and ClientMetrics must outlive the object.
 #ifndef BRFED_MANAGER_CLUSTER_HANDLES_H_
 #define BRFED_MANAGER_CLUSTER_HANDLES_H_
 
@@ -49,6 +55,8 @@ struct ClusterHandlesOptions {
   int burst = 100;
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds probe_interval{5000};
+  // Consecutive failed probes after which a cluster counts as unreachable (at least 1).
+  int unreachable_after = 3;
   // Start waits this long (in total) for the member caches of reachable clusters.
   std::chrono::milliseconds initial_sync_timeout{30000};
   runtime::MetricsRegistry* metrics = nullptr;    // required
@@ -57,7 +65,10 @@ struct ClusterHandlesOptions {
 
 class ClusterHandles final : public federation::DataPlanes {
  public:
-  ClusterHandles(ClusterHandlesOptions options, ClientFactory factory);
+  // `probe_factory` builds the client the prober uses (the manager gives it a short timeout and
+  // no retries); when null, the prober uses the cluster's own client.
+  ClusterHandles(ClusterHandlesOptions options, ClientFactory factory,
+                 ClientFactory probe_factory = nullptr);
   ~ClusterHandles() override;
   ClusterHandles(const ClusterHandles&) = delete;
   ClusterHandles& operator=(const ClusterHandles&) = delete;
@@ -78,12 +89,21 @@ class ClusterHandles final : public federation::DataPlanes {
   std::shared_ptr<const federation::DataPlane> Get(std::string_view name) const override;
   void AddMemberHandler(const kube::Resource& resource, MemberHandler handler) override;
   void AddClusterChangeHandler(std::function<void()> handler) override;
+  std::string UnreachableError(std::string_view name) const override;
 
  private:
   struct Handle {
     std::shared_ptr<const federation::DataPlane> plane;
-    std::string fingerprint;  // of the RestConfig, or of the build error
+    std::shared_ptr<kube::Client> probe_client;  // null when the context cannot be built
+    std::string fingerprint;                     // of the RestConfig, or of the build error
     bool announced_synced = false;
+  };
+  // What the prober knows of one cluster; reset when its handle is rebuilt.
+  struct ProbeState {
+    bool up = false;           // reached, and not unreachable since (the metric's value)
+    bool unreachable = false;  // unreachable_after failures in a row, not yet recovered
+    int failures = 0;          // consecutive
+    std::string last_error;    // of the latest failed probe (kept after recovery)
   };
   struct ResourceHandler {
     kube::Resource resource;
@@ -107,14 +127,20 @@ class ClusterHandles final : public federation::DataPlanes {
   void WatchLoop();
   void ProbeLoop();
   static void StopPlane(const federation::DataPlane& plane);
+  // Folds one probe result into `name`'s state, logs transitions, sets the metrics; true when
+  // the cluster became unreachable or recovered.
+  bool RecordProbe(const std::string& name,
+                   const std::shared_ptr<const federation::DataPlane>& plane, const Status& result);
 
   ClusterHandlesOptions options_;
   ClientFactory factory_;
+  ClientFactory probe_factory_;
   std::vector<ResourceHandler> member_handlers_;
   std::vector<std::function<void()>> change_handlers_;
 
   runtime::Gauge* planes_gauge_ = nullptr;
   runtime::Gauge* reachable_ = nullptr;
+  runtime::Gauge* probe_failures_ = nullptr;
   runtime::Counter* reloads_ = nullptr;
 
   std::mutex reload_mu_;           // serialises Reload
@@ -125,6 +151,7 @@ class ClusterHandles final : public federation::DataPlanes {
 
   mutable std::mutex mu_;
   std::map<std::string, Handle, std::less<>> handles_;
+  std::map<std::string, ProbeState, std::less<>> probes_;  // by cluster; guarded by mu_
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread watch_thread_;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "kube/testing/unused_client.h"
 #include "runtime/informer.h"
@@ -63,8 +64,19 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
     return std::unique_ptr<kube::WatchStream>(std::make_unique<IdleWatch>());
   }
   Result<Json> Request(std::string_view, std::string_view, const Json*) override {
+    {
+      std::unique_lock<std::mutex> lock(hang_mu_);
+      hang_cv_.wait(lock, [this] { return !hanging_; });
+    }
     if (down) return UnavailableError("connection refused");
     return Json{{"gitVersion", "v1.29.0"}};
+  }
+
+  // While hanging, /version does not answer (a frozen server).
+  void Hang(bool on) {
+    std::lock_guard<std::mutex> lock(hang_mu_);
+    hanging_ = on;
+    hang_cv_.notify_all();
   }
 
   std::atomic<bool> down{false};
@@ -78,6 +90,9 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
   std::string server_;
   std::mutex selectors_mu_;
   std::vector<std::string> label_selectors_;
+  std::mutex hang_mu_;
+  std::condition_variable hang_cv_;
+  bool hanging_ = false;
 };
 
 std::string Kubeconfig(const std::map<std::string, std::string>& context_to_server) {
@@ -108,8 +123,10 @@ class ClusterHandlesTest : public ::testing::Test {
     std::filesystem::rename(path_ + ".tmp", path_);
   }
 
-  ClusterHandles& Make(std::chrono::milliseconds poll = std::chrono::hours(1)) {
+  ClusterHandles& Make(std::chrono::milliseconds poll = std::chrono::hours(1),
+                       int unreachable_after = 1) {
     ClusterHandlesOptions o;
+    o.unreachable_after = unreachable_after;
     o.kubeconfig_path = path_;
     o.poll_interval = poll;
     o.probe_interval = std::chrono::hours(1);
@@ -331,6 +348,89 @@ TEST_F(ClusterHandlesTest, ProbeSetsReachability) {
   ClientOf("a")->down = false;
   h.ProbeAll();
   EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+}
+
+TEST_F(ClusterHandlesTest, UnreachableOnlyAfterConsecutiveFailuresAndBackWithoutRestart) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}, {"b", "https://b:1"}}));
+  auto& h = Make(std::chrono::hours(1), 3);
+  ASSERT_TRUE(h.Start().ok());
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+  ClientOf("a")->down = true;
+  h.ProbeAll();
+  h.ProbeAll();
+  // Two failures: still reachable, counted.
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+  EXPECT_NE(Metrics().find("brfed_data_plane_probe_failures{cluster=\"a\"} 2"), std::string::npos)
+      << Metrics();
+  EXPECT_EQ(h.UnreachableError("a"), "");
+  const int changes_before = changes_;
+  h.ProbeAll();
+  EXPECT_EQ(changes_, changes_before + 1) << "controllers look again";
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 0"), std::string::npos);
+  EXPECT_NE(h.UnreachableError("a").find("connection refused"), std::string::npos)
+      << h.UnreachableError("a");
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"b\"} 1"), std::string::npos);
+  EXPECT_EQ(h.UnreachableError("b"), "");
+  // A success in between starts the count again.
+  ClientOf("a")->down = false;
+  h.ProbeAll();
+  EXPECT_EQ(changes_, changes_before + 2);
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+  EXPECT_NE(Metrics().find("brfed_data_plane_probe_failures{cluster=\"a\"} 0"), std::string::npos);
+  EXPECT_EQ(h.UnreachableError("a"), "");
+  ClientOf("a")->down = true;
+  h.ProbeAll();
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+  EXPECT_EQ(h.UnreachableError("a"), "");
+}
+
+TEST_F(ClusterHandlesTest, AHungProbeDoesNotDelayTheOtherClusters) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}, {"b", "https://b:1"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  ClientOf("a")->Hang(true);
+  ClientOf("b")->down = true;
+  std::thread round([&h] { h.ProbeAll(); });
+  // b's failure is recorded while a's probe still hangs.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (h.UnreachableError("b").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_NE(h.UnreachableError("b"), "");
+  EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
+  ClientOf("a")->Hang(false);
+  round.join();
+}
+
+TEST_F(ClusterHandlesTest, ProbesUseTheProbeClient) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}}));
+  ClusterHandlesOptions o;
+  o.kubeconfig_path = path_;
+  o.poll_interval = std::chrono::hours(1);
+  o.probe_interval = std::chrono::hours(1);
+  o.metrics = &metrics_;
+  o.unreachable_after = 1;
+  std::vector<kube::RestConfig> probe_configs;
+  auto probe = std::make_shared<FakeDataPlaneClient>("a", "https://a:1");
+  probe->down = true;
+  ClusterHandles h(
+      o,
+      [](const kube::RestConfig& c) -> Result<std::shared_ptr<kube::Client>> {
+        return std::shared_ptr<kube::Client>(
+            std::make_shared<FakeDataPlaneClient>(c.context_name, c.server));
+      },
+      [&](const kube::RestConfig& c) -> Result<std::shared_ptr<kube::Client>> {
+        probe_configs.push_back(c);
+        return std::shared_ptr<kube::Client>(probe);
+      });
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_EQ(probe_configs.size(), 1u);
+  EXPECT_EQ(probe_configs[0].context_name, "a");
+  EXPECT_NE(h.UnreachableError("a"), "");
+  probe->down = false;
+  h.ProbeAll();
+  EXPECT_EQ(h.UnreachableError("a"), "");
+  h.Stop();
 }
 
 // Kubernetes updates a Secret volume by pointing the `..data` symlink at a new directory; the

@@ -87,6 +87,7 @@ FlagParse BadFlags(const std::string& message) {
 // Flag values that are parsed after CLI11 has read them as text.
 struct TextFlags {
   std::string lease = "15s", renew = "10s", retry = "2s", resync = "30s", poll = "1s";
+  std::string probe_interval = "5s", probe_timeout = "3s", gc_pause_budget = "5m";
   std::string level = "info", format = "text";
   std::string resource_lock = "leases";
 };
@@ -134,6 +135,21 @@ void AddOptions(CLI::App& app, ManagerFlags& f, TextFlags& t) {
   app.add_option("--federation-kubeconfig-poll-interval", t.poll,
                  "how often the federation kubeconfig file is checked for changes")
       ->capture_default_str();
+  app.add_option("--data-plane-probe-interval", t.probe_interval,
+                 "how often every data plane's API server is probed (GET /version)")
+      ->capture_default_str();
+  app.add_option("--data-plane-probe-timeout", t.probe_timeout,
+                 "how long one probe may take; a probe is never retried (the next one is)")
+      ->capture_default_str();
+  app.add_option("--data-plane-unreachable-after", f.unreachable_after,
+                 "failed probes in a row after which a data plane is reported unreachable")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--gc-pause-budget", t.gc_pause_budget,
+                 "a VolumeBackup fails (PauseBudgetExceeded) and is torn down when not every "
+                 "member has created its snapshots this long after GC was paused; the "
+                 "annotation federation.pingcap.com/gc-pause-budget overrides it per backup")
+      ->capture_default_str();
   app.add_option("--metrics-addr", f.metrics_addr,
                  "address for /metrics, /healthz and /readyz (0 disables)")
       ->capture_default_str();
@@ -154,8 +170,12 @@ Status ApplyTextFlags(const TextFlags& t, ManagerFlags& f) {
   auto retry = ParseFlagDuration("--leader-retry-period", t.retry);
   auto resync = ParseFlagDuration("--resync-duration", t.resync);
   auto poll = ParseFlagDuration("--federation-kubeconfig-poll-interval", t.poll);
+  auto probe_interval = ParseFlagDuration("--data-plane-probe-interval", t.probe_interval);
+  auto probe_timeout = ParseFlagDuration("--data-plane-probe-timeout", t.probe_timeout);
+  auto budget = ParseFlagDuration("--gc-pause-budget", t.gc_pause_budget);
   for (const Status& st :
-       {lease.status(), renew.status(), retry.status(), resync.status(), poll.status()}) {
+       {lease.status(), renew.status(), retry.status(), resync.status(), poll.status(),
+        probe_interval.status(), probe_timeout.status(), budget.status()}) {
     BRFED_RETURN_IF_ERROR(st);
   }
   f.leader_lease_duration = *lease;
@@ -163,6 +183,9 @@ Status ApplyTextFlags(const TextFlags& t, ManagerFlags& f) {
   f.leader_retry_period = *retry;
   f.resync_duration = *resync;
   f.kubeconfig_poll_interval = *poll;
+  f.probe_interval = *probe_interval;
+  f.probe_timeout = *probe_timeout;
+  f.gc_pause_budget = *budget;
   BRFED_ASSIGN_OR_RETURN(f.log_level, ParseVerbosity(t.level));
   auto format = log::ParseFormat(t.format);
   if (!format.ok())

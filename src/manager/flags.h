@@ -40,6 +40,13 @@ struct ManagerFlags {
   log::Format log_format = log::Format::kText;
   // How often the federation kubeconfig file is looked at for changes.
   std::chrono::milliseconds kubeconfig_poll_interval{1000};
+  // Reachability probe of every data plane: how often, how long one probe may take (a single
+  // attempt), and how many failures in a row make a cluster unreachable.
+  std::chrono::milliseconds probe_interval{5000};
+  std::chrono::milliseconds probe_timeout{3000};
+  int unreachable_after = 3;
+  // The bound on a VolumeBackup's GC pause (docs/manager.md, "GC-pause budget").
+  std::chrono::milliseconds gc_pause_budget{std::chrono::minutes(5)};
 };
 
 struct FlagParse {

@@ -31,6 +31,10 @@ TEST(ManagerFlagsTest, DefaultsMatchUpstream) {
   EXPECT_EQ(f.metrics_addr, ":6060");
   EXPECT_EQ(f.log_level, log::Level::kInfo);
   EXPECT_EQ(f.log_format, log::Format::kText);
+  EXPECT_EQ(f.probe_interval, std::chrono::seconds(5));
+  EXPECT_EQ(f.probe_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(f.unreachable_after, 3);
+  EXPECT_EQ(f.gc_pause_budget, std::chrono::minutes(5));
 }
 
 TEST(ManagerFlagsTest, EveryFlagIsParsed) {
@@ -60,7 +64,11 @@ TEST(ManagerFlagsTest, EveryFlagIsParsed) {
                   "--log-format",
                   "json",
                   "--federation-kubeconfig-poll-interval",
-                  "250ms"},
+                  "250ms",
+                  "--data-plane-probe-interval=2s",
+                  "--data-plane-probe-timeout=750ms",
+                  "--data-plane-unreachable-after=5",
+                  "-gc-pause-budget=90s"},
                  {{"NAMESPACE", "ignored"}});
   ASSERT_EQ(p.outcome, Outcome::kRun) << p.output;
   const auto& f = p.flags;
@@ -78,6 +86,10 @@ TEST(ManagerFlagsTest, EveryFlagIsParsed) {
   EXPECT_EQ(f.log_level, log::Level::kDebug);
   EXPECT_EQ(f.log_format, log::Format::kJson);
   EXPECT_EQ(f.kubeconfig_poll_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(f.probe_interval, std::chrono::seconds(2));
+  EXPECT_EQ(f.probe_timeout, std::chrono::milliseconds(750));
+  EXPECT_EQ(f.unreachable_after, 5);
+  EXPECT_EQ(f.gc_pause_budget, std::chrono::seconds(90));
 }
 
 TEST(ManagerFlagsTest, LeaderElectCanBeTurnedOffWithoutNamespace) {
@@ -136,6 +148,12 @@ TEST(ManagerFlagsTest, BadFlagsExitTwoWithAClearMessage) {
       {{"--namespace", "Bad_NS"}, "--namespace"},
       {{"--federation-kubeconfig-path="}, "--federation-kubeconfig-path"},
       {{"--workers"}, "--workers"},
+      {{"--data-plane-probe-interval", "0s"}, "--data-plane-probe-interval"},
+      {{"--data-plane-probe-timeout", "3"}, "--data-plane-probe-timeout"},
+      {{"--data-plane-unreachable-after", "0"}, "--data-plane-unreachable-after"},
+      {{"--data-plane-unreachable-after", "x"}, "--data-plane-unreachable-after"},
+      {{"--gc-pause-budget", "0s"}, "--gc-pause-budget"},
+      {{"--gc-pause-budget", "soon"}, "--gc-pause-budget"},
       {{"stray-positional"}, "stray-positional"},
   };
   for (const auto& c : cases) {

@@ -108,6 +108,10 @@ const std::vector<GoFlagSpec>& ManagerGoFlags() {
       {"log-level", K::kValue, "--log-level"},
       {"log-format", K::kValue, "--log-format"},
       {"federation-kubeconfig-poll-interval", K::kValue, "--federation-kubeconfig-poll-interval"},
+      {"data-plane-probe-interval", K::kValue, "--data-plane-probe-interval"},
+      {"data-plane-probe-timeout", K::kValue, "--data-plane-probe-timeout"},
+      {"data-plane-unreachable-after", K::kValue, "--data-plane-unreachable-after"},
+      {"gc-pause-budget", K::kValue, "--gc-pause-budget"},
   };
   return specs;
 }

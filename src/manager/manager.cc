@@ -111,13 +111,25 @@ Status Manager::StartWork() {
   options.qps = flags_.kube_client_qps;
   options.burst = flags_.kube_client_burst;
   options.poll_interval = flags_.kubeconfig_poll_interval;
+  options.probe_interval = flags_.probe_interval;
+  options.unreachable_after = flags_.unreachable_after;
   options.metrics = metrics_.get();
   options.client_metrics = client_metrics_.get();
   kube::ClientMetrics* client_metrics = client_metrics_.get();
-  clusters_ = std::make_unique<ClusterHandles>(options, [client_metrics](kube::RestConfig config) {
-    config.user_agent = UserAgent();
-    return kube::NewClient(config, client_metrics);
-  });
+  // The prober's own client: one short attempt per probe, so a frozen server is noticed soon.
+  const auto probe_timeout = flags_.probe_timeout;
+  clusters_ = std::make_unique<ClusterHandles>(
+      options,
+      [client_metrics](kube::RestConfig config) {
+        config.user_agent = UserAgent();
+        return kube::NewClient(config, client_metrics);
+      },
+      [probe_timeout](kube::RestConfig config) {
+        config.user_agent = UserAgent();
+        config.timeout = probe_timeout;
+        config.max_retries = 0;
+        return kube::NewClient(config);
+      });
 
   // Upstream's -cluster-scoped=false: the federation kinds of $NAMESPACE only.
   runtime::InformerOptions informer_defaults;
@@ -133,6 +145,7 @@ Status Manager::StartWork() {
   deps.events = events_.get();
   deps.metrics = metrics_.get();
   deps.workers = flags_.workers;
+  deps.gc_pause_budget = flags_.gc_pause_budget;
   deps.resync = std::chrono::duration_cast<std::chrono::seconds>(flags_.resync_duration);
   if (deps.resync.count() < 1) deps.resync = std::chrono::seconds(1);
   for (const auto& factory : factories_) controllers_.push_back(factory(deps));

@@ -416,9 +416,29 @@ struct Phase {
 Phase Next() { return {}; }
 Phase Done(std::optional<MemberWrite> w = std::nullopt) { return {true, std::move(w)}; }
 
+// The garbage collector's part of a foreground deletion (`propagationPolicy: Foreground` puts
+// the `foregroundDeletion` finalizer on the member): the member's Jobs are its dependents and go
+// first, so the init Job's BR process releases the pause on SIGTERM and a running execute Job
+// stops; then the finalizer goes, and other finalizers (the cleaner's) hold the member as
+// before. Modelled here because the Jobs live in the model and neither test API server runs a
+// garbage collector.
+std::optional<MemberWrite> CollectDependents(BackupCtx& c) {
+  DeleteInitJob(c, "owner deleted");
+  if (c.st.exec_job && c.st.exec_job->Running()) {
+    c.st.exec_job->deleted = true;
+    c.st.exec_job->ended = c.now;
+  }
+  MemberWrite w;
+  w.remove_finalizer = kForegroundDeletionFinalizer;
+  return w;
+}
+
 // Deletion, the protection finalizer, and the jobs' pods (which run whatever the conditions).
 Phase BackupHousekeeping(BackupCtx& c) {
-  if (JsonAt(c.obj, {"metadata", "deletionTimestamp"}) != nullptr) return Done(Clean(c));
+  if (JsonAt(c.obj, {"metadata", "deletionTimestamp"}) != nullptr) {
+    if (HasFinalizer(c.obj, kForegroundDeletionFinalizer)) return Done(CollectDependents(c));
+    return Done(Clean(c));
+  }
   std::string policy = JsonStringAt(c.obj, {"spec", "cleanPolicy"}, "Retain");
   if ((policy == "Delete" || policy == "OnFailure") &&
       !HasFinalizer(c.obj, kBackupProtectionFinalizer)) {

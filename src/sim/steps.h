@@ -21,6 +21,8 @@
 namespace brfed::sim {
 
 inline constexpr char kBackupProtectionFinalizer[] = "tidb.pingcap.com/backup-protection";
+// Put by the API server on an object deleted with `propagationPolicy: Foreground`.
+inline constexpr char kForegroundDeletionFinalizer[] = "foregroundDeletion";
 inline constexpr char kTikvVolumesReadyAnnotation[] = "tidb.pingcap.com/tikv-volumes-ready";
 
 struct StepOutput {

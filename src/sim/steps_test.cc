@@ -211,6 +211,25 @@ TEST(BackupSteps, TeardownWaitsForExecuteJobAndKeepsGcPaused) {
   EXPECT_TRUE(CheckAuditLog(f.w.AuditText()).empty()) << f.w.AuditText();
 }
 
+// Issue 18, finding 2: deleting the initialize member in the foreground releases the pause at
+// once, although its execute job would keep it for as long as it runs (above), and a member
+// kept by the cleaner's finalizer still releases before its clean job runs.
+TEST(BackupSteps, ForegroundDeletionOfTheInitializeMemberReleasesThePauseAtOnce) {
+  for (const char* policy : {"Retain", "Delete"}) {
+    FedBackup f(Json{{"cleanPolicy", policy}});
+    ASSERT_TRUE(f.Initialize()) << policy;
+    f.Execute();
+    ASSERT_TRUE(f.w.RunUntil([&] { return f.w.True(f.exec, "Running"); })) << policy;
+    f.Teardown();
+    ASSERT_TRUE(f.w.model().PdPaused()) << policy;
+    Json& init = f.w.Obj(f.init);
+    init["metadata"]["finalizers"].push_back(kForegroundDeletionFinalizer);
+    f.w.Delete(f.init);
+    ASSERT_TRUE(f.w.RunUntil([&] { return !f.w.model().PdPaused(); })) << policy;
+    EXPECT_NE(f.w.AuditText().find("owner deleted"), std::string::npos) << f.w.AuditText();
+  }
+}
+
 TEST(BackupSteps, HangAndSlowFaults) {
   World w;
   w.model().AddFault(*ParseFault("hang@c1"));

@@ -569,6 +569,128 @@ TEST_F(ManagerEnv, HelmReleaseNamesTheLeaseAndOneManagerOfAReleaseLeads) {
   EXPECT_EQ(JsonStringAt(*again, {"spec", "holderIdentity"}), holder);
 }
 
+// A data-plane API server frozen with SIGSTOP (a partition) is reported unreachable within a
+// few probes, the others stay reachable, and it is reachable again after SIGCONT without a
+// restart of the manager.
+TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
+  if (manager_ != nullptr) manager_->process->Kill();  // the leader test may have stopped it
+  manager_ = StartManager("manager-probe",
+                          {"--leader-elect=false", "--data-plane-probe-interval=500ms",
+                           "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
+  ASSERT_NE(manager_, nullptr);
+  auto reachable = [](const std::string& cluster, int value) {
+    return Metrics(*manager_).find("brfed_data_plane_reachable{cluster=\"" + cluster + "\"} " +
+                                   std::to_string(value)) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return reachable("c1", 1) && reachable("c2", 1); }, 60s))
+      << Metrics(*manager_);
+  Process& frozen = *env_->data_plane("c2").process;
+  struct Thaw {
+    Process& p;
+    ~Thaw() { p.Signal(SIGCONT); }
+  } thaw{frozen};
+  frozen.Signal(SIGSTOP);
+  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 0); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
+  EXPECT_TRUE(WaitFor(
+      [] {
+        std::string log = ManagerLog();
+        return log.find("data plane unreachable") != std::string::npos &&
+               log.find("c2") != std::string::npos;
+      },
+      30s))
+      << ManagerLog();
+  // A VolumeBackup started during the partition names the cluster in a condition.
+  ASSERT_TRUE(Create(VolumeBackup("partitioned", {"c1", "c2"})).ok());
+  auto condition = [](const std::string& status) {
+    Json vb = Get("partitioned");
+    for (const Json& c : JsonAt(vb, {"status", "conditions"}) != nullptr
+                             ? *JsonAt(vb, {"status", "conditions"})
+                             : Json::array()) {
+      if (JsonStringAt(c, {"type"}) == "DataPlaneUnreachable" &&
+          JsonStringAt(c, {"status"}) == status) {
+        return JsonStringAt(c, {"message"});
+      }
+    }
+    return std::string();
+  };
+  EXPECT_TRUE(WaitFor([&] { return condition("True").find("c2") != std::string::npos; }, 120s))
+      << DumpJson(Get("partitioned")) << ManagerLog();
+  frozen.Signal(SIGCONT);
+  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 1); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
+  EXPECT_NE(ManagerLog().find("data plane reachable again"), std::string::npos) << ManagerLog();
+  EXPECT_EQ(JsonStringAt(WaitPhase("partitioned", {"Complete", "Failed", "Invalid"}, 120s),
+                         {"status", "phase"}),
+            "Complete")
+      << ManagerLog();
+  EXPECT_TRUE(WaitFor([&] { return !condition("False").empty(); }, 60s))
+      << DumpJson(Get("partitioned"));
+}
+
+// Issue 18, item 2: a data plane frozen with SIGSTOP (a partition) before its member exists.
+// The backup fails with PauseBudgetExceeded naming it once the annotation's budget (3s) has run
+// out, and the pause held in the initialize member's data plane is released while the other is
+// still frozen.
+TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePause) {
+  if (manager_ != nullptr) manager_->process->Kill();
+  manager_ = StartManager("manager-budget",
+                          {"--leader-elect=false", "--data-plane-probe-interval=500ms",
+                           "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
+  ASSERT_NE(manager_, nullptr);
+  auto reachable = [](const std::string& cluster, int value) {
+    return Metrics(*manager_).find("brfed_data_plane_reachable{cluster=\"" + cluster + "\"} " +
+                                   std::to_string(value)) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return reachable("c1", 1) && reachable("c2", 1); }, 60s))
+      << Metrics(*manager_);
+  Process& frozen = *env_->data_plane("c2").process;
+  struct Thaw {
+    Process& p;
+    ~Thaw() { p.Signal(SIGCONT); }
+  } thaw{frozen};
+  frozen.Signal(SIGSTOP);
+  ASSERT_TRUE(WaitFor([&] { return reachable("c2", 0); }, 120s)) << Metrics(*manager_);
+
+  Json vb = VolumeBackup("budget", {"c1", "c2"});
+  vb["metadata"]["annotations"] = {{"federation.pingcap.com/gc-pause-budget", "3s"}};
+  ASSERT_TRUE(Create(vb).ok());
+  Json done = WaitPhase("budget", {"Complete", "Failed", "Invalid"}, 120s);
+  ASSERT_EQ(JsonStringAt(done, {"status", "phase"}), "Failed") << DumpJson(done) << ManagerLog();
+  const Json* failed = TrueCondition(done, "Failed");
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(JsonStringAt(*failed, {"reason"}), "PauseBudgetExceeded");
+  EXPECT_NE(JsonStringAt(*failed, {"message"}).find("cluster c2"), std::string::npos)
+      << JsonStringAt(*failed, {"message"});
+  EXPECT_EQ(JsonStringAt(*failed, {"message"}).find("cluster c1 ("), std::string::npos)
+      << JsonStringAt(*failed, {"message"});
+  // The simulator's audit shows the pause of the initialize member (in c1) released, with c2
+  // still frozen.
+  auto released = [&] {
+    std::istringstream lines(testing::ReadFile(env_->audit_log()));
+    for (std::string line; std::getline(lines, line);) {
+      auto entry = ParseJson(line);
+      if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
+          JsonStringAt(*entry, {"holder"}).rfind("c1/tidb/fed-budget/", 0) == 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(WaitFor(released, 60s)) << testing::ReadFile(env_->audit_log());
+  EXPECT_TRUE(WaitFor(
+      [] {
+        return Metrics(*manager_).find(
+                   "brfed_volume_backup_pause_budget_exceeded_total{namespace=\"default\"} 1") !=
+               std::string::npos;
+      },
+      30s))
+      << Metrics(*manager_);
+  frozen.Signal(SIGCONT);
+  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 1); }, 120s)) << Metrics(*manager_);
+  EXPECT_EQ(JsonStringAt(Get("budget"), {"status", "phase"}), "Failed");
+}
+
 TEST_F(ManagerEnv, ZzAuditLogIsClean) {
   auto result = env_->CheckAuditLog();
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
