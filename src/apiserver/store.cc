@@ -710,4 +710,12 @@ void Store::CloseAllWatchers() {
   }
 }
 
+void Store::ExpireWatchHistory() {
+  std::lock_guard lock(mu_);
+  for (auto& [id, data] : data_) {
+    data.history.clear();
+    data.compacted_rv = rv_ + 1;  // even a resume from the newest version
+  }
+}
+
 }  // namespace brfed::apiserver

@@ -133,6 +133,9 @@ class Store {
 
   // Ends every open watch stream (fault injection, shutdown).
   void CloseAllWatchers();
+  // Forgets the watch history of every resource (fault injection, like an etcd compaction):
+  // a watch resuming from any resourceVersion before now then gets 410 Gone.
+  void ExpireWatchHistory();
   uint64_t CurrentResourceVersion() const;
 
  private:

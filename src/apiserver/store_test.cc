@@ -151,6 +151,24 @@ TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
   EXPECT_EQ(store_.Watch(Widgets(), std::to_string(start), {}).status().code(), Code::kGone);
 }
 
+// The fault behind /admin/faults/expire-watches: every resumption, even from the newest
+// version, needs a relist; a watch from now and later writes are served as before.
+TEST_F(StoreTest, ExpiredHistoryAnswersGoneToEveryResumption) {
+  store_.Create(Widgets(), Widget("a", 1), {}).value();
+  const uint64_t newest = store_.CurrentResourceVersion();
+  store_.ExpireWatchHistory();
+  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(newest), {}).status().code(), Code::kGone);
+  EXPECT_EQ(store_.Watch(Widgets(), "1", {}).status().code(), Code::kGone);
+  auto fresh = store_.Watch(Widgets(), "", {});
+  ASSERT_TRUE(fresh.ok());
+  auto added = (*fresh)->Next(std::chrono::milliseconds(100));
+  ASSERT_TRUE(added.has_value());
+  EXPECT_EQ(JsonStringAt(added->object, {"metadata", "name"}), "a");
+  store_.Create(Widgets(), Widget("b", 1), {}).value();
+  auto resumed = store_.Watch(Widgets(), std::to_string(store_.CurrentResourceVersion()), {});
+  ASSERT_TRUE(resumed.ok()) << "versions after the expiry resume again";
+}
+
 TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
   Json a = Widget("a", 1);
   a["metadata"]["labels"] = {{"app", "x"}};
