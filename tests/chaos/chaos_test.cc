@@ -10,6 +10,7 @@
 //   BRFED_CHAOS_DEADLINE_S      volumeBackupInitJobMaxActiveSeconds of every backup (60)
 //   BRFED_CHAOS_PAUSE_BOUND_MS  the longest pause allowed (default: that deadline / speed + 5 s)
 //   BRFED_CHAOS_EMPTY_RESTART=1 also draw data planes restarted empty (finding 1, off by default)
+//   BRFED_CHAOS_KINDS=a,b       draw only these fault kinds (FaultKindName), to focus a run
 //   BRFED_CHAOS_JSON=PATH       write the runs' summary there (bench/chaos.sh)
 // A bad value fails the test naming the variable.
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/chaos/chaos_run.h"
 #include "tests/harness/harness.h"
@@ -70,6 +72,20 @@ Result<RunConfig> ConfigFromEnv() {
   c.sim_speed = static_cast<double>(speed);
   c.init_job_deadline_s = static_cast<int>(deadline);
   c.pause_bound = std::chrono::milliseconds(bound);
+  if (const std::string only = Env("BRFED_CHAOS_KINDS"); !only.empty()) {
+    std::vector<FaultKind> wanted;
+    std::stringstream names(only);
+    for (std::string name; std::getline(names, name, ',');) {
+      auto kind = ParseFaultKind(name);
+      if (!kind.ok()) return InvalidArgument("BRFED_CHAOS_KINDS: " + kind.status().message());
+      wanted.push_back(*kind);
+    }
+    for (int k = 0; k < kFaultKinds; ++k) {
+      if (std::count(wanted.begin(), wanted.end(), static_cast<FaultKind>(k)) == 0) {
+        c.params.disabled.push_back(static_cast<FaultKind>(k));
+      }
+    }
+  }
   if (Env("BRFED_CHAOS_EMPTY_RESTART") != "1") {
     c.params.disabled.push_back(FaultKind::kEmptyApiServer);
   }
