@@ -14,6 +14,7 @@
 
 #include "kube/client.h"
 #include "kube/resource.h"
+#include "tests/chaos/chaos_checks.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/kube_clients.h"
@@ -28,7 +29,6 @@ using testing::WaitFor;
 
 const std::string kNs = "default";
 const std::string kSource = "source";  // the backup every restore reads
-const std::set<std::string> kTerminal = {"Complete", "Failed", "Invalid"};
 
 Json Template(const std::string& prefix, int deadline_s) {
   return {{"br", {{"sendCredToTikv", false}}},
@@ -216,7 +216,7 @@ Status Run::Setup() {
       [&] {
         auto vb = cp_->Get(kube::resources::VolumeBackup(), kNs, kSource);
         phase = vb.ok() ? JsonStringAt(*vb, {"status", "phase"}) : "";
-        return kTerminal.count(phase) > 0;
+        return IsTerminalPhase(phase);
       },
       120s);
   if (phase != "Complete") return UnavailableError("the source backup ended " + phase);
@@ -477,28 +477,6 @@ int Run::DataPlaneMembers(const std::string& cluster, const kube::Resource& r,
   return static_cast<int>((*list)["items"].size());
 }
 
-// Terminal, or a condition (of the object or of one member) that names what it waits for.
-bool TerminalOrExplained(const Json& obj) {
-  if (kTerminal.count(JsonStringAt(obj, {"status", "phase"}))) return true;
-  if (const Json* conditions = JsonAt(obj, {"status", "conditions"}); conditions != nullptr) {
-    for (const Json& c : *conditions) {
-      if (JsonStringAt(c, {"status"}) == "True" && !JsonStringAt(c, {"message"}).empty() &&
-          !JsonStringAt(c, {"reason"}).empty()) {
-        return true;
-      }
-    }
-  }
-  for (const char* members : {"backups", "restores"}) {
-    if (const Json* list = JsonAt(obj, {"status", members}); list != nullptr && list->is_array()) {
-      for (const Json& m : *list) {
-        if (!JsonStringAt(m, {"reason"}).empty() && !JsonStringAt(m, {"message"}).empty())
-          return true;
-      }
-    }
-  }
-  return false;
-}
-
 void Run::Settle() {
   // No new backups from the schedules: what exists has to settle.
   for (const auto& name : FederationNames(kube::resources::VolumeBackupSchedule())) {
@@ -518,7 +496,7 @@ void Run::Settle() {
           auto list = cp_->List(*r, kNs);
           if (!list.ok()) return false;
           for (const Json& item : (*list)["items"]) {
-            if (!kTerminal.count(JsonStringAt(item, {"status", "phase"}))) {
+            if (!IsTerminalPhase(JsonStringAt(item, {"status", "phase"}))) {
               open[std::string(r->kind) + "/" + JsonStringAt(item, {"metadata", "name"})] = item;
             }
           }
@@ -644,31 +622,6 @@ void Run::Play(RunResult& result) {
 }
 
 }  // namespace
-
-double LongestPauseSeconds(const std::string& audit_log_text) {
-  std::map<std::string, int64_t> opened;  // holder -> mono_ns
-  int64_t longest = 0, last = 0;
-  std::istringstream lines(audit_log_text);
-  for (std::string line; std::getline(lines, line);) {
-    auto entry = ParseJson(line);
-    if (!entry.ok()) continue;
-    const int64_t at = JsonIntAt(*entry, {"mono_ns"});
-    last = std::max(last, at);
-    const std::string event = JsonStringAt(*entry, {"event"});
-    const std::string holder = JsonStringAt(*entry, {"holder"});
-    if (event == "pd_pause") {
-      opened.emplace(holder, at);  // a renewal keeps the first instant
-    } else if (event == "pd_resume" || event == "pd_pause_expired") {
-      auto it = opened.find(holder);
-      if (it != opened.end()) {
-        longest = std::max(longest, at - it->second);
-        opened.erase(it);
-      }
-    }
-  }
-  for (const auto& [holder, at] : opened) longest = std::max(longest, last - at);
-  return static_cast<double>(longest) / 1e9;
-}
 
 Json RunResult::ToJson() const {
   Json faults = Json::object();

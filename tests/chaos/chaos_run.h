@@ -52,11 +52,6 @@ struct RunResult {
 
 RunResult RunChaos(const RunConfig& config);
 
-// Longest PD pause in a simulator audit log (pd_pause to the pd_resume or pd_pause_expired of
-// the same holder, by mono_ns), in seconds; a pause still open at the end counts to the last
-// line. Pure; malformed lines are skipped (the simulator's own check reports them).
-double LongestPauseSeconds(const std::string& audit_log_text);
-
 }  // namespace brfed::chaos
 
 #endif  // BRFED_TESTS_CHAOS_CHAOS_RUN_H_
