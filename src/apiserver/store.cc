@@ -714,7 +714,7 @@ void Store::ExpireWatchHistory() {
   std::lock_guard lock(mu_);
   for (auto& [id, data] : data_) {
     data.history.clear();
-    data.compacted_rv = rv_ + 1;  // even a resume from the newest version
+    data.compacted_rv = rv_;  // a client that saw rv_ missed nothing; any older one did
   }
 }
 
