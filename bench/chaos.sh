@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs N seeds of the chaos suite (tests/chaos, docs/testing.md#chaos) and writes the summary to
-# bench/results/chaos/<backend>.json: runs, faults by kind, violations (each with its seed),
+# bench/results/chaos/<backend>[-long]-seeds-<first>-<last>.json: runs, faults by kind, violations (each with its seed),
 # longest pause against its bound, and every run's figures.
 # Usage: bench/chaos.sh N [--kube] [--long] [--first SEED]
 #   --kube   real kube-apiservers (brfed-kube-testenv) instead of brfed-apiserver
@@ -33,7 +33,7 @@ out="$root/bench/results/chaos"
 mkdir -p "$out"
 suffix=""
 [ -n "${BRFED_CHAOS_FREEZE_MS:-}" ] && suffix="-long"
-json="$out/$backend$suffix.json"
+json="$out/$backend$suffix-seeds-$first-$((first + n - 1)).json"
 start=$SECONDS
 status=0
 BRFED_TEST_APISERVER="$backend" BRFED_CHAOS_SEEDS="$n" BRFED_CHAOS_FIRST_SEED="$first" \

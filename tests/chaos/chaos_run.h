@@ -4,7 +4,8 @@
 //   - the simulator's audit check is clean (every pause released, each backup's snapshots
 //     inside one pause window, cleaned snapshots deleted, restores ran once);
 //   - every federation object is terminal, or retrying with a condition that names the cause;
-//   - no member is duplicated, and none is left once every object has been deleted;
+//   - no member is duplicated, and none is left once every object has been deleted (except
+//     behind a VolumeBackup whose CleanFailed condition names the member that failed to clean);
 //   - no pause was held longer than `pause_bound` (the init-job deadline of the run until the
 //     manager has its own pause budget);
 //   - the manager never exited except when the run killed it, and serves /readyz at the end.
