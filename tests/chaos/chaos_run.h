@@ -46,7 +46,10 @@ struct RunResult {
   double longest_pause_s = 0;
   double pause_bound_s = 0;
   double wall_s = 0;
-  int objects = 0;       // federation objects checked (schedule-made backups included)
+  int objects = 0;  // federation objects checked (schedule-made backups included)
+  // VolumeBackups still there after the deletion, held by a member whose clean failed, with a
+  // CleanFailed condition that says so (not a violation; the simulator's clean-fail is final).
+  int held_by_clean_failed = 0;
   std::string schedule;  // DescribeSchedule
   Json ToJson() const;
 };
