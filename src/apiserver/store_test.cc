@@ -158,15 +158,16 @@ TEST_F(StoreTest, ExpiredHistoryAnswersGoneToOlderResumptions) {
   const uint64_t seen = store_.CurrentResourceVersion();
   store_.Create(Widgets(), Widget("b", 1), {}).value();
   store_.ExpireWatchHistory();
-  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(seen), {}).status().code(), Code::kGone);
-  EXPECT_EQ(store_.Watch(Widgets(), "1", {}).status().code(), Code::kGone);
-  auto relisted = store_.Watch(Widgets(), std::to_string(store_.CurrentResourceVersion()), {});
+  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(seen), {}, false).status().code(), Code::kGone);
+  EXPECT_EQ(store_.Watch(Widgets(), "1", {}, false).status().code(), Code::kGone);
+  auto relisted =
+      store_.Watch(Widgets(), std::to_string(store_.CurrentResourceVersion()), {}, false);
   ASSERT_TRUE(relisted.ok()) << "a relist's version resumes";
   store_.Create(Widgets(), Widget("c", 1), {}).value();
   auto next = (*relisted)->Next(std::chrono::milliseconds(100));
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(JsonStringAt(next->object, {"metadata", "name"}), "c");
-  auto fresh = store_.Watch(Widgets(), "", {});
+  auto fresh = store_.Watch(Widgets(), "", {}, false);
   ASSERT_TRUE(fresh.ok());
 }
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -161,6 +162,8 @@ class Run {
   void CheckMembers();
   void DeleteEverything();
   void Violation(const std::string& what) {
+    // A check that polls reports the same problem once.
+    if (std::find(violations_.begin(), violations_.end(), what) != violations_.end()) return;
     std::cerr << "chaos seed " << config_.seed << " VIOLATION " << what << "\n";
     violations_.push_back(what);
   }

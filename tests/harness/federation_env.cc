@@ -230,6 +230,8 @@ Status FederationEnv::RestartApiServer(const std::string& name, bool keep_data) 
     tidbclusters_[name] = tidbcluster;
   }
   ApiServerOptions o = ApiServerOptionsFor(name, slot->backend);
+  // The same token (kube-apiserver otherwise makes a new one: every client would get 401).
+  o.token = slot->token;
   // The same address, so that every kubeconfig still reaches it.
   const std::string port = slot->url.substr(slot->url.rfind(':') + 1);
   o.extra_args.insert(o.extra_args.end(), {"--listen", "127.0.0.1:" + port});
