@@ -170,6 +170,10 @@ class Run {
   std::vector<std::string> FederationNames(const kube::Resource& r);
   int DataPlaneMembers(const std::string& cluster, const kube::Resource& r,
                        const std::string& selector);
+  // The members `selector` finds in `cluster`, each with its phase and whether it is being
+  // deleted ("" = none), for a violation message that says which ones.
+  std::string DescribeMembers(const std::string& cluster, const kube::Resource& r,
+                              const std::string& selector);
 
   const RunConfig& config_;
   const ChaosSchedule& schedule_;
@@ -482,6 +486,21 @@ int Run::DataPlaneMembers(const std::string& cluster, const kube::Resource& r,
   return static_cast<int>((*list)["items"].size());
 }
 
+std::string Run::DescribeMembers(const std::string& cluster, const kube::Resource& r,
+                                 const std::string& selector) {
+  kube::ListOptions lo;
+  lo.label_selector = selector;
+  auto list = dp_.at(cluster)->List(r, "", lo);
+  if (!list.ok()) return "cannot list " + r.plural + ": " + list.status().ToString();
+  std::string out;
+  for (const Json& m : (*list)["items"]) {
+    out += (out.empty() ? "" : ", ") + JsonStringAt(m, {"metadata", "name"}) + " (phase " +
+           JsonStringAt(m, {"status", "phase"}) +
+           (JsonAt(m, {"metadata", "deletionTimestamp"}) ? ", deleting" : "") + ")";
+  }
+  return out;
+}
+
 void Run::Settle() {
   // No new backups from the schedules: what exists has to settle.
   for (const auto& name : FederationNames(kube::resources::VolumeBackupSchedule())) {
@@ -595,13 +614,13 @@ void Run::DeleteEverything() {
       backup_selector += ",federation.pingcap.com/volume-backup notin (" + names + ")";
     }
     for (const auto& c : config_.params.data_planes) {
-      if (int n = DataPlaneMembers(c, kube::resources::Backup(), backup_selector); n != 0) {
-        out.push_back(c + ": " + std::to_string(n) + " Backup members");
+      if (auto m = DescribeMembers(c, kube::resources::Backup(), backup_selector); !m.empty()) {
+        out.push_back(c + ": Backup members " + m);
       }
-      if (int n = DataPlaneMembers(c, kube::resources::Restore(),
+      if (auto m = DescribeMembers(c, kube::resources::Restore(),
                                    "federation.pingcap.com/volume-restore");
-          n != 0) {
-        out.push_back(c + ": " + std::to_string(n) + " Restore members");
+          !m.empty()) {
+        out.push_back(c + ": Restore members " + m);
       }
     }
     return out;
