@@ -745,6 +745,17 @@ std::vector<std::string> RunBackups(Env& env, const std::string& prefix, int cou
   return names;
 }
 
+// Audit::ManagerRequests' counts by side and verb, divided by `volume_backups`.
+Json PerVolumeBackup(const Json& requests, int volume_backups) {
+  Json per_vb = {{"control_plane", Json::object()}, {"data_planes", Json::object()}};
+  for (const char* side : {"control_plane", "data_planes"}) {
+    for (auto& [verb, n] : requests["by_verb"][side].items()) {
+      per_vb[side][verb] = std::round(n.get<double>() / std::max(volume_backups, 1) * 100) / 100;
+    }
+  }
+  return per_vb;
+}
+
 void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool with_gc) {
   const std::string name = "hop_latency_" + std::to_string(data_planes) + "dp";
   std::cerr << "fed_bench: " << name << "\n";
@@ -757,9 +768,11 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
   env.StartSimulator();
   env.StartManager("manager");
   auto start = SteadyClock::now();
+  const int64_t from_us = NowMicros();
   Json phases = Json::object();
   std::vector<std::string> names = RunBackups(env, "hop-", ctx.backups, ctx.batch, phases);
   const double backup_seconds = Seconds(SteadyClock::now() - start);
+  const int64_t to_us = NowMicros();
 
   Json restore_phases = Json::object();
   std::vector<std::string> restores;
@@ -787,10 +800,15 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
                       {"concurrent_batch", ctx.batch},
                       {"simulator", "--zero-latency, 1 TiKV store x 1 volume per data plane"}};
   Json hops = BackupHops(audit, env.names(), names);
+  Json requests = audit.ManagerRequests(from_us, to_us);
   result["results"] = {{"phases", phases},
                        {"wall_seconds", std::round(backup_seconds * 1000) / 1000},
                        {"hops", hops["hops"]},
                        {"unmatched_hops", hops["unmatched_hops"]},
+                       {"manager_requests_per_volume_backup",
+                        PerVolumeBackup(requests, static_cast<int>(names.size()))},
+                       {"manager_requests_total", requests["total"]},
+                       {"manager_request_conflicts", requests["conflicts"]},
                        {"simulator_check", check}};
   result["target"] = {{"hop_p99_ms", 50}};
   result["go_original"] = GoHops(kBackupHopNames);
@@ -905,12 +923,7 @@ void ScaleScenario(const Context& ctx) {
   if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/scale_10dp");
   Audit audit(env);
   Json requests = audit.ManagerRequests(from_us, to_us);
-  Json per_vb = {{"control_plane", Json::object()}, {"data_planes", Json::object()}};
-  for (const char* side : {"control_plane", "data_planes"}) {
-    for (auto& [verb, n] : requests["by_verb"][side].items()) {
-      per_vb[side][verb] = std::round(n.get<double>() / ctx.scale * 100) / 100;
-    }
-  }
+  Json per_vb = PerVolumeBackup(requests, ctx.scale);
   Json hops = BackupHops(audit, env.names(), names);
   std::set<std::string> members;
   for (const auto& n : names) members.insert("fed-" + n);

@@ -148,6 +148,7 @@ class Decider {
           return s.member != nullptr && api::IsVolumeBackupComplete(*s.member);
         });
     ObserveGcRelease();
+    MarkSnapshotsCreated();
     if (!failures.empty() || all_complete || teardown_started) {
       Teardown(failures, all_complete);
       return;
@@ -189,8 +190,7 @@ class Decider {
     });
     if (all_snapshots && !api::MemberResumeGcSchedule(*init.member)) {
       PatchMember(init, {{"resumeGcSchedule", true}});
-      SetCondition(vbc::kSnapshotsCreated, "", "");
-      EndStep(backup_step::kCreateSnapshots);
+      EndStep(backup_step::kCreateSnapshots);  // visible before the condition, in steps[]
       StartStep(backup_step::kCompleteSnapshots);
       AddEvent("Normal", "SnapshotsCreated",
                "all " + std::to_string(slots_.size()) +
@@ -274,6 +274,18 @@ class Decider {
       }
     }
     return failures;
+  }
+
+  // SnapshotsCreated as upstream sets it: every member took its snapshots and the initialize
+  // member reports VolumeBackupInitializeComplete (GC and PD scheduling resumed).
+  void MarkSnapshotsCreated() {
+    if (slots_.empty() || api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) return;
+    const Slot& init = slots_[0];
+    if (init.member == nullptr || !api::IsVolumeBackupInitializeComplete(*init.member)) return;
+    const bool all_snapshots = std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+      return s.member != nullptr && api::IsVolumeBackupSnapshotsCreated(*s.member);
+    });
+    if (all_snapshots) SetCondition(vbc::kSnapshotsCreated, "", "");
   }
 
   void ObserveGcRelease() {
@@ -623,12 +635,14 @@ class Decider {
     if (status_ != old_status_ && !(old_status_.is_null() && status_ == Json::object())) {
       // A status write is only valid against the VolumeBackup as observed; a metadata patch in
       // the same decision would change the resourceVersion, so Decide never emits both.
-      Json patch = {
-          {"metadata", {{"resourceVersion", rv_}}},
-          {"status", old_status_.is_object() ? CreateMergePatch(old_status_, status_) : status_}};
+      Json status_patch =
+          old_status_.is_object() ? CreateMergePatch(old_status_, status_) : status_;
+      const bool mirror_only = status_patch.is_object() && status_patch.size() == 1 &&
+                               status_patch.contains("backups") && decision_.events.empty();
+      Json patch = {{"metadata", {{"resourceVersion", rv_}}}, {"status", std::move(status_patch)}};
       decision_.actions.push_back({Kind::kPatchVolumeBackupStatus, "",
                                    JsonStringAt(vb_, {"metadata", "namespace"}), name_,
-                                   std::make_shared<Json>(std::move(patch))});
+                                   std::make_shared<Json>(std::move(patch)), mirror_only});
     }
     decision_.status = std::make_shared<Json>(std::move(status_));
     return std::move(decision_);

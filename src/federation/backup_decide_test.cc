@@ -297,10 +297,19 @@ TEST(BackupDecideTest, ResumeGcOnlyAfterEverySnapshotCreated) {
   BackupDecision d = w.Step();
   EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
   EXPECT_FALSE(api::MemberResumeGcSchedule(w.member("b")));
-  EXPECT_EQ(w.phase(), "SnapshotsCreated");
+  // SnapshotsCreated waits for the resume, as upstream's does (it used to be set here, with
+  // the resume request); the snapshots' end is visible meanwhile as the CreateSnapshots step.
+  EXPECT_EQ(w.phase(), "Running");
+  EXPECT_FALSE(api::IsConditionTrue(w.status(), "SnapshotsCreated"));
+  bool snapshots_step_done = false;
+  for (const Json& s : w.status()["steps"]) {
+    if (s["stepName"] == "CreateSnapshots") snapshots_step_done = s.contains("timeCompleted");
+  }
+  EXPECT_TRUE(snapshots_step_done) << w.status().dump();
   w.now_ += seconds(1);
   w.Condition("a", "VolumeBackupInitializeComplete");
   d = w.Step();
+  EXPECT_EQ(w.phase(), "SnapshotsCreated");
   ASSERT_TRUE(d.gc_pause_seconds.has_value());
   EXPECT_DOUBLE_EQ(*d.gc_pause_seconds, 3.0);
   bool found = false;
@@ -311,6 +320,46 @@ TEST(BackupDecideTest, ResumeGcOnlyAfterEverySnapshotCreated) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// Issue 16: a status change that only mirrors member fields may wait for the batch window; a
+// protocol transition (conditions, steps, phase, times) or a change with an Event never does.
+TEST(BackupDecideTest, OnlyMemberMirrorStatusChangesMayWait) {
+  auto status_action = [](const BackupDecision& d) -> const BackupAction* {
+    for (const auto& a : d.actions) {
+      if (a.kind == Kind::kPatchVolumeBackupStatus) return &a;
+    }
+    return nullptr;
+  };
+  World w(NewVolumeBackup());
+  w.Step();                               // finalizer
+  const BackupDecision start = w.Step();  // init member + Running
+  ASSERT_NE(status_action(start), nullptr);
+  EXPECT_FALSE(status_action(start)->may_wait);
+  struct Case {
+    std::string name;
+    std::function<void()> change;
+    bool may_wait;
+  } cases[] = {
+      {"member phase", [&] { w.SetStatusField("a", "phase", "Scheduled"); }, true},
+      {"member phase again", [&] { w.SetStatusField("a", "phase", "Running"); }, true},
+      {"Initialized: execute, steps, Event", [&] { w.Condition("a", "VolumeBackupInitialized"); },
+       false},
+      {"execute member phase", [&] { w.SetStatusField("b", "phase", "Running"); }, true},
+      {"unreachable cluster: a message with an Event", [&] { w.reachable_["c"] = false; }, false},
+  };
+  for (const Case& c : cases) {
+    c.change();
+    const BackupDecision d = w.Step();
+    const BackupAction* a = status_action(d);
+    ASSERT_NE(a, nullptr) << c.name;
+    EXPECT_EQ(a->may_wait, c.may_wait) << c.name;
+    if (a->may_wait) {
+      EXPECT_EQ((*a->body)["status"].size(), 1u) << c.name;
+      EXPECT_TRUE((*a->body)["status"].contains("backups")) << c.name;
+      EXPECT_TRUE(d.events.empty()) << c.name;
+    }
+  }
 }
 
 TEST(BackupDecideTest, HappyPathCompletesWithAggregates) {

@@ -121,6 +121,21 @@ class RestoreSimEnv : public ::testing::Test {
                                 kube::PatchType::kMerge, patch);
       ASSERT_TRUE(r.ok()) << c << ": " << r.status().ToString();
     }
+    // The simulator checks recovery mode from its own cache when a member appears: wait until
+    // it has seen the reset (a previous restore-finish turned recovery mode off), or a member
+    // created at once can be found Invalid ("recovery mode is off").
+    ASSERT_TRUE(testing::WaitFor([] {
+      auto state = ParseJson(env_->sim_admin().Request("GET", "/state").body);
+      if (!state.ok()) return false;
+      for (const auto& c : kClusters) {
+        const Json* tc = JsonAt(*state, {"tidbclusters", c + "/tidb/basic"});
+        if (tc == nullptr || !JsonBoolAt(*tc, {"recoveryMode"}) ||
+            !JsonStringAt(*tc, {"tikvVolumesReady"}).empty()) {
+          return false;
+        }
+      }
+      return true;
+    })) << env_->SimLog();
   }
 
   static Json VolumeRestore(const std::string& name, const std::string& warmup = "",
@@ -263,7 +278,14 @@ TEST_F(RestoreSimEnv, RestoreFromTheBackupCompletesInEveryWarmUpMode) {
       EXPECT_TRUE(a.data_runs.empty()) << "check-wal-only restores no data";
       EXPECT_EQ(a.finished, 0);
       EXPECT_EQ(TrueCondition(vr, "DataComplete"), nullptr);
+      // The VolumeRestore completes on every member's WarmUpComplete, as upstream's; each
+      // member then ends Complete by itself.
       for (const auto& cluster : kClusters) {
+        testing::WaitFor(
+            [&] {
+              return JsonStringAt(Member(cluster, c.name), {"status", "phase"}) == "Complete";
+            },
+            30s);
         EXPECT_EQ(JsonStringAt(Member(cluster, c.name), {"status", "phase"}), "Complete");
       }
     } else {
