@@ -578,6 +578,12 @@ void ApiServer::Impl::Handle(const httplib::Request& req, httplib::Response& res
       faults.DropWatches();
       store->CloseAllWatchers();
       SendJson(res, 200, faults.RulesJson());
+    } else if (req.method == "POST" && p == "/admin/faults/expire-watches") {
+      // Every resumption then needs a relist: the history is gone, the streams are ended.
+      store->ExpireWatchHistory();
+      faults.DropWatches();
+      store->CloseAllWatchers();
+      SendJson(res, 200, faults.RulesJson());
     } else if ((req.method == "POST" || req.method == "PUT") && p == "/admin/faults") {
       Result<Json> body = ParseJson(req.body);
       Status s =

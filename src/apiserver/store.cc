@@ -751,4 +751,12 @@ void Store::CloseAllWatchers() {
   }
 }
 
+void Store::ExpireWatchHistory() {
+  std::lock_guard lock(mu_);
+  for (auto& [id, data] : data_) {
+    data.history.clear();
+    data.compacted_rv = rv_;  // a client that saw rv_ missed nothing; any older one did
+  }
+}
+
 }  // namespace brfed::apiserver

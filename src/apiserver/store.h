@@ -138,6 +138,10 @@ class Store {
 
   // Ends every open watch stream (fault injection, shutdown).
   void CloseAllWatchers();
+  // Forgets the watch history of every resource (fault injection, like an etcd compaction at
+  // the current revision): a watch resuming from any older resourceVersion then gets 410 Gone
+  // (resourceVersions are global, so that is nearly every resumption).
+  void ExpireWatchHistory();
   uint64_t CurrentResourceVersion() const;
 
  private:

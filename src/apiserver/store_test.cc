@@ -151,6 +151,26 @@ TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
   EXPECT_EQ(store_.Watch(Widgets(), std::to_string(start), {}, false).status().code(), Code::kGone);
 }
 
+// The fault behind /admin/faults/expire-watches: a resumption from before the expiry needs a
+// relist; from the current version (a relist's) and from now, watches are served as before.
+TEST_F(StoreTest, ExpiredHistoryAnswersGoneToOlderResumptions) {
+  store_.Create(Widgets(), Widget("a", 1), {}).value();
+  const uint64_t seen = store_.CurrentResourceVersion();
+  store_.Create(Widgets(), Widget("b", 1), {}).value();
+  store_.ExpireWatchHistory();
+  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(seen), {}, false).status().code(), Code::kGone);
+  EXPECT_EQ(store_.Watch(Widgets(), "1", {}, false).status().code(), Code::kGone);
+  auto relisted =
+      store_.Watch(Widgets(), std::to_string(store_.CurrentResourceVersion()), {}, false);
+  ASSERT_TRUE(relisted.ok()) << "a relist's version resumes";
+  store_.Create(Widgets(), Widget("c", 1), {}).value();
+  auto next = (*relisted)->Next(std::chrono::milliseconds(100));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(JsonStringAt(next->object, {"metadata", "name"}), "c");
+  auto fresh = store_.Watch(Widgets(), "", {}, false);
+  ASSERT_TRUE(fresh.ok());
+}
+
 TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
   Json a = Widget("a", 1);
   a["metadata"]["labels"] = {{"app", "x"}};

@@ -78,6 +78,57 @@ TEST_F(WatchTest, ExpiredResourceVersionGets410) {
   EXPECT_EQ(events.events[0]["object"]["reason"], "Expired");
 }
 
+// The chaos suite's "410 on resume": /admin/faults/expire-watches ends the open stream, and a
+// resumption from a resourceVersion before the expiry gets 410, so the client must relist.
+TEST_F(WatchTest, ExpireWatchesEndsStreamsAndResumptionGets410) {
+  Start({"--enable-fault-injection"});
+  HttpClient c = server_.Client();
+  ASSERT_EQ(CreateConfigMap(c, "w", "before").status, 201);
+  const std::string seen = Rv(c.Request("GET", "/api/v1/namespaces/w/configmaps"));
+  ASSERT_EQ(CreateConfigMap(c, "w", "missed").status, 201);
+  std::atomic<bool> ended{false};
+  std::thread watcher([&] {
+    c.Stream(
+        "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=" + seen,
+        [](const std::string&) { return true; }, 60s);
+    ended = true;
+  });
+  // The stream is open once the server counts it; then the fault ends it.
+  EXPECT_EQ(c.Request("POST", "/admin/faults/expire-watches").status, 200);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        if (ended) return true;
+        c.Request("POST", "/admin/faults/expire-watches");
+        return false;
+      },
+      30s));
+  watcher.join();
+  WatchEvents resumed;
+  c.Stream(
+      "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=" + seen,
+      [&](const std::string& d) {
+        resumed.Feed(d);
+        return true;
+      },
+      20s);
+  ASSERT_EQ(resumed.events.size(), 1u);
+  EXPECT_EQ(resumed.events[0]["type"], "ERROR");
+  EXPECT_EQ(resumed.events[0]["object"]["code"], 410);
+  // A relist and a watch from its resourceVersion work again.
+  const std::string relisted = Rv(c.Request("GET", "/api/v1/namespaces/w/configmaps"));
+  ASSERT_EQ(CreateConfigMap(c, "w", "after").status, 201);
+  WatchEvents fresh;
+  c.Stream(
+      "/api/v1/namespaces/w/configmaps?watch=true&timeoutSeconds=2&resourceVersion=" + relisted,
+      [&](const std::string& d) {
+        fresh.Feed(d);
+        return true;
+      },
+      20s);
+  ASSERT_EQ(fresh.events.size(), 1u);
+  EXPECT_EQ(fresh.events[0]["object"]["metadata"]["name"], "after");
+}
+
 TEST_F(WatchTest, BookmarksOnlyWhenAllowedAndTyped) {
   Start({"--bookmark-interval-seconds", "1"});
   HttpClient c = server_.Client();

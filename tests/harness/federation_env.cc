@@ -45,24 +45,44 @@ FederationEnv::~FederationEnv() {
   dir_.reset();
 }
 
+ApiServerOptions FederationEnv::ApiServerOptionsFor(const std::string& name,
+                                                    Backend backend) const {
+  ApiServerOptions o;
+  o.dir = dir_->File(name);
+  o.name = name;
+  o.backend = backend;
+  if (name == "control-plane") {
+    for (const char* f :
+         {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
+          "federation.pingcap.com_volumebackupschedules.yaml"}) {
+      o.extra_args.push_back("--crd");
+      o.extra_args.push_back(FederationCrd(f));
+    }
+    o.extra_args.insert(o.extra_args.end(), {"--audit-log", control_plane_audit_log_});
+  } else {
+    o.extra_args = DataPlaneCrdArgs(backend);
+  }
+  if (backend == Backend::kBrfedApiServer) {
+    o.extra_args.insert(o.extra_args.end(), options_.brfed_apiserver_args.begin(),
+                        options_.brfed_apiserver_args.end());
+  }
+  if (options_.persistent) o.data_dir = o.dir + "/data";
+  return o;
+}
+
+const ApiServer& FederationEnv::api_server(const std::string& name) const {
+  return name == "control-plane" ? *control_plane_ : *data_planes_.at(name);
+}
+
 Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvOptions& options) {
   std::unique_ptr<FederationEnv> env(new FederationEnv());
   env->dir_ = std::make_unique<TempDir>();
   env->ns_ = options.ns;
+  env->options_ = options;
   const Backend backend = TestBackend();
 
-  ApiServerOptions cp;
-  cp.dir = env->dir_->File("cp");
-  cp.name = "control-plane";
-  cp.backend = backend;
-  for (const char* f :
-       {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
-        "federation.pingcap.com_volumebackupschedules.yaml"}) {
-    cp.extra_args.push_back("--crd");
-    cp.extra_args.push_back(FederationCrd(f));
-  }
   env->control_plane_audit_log_ = env->dir_->File("control-plane-audit.log");
-  cp.extra_args.insert(cp.extra_args.end(), {"--audit-log", env->control_plane_audit_log_});
+  ApiServerOptions cp = env->ApiServerOptionsFor("control-plane", backend);
   fs::create_directories(cp.dir);
   BRFED_ASSIGN_OR_RETURN(ApiServer control, StartApiServer(cp));
   env->control_plane_ = std::make_unique<ApiServer>(std::move(control));
@@ -76,11 +96,7 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
   }
 
   for (const std::string& name : options.data_planes) {
-    ApiServerOptions o;
-    o.dir = env->dir_->File(name);
-    o.name = name;
-    o.backend = backend;
-    o.extra_args = DataPlaneCrdArgs(backend);
+    ApiServerOptions o = env->ApiServerOptionsFor(name, backend);
     fs::create_directories(o.dir);
     BRFED_ASSIGN_OR_RETURN(ApiServer dp, StartApiServer(o));
     env->data_planes_[name] = std::make_unique<ApiServer>(std::move(dp));
@@ -170,6 +186,85 @@ Result<std::unique_ptr<ManagerProcess>> FederationEnv::StartManager(
                                           " did not serve metrics; log: " + ReadFile(m->log));
   }
   return m;
+}
+
+namespace {
+
+constexpr char kTidbClusters[] = "/apis/pingcap.com/v1alpha1/namespaces/tidb/tidbclusters";
+
+// The simulator's TidbCluster of a data plane, without what the server stamps on it.
+Result<Json> ReadTidbCluster(const ApiServer& server) {
+  HttpResponse r = server.Client().Request("GET", std::string(kTidbClusters) + "/basic");
+  if (r.status != 200) {
+    return UnavailableError("get TidbCluster: " + std::to_string(r.status) + " " + r.error);
+  }
+  BRFED_ASSIGN_OR_RETURN(Json tc, ParseJson(r.body));
+  Json meta = {{"name", tc["metadata"]["name"]}, {"namespace", tc["metadata"]["namespace"]}};
+  tc["metadata"] = meta;
+  return tc;
+}
+
+// Puts the TidbCluster back into a data plane that lost its data, as the simulator made it at
+// start: namespace, object, then status (through /status when the CRD has the subresource).
+Status RecreateTidbCluster(const ApiServer& server, const Json& tc) {
+  HttpClient client = server.Client();
+  Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "tidb"}}}};
+  HttpResponse r = client.Request("POST", "/api/v1/namespaces", DumpJson(ns));
+  if (r.status != 201 && r.status != 409) {
+    return UnavailableError("create namespace tidb: " + std::to_string(r.status) + r.body);
+  }
+  r = client.Request("POST", kTidbClusters, DumpJson(tc));
+  if (r.status != 201) return UnavailableError("create TidbCluster: " + r.body + r.error);
+  BRFED_ASSIGN_OR_RETURN(Json stored, ParseJson(r.body));
+  if (stored.contains("status")) return Status::Ok();
+  stored["status"] = tc["status"];
+  r = client.Request("PUT", std::string(kTidbClusters) + "/basic/status", DumpJson(stored));
+  if (r.status != 200) return UnavailableError("write TidbCluster status: " + r.body + r.error);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FederationEnv::RestartApiServer(const std::string& name, bool keep_data) {
+  if (!options_.persistent) return InvalidArgument("RestartApiServer needs options.persistent");
+  const bool control = name == "control-plane";
+  if (!control && data_planes_.count(name) == 0) return InvalidArgument("no API server " + name);
+  std::unique_ptr<ApiServer>& slot = control ? control_plane_ : data_planes_.at(name);
+  Json tidbcluster;
+  if (!control && !keep_data) {
+    auto it = tidbclusters_.find(name);
+    if (it == tidbclusters_.end()) {
+      BRFED_ASSIGN_OR_RETURN(tidbcluster, ReadTidbCluster(*slot));
+    } else {
+      tidbcluster = it->second;
+    }
+    tidbclusters_[name] = tidbcluster;
+  }
+  ApiServerOptions o = ApiServerOptionsFor(name, slot->backend);
+  // The same token (kube-apiserver otherwise makes a new one: every client would get 401).
+  o.token = slot->token;
+  // The same address, so that every kubeconfig still reaches it.
+  const std::string port = slot->url.substr(slot->url.rfind(':') + 1);
+  o.extra_args.insert(o.extra_args.end(), {"--listen", "127.0.0.1:" + port});
+  slot->process->Kill();
+  (void)slot->process->Wait(30s);
+  if (!keep_data) {
+    std::error_code ec;
+    // kube-apiserver's certificates and tokens stay (clients keep trusting it); etcd goes.
+    fs::remove_all(slot->backend == Backend::kKube ? o.data_dir + "/etcd" : o.data_dir, ec);
+    if (ec) return InternalError("remove the data of " + name + ": " + ec.message());
+  }
+  BRFED_ASSIGN_OR_RETURN(ApiServer restarted, StartApiServer(o));
+  *slot = std::move(restarted);
+  if (tidbcluster.is_null()) return Status::Ok();
+  return RecreateTidbCluster(*slot, tidbcluster);
+}
+
+Status FederationEnv::RememberTidbClusters() {
+  for (const auto& [name, server] : data_planes_) {
+    BRFED_ASSIGN_OR_RETURN(tidbclusters_[name], ReadTidbCluster(*server));
+  }
+  return Status::Ok();
 }
 
 CommandResult FederationEnv::CheckAuditLog() const {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/status.h"
 #include "tests/harness/harness.h"
 
@@ -33,6 +34,12 @@ struct FederationEnvOptions {
                                        "--log-level",
                                        "warn"};
   std::string ns = "default";  // control-plane namespace of the federation objects
+  // Every API server keeps its state in a --data-dir, so RestartApiServer can bring it back
+  // with its data (brfed-apiserver's journal, kube-apiserver's etcd and certificates).
+  bool persistent = false;
+  // Flags for every API server when the backend is brfed-apiserver (--enable-fault-injection);
+  // ignored on kube, which has none of them.
+  std::vector<std::string> brfed_apiserver_args;
 };
 
 // One br-federation-manager process; `metrics_port` is read from its log once it serves.
@@ -65,6 +72,15 @@ class FederationEnv {
       const std::string& tag, const std::vector<std::string>& extra = {"--leader-elect=false"},
       const std::vector<std::pair<std::string, std::string>>& env = {});
 
+  // Kills (SIGKILL) the API server `name` ("control-plane" or a data plane) and starts it
+  // again on the same address, with its data (`keep_data`) or empty. Needs `persistent`. An
+  // empty kube-apiserver keeps its certificates and tokens (only etcd goes), so clients still
+  // trust it; an empty data plane gets the simulator's TidbCluster again (copied from before).
+  Status RestartApiServer(const std::string& name, bool keep_data);
+  // Reads every data plane's TidbCluster as the simulator made it, for RestartApiServer's
+  // empty restarts (call it once the simulator is up and before any fault).
+  Status RememberTidbClusters();
+
   // `tidb-operator-sim check --audit-log` over this environment's audit log.
   CommandResult CheckAuditLog() const;
 
@@ -72,6 +88,8 @@ class FederationEnv {
   const std::string& ns() const { return ns_; }
   const ApiServer& control_plane() const { return *control_plane_; }
   const ApiServer& data_plane(const std::string& name) const { return *data_planes_.at(name); }
+  // "control-plane" or a data plane's name.
+  const ApiServer& api_server(const std::string& name) const;
   const std::string& federation_kubeconfig() const { return federation_kubeconfig_; }
   const std::string& audit_log() const { return audit_log_; }
   // The control-plane brfed-apiserver's own audit log (one JSON line per request).
@@ -81,6 +99,7 @@ class FederationEnv {
 
  private:
   FederationEnv() = default;
+  ApiServerOptions ApiServerOptionsFor(const std::string& name, Backend backend) const;
 
   std::unique_ptr<TempDir> dir_;
   std::string ns_;
@@ -91,6 +110,8 @@ class FederationEnv {
   std::string audit_log_;
   std::string control_plane_audit_log_;
   std::string federation_kubeconfig_;
+  FederationEnvOptions options_;
+  std::map<std::string, Json> tidbclusters_;  // data plane -> its TidbCluster at start
 };
 
 // BRFED_BINARY_DIR/src/sim/tidb-operator-sim and

@@ -1,0 +1,712 @@
+#include "tests/chaos/chaos_run.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "kube/client.h"
+#include "kube/resource.h"
+#include "tests/chaos/chaos_checks.h"
+#include "tests/harness/federation_env.h"
+#include "tests/harness/harness.h"
+#include "tests/harness/kube_clients.h"
+
+namespace brfed::chaos {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using testing::WaitFor;
+
+const std::string kNs = "default";
+const std::string kSource = "source";  // the backup every restore reads
+
+Json Template(const std::string& prefix, int deadline_s) {
+  return {{"br", {{"sendCredToTikv", false}}},
+          {"cleanPolicy", "Delete"},
+          {"volumeBackupInitJobMaxActiveSeconds", deadline_s},
+          {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", prefix}}}};
+}
+
+Json ClusterList(const std::vector<std::string>& clusters, bool restore) {
+  Json out = Json::array();
+  for (const auto& c : clusters) {
+    Json entry = {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}};
+    if (restore) entry["azName"] = "us-west-2-" + c;
+    out.push_back(entry);
+  }
+  return out;
+}
+
+// The federation object a piece of work creates.
+Json WorkObject(const Work& w, int deadline_s) {
+  Json meta = {{"name", w.name}, {"namespace", kNs}};
+  switch (w.kind) {
+    case WorkKind::kBackup:
+      return {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+              {"kind", "VolumeBackup"},
+              {"metadata", meta},
+              {"spec",
+               {{"clusters", ClusterList(w.clusters, false)},
+                {"template", Template(w.name, deadline_s)}}}};
+    case WorkKind::kRestore:
+      return {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+              {"kind", "VolumeRestore"},
+              {"metadata", meta},
+              {"spec",
+               {{"volumeBackupName", kSource},
+                {"clusters", ClusterList(w.clusters, true)},
+                {"template", {{"br", {{"sendCredToTikv", false}}}}}}}};
+    case WorkKind::kSchedule:
+      return {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+              {"kind", "VolumeBackupSchedule"},
+              {"metadata", meta},
+              {"spec",
+               {{"schedule", "@every 2s"},
+                {"maxBackups", 2},
+                {"backupTemplate",
+                 {{"clusters", ClusterList(w.clusters, false)},
+                  {"template", Template(w.name, deadline_s)}}}}}};
+  }
+  return Json();
+}
+
+const kube::Resource& ResourceOf(WorkKind kind) {
+  switch (kind) {
+    case WorkKind::kBackup:
+      return kube::resources::VolumeBackup();
+    case WorkKind::kRestore:
+      return kube::resources::VolumeRestore();
+    case WorkKind::kSchedule:
+      break;
+  }
+  return kube::resources::VolumeBackupSchedule();
+}
+
+// Retries `op` (the API servers may be failing on purpose) until it succeeds or `deadline`.
+Status Retrying(const std::function<Status()>& op, std::chrono::milliseconds deadline = 60s) {
+  Status last;
+  WaitFor(
+      [&] {
+        last = op();
+        return last.ok();
+      },
+      deadline);
+  return last;
+}
+
+// The parts of a simulator fault spec that DELETE /faults takes.
+std::string SimFaultQuery(const std::string& spec) {
+  const std::string head = spec.substr(0, spec.find(','));
+  const size_t at = head.find('@');
+  const size_t slash = head.find('/');
+  std::string q = "kind=" + head.substr(0, at);
+  if (at != std::string::npos) {
+    q += "&cluster=" +
+         head.substr(at + 1, slash == std::string::npos ? std::string::npos : slash - at - 1);
+  }
+  if (slash != std::string::npos) q += "&name=" + head.substr(slash + 1);
+  return q;
+}
+
+std::string Garbage(const std::string& kind, uint64_t seed) {
+  if (kind == "empty") return "";
+  if (kind == "yaml") return "apiVersion: v1\nclusters: [[[\n  - : : {\ncontexts: 7\n";
+  std::mt19937_64 bytes(seed);
+  std::string out(512, '\0');
+  for (char& c : out) c = static_cast<char>(bytes() & 0xff);
+  return out;
+}
+
+class Run {
+ public:
+  Run(const RunConfig& config, const ChaosSchedule& schedule)
+      : config_(config), schedule_(schedule) {}
+
+  // Plays the run and fills `result` (violations, faults by kind, objects, longest pause).
+  void Execute(RunResult& result) {
+    Play(result);
+    result.violations = violations_;
+    result.faults_by_kind = faults_by_kind_;
+    result.objects = objects_;
+    result.held_by_clean_failed = held_by_clean_failed_;
+  }
+
+ private:
+  void Play(RunResult& result);
+  Status Setup();
+  void PlayTimeline();
+  void StartFault(const Fault& f);
+  void EndFault(const Fault& f);
+  void EndEverything();
+  Status PostRules(const std::string& server);
+  // The simulator's admin endpoint waits while the simulator is blocked on a frozen data plane
+  // (it holds one lock across member writes): its requests run beside the timeline, which
+  // must go on to SIGCONT that data plane. `expect` is the status that counts as done (0 = any).
+  void SimAdmin(const std::string& method, const std::string& path, const std::string& body,
+                long expect);
+  void JoinSimAdmin();
+  void RestartManager();
+  void CheckManagerAlive(const std::string& when);
+  void Settle();
+  void CheckMembers();
+  void DeleteEverything();
+  void Violation(const std::string& what) {
+    // A check that polls reports the same problem once.
+    if (std::find(violations_.begin(), violations_.end(), what) != violations_.end()) return;
+    std::cerr << "chaos seed " << config_.seed << " VIOLATION " << what << "\n";
+    violations_.push_back(what);
+  }
+  std::vector<std::string> FederationNames(const kube::Resource& r);
+  int DataPlaneMembers(const std::string& cluster, const kube::Resource& r,
+                       const std::string& selector);
+  // The members `selector` finds in `cluster`, each with its phase and whether it is being
+  // deleted ("" = none), for a violation message that says which ones.
+  std::string DescribeMembers(const std::string& cluster, const kube::Resource& r,
+                              const std::string& selector);
+
+  const RunConfig& config_;
+  const ChaosSchedule& schedule_;
+  std::unique_ptr<testing::FederationEnv> env_;
+  std::unique_ptr<testing::ManagerProcess> manager_;
+  int manager_starts_ = 0;
+  std::shared_ptr<kube::Client> cp_;
+  std::map<std::string, std::shared_ptr<kube::Client>> dp_;
+  int garbage_ = 0;                                   // garbage kubeconfigs in force
+  std::map<std::string, int> frozen_;                 // server -> freezes in force
+  std::map<std::string, std::map<int, Json>> rules_;  // server -> fault index -> rule
+  std::vector<std::string> violations_;
+  std::map<std::string, int> faults_by_kind_;
+  std::vector<std::future<std::string>> sim_admin_;  // "" = done, else what went wrong
+  int objects_ = 0;
+  int held_by_clean_failed_ = 0;
+};
+
+Status Run::Setup() {
+  testing::FederationEnvOptions options;
+  options.ns = kNs;
+  options.data_planes = config_.params.data_planes;
+  options.persistent = true;
+  options.brfed_apiserver_args = {"--enable-fault-injection"};
+  std::ostringstream speed;
+  speed << config_.sim_speed;
+  options.sim_args = {
+      "--speed",     speed.str(), "--tikv-per-cluster", "1", "--volumes-per-store", "1",
+      "--log-level", "warn"};
+  BRFED_ASSIGN_OR_RETURN(env_, testing::FederationEnv::Start(options));
+  BRFED_ASSIGN_OR_RETURN(cp_, testing::KubeClientFor(env_->control_plane().kubeconfig));
+  for (const auto& c : options.data_planes) {
+    BRFED_ASSIGN_OR_RETURN(dp_[c], testing::KubeClientFor(env_->data_plane(c).kubeconfig));
+  }
+  if (!WaitFor([&] { return env_->RememberTidbClusters().ok(); }, 60s)) {
+    return env_->RememberTidbClusters();
+  }
+  BRFED_ASSIGN_OR_RETURN(manager_, env_->StartManager("manager-0"));
+  bool restores = false;
+  for (const Work& w : schedule_.work) restores = restores || w.kind == WorkKind::kRestore;
+  if (!restores) return Status::Ok();
+  // Restores read one backup taken before any fault, into TidbClusters in recovery mode.
+  Work source{0, WorkKind::kBackup, kSource, config_.params.data_planes, -1};
+  BRFED_RETURN_IF_ERROR(cp_->Create(ResourceOf(WorkKind::kBackup), kNs,
+                                    WorkObject(source, config_.init_job_deadline_s))
+                            .status());
+  std::string phase;
+  WaitFor(
+      [&] {
+        auto vb = cp_->Get(kube::resources::VolumeBackup(), kNs, kSource);
+        phase = vb.ok() ? JsonStringAt(*vb, {"status", "phase"}) : "";
+        return IsTerminalPhase(phase);
+      },
+      120s);
+  if (phase != "Complete") return UnavailableError("the source backup ended " + phase);
+  for (const auto& [c, client] : dp_) {
+    BRFED_RETURN_IF_ERROR(client
+                              ->Patch(kube::resources::TidbCluster(), "tidb", "basic",
+                                      kube::PatchType::kMerge,
+                                      Json{{"spec", {{"recoveryMode", true}}}})
+                              .status());
+  }
+  return Status::Ok();
+}
+
+void Run::RestartManager() {
+  if (manager_ != nullptr) {
+    manager_->process->Kill();
+    (void)manager_->process->Wait(10s);
+    manager_.reset();
+  }
+  auto m = env_->StartManager("manager-" + std::to_string(++manager_starts_));
+  if (m.ok()) {
+    manager_ = std::move(*m);
+    return;
+  }
+  if (garbage_ > 0) {
+    // Documented (docs/manager.md): a federation kubeconfig that cannot be loaded at start
+    // exits 1. Kubernetes would restart the Pod until the file is repaired; so does the run.
+    ++faults_by_kind_["manager-start-deferred"];
+    return;
+  }
+  Violation("the manager did not start again: " + m.status().ToString());
+}
+
+void Run::CheckManagerAlive(const std::string& when) {
+  if (manager_ == nullptr || manager_->process->Running()) return;
+  auto code = manager_->process->Wait(1s);
+  Violation(
+      "the manager exited by itself (" + when + ", exit " +
+      (code.ok() ? std::to_string(*code) : "?") + "); log tail: " +
+      manager_->Log().substr(manager_->Log().size() > 2000 ? manager_->Log().size() - 2000 : 0));
+  RestartManager();  // the rest of the run still tells something
+}
+
+Status Run::PostRules(const std::string& server) {
+  Json rules = Json::array();
+  for (const auto& [index, rule] : rules_[server]) rules.push_back(rule);
+  testing::HttpClient c = env_->api_server(server).Client();
+  auto r = c.Request(rules.empty() ? "DELETE" : "POST", "/admin/faults",
+                     rules.empty() ? "" : DumpJson(Json{{"rules", rules}}), "application/json",
+                     "application/json", 5s);
+  if (r.status != 200)
+    return UnavailableError("admin/faults on " + server + ": " + r.body + r.error);
+  return Status::Ok();
+}
+
+void Run::SimAdmin(const std::string& method, const std::string& path, const std::string& body,
+                   long expect) {
+  const testing::HttpClient* admin = &env_->sim_admin();
+  const auto timeout = std::chrono::milliseconds(config_.params.freeze_max_ms) + 60s;
+  sim_admin_.push_back(std::async(std::launch::async, [=] {
+    auto r = admin->Request(method, path, body, "application/json", "application/json", timeout);
+    if (r.status == expect) return std::string();
+    return "simulator admin " + method + " " + path + " " + body + ": " + std::to_string(r.status) +
+           " " + r.body + r.error;
+  }));
+}
+
+void Run::JoinSimAdmin() {
+  for (auto& pending : sim_admin_) {
+    if (std::string error = pending.get(); !error.empty()) Violation(error);
+  }
+  sim_admin_.clear();
+}
+
+// The kinds that need the admin endpoint of their target API server.
+bool NeedsAdmin(FaultKind kind) {
+  return kind == FaultKind::kApiServerErrors || kind == FaultKind::kApiServerThrottle ||
+         kind == FaultKind::kApiServerSlow || kind == FaultKind::kDropWatches ||
+         kind == FaultKind::kExpireWatches;
+}
+
+void Run::StartFault(const Fault& f) {
+  if (NeedsAdmin(f.kind) && frozen_[f.target] > 0) {
+    // A stopped server cannot answer its admin endpoint; waiting would hold up the SIGCONT.
+    ++faults_by_kind_[std::string("skipped-frozen:") + FaultKindName(f.kind)];
+    return;
+  }
+  ++faults_by_kind_[FaultKindName(f.kind)];
+  const int index = static_cast<int>(&f - schedule_.faults.data());
+  Status st;
+  switch (f.kind) {
+    case FaultKind::kKillManager:
+      RestartManager();
+      break;
+    case FaultKind::kFreezeApiServer:
+      if (frozen_[f.target]++ == 0) env_->api_server(f.target).process->Signal(SIGSTOP);
+      break;
+    case FaultKind::kKillApiServer:
+    case FaultKind::kEmptyApiServer:
+      st = env_->RestartApiServer(f.target, f.kind == FaultKind::kKillApiServer);
+      if (frozen_[f.target] > 0) frozen_[f.target] = 0;  // a new process, not stopped
+      if (st.ok() && !rules_[f.target].empty()) st = PostRules(f.target);
+      break;
+    case FaultKind::kApiServerErrors:
+    case FaultKind::kApiServerThrottle:
+      rules_[f.target][index] = {{"failFraction", std::stod(f.detail)},
+                                 {"failCode", f.kind == FaultKind::kApiServerErrors ? 500 : 429},
+                                 {"retryAfterSeconds", 1}};
+      st = PostRules(f.target);
+      break;
+    case FaultKind::kApiServerSlow:
+      rules_[f.target][index] = {{"latencyMs", std::stoi(f.detail)}};
+      st = PostRules(f.target);
+      break;
+    case FaultKind::kDropWatches:
+    case FaultKind::kExpireWatches: {
+      const char* path = f.kind == FaultKind::kDropWatches ? "/admin/faults/drop-watches"
+                                                           : "/admin/faults/expire-watches";
+      auto r = env_->api_server(f.target).Client().Request("POST", path, "", "application/json",
+                                                           "application/json", 5s);
+      if (r.status != 200) st = UnavailableError(std::string(path) + ": " + r.body + r.error);
+      break;
+    }
+    case FaultKind::kSimFault: {
+      SimAdmin("POST", "/faults", DumpJson(Json{{"fault", f.detail}}), 201);
+      break;
+    }
+    case FaultKind::kGarbageKubeconfig: {
+      ++garbage_;
+      std::ofstream(env_->federation_kubeconfig() + ".tmp", std::ios::binary)
+          << Garbage(f.detail, schedule_.seed);
+      std::rename((env_->federation_kubeconfig() + ".tmp").c_str(),
+                  env_->federation_kubeconfig().c_str());
+      break;
+    }
+  }
+  // A frozen server cannot take admin requests: that is the run's own doing, not a finding.
+  if (!st.ok() && frozen_[f.target] == 0) {
+    Violation(std::string("could not inject ") + FaultKindName(f.kind) + ": " + st.ToString());
+  }
+}
+
+void Run::EndFault(const Fault& f) {
+  const int index = static_cast<int>(&f - schedule_.faults.data());
+  switch (f.kind) {
+    case FaultKind::kFreezeApiServer:
+      if (frozen_[f.target] > 0 && --frozen_[f.target] == 0) {
+        env_->api_server(f.target).process->Signal(SIGCONT);
+        if (env_->api_server(f.target).backend == testing::Backend::kBrfedApiServer) {
+          (void)PostRules(f.target);  // the rules that ended while it was stopped
+        }
+      }
+      break;
+    case FaultKind::kApiServerErrors:
+    case FaultKind::kApiServerThrottle:
+    case FaultKind::kApiServerSlow:
+      rules_[f.target].erase(index);
+      if (frozen_[f.target] == 0) (void)PostRules(f.target);
+      break;
+    case FaultKind::kSimFault:
+      SimAdmin("DELETE", "/faults?" + SimFaultQuery(f.detail), "", 200);
+      break;
+    case FaultKind::kGarbageKubeconfig:
+      if (--garbage_ > 0) break;  // another garbage write is still in force
+      if (Status st = env_->WriteFederationKubeconfig(config_.params.data_planes); !st.ok()) {
+        Violation("could not repair the federation kubeconfig: " + st.ToString());
+      }
+      if (manager_ == nullptr) RestartManager();
+      break;
+    default:
+      break;
+  }
+}
+
+void Run::EndEverything() {
+  for (auto& [server, count] : frozen_) {
+    if (count > 0) env_->api_server(server).process->Signal(SIGCONT);
+    count = 0;
+  }
+  for (auto& [server, rules] : rules_) {
+    rules.clear();
+    (void)Retrying([&] { return PostRules(server); }, 30s);
+  }
+  JoinSimAdmin();
+  SimAdmin("DELETE", "/faults", "", 200);
+  JoinSimAdmin();
+  garbage_ = 0;
+  if (Status st = env_->WriteFederationKubeconfig(config_.params.data_planes); !st.ok()) {
+    Violation("could not repair the federation kubeconfig: " + st.ToString());
+  }
+  if (manager_ == nullptr) RestartManager();
+}
+
+void Run::PlayTimeline() {
+  struct Action {
+    int64_t at_ms;
+    std::function<void()> act;
+  };
+  std::vector<Action> actions;
+  for (const Work& w : schedule_.work) {
+    actions.push_back({w.at_ms, [this, &w] {
+                         Status st = Retrying([&] {
+                           auto r = cp_->Create(ResourceOf(w.kind), kNs,
+                                                WorkObject(w, config_.init_job_deadline_s));
+                           return r.ok() || r.status().code() == Code::kAlreadyExists ? Status::Ok()
+                                                                                      : r.status();
+                         });
+                         if (!st.ok())
+                           Violation("could not create " + w.name + ": " + st.ToString());
+                       }});
+    if (w.delete_at_ms >= 0) {
+      actions.push_back({w.delete_at_ms, [this, &w] {
+                           Status st = Retrying([&] {
+                             Status d = cp_->Delete(ResourceOf(w.kind), kNs, w.name);
+                             return d.code() == Code::kNotFound ? Status::Ok() : d;
+                           });
+                           if (!st.ok())
+                             Violation("could not delete " + w.name + ": " + st.ToString());
+                         }});
+    }
+  }
+  for (const Fault& f : schedule_.faults) {
+    actions.push_back({f.at_ms, [this, &f] { StartFault(f); }});
+    if (f.duration_ms > 0)
+      actions.push_back({f.at_ms + f.duration_ms, [this, &f] { EndFault(f); }});
+  }
+  std::stable_sort(actions.begin(), actions.end(),
+                   [](const Action& a, const Action& b) { return a.at_ms < b.at_ms; });
+  const auto start = Clock::now();
+  for (const Action& a : actions) {
+    // Not a synchronisation: the schedule's instants (late when an action before took long).
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(a.at_ms));
+    CheckManagerAlive("at +" + std::to_string(a.at_ms) + "ms");
+    a.act();
+  }
+  EndEverything();
+  CheckManagerAlive("after the faults");
+}
+
+std::vector<std::string> Run::FederationNames(const kube::Resource& r) {
+  std::vector<std::string> names;
+  auto list = cp_->List(r, kNs);
+  if (!list.ok()) {
+    Violation("cannot list " + std::string(r.plural) + ": " + list.status().ToString());
+    return names;
+  }
+  for (const Json& item : (*list)["items"])
+    names.push_back(JsonStringAt(item, {"metadata", "name"}));
+  return names;
+}
+
+int Run::DataPlaneMembers(const std::string& cluster, const kube::Resource& r,
+                          const std::string& selector) {
+  kube::ListOptions lo;
+  lo.label_selector = selector;
+  auto list = dp_.at(cluster)->List(r, "", lo);
+  if (!list.ok()) return -1;
+  return static_cast<int>((*list)["items"].size());
+}
+
+std::string Run::DescribeMembers(const std::string& cluster, const kube::Resource& r,
+                                 const std::string& selector) {
+  kube::ListOptions lo;
+  lo.label_selector = selector;
+  auto list = dp_.at(cluster)->List(r, "", lo);
+  if (!list.ok()) return "cannot list " + r.plural + ": " + list.status().ToString();
+  std::string out;
+  for (const Json& m : (*list)["items"]) {
+    out += (out.empty() ? "" : ", ") + JsonStringAt(m, {"metadata", "name"}) + " (phase " +
+           JsonStringAt(m, {"status", "phase"}) +
+           (JsonAt(m, {"metadata", "deletionTimestamp"}) ? ", deleting" : "") + ")";
+  }
+  return out;
+}
+
+void Run::Settle() {
+  // No new backups from the schedules: what exists has to settle.
+  for (const auto& name : FederationNames(kube::resources::VolumeBackupSchedule())) {
+    (void)Retrying([&] {
+      return cp_
+          ->Patch(kube::resources::VolumeBackupSchedule(), kNs, name, kube::PatchType::kMerge,
+                  Json{{"spec", {{"pause", true}}}})
+          .status();
+    });
+  }
+  std::map<std::string, Json> open;
+  WaitFor(
+      [&] {
+        open.clear();
+        for (const kube::Resource* r :
+             {&kube::resources::VolumeBackup(), &kube::resources::VolumeRestore()}) {
+          auto list = cp_->List(*r, kNs);
+          if (!list.ok()) return false;
+          for (const Json& item : (*list)["items"]) {
+            if (!IsTerminalPhase(JsonStringAt(item, {"status", "phase"}))) {
+              open[std::string(r->kind) + "/" + JsonStringAt(item, {"metadata", "name"})] = item;
+            }
+          }
+        }
+        return open.empty();
+      },
+      config_.settle);
+  for (const auto& [key, obj] : open) {
+    if (!TerminalOrExplained(obj)) {
+      Violation(key + " is neither terminal nor retrying with a stated cause after " +
+                std::to_string(config_.settle.count() / 1000) +
+                " s: " + DumpJson(obj.value("status", Json())).substr(0, 1500));
+    }
+  }
+}
+
+void Run::CheckMembers() {
+  struct Kind {
+    const kube::Resource* federation;
+    const kube::Resource* member;
+    std::string label;
+    const char* status_list;
+  };
+  const Kind kinds[] = {
+      {&kube::resources::VolumeBackup(), &kube::resources::Backup(),
+       "federation.pingcap.com/volume-backup", "backups"},
+      {&kube::resources::VolumeRestore(), &kube::resources::Restore(),
+       "federation.pingcap.com/volume-restore", "restores"},
+  };
+  for (const Kind& k : kinds) {
+    auto list = cp_->List(*k.federation, kNs);
+    if (!list.ok()) continue;
+    for (const Json& obj : (*list)["items"]) {
+      ++objects_;
+      const std::string name = JsonStringAt(obj, {"metadata", "name"});
+      std::set<std::string> listed;
+      if (const Json* members = JsonAt(obj, {"status", k.status_list});
+          members && members->is_array()) {
+        for (const Json& m : *members) {
+          if (!listed.insert(JsonStringAt(m, {"k8sClusterName"})).second) {
+            Violation(name + " lists cluster " + JsonStringAt(m, {"k8sClusterName"}) + " twice");
+          }
+        }
+      }
+      for (const auto& c : config_.params.data_planes) {
+        int n = DataPlaneMembers(c, *k.member, k.label + "=" + name);
+        if (n > 1) Violation(name + " has " + std::to_string(n) + " members in " + c);
+      }
+    }
+  }
+}
+
+void Run::DeleteEverything() {
+  for (const kube::Resource* r :
+       {&kube::resources::VolumeBackupSchedule(), &kube::resources::VolumeBackup(),
+        &kube::resources::VolumeRestore()}) {
+    for (const auto& name : FederationNames(*r)) {
+      (void)Retrying([&] {
+        Status d = cp_->Delete(*r, kNs, name);
+        return d.code() == Code::kNotFound ? Status::Ok() : d;
+      });
+    }
+  }
+  // A VolumeBackup held by a member whose clean failed (the simulator's clean-fail stays
+  // failed, as upstream's CleanFailed does) is explained when its condition says so: it and its
+  // members may stay. Anything else left is a violation.
+  std::set<std::string> clean_failed;
+  auto left = [&] {
+    std::vector<std::string> out;
+    clean_failed.clear();
+    if (auto list = cp_->List(kube::resources::VolumeBackup(), kNs); list.ok()) {
+      for (const Json& vb : (*list)["items"]) {
+        const Json* c = testing::TrueCondition(vb, "CleanFailed");
+        if (c != nullptr && !JsonStringAt(*c, {"message"}).empty()) {
+          clean_failed.insert(JsonStringAt(vb, {"metadata", "name"}));
+        }
+      }
+    }
+    for (const kube::Resource* r :
+         {&kube::resources::VolumeBackupSchedule(), &kube::resources::VolumeBackup(),
+          &kube::resources::VolumeRestore()}) {
+      for (const auto& name : FederationNames(*r)) {
+        if (r == &kube::resources::VolumeBackup() && clean_failed.count(name)) continue;
+        out.push_back(std::string(r->kind) + "/" + name);
+      }
+    }
+    std::string backup_selector = "federation.pingcap.com/volume-backup";
+    if (!clean_failed.empty()) {
+      std::string names;
+      for (const auto& n : clean_failed) names += (names.empty() ? "" : ",") + n;
+      backup_selector += ",federation.pingcap.com/volume-backup notin (" + names + ")";
+    }
+    for (const auto& c : config_.params.data_planes) {
+      if (auto m = DescribeMembers(c, kube::resources::Backup(), backup_selector); !m.empty()) {
+        out.push_back(c + ": Backup members " + m);
+      }
+      if (auto m = DescribeMembers(c, kube::resources::Restore(),
+                                   "federation.pingcap.com/volume-restore");
+          !m.empty()) {
+        out.push_back(c + ": Restore members " + m);
+      }
+    }
+    return out;
+  };
+  std::vector<std::string> remaining;
+  WaitFor(
+      [&] {
+        remaining = left();
+        return remaining.empty();
+      },
+      120s);
+  for (const auto& what : remaining) Violation("left after deleting everything: " + what);
+  held_by_clean_failed_ = static_cast<int>(clean_failed.size());
+}
+
+void Run::Play(RunResult& result) {
+  if (Status st = Setup(); !st.ok()) {
+    Violation("setup: " + st.ToString());
+    return;
+  }
+  PlayTimeline();
+  Settle();
+  CheckMembers();
+  DeleteEverything();
+  CheckManagerAlive("at the end");
+  if (manager_ != nullptr && !WaitFor([&] { return manager_->Ready(); }, 30s)) {
+    Violation("the manager does not serve /readyz at the end");
+  }
+  auto audit = env_->CheckAuditLog();
+  if (audit.exit_code != 0) Violation("simulator audit: " + audit.out + audit.err);
+  result.longest_pause_s = LongestPauseSeconds(testing::ReadFile(env_->audit_log()));
+  if (result.longest_pause_s > result.pause_bound_s) {
+    std::ostringstream what;
+    what << "a pause lasted " << result.longest_pause_s << " s, over the bound of "
+         << result.pause_bound_s << " s";
+    Violation(what.str());
+  }
+  if (!violations_.empty() && manager_ != nullptr) {
+    std::cerr << "chaos seed " << config_.seed << ": manager log tail:\n"
+              << manager_->Log().substr(
+                     manager_->Log().size() > 4000 ? manager_->Log().size() - 4000 : 0)
+              << "\n";
+  }
+}
+
+}  // namespace
+
+Json RunResult::ToJson() const {
+  Json faults = Json::object();
+  for (const auto& [kind, n] : faults_by_kind) faults[kind] = n;
+  return {{"seed", seed},
+          {"backend", backend},
+          {"faultsByKind", faults},
+          {"violations", violations},
+          {"longestPauseSeconds", longest_pause_s},
+          {"pauseBoundSeconds", pause_bound_s},
+          {"wallSeconds", wall_s},
+          {"objects", objects},
+          {"heldByCleanFailed", held_by_clean_failed}};
+}
+
+RunResult RunChaos(const RunConfig& config) {
+  RunResult result;
+  result.seed = config.seed;
+  result.backend = testing::BackendName(testing::TestBackend());
+  const auto started = Clock::now();
+  auto schedule = GenerateSchedule(config.seed, config.params);
+  if (!schedule.ok()) {
+    result.violations.push_back("bad parameters: " + schedule.status().ToString());
+    return result;
+  }
+  result.schedule = DescribeSchedule(*schedule);
+  std::cerr << result.schedule << std::flush;
+  result.pause_bound_s =
+      config.pause_bound.count() > 0
+          ? static_cast<double>(config.pause_bound.count()) / 1000
+          : static_cast<double>(config.init_job_deadline_s) / config.sim_speed + 5;
+  {
+    Run run(config, *schedule);
+    run.Execute(result);
+  }
+  result.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  std::cerr << "chaos seed " << config.seed << ": " << result.violations.size()
+            << " violations, longest pause " << result.longest_pause_s << " s (bound "
+            << result.pause_bound_s << " s), " << result.wall_s << " s\n";
+  return result;
+}
+
+}  // namespace brfed::chaos
