@@ -10,8 +10,10 @@
 // Metrics: upstream's fed_volume_backup_status, fed_volume_backup_total_time_sec,
 // fed_volume_backup_total_size_gb, fed_volume_backup_cleanup_status,
 // fed_volume_backup_cleanup_total_time_sec, plus
-// brfed_volume_backup_hop_latency_seconds{cluster} (member event -> our reacting write) and
-// brfed_volume_backup_gc_pause_seconds{namespace}.
+// brfed_volume_backup_hop_latency_seconds{cluster} (member event -> our reacting write),
+// brfed_volume_backup_gc_pause_seconds{namespace} (the window as the manager saw it) and
+// brfed_volume_backup_gc_pause_control_plane_seconds{namespace} (its part spent waiting on the
+// manager, from the GcPauseMarks kept here; none for a window opened before this process).
 //
 // Thread-safety: Start/Stop from one thread; Reconcile is called by the workers (never twice
 // at once for one key) and is safe for concurrent use across keys.
@@ -52,6 +54,9 @@ class VolumeBackupController final : public FederationController {
                                                        const BackupDecision& decision);
   void ReadMissingMembers(const Json& volume_backup, BackupObservation& obs);
   void ObserveHopLatency(const std::string& key);
+  // NotePauseEvent runs under mu_; NotePauseWrite takes it.
+  void NotePauseEvent(const std::string& key, const std::string& cluster, const Json& member);
+  void NotePauseWrite(const std::string& key, const Write& write);
   void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
   std::vector<std::string> OnMemberEvent(const std::string& cluster, const Json& member);
 
@@ -68,6 +73,13 @@ class VolumeBackupController final : public FederationController {
   std::map<std::string, std::pair<std::string, SteadyTime>> permanent_errors_;
   // When a member event for a key arrived, for the hop-latency histogram.
   std::map<std::string, std::pair<std::string, SteadyTime>> member_event_at_;
+  // What this manager saw of each key's open GC-pause window (GcPauseMarks), with the first
+  // SnapshotsCreated event of each member's cluster.
+  struct PauseSeen {
+    GcPauseMarks marks;
+    std::map<std::string, Time> snapshots_seen;
+  };
+  std::map<std::string, PauseSeen> pause_seen_;
   // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
   std::set<std::string> exists_uncached_;
 
@@ -78,6 +90,7 @@ class VolumeBackupController final : public FederationController {
   runtime::Counter* cleanup_time_ = nullptr;
   runtime::Histogram* hop_latency_ = nullptr;
   runtime::Histogram* gc_pause_ = nullptr;
+  runtime::Histogram* gc_pause_control_plane_ = nullptr;
 };
 
 }  // namespace brfed::federation
