@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/backup_member.h"
 #include "api/conditions.h"
 #include "api/labels.h"
 #include "api/metadata.h"
