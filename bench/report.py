@@ -2,8 +2,10 @@
 """Benchmark results: wrap Google Benchmark output, validate, summarise (standard library only).
 
   report.py wrap-micro RAW.json OUT.json --commit SHA --build-type TYPE
-  report.py validate DIR     # exit 0 when every DIR/*.json matches bench/README.md's shape
+  report.py validate DIR [--partial]  # exit 0 when every DIR/*.json matches bench/README.md's
+                                      # shape (--partial: a folder of some scenarios only)
   report.py summary DIR      # markdown summary table on stdout
+  report.py issue16 DIR...   # issue 16's table over several result folders (before / after)
 """
 import argparse
 import datetime
@@ -177,10 +179,12 @@ def validate(args):
                 "gc_pause_10dp", "restore_3dp", "startup_10dp"}
     present = {os.path.basename(f)[:-5] for f in files}
     bad = 0
+    if args.partial:
+        expected = set()
     for name in sorted(expected - present):
         print(f"validate: missing {name}.json", file=sys.stderr)
         bad += 1
-    if not any(p.startswith("scale_") for p in present):
+    if not args.partial and not any(p.startswith("scale_") for p in present):
         print("validate: missing scale_10dp_<N>.json", file=sys.stderr)
         bad += 1
     for f in files:
@@ -216,6 +220,19 @@ def p50_p99(stats):
     return f"{stats['p50_ms']:.1f} / {stats['p99_ms']:.1f}"
 
 
+ISSUE16_HEADER = [
+    "", "## Issue 16: the pause and what the manager's writes cost", "",
+    "All times p50 / p99 ms. Hop p99 = the worst of the four backup hops. Share (audit) = "
+    "Initialized write -> last execute write + last SnapshotsCreated write -> resumeGcSchedule, "
+    "from the API servers' audit logs; share / pause (manager) = status.steps[] GCPause "
+    "controlPlaneTimeTaken / timeTaken; whole pause (PD) = the simulator's pd_pause -> pd_resume.",
+    "",
+    "| run | commit | phases | initialized_to_execute | hop p99 (worst) | share (audit) | "
+    "share (manager) | whole pause (PD) | pause (manager) | status writes / VB | "
+    "409s of manager writes | manager RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+
 def issue16_rows(docs):
     """One row per run with the pause_and_cost block: issue 16's figures."""
     rows = []
@@ -239,18 +256,13 @@ def issue16_rows(docs):
             f"{p['status_writes_per_volume_backup']} | "
             f"{p['conflict_percent_of_manager_writes']} % ({p['manager_conflicts']}/"
             f"{p['manager_writes']}) | {p['manager_peak_rss_mib']} |")
-    if not rows:
-        return []
-    return ["", "## Issue 16: the pause and what the manager's writes cost", "",
-            "All times p50 / p99 ms. Hop p99 = the worst of the four backup hops. Share (audit) = "
-            "Initialized write -> last execute write + last SnapshotsCreated write -> "
-            "resumeGcSchedule, from the API servers' audit logs; share / pause (manager) = "
-            "status.steps[] GCPause controlPlaneTimeTaken / timeTaken; whole pause (PD) = the "
-            "simulator's pd_pause -> pd_resume.", "",
-            "| run | commit | phases | initialized_to_execute | hop p99 (worst) | "
-            "share (audit) | share (manager) | whole pause (PD) | pause (manager) | "
-            "status writes / VB | 409s of manager writes | manager RSS MiB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"] + rows
+    return rows
+
+
+def issue16(args):
+    rows = [row for d in args.dirs for row in issue16_rows(load(d))]
+    print("\n".join(ISSUE16_HEADER + rows))
+    return 0
 
 
 def summary(args):
@@ -311,7 +323,8 @@ def summary(args):
                   "| – |",
                   f"| simulator invariant check | {r['simulator_check']['violations']} "
                   "violations | 0 |"]
-    lines += issue16_rows(docs)
+    rows = issue16_rows(docs)
+    lines += ISSUE16_HEADER + rows if rows else []
     st = docs.get("startup_10dp")
     if st:
         s = st["results"]["start_to_ready"]
@@ -337,14 +350,19 @@ def main():
     w.add_argument("--build-type", default="unknown")
     v = sub.add_parser("validate")
     v.add_argument("dir")
+    v.add_argument("--partial", action="store_true")
     s = sub.add_parser("summary")
     s.add_argument("dir")
+    i = sub.add_parser("issue16")
+    i.add_argument("dirs", nargs="+")
     args = p.parse_args()
     if args.cmd == "wrap-micro":
         wrap_micro(args)
         return 0
     if args.cmd == "validate":
         return validate(args)
+    if args.cmd == "issue16":
+        return issue16(args)
     return summary(args)
 
 
