@@ -1150,7 +1150,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   auto parsed = brfed::testing::ParseBackend(backend);
   if (!parsed.ok()) {
-    std::cerr << "fed_bench: --backend: " << parsed.status().ToString() << "\n";
+    std::cerr << "fed_bench: --backend " << backend << ": want brfed-apiserver or kube\n";
     return 2;
   }
   ctx.env.backend = *parsed;
