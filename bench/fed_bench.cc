@@ -895,6 +895,17 @@ std::vector<std::string> RunBackups(Env& env, const std::string& prefix, int cou
   return names;
 }
 
+// Audit::ManagerRequests' counts by side and verb, divided by `volume_backups`.
+Json PerVolumeBackup(const Json& requests, int volume_backups) {
+  Json per_vb = {{"control_plane", Json::object()}, {"data_planes", Json::object()}};
+  for (const char* side : {"control_plane", "data_planes"}) {
+    for (auto& [verb, n] : requests["by_verb"][side].items()) {
+      per_vb[side][verb] = std::round(n.get<double>() / std::max(volume_backups, 1) * 100) / 100;
+    }
+  }
+  return per_vb;
+}
+
 void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool with_gc) {
   const std::string name = "hop_latency_" + std::to_string(data_planes) + "dp" + ctx.Suffix();
   std::cerr << "fed_bench: " << name << "\n";
@@ -940,13 +951,17 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
 
   result["config"] = ctx.Config(data_planes, ctx.backups, ctx.batch);
   Json hops = BackupHops(audit, env.names(), names);
+  Json requests = audit.ManagerRequests(from_us, to_us);
   result["results"] = {
       {"phases", phases},
       {"wall_seconds", std::round(backup_seconds * 1000) / 1000},
       {"hops", hops["hops"]},
       {"unmatched_hops", hops["unmatched_hops"]},
-      {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view,
-                                      audit.ManagerRequests(from_us, to_us), rss_mib)},
+      {"manager_requests_per_volume_backup",
+       PerVolumeBackup(requests, static_cast<int>(names.size()))},
+      {"manager_requests_total", requests["total"]},
+      {"manager_request_conflicts", requests["conflicts"]},
+      {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
       {"simulator_check", check}};
   result["target"] = {{"hop_p99_ms", 50}};
   result["go_original"] = GoHops(kBackupHopNames);
@@ -1067,12 +1082,7 @@ void ScaleScenario(const Context& ctx) {
   if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
   Audit audit(env);
   Json requests = audit.ManagerRequests(from_us, to_us);
-  Json per_vb = {{"control_plane", Json::object()}, {"data_planes", Json::object()}};
-  for (const char* side : {"control_plane", "data_planes"}) {
-    for (auto& [verb, n] : requests["by_verb"][side].items()) {
-      per_vb[side][verb] = std::round(n.get<double>() / ctx.scale * 100) / 100;
-    }
-  }
+  Json per_vb = PerVolumeBackup(requests, ctx.scale);
   Json hops = BackupHops(audit, env.names(), names);
   std::set<std::string> members;
   for (const auto& n : names) members.insert("fed-" + n);

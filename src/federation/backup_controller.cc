@@ -61,7 +61,11 @@ bool MemberExpected(const Json& volume_backup, const std::string& cluster) {
 }  // namespace
 
 VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecideOptions options)
-    : deps_(std::move(deps)), options_(options), executor_(NewExecutor(deps_)) {
+    : deps_(std::move(deps)),
+      options_(options),
+      expectations_(deps_.clock),
+      status_batcher_(deps_.clock, kMemberMirrorBatchWindow),
+      executor_(NewExecutor(deps_, {&expectations_, &status_batcher_})) {
   auto* m = deps_.metrics;
   status_total_ = &m->AddCounter("fed_volume_backup_status", "VolumeBackups by final status",
                                  {"namespace", "tc", "status"});
@@ -238,6 +242,10 @@ void VolumeBackupController::ReadMissingMembers(const Json& volume_backup, Backu
 Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::string& key) {
   auto volume_backup = informer_->cache().Get(ObjectKey::Parse(key));
   if (volume_backup == nullptr) {
+    const ObjectKey object = ObjectKey::Parse(key);
+    const std::string id = ObjectIdOf("", kube::resources::VolumeBackup(), object.ns, object.name);
+    expectations_.Forget(id);
+    status_batcher_.Written(id);
     std::lock_guard<std::mutex> lock(mu_);
     member_event_at_.erase(key);
     pause_seen_.erase(key);
@@ -245,6 +253,10 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
   BackupObservation observation = Observe(volume_backup);
+  if (auto wait = AwaitOwnWrites(*volume_backup, observation)) {
+    // The watch event of our own write enqueues the key again; `wait` bounds the wait.
+    return runtime::ReconcileOutcome{*wait};
+  }
   ReadMissingMembers(*volume_backup, observation);
   BackupDecision decision = DecideVolumeBackup(observation, options_);
   if (auto stopped = Act(key, decision)) return *stopped;
@@ -281,6 +293,7 @@ Write ToWrite(const BackupAction& a) {
       break;
     case Kind::kPatchVolumeBackupStatus:
       w.verb = Write::Verb::kPatchStatus;
+      w.may_wait = a.may_wait;
       break;
   }
   return w;
@@ -288,14 +301,39 @@ Write ToWrite(const BackupAction& a) {
 
 }  // namespace
 
+std::optional<std::chrono::nanoseconds> VolumeBackupController::AwaitOwnWrites(
+    const Json& volume_backup, const BackupObservation& obs) {
+  const std::string ns = JsonStringAt(volume_backup, {"metadata", "namespace"});
+  const std::string name = JsonStringAt(volume_backup, {"metadata", "name"});
+  std::optional<std::chrono::nanoseconds> wait =
+      expectations_.Pending(ObjectIdOf("", kube::resources::VolumeBackup(), ns, name),
+                            JsonStringAt(volume_backup, {"metadata", "resourceVersion"}));
+  for (const auto& ref : api::VolumeBackupClusters(volume_backup)) {
+    auto it = obs.clusters.find(ref.k8s_cluster_name);
+    if (it == obs.clusters.end() || !it->second.reachable) continue;
+    const auto& member = it->second.member;
+    auto member_wait = expectations_.Pending(
+        ObjectIdOf(ref.k8s_cluster_name, kube::resources::Backup(), ref.tc_namespace,
+                   api::MemberName(name)),
+        member != nullptr ? JsonStringAt(*member, {"metadata", "resourceVersion"}) : "");
+    if (member_wait && (!wait || *member_wait < *wait)) wait = member_wait;
+  }
+  if (wait) {
+    log::Debug("cache older than our last write; waiting for its watch event",
+               {{"object", runtime::KeyOf(volume_backup).String()}});
+  }
+  return wait;
+}
+
 std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
-    const std::string& key, const BackupDecision& decision) {
+    const std::string& key, BackupDecision& decision) {
   std::vector<Write> writes;
   for (const BackupAction& a : decision.actions) writes.push_back(ToWrite(a));
   ExecuteResult result = executor_.Execute(key, writes, [&](const Write& w, const Json&) {
     if (!w.cluster.empty()) ObserveHopLatency(key);
     NotePauseWrite(key, w);
   });
+  if (result.held_for) decision.RequeueWithin(*result.held_for);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (result.ok()) member_event_at_.erase(key);

@@ -15,6 +15,13 @@
 // brfed_volume_backup_gc_pause_control_plane_seconds{namespace} (its part spent waiting on the
 // manager, from the GcPauseMarks kept here; none for a window opened before this process).
 //
+// Write path: member writes (the pause-critical ones) go first in a decision and to each data
+// plane's own client; the status write is last, on the control plane's status client, and
+// member-mirror-only status changes are batched (runtime::StatusBatcher). Every write's
+// returned resourceVersion is expected (runtime::WriteExpectations): a reconcile whose caches
+// do not show our last write to the VolumeBackup or one of its members yet does nothing and
+// waits for that write's watch event, so no decision is made on a cache older than our write.
+//
 // Thread-safety: Start/Stop from one thread; Reconcile is called by the workers (never twice
 // at once for one key) and is safe for concurrent use across keys.
 #ifndef BRFED_FEDERATION_BACKUP_CONTROLLER_H_
@@ -32,6 +39,8 @@
 #include "federation/federation_controller.h"
 #include "runtime/controller.h"
 #include "runtime/informer.h"
+#include "runtime/status_batcher.h"
+#include "runtime/write_expectations.h"
 
 namespace brfed::federation {
 
@@ -51,7 +60,11 @@ class VolumeBackupController final : public FederationController {
   BackupObservation Observe(std::shared_ptr<const Json> volume_backup);
   // Carries the decision's writes out; DecideAgain or an error when the pass stopped.
   std::optional<Result<runtime::ReconcileOutcome>> Act(const std::string& key,
-                                                       const BackupDecision& decision);
+                                                       BackupDecision& decision);
+  // How long to wait for the caches to show our own last writes to the VolumeBackup and its
+  // observed members; nullopt when they all have.
+  std::optional<std::chrono::nanoseconds> AwaitOwnWrites(const Json& volume_backup,
+                                                         const BackupObservation& obs);
   void ReadMissingMembers(const Json& volume_backup, BackupObservation& obs);
   void ObserveHopLatency(const std::string& key);
   // NotePauseEvent runs under mu_; NotePauseWrite takes it.
@@ -63,6 +76,10 @@ class VolumeBackupController final : public FederationController {
   const std::string name_ = "volumeBackup";
   ControllerDeps deps_;
   BackupDecideOptions options_;
+  // What our writes returned, until the caches show it (before executor_, which uses them).
+  runtime::WriteExpectations expectations_;
+  // Member-mirror-only status changes wait up to kMemberMirrorBatchWindow.
+  runtime::StatusBatcher status_batcher_;
   Executor executor_;
   std::shared_ptr<runtime::Informer> informer_;
   std::unique_ptr<runtime::Controller> controller_;

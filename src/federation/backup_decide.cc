@@ -639,12 +639,14 @@ class Decider {
     if (status_ != old_status_ && !(old_status_.is_null() && status_ == Json::object())) {
       // A status write is only valid against the VolumeBackup as observed; a metadata patch in
       // the same decision would change the resourceVersion, so Decide never emits both.
-      Json patch = {
-          {"metadata", {{"resourceVersion", rv_}}},
-          {"status", old_status_.is_object() ? CreateMergePatch(old_status_, status_) : status_}};
+      Json status_patch =
+          old_status_.is_object() ? CreateMergePatch(old_status_, status_) : status_;
+      const bool mirror_only = status_patch.is_object() && status_patch.size() == 1 &&
+                               status_patch.contains("backups") && decision_.events.empty();
+      Json patch = {{"metadata", {{"resourceVersion", rv_}}}, {"status", std::move(status_patch)}};
       decision_.actions.push_back({Kind::kPatchVolumeBackupStatus, "",
                                    JsonStringAt(vb_, {"metadata", "namespace"}), name_,
-                                   std::make_shared<Json>(std::move(patch))});
+                                   std::make_shared<Json>(std::move(patch)), mirror_only});
     }
     decision_.status = std::make_shared<Json>(std::move(status_));
     return std::move(decision_);

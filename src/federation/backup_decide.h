@@ -94,6 +94,9 @@ struct BackupAction {
   std::string ns;
   std::string name;
   std::shared_ptr<const Json> body;
+  // kPatchVolumeBackupStatus: the change only mirrors member fields (status.backups[]) and
+  // brings no Event, so it may wait for a batch window; a protocol transition never does.
+  bool may_wait = false;
 };
 
 struct BackupDecision : DecisionBase {

@@ -408,6 +408,46 @@ TEST(BackupDecideTest, NoControlPlaneShareForAWindowOpenedBeforeThisManager) {
   }
 }
 
+// Issue 16: a status change that only mirrors member fields may wait for the batch window; a
+// protocol transition (conditions, steps, phase, times) or a change with an Event never does.
+TEST(BackupDecideTest, OnlyMemberMirrorStatusChangesMayWait) {
+  auto status_action = [](const BackupDecision& d) -> const BackupAction* {
+    for (const auto& a : d.actions) {
+      if (a.kind == Kind::kPatchVolumeBackupStatus) return &a;
+    }
+    return nullptr;
+  };
+  World w(NewVolumeBackup());
+  w.Step();                               // finalizer
+  const BackupDecision start = w.Step();  // init member + Running
+  ASSERT_NE(status_action(start), nullptr);
+  EXPECT_FALSE(status_action(start)->may_wait);
+  struct Case {
+    std::string name;
+    std::function<void()> change;
+    bool may_wait;
+  } cases[] = {
+      {"member phase", [&] { w.SetStatusField("a", "phase", "Scheduled"); }, true},
+      {"member phase again", [&] { w.SetStatusField("a", "phase", "Running"); }, true},
+      {"Initialized: execute, steps, Event", [&] { w.Condition("a", "VolumeBackupInitialized"); },
+       false},
+      {"execute member phase", [&] { w.SetStatusField("b", "phase", "Running"); }, true},
+      {"unreachable cluster: a message with an Event", [&] { w.reachable_["c"] = false; }, false},
+  };
+  for (const Case& c : cases) {
+    c.change();
+    const BackupDecision d = w.Step();
+    const BackupAction* a = status_action(d);
+    ASSERT_NE(a, nullptr) << c.name;
+    EXPECT_EQ(a->may_wait, c.may_wait) << c.name;
+    if (a->may_wait) {
+      EXPECT_EQ((*a->body)["status"].size(), 1u) << c.name;
+      EXPECT_TRUE((*a->body)["status"].contains("backups")) << c.name;
+      EXPECT_TRUE(d.events.empty()) << c.name;
+    }
+  }
+}
+
 TEST(BackupDecideTest, HappyPathCompletesWithAggregates) {
   World w(NewVolumeBackup());
   RunToAllComplete(w);

@@ -16,9 +16,13 @@
 //     resourceVersion that write returned, not the observed one: our own write must not make
 //     the rest of the same decision look stale (a foreign write in between still conflicts).
 //
-// Seams for the performance work: status writes go through runtime::StatusWriter (coalescing,
-// priority); Execute is the one place to add expectations (remember what we wrote until the
-// cache shows it).
+//   - With WriteExpectations, every write that returns an object records its resourceVersion,
+//     so the controller can wait until its cache has caught up before deciding again.
+//   - With a StatusBatcher, a status write marked `may_wait` (a change of mirrored member
+//     fields only) is held while its object's batch window is open: the write is skipped and
+//     `held_for` says when to decide again (the later write carries every change since the
+//     last). Writes after a held one still run: a held status write is a decision's last.
+//     Any status write that is made closes the object's window.
 //
 // Thread-safety: Execute and Record are safe for concurrent use if the clients, the status
 // writer and the event sink are. Ownership: shares the clients; the StatusWriter must outlive
@@ -26,9 +30,11 @@
 #ifndef BRFED_FEDERATION_EXECUTOR_H_
 #define BRFED_FEDERATION_EXECUTOR_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +44,9 @@
 #include "federation/decision.h"
 #include "kube/client.h"
 #include "kube/resource.h"
+#include "runtime/status_batcher.h"
 #include "runtime/status_writer.h"
+#include "runtime/write_expectations.h"
 
 namespace brfed::federation {
 
@@ -58,9 +66,23 @@ struct Write {
   std::shared_ptr<const Json> body;
   bool exists_means_decide_again = false;  // kCreate only
   bool missing_is_done = false;            // NotFound counts as done
+  // kPatchStatus only: the change may wait for the object's status batch window.
+  bool may_wait = false;
 
   // "create restores ns/name in cluster c" for logs and error context.
   std::string Describe() const;
+  // The written object's key in WriteExpectations and the StatusBatcher (ObjectIdOf).
+  std::string ObjectId() const;
+};
+
+// "<cluster>|<plural>|<ns>/<name>": one object of one cluster ("" = the control plane).
+std::string ObjectIdOf(std::string_view cluster, const kube::Resource& resource,
+                       std::string_view ns, std::string_view name);
+
+// Optional pacing of an executor's writes (see the policy above); both must outlive it.
+struct WritePacing {
+  runtime::WriteExpectations* expectations = nullptr;
+  runtime::StatusBatcher* status_batcher = nullptr;
 };
 
 struct ExecuteResult {
@@ -68,6 +90,8 @@ struct ExecuteResult {
   const Write* failed = nullptr;
   Status cause;               // the same failure as the server (or the missing client) answered it
   bool decide_again = false;  // a write asked for a fresh decision (see Write)
+  // A `may_wait` status write was held: decide again after this long.
+  std::optional<std::chrono::nanoseconds> held_for;
   bool ok() const { return error.ok() && !decide_again; }
 };
 
@@ -79,7 +103,8 @@ class Executor {
   // when the write found its work already done (AlreadyExists, NotFound).
   using OnDone = std::function<void(const Write& write, const Json& written)>;
 
-  Executor(ClientFor clients, runtime::StatusWriter* status_writer, EventSink events);
+  Executor(ClientFor clients, runtime::StatusWriter* status_writer, EventSink events,
+           WritePacing pacing = {});
 
   // Carries out `writes` in order under the policy above. `key` names the object in logs.
   ExecuteResult Execute(std::string_view key, const std::vector<Write>& writes,
@@ -90,10 +115,13 @@ class Executor {
 
  private:
   Result<Json> Do(const Write& write, kube::Client& client, const Json& body) const;
+  // Records what a done write returned in the expectations and the batcher.
+  void Remember(const Write& write, const std::string& written_rv) const;
 
   ClientFor clients_;
   runtime::StatusWriter* status_writer_;
   EventSink events_;
+  WritePacing pacing_;
 };
 
 }  // namespace brfed::federation

@@ -2,7 +2,7 @@
 
 namespace brfed::federation {
 
-Executor NewExecutor(const ControllerDeps& deps) {
+Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
   auto control_plane = deps.control_plane;
   DataPlanes* planes = deps.data_planes;
   auto clients = [control_plane, planes](const std::string& cluster) {
@@ -10,7 +10,7 @@ Executor NewExecutor(const ControllerDeps& deps) {
     auto plane = planes != nullptr ? planes->Get(cluster) : nullptr;
     return plane != nullptr ? plane->client : nullptr;
   };
-  return Executor(std::move(clients), deps.status_writer, NewExecutorEventSink(deps));
+  return Executor(std::move(clients), deps.status_writer, NewExecutorEventSink(deps), pacing);
 }
 
 EventSink NewExecutorEventSink(const ControllerDeps& deps) {

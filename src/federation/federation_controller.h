@@ -40,8 +40,15 @@ struct ControllerDeps {
   std::chrono::seconds resync{30};
 };
 
+// How long a VolumeBackup's member-mirror-only status change may wait so that one write
+// carries several (runtime::StatusBatcher). Members of one backup move through their phases
+// within tens of milliseconds of each other (a data plane's reaction), so 200 ms gathers a
+// burst of them into one write, while a person watching `brfed backup describe` (polled every
+// 200 ms) sees member phases at most one poll late. Protocol transitions never wait.
+inline constexpr std::chrono::milliseconds kMemberMirrorBatchWindow{200};
+
 // The executor of `deps`: "" is the control plane, any other name a data plane's client.
-Executor NewExecutor(const ControllerDeps& deps);
+Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing = {});
 // The one event sink: deps.events (the EventRecorder) as an EventSink; empty without one.
 EventSink NewExecutorEventSink(const ControllerDeps& deps);
 

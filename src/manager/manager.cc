@@ -75,6 +75,11 @@ Status Manager::Init() {
   auto events_client = kube::NewClient(*rest, client_metrics_.get());
   if (!events_client.ok()) return events_client.status().Annotate("control-plane events client");
   events_ = std::make_unique<runtime::EventRecorder>(*events_client, kComponentName);
+  // Status writes get their own client too: the control-plane writes a pause waits for (the
+  // finalizer, and the informers' lists) never queue behind status, nor status behind Events.
+  auto status_client = kube::NewClient(*rest, client_metrics_.get());
+  if (!status_client.ok()) return status_client.status().Annotate("control-plane status client");
+  status_client_ = *status_client;
   if (flags_.leader_elect) {
     runtime::LeaderElector::Config config;
     config.ns = flags_.ns;
@@ -113,7 +118,7 @@ Status Manager::StartWork() {
   runtime::InformerOptions informer_defaults;
   informer_defaults.ns = flags_.cluster_scoped ? "" : flags_.ns;
   informers_ = std::make_unique<runtime::SharedInformerFactory>(control_plane_, informer_defaults);
-  status_writer_ = std::make_unique<runtime::StatusWriter>(control_plane_);
+  status_writer_ = std::make_unique<runtime::StatusWriter>(status_client_);
 
   federation::ControllerDeps deps;
   deps.control_plane = control_plane_;

@@ -60,6 +60,8 @@ class Manager {
   std::unique_ptr<runtime::ProcessMetrics> process_metrics_;  // before metrics_ goes
   std::unique_ptr<kube::ClientMetrics> client_metrics_;
   std::shared_ptr<kube::Client> control_plane_;
+  // Status writes only, with their own token bucket (Events have theirs in the recorder).
+  std::shared_ptr<kube::Client> status_client_;
   std::unique_ptr<runtime::HttpEndpoints> endpoints_;
   std::unique_ptr<runtime::EventRecorder> events_;
   std::unique_ptr<runtime::LeaderElector> elector_;

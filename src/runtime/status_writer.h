@@ -9,9 +9,11 @@
 // chart grants no RBAC on */status) switches that resource to the object for good, so no write
 // loops on 404 or 403.
 //
-// Seam for write coalescing and priority (a later performance change): every status write of
-// every controller passes through Patch, so merging writes per object or ordering them by
-// priority belongs here and nowhere else.
+// Priority and coalescing: the manager gives the writer a client of its own, so status writes
+// have their own token bucket and never delay other writes (nor wait behind them). Which
+// status changes are written when is decided before Patch (runtime::StatusBatcher, through the
+// federation executor): every decision recomputes the whole status, so holding one decision's
+// write and making a later one merges them.
 //
 // Thread-safety: safe for concurrent use. Ownership: shares the Client.
 #ifndef BRFED_RUNTIME_STATUS_WRITER_H_

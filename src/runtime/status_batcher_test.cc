@@ -1,0 +1,72 @@
+#include "runtime/status_batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace brfed::runtime {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Step {
+  milliseconds advance;
+  enum { kHold, kWritten } op;
+  std::string object;
+  std::optional<milliseconds> hold;  // kHold: the expected answer (nullopt = write now)
+};
+
+TEST(StatusBatcherTest, ScenariosWithAFakeClock) {
+  struct Scenario {
+    std::string name;
+    milliseconds window;
+    std::vector<Step> steps;
+  } scenarios[] = {
+      {"the first change opens the window; later ones wait for its end",
+       milliseconds(200),
+       {{milliseconds(0), Step::kHold, "a", milliseconds(200)},
+        {milliseconds(50), Step::kHold, "a", milliseconds(150)},
+        {milliseconds(149), Step::kHold, "a", milliseconds(1)},
+        {milliseconds(1), Step::kHold, "a", std::nullopt}}},
+      {"a write closes the window; the next change opens a new one",
+       milliseconds(200),
+       {{milliseconds(0), Step::kHold, "a", milliseconds(200)},
+        {milliseconds(200), Step::kHold, "a", std::nullopt},
+        {milliseconds(0), Step::kWritten, "a", {}},
+        {milliseconds(10), Step::kHold, "a", milliseconds(200)}}},
+      {"a transition written inside the window closes it",
+       milliseconds(200),
+       {{milliseconds(0), Step::kHold, "a", milliseconds(200)},
+        {milliseconds(30), Step::kWritten, "a", {}},
+        {milliseconds(300), Step::kHold, "a", milliseconds(200)}}},
+      {"windows are per object",
+       milliseconds(200),
+       {{milliseconds(0), Step::kHold, "a", milliseconds(200)},
+        {milliseconds(100), Step::kHold, "b", milliseconds(200)},
+        {milliseconds(100), Step::kHold, "a", std::nullopt},
+        {milliseconds(0), Step::kHold, "b", milliseconds(100)}}},
+      {"a zero window never holds",
+       milliseconds(0),
+       {{milliseconds(0), Step::kHold, "a", std::nullopt}}},
+  };
+  for (const Scenario& s : scenarios) {
+    FakeClock clock;
+    StatusBatcher batcher(&clock, s.window);
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+      const Step& step = s.steps[i];
+      clock.Advance(step.advance);
+      if (step.op == Step::kWritten) {
+        batcher.Written(step.object);
+        continue;
+      }
+      auto got = batcher.Hold(step.object);
+      ASSERT_EQ(got.has_value(), step.hold.has_value()) << s.name << " step " << i;
+      if (got) {
+        EXPECT_EQ(*got, *step.hold) << s.name << " step " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace brfed::runtime
