@@ -78,23 +78,23 @@ bool CheckType(const Json& schema, const Json& value, const std::string& field,
                std::vector<FieldError>& errors) {
   if (value.is_null()) {
     if (!JsonBoolAt(schema, {"nullable"}) && schema.contains("type")) {
-      errors.push_back({field, "FieldValueRequired", field + ": Required value"});
+      errors.push_back({field, "FieldValueRequired", "Required value"});
     }
     return false;
   }
   if (bool int_or_string = JsonBoolAt(schema, {"x-kubernetes-int-or-string"}); int_or_string) {
     if (!value.is_string() && !value.is_number_integer()) {
       errors.push_back({field, "FieldValueTypeInvalid",
-                        field + ": Invalid value: \"" + std::string(value.type_name()) +
-                            "\": " + field + " in body must be of type int-or-string"});
+                        "Invalid value: \"" + std::string(value.type_name()) + "\": " + field +
+                            " in body must be of type int-or-string"});
     }
     return false;
   }
   std::string type = JsonStringAt(schema, {"type"});
   if (!type.empty() && !TypeMatches(type, value)) {
     errors.push_back({field, "FieldValueTypeInvalid",
-                      field + ": Invalid value: \"" + std::string(value.type_name()) +
-                          "\": " + field + " in body must be of type " + type + ": \"" +
+                      "Invalid value: \"" + std::string(value.type_name()) + "\": " + field +
+                          " in body must be of type " + type + ": \"" +
                           std::string(value.type_name()) + "\""});
     return false;
   }
@@ -106,7 +106,7 @@ void CheckEnum(const Json& schema, const Json& value, const std::string& field,
   if (const Json* en = JsonAt(schema, {"enum"}); en != nullptr && en->is_array()) {
     if (std::find(en->begin(), en->end(), value) == en->end()) {
       errors.push_back({field, "FieldValueNotSupported",
-                        field + ": Unsupported value: " + Render(value) +
+                        "Unsupported value: " + Render(value) +
                             ": supported values: " + Join(*en, ", ", Render)});
     }
   }
@@ -120,7 +120,7 @@ void CheckNumber(const Json& schema, const Json& value, const std::string& field
     bool excl = JsonBoolAt(schema, {"exclusiveMinimum"});
     if (v < m->get<double>() || (excl && v == m->get<double>())) {
       errors.push_back({field, "FieldValueInvalid",
-                        field + ": Invalid value: " + Render(value) + ": " + field +
+                        "Invalid value: " + Render(value) + ": " + field +
                             " in body should be greater than " + (excl ? "" : "or equal to ") +
                             Render(*m)});
     }
@@ -129,7 +129,7 @@ void CheckNumber(const Json& schema, const Json& value, const std::string& field
     bool excl = JsonBoolAt(schema, {"exclusiveMaximum"});
     if (v > m->get<double>() || (excl && v == m->get<double>())) {
       errors.push_back({field, "FieldValueInvalid",
-                        field + ": Invalid value: " + Render(value) + ": " + field +
+                        "Invalid value: " + Render(value) + ": " + field +
                             " in body should be less than " + (excl ? "" : "or equal to ") +
                             Render(*m)});
     }
@@ -143,13 +143,13 @@ void CheckString(const Json& schema, const Json& value, const std::string& field
   if (const Json* m = JsonAt(schema, {"maxLength"}); m != nullptr && m->is_number_integer()) {
     if (static_cast<long long>(s.size()) > m->get<long long>()) {
       errors.push_back(
-          {field, "FieldValueTooLong", field + ": Too long: may not be longer than " + Render(*m)});
+          {field, "FieldValueTooLong", "Too long: may not be longer than " + Render(*m)});
     }
   }
   if (const Json* m = JsonAt(schema, {"minLength"}); m != nullptr && m->is_number_integer()) {
     if (static_cast<long long>(s.size()) < m->get<long long>()) {
       errors.push_back({field, "FieldValueInvalid",
-                        field + ": Invalid value: " + Render(value) + ": " + field +
+                        "Invalid value: " + Render(value) + ": " + field +
                             " in body should be at least " + Render(*m) + " chars long"});
     }
   }
@@ -157,7 +157,7 @@ void CheckString(const Json& schema, const Json& value, const std::string& field
     try {
       if (!std::regex_search(s, std::regex(p->get<std::string>(), std::regex::ECMAScript))) {
         errors.push_back({field, "FieldValueInvalid",
-                          field + ": Invalid value: " + Render(value) + ": " + field +
+                          "Invalid value: " + Render(value) + ": " + field +
                               " in body should match '" + p->get<std::string>() + "'"});
       }
     } catch (const std::regex_error&) {
@@ -173,7 +173,7 @@ void CheckObject(const Json& schema, const Json& value, const std::string& path,
     for (const Json& r : *req) {
       if (!r.is_string() || value.contains(r.get<std::string>())) continue;
       std::string f = (path.empty() ? "" : path + ".") + r.get<std::string>();
-      errors.push_back({f, "FieldValueRequired", f + ": Required value"});
+      errors.push_back({f, "FieldValueRequired", "Required value"});
     }
   }
   const Json* props = JsonAt(schema, {"properties"});
@@ -200,14 +200,14 @@ void CheckArray(const Json& schema, const Json& value, const std::string& path,
   if (const Json* m = JsonAt(schema, {"maxItems"}); m != nullptr && m->is_number_integer()) {
     if (static_cast<long long>(value.size()) > m->get<long long>()) {
       errors.push_back({field, "FieldValueTooMany",
-                        field + ": Too many: " + std::to_string(value.size()) +
-                            ": must have at most " + Render(*m) + " items"});
+                        "Too many: " + std::to_string(value.size()) + ": must have at most " +
+                            Render(*m) + " items"});
     }
   }
   if (const Json* m = JsonAt(schema, {"minItems"}); m != nullptr && m->is_number_integer()) {
     if (static_cast<long long>(value.size()) < m->get<long long>()) {
       errors.push_back({field, "FieldValueInvalid",
-                        field + ": Invalid value: " + std::to_string(value.size()) + ": " + field +
+                        "Invalid value: " + std::to_string(value.size()) + ": " + field +
                             " in body should have at least " + Render(*m) + " items"});
     }
   }

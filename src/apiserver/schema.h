@@ -17,7 +17,7 @@ namespace brfed::apiserver {
 struct FieldError {
   std::string field;    // "spec.clusters[0].k8sClusterName"
   std::string reason;   // FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, ...
-  std::string message;  // "spec.mode: Unsupported value: \"x\": supported values: \"a\""
+  std::string message;  // "Unsupported value: \"x\": supported values: \"a\"" (no field prefix)
 };
 
 // Fills defaults and drops fields the schema does not know, in place. apiVersion, kind and

@@ -28,6 +28,7 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "core/time.h"
 
 namespace brfed::apiserver {
@@ -199,6 +200,7 @@ struct ResourceCall {
   const Target target;
   ListOptions filter;
   std::vector<FieldError> causes;
+  std::string body_name;  // a created object's name, for the details of its 409 or 422
   const WriteOptions write_opts{req.get_param_value("dryRun") == "All", &causes};
   const bool table = req.get_header_value("Accept").find("as=Table") != std::string::npos;
 };
@@ -742,8 +744,25 @@ void ApiServer::Impl::HandleResource(const httplib::Request& req, httplib::Respo
   SendError(res, MethodNotAllowed("method not allowed"), route);
 }
 
+namespace {
+
+// The route an error's details name, as kube-apiserver fills them: a create's 409 and 422 name
+// the object from its body, and a 422 names the Kind, not the resource.
+Route ErrorRoute(const ResourceCall& call, const Status& error) {
+  Route route = call.route;
+  if (error.code() != Code::kAlreadyExists && error.code() != Code::kInvalid) return route;
+  if (route.name.empty()) route.name = call.body_name;
+  if (error.code() == Code::kInvalid && !call.causes.empty()) {
+    route.plural = call.target.resource->kind;
+  }
+  return route;
+}
+
+}  // namespace
+
 void ApiServer::Impl::Finish(ResourceCall& call, Result<Json> result, int ok_code) {
-  if (!result.ok()) return SendError(call.res, result.status(), call.route, call.causes);
+  if (!result.ok())
+    return SendError(call.res, result.status(), ErrorRoute(call, result.status()), call.causes);
   call.audit.resource_version = JsonStringAt(*result, {"metadata", "resourceVersion"});
   if (call.table && call.req.method == "GET") {
     std::vector<Json> objs;
@@ -772,6 +791,7 @@ void ApiServer::Impl::HandleCreate(ResourceCall& call) {
   }
   Result<Json> body = call.Body(true);
   if (!body.ok()) return SendError(call.res, body.status(), call.route);
+  call.body_name = JsonStringAt(*body, {"metadata", "name"});
   Result<Json> created = store->Create(call.target, std::move(body).value(), call.write_opts);
   if (created.ok()) call.audit.name = JsonStringAt(*created, {"metadata", "name"});
   Finish(call, std::move(created), 201);
@@ -796,7 +816,7 @@ void ApiServer::Impl::HandlePatch(ResourceCall& call) {
   if (!body.ok()) return SendError(call.res, body.status(), call.route);
   Result<Store::PatchResult> patched =
       store->Patch(call.target, *patch_type, *body, call.write_opts);
-  if (!patched.ok()) return SendError(call.res, patched.status(), call.route, call.causes);
+  if (!patched.ok()) return Finish(call, patched.status(), 200);
   Finish(call, patched->object, patched->created ? 201 : 200);
 }
 
@@ -818,8 +838,57 @@ void ApiServer::Impl::HandleDelete(ResourceCall& call) {
   Finish(call, std::move(list), 200);
 }
 
+namespace {
+
+// The API server's rules for a watch's resourceVersionMatch and sendInitialEvents (a watch
+// list, what client-go's WatchListClient and kubectl 1.37 send): the field errors, if any.
+std::vector<FieldError> WatchListErrors(const httplib::Request& req) {
+  std::vector<FieldError> errors;
+  auto forbidden = [&](const char* field, const char* message) {
+    errors.push_back({field, "FieldValueForbidden", std::string("Forbidden: ") + message});
+  };
+  const std::string match = req.get_param_value("resourceVersionMatch");
+  const bool initial_events = req.has_param("sendInitialEvents");
+  if (initial_events) {
+    if (match != "NotOlderThan") {
+      forbidden("resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+    }
+  }
+  if (!match.empty()) {
+    if (!initial_events) {
+      forbidden("resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided");
+    }
+    if (match != "NotOlderThan") {
+      errors.push_back(
+          {"resourceVersionMatch", "FieldValueNotSupported",
+           "Unsupported value: \"" + match + "\": supported values: \"NotOlderThan\""});
+    }
+  }
+  return errors;
+}
+
+// The 422 for `errors`, worded as the API server words an invalid ListOptions.
+void SendInvalidListOptions(httplib::Response& res, const std::vector<FieldError>& errors) {
+  std::vector<std::string> parts;
+  for (const FieldError& e : errors) parts.push_back(e.field + ": " + e.message);
+  std::string joined = parts.size() == 1 ? parts[0] : "[" + Join(parts, ", ") + "]";
+  Route route;
+  route.group = "meta.k8s.io";
+  route.plural = "ListOptions";
+  SendError(res, ApiError(Code::kInvalid, "ListOptions.meta.k8s.io \"\" is invalid: " + joined),
+            route, errors);
+}
+
+}  // namespace
+
 void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response& res,
                                   const Target& target, ListOptions filter) {
+  if (std::vector<FieldError> errors = WatchListErrors(req); !errors.empty()) {
+    return SendInvalidListOptions(res, errors);
+  }
+  const bool initial_events = QueryFlag(req, "sendInitialEvents");
   std::string rv = req.get_param_value("resourceVersion");
   long long timeout_s = 0;
   if (req.has_param("timeoutSeconds")) {
@@ -829,7 +898,8 @@ void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response
       return SendError(res, ApiError(Code::kBadRequest, "invalid timeoutSeconds"), Route{});
     }
   }
-  Result<std::shared_ptr<Watcher>> started = store->Watch(target, rv, std::move(filter));
+  Result<std::shared_ptr<Watcher>> started =
+      store->Watch(target, rv, std::move(filter), initial_events);
   auto state = std::make_shared<WatchStream>();
   if (started.ok()) {
     state->watcher = std::move(started).value();
@@ -858,6 +928,17 @@ void ApiServer::Impl::HandleWatch(const httplib::Request& req, httplib::Response
       });
 }
 
+namespace {
+
+// A bookmark: an object of the watched kind that carries nothing but a resourceVersion.
+Json BookmarkObject(const WatchStream& w, uint64_t resource_version) {
+  return {{"kind", w.resource->kind},
+          {"apiVersion", w.api_version},
+          {"metadata", {{"resourceVersion", std::to_string(resource_version)}}}};
+}
+
+}  // namespace
+
 bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
   auto write = [&](const Json& event) {
     std::string line = DumpJson(event) + "\n";
@@ -869,6 +950,13 @@ bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
     return true;
   }
   std::optional<WatchEvent> ev = w.watcher->Next(std::chrono::milliseconds(500));
+  if (ev && ev->type == "BOOKMARK") {
+    // kube-apiserver v1.37 accepts a watch list without allowWatchBookmarks, then sends no end.
+    if (!w.bookmarks) return true;
+    Json object = BookmarkObject(w, ev->resource_version);
+    object["metadata"]["annotations"] = {{"k8s.io/initial-events-end", "true"}};
+    return write({{"type", "BOOKMARK"}, {"object", object}});
+  }
   if (ev) {
     Json object = ev->object;
     if (w.table) {
@@ -886,9 +974,7 @@ bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
   }
   if (w.bookmarks && t >= w.next_bookmark) {
     w.next_bookmark = t + options.bookmark_interval;
-    Json object = {{"kind", w.resource->kind},
-                   {"apiVersion", w.api_version},
-                   {"metadata", {{"resourceVersion", std::to_string(w.watcher->last_rv())}}}};
+    Json object = BookmarkObject(w, w.watcher->last_rv());
     if (!write({{"type", "BOOKMARK"}, {"object", object}})) return false;
   } else if (t >= w.next_heartbeat) {
     // Whitespace between events is legal; writing it notices a client that went away.

@@ -19,10 +19,12 @@ constexpr char kNamespaceId[] = "namespaces";
 
 std::string Qualified(const ResourceInfo& r) { return r.Id(); }
 
-std::string SpecPart(const Json& object) {
+// What metadata.generation counts: everything but metadata, and but the status where a status
+// subresource keeps it (without one the status is ordinary content, as kube-apiserver has it).
+std::string SpecPart(const ResourceInfo& r, const Json& object) {
   Json copy = object;
   copy.erase("metadata");
-  copy.erase("status");
+  if (r.status_subresource) copy.erase("status");
   return copy.dump();
 }
 
@@ -79,6 +81,15 @@ void Watcher::Close() {
 uint64_t Watcher::last_rv() const {
   std::lock_guard lock(mu_);
   return last_rv_;
+}
+
+void Watcher::OfferInitialEventsEnd(uint64_t rv) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    queue_.push_back({"BOOKMARK", Json(), rv});
+  }
+  cv_.notify_all();
 }
 
 void Watcher::Offer(const std::string& type, const Json& object, const Json* old_object,
@@ -238,10 +249,11 @@ Status InvalidObject(const ResourceInfo& r, const Json& object, std::vector<Fiel
                      const WriteOptions& options) {
   std::string msg = r.kind + (r.group.empty() ? "" : "." + r.group) + " \"" +
                     JsonStringAt(object, {"metadata", "name"}) + "\" is invalid: ";
+  auto described = [](const FieldError& c) { return c.field + ": " + c.message; };
   if (causes.size() == 1) {
-    msg += causes[0].message;
+    msg += described(causes[0]);
   } else {
-    msg += "[" + Join(causes, ", ", [](const FieldError& c) { return c.message; }) + "]";
+    msg += "[" + Join(causes, ", ", described) + "]";
   }
   if (options.causes != nullptr) *options.causes = std::move(causes);
   return ApiError(Code::kInvalid, msg);
@@ -309,8 +321,8 @@ Status Store::Prepare(const Target& target, Json& object, const Json* current,
   std::string name_error =
       r.kind == "Namespace" ? ValidateDnsLabel(name) : ValidateDnsSubdomain(name);
   if (current == nullptr && !name_error.empty()) {
-    causes.push_back({"metadata.name", "FieldValueInvalid",
-                      "metadata.name: Invalid value: \"" + name + "\": " + name_error});
+    causes.push_back(
+        {"metadata.name", "FieldValueInvalid", "Invalid value: \"" + name + "\": " + name_error});
   }
   auto schema_it = r.schemas.find(target.version);
   if (schema_it != r.schemas.end() && schema_it->second != nullptr) {
@@ -480,6 +492,30 @@ Status CheckUpdateBody(const Target& target, const Json& object, const Json& cur
   return Status::Ok();
 }
 
+// kube-apiserver refuses new finalizers on an object that is being deleted.
+Status CheckNoNewFinalizers(const ResourceInfo& r, const Json& object, const Json& current,
+                            const WriteOptions& options) {
+  const Json* body = JsonAt(object, {"metadata", "finalizers"});
+  if (JsonAt(current, {"metadata", "deletionTimestamp"}) == nullptr || body == nullptr ||
+      !body->is_array()) {
+    return Status::Ok();
+  }
+  const Json* had = JsonAt(current, {"metadata", "finalizers"});
+  std::vector<std::string> added;
+  for (const Json& f : *body) {
+    bool known =
+        had != nullptr && had->is_array() && std::find(had->begin(), had->end(), f) != had->end();
+    if (!known && f.is_string()) added.push_back("\"" + f.get<std::string>() + "\"");
+  }
+  if (added.empty()) return Status::Ok();
+  std::string message =
+      "Forbidden: no new finalizers can be added if the object is being deleted, found new "
+      "finalizers []string{" +
+      Join(added, ", ") + "}";
+  return InvalidObject(r, current, {{"metadata.finalizers", "FieldValueForbidden", message}},
+                       options);
+}
+
 // The object an update stores: through /status only the status changes; otherwise everything
 // but the status (with a status subresource) and the server-owned metadata.
 Json UpdatedObject(const Target& target, Json object, const Json& current) {
@@ -527,6 +563,7 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
   BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
   const Json current = *stored;
   BRFED_RETURN_IF_ERROR(CheckUpdateBody(target, object, current));
+  BRFED_RETURN_IF_ERROR(CheckNoNewFinalizers(r, object, current, options));
   const std::string have_rv = JsonStringAt(current, {"metadata", "resourceVersion"});
   Json updated = UpdatedObject(target, std::move(object), current);
   Json& meta = Meta(updated);
@@ -536,7 +573,7 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
   updated["apiVersion"] = r.ApiVersion(target.version);
   updated["kind"] = r.kind;
   BRFED_RETURN_IF_ERROR(Prepare(target, updated, &current, options));
-  if (TracksGeneration(r) && SpecPart(updated) != SpecPart(current)) {
+  if (TracksGeneration(r) && SpecPart(r, updated) != SpecPart(r, current)) {
     meta["generation"] = JsonIntAt(current, {"metadata", "generation"}, 1) + 1;
   }
   if (updated == current) return Output(target, current);
@@ -619,6 +656,9 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
     Json marked = current;
     marked["metadata"]["deletionTimestamp"] = FormatRfc3339(clock_->Now());
     marked["metadata"]["deletionGracePeriodSeconds"] = 0;
+    if (TracksGeneration(r)) {
+      marked["metadata"]["generation"] = JsonIntAt(current, {"metadata", "generation"}, 1) + 1;
+    }
     if (r.kind == "Namespace") marked["status"]["phase"] = "Terminating";
     BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, &current));
     return Output(target, data.objects[key]);
@@ -664,12 +704,12 @@ Status Store::RemoveResourceObjects(const std::string& id) {
 
 Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
                                               const std::string& resource_version,
-                                              ListOptions filter) {
+                                              ListOptions filter, bool initial_events) {
   std::lock_guard lock(mu_);
   auto& data = data_[target.resource->Id()];
-  bool from_now = resource_version.empty() || resource_version == "0";
+  bool from_now = initial_events || resource_version.empty() || resource_version == "0";
   uint64_t start = rv_;
-  if (!from_now) {
+  if (!resource_version.empty() && resource_version != "0") {
     try {
       size_t used = 0;
       start = std::stoull(resource_version, &used);
@@ -677,7 +717,7 @@ Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
     } catch (const std::exception&) {
       return ApiError(Code::kBadRequest, "invalid resourceVersion \"" + resource_version + "\"");
     }
-    if (start < data.compacted_rv) {
+    if (!from_now && start < data.compacted_rv) {
       return ApiError(Code::kGone, "too old resource version: " + resource_version + " (" +
                                        std::to_string(data.compacted_rv) + ")");
     }
@@ -690,6 +730,7 @@ Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
       watcher->Offer("ADDED", obj, nullptr,
                      std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0")));
     }
+    if (initial_events) watcher->OfferInitialEventsEnd(rv_);
   } else {
     for (const Event& ev : data.history) {
       if (ev.rv <= start) continue;

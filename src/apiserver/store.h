@@ -64,7 +64,7 @@ struct ListOptions {
 enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
 
 struct WatchEvent {
-  std::string type;  // ADDED, MODIFIED, DELETED
+  std::string type;  // ADDED, MODIFIED, DELETED; BOOKMARK ends a watch list's initial events
   Json object;       // shared, never mutated after publication
   uint64_t resource_version = 0;
 };
@@ -88,6 +88,9 @@ class Watcher {
   friend class Store;
   // Called by the store with its lock held.
   void Offer(const std::string& type, const Json& object, const Json* old_object, uint64_t rv);
+  // Queues the BOOKMARK that ends a watch list's initial events (its object is made by the
+  // HTTP layer, which knows the kind).
+  void OfferInitialEventsEnd(uint64_t rv);
 
   const std::string ns_;
   const ListOptions filter_;
@@ -127,9 +130,11 @@ class Store {
                             const WriteOptions& options);
   Result<Json> Delete(const Target& target, const DeleteOptions& options);
   // `resource_version`: "" or "0" = current state as ADDED, then changes; "N" = every change
-  // after N (kGone when N is older than the history).
+  // after N (kGone when N is older than the history). `initial_events` (a watch list,
+  // `sendInitialEvents=true`): the current state as ADDED whatever `resource_version` says (it
+  // is at least as new as any "N" given), then a BOOKMARK that ends it, then changes.
   Result<std::shared_ptr<Watcher>> Watch(const Target& target, const std::string& resource_version,
-                                         ListOptions filter);
+                                         ListOptions filter, bool initial_events);
 
   // Ends every open watch stream (fault injection, shutdown).
   void CloseAllWatchers();

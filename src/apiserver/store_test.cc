@@ -137,7 +137,7 @@ TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
   uint64_t start = store_.CurrentResourceVersion();
   for (int i = 0; i < 3; ++i)
     store_.Create(Widgets(), Widget("w" + std::to_string(i), 1), {}).value();
-  auto watcher = store_.Watch(Widgets(), std::to_string(start), {});
+  auto watcher = store_.Watch(Widgets(), std::to_string(start), {}, false);
   ASSERT_TRUE(watcher.ok());
   for (int i = 0; i < 3; ++i) {
     auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
@@ -148,7 +148,7 @@ TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
   EXPECT_FALSE((*watcher)->Next(std::chrono::milliseconds(10)).has_value());
   for (int i = 3; i < 10; ++i)
     store_.Create(Widgets(), Widget("w" + std::to_string(i), 1), {}).value();
-  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(start), {}).status().code(), Code::kGone);
+  EXPECT_EQ(store_.Watch(Widgets(), std::to_string(start), {}, false).status().code(), Code::kGone);
 }
 
 TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
@@ -158,7 +158,7 @@ TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
   store_.Create(Widgets(), Widget("b", 1), {}).value();
   ListOptions filter;
   filter.labels = *LabelSelector::Parse("app=x");
-  auto watcher = store_.Watch(Widgets(), "0", filter);
+  auto watcher = store_.Watch(Widgets(), "0", filter, false);
   ASSERT_TRUE(watcher.ok());
   auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
   ASSERT_TRUE(ev.has_value());
@@ -168,6 +168,33 @@ TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
   ev = (*watcher)->Next(std::chrono::milliseconds(100));
   ASSERT_TRUE(ev.has_value());
   EXPECT_EQ(ev->type, "DELETED");
+}
+
+// A watch list (sendInitialEvents): the current state, a BOOKMARK at the store's resourceVersion
+// that ends it, then changes; a resourceVersion older than the history is no obstacle.
+TEST_F(StoreTest, InitialEventsEndWithABookmarkThenChangesFollow) {
+  uint64_t start = store_.CurrentResourceVersion();
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(store_.Create(Widgets(), Widget("w" + std::to_string(i), 1), {}).ok());
+  }
+  for (int i = 2; i < 12; ++i)
+    ASSERT_TRUE(store_.Delete(Widgets("w" + std::to_string(i)), {}).ok());
+  auto watcher = store_.Watch(Widgets(), std::to_string(start), {}, true);
+  ASSERT_TRUE(watcher.ok()) << watcher.status().ToString();
+  std::vector<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
+    ASSERT_TRUE(ev.has_value());
+    seen.push_back(ev->type + " " + JsonStringAt(ev->object, {"metadata", "name"}));
+    if (ev->type == "BOOKMARK") {
+      EXPECT_EQ(ev->resource_version, store_.CurrentResourceVersion());
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED w0", "ADDED w1", "BOOKMARK "}));
+  store_.Create(Widgets(), Widget("later", 1), {}).value();
+  auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->type + " " + JsonStringAt(ev->object, {"metadata", "name"}), "ADDED later");
 }
 
 TEST_F(StoreTest, SecretStringDataIsFolded) {

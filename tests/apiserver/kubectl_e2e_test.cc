@@ -30,11 +30,7 @@ class KubectlE2eTest : public ::testing::Test {
   ProcessOptions KubectlOptions(std::vector<std::string> args) {
     return {kKubectl,
             std::move(args),
-            {{"HOME", dir_.File("home")},
-             {"KUBECONFIG", server_.kubeconfig},
-             // kubectl 1.37 watches with sendInitialEvents (client-go's WatchListClient), which
-             // brfed-apiserver does not implement (docs/apiserver.md F22): plain list+watch.
-             {"KUBE_FEATURE_WatchListClient", "false"}}};
+            {{"HOME", dir_.File("home")}, {"KUBECONFIG", server_.kubeconfig}}};
   }
 
   CommandResult Kubectl(std::vector<std::string> args) {
