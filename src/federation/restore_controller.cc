@@ -31,7 +31,31 @@ RestoreReconciler::RestoreReconciler(Deps deps) : deps_(std::move(deps)) {
   auto clients = [control = deps_.control, view = deps_.clusters](const std::string& cluster) {
     return cluster.empty() ? control : view->ClientFor(cluster);
   };
-  executor_ = std::make_unique<Executor>(std::move(clients), status_writer, deps_.events);
+  expectations_ = std::make_unique<runtime::WriteExpectations>(deps_.clock);
+  executor_ = std::make_unique<Executor>(std::move(clients), status_writer, deps_.events,
+                                         WritePacing{expectations_.get(), nullptr});
+}
+
+std::optional<std::chrono::nanoseconds> RestoreReconciler::AwaitOwnWrites(const Json& vr) {
+  const std::string ns = JsonStringAt(vr, {"metadata", "namespace"});
+  const std::string name = JsonStringAt(vr, {"metadata", "name"});
+  std::optional<std::chrono::nanoseconds> wait =
+      expectations_->Pending(ObjectIdOf("", kube::resources::VolumeRestore(), ns, name),
+                             JsonStringAt(vr, {"metadata", "resourceVersion"}));
+  auto view = api::ParseVolumeRestore(vr);
+  if (!view.ok()) return wait;
+  const std::set<std::string> observable = deps_.clusters->ObservableClusters();
+  const std::string member_name = api::RestoreMemberName(view->name);
+  for (const auto& c : view->clusters) {
+    if (c.k8s_cluster_name.empty() || observable.count(c.k8s_cluster_name) == 0) continue;
+    runtime::ObjectPtr m =
+        deps_.clusters->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name});
+    auto member_wait = expectations_->Pending(
+        ObjectIdOf(c.k8s_cluster_name, kube::resources::Restore(), c.tc_namespace, member_name),
+        m != nullptr ? JsonStringAt(*m, {"metadata", "resourceVersion"}) : "");
+    if (member_wait && (!wait || *member_wait < *wait)) wait = member_wait;
+  }
+  return wait;
 }
 
 std::string RestoreReconciler::OwnerKey(const Json& member) {
@@ -156,7 +180,13 @@ void RestoreReconciler::RecordMetrics(const std::string& ns, const RestoreDecisi
 
 Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string& key) {
   runtime::ObjectPtr vr = deps_.volume_restores->Get(ObjectKey::Parse(key));
-  if (vr == nullptr) return runtime::ReconcileOutcome{};
+  if (vr == nullptr) {
+    const ObjectKey object = ObjectKey::Parse(key);
+    expectations_->Forget(ObjectIdOf("", kube::resources::VolumeRestore(), object.ns, object.name));
+    return runtime::ReconcileOutcome{};
+  }
+  // The watch event of our own last write enqueues the key again; `wait` bounds the wait.
+  if (auto wait = AwaitOwnWrites(*vr)) return runtime::ReconcileOutcome{*wait};
   Observed observed = Observe(key, vr);
   RestoreDecision d = DecideRestore(observed.input);
   ExecuteResult result = executor_->Execute(key, Lower(*vr, d));

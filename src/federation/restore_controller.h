@@ -20,8 +20,10 @@
 #ifndef BRFED_FEDERATION_RESTORE_CONTROLLER_H_
 #define BRFED_FEDERATION_RESTORE_CONTROLLER_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -39,6 +41,7 @@
 #include "runtime/controller.h"
 #include "runtime/informer.h"
 #include "runtime/metrics.h"
+#include "runtime/write_expectations.h"
 
 namespace brfed::federation {
 
@@ -95,10 +98,15 @@ class RestoreReconciler {
   struct Observed;
   Observed Observe(const std::string& key, runtime::ObjectPtr volume_restore) const;
   std::vector<Write> Lower(const Json& volume_restore, const RestoreDecision& d) const;
+  // How long to wait for the caches to show our own last writes to the VolumeRestore and its
+  // members (runtime::WriteExpectations); nullopt when they do.
+  std::optional<std::chrono::nanoseconds> AwaitOwnWrites(const Json& volume_restore);
   void RecordMetrics(const std::string& ns, const RestoreDecision& d) const;
 
   Deps deps_;
   std::unique_ptr<runtime::StatusWriter> own_status_writer_;
+  // What our writes returned, until the caches show it (no decision on an older cache).
+  std::unique_ptr<runtime::WriteExpectations> expectations_;
   std::unique_ptr<Executor> executor_;
 };
 

@@ -271,11 +271,13 @@ TEST_F(RestoreControllerTest, DrivesARestoreToCompleteWithEventsAndMetrics) {
 TEST_F(RestoreControllerTest, StaleCacheConflictsAndRecovers) {
   CreateRestore(TwoClusters());
   ASSERT_TRUE(Reconcile().ok());
-  runtime::ObjectPtr stale = vr_store_.Get({"fed", "r"});
   SetMember("a", "ns-a", "VolumeComplete");
   ASSERT_TRUE(Reconcile().ok());
-  // The cache goes back to an old VolumeRestore: the status write is refused (no lost update).
-  vr_store_.Upsert(stale);
+  // Another writer changes the VolumeRestore and the cache has not seen it yet: the status
+  // write is refused (no lost update). (A cache older than our OWN last write is never decided
+  // on: StaleCacheOlderThanOurOwnWriteWaitsForItsEvent.)
+  Vr()["metadata"]["labels"] = {{"someone", "else"}};
+  Vr()["metadata"]["resourceVersion"] = "999";
   SetMember("b", "ns-b", "VolumeComplete");
   auto r = controller_->Reconcile("fed/r");
   ASSERT_FALSE(r.ok());
@@ -286,6 +288,29 @@ TEST_F(RestoreControllerTest, StaleCacheConflictsAndRecovers) {
   ASSERT_TRUE(Reconcile().ok());
   EXPECT_TRUE(VrTrue("VolumeComplete"));
   EXPECT_EQ(planes_.clients["a"]->creates, 1);  // no duplicate member
+}
+
+// Issue 16: the reconciler records the resourceVersion of each of its writes and decides
+// nothing on a cache that does not show it yet; the watch event of that write brings the key
+// back (here: Sync), and no 409 is caused.
+TEST_F(RestoreControllerTest, StaleCacheOlderThanOurOwnWriteWaitsForItsEvent) {
+  CreateRestore(TwoClusters());
+  ASSERT_TRUE(Reconcile().ok());
+  runtime::ObjectPtr before_our_write = vr_store_.Get({"fed", "r"});
+  SetMember("a", "ns-a", "VolumeComplete");
+  ASSERT_TRUE(Reconcile().ok());
+  vr_store_.Upsert(before_our_write);
+  SetMember("b", "ns-b", "VolumeComplete");
+  const int conflicts = control_->conflicts;
+  auto r = controller_->Reconcile("fed/r");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->requeue_after.has_value());  // a bound on the wait if no event came
+  EXPECT_EQ(control_->conflicts, conflicts);
+  EXPECT_FALSE(VrTrue("VolumeComplete"));
+  Sync();
+  ASSERT_TRUE(Reconcile().ok());
+  EXPECT_TRUE(VrTrue("VolumeComplete"));
+  EXPECT_EQ(control_->conflicts, conflicts);
 }
 
 TEST_F(RestoreControllerTest, FailedWritesAreRetriedWithoutDuplicates) {
