@@ -16,8 +16,10 @@
 //     resourceVersion that write returned, not the observed one: our own write must not make
 //     the rest of the same decision look stale (a foreign write in between still conflicts).
 //
-//   - With WriteExpectations, every write that returns an object records its resourceVersion,
-//     so the controller can wait until its cache has caught up before deciding again.
+// Pacing (WritePacing, optional):
+//   - With WriteExpectations, every write that returns an object records its resourceVersion
+//     (a delete forgets it), so the controller can wait until its cache has caught up before
+//     deciding again.
 //   - With a StatusBatcher, a status write marked `may_wait` (a change of mirrored member
 //     fields only) is held while its object's batch window is open: the write is skipped and
 //     `held_for` says when to decide again (the later write carries every change since the
