@@ -42,17 +42,9 @@ inline constexpr std::string_view kFailed = "Failed";
 inline constexpr std::string_view kCleaned = "Cleaned";
 }  // namespace vrt_condition
 
-// Member Restore condition types we read (dataplane-contract a.6).
-namespace restore_condition {
-inline constexpr std::string_view kVolumeComplete = "VolumeComplete";
-inline constexpr std::string_view kWarmUpStarted = "WarmUpStarted";
-inline constexpr std::string_view kWarmUpComplete = "WarmUpComplete";
-inline constexpr std::string_view kTikvComplete = "TikvComplete";
-inline constexpr std::string_view kDataComplete = "DataComplete";
-inline constexpr std::string_view kComplete = "Complete";
-inline constexpr std::string_view kFailed = "Failed";
-inline constexpr std::string_view kInvalid = "Invalid";
-}  // namespace restore_condition
+// Member Restore condition types we read (dataplane-contract a.6) have the names of the
+// VolumeRestore's own (which adds Running and Cleaned).
+namespace restore_condition = vrt_condition;
 
 // status.steps[].stepName values.
 namespace restore_step {

@@ -1,6 +1,8 @@
 #include "cli/clusters_check.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/table.h"
 #include "core/strings.h"
@@ -14,7 +16,10 @@ CheckItem Failed(std::string summary, std::string fix) {
 }
 CheckItem Skipped() { return {CheckState::kSkipped, "-", ""}; }
 
-const char* kVerbs[] = {"get", "list", "watch", "create", "patch", "delete"};
+// What the manager does with members (deploy/data-plane/rbac.yaml): reads everywhere (its
+// informers are cluster-wide), writes only in the namespaces of the TidbClusters.
+const char* kReadVerbs[] = {"get", "list", "watch"};
+const char* kWriteVerbs[] = {"create", "patch", "delete"};
 
 }  // namespace
 
@@ -79,31 +84,77 @@ bool CheckDiscovery(kube::Client& client, ClusterCheck& c) {
   return true;
 }
 
-// Access: one SelfSubjectAccessReview per verb and resource.
-CheckItem CheckAccess(kube::Client& client, const std::string& cluster) {
+// Whether the server allows `verb` on pingcap.com `resource` in `ns` ("" = every namespace),
+// by one SelfSubjectAccessReview; an error when the server does not answer reviews.
+Result<bool> Allowed(kube::Client& client, const std::string& verb, const std::string& resource,
+                     const std::string& ns) {
+  Json attributes = {{"group", "pingcap.com"}, {"resource", resource}, {"verb", verb}};
+  if (!ns.empty()) attributes["namespace"] = ns;
+  const Json review = {{"apiVersion", "authorization.k8s.io/v1"},
+                       {"kind", "SelfSubjectAccessReview"},
+                       {"spec", {{"resourceAttributes", attributes}}}};
+  BRFED_ASSIGN_OR_RETURN(
+      Json answer,
+      client.Request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &review));
+  return JsonBoolAt(answer, {"status", "allowed"});
+}
+
+// Where the manager writes members: the tcNamespaces of the --cluster targets, else the
+// namespaces holding a TidbCluster, else (none known) every namespace ("").
+std::vector<std::string> WriteNamespaces(kube::Client& client,
+                                         const std::vector<ClusterTarget>& expected) {
+  std::set<std::string> namespaces;
+  for (const ClusterTarget& t : expected) namespaces.insert(t.tc_namespace);
+  if (expected.empty()) {
+    Result<Json> list = client.List(kube::resources::TidbCluster(), "");
+    const Json* items = list.ok() ? JsonAt(*list, {"items"}) : nullptr;
+    if (items != nullptr && items->is_array()) {
+      for (const Json& tc : *items) namespaces.insert(JsonStringAt(tc, {"metadata", "namespace"}));
+    }
+  }
+  if (namespaces.empty()) return {""};
+  return {namespaces.begin(), namespaces.end()};
+}
+
+// Access: one SelfSubjectAccessReview per verb and resource (per namespace for writes). The
+// summary names each denied verb; the fix names the namespaces.
+CheckItem CheckAccess(kube::Client& client, const std::string& cluster,
+                      const std::vector<std::string>& write_namespaces) {
   std::vector<std::string> denied;
+  std::set<std::string> denied_in;
+  auto check = [&](const std::string& verb, const std::string& resource,
+                   const std::string& ns) -> Status {
+    BRFED_ASSIGN_OR_RETURN(bool allowed, Allowed(client, verb, resource, ns));
+    if (allowed) return Status::Ok();
+    const std::string what = verb + " " + resource;
+    if (std::find(denied.begin(), denied.end(), what) == denied.end()) denied.push_back(what);
+    denied_in.insert(ns.empty() ? "every namespace" : "namespace " + ns);
+    return Status::Ok();
+  };
   for (const char* resource : {"backups", "restores"}) {
-    for (const char* verb : kVerbs) {
-      const Json review = {
-          {"apiVersion", "authorization.k8s.io/v1"},
-          {"kind", "SelfSubjectAccessReview"},
-          {"spec",
-           {{"resourceAttributes",
-             {{"group", "pingcap.com"}, {"resource", resource}, {"verb", verb}}}}}};
-      Result<Json> answer =
-          client.Request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &review);
-      if (!answer.ok()) return {CheckState::kNotChecked, "not checked", ""};
-      if (!JsonBoolAt(*answer, {"status", "allowed"})) {
-        denied.push_back(std::string(verb) + " " + resource);
+    for (const char* verb : kReadVerbs) {
+      if (!check(verb, resource, "").ok()) return {CheckState::kNotChecked, "not checked", ""};
+    }
+    for (const char* verb : kWriteVerbs) {
+      for (const std::string& ns : write_namespaces) {
+        if (!check(verb, resource, ns).ok()) return {CheckState::kNotChecked, "not checked", ""};
       }
     }
   }
   if (denied.empty()) return Ok("yes");
   return Failed("denied: " + Join(denied, ", "),
-                "grant the manager's user these verbs on pingcap.com backups and restores "
-                "in \"" +
-                    cluster + "\" (a ClusterRole + binding; see deploy/)");
+                "grant the manager's user " + Join(denied, ", ") + " on pingcap.com in " +
+                    Join(std::vector<std::string>(denied_in.begin(), denied_in.end()), ", ") +
+                    " of \"" + cluster +
+                    "\" (brfed clusters join does; see deploy/data-plane/rbac.yaml)" +
+                    (denied_in.count("every namespace") > 0
+                         ? "; or name the TidbCluster with --cluster CONTEXT=NS/TC to check "
+                           "only its namespace"
+                         : ""));
 }
+
+// The identity may not read TidbClusters: fine, the manager does not (deploy/data-plane/rbac.yaml).
+CheckItem TidbClustersUnreadable() { return {CheckState::kNotChecked, "not readable", ""}; }
 
 // The TidbClusters named by --cluster flags for this cluster.
 CheckItem CheckExpectedTidbClusters(kube::Client& client, const std::string& cluster,
@@ -111,6 +162,8 @@ CheckItem CheckExpectedTidbClusters(kube::Client& client, const std::string& clu
   std::vector<std::string> absent;
   for (const ClusterTarget& t : expected) {
     Result<Json> tc = client.Get(kube::resources::TidbCluster(), t.tc_namespace, t.tc_name);
+    // The manager never reads TidbClusters, so its least-privilege identity may not either.
+    if (tc.status().code() == Code::kForbidden) return TidbClustersUnreadable();
     if (!tc.ok()) absent.push_back(t.tc_namespace + "/" + t.tc_name);
   }
   if (absent.empty()) return Ok(std::to_string(expected.size()) + " found");
@@ -123,6 +176,7 @@ CheckItem CheckAnyTidbCluster(kube::Client& client, const std::string& cluster) 
   Result<Json> list = client.List(kube::resources::TidbCluster(), "");
   const Json* items = list.ok() ? JsonAt(*list, {"items"}) : nullptr;
   const size_t n = items && items->is_array() ? items->size() : 0;
+  if (list.status().code() == Code::kForbidden) return TidbClustersUnreadable();
   if (!list.ok()) return Failed("unknown", "cannot list TidbClusters: " + list.status().message());
   if (n == 0) {
     return Failed("none", "deploy the TidbCluster's TiKV in \"" + cluster +
@@ -143,7 +197,7 @@ ClusterCheck CheckCluster(kube::Client& client, const std::string& server,
   c.server = server;
   c.authenticated = c.crds = c.access = c.tidbclusters = Skipped();
   if (!CheckDiscovery(client, c)) return c;
-  c.access = CheckAccess(client, c.cluster);
+  c.access = CheckAccess(client, c.cluster, WriteNamespaces(client, expected));
   c.tidbclusters = expected.empty() ? CheckAnyTidbCluster(client, c.cluster)
                                     : CheckExpectedTidbClusters(client, c.cluster, expected);
   return c;

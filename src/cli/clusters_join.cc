@@ -85,7 +85,8 @@ Result<std::chrono::seconds> ParseTokenDuration(const std::string& text) {
   return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
-Json MemberReaderRules() { return Rules({"list", "watch"}); }
+// get: the VolumeBackup controller reads a member its cache lacks (hand-over, deletion).
+Json MemberReaderRules() { return Rules({"get", "list", "watch"}); }
 Json MemberWriterRules() { return Rules({"create", "patch", "delete"}); }
 
 std::string ServiceAccountName(const std::string& name) { return "brfed-" + name; }

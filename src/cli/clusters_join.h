@@ -3,8 +3,8 @@
 //
 // join, through the data plane's kubeconfig (--kubeconfig/--context), applies:
 //   - ServiceAccount brfed-NAME in namespace br-federation (created if absent);
-//   - ClusterRole brfed-NAME-reader (list/watch Backups and Restores, bound cluster-wide: the
-//     manager's member caches watch all namespaces) and its ClusterRoleBinding;
+//   - ClusterRole brfed-NAME-reader (get/list/watch Backups and Restores, bound cluster-wide:
+//     the manager's member caches watch all namespaces) and its ClusterRoleBinding;
 //   - ClusterRole brfed-NAME-writer (create/patch/delete them), bound by a RoleBinding in each
 //     --tc-namespace, or cluster-wide by a ClusterRoleBinding when none is given.
 // The rules are those of deploy/data-plane/rbac.yaml (a test asserts they are equal). It then

@@ -150,19 +150,18 @@ void StopAll(const SandboxState& state) {
   }
 }
 
-Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, SandboxState& state,
-                    const ProgressFn& progress) {
-  Launcher launcher(&state, progress);
-  auto exists = [](const std::string& path) {
-    std::error_code ec;
-    return fs::exists(path, ec);
-  };
-  // API servers: the control plane and one per data plane.
-  struct Server {
-    std::string name, kubeconfig;
-    size_t process;
-  };
-  std::vector<Server> servers;
+// One API server of the sandbox: the control plane's or a data plane's.
+struct SandboxServer {
+  std::string name, kubeconfig;
+  size_t process;
+};
+
+// Phase 1: the API servers, the control plane and one per data plane, started together and
+// then waited for; writes the federation kubeconfig merged from the data planes' kubeconfigs.
+// Returns its path.
+Result<std::string> StartApiServers(const SandboxOptions& o, const SandboxBinaries& bin,
+                                    SandboxState& state, Launcher& launcher) {
+  std::vector<SandboxServer> servers;
   const bool kube = o.apiserver == SandboxApiServer::kKube;
   auto start_server = [&](const std::string& name, const std::string& kubeconfig,
                           const std::vector<std::string>& crds) -> Status {
@@ -193,10 +192,11 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
       kube ? std::max<std::chrono::milliseconds>(o.ready_timeout, std::chrono::seconds(180))
            : o.ready_timeout;
   std::vector<std::string> dp_kubeconfigs;
-  for (Server& s : servers) {
+  for (SandboxServer& s : servers) {
     const std::string log = state.processes[s.process].log;
     BRFED_RETURN_IF_ERROR(launcher.WaitReady(s.process, server_timeout, [&] {
-      return exists(s.kubeconfig) && (!kube || ReportedReady(ReadFile(log).value_or("")));
+      std::error_code ec;
+      return fs::exists(s.kubeconfig, ec) && (!kube || ReportedReady(ReadFile(log).value_or("")));
     }));
     Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(s.kubeconfig);
     if (kc.ok()) {
@@ -208,8 +208,13 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   BRFED_ASSIGN_OR_RETURN(Json federation, kube::MergeKubeconfigs(dp_kubeconfigs));
   const std::string federation_path = o.dir + "/federation.kubeconfig";
   BRFED_RETURN_IF_ERROR(WriteFileAtomically(federation_path, ToYaml(federation)));
+  return federation_path;
+}
 
-  // Namespaces the objects live in.
+// Phase 2: the namespaces the objects live in (o.ns in the control plane, o.tc_namespace in
+// every data plane). Returns a client per data plane, in state.clusters order.
+Result<std::vector<std::shared_ptr<kube::Client>>> CreateNamespaces(
+    const SandboxOptions& o, const SandboxState& state, const std::string& federation_path) {
   BRFED_ASSIGN_OR_RETURN(std::shared_ptr<kube::Client> control,
                          ClientFor(o.dir + "/control.kubeconfig", ""));
   const Json ns_obj = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", o.ns}}}};
@@ -222,10 +227,14 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
     BRFED_RETURN_IF_ERROR(EnsureCreated(*dp, kube::resources::Namespace(), "", tc_ns));
     data_planes.push_back(dp);
   }
-  progress("API servers ready; namespaces " + o.ns + " (control) and " + o.tc_namespace +
-           " (data planes) created");
+  return data_planes;
+}
 
-  // The simulated TiDB Operator, over all data planes.
+// Phase 3: the simulated TiDB Operator over all data planes; done once it has created the
+// TidbCluster in every data plane.
+Status StartSimulator(const SandboxOptions& o, const SandboxBinaries& bin,
+                      const SandboxState& state, Launcher& launcher,
+                      const std::vector<std::shared_ptr<kube::Client>>& data_planes) {
   BRFED_ASSIGN_OR_RETURN(int sim_port, FreePort());
   const std::string sim_addr = "127.0.0.1:" + std::to_string(sim_port);
   std::vector<std::string> sim_args;
@@ -242,17 +251,18 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
   }
   BRFED_ASSIGN_OR_RETURN(size_t sim, launcher.Start("sim", bin.sim, sim_args, sim_addr));
   BRFED_RETURN_IF_ERROR(launcher.WaitReady(sim, o.ready_timeout, [&] { return HttpUp(sim_addr); }));
-
-  // TidbClusters: the sim creates them; wait until every data plane has one.
-  for (size_t i = 0; i < data_planes.size(); ++i) {
+  for (const std::shared_ptr<kube::Client>& dp : data_planes) {
     BRFED_RETURN_IF_ERROR(launcher.WaitReady(sim, o.ready_timeout, [&] {
-      return data_planes[i]->Get(kube::resources::TidbCluster(), o.tc_namespace, o.tc_name).ok();
+      return dp->Get(kube::resources::TidbCluster(), o.tc_namespace, o.tc_name).ok();
     }));
   }
-  progress("TidbCluster " + o.tc_namespace + "/" + o.tc_name + " present in " +
-           std::to_string(data_planes.size()) + " data planes");
+  return Status::Ok();
+}
 
-  // The manager.
+// Phase 4: the manager, over the control plane and the federation kubeconfig. Returns its
+// metrics address.
+Result<std::string> StartManager(const SandboxOptions& o, const SandboxBinaries& bin,
+                                 Launcher& launcher, const std::string& federation_path) {
   BRFED_ASSIGN_OR_RETURN(int metrics_port, FreePort());
   const std::string metrics_addr = "127.0.0.1:" + std::to_string(metrics_port);
   BRFED_ASSIGN_OR_RETURN(
@@ -263,6 +273,21 @@ Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, Sandbox
                      metrics_addr));
   BRFED_RETURN_IF_ERROR(
       launcher.WaitReady(manager, o.ready_timeout, [&] { return HttpUp(metrics_addr); }));
+  return metrics_addr;
+}
+
+Status StartSandbox(const SandboxOptions& o, const SandboxBinaries& bin, SandboxState& state,
+                    const ProgressFn& progress) {
+  Launcher launcher(&state, progress);
+  BRFED_ASSIGN_OR_RETURN(std::string federation_path, StartApiServers(o, bin, state, launcher));
+  BRFED_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<kube::Client>> data_planes,
+                         CreateNamespaces(o, state, federation_path));
+  progress("API servers ready; namespaces " + o.ns + " (control) and " + o.tc_namespace +
+           " (data planes) created");
+  BRFED_RETURN_IF_ERROR(StartSimulator(o, bin, state, launcher, data_planes));
+  progress("TidbCluster " + o.tc_namespace + "/" + o.tc_name + " present in " +
+           std::to_string(data_planes.size()) + " data planes");
+  BRFED_ASSIGN_OR_RETURN(std::string metrics_addr, StartManager(o, bin, launcher, federation_path));
   progress("br-federation-manager ready (metrics on " + metrics_addr + ")");
   return Status::Ok();
 }

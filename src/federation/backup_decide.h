@@ -99,9 +99,8 @@ struct BackupAction {
   bool may_wait = false;
 };
 
-struct BackupDecision : DecisionBase {
-  // In execution order; the status patch, when present, is last.
-  std::vector<BackupAction> actions;
+// `actions`: the status patch, when present, is last.
+struct BackupDecision : Decision<BackupAction> {
   // The new status (equal to the old one when there is no status action).
   std::shared_ptr<const Json> status;
   // Facts for metrics, set on the decision that makes the transition.

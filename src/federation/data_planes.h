@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "kube/client.h"
 #include "runtime/informer.h"
+#include "runtime/informer_factory.h"
 
 namespace brfed::federation {
 
@@ -28,7 +29,10 @@ struct DataPlane {
   // Null when the context could not be built (then `problem` says why).
   std::shared_ptr<kube::Client> client;
   std::string problem;
-  // Member caches selected by api::kManagedBySelector; null when not built.
+  // The cluster's one informer factory (null when not built): every informer of this cluster
+  // comes from it, so there is one list and one watch per resource and selector.
+  std::shared_ptr<runtime::SharedInformerFactory> informers;
+  // Member caches selected by api::kManagedBySelector, from `informers`; null when not built.
   std::shared_ptr<runtime::Informer> backups;
   std::shared_ptr<runtime::Informer> restores;
 };

@@ -1,9 +1,14 @@
-// The parts of a decision every protocol shares, and the one Event sink. Each protocol's decide
-// (DecideVolumeBackup, DecideRestore, DecideSchedule) returns its decision type built on
-// DecisionBase: ordered actions (typed per protocol so the table tests read them), the new
-// status, the Events, when to look again, and `decide_again` for "act on nothing more, decide
-// again from fresher caches now". The controller lowers the actions to Writes and the Executor
-// (executor.h) carries them out.
+// The shape of a decision every protocol shares, and the one Event sink. Each protocol's decide
+// (DecideVolumeBackup, DecideRestore, DecideSchedule) returns a decision built on DecisionBase:
+// the Events, when to look again, and `decide_again` for "act on nothing more, decide again from
+// fresher caches now". The backup and restore decisions are `Decision<Action>`: ordered actions,
+// typed per protocol so the table tests read them. Each adds its new status in the form its
+// status takes (a merge patch, a typed status, a whole status) and the facts its metrics need.
+// The controller lowers the actions to Writes and the Executor (executor.h) carries them out.
+//
+// The schedule decision is the one exception to `Decision<Action>`: it holds at most one create
+// and one retention delete as fields, because its controller wraps the create in a group claim
+// (schedule_controller.h) and writes create, delete, status in that fixed order.
 //
 // Thread-safety: plain values; EventSink implementations must be safe for concurrent use.
 #ifndef BRFED_FEDERATION_DECISION_H_
@@ -43,6 +48,13 @@ struct DecisionBase {
   // the queue still sees a delay rather than none).
   void RequeueWithin(std::chrono::nanoseconds after);
   void AddEvent(std::string type, std::string reason, std::string message);
+};
+
+// A decision whose writes are a list of actions of the protocol's `Action` type.
+template <typename Action>
+struct Decision : DecisionBase {
+  // In execution order: the Executor stops at the first that fails.
+  std::vector<Action> actions;
 };
 
 }  // namespace brfed::federation

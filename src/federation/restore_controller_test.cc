@@ -9,18 +9,17 @@
 #include "api/volume_restore.h"
 #include "federation/restore_decide.h"
 #include "kube/resource.h"
+#include "kube/testing/unused_client.h"
 
 namespace brfed::federation {
 namespace {
 
 // An in-memory API server for one cluster: Create/Patch(merge, resourceVersion precondition,
 // optional status subresource)/Delete on any resource, keyed by plural/ns/name.
-class FakeClient final : public kube::Client {
+class FakeClient final : public kube::testing::UnusedClient {
  public:
   explicit FakeClient(std::string name, bool status_subresource = true)
-      : name_(std::move(name)), status_subresource_(status_subresource) {}
-
-  const std::string& cluster_name() const override { return name_; }
+      : UnusedClient(std::move(name)), status_subresource_(status_subresource) {}
 
   Result<Json> Get(const kube::Resource& r, std::string_view ns, std::string_view n) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -41,12 +40,6 @@ class FakeClient final : public kube::Client {
     objects_[k] = o;
     ++creates;
     return o;
-  }
-  Result<Json> Update(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
   }
   Result<Json> Patch(const kube::Resource& r, std::string_view ns, std::string_view n,
                      kube::PatchType type, const Json& patch,
@@ -87,13 +80,6 @@ class FakeClient final : public kube::Client {
     ++deletes;
     return Status::Ok();
   }
-  Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
-                                                   const kube::WatchOptions&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Request(std::string_view, std::string_view, const Json*) override {
-    return InternalError("unused");
-  }
 
   // Test-side access (bypasses preconditions; bumps resourceVersion like a real write).
   Json& Object(const kube::Resource& r, std::string_view ns, std::string_view n) {
@@ -116,7 +102,6 @@ class FakeClient final : public kube::Client {
   static std::string Key(const kube::Resource& r, std::string_view ns, std::string_view n) {
     return r.plural + "/" + std::string(ns) + "/" + std::string(n);
   }
-  std::string name_;
   bool status_subresource_;
   std::mutex mu_;
   std::map<std::string, Json> objects_;

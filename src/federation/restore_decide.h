@@ -61,9 +61,8 @@ struct StepObservation {
   double seconds = 0;
 };
 
-struct RestoreDecision : DecisionBase {
+struct RestoreDecision : Decision<MemberAction> {
   enum class FinalizerChange { kNone, kAdd, kRemove };
-  std::vector<MemberAction> actions;
   std::optional<api::VolumeRestoreStatus> new_status;  // nullopt: unchanged
   FinalizerChange finalizer = FinalizerChange::kNone;
   // Metric observations for transitions made by this decision.

@@ -64,6 +64,12 @@ struct Fixture {
   std::vector<std::string> deletes_in_flight;
   Status template_validation;
 
+  // The schedule's last backup `name` (slot `slot`) completed at `completed`, and is cached.
+  void LastBackupCompleted(const std::string& name, const char* slot, const char* completed) {
+    schedule["status"] = {{"lastBackup", name}, {"lastBackupTime", slot}};
+    backups.push_back(Backup(name, completed, St::kComplete));
+  }
+
   ScheduleDecision Decide(const char* now) const {
     ScheduleDecideInput in;
     in.self.schedule = &schedule;
@@ -127,9 +133,7 @@ TEST(ScheduleDecideTest, DueSlotCreatesTheNamedBackupAsUpstream) {
 
 TEST(ScheduleDecideTest, CatchingUpRunsOnlyTheNewestMissedSlot) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
-  f.schedule["status"] = {{"lastBackup", "s-2024-05-17t05-00-00"},
-                          {"lastBackupTime", "2024-05-17T05:00:00Z"}};
-  f.backups.push_back(Backup("s-2024-05-17t05-00-00", "2024-05-17T05:00:01Z", St::kComplete));
+  f.LastBackupCompleted("s-2024-05-17t05-00-00", "2024-05-17T05:00:00Z", "2024-05-17T05:00:01Z");
   ScheduleDecision d = f.Decide("2024-05-17T11:30:00Z");
   ASSERT_EQ(d.create.size(), 1u);
   EXPECT_EQ(d.create[0]["metadata"]["name"], "s-2024-05-17t11-00-00");
@@ -138,9 +142,7 @@ TEST(ScheduleDecideTest, CatchingUpRunsOnlyTheNewestMissedSlot) {
 
 TEST(ScheduleDecideTest, MoreThanAThousandMissedSlotsSkipAhead) {
   Fixture f{Schedule("s", "TZ=UTC * * * * *", "2024-05-01T00:00:00Z")};
-  f.schedule["status"] = {{"lastBackup", "s-2024-05-16t00-00-00"},
-                          {"lastBackupTime", "2024-05-16T00:00:00Z"}};
-  f.backups.push_back(Backup("s-2024-05-16t00-00-00", "2024-05-16T00:00:01Z", St::kComplete));
+  f.LastBackupCompleted("s-2024-05-16t00-00-00", "2024-05-16T00:00:00Z", "2024-05-16T00:00:01Z");
   ScheduleDecision d = f.Decide("2024-05-17T12:00:30Z");
   EXPECT_TRUE(d.create.empty());
   EXPECT_EQ(d.wait_reason, "too-many-missed");
@@ -168,9 +170,7 @@ TEST(ScheduleDecideTest, ExactlyAThousandMissedSlotsStillRunTheNewest) {
 
 TEST(ScheduleDecideTest, ClockGoingBackwardsRunsNothing) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
-  f.schedule["status"] = {{"lastBackup", "s-2024-05-17t12-00-00"},
-                          {"lastBackupTime", "2024-05-17T12:00:00Z"}};
-  f.backups.push_back(Backup("s-2024-05-17t12-00-00", "2024-05-17T12:00:01Z", St::kComplete));
+  f.LastBackupCompleted("s-2024-05-17t12-00-00", "2024-05-17T12:00:00Z", "2024-05-17T12:00:01Z");
   ScheduleDecision d = f.Decide("2024-05-17T11:30:00Z");
   EXPECT_TRUE(d.create.empty());
   EXPECT_EQ(d.wait_reason, "clock-backwards");

@@ -4,32 +4,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube/testing/unused_client.h"
+
 namespace brfed::federation {
 namespace {
 
 // Records calls; answers Patch on the status subresource with `status_patch_result`.
-class RecordingClient final : public kube::Client {
+class RecordingClient final : public kube::testing::UnusedClient {
  public:
+  RecordingClient() : UnusedClient("control", Code::kNotFound) {}
   std::vector<std::string> calls;
   Status status_patch_result;
 
-  const std::string& cluster_name() const override { return name_; }
-  Result<Json> Get(const kube::Resource&, std::string_view, std::string_view) override {
-    return NotFoundError("unused");
-  }
-  Result<Json> List(const kube::Resource&, std::string_view, const kube::ListOptions&) override {
-    return NotFoundError("unused");
-  }
   Result<Json> Create(const kube::Resource& r, std::string_view ns, const Json& obj) override {
     calls.push_back("create " + r.plural + " " + std::string(ns) + "/" +
                     obj["metadata"]["name"].get<std::string>());
     return obj;
-  }
-  Result<Json> Update(const kube::Resource&, const Json&) override {
-    return NotFoundError("unused");
-  }
-  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override {
-    return NotFoundError("unused");
   }
   Result<Json> Patch(const kube::Resource& r, std::string_view ns, std::string_view name,
                      kube::PatchType type, const Json& patch,
@@ -45,16 +35,6 @@ class RecordingClient final : public kube::Client {
     calls.push_back("delete " + r.plural + " " + std::string(ns) + "/" + std::string(name));
     return Status::Ok();
   }
-  Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
-                                                   const kube::WatchOptions&) override {
-    return NotFoundError("unused");
-  }
-  Result<Json> Request(std::string_view, std::string_view, const Json*) override {
-    return NotFoundError("unused");
-  }
-
- private:
-  std::string name_ = "control";
 };
 
 TEST(KubeScheduleWriterTest, WritesTheFederationResources) {

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "kube/resource.h"
 #include "runtime/informer.h"
+#include "runtime/informer_factory.h"
 
 namespace brfed::manager {
 namespace {
@@ -95,20 +96,16 @@ std::shared_ptr<const federation::DataPlane> ClusterHandles::Get(std::string_vie
   return it == handles_.end() ? nullptr : it->second.plane;
 }
 
-std::shared_ptr<runtime::Informer> ClusterHandles::NewMemberInformer(
-    const std::shared_ptr<kube::Client>& client, const kube::Resource& resource,
+std::shared_ptr<runtime::Informer> ClusterHandles::MemberInformer(
+    runtime::SharedInformerFactory& factory, const kube::Resource& resource,
     const std::string& cluster) const {
-  runtime::InformerOptions io;
-  io.label_selector = std::string(api::kManagedBySelector);
-  io.metrics = options_.client_metrics;
-  auto informer = std::make_shared<runtime::Informer>(client, resource, io);
+  auto informer = factory.For(resource, std::string(api::kManagedBySelector));
   for (const auto& rh : member_handlers_) {
     if (rh.resource.plural != resource.plural || rh.resource.group != resource.group) continue;
     auto handler = rh.handler;
     auto call = [handler, cluster](const Json& obj) { handler(cluster, obj); };
     informer->AddHandlers({call, [call](const Json&, const Json& obj) { call(obj); }, call});
   }
-  informer->Start();
   return informer;
 }
 
@@ -135,8 +132,12 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
   }
   if (client != nullptr) {
     plane->client = client;
-    plane->backups = NewMemberInformer(client, kube::resources::Backup(), context);
-    plane->restores = NewMemberInformer(client, kube::resources::Restore(), context);
+    runtime::InformerOptions defaults;  // all namespaces: members live in each tcNamespace
+    defaults.metrics = options_.client_metrics;
+    plane->informers = std::make_shared<runtime::SharedInformerFactory>(client, defaults);
+    plane->backups = MemberInformer(*plane->informers, kube::resources::Backup(), context);
+    plane->restores = MemberInformer(*plane->informers, kube::resources::Restore(), context);
+    plane->informers->Start();
   } else {
     log::Error("data-plane context cannot be used; only this cluster is disabled",
                {{"cluster", context}, {"error", plane->problem}});
@@ -146,8 +147,7 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
 }
 
 void ClusterHandles::StopPlane(const federation::DataPlane& plane) {
-  if (plane.backups) plane.backups->Stop();
-  if (plane.restores) plane.restores->Stop();
+  if (plane.informers) plane.informers->Stop();
 }
 
 Result<bool> ClusterHandles::Reload() {

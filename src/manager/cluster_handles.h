@@ -97,9 +97,10 @@ class ClusterHandles final : public federation::DataPlanes {
   Result<std::optional<kube::Kubeconfig>> ReadChangedKubeconfig();
   // Rebuilds the handles whose context changed, drops removed ones; true when anything did.
   bool Apply(const kube::Kubeconfig& config);
-  std::shared_ptr<runtime::Informer> NewMemberInformer(const std::shared_ptr<kube::Client>& client,
-                                                       const kube::Resource& resource,
-                                                       const std::string& cluster) const;
+  // The member informer of `resource` from the cluster's factory, with every member handler.
+  std::shared_ptr<runtime::Informer> MemberInformer(runtime::SharedInformerFactory& factory,
+                                                    const kube::Resource& resource,
+                                                    const std::string& cluster) const;
   // Fires the change handlers for caches that finished their first list since last time.
   void AnnounceSynced();
   void NotifyChanged();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "kube/testing/unused_client.h"
 #include "runtime/informer.h"
 
 namespace brfed::manager {
@@ -39,11 +40,10 @@ class IdleWatch final : public kube::WatchStream {
 };
 
 // Lists the given members of `plural`, then an idle watch; /version answers unless `down`.
-class FakeDataPlaneClient final : public kube::Client {
+class FakeDataPlaneClient final : public kube::testing::UnusedClient {
  public:
   FakeDataPlaneClient(std::string cluster, std::string server)
-      : cluster_(std::move(cluster)), server_(std::move(server)) {}
-  const std::string& cluster_name() const override { return cluster_; }
+      : UnusedClient(std::move(cluster)), server_(std::move(server)) {}
   const std::string& server() const { return server_; }
   Result<Json> Get(const kube::Resource&, std::string_view, std::string_view) override {
     return NotFoundError("no");
@@ -57,23 +57,6 @@ class FakeDataPlaneClient final : public kube::Client {
     Json list = {{"metadata", {{"resourceVersion", "5"}}}, {"items", Json::array()}};
     if (r.plural == "backups") list["items"] = backups;
     return list;
-  }
-  Result<Json> Create(const kube::Resource&, std::string_view, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Update(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Patch(const kube::Resource&, std::string_view, std::string_view, kube::PatchType,
-                     const Json&, std::string_view) override {
-    return InternalError("unused");
-  }
-  Status Delete(const kube::Resource&, std::string_view, std::string_view,
-                const kube::DeleteOptions&) override {
-    return InternalError("unused");
   }
   Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
                                                    const kube::WatchOptions&) override {
@@ -92,7 +75,7 @@ class FakeDataPlaneClient final : public kube::Client {
   }
 
  private:
-  std::string cluster_, server_;
+  std::string server_;
   std::mutex selectors_mu_;
   std::vector<std::string> label_selectors_;
 };
@@ -188,6 +171,23 @@ TEST_F(ClusterHandlesTest, StartBuildsOneSyncedHandlePerContext) {
   EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"east\"} 1"), std::string::npos)
       << Metrics();
   EXPECT_NE(Metrics().find("brfed_data_planes 2"), std::string::npos) << Metrics();
+}
+
+TEST_F(ClusterHandlesTest, MemberInformersComeFromOneFactoryPerCluster) {
+  WriteFile(Kubeconfig({{"east", "https://east:6443"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  auto plane = h.Get("east");
+  ASSERT_NE(plane, nullptr);
+  ASSERT_NE(plane->informers, nullptr);
+  // One informer per resource: asking the factory again hands out the same ones.
+  EXPECT_EQ(plane->informers->size(), 2u);
+  const std::string selector = "federation.pingcap.com/managed-by=br-federation-manager";
+  EXPECT_EQ(plane->informers->For(kube::resources::Backup(), selector), plane->backups);
+  EXPECT_EQ(plane->informers->For(kube::resources::Restore(), selector), plane->restores);
+  EXPECT_EQ(plane->informers->size(), 2u);
+  // One list per resource in this cluster.
+  EXPECT_EQ(ClientOf("east")->label_selectors().size(), 2u);
 }
 
 TEST_F(ClusterHandlesTest, MemberEventsReachHandlersWithTheClusterName) {

@@ -48,6 +48,11 @@ Status Manager::Init() {
   metrics_ = std::make_unique<runtime::MetricsRegistry>();
   client_metrics_ = runtime::NewClientMetrics(metrics_.get());
   process_metrics_ = std::make_unique<runtime::ProcessMetrics>(metrics_.get());
+  leader_status_ = &metrics_->AddGauge(
+      "leader_election_master_status",
+      "1 while this process is the working leader (or runs without leader election), else 0",
+      {"name"});
+  leader_status_->WithLabels({flags_.lease_name}).Set(0);
 
   auto rest = kube::ResolveRestConfig(flags_.kubeconfig, "");
   if (!rest.ok()) return rest.status().Annotate("control-plane kubeconfig");
@@ -65,7 +70,7 @@ Status Manager::Init() {
 
   if (flags_.metrics_addr != "0") {
     endpoints_ = std::make_unique<runtime::HttpEndpoints>(flags_.metrics_addr, metrics_.get(),
-                                                          [this] { return working_.load(); });
+                                                          [this] { return Ready(); });
     BRFED_RETURN_IF_ERROR(endpoints_->Start());
     log::Info("serving metrics",
               {{"addr", flags_.metrics_addr}, {"port", std::to_string(endpoints_->port())}});
@@ -141,11 +146,15 @@ Status Manager::StartWork() {
     log::Info("controller started", {{"controller", controller->name()}});
   }
   working_ = true;
+  leader_status_->WithLabels({flags_.lease_name}).Set(1);
   return Status::Ok();
 }
 
+bool Manager::Ready() const { return working_.load() || campaigning_.load(); }
+
 void Manager::StopWork() {
   working_ = false;
+  if (leader_status_ != nullptr) leader_status_->WithLabels({flags_.lease_name}).Set(0);
   std::lock_guard<std::mutex> lock(work_mu_);
   for (auto it = controllers_.rbegin(); it != controllers_.rend(); ++it) (*it)->Stop();
   if (informers_) informers_->Stop();  // their handlers point into the controllers
@@ -163,6 +172,7 @@ void Manager::Fail(Status status) {
     if (fatal_.ok()) fatal_ = std::move(status);
   }
   cv_.notify_all();
+  campaigning_ = false;
   if (elector_) elector_->Stop();
 }
 
@@ -171,6 +181,7 @@ void Manager::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_requested_ = true;
   }
+  campaigning_ = false;
   cv_.notify_all();
   if (elector_) elector_->Stop();
 }
@@ -194,8 +205,10 @@ Status Manager::Run() {
     return finished();
   }
   bool lost = false;
+  campaigning_ = true;
   Status run = elector_->Run(
       [this] {
+        campaigning_ = false;  // not ready until the controllers run
         log::Info("became leader; starting controllers");
         Status st = StartWork();
         if (!st.ok()) Fail(st);

@@ -5,8 +5,12 @@
 // standby does nothing but campaign. Losing the Lease stops all work and makes Run return
 // an error, so the process exits and restarts as a fresh candidate (as upstream does).
 //
-// /readyz answers 200 only while this process is the working leader (or leader election is
-// off and the controllers run).
+// Readiness is independent of leadership, as in controller-runtime: /readyz answers 200 in a
+// standby that is campaigning and in the leader (or the process without leader election) once
+// its controllers run; it answers 503 before that (while the new leader starts its controllers)
+// and once the process is stopping. /healthz answers 200 while the process runs. Which process
+// leads is the gauge leader_election_master_status{name="<lease>"} (client-go's name): 1 in the
+// working leader, 0 elsewhere.
 //
 // Thread-safety: Run blocks in main's thread; Stop is safe from any thread (a signal thread).
 #ifndef BRFED_MANAGER_MANAGER_H_
@@ -25,6 +29,7 @@
 
 namespace brfed::runtime {
 class EventRecorder;
+class Gauge;
 class HttpEndpoints;
 class LeaderElector;
 class MetricsRegistry;
@@ -53,6 +58,8 @@ class Manager {
   Status StartWork();
   void StopWork();
   void Fail(Status status);
+  // What /readyz answers (see the header comment).
+  bool Ready() const;
 
   ManagerFlags flags_;
   std::vector<ControllerFactory> factories_;
@@ -73,6 +80,9 @@ class Manager {
   std::unique_ptr<runtime::StatusWriter> status_writer_;
   std::vector<std::unique_ptr<federation::FederationController>> controllers_;
   std::atomic<bool> working_{false};
+  // A standby campaigning for the Lease (ready, not leading).
+  std::atomic<bool> campaigning_{false};
+  runtime::Gauge* leader_status_ = nullptr;  // leader_election_master_status{name}
 
   std::mutex mu_;
   std::condition_variable cv_;

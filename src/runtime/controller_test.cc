@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "kube/testing/testing_util.h"
 #include "runtime/metrics.h"
 
 namespace brfed::runtime {
@@ -14,15 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::seconds deadline = 20s) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using kube::testing::WaitFor;
 
 TEST(ControllerTest, MetricsArePreCreatedAtZero) {
   MetricsRegistry r;

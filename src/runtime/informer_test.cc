@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kube/testing/fake_client.h"
+#include "kube/testing/testing_util.h"
 #include "runtime/event_mappers.h"
 #include "runtime/event_recorder.h"
 #include "runtime/informer_factory.h"
@@ -19,15 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using kube::FakeClient;
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::seconds deadline = 20s) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using kube::testing::WaitFor;
 
 Json ConfigMap(const std::string& name, const std::string& value) {
   return {{"metadata", {{"name", name}}}, {"data", {{"v", value}}}};

@@ -5,48 +5,26 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/resource.h"
+#include "kube/testing/unused_client.h"
 
 namespace brfed::runtime {
 namespace {
 
 // Answers discovery with `discovery` (or an error) and records every Patch as "<sub>" ("" for
 // the object); a patch of /status answers `status_patch`.
-class DiscoveryClient final : public kube::Client {
+class DiscoveryClient final : public kube::testing::UnusedClient {
  public:
+  DiscoveryClient() : UnusedClient("control") {}
   Result<Json> discovery = Status(Code::kInternal, "no discovery");
   Status status_patch;
   std::vector<std::string> patches;
   int discoveries = 0;
 
-  const std::string& cluster_name() const override { return name_; }
-  Result<Json> Get(const kube::Resource&, std::string_view, std::string_view) override {
-    return InternalError("unused");
-  }
-  Result<Json> List(const kube::Resource&, std::string_view, const kube::ListOptions&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Create(const kube::Resource&, std::string_view, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> Update(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
-  Result<Json> UpdateStatus(const kube::Resource&, const Json&) override {
-    return InternalError("unused");
-  }
   Result<Json> Patch(const kube::Resource&, std::string_view, std::string_view, kube::PatchType,
                      const Json& patch, std::string_view subresource) override {
     patches.push_back(std::string(subresource));
     if (subresource == "status" && !status_patch.ok()) return status_patch;
     return patch;
-  }
-  Status Delete(const kube::Resource&, std::string_view, std::string_view,
-                const kube::DeleteOptions&) override {
-    return InternalError("unused");
-  }
-  Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
-                                                   const kube::WatchOptions&) override {
-    return InternalError("unused");
   }
   Result<Json> Request(std::string_view method, std::string_view path, const Json*) override {
     ++discoveries;
@@ -54,9 +32,6 @@ class DiscoveryClient final : public kube::Client {
     EXPECT_EQ(path, "/apis/federation.pingcap.com/v1alpha1");
     return discovery;
   }
-
- private:
-  std::string name_ = "control";
 };
 
 Json DiscoveryListing(bool status_subresource) {

@@ -75,6 +75,11 @@ TEST(Chart, DefaultRenderIsClusterScopedAndHardened) {
   EXPECT_EQ(c["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
   EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"], "/readyz");
   EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+  // A standby is Ready (readiness is independent of leadership), so a surge Pod can roll in
+  // without taking the leader down first.
+  EXPECT_EQ(d["spec"]["strategy"]["type"], "RollingUpdate");
+  EXPECT_EQ(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 1);
+  EXPECT_EQ(d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0);
   EXPECT_EQ(c["resources"]["requests"]["cpu"], "80m");
   EXPECT_EQ(d["spec"]["template"]["spec"]["serviceAccountName"], "br-federation-manager");
   EXPECT_EQ(d["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],

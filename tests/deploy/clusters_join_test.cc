@@ -139,6 +139,7 @@ TEST_F(ClustersJoinTest, JoinGrantsExactlyTheManagersAccessAndLeaveUndoesIt) {
   const std::vector<Access> granted_in_tidb = {
       {"list", "backups.pingcap.com", "", "yes"},
       {"watch", "restores.pingcap.com", "", "yes"},
+      {"get", "backups.pingcap.com", "tidb", "yes"},
       {"create", "backups.pingcap.com", "tidb", "yes"},
       {"patch", "backups.pingcap.com", "tidb", "yes"},
       {"delete", "restores.pingcap.com", "tidb", "yes"},
@@ -193,6 +194,60 @@ TEST_F(ClustersJoinTest, NoNamespaceMeansWriteAccessEverywhere) {
   EXPECT_EQ(CanI("create", "backups.pingcap.com", "other"), "no");
   ASSERT_EQ(Leave().exit_code, 0);
   EXPECT_EQ(JoinedObjects(), std::set<std::string>{});
+}
+
+// `brfed clusters check` with the identity join made: the server's authorizer answers its
+// SelfSubjectAccessReviews. The identity passes where its TidbCluster lives; a verb taken from
+// its role, or a target in a namespace it may not write, is named in the ACCESS column and the
+// fix names the namespace.
+TEST_F(ClustersJoinTest, CheckNamesTheVerbTheIdentityLacks) {
+  ASSERT_EQ(Join({"tidb"}).exit_code, 0);
+  const std::string tc = dp_->dir().File("tidbcluster.yaml");
+  WriteFile(tc,
+            "apiVersion: pingcap.com/v1alpha1\nkind: TidbCluster\nmetadata:\n  name: basic\n  "
+            "namespace: tidb\nspec: {}\n");
+  ExpectOk(dp_->Kubectl({"apply", "-f", tc}), "TidbCluster");
+  auto check = [&](const std::string& target) {
+    return Brfed({"clusters", "check", "--federation-kubeconfig", federation_, "--cluster",
+                  "dp1=" + target});
+  };
+  CommandResult ok = check("tidb/basic");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  // The manager's identity may not read TidbClusters (it never does): not a failure.
+  EXPECT_NE(ok.out.find("dp1       yes         yes             yes    yes      not readable"),
+            std::string::npos)
+      << ok.out;
+
+  // A TidbCluster in a namespace the identity may not write members in.
+  CommandResult elsewhere = check("other/basic");
+  EXPECT_EQ(elsewhere.exit_code, 1);
+  EXPECT_NE(elsewhere.out.find("denied: create backups, patch backups, delete backups, "
+                               "create restores, patch restores, delete restores"),
+            std::string::npos)
+      << elsewhere.out;
+  EXPECT_NE(elsewhere.out.find("in namespace other of \"dp1\""), std::string::npos)
+      << elsewhere.out;
+
+  // Take delete away from the writer role: the check names exactly that verb.
+  ExpectOk(
+      dp_->Kubectl({"patch", "clusterrole", "brfed-dp1-writer", "--type=json", "-p",
+                    R"([{"op":"replace","path":"/rules/0/verbs","value":["create","patch"]}])"}),
+      "patch the writer role");
+  CommandResult denied;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        denied = check("tidb/basic");  // the authorizer sees the change within moments
+        return denied.exit_code == 1;
+      },
+      30s))
+      << denied.out << denied.err;
+  EXPECT_NE(denied.out.find("denied: delete backups, delete restores"), std::string::npos)
+      << denied.out;
+  EXPECT_NE(denied.out.find("dp1: grant the manager's user delete backups, delete restores on "
+                            "pingcap.com in namespace tidb"),
+            std::string::npos)
+      << denied.out;
+  ASSERT_EQ(Leave().exit_code, 0);
 }
 
 // --secret: the control plane's Secret (here in the same server) holds what the file holds, after

@@ -164,6 +164,7 @@ TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
   const std::string sa = "system:serviceaccount:br-federation:br-federation-member";
   ExpectAccess(*server_, sa,
                {{"list", "backups.pingcap.com", "elsewhere", "", true},
+                {"get", "backups.pingcap.com", "tidb-cluster", "", true},
                 {"watch", "restores.pingcap.com", "elsewhere", "", true},
                 {"create", "backups.pingcap.com", "tidb-cluster", "", true},
                 {"patch", "restores.pingcap.com", "tidb-cluster", "", true},

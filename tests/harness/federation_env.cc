@@ -22,6 +22,17 @@ bool ManagerProcess::Ready() const {
   return c.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200;
 }
 
+bool ManagerProcess::Leading() const {
+  const std::string metrics = Metrics();
+  for (size_t at = metrics.find("\nleader_election_master_status{"); at != std::string::npos;
+       at = metrics.find("\nleader_election_master_status{", at + 1)) {
+    const size_t end = metrics.find('\n', at + 1);
+    const std::string line = metrics.substr(at + 1, end - at - 1);
+    if (line.size() >= 2 && line.compare(line.size() - 2, 2, " 1") == 0) return true;
+  }
+  return false;
+}
+
 std::string ManagerProcess::Metrics() const {
   HttpClient c("http://127.0.0.1:" + std::to_string(metrics_port));
   return c.Request("GET", "/metrics", "", "", "*/*", 5s).body;

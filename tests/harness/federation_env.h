@@ -41,7 +41,9 @@ struct ManagerProcess {
   std::string log;  // its stderr
   int metrics_port = 0;
 
-  bool Ready() const;           // GET /readyz answers 200
+  bool Ready() const;  // GET /readyz answers 200 (a standby is Ready too)
+  // /metrics shows leader_election_master_status{...} 1: this process's controllers run.
+  bool Leading() const;
   std::string Metrics() const;  // GET /metrics body ("" when unreachable)
   std::string Log() const { return ReadFile(log); }
 };

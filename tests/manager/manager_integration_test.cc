@@ -93,6 +93,7 @@ class ManagerEnv : public ::testing::Test {
   }
 
   static bool Ready(const Manager& m) { return m.Ready(); }
+  static bool Leading(const Manager& m) { return m.Leading(); }
   static std::string Metrics(const Manager& m) { return m.Metrics(); }
 
   static Json VolumeBackup(const std::string& name, const std::vector<std::string>& clusters) {
@@ -470,15 +471,24 @@ TEST_F(ManagerEnv, OnlyTheLeaderWorksAndAStandbyTakesOver) {
       "--leader-elect", "--leader-lease-duration", "2s",   "--leader-renew-deadline",
       "1500ms",         "--leader-retry-period",   "200ms"};
   auto first = StartManager("leader-a", election);
-  ASSERT_TRUE(WaitFor([&] { return Ready(*first); })) << testing::ReadFile(first->log);
+  ASSERT_TRUE(WaitFor([&] { return Leading(*first) && Ready(*first); }))
+      << testing::ReadFile(first->log);
   auto second = StartManager("leader-b", election);
   ASSERT_TRUE(Create(VolumeBackup("led-1", {"c1", "c2"})).ok());
   EXPECT_EQ(
       JsonStringAt(WaitPhase("led-1", {"Complete", "Failed", "Invalid"}), {"status", "phase"}),
       "Complete");
-  EXPECT_FALSE(Ready(*second)) << "a standby does nothing";
+  EXPECT_FALSE(Leading(*second)) << "a standby does nothing";
+  // Readiness is independent of leadership (as in controller-runtime): a rolling update's new
+  // Pod turns Ready as a standby while the old one leads. /healthz too.
+  EXPECT_TRUE(WaitFor([&] { return Ready(*second); }, 30s)) << "a campaigning standby is Ready";
+  EXPECT_EQ(testing::HttpClient("http://127.0.0.1:" + std::to_string(second->metrics_port))
+                .Request("GET", "/healthz", "", "", "*/*", 2s)
+                .status,
+            200);
   first->process->Kill();
-  ASSERT_TRUE(WaitFor([&] { return Ready(*second); }, 30s)) << testing::ReadFile(second->log);
+  ASSERT_TRUE(WaitFor([&] { return Leading(*second) && Ready(*second); }, 30s))
+      << testing::ReadFile(second->log);
   ASSERT_TRUE(Create(VolumeBackup("led-2", {"c1", "c2"})).ok());
   EXPECT_EQ(
       JsonStringAt(WaitPhase("led-2", {"Complete", "Failed", "Invalid"}), {"status", "phase"}),
@@ -540,8 +550,16 @@ TEST_F(ManagerEnv, TheChartsCommandLineStartsLeadsAndWorks) {
   auto process = Process::Start(o);
   ASSERT_TRUE(process.ok()) << process.status().ToString();
   testing::HttpClient probe("http://127.0.0.1:6060");
+  // Ready (the chart's readiness probe) and leading: a standby is Ready too.
   ASSERT_TRUE(WaitFor(
-      [&] { return probe.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200; }, 90s))
+      [&] {
+        return probe.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200 &&
+               probe.Request("GET", "/metrics", "", "", "*/*", 2s)
+                       .body.find(
+                           "leader_election_master_status{name=\"br-federation-manager\"} 1") !=
+                   std::string::npos;
+      },
+      90s))
       << testing::ReadFile(o.stderr_path);
   auto lease = cp_client_->Get(kube::resources::Lease(), kNs, "br-federation-manager");
   ASSERT_TRUE(lease.ok()) << lease.status().ToString();
@@ -570,7 +588,7 @@ TEST_F(ManagerEnv, HelmReleaseNamesTheLeaseAndOneManagerOfAReleaseLeads) {
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     managers.push_back(std::move(*m));
   }
-  ASSERT_TRUE(WaitFor([&] { return Ready(*managers[0]) || Ready(*managers[1]); }))
+  ASSERT_TRUE(WaitFor([&] { return Leading(*managers[0]) || Leading(*managers[1]); }))
       << managers[0]->Log() << managers[1]->Log();
   auto lease = cp_client_->Get(kube::resources::Lease(), kNs, "br-federation-manager-fed1");
   ASSERT_TRUE(lease.ok()) << lease.status().ToString();
@@ -581,7 +599,7 @@ TEST_F(ManagerEnv, HelmReleaseNamesTheLeaseAndOneManagerOfAReleaseLeads) {
   EXPECT_EQ(JsonStringAt(WaitPhase("release-led", {"Complete", "Failed", "Invalid"}),
                          {"status", "phase"}),
             "Complete");
-  EXPECT_NE(Ready(*managers[0]), Ready(*managers[1])) << "exactly one of the release leads";
+  EXPECT_NE(Leading(*managers[0]), Leading(*managers[1])) << "exactly one of the release leads";
   auto again = cp_client_->Get(kube::resources::Lease(), kNs, "br-federation-manager-fed1");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(JsonStringAt(*again, {"spec", "holderIdentity"}), holder);

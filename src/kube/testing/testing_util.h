@@ -1,5 +1,6 @@
-// Test-only helpers for kube tests: a temporary directory removed at destruction, file writing,
-// and a throwaway self-signed certificate made with the openssl CLI.
+// Test-only helpers for unit tests above the kube layer: a temporary directory removed at
+// destruction, file writing, a throwaway self-signed certificate made with the openssl CLI, and
+// WaitFor (polls a condition until a generous deadline; never a fixed sleep).
 //
 // Thread-safety: single test thread.
 #ifndef BRFED_KUBE_TESTING_TESTING_UTIL_H_
@@ -7,10 +8,12 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 namespace brfed::kube::testing {
 
@@ -53,6 +56,17 @@ inline CertPair MakeSelfSigned(const TempDir& dir, const std::string& cn) {
       ".key -out " + dir.path() + "/" + cn + ".crt 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) return {};
   return {dir.Read(cn + ".crt"), dir.Read(cn + ".key")};
+}
+
+// Polls `pred` every 5 ms until it holds (true) or `deadline` passes (false).
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 }  // namespace brfed::kube::testing
