@@ -260,8 +260,11 @@ def issue16_rows(docs):
 
 
 def issue16(args):
-    rows = [row for d in args.dirs for row in issue16_rows(load(d))]
-    print("\n".join(ISSUE16_HEADER + rows))
+    """Rows of every folder, grouped by run name, folders in the order given (before, after)."""
+    rows = []
+    for i, d in enumerate(args.dirs):
+        rows += [(row.split(" | ")[0], i, row) for row in issue16_rows(load(d))]
+    print("\n".join(ISSUE16_HEADER + [row for _, _, row in sorted(rows)]))
     return 0
 
 
