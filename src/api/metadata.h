@@ -33,6 +33,19 @@ bool IsBeingDeleted(const Json& object);
 // `kind_label` (kVolumeBackupLabel or kVolumeRestoreLabel); "" when the member is not ours.
 std::string OwnerKeyOf(const Json& member, std::string_view kind_label);
 
+// Whether `member` is one the Go br-federation-manager built for the federation object `owner`
+// (a VolumeBackup or VolumeRestore): named `fed-<owner name>`, without any of our marks
+// (managed-by label, owner annotations), with `spec.<phase_field>` set (the federal phase Go
+// writes), created no earlier than the owner (an older one belongs to an earlier object of
+// the same name), and carrying every label of the owner (Go copies them all). Such a member is
+// adopted, not recreated.
+bool IsGoManagerMember(const Json& member, const Json& owner, std::string_view phase_field);
+
+// The merge patch that adopts a Go-built member: our managed-by label, `kind_label` naming the
+// owner, and the owner annotations, carrying the member's resourceVersion so an adoption
+// decided on a stale read gets Conflict.
+Json AdoptionPatch(const Json& member, const Json& owner, std::string_view kind_label);
+
 }  // namespace brfed::api
 
 #endif  // BRFED_API_METADATA_H_

@@ -17,8 +17,9 @@ namespace {
 constexpr double kMinSnapshotsDeleteRatio = 0.1;
 constexpr double kMaxSnapshotsDeleteRatio = 2.0;
 
-// Template fields upstream copies verbatim onto every member (plus
-// automountServiceAccountToken, which upstream drops).
+// Template fields upstream copies verbatim onto every member. automountServiceAccountToken is
+// in the CRD but not among them: upstream drops it, and so do we (the data plane's default
+// applies), so a template behaves the same under either manager.
 constexpr std::string_view kCopiedTemplateFields[] = {"cleanPolicy",
                                                       "calcSizeLevel",
                                                       "toolImage",
@@ -29,8 +30,7 @@ constexpr std::string_view kCopiedTemplateFields[] = {"cleanPolicy",
                                                       "priorityClassName",
                                                       "imagePullSecrets",
                                                       "additionalVolumes",
-                                                      "additionalVolumeMounts",
-                                                      "automountServiceAccountToken"};
+                                                      "additionalVolumeMounts"};
 
 constexpr std::string_view kCopiedBrFields[] = {"concurrency", "checkRequirements",
                                                 "sendCredToTikv", "options"};
@@ -204,49 +204,14 @@ void ValidateTemplate(const Json& tmpl, std::vector<ValidationIssue>& issues) {
   }
 }
 
-bool HasOurMarks(const Json& member) {
-  return !JsonStringAt(member, {"metadata", "labels", kManagedByLabel}).empty() ||
-         !JsonStringAt(member, {"metadata", "annotations", kOwnerAnnotation}).empty() ||
-         !JsonStringAt(member, {"metadata", "annotations", kOwnerUidAnnotation}).empty();
-}
-
-bool CarriesAllLabelsOf(const Json& member, const Json& volume_backup) {
-  const Json* labels = JsonAt(volume_backup, {"metadata", "labels"});
-  if (labels == nullptr || !labels->is_object()) return true;
-  for (const auto& [key, value] : labels->items()) {
-    const Json* copied = JsonAt(member, {"metadata", "labels", key});
-    if (copied == nullptr || *copied != value) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 bool IsGoManagerMember(const Json& member, const Json& volume_backup) {
-  if (JsonStringAt(member, {"metadata", "name"}) !=
-          MemberName(JsonStringAt(volume_backup, {"metadata", "name"})) ||
-      HasOurMarks(member) || JsonStringAt(member, {"spec", "federalVolumeBackupPhase"}).empty()) {
-    return false;
-  }
-  // A member older than the VolumeBackup belongs to an earlier object of the same name.
-  auto member_created = ParseRfc3339(JsonStringAt(member, {"metadata", "creationTimestamp"}));
-  auto vb_created = ParseRfc3339(JsonStringAt(volume_backup, {"metadata", "creationTimestamp"}));
-  if (!member_created.ok() || !vb_created.ok() || *member_created < *vb_created) return false;
-  return CarriesAllLabelsOf(member, volume_backup);
+  return IsGoManagerMember(member, volume_backup, "federalVolumeBackupPhase");
 }
 
 Json AdoptionPatch(const Json& member, const Json& volume_backup) {
-  const std::string name = JsonStringAt(volume_backup, {"metadata", "name"});
-  return {
-      {"metadata",
-       {{"resourceVersion", JsonStringAt(member, {"metadata", "resourceVersion"})},
-        {"labels",
-         {{std::string(kManagedByLabel), kManagedByValue},
-          {std::string(kVolumeBackupLabel), name}}},
-        {"annotations",
-         {{std::string(kOwnerAnnotation),
-           JsonStringAt(volume_backup, {"metadata", "namespace"}) + "/" + name},
-          {std::string(kOwnerUidAnnotation), JsonStringAt(volume_backup, {"metadata", "uid"})}}}}}};
+  return AdoptionPatch(member, volume_backup, kVolumeBackupLabel);
 }
 
 std::vector<ValidationIssue> ValidateVolumeBackup(const Json& volume_backup,

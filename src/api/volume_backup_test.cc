@@ -61,7 +61,8 @@ TEST(VolumeBackupTest, InitializeMemberAsUpstreamBuildsIt) {
   EXPECT_EQ(spec["calcSizeLevel"], "full");
   EXPECT_EQ(spec["toolImage"], "br:v1");
   EXPECT_EQ(spec["serviceAccount"], "sa");
-  EXPECT_EQ(spec["automountServiceAccountToken"], false);
+  // Dropped, as upstream drops it (we used to pass it on).
+  EXPECT_FALSE(spec.contains("automountServiceAccountToken"));
   EXPECT_EQ(spec["env"][0]["name"], "E");
   EXPECT_EQ(spec["priorityClassName"], "high");
   EXPECT_FALSE(spec.contains("snapshotsDeleteRatio"));

@@ -17,6 +17,7 @@ class FakeDataPlane : public kube::Client {
   std::optional<Status> review_error;  // e.g. 404 from servers without authorization APIs
   std::set<std::string> denied_verbs;
   std::vector<std::string> tidbclusters = {"tidb/basic"};
+  std::set<std::string> reviewed;  // "<verb>@<namespace>" of every access review
 
   const std::string& cluster_name() const override { return name_; }
   Result<Json> Request(std::string_view method, std::string_view path, const Json* body) override {
@@ -29,6 +30,8 @@ class FakeDataPlane : public kube::Client {
     if (method == "POST" && body) {
       if (review_error) return *review_error;
       const std::string verb = JsonStringAt(*body, {"spec", "resourceAttributes", "verb"});
+      reviewed.insert(verb + "@" +
+                      JsonStringAt(*body, {"spec", "resourceAttributes", "namespace"}));
       return Json{{"status", {{"allowed", denied_verbs.count(verb) == 0}}}};
     }
     return Status(Code::kNotFound, "not found");
@@ -121,6 +124,21 @@ TEST(CheckCluster, AccessReviewDeniedOrUnsupported) {
   ClusterCheck unsupported = CheckCluster(dp, "http://x", {});
   EXPECT_EQ(unsupported.access.state, CheckState::kNotChecked);
   EXPECT_TRUE(unsupported.ok());
+}
+
+// Reads are reviewed cluster-wide (the manager's caches watch every namespace); writes where
+// the members go: the --cluster targets' namespaces, else those holding a TidbCluster.
+TEST(CheckCluster, WritesAreReviewedWhereTheMembersGo) {
+  FakeDataPlane dp;
+  dp.tidbclusters = {"tidb/basic", "prod/main"};
+  EXPECT_TRUE(CheckCluster(dp, "http://x", {}).ok());
+  EXPECT_EQ(dp.reviewed,
+            (std::set<std::string>{"get@", "list@", "watch@", "create@prod", "create@tidb",
+                                   "patch@prod", "patch@tidb", "delete@prod", "delete@tidb"}));
+  dp.reviewed.clear();
+  EXPECT_TRUE(CheckCluster(dp, "http://x", {{"dp-1", "tidb", "basic"}}).ok());
+  EXPECT_EQ(dp.reviewed, (std::set<std::string>{"get@", "list@", "watch@", "create@tidb",
+                                                "patch@tidb", "delete@tidb"}));
 }
 
 TEST(CheckCluster, TidbClustersNamedOrAny) {

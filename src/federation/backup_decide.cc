@@ -149,6 +149,7 @@ class Decider {
           return s.member != nullptr && api::IsVolumeBackupComplete(*s.member);
         });
     ObserveGcRelease();
+    MarkSnapshotsCreated();
     if (!failures.empty() || all_complete || teardown_started) {
       Teardown(failures, all_complete);
       return;
@@ -192,8 +193,7 @@ class Decider {
     });
     if (all_snapshots && !api::MemberResumeGcSchedule(*init.member)) {
       PatchMember(init, {{"resumeGcSchedule", true}});
-      SetCondition(vbc::kSnapshotsCreated, "", "");
-      EndStep(backup_step::kCreateSnapshots);
+      EndStep(backup_step::kCreateSnapshots);  // visible before the condition, in steps[]
       StartStep(backup_step::kCompleteSnapshots);
       AddEvent("Normal", "SnapshotsCreated",
                "all " + std::to_string(slots_.size()) +
@@ -277,6 +277,18 @@ class Decider {
       }
     }
     return failures;
+  }
+
+  // SnapshotsCreated as upstream sets it: every member took its snapshots and the initialize
+  // member reports VolumeBackupInitializeComplete (GC and PD scheduling resumed).
+  void MarkSnapshotsCreated() {
+    if (slots_.empty() || api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) return;
+    const Slot& init = slots_[0];
+    if (init.member == nullptr || !api::IsVolumeBackupInitializeComplete(*init.member)) return;
+    const bool all_snapshots = std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+      return s.member != nullptr && api::IsVolumeBackupSnapshotsCreated(*s.member);
+    });
+    if (all_snapshots) SetCondition(vbc::kSnapshotsCreated, "", "");
   }
 
   void ObserveGcRelease() {

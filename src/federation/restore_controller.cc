@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/conditions.h"
 #include "api/labels.h"
 #include "api/metadata.h"
 #include "api/volume_restore.h"
@@ -79,7 +80,50 @@ struct RestoreReconciler::Observed {
   RestoreDecideInput input;
   runtime::ObjectPtr volume_backup;
   std::vector<runtime::ObjectPtr> members;
+  std::vector<runtime::ObjectPtr> unmarked;  // read past the cache
 };
+
+namespace {
+
+// Whether the VolumeRestore's members should exist by what it says (it is being deleted, or it
+// has started and not finished), so that a cache miss is worth a live read: the members the Go
+// br-federation-manager built carry none of our labels and so are in no cache of ours.
+bool MemberExpected(const Json& volume_restore) {
+  if (api::IsBeingDeleted(volume_restore)) return true;
+  const Json status = api::StatusOf(volume_restore);
+  namespace cond = api::vrt_condition;
+  return api::IsConditionTrue(status, cond::kRunning) &&
+         !api::IsConditionTrue(status, cond::kComplete) &&
+         !api::IsConditionTrue(status, cond::kFailed);
+}
+
+}  // namespace
+
+void RestoreReconciler::ReadUnmarkedMembers(const std::string& key, const Json& volume_restore,
+                                            Observed& o) const {
+  if (!MemberExpected(volume_restore)) return;
+  auto view = api::ParseVolumeRestore(volume_restore);
+  if (!view.ok()) return;
+  const std::string member_name = api::RestoreMemberName(view->name);
+  for (const auto& c : view->clusters) {
+    if (c.k8s_cluster_name.empty() || c.tc_namespace.empty() ||
+        o.input.observable_clusters.count(c.k8s_cluster_name) == 0 ||
+        deps_.clusters->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name})) {
+      continue;
+    }
+    auto client = deps_.clusters->ClientFor(c.k8s_cluster_name);
+    if (client == nullptr) continue;
+    auto read = client->Get(kube::resources::Restore(), c.tc_namespace, member_name);
+    if (!read.ok() || !JsonStringAt(*read, {"metadata", "labels", api::kManagedByLabel}).empty()) {
+      continue;  // absent, unreadable (the next pass reads again), or ours and the cache lags
+    }
+    auto found = std::make_shared<const Json>(std::move(*read));
+    o.input.unmarked_members[c.k8s_cluster_name] = found.get();
+    o.unmarked.push_back(std::move(found));
+    log::Info("member read past the cache",
+              {{"volumerestore", key}, {"cluster", c.k8s_cluster_name}, {"marked", "no"}});
+  }
+}
 
 RestoreReconciler::Observed RestoreReconciler::Observe(const std::string& key,
                                                        runtime::ObjectPtr vr) const {
@@ -151,6 +195,10 @@ std::vector<Write> RestoreReconciler::Lower(const Json& vr, const RestoreDecisio
       case MemberAction::Kind::kDelete:
         w.verb = Write::Verb::kDelete;
         break;
+      case MemberAction::Kind::kAdopt:
+        w.verb = Write::Verb::kMergePatch;
+        w.body = a.body;
+        break;
     }
     writes.push_back(std::move(w));
   }
@@ -188,6 +236,7 @@ Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string
   // The watch event of our own last write enqueues the key again; `wait` bounds the wait.
   if (auto wait = AwaitOwnWrites(*vr)) return runtime::ReconcileOutcome{*wait};
   Observed observed = Observe(key, vr);
+  ReadUnmarkedMembers(key, *vr, observed);
   RestoreDecision d = DecideRestore(observed.input);
   ExecuteResult result = executor_->Execute(key, Lower(*vr, d));
   if (result.decide_again) return runtime::ReconcileOutcome::DecideAgain();

@@ -97,6 +97,9 @@ class RestoreReconciler {
  private:
   struct Observed;
   Observed Observe(const std::string& key, runtime::ObjectPtr volume_restore) const;
+  // A live GET where the cache misses a member that should exist (see MemberExpected).
+  void ReadUnmarkedMembers(const std::string& key, const Json& volume_restore,
+                           Observed& observed) const;
   std::vector<Write> Lower(const Json& volume_restore, const RestoreDecision& d) const;
   // How long to wait for the caches to show our own last writes to the VolumeRestore and its
   // members (runtime::WriteExpectations); nullopt when they do.

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "api/labels.h"
 #include "api/volume_restore.h"
 #include "federation/restore_decide.h"
 #include "kube/resource.h"
@@ -108,7 +109,8 @@ class FakeClient final : public kube::testing::UnusedClient {
   int rv_ = 10;
 };
 
-// Data planes whose "cache" is the fake server itself (always fresh).
+// Data planes whose "cache" is the fake server itself (always fresh), selecting our managed-by
+// label as the real member informers do.
 class FakeDataPlanes final : public RestoreClusterView {
  public:
   std::set<std::string> ClusterNames() const override {
@@ -126,7 +128,10 @@ class FakeDataPlanes final : public RestoreClusterView {
     auto it = clients.find(cluster);
     if (it == clients.end()) return nullptr;
     auto r = it->second->Get(kube::resources::Restore(), key.ns, key.name);
-    return r.ok() ? std::make_shared<const Json>(*r) : nullptr;
+    if (!r.ok() || JsonStringAt(*r, {"metadata", "labels", api::kManagedByLabel}).empty()) {
+      return nullptr;
+    }
+    return std::make_shared<const Json>(*r);
   }
   std::map<std::string, std::shared_ptr<FakeClient>> clients;
 };
@@ -251,6 +256,35 @@ TEST_F(RestoreControllerTest, DrivesARestoreToCompleteWithEventsAndMetrics) {
             std::string::npos)
       << exposed;
   EXPECT_EQ(planes_.clients["a"]->creates + planes_.clients["b"]->creates, 2);
+}
+
+// Hand-over: members the Go manager built are in no cache of ours; a Running VolumeRestore
+// reads them past the cache, adopts them (no create) and drives them to the end.
+TEST_F(RestoreControllerTest, GoBuiltMembersAreReadPastTheCacheAndAdopted) {
+  CreateRestore(TwoClusters());
+  ASSERT_TRUE(Reconcile().ok());  // what the Go manager did: members, Running
+  ASSERT_TRUE(VrTrue("Running"));
+  Vr()["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z";
+  for (auto [cluster, ns] : {std::pair{"a", "ns-a"}, {"b", "ns-b"}}) {
+    Json& m = Member(cluster, ns);
+    m["metadata"].erase("labels");
+    m["metadata"].erase("annotations");
+    m["metadata"]["creationTimestamp"] = "2026-01-01T00:00:01Z";
+  }
+  Sync();
+  const int creates = planes_.clients["a"]->creates + planes_.clients["b"]->creates;
+  ASSERT_TRUE(Reconcile().ok());
+  EXPECT_EQ(Member("a", "ns-a")["metadata"]["labels"]["federation.pingcap.com/managed-by"],
+            "br-federation-manager");
+  EXPECT_EQ(RestoreReconciler::OwnerKey(Member("b", "ns-b")), "fed/r");
+  EXPECT_EQ(events_.back().rfind("Normal Adopted: fed-r in cluster", 0), 0u) << events_.back();
+  for (auto [cluster, ns] : {std::pair{"a", "ns-a"}, {"b", "ns-b"}}) {
+    Member(cluster, ns)["status"]["commitTs"] = "10";
+    SetMember(cluster, ns, "VolumeComplete");
+  }
+  ASSERT_TRUE(Reconcile().ok());
+  EXPECT_TRUE(VrTrue("VolumeComplete"));
+  EXPECT_EQ(planes_.clients["a"]->creates + planes_.clients["b"]->creates, creates);
 }
 
 TEST_F(RestoreControllerTest, StaleCacheConflictsAndRecovers) {

@@ -49,6 +49,9 @@ class Pass {
   }
 
   RestoreDecision Run() {
+    // Adoption first and alone: it changes the members' resourceVersions, and the adopted
+    // members reach the caches (and the next decision) through their watch events.
+    if (DecideAdoptions()) return std::move(d_);
     if (vr_.deleting) {
       Delete();
     } else {
@@ -65,6 +68,27 @@ class Pass {
   }
 
  private:
+  bool DecideAdoptions() {
+    bool any = false;
+    for (const auto& [cluster, member] : in_.unmarked_members) {
+      if (member == nullptr ||
+          !api::IsGoManagerMember(*member, *in_.volume_restore, "federalVolumeRestorePhase")) {
+        continue;
+      }
+      const std::string name = JsonStringAt(*member, {"metadata", "name"});
+      d_.actions.push_back({MemberAction::Kind::kAdopt, cluster,
+                            JsonStringAt(*member, {"metadata", "namespace"}), name,
+                            std::make_shared<const Json>(api::AdoptionPatch(
+                                *member, *in_.volume_restore, api::kVolumeRestoreLabel)),
+                            "", ""});
+      Event("Normal", "Adopted",
+            name + " in cluster " + cluster +
+                " was built by the Go br-federation-manager; continuing it");
+      any = true;
+    }
+    return any;
+  }
+
   void Event(std::string_view type, std::string_view why, std::string message) {
     d_.events.push_back({std::string(type), std::string(why), std::move(message)});
   }
@@ -420,9 +444,12 @@ class Pass {
     VolumesRestored(sync, async);
     if (sync || async) WarmUp(sync, check_wal_only);
     if (check_wal_only) {
-      // The data plane ends each member with Complete right after warm-up; no data restore.
-      if (All(mcond::kComplete))
+      // No data restore: complete once every member finished its warm-up, as upstream does (the
+      // data plane writes the member's Complete right after, or Failed instead of
+      // WarmUpComplete when the check finds corruption).
+      if (status_.IsTrue(cond::kWarmUpComplete)) {
         Terminal(cond::kComplete, "", "WAL check complete in every cluster");
+      }
       return;
     }
     if (!All(mcond::kTikvComplete)) return;

@@ -11,6 +11,7 @@
 #define BRFED_FEDERATION_RESTORE_DECIDE_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -34,18 +35,23 @@ struct RestoreDecideInput {
   // The subset whose client and member cache are usable now. A missing member in any other
   // cluster may just be invisible: no create there, no Cleaned, look again later.
   std::set<std::string> observable_clusters;
+  // Members named fed-<name> without our marks, keyed by k8sClusterName, that a live read found
+  // past the label-selected caches. Those the Go br-federation-manager built
+  // (api::IsGoManagerMember) are adopted before anything else is decided.
+  std::map<std::string, const Json*> unmarked_members;
   // spec.volumeBackupName looked up in the VolumeRestore's namespace; nullptr = not found.
   const Json* volume_backup = nullptr;
   Time now;
 };
 
 struct MemberAction {
-  enum class Kind { kCreate, kPatchPhase, kDelete };
+  // kAdopt: api::AdoptionPatch (our marks on a member the Go manager built), in `body`.
+  enum class Kind { kCreate, kPatchPhase, kDelete, kAdopt };
   Kind kind = Kind::kCreate;
   std::string k8s_cluster_name;
   std::string ns;
   std::string name;
-  // kCreate: the member object.
+  // kCreate: the member object; kAdopt: the merge patch.
   std::shared_ptr<const Json> body;
   // kPatchPhase: the new spec.federalVolumeRestorePhase and the resourceVersion it was
   // decided on (sent in the merge patch, so a stale decision fails with Conflict).

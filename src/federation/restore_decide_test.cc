@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -51,6 +52,7 @@ class World {
     for (const auto& c : known_) {
       if (!unobservable_.count(c)) in.observable_clusters.insert(c);
     }
+    for (const auto& [cluster, obj] : unmarked_) in.unmarked_members[cluster] = &obj;
     in.volume_backup = vb_.has_value() ? &*vb_ : nullptr;
     in.now = now_;
     return DecideRestore(in);
@@ -88,6 +90,14 @@ class World {
         case Kind::kDelete:
           members_.erase(a.k8s_cluster_name);
           break;
+        case Kind::kAdopt: {  // our label makes it visible to the member cache
+          Json& m = unmarked_.at(a.k8s_cluster_name);
+          if (m["metadata"]["resourceVersion"] != (*a.body)["metadata"]["resourceVersion"]) break;
+          members_[a.k8s_cluster_name] = ApplyMergePatch(m, *a.body);
+          members_[a.k8s_cluster_name]["metadata"]["resourceVersion"] = Rv();
+          unmarked_.erase(a.k8s_cluster_name);
+          break;
+        }
       }
     }
   }
@@ -135,6 +145,21 @@ class World {
   const std::vector<std::string>& phase_log() const { return phase_log_; }
   const std::map<std::string, int>& creates() const { return creates_; }
 
+  // Turns every member into one the Go br-federation-manager built: no marks of ours, the
+  // VolumeRestore's labels copied, created after it; out of the (label-selected) member cache.
+  void MakeMembersGoBuilt() {
+    vr_["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z";
+    vr_["metadata"]["labels"] = {{"team", "db"}};
+    for (auto& [cluster, m] : members_) {
+      m["metadata"]["labels"] = {{"team", "db"}};
+      m["metadata"].erase("annotations");
+      m["metadata"]["creationTimestamp"] = "2026-01-01T00:00:01Z";
+      unmarked_[cluster] = m;
+    }
+    members_.clear();
+  }
+  std::map<std::string, Json>& unmarked() { return unmarked_; }
+
   // Volume phase done with commitTs values; returns after the restore-data patch went out.
   void RunToTikvComplete(const std::map<std::string, std::string>& commit_ts) {
     Step();  // finalizer + Running + creates
@@ -149,6 +174,7 @@ class World {
 
   Json vr_;
   std::map<std::string, Json> members_;
+  std::map<std::string, Json> unmarked_;  // read past the cache
   std::set<std::string> known_{"a", "b", "c"};
   std::set<std::string> unobservable_;
   std::optional<Json> vb_;
@@ -164,6 +190,7 @@ std::vector<std::string> ActionSummary(const RestoreDecision& d) {
   for (const auto& a : d.actions) {
     const char* k = a.kind == Kind::kCreate   ? "create"
                     : a.kind == Kind::kDelete ? "delete"
+                    : a.kind == Kind::kAdopt  ? "adopt"
                                               : "patch";
     out.push_back(std::string(k) + ":" + a.k8s_cluster_name +
                   (a.kind == Kind::kPatchPhase ? ":" + a.federal_phase : ""));
@@ -348,15 +375,16 @@ TEST(RestoreDecideTest, CheckWalOnlyCompletesAfterWarmUpWithoutRestoreData) {
   w.SetAll("VolumeComplete");
   w.Step();
   w.SetAll("WarmUpStarted");
-  w.SetAll("WarmUpComplete");
-  w.SetMember("a", "Complete");
-  EXPECT_FALSE(w.True("Complete"));
+  w.SetMember("a", "WarmUpComplete");
+  w.SetMember("b", "WarmUpComplete");
   w.Step();
-  EXPECT_TRUE(w.True("WarmUpComplete"));
+  EXPECT_FALSE(w.True("WarmUpComplete"));
   EXPECT_FALSE(w.True("Complete"));
-  w.SetMember("b", "Complete");
-  w.SetMember("c", "Complete");
+  // Complete once every member shows WarmUpComplete, as upstream's federation does: the
+  // members' own Complete is not awaited (it used to be).
+  w.SetMember("c", "WarmUpComplete");
   RestoreDecision d = w.Step();
+  EXPECT_TRUE(w.True("WarmUpComplete"));
   EXPECT_TRUE(w.True("Complete"));
   EXPECT_FALSE(w.True("TikvComplete"));
   EXPECT_FALSE(w.True("DataComplete"));
@@ -808,6 +836,61 @@ TEST(RestoreDecideTest, ForeignMemberMakesItInvalid) {
   EXPECT_EQ(w.Cond("Invalid").message,
             "Restore ns-b/fed-r1 in cluster b already exists and belongs to another "
             "VolumeRestore (fed/r1 uid other)");
+}
+
+// Hand-over from the Go manager: its members (found past the cache) are adopted first and
+// alone, then the restore goes on from the status Go wrote, without a second create.
+TEST(RestoreDecideTest, GoBuiltMembersAreAdoptedThenDrivenToTheEnd) {
+  World w(World::ThreeClusters());
+  w.Step();  // what Go did: Running, members created
+  w.MakeMembersGoBuilt();
+  w.unmarked().at("b")["status"] = {
+      {"conditions", {{{"type", "VolumeComplete"}, {"status", "True"}}}}};
+  RestoreDecision d = w.Step();
+  EXPECT_EQ(ActionSummary(d), (Strings{"adopt:a", "adopt:b", "adopt:c"}));
+  EXPECT_FALSE(d.new_status.has_value()) << "adoption is decided alone";
+  ASSERT_TRUE(d.actions[0].body);
+  const Json& patch = *d.actions[0].body;
+  EXPECT_EQ(patch["metadata"]["labels"]["federation.pingcap.com/managed-by"],
+            "br-federation-manager");
+  EXPECT_EQ(patch["metadata"]["labels"]["federation.pingcap.com/volume-restore"], "r1");
+  EXPECT_EQ(patch["metadata"]["annotations"]["federation.pingcap.com/owner-uid"], "uid-1");
+  EXPECT_FALSE(patch["metadata"]["resourceVersion"].get<std::string>().empty());
+  EXPECT_EQ(d.events.front().reason, "Adopted");
+  EXPECT_TRUE(w.unmarked().empty());
+  EXPECT_EQ(w.members()["a"]["metadata"]["labels"]["team"], "db");
+  w.SetAll("VolumeComplete");
+  w.Step();
+  for (auto c : {"a", "b", "c"}) w.SetCommitTs(c, "500");
+  w.SetAll("TikvComplete");
+  w.Step();
+  w.SetMember("a", "DataComplete");
+  w.Step();
+  w.SetAll("Complete");
+  w.Step();
+  EXPECT_TRUE(w.True("Complete"));
+  for (const auto& [cluster, n] : w.creates()) EXPECT_EQ(n, 1) << cluster << ": one create";
+}
+
+// An unmarked fed-<name> that Go did not build for this object (labels not copied, older than
+// the VolumeRestore, or without a federal phase) is not adopted.
+TEST(RestoreDecideTest, UnmarkedMembersGoDidNotBuildAreNotAdopted) {
+  using Mutation = std::function<void(Json&)>;
+  const std::vector<std::pair<const char*, Mutation>> cases = {
+      {"labels not copied", [](Json& m) { m["metadata"]["labels"].erase("team"); }},
+      {"older than the restore",
+       [](Json& m) { m["metadata"]["creationTimestamp"] = "2025-12-31T23:59:59Z"; }},
+      {"no federal phase", [](Json& m) { m["spec"].erase("federalVolumeRestorePhase"); }},
+      {"another name", [](Json& m) { m["metadata"]["name"] = "fed-other"; }},
+  };
+  for (const auto& [what, mutate] : cases) {
+    World w(World::ThreeClusters());
+    w.Step();
+    w.MakeMembersGoBuilt();
+    mutate(w.unmarked().at("a"));
+    RestoreDecision d = w.Decide();
+    EXPECT_EQ(ActionSummary(d), (Strings{"adopt:b", "adopt:c"})) << what;
+  }
 }
 
 TEST(RestoreDecideTest, DeletionDeletesMembersThenCleans) {

@@ -2,9 +2,14 @@
 // deploy/data-plane/rbac.yaml applied as it ships, a token for its ServiceAccount, the federation
 // kubeconfig built with the page's `kubectl config` commands; the manager then completes a backup
 // and a restore in that data plane with that identity alone, without a single forbidden request.
-// Then the same with the identity and context `brfed clusters join` made.
+// Then the same with the identity and context `brfed clusters join` made, and a join with
+// --secret that a running manager picks up from its kubelet-style Secret mount.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <functional>
+
+#include "kube/pem.h"
 #include "kube/resource.h"
 #include "tests/deploy/deploy_util.h"
 #include "tests/harness/federation_env.h"
@@ -82,8 +87,11 @@ void ExpectRestoreCompletes(KubeApiServer& dp, kube::Client& control, const std:
 
 // The simulated TiDB Operator in the data plane and the manager with federation kubeconfig
 // `fed` (context dp1): a VolumeBackup and then a VolumeRestore of it complete, and the manager
-// was refused nothing.
-void ExpectBackupAndRestoreComplete(KubeApiServer& dp, const std::string& fed) {
+// was refused nothing. `before_backup` runs once the manager is up (with `fed` as it is then);
+// the backup starts once the manager's log shows `then_wait_for_log`.
+void ExpectBackupAndRestoreComplete(KubeApiServer& dp, const std::string& fed,
+                                    const std::function<void()>& before_backup = {},
+                                    const std::string& then_wait_for_log = "") {
   auto env = FederationEnv::Start({.data_planes = {"unused"}});
   ASSERT_TRUE(env.ok()) << env.status().ToString();
   // TiDB Operator in the data plane (admin rights, as the operator has).
@@ -116,6 +124,17 @@ void ExpectBackupAndRestoreComplete(KubeApiServer& dp, const std::string& fed) {
 
   auto control = KubeClientFor((*env)->control_plane().kubeconfig);
   ASSERT_TRUE(control.ok()) << control.status().ToString();
+  if (before_backup) {
+    ASSERT_TRUE(WaitFor(
+        [&] { return ReadFile(m.stderr_path).find("data planes loaded") != std::string::npos; },
+        60s))
+        << ReadFile(m.stderr_path);
+    ASSERT_NO_FATAL_FAILURE(before_backup());
+    ASSERT_TRUE(WaitFor(
+        [&] { return ReadFile(m.stderr_path).find(then_wait_for_log) != std::string::npos; }, 60s))
+        << "the manager did not pick up the change:\n"
+        << ReadFile(m.stderr_path);
+  }
   Json vb = {
       {"apiVersion", "federation.pingcap.com/v1alpha1"},
       {"kind", "VolumeBackup"},
@@ -134,6 +153,7 @@ void ExpectBackupAndRestoreComplete(KubeApiServer& dp, const std::string& fed) {
   EXPECT_EQ(JsonStringAt(backup, {"status", "phase"}), "Complete")
       << DumpJson(backup) << ReadFile(m.stderr_path) << ReadFile(sim.stderr_path);
   ASSERT_NO_FATAL_FAILURE(ExpectRestoreCompletes(dp, **control, (*env)->ns()));
+  EXPECT_TRUE((*manager)->Running()) << "the manager never restarted";
   const std::string log = ReadFile(m.stderr_path);
   for (const char* refused : {"forbidden", "Forbidden", " 403"}) {
     EXPECT_EQ(log.find(refused), std::string::npos) << "the manager was refused something:\n"
@@ -206,6 +226,80 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheIdentityJoinMad
   CommandResult joined = RunCommand(join, 90s);
   ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
   ExpectBackupAndRestoreComplete(dp, fed);
+}
+
+// What the kubelet does to a Secret volume: each sync writes the keys into a fresh timestamped
+// directory, points `..data_tmp` at it and renames that over `..data` (one atomic switch), links
+// each key `<dir>/<key> -> ..data/<key>` and removes the previous version.
+void ProjectSecret(KubeApiServer& server, const std::string& ns, const std::string& name,
+                   const std::string& dir) {
+  namespace fs = std::filesystem;
+  auto data = server.Kubectl({"-n", ns, "get", "secret", name, "-o", "jsonpath={.data}"});
+  ExpectKubectlOk(data, "get secret " + name);
+  const Json keys = ParseJson(data->out).value_or(Json::object());
+  ASSERT_FALSE(keys.empty()) << data->out;
+  static int version = 0;
+  const std::string fresh = "..2026_12_05_00_00_00." + std::to_string(++version);
+  fs::create_directories(dir + "/" + fresh);
+  for (const auto& [key, value] : keys.items()) {
+    WriteFile(dir + "/" + fresh + "/" + key,
+              kube::DecodeBase64(value.get<std::string>()).value_or(""));
+  }
+  std::error_code ec;
+  const fs::path old =
+      fs::is_symlink(dir + "/..data", ec) ? fs::read_symlink(dir + "/..data") : fs::path();
+  fs::create_directory_symlink(fresh, dir + "/..data_tmp");
+  fs::rename(dir + "/..data_tmp", dir + "/..data");
+  for (const auto& [key, value] : keys.items()) {
+    if (!fs::is_symlink(dir + "/" + key, ec)) fs::create_symlink("..data/" + key, dir + "/" + key);
+  }
+  if (!old.empty()) fs::remove_all(dir + "/" + old.string(), ec);
+}
+
+// docs/deploy.md's --secret flow with a running manager: the chart mounts the control plane's
+// br-federation-kubeconfig Secret; `brfed clusters join --secret` rewrites it; the kubelet
+// projects the new version (the ..data symlink swap above) and the manager, started before the
+// join with no data planes, picks up dp1 without a restart and completes a backup and a restore
+// there with the identity join made. (The Secret lives in the data plane's server here, which
+// stands in for the control plane's.)
+TEST(DataPlaneIdentity, ARunningManagerPicksUpAJoinThroughItsSecretMount) {
+  auto data_plane = KubeApiServer::Start();
+  ASSERT_TRUE(data_plane.ok()) << data_plane.status().ToString();
+  KubeApiServer& dp = **data_plane;
+  ASSERT_NO_FATAL_FAILURE(InstallOperatorCrds(dp));
+  const std::string empty = dp.dir().File("empty.kubeconfig");
+  WriteFile(empty, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  ExpectKubectlOk(dp.Kubectl({"create", "namespace", "br-federation"}), "namespace");
+  ExpectKubectlOk(dp.Kubectl({"-n", "br-federation", "create", "secret", "generic",
+                              "br-federation-kubeconfig", "--from-file=kubeconfig=" + empty}),
+                  "the chart's Secret");
+  const std::string mount = dp.dir().File("federation-kubeconfig");
+  ASSERT_NO_FATAL_FAILURE(ProjectSecret(dp, "br-federation", "br-federation-kubeconfig", mount));
+
+  ExpectBackupAndRestoreComplete(
+      dp, mount + "/kubeconfig",
+      [&] {
+        ProcessOptions join;
+        join.binary = std::string(BRFED_BINARY_DIR) + "/src/cli/brfed";
+        join.args = {"clusters",
+                     "join",
+                     "dp1",
+                     "--kubeconfig",
+                     dp.kubeconfig(),
+                     "--tc-namespace",
+                     kTcNamespace,
+                     "--federation-kubeconfig",
+                     dp.dir().File("federation.kubeconfig"),
+                     "--secret",
+                     "br-federation/br-federation-kubeconfig",
+                     "--control-kubeconfig",
+                     dp.kubeconfig()};
+        CommandResult joined = RunCommand(join, 90s);
+        ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
+        ASSERT_NO_FATAL_FAILURE(
+            ProjectSecret(dp, "br-federation", "br-federation-kubeconfig", mount));
+      },
+      "data-plane member caches synced cluster=dp1");
 }
 
 }  // namespace

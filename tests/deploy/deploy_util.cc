@@ -33,11 +33,10 @@ Result<CommandResult> RunTool(const std::string& name, const std::vector<std::st
   return RunCommand(o, timeout);
 }
 
-Result<std::string> HelmTemplate(const std::string& release, const std::string& ns,
-                                 const std::vector<std::string>& sets,
-                                 const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"template", release, SourcePath("deploy/charts/br-federation"),
-                                   "--namespace", ns};
+Result<std::string> HelmTemplateChart(const std::string& chart_dir, const std::string& release,
+                                      const std::string& ns, const std::vector<std::string>& sets,
+                                      const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"template", release, chart_dir, "--namespace", ns};
   for (const auto& s : sets) {
     args.push_back("--set");
     args.push_back(s);
@@ -49,6 +48,12 @@ Result<std::string> HelmTemplate(const std::string& release, const std::string& 
                   "helm template exited " + std::to_string(r.exit_code) + ": " + r.err);
   }
   return r.out;
+}
+
+Result<std::string> HelmTemplate(const std::string& release, const std::string& ns,
+                                 const std::vector<std::string>& sets,
+                                 const std::vector<std::string>& extra) {
+  return HelmTemplateChart(SourcePath("deploy/charts/br-federation"), release, ns, sets, extra);
 }
 
 Result<std::map<std::string, Json>> ObjectsByKindName(const std::string& yaml) {

@@ -29,8 +29,12 @@ Result<std::string> Tool(const std::string& name);
 Result<CommandResult> RunTool(const std::string& name, const std::vector<std::string>& args,
                               std::chrono::milliseconds timeout = 60s);
 
-// `helm template RELEASE deploy/charts/br-federation --namespace NS --set K=V ...`: the
-// rendered stream, or the error with helm's stderr.
+// `helm template RELEASE CHART_DIR --namespace NS --set K=V ...`: the rendered stream, or the
+// error with helm's stderr.
+Result<std::string> HelmTemplateChart(const std::string& chart_dir, const std::string& release,
+                                      const std::string& ns, const std::vector<std::string>& sets,
+                                      const std::vector<std::string>& extra = {});
+// HelmTemplateChart of our chart, deploy/charts/br-federation.
 Result<std::string> HelmTemplate(const std::string& release, const std::string& ns,
                                  const std::vector<std::string>& sets,
                                  const std::vector<std::string>& extra = {});

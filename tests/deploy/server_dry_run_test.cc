@@ -178,5 +178,90 @@ TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
                 {"create", "pods", "tidb-cluster", "", false}});
 }
 
+// docs/deploy.md's install, upgrade and uninstall commands, run as written (context `control`
+// is this server; the namespace br-federation was created by the suite with the page's
+// `kubectl create namespace`): `helm install` and `helm upgrade --reuse-values` against the
+// real kube-apiserver create and update the release's objects, and `helm uninstall` removes
+// them. No kubelet runs here, so no Pod starts; `--wait` is not used (nor by the page).
+TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
+  auto helm = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kubeconfig", server_->kubeconfig()});
+    return RunTool("helm", args, 120s);
+  };
+  auto expect_ok = [](const Result<CommandResult>& r, const std::string& what) {
+    ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
+    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->out << r->err;
+  };
+  auto deployment_image = [] {
+    auto r = server_->Kubectl({"-n", "br-federation", "get", "deployment", "br-federation-manager",
+                               "-o", "jsonpath={.spec.template.spec.containers[0].image}"});
+    return r.ok() && r->exit_code == 0 ? r->out : "(none)";
+  };
+  const std::string federation = server_->dir().File("federation.kubeconfig");
+  WriteFile(federation, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  expect_ok(server_->Kubectl({"-n", "br-federation", "create", "secret", "generic",
+                              "br-federation-kubeconfig", "--from-file=kubeconfig=" + federation}),
+            "create secret");
+  const std::string chart = SourcePath("deploy/charts/br-federation");
+  expect_ok(helm({"install", "br-federation", chart, "-n", "br-federation", "--set",
+                  "image=registry.example/brfed/br-federation-manager:0.1.0"}),
+            "helm install");
+  EXPECT_EQ(deployment_image(), "registry.example/brfed/br-federation-manager:0.1.0");
+  auto sa =
+      server_->Kubectl({"-n", "br-federation", "get", "serviceaccount", "br-federation-manager"});
+  expect_ok(sa, "the chart's ServiceAccount");
+
+  expect_ok(server_->Kubectl({"apply", "--server-side", "-f", SourcePath("deploy/crds/")}),
+            "kubectl apply --server-side -f deploy/crds/");
+  expect_ok(helm({"upgrade", "br-federation", chart, "-n", "br-federation", "--reuse-values",
+                  "--set", "image=registry.example/brfed/br-federation-manager:NEW"}),
+            "helm upgrade");
+  EXPECT_EQ(deployment_image(), "registry.example/brfed/br-federation-manager:NEW");
+  auto status = helm({"status", "br-federation", "-n", "br-federation", "-o", "json"});
+  expect_ok(status, "helm status");
+  if (status.ok()) {
+    const Json release = ParseJson(status->out).value_or(Json());
+    EXPECT_EQ(JsonIntAt(release, {"version"}), 2) << status->out;
+    EXPECT_EQ(JsonStringAt(release, {"info", "status"}), "deployed") << status->out;
+  }
+
+  expect_ok(helm({"uninstall", "br-federation", "-n", "br-federation"}), "helm uninstall");
+  expect_ok(
+      server_->Kubectl({"-n", "br-federation", "delete", "secret", "br-federation-kubeconfig"}),
+      "delete secret");
+  EXPECT_EQ(deployment_image(), "(none)");
+  // Helm leaves the CRDs (and so the user's objects).
+  expect_ok(server_->Kubectl({"get", "crd", "volumebackups.federation.pingcap.com"}), "CRDs stay");
+}
+
+// docs/deploy.md's migration: a release of upstream's Go chart (../shared/upstream) moved to
+// ours with `helm upgrade RELEASE deploy/charts/br-federation -f their-values.yaml --set image=`
+// on the real kube-apiserver. The Deployment's selector is immutable, so this fails unless ours
+// keeps upstream's names and selector.
+TEST_F(ServerDryRun, HelmUpgradeFromTheGoChartRelease) {
+  auto helm = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kubeconfig", server_->kubeconfig()});
+    return RunTool("helm", args, 120s);
+  };
+  auto expect_ok = [](const Result<CommandResult>& r, const std::string& what) {
+    ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
+    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->out << r->err;
+  };
+  const std::string upstream =
+      SourcePath("../shared/upstream/tidb-operator-release-1.6/charts/br-federation");
+  expect_ok(helm({"install", "gofed", upstream, "-n", "elsewhere"}), "helm install (Go chart)");
+  expect_ok(helm({"upgrade", "gofed", SourcePath("deploy/charts/br-federation"), "-n", "elsewhere",
+                  "-f", upstream + "/values.yaml", "--set",
+                  "image=registry.example/brfed/br-federation-manager:0.1.0"}),
+            "helm upgrade to ours");
+  auto image = server_->Kubectl({"-n", "elsewhere", "get", "deployment", "br-federation-manager",
+                                 "-o", "jsonpath={.spec.template.spec.containers[0].image}"});
+  expect_ok(image, "the Deployment");
+  if (image.ok()) {
+    EXPECT_EQ(image->out, "registry.example/brfed/br-federation-manager:0.1.0");
+  }
+  expect_ok(helm({"uninstall", "gofed", "-n", "elsewhere"}), "helm uninstall");
+}
+
 }  // namespace
 }  // namespace brfed::testing

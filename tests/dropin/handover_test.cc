@@ -11,6 +11,7 @@
 
 #include "kube/client.h"
 #include "kube/resource.h"
+#include "tests/dropin/go_era.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/kube_clients.h"
@@ -53,77 +54,35 @@ class HandOver : public ::testing::Test {
     return c.ok() ? *c : nullptr;
   }
 
-  // A VolumeBackup as a user (or a schedule) writes it, with the finalizer Go adds first.
   static Json GoEraVolumeBackup(const std::string& name) {
-    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-               {"kind", "VolumeBackup"},
-               {"metadata",
-                {{"name", name},
-                 {"namespace", kNs},
-                 {"labels", {{"team", "db"}, {"tidb.pingcap.com/backup-schedule", "nightly"}}},
-                 {"annotations", {{"example.com/iam-role", "backup"}}},
-                 {"finalizers", {"tidb.pingcap.com/backup-protection"}}}},
-               {"spec",
-                {{"clusters", Json::array()},
-                 {"template",
-                  {{"br", {{"sendCredToTikv", false}}},
-                   {"cleanPolicy", "Delete"},
-                   {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name}}}}}}}};
-    for (const char* c : {"c1", "c2"}) {
-      vb["spec"]["clusters"].push_back(
-          {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", kTcNs}});
-    }
-    return vb;
+    return testing::GoEraVolumeBackup(name, kNs, {"c1", "c2"}, kTcNs);
   }
-
-  // The member Backup exactly as the Go manager's buildBackupMember makes it.
   static Json GoMember(const Json& vb, const std::string& cluster, const std::string& phase) {
-    const std::string name = JsonStringAt(vb, {"metadata", "name"});
-    Json spec = {
-        {"backupMode", "volume-snapshot"},
-        {"backupType", "full"},
-        {"federalVolumeBackupPhase", phase},
-        {"cleanPolicy", "Delete"},
-        {"br", {{"cluster", "basic"}, {"clusterNamespace", kTcNs}, {"sendCredToTikv", false}}},
-        {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name + "-" + cluster}}},
-        {"cleanOption", {{"snapshotsDeleteRatio", 1.0}}}};
-    if (phase == "initialize") spec["volumeBackupInitJobMaxActiveSeconds"] = 600;
-    return {{"apiVersion", "pingcap.com/v1alpha1"},
-            {"kind", "Backup"},
-            {"metadata",
-             {{"name", "fed-" + name},
-              {"namespace", kTcNs},
-              {"labels", vb["metadata"]["labels"]},
-              {"annotations", vb["metadata"]["annotations"]}}},
-            {"spec", spec}};
+    return testing::GoBackupMember(vb, cluster, phase);
   }
 
   // The status the Go manager writes: Running (or further) and one entry per member it made.
   static void WriteGoStatus(const std::string& name, const std::string& phase,
                             const std::vector<std::string>& members) {
-    Json status = {{"phase", phase},
-                   {"timeStarted", "2026-01-01T00:00:00Z"},
-                   {"conditions",
-                    {{{"type", "Running"},
-                      {"status", "True"},
-                      {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}},
-                   {"backups", Json::array()}};
-    if (phase == "SnapshotsCreated") {
-      status["conditions"].push_back({{"type", "SnapshotsCreated"},
-                                      {"status", "True"},
-                                      {"lastTransitionTime", "2026-01-01T00:00:01Z"}});
-    }
+    std::vector<std::pair<std::string, std::string>> phases;
     for (const auto& c : members) {
-      Json member = GetMember(c, name);
-      status["backups"].push_back({{"k8sClusterName", c},
-                                   {"tcName", "basic"},
-                                   {"tcNamespace", kTcNs},
-                                   {"backupName", "fed-" + name},
-                                   {"phase", JsonStringAt(member, {"status", "phase"})}});
+      phases.emplace_back(c, JsonStringAt(GetMember(c, name), {"status", "phase"}));
     }
-    auto r = cp_->Patch(kube::resources::VolumeBackup(), kNs, name, kube::PatchType::kMerge,
-                        Json{{"status", status}}, "status");
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    Json status = testing::GoBackupStatus(GetVolumeBackup(name), phase, phases);
+    ASSERT_TRUE(PatchGoStatus(name, status).ok());
+  }
+
+  // Writes status where the CRD keeps it: the status subresource (ours), or the object itself
+  // (upstream's CRDs have none; the Go manager updates the whole object).
+  static Status PatchGoStatus(const std::string& name, const Json& status,
+                              const kube::Resource& resource = kube::resources::VolumeBackup()) {
+    auto r = cp_->Patch(resource, kNs, name, kube::PatchType::kMerge, Json{{"status", status}},
+                        "status");
+    if (!r.ok() && r.status().code() == Code::kNotFound) {
+      r = cp_->Patch(resource, kNs, name, kube::PatchType::kMerge, Json{{"status", status}});
+    }
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.status();
   }
 
   static Json GetMember(const std::string& cluster, const std::string& vb_name) {
@@ -274,9 +233,7 @@ TEST_F(HandOver, DeletingAGoEraBackupDeletesItsMembers) {
                   {{{"type", "Complete"},
                     {"status", "True"},
                     {"lastTransitionTime", "2026-01-01T00:01:00Z"}}}}};
-  ASSERT_TRUE(cp_->Patch(kube::resources::VolumeBackup(), kNs, name, kube::PatchType::kMerge,
-                         Json{{"status", status}}, "status")
-                  .ok());
+  ASSERT_TRUE(PatchGoStatus(name, status).ok());
   ASSERT_TRUE(cp_->Delete(kube::resources::VolumeBackup(), kNs, name).ok());
   auto ours = StartOurs("ours-delete");
   ASSERT_NE(ours, nullptr);
@@ -286,6 +243,111 @@ TEST_F(HandOver, DeletingAGoEraBackupDeletesItsMembers) {
     EXPECT_TRUE(WaitFor([&] { return GetMember(cluster, name).is_null(); }))
         << cluster << ": the member is deleted, not leaked: " << DumpJson(GetMember(cluster, name));
   }
+}
+
+// A VolumeRestore the Go manager started: its members built as Go builds them (restore-volume,
+// the VolumeRestore's labels and annotations, none of our marks) and its Running status; the
+// data plane restores the volumes meanwhile. Ours adopts the members and drives them to the end.
+TEST_F(HandOver, InFlightGoRestoreCompletes) {
+  const std::string source = "go-restore-source";
+  PlayGoManager(source, GoPhase::kTeardown);
+  if (HasFatalFailure()) return;
+  {
+    auto finisher = StartOurs("ours-restore-source");
+    ASSERT_NE(finisher, nullptr);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return JsonStringAt(GetVolumeBackup(source), {"status", "phase"}) == "Complete";
+        },
+        90s))
+        << DumpJson(GetVolumeBackup(source)) << finisher->Log();
+  }
+  const std::string name = "go-restore";
+  Json vr = {
+      {"apiVersion", "federation.pingcap.com/v1alpha1"},
+      {"kind", "VolumeRestore"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", kNs},
+        {"labels", {{"team", "db"}}},
+        {"annotations", {{"example.com/ticket", "42"}}},
+        {"finalizers", {"tidb.pingcap.com/restore-protection"}}}},
+      {"spec", {{"clusters", Json::array()}, {"template", {{"br", {{"sendCredToTikv", false}}}}}}}};
+  for (const char* c : {"c1", "c2"}) {
+    vr["spec"]["clusters"].push_back({{"k8sClusterName", c},
+                                      {"tcName", "basic"},
+                                      {"tcNamespace", kTcNs},
+                                      {"azName", std::string("us-west-2-") + c},
+                                      {"backup", {{"s3", GetMember(c, source)["spec"]["s3"]}}}});
+  }
+  ASSERT_TRUE(cp_->Create(kube::resources::VolumeRestore(), kNs, vr).ok());
+  Json status = {
+      {"phase", "Running"},
+      {"timeStarted", "2026-01-01T00:00:00Z"},
+      {"conditions",
+       {{{"type", "Running"}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}},
+      {"restores", Json::array()}};
+  for (const char* c : {"c1", "c2"}) {
+    Json patch = {
+        {"spec", {{"recoveryMode", true}}},
+        {"metadata", {{"annotations", {{"tidb.pingcap.com/tikv-volumes-ready", nullptr}}}}}};
+    ASSERT_TRUE(
+        dp_.at(c)
+            ->Patch(kube::resources::TidbCluster(), kTcNs, "basic", kube::PatchType::kMerge, patch)
+            .ok());
+    Json member = {
+        {"apiVersion", "pingcap.com/v1alpha1"},
+        {"kind", "Restore"},
+        {"metadata",
+         {{"name", "fed-" + name},
+          {"namespace", kTcNs},
+          {"labels", vr["metadata"]["labels"]},
+          {"annotations", vr["metadata"]["annotations"]}}},
+        {"spec",
+         {{"restoreMode", "volume-snapshot"},
+          {"backupType", "full"},
+          {"federalVolumeRestorePhase", "restore-volume"},
+          {"s3", GetMember(c, source)["spec"]["s3"]},
+          {"volumeAZ", std::string("us-west-2-") + c},
+          {"br", {{"cluster", "basic"}, {"clusterNamespace", kTcNs}, {"sendCredToTikv", false}}}}}};
+    auto created = dp_.at(c)->Create(kube::resources::Restore(), kTcNs, member);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    status["restores"].push_back({{"k8sClusterName", c},
+                                  {"tcName", "basic"},
+                                  {"tcNamespace", kTcNs},
+                                  {"restoreName", "fed-" + name},
+                                  {"phase", "Running"}});
+  }
+  ASSERT_TRUE(PatchGoStatus(name, status, kube::resources::VolumeRestore()).ok());
+  auto get_member = [&](const char* c) {
+    auto r = dp_.at(c)->Get(kube::resources::Restore(), kTcNs, "fed-" + name);
+    return r.ok() ? *r : Json();
+  };
+  for (const char* c : {"c1", "c2"}) {
+    ASSERT_TRUE(WaitFor([&] { return TrueCondition(get_member(c), "VolumeComplete"); }, 60s))
+        << c << " never restored its volumes: " << DumpJson(get_member(c)) << env_->SimLog();
+  }
+
+  auto ours = StartOurs("ours-restore");
+  ASSERT_NE(ours, nullptr);
+  Json seen;
+  WaitFor(
+      [&] {
+        auto r = cp_->Get(kube::resources::VolumeRestore(), kNs, name);
+        if (r.ok()) seen = *r;
+        const std::string phase = JsonStringAt(seen, {"status", "phase"});
+        return phase == "Complete" || phase == "Failed" || phase == "Invalid";
+      },
+      120s);
+  EXPECT_EQ(JsonStringAt(seen, {"status", "phase"}), "Complete") << DumpJson(seen) << ours->Log();
+  for (const char* c : {"c1", "c2"}) {
+    Json member = get_member(c);
+    EXPECT_EQ(JsonStringAt(member, {"metadata", "labels", kManagedBy}), "br-federation-manager")
+        << c << ": adopted " << DumpJson(member);
+    EXPECT_EQ(JsonStringAt(member, {"metadata", "labels", "team"}), "db") << DumpJson(member);
+    EXPECT_TRUE(TrueCondition(member, "Complete")) << DumpJson(member);
+  }
+  EXPECT_NE(ours->Log().find("Adopted"), std::string::npos) << ours->Log();
 }
 
 TEST_F(HandOver, ZzAuditLogIsClean) {
