@@ -1,10 +1,13 @@
 // fed_bench: end-to-end benchmarks of br-federation-manager against real processes on loopback
-// (issue 10). Each scenario starts a control-plane brfed-apiserver, N data-plane
-// brfed-apiservers (all with --audit-log), tidb-operator-sim --zero-latency and the manager,
-// drives VolumeBackups / VolumeRestores through the API, and computes its figures afterwards
-// from the audit logs. Results go to <out>/<scenario>.json (shape: bench/README.md).
+// (issues 10 and 16). Each scenario starts a control-plane API server, N data-plane API servers
+// (brfed-apiserver, or a real kube-apiserver through brfed-kube-testenv with --backend kube; all
+// with --audit-log), tidb-operator-sim --zero-latency (plus --imitate-resync when asked) and the
+// manager, drives VolumeBackups / VolumeRestores through the API, and computes its figures
+// afterwards from the audit logs and the VolumeBackups' status.steps[]. Results go to
+// <out>/<scenario>[_kube][_resync].json (shape: bench/README.md).
 //
-// Usage: fed_bench --out DIR [--commit SHA] [--scenario NAME]... [--backups N]
+// Usage: fed_bench --out DIR [--commit SHA] [--scenario NAME]... [--backups N] [--backend B]
+//                  [--imitate-resync] [--bin-dir DIR]
 // Scenarios: hop_latency_1dp hop_latency_3dp (+restore_3dp) hop_latency_10dp (+gc_pause_10dp)
 //            scale_10dp_200 (+startup_10dp).
 #include <netinet/in.h>
@@ -20,14 +23,17 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "core/duration.h"
 #include "core/json.h"
 #include "core/time.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "kube/kubeconfig_merge.h"
 #include "kube/resource.h"
 #include "tests/harness/harness.h"
 
@@ -46,8 +52,6 @@ using testing::WaitFor;
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-const std::string kBin = BRFED_BINARY_DIR;
-const std::string kSrc = BRFED_SOURCE_DIR;
 const std::string kNs = "default";    // VolumeBackups / VolumeRestores (control plane)
 const std::string kTcNs = "tidb";     // members and TidbCluster (data planes)
 const std::string kTcName = "basic";  // the simulator's default TidbCluster
@@ -156,10 +160,17 @@ ProcStats ReadProc(pid_t pid) {
   return p;
 }
 
+// How a scenario runs: which API server, which simulator timing, which product binaries.
+struct EnvOptions {
+  testing::Backend backend = testing::Backend::kBrfedApiServer;
+  bool imitate_resync = false;  // tidb-operator-sim --imitate-resync (TiDB Operator's 30 s waits)
+  std::string bin_dir = BRFED_BINARY_DIR;  // holds src/manager/... and src/sim/...
+};
+
 // Control plane + N data planes + simulator + manager, all on loopback.
 class Env {
  public:
-  explicit Env(int data_planes) {
+  Env(int data_planes, EnvOptions options) : options_(std::move(options)) {
     for (int i = 1; i <= data_planes; ++i) {
       char name[16];
       std::snprintf(name, sizeof name, "dp%02d", i);
@@ -175,12 +186,13 @@ class Env {
     testing::ApiServerOptions cp;
     cp.dir = dir_.File("cp");
     cp.name = "control-plane";
+    cp.backend = options_.backend;
     cp.extra_args = {"--audit-log", AuditOf("cp")};
     for (const char* f :
          {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
           "federation.pingcap.com_volumebackupschedules.yaml"}) {
       cp.extra_args.push_back("--crd");
-      cp.extra_args.push_back(kSrc + "/deploy/crds/" + f);
+      cp.extra_args.push_back(testing::FederationCrd(f));
     }
     fs::create_directories(cp.dir);
     auto started = testing::StartApiServer(cp);
@@ -196,7 +208,9 @@ class Env {
       testing::ApiServerOptions o;
       o.dir = dir_.File(name);
       o.name = name;
-      o.extra_args = {"--crd", kSrc + "/deploy/crds/test", "--audit-log", AuditOf(name)};
+      o.backend = options_.backend;
+      o.extra_args = testing::DataPlaneCrdArgs(options_.backend);
+      o.extra_args.insert(o.extra_args.end(), {"--audit-log", AuditOf(name)});
       fs::create_directories(o.dir);
       auto dp = testing::StartApiServer(o);
       if (!dp.ok()) Die(dp.status().ToString());
@@ -208,7 +222,7 @@ class Env {
 
   void StartSimulator() {
     ProcessOptions sim;
-    sim.binary = kBin + "/src/sim/tidb-operator-sim";
+    sim.binary = options_.bin_dir + "/src/sim/tidb-operator-sim";
     for (size_t i = 0; i < names_.size(); ++i) {
       sim.args.push_back("--cluster");
       sim.args.push_back(names_[i] + "=" + data_planes_[i]->kubeconfig);
@@ -216,6 +230,7 @@ class Env {
     sim.args.insert(sim.args.end(), {"--zero-latency", "--tikv-per-cluster", "1",
                                      "--volumes-per-store", "1", "--audit-log", SimAudit(),
                                      "--admin-addr", "127.0.0.1:0", "--log-level", "warn"});
+    if (options_.imitate_resync) sim.args.push_back("--imitate-resync");
     sim.stdout_path = dir_.File("sim.out");
     sim.stderr_path = dir_.File("sim.err");
     auto p = Process::Start(sim);
@@ -239,7 +254,7 @@ class Env {
     manager_.reset();
     const int port = FreePort();
     ProcessOptions o;
-    o.binary = kBin + "/src/manager/br-federation-manager";
+    o.binary = options_.bin_dir + "/src/manager/br-federation-manager";
     o.args = {"--kubeconfig",
               control_plane_->kubeconfig,
               "--federation-kubeconfig-path",
@@ -351,10 +366,40 @@ class Env {
     }
   }
 
+  // The manager's own view of the named VolumeBackups' pauses, from status.steps[] GCPause:
+  // timeTaken and controlPlaneTimeTaken (no samples from a manager without them).
+  Json ManagerPauseView(const std::vector<std::string>& names) const {
+    const std::set<std::string> wanted(names.begin(), names.end());
+    std::vector<double> whole, share;
+    auto ms = [](const Json& step, const char* field, std::vector<double>& out) {
+      auto d = ParseGoDuration(JsonStringAt(step, {field}));
+      if (d.ok()) out.push_back(std::chrono::duration<double, std::milli>(*d).count());
+    };
+    auto list = cp_client_->List(kube::resources::VolumeBackup(), kNs);
+    const Json* items = list.ok() ? JsonAt(*list, {"items"}) : nullptr;
+    for (const Json& item : items ? *items : Json::array()) {
+      if (!wanted.count(JsonStringAt(item, {"metadata", "name"}))) continue;
+      const Json* steps = JsonAt(item, {"status", "steps"});
+      for (const Json& step : steps && steps->is_array() ? *steps : Json::array()) {
+        if (JsonStringAt(step, {"stepName"}) != "GCPause") continue;
+        ms(step, "timeTaken", whole);
+        ms(step, "controlPlaneTimeTaken", share);
+      }
+    }
+    return {{"gc_pause", Stats(whole)}, {"control_plane", Stats(share)}};
+  }
+
+  // max(VmHWM, VmRSS) of the running manager, MiB.
+  double ManagerPeakRssMib() const {
+    if (!manager_) return 0;
+    ProcStats p = ReadProc(manager_->pid());
+    return std::round(std::max(p.vm_hwm_kib, p.vm_rss_kib) / 1024.0 * 10) / 10;
+  }
+
   // `tidb-operator-sim check` on the simulator's audit log: number of violations.
   Json SimulatorCheck() {
     ProcessOptions o;
-    o.binary = kBin + "/src/sim/tidb-operator-sim";
+    o.binary = options_.bin_dir + "/src/sim/tidb-operator-sim";
     o.args = {"check", "--audit-log", SimAudit()};
     auto r = testing::RunCommand(o, 120s);
     size_t violations = 0;
@@ -375,6 +420,7 @@ class Env {
   }
 
   void set_manager_args(std::vector<std::string> args) { manager_args_ = std::move(args); }
+  const EnvOptions& options() const { return options_; }
   std::string AuditOf(const std::string& server) const {
     return dir_.File(server + "-audit.jsonl");
   }
@@ -385,21 +431,14 @@ class Env {
 
  private:
   void WriteFederationKubeconfig() {
-    Json merged = {{"apiVersion", "v1"},
-                   {"kind", "Config"},
-                   {"clusters", Json::array()},
-                   {"users", Json::array()},
-                   {"contexts", Json::array()}};
-    for (const auto& dp : data_planes_) {
-      auto doc = ParseYaml(testing::ReadFile(dp->kubeconfig));
-      if (!doc.ok()) Die(doc.status().ToString());
-      for (const char* list : {"clusters", "users", "contexts"}) {
-        for (const auto& entry : (*doc)[list]) merged[list].push_back(entry);
-      }
-    }
-    std::ofstream(dir_.File("federation-kubeconfig")) << DumpJson(merged);
+    std::vector<std::string> kubeconfigs;
+    for (const auto& dp : data_planes_) kubeconfigs.push_back(testing::ReadFile(dp->kubeconfig));
+    auto merged = kube::MergeKubeconfigs(kubeconfigs);
+    if (!merged.ok()) Die(merged.status().ToString());
+    std::ofstream(dir_.File("federation-kubeconfig")) << DumpJson(*merged);
   }
 
+  EnvOptions options_;
   std::vector<std::string> names_;
   testing::TempDir dir_;
   std::unique_ptr<ApiServer> control_plane_;
@@ -488,6 +527,28 @@ class Audit {
     return first;
   }
 
+  // The manager's share of one backup's pause as the API servers saw it (ms): the init
+  // member's Initialized write -> the last execute write (the execute patch on the init member,
+  // the creates elsewhere), plus the last SnapshotsCreated write -> the next write on the init
+  // member (resumeGcSchedule); -1 when a mark is missing.
+  double ControlPlaneShareMs(const std::vector<std::string>& clusters,
+                             const std::string& member) const {
+    const std::vector<std::string> init = {clusters.front()};
+    const int64_t initialized = ConditionWrite(clusters.front(), member, "VolumeBackupInitialized");
+    if (initialized < 0) return -1;
+    int64_t executed = -1;
+    for (const auto& c : clusters) {
+      const int64_t t = NextManagerWrite({c}, member, initialized);
+      if (t < 0) return -1;
+      executed = std::max(executed, t);
+    }
+    const int64_t snapshots = LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated");
+    if (snapshots < 0) return -1;
+    const int64_t resumed = NextManagerWrite(init, member, snapshots);
+    if (resumed < 0) return -1;
+    return ((executed - initialized) + (resumed - snapshots)) / 1000.0;
+  }
+
   // Pause lengths (ms) of the holders whose member name is in `members`.
   std::vector<double> PauseLengths(const std::set<std::string>& members) const {
     std::vector<double> out;
@@ -510,8 +571,15 @@ class Audit {
     Json errors = Json::object();
     long total = 0;
     long conflicts = 0;
+    long writes = 0;
+    long status_writes = 0;  // VolumeBackup status writes, answered or not
     for (const auto& r : manager_requests_) {
       if (r.us < from_us || r.us > to_us) continue;
+      if (kWrites.count(r.verb)) ++writes;
+      if (r.server == "cp" && r.resource == "volumebackups" && r.subresource == "status" &&
+          (r.verb == "patch" || r.verb == "update")) {
+        ++status_writes;
+      }
       auto& bucket = by[r.server == "cp" ? "control_plane" : "data_planes"];
       std::string verb = r.verb + (r.subresource.empty() ? "" : "/" + r.subresource);
       bucket[verb] = bucket.value(verb, 0) + 1;
@@ -523,33 +591,66 @@ class Audit {
       }
       ++total;
     }
-    return {{"by_verb", by}, {"error_codes", errors}, {"conflicts", conflicts}, {"total", total}};
+    return {{"by_verb", by},          {"error_codes", errors},
+            {"conflicts", conflicts}, {"total", total},
+            {"writes", writes},       {"volume_backup_status_writes", status_writes}};
   }
 
  private:
   struct Request {
     int64_t us;
-    std::string server, verb, subresource;
+    std::string server, verb, resource, subresource;
     int code;
   };
+  static inline const std::set<std::string> kWrites = {"create", "update", "patch", "delete"};
   static void SortByTime(std::vector<Write>& list) {
     std::stable_sort(list.begin(), list.end(),
                      [](const Write& a, const Write& b) { return a.us < b.us; });
   }
+  // One request of either audit format: brfed-apiserver's lines, or kube-apiserver's
+  // audit.k8s.io/v1 Events (only their ResponseComplete stage; the others repeat the request).
+  struct Line {
+    int64_t us = -1;
+    std::string agent, verb, resource, subresource, name;
+    int code = 0;
+  };
+  static std::optional<Line> Normalize(const Json& j) {
+    Line l;
+    if (j.contains("auditID")) {
+      if (JsonStringAt(j, {"stage"}) != "ResponseComplete") return std::nullopt;
+      l.us = WallMicros(JsonStringAt(j, {"stageTimestamp"}));
+      l.agent = JsonStringAt(j, {"userAgent"});
+      l.verb = JsonStringAt(j, {"verb"});
+      l.resource = JsonStringAt(j, {"objectRef", "resource"});
+      l.subresource = JsonStringAt(j, {"objectRef", "subresource"});
+      l.name = JsonStringAt(j, {"objectRef", "name"});
+      l.code = static_cast<int>(JsonIntAt(j, {"responseStatus", "code"}));
+      return l;
+    }
+    l.us = WallMicros(JsonStringAt(j, {"time"}));
+    l.agent = JsonStringAt(j, {"user_agent"});
+    l.verb = JsonStringAt(j, {"verb"});
+    l.resource = JsonStringAt(j, {"resource"});
+    l.subresource = JsonStringAt(j, {"subresource"});
+    l.name = JsonStringAt(j, {"name"});
+    l.code = static_cast<int>(JsonIntAt(j, {"code"}));
+    return l;
+  }
+
   void LoadServer(const std::string& server, const std::string& path) {
-    static const std::set<std::string> kWrites = {"create", "update", "patch", "delete"};
-    for (const Json& line : ReadJsonLines(path)) {
-      const std::string agent = JsonStringAt(line, {"user_agent"});
-      const std::string verb = JsonStringAt(line, {"verb"});
-      const int code = static_cast<int>(JsonIntAt(line, {"code"}));
-      const int64_t us = WallMicros(JsonStringAt(line, {"time"}));
-      const bool manager = agent.rfind(kManagerAgent, 0) == 0;
-      const bool sim = agent.rfind(kSimAgent, 0) == 0;
+    for (const Json& json : ReadJsonLines(path)) {
+      const auto line = Normalize(json);
+      if (!line) continue;
+      const std::string& verb = line->verb;
+      const int code = line->code;
+      const int64_t us = line->us;
+      const bool manager = line->agent.rfind(kManagerAgent, 0) == 0;
+      const bool sim = line->agent.rfind(kSimAgent, 0) == 0;
       if (manager) {
-        manager_requests_.push_back({us, server, verb, JsonStringAt(line, {"subresource"}), code});
+        manager_requests_.push_back({us, server, verb, line->resource, line->subresource, code});
       }
       if (!kWrites.count(verb) || code < 200 || code >= 300) continue;
-      std::string key = server + "/" + JsonStringAt(line, {"name"});
+      std::string key = server + "/" + line->name;
       if (manager) manager_writes_[key].push_back({us, verb});
       if (sim) sim_writes_[key].push_back({us, verb});
     }
@@ -687,7 +788,56 @@ struct Context {
   int scale = 200;
   std::string keep_logs;  // "" = logs go with the temporary folder
   int scale_qps = 50;     // the manager's --kube-client-qps in the scale scenario
+  EnvOptions env;
+
+  // Result names of the non-default variants: <scenario>[_kube][_resync].
+  std::string Suffix() const {
+    return std::string(env.backend == testing::Backend::kKube ? "_kube" : "") +
+           (env.imitate_resync ? "_resync" : "");
+  }
+  // TiDB Operator's 30 s waits make a backup take minutes instead of seconds.
+  std::chrono::milliseconds BatchDeadline(std::chrono::milliseconds fast) const {
+    return env.imitate_resync ? fast * 5 : fast;
+  }
+  std::string Simulator() const {
+    return std::string("--zero-latency") + (env.imitate_resync ? " --imitate-resync" : "") +
+           ", 1 TiKV store x 1 volume per data plane";
+  }
+  Json Config(int data_planes, int volume_backups, int batch) const {
+    return {{"data_planes", data_planes}, {"volume_backups", volume_backups},
+            {"concurrent_batch", batch},  {"backend", testing::BackendName(env.backend)},
+            {"simulator", Simulator()},   {"bin_dir", env.bin_dir}};
+  }
 };
+
+// Issue 16's figures of one run: the pause from three sides (the API servers' audit logs, the
+// manager's status.steps[], the simulator's PD) and what the manager's writes cost.
+Json PauseAndCost(const Audit& audit, const std::vector<std::string>& clusters,
+                  const std::vector<std::string>& backups, const Json& manager_view,
+                  const Json& requests, double rss_mib) {
+  std::vector<double> shares;
+  std::set<std::string> members;
+  for (const auto& vb : backups) {
+    members.insert("fed-" + vb);
+    const double share = audit.ControlPlaneShareMs(clusters, "fed-" + vb);
+    if (share >= 0) shares.push_back(share);
+  }
+  const long writes = requests["writes"].get<long>();
+  const long conflicts = requests["conflicts"].get<long>();
+  auto per_vb = [&](long n) {
+    return backups.empty() ? 0.0 : std::round(double(n) / backups.size() * 100) / 100;
+  };
+  return {{"control_plane_share_audit", Stats(shares)},
+          {"manager_view", manager_view},
+          {"whole_pause", Stats(audit.PauseLengths(members))},
+          {"status_writes_per_volume_backup",
+           per_vb(requests["volume_backup_status_writes"].get<long>())},
+          {"manager_writes", writes},
+          {"manager_conflicts", conflicts},
+          {"conflict_percent_of_manager_writes",
+           writes == 0 ? 0.0 : std::round(100.0 * conflicts / writes * 100) / 100},
+          {"manager_peak_rss_mib", rss_mib}};
+}
 
 Json Header(const Context& ctx, const std::string& name, const std::string& description) {
   return {{"name", name},
@@ -730,7 +880,7 @@ int64_t NowMicros() {
 
 // Runs `count` VolumeBackups in batches of `batch`; returns the names and the phase counts.
 std::vector<std::string> RunBackups(Env& env, const std::string& prefix, int count, int batch,
-                                    Json& phases) {
+                                    std::chrono::milliseconds deadline, Json& phases) {
   std::vector<std::string> names;
   for (int start = 0; start < count; start += batch) {
     std::vector<Json> objects;
@@ -738,7 +888,7 @@ std::vector<std::string> RunBackups(Env& env, const std::string& prefix, int cou
       names.push_back(prefix + std::to_string(i));
       objects.push_back(env.VolumeBackup(names.back()));
     }
-    for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeBackup(), objects, 120s)) {
+    for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeBackup(), objects, deadline)) {
       phases[p] = phases.value(p, 0) + 1;
     }
   }
@@ -757,22 +907,24 @@ Json PerVolumeBackup(const Json& requests, int volume_backups) {
 }
 
 void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool with_gc) {
-  const std::string name = "hop_latency_" + std::to_string(data_planes) + "dp";
+  const std::string name = "hop_latency_" + std::to_string(data_planes) + "dp" + ctx.Suffix();
   std::cerr << "fed_bench: " << name << "\n";
   Json result =
       Header(ctx, name,
              "VolumeBackup orchestration hops: data-plane status write -> manager's reacting "
              "write, from the API servers' audit logs");
-  Env env(data_planes);
+  Env env(data_planes, ctx.env);
   env.StartServers();
   env.StartSimulator();
   env.StartManager("manager");
   auto start = SteadyClock::now();
   const int64_t from_us = NowMicros();
   Json phases = Json::object();
-  std::vector<std::string> names = RunBackups(env, "hop-", ctx.backups, ctx.batch, phases);
+  std::vector<std::string> names =
+      RunBackups(env, "hop-", ctx.backups, ctx.batch, ctx.BatchDeadline(120s), phases);
   const double backup_seconds = Seconds(SteadyClock::now() - start);
   const int64_t to_us = NowMicros();
+  const double rss_mib = env.ManagerPeakRssMib();
 
   Json restore_phases = Json::object();
   std::vector<std::string> restores;
@@ -783,39 +935,40 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
     for (int i = 0; i < ctx.restores && i < static_cast<int>(names.size()); ++i) {
       env.SetRecoveryMode();
       restores.push_back("rs-" + std::to_string(i));
-      for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeRestore(),
-                                             {env.VolumeRestore(restores.back(), names[i])}, 60s)) {
+      for (const auto& [n, p] :
+           env.RunBatch(kube::resources::VolumeRestore(),
+                        {env.VolumeRestore(restores.back(), names[i])}, ctx.BatchDeadline(60s))) {
         restore_phases[p] = restore_phases.value(p, 0) + 1;
       }
     }
     restore_seconds = Seconds(SteadyClock::now() - rstart);
   }
   env.StopManager();
+  const Json manager_view = env.ManagerPauseView(names);
   Json check = env.SimulatorCheck();
   if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
   Audit audit(env);
 
-  result["config"] = {{"data_planes", data_planes},
-                      {"volume_backups", ctx.backups},
-                      {"concurrent_batch", ctx.batch},
-                      {"simulator", "--zero-latency, 1 TiKV store x 1 volume per data plane"}};
+  result["config"] = ctx.Config(data_planes, ctx.backups, ctx.batch);
   Json hops = BackupHops(audit, env.names(), names);
   Json requests = audit.ManagerRequests(from_us, to_us);
-  result["results"] = {{"phases", phases},
-                       {"wall_seconds", std::round(backup_seconds * 1000) / 1000},
-                       {"hops", hops["hops"]},
-                       {"unmatched_hops", hops["unmatched_hops"]},
-                       {"manager_requests_per_volume_backup",
-                        PerVolumeBackup(requests, static_cast<int>(names.size()))},
-                       {"manager_requests_total", requests["total"]},
-                       {"manager_request_conflicts", requests["conflicts"]},
-                       {"simulator_check", check}};
+  result["results"] = {
+      {"phases", phases},
+      {"wall_seconds", std::round(backup_seconds * 1000) / 1000},
+      {"hops", hops["hops"]},
+      {"unmatched_hops", hops["unmatched_hops"]},
+      {"manager_requests_per_volume_backup",
+       PerVolumeBackup(requests, static_cast<int>(names.size()))},
+      {"manager_requests_total", requests["total"]},
+      {"manager_request_conflicts", requests["conflicts"]},
+      {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
+      {"simulator_check", check}};
   result["target"] = {{"hop_p99_ms", 50}};
   result["go_original"] = GoHops(kBackupHopNames);
   Write(ctx, result);
 
   if (with_gc) {
-    Json gc = Header(ctx, "gc_pause_" + std::to_string(data_planes) + "dp",
+    Json gc = Header(ctx, "gc_pause_" + std::to_string(data_planes) + "dp" + ctx.Suffix(),
                      "GC/PD-scheduler pause window per VolumeBackup (simulator audit "
                      "pd_pause -> pd_resume, monotonic clock) minus the simulator's configured "
                      "work inside it");
@@ -823,13 +976,16 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
     for (const auto& n : names) members.insert("fed-" + n);
     Json pause = Stats(audit.PauseLengths(members));
     gc["config"] = result["config"];
-    gc["results"] = {{"pause", pause},
-                     {"configured_work_ms", 0},
-                     {"overhead", pause},
-                     {"pause_expiries", audit.pause_expiries()},
-                     {"note",
-                      "with --zero-latency every simulated step takes 0 ms, so the whole pause "
-                      "is control-plane + API + simulator-process overhead"}};
+    gc["results"] = {
+        {"pause", pause},
+        {"configured_work_ms", 0},
+        {"overhead", pause},
+        {"pause_expiries", audit.pause_expiries()},
+        {"note", ctx.env.imitate_resync
+                     ? "with --imitate-resync the window includes TiDB Operator's 30 s "
+                       "resync waits that fall inside it, so only part of it is overhead"
+                     : "with --zero-latency every simulated step takes 0 ms, so the whole "
+                       "pause is control-plane + API + simulator-process overhead"}};
     gc["target"] = {{"overhead_ms", 100}};
     gc["go_original"] = {
         {"label", kImplied},
@@ -841,13 +997,12 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
     Write(ctx, gc);
   }
   if (with_restore) {
-    Json rs = Header(ctx, "restore_" + std::to_string(data_planes) + "dp",
+    Json rs = Header(ctx, "restore_" + std::to_string(data_planes) + "dp" + ctx.Suffix(),
                      "VolumeRestore orchestration hops (spec.volumeBackupName, no warm-up): "
                      "data-plane status write -> manager's reacting write");
-    rs["config"] = {{"data_planes", data_planes},
-                    {"volume_restores", restores.size()},
-                    {"concurrent_batch", 1},
-                    {"simulator", "--zero-latency; recoveryMode set before each restore"}};
+    rs["config"] = ctx.Config(data_planes, 0, 1);
+    rs["config"]["volume_restores"] = restores.size();
+    rs["config"]["simulator"] = ctx.Simulator() + "; recoveryMode set before each restore";
     Json rh = RestoreHops(audit, env.names(), restores);
     rs["results"] = {{"phases", restore_phases},
                      {"wall_seconds", std::round(restore_seconds * 1000) / 1000},
@@ -864,8 +1019,9 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
 
 void ScaleScenario(const Context& ctx) {
   const int data_planes = 10;
-  std::cerr << "fed_bench: scale_10dp_" << ctx.scale << "\n";
-  Env env(data_planes);
+  const std::string name = "scale_10dp_" + std::to_string(ctx.scale) + ctx.Suffix();
+  std::cerr << "fed_bench: " << name << "\n";
+  Env env(data_planes, ctx.env);
   env.set_manager_args({"--kube-client-qps", std::to_string(ctx.scale_qps), "--kube-client-burst",
                         std::to_string(ctx.scale_qps * 2)});
   env.StartServers();
@@ -877,10 +1033,11 @@ void ScaleScenario(const Context& ctx) {
     if (i > 0) env.StopManager();
     ready_ms.push_back(env.StartManager("manager-" + std::to_string(i)) * 1000.0);
   }
-  Json startup = Header(ctx, "startup_10dp",
+  Json startup = Header(ctx, "startup_10dp" + ctx.Suffix(),
                         "br-federation-manager start (exec) to the first 200 from /readyz, 10 "
                         "data planes, leader election off");
-  startup["config"] = {{"data_planes", data_planes}, {"runs", ready_ms.size()}};
+  startup["config"] = ctx.Config(data_planes, 0, 0);
+  startup["config"]["runs"] = ready_ms.size();
   startup["results"] = {{"start_to_ready", Stats(ready_ms)}};
   startup["target"] = Json::object();
   startup["go_original"] = {{"label", kImplied}, {"basis", "not comparable: no published figure"}};
@@ -904,7 +1061,8 @@ void ScaleScenario(const Context& ctx) {
       std::this_thread::sleep_for(100ms);
     }
   });
-  auto phases_by_name = env.RunBatch(kube::resources::VolumeBackup(), objects, 400s);
+  auto phases_by_name =
+      env.RunBatch(kube::resources::VolumeBackup(), objects, ctx.BatchDeadline(400s));
   const double total = Seconds(SteadyClock::now() - start);
   const int64_t to_us = NowMicros();
   sampling = false;
@@ -919,8 +1077,9 @@ void ScaleScenario(const Context& ctx) {
     ++error_lines;
   }
   env.StopManager();
+  const Json manager_view = env.ManagerPauseView(names);
   Json check = env.SimulatorCheck();
-  if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/scale_10dp");
+  if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
   Audit audit(env);
   Json requests = audit.ManagerRequests(from_us, to_us);
   Json per_vb = PerVolumeBackup(requests, ctx.scale);
@@ -928,13 +1087,9 @@ void ScaleScenario(const Context& ctx) {
   std::set<std::string> members;
   for (const auto& n : names) members.insert("fed-" + n);
 
-  Json result = Header(ctx, "scale_10dp_" + std::to_string(ctx.scale),
-                       "10 data planes x concurrent VolumeBackups created at once");
-  result["config"] = {{"data_planes", data_planes},
-                      {"manager_kube_client_qps", ctx.scale_qps},
-                      {"volume_backups", ctx.scale},
-                      {"concurrent_batch", ctx.scale},
-                      {"simulator", "--zero-latency, 1 TiKV store x 1 volume per data plane"}};
+  Json result = Header(ctx, name, "10 data planes x concurrent VolumeBackups created at once");
+  result["config"] = ctx.Config(data_planes, ctx.scale, ctx.scale);
+  result["config"]["manager_kube_client_qps"] = ctx.scale_qps;
   result["results"] = {
       {"phases", phases},
       {"all_complete", phases.value("Complete", 0) == ctx.scale},
@@ -949,6 +1104,9 @@ void ScaleScenario(const Context& ctx) {
       {"hops", hops["hops"]},
       {"unmatched_hops", hops["unmatched_hops"]},
       {"gc_pause", Stats(audit.PauseLengths(members))},
+      {"pause_and_cost",
+       PauseAndCost(audit, env.names(), names, manager_view, requests,
+                    std::round(std::max(after.vm_hwm_kib, peak_rss) / 1024.0 * 10) / 10)},
       {"simulator_check", check}};
   result["target"] = {{"all_complete", true}, {"errors", 0}, {"manager_peak_rss_mib", 64}};
   result["go_original"] = {
@@ -988,7 +1146,24 @@ int main(int argc, char** argv) {
                  "the manager's --kube-client-qps (burst: twice) in the scale scenario")
       ->check(CLI::Range(1, 100000));
   app.add_option("--keep-logs", ctx.keep_logs, "copy every process log and audit log here");
+  std::string backend = "brfed-apiserver";
+  app.add_option("--backend", backend,
+                 "brfed-apiserver (default) or kube (a real kube-apiserver through "
+                 "brfed-kube-testenv, as BRFED_TEST_APISERVER=kube; result names get _kube)");
+  app.add_flag("--imitate-resync", ctx.env.imitate_resync,
+               "run the simulator with --imitate-resync (TiDB Operator's own 30 s waits); "
+               "result names get _resync");
+  app.add_option("--bin-dir", ctx.env.bin_dir,
+                 "build folder whose src/manager/br-federation-manager and "
+                 "src/sim/tidb-operator-sim run (default: this build; e.g. an older commit's)")
+      ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
+  auto parsed = brfed::testing::ParseBackend(backend);
+  if (!parsed.ok()) {
+    std::cerr << "fed_bench: --backend " << backend << ": want brfed-apiserver or kube\n";
+    return 2;
+  }
+  ctx.env.backend = *parsed;
   std::filesystem::create_directories(ctx.out_dir);
   const std::set<std::string> known = {"hop_latency_1dp", "hop_latency_3dp", "hop_latency_10dp",
                                        "scale_10dp"};

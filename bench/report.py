@@ -2,8 +2,10 @@
 """Benchmark results: wrap Google Benchmark output, validate, summarise (standard library only).
 
   report.py wrap-micro RAW.json OUT.json --commit SHA --build-type TYPE
-  report.py validate DIR     # exit 0 when every DIR/*.json matches bench/README.md's shape
+  report.py validate DIR [--partial]  # exit 0 when every DIR/*.json matches bench/README.md's
+                                      # shape (--partial: a folder of some scenarios only)
   report.py summary DIR      # markdown summary table on stdout
+  report.py issue16 DIR...   # issue 16's table over several result folders (before / after)
 """
 import argparse
 import datetime
@@ -92,6 +94,24 @@ def check_hops(results, names, where):
     need(check, "violations", int, where + ".simulator_check")
 
 
+def check_pause_and_cost(r, where):
+    """Issue 16's block (hop_latency_* and scale_*; absent from files written before it)."""
+    if "pause_and_cost" not in r:
+        return
+    p = need(r, "pause_and_cost", dict, where)
+    w = where + ".pause_and_cost"
+    check_stats(need(p, "control_plane_share_audit", dict, w), w + ".control_plane_share_audit")
+    view = need(p, "manager_view", dict, w)
+    check_stats(need(view, "gc_pause", dict, w), w + ".manager_view.gc_pause")
+    check_stats(need(view, "control_plane", dict, w), w + ".manager_view.control_plane")
+    check_stats(need(p, "whole_pause", dict, w), w + ".whole_pause")
+    for key in ("status_writes_per_volume_backup", "conflict_percent_of_manager_writes",
+                "manager_peak_rss_mib"):
+        need(p, key, (int, float), w)
+    need(p, "manager_writes", int, w)
+    need(p, "manager_conflicts", int, w)
+
+
 def validate_file(path):
     with open(path) as f:
         doc = json.load(f)
@@ -118,6 +138,7 @@ def validate_file(path):
     if name.startswith("hop_latency_"):
         check_hops(r, BACKUP_HOPS, where)
         need(r, "wall_seconds", (int, float), where)
+        check_pause_and_cost(r, where)
     elif name.startswith("restore_"):
         check_hops(r, RESTORE_HOPS, where)
     elif name.startswith("gc_pause_"):
@@ -139,6 +160,7 @@ def validate_file(path):
         need(r, "manager_cpu_seconds", (int, float), where)
         need(r, "manager_peak_rss_mib", (int, float), where)
         check_stats(need(r, "gc_pause", dict, where), where + ".gc_pause")
+        check_pause_and_cost(r, where)
     elif name.startswith("startup_"):
         check_stats(need(r, "start_to_ready", dict, where), where + ".start_to_ready")
     elif name == "micro_bench":
@@ -157,10 +179,12 @@ def validate(args):
                 "gc_pause_10dp", "restore_3dp", "startup_10dp"}
     present = {os.path.basename(f)[:-5] for f in files}
     bad = 0
+    if args.partial:
+        expected = set()
     for name in sorted(expected - present):
         print(f"validate: missing {name}.json", file=sys.stderr)
         bad += 1
-    if not any(p.startswith("scale_") for p in present):
+    if not args.partial and not any(p.startswith("scale_") for p in present):
         print("validate: missing scale_10dp_<N>.json", file=sys.stderr)
         bad += 1
     for f in files:
@@ -188,6 +212,60 @@ def ms(v):
 
 def verdict(ok):
     return "met" if ok else "**missed**"
+
+
+def p50_p99(stats):
+    if not stats or not stats.get("samples"):
+        return "–"
+    return f"{stats['p50_ms']:.1f} / {stats['p99_ms']:.1f}"
+
+
+ISSUE16_HEADER = [
+    "", "## Issue 16: the pause and what the manager's writes cost", "",
+    "All times p50 / p99 ms. Hop p99 = the worst of the four backup hops. Share (audit) = "
+    "Initialized write -> last execute write + last SnapshotsCreated write -> resumeGcSchedule, "
+    "from the API servers' audit logs; share / pause (manager) = status.steps[] GCPause "
+    "controlPlaneTimeTaken / timeTaken; whole pause (PD) = the simulator's pd_pause -> pd_resume.",
+    "",
+    "| run | commit | phases | initialized_to_execute | hop p99 (worst) | share (audit) | "
+    "share (manager) | whole pause (PD) | pause (manager) | status writes / VB | "
+    "409s of manager writes | manager RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+
+def issue16_rows(docs):
+    """One row per run with the pause_and_cost block: issue 16's figures."""
+    rows = []
+    for name in sorted(n for n in docs if n.startswith(("hop_latency_", "scale_"))):
+        doc = docs[name]
+        r = doc["results"]
+        p = r.get("pause_and_cost")
+        if p is None:
+            continue
+        hops = r.get("hops", [])
+        worst = max((h.get("p99_ms", 0) for h in hops if h.get("samples")), default=None)
+        first = {h["hop"]: h for h in hops}
+        rows.append(
+            f"| {name} | {doc['git_commit'][:10]} | {json.dumps(r['phases'])} | "
+            f"{p50_p99(first.get('initialized_to_execute'))} | "
+            f"{ms(worst)} | "
+            f"{p50_p99(p['control_plane_share_audit'])} | "
+            f"{p50_p99(p['manager_view']['control_plane'])} | "
+            f"{p50_p99(p['whole_pause'])} | "
+            f"{p50_p99(p['manager_view']['gc_pause'])} | "
+            f"{p['status_writes_per_volume_backup']} | "
+            f"{p['conflict_percent_of_manager_writes']} % ({p['manager_conflicts']}/"
+            f"{p['manager_writes']}) | {p['manager_peak_rss_mib']} |")
+    return rows
+
+
+def issue16(args):
+    """Rows of every folder, grouped by run name, folders in the order given (before, after)."""
+    rows = []
+    for i, d in enumerate(args.dirs):
+        rows += [(row.split(" | ")[0], i, row) for row in issue16_rows(load(d))]
+    print("\n".join(ISSUE16_HEADER + [row for _, _, row in sorted(rows)]))
+    return 0
 
 
 def summary(args):
@@ -248,6 +326,8 @@ def summary(args):
                   "| – |",
                   f"| simulator invariant check | {r['simulator_check']['violations']} "
                   "violations | 0 |"]
+    rows = issue16_rows(docs)
+    lines += ISSUE16_HEADER + rows if rows else []
     st = docs.get("startup_10dp")
     if st:
         s = st["results"]["start_to_ready"]
@@ -273,14 +353,19 @@ def main():
     w.add_argument("--build-type", default="unknown")
     v = sub.add_parser("validate")
     v.add_argument("dir")
+    v.add_argument("--partial", action="store_true")
     s = sub.add_parser("summary")
     s.add_argument("dir")
+    i = sub.add_parser("issue16")
+    i.add_argument("dirs", nargs="+")
     args = p.parse_args()
     if args.cmd == "wrap-micro":
         wrap_micro(args)
         return 0
     if args.cmd == "validate":
         return validate(args)
+    if args.cmd == "issue16":
+        return issue16(args)
     return summary(args)
 
 

@@ -136,7 +136,11 @@ std::string GcPauseWindow(const Json& obj) {
     if (name.find("GC") == std::string::npos && name.find("Gc") == std::string::npos) continue;
     std::string window = Or(JsonStringAt(s, {"timeStarted"}), "?") + " .. " +
                          Or(JsonStringAt(s, {"timeCompleted"}), "(still paused)");
-    if (const std::string taken = JsonStringAt(s, {"timeTaken"}); !taken.empty()) {
+    const std::string taken = JsonStringAt(s, {"timeTaken"});
+    const std::string control_plane = JsonStringAt(s, {"controlPlaneTimeTaken"});
+    if (!taken.empty() && !control_plane.empty()) {
+      window += " (" + taken + ", of which waiting on the manager " + control_plane + ")";
+    } else if (!taken.empty()) {
       window += " (" + taken + ")";
     }
     return window;

@@ -29,7 +29,8 @@ std::string DescribeVolumeBackupSchedule(const Json& vbks, const std::vector<Jso
 std::string SummarizeVolumeBackup(const Json& vb, const Style& style);
 std::string SummarizeVolumeRestore(const Json& vr, const Style& style);
 
-// The GC-pause step ("" when absent): the step whose name mentions GC.
+// The GC-pause step ("" when absent): the step whose name mentions GC, with its length and the
+// manager's share of it (controlPlaneTimeTaken) when recorded.
 std::string GcPauseWindow(const Json& obj);
 
 }  // namespace brfed::cli

@@ -64,6 +64,17 @@ TEST(DescribeVolumeBackup, ShowsUnreachableDataPlanesAndThePauseBudget) {
   EXPECT_NE(out.find("cluster dp-2: GET /version: timeout"), std::string::npos) << out;
 }
 
+TEST(DescribeVolumeBackup, GcPauseShowsTheManagersShareWhenRecorded) {
+  Json vb = CompletedBackup();
+  vb["status"]["steps"][0]["controlPlaneTimeTaken"] = "15ms";
+  const std::string out =
+      DescribeVolumeBackup(vb, {}, *ParseRfc3339("2026-01-01T00:01:00Z"), Style(false));
+  EXPECT_NE(out.find("GC paused:      2026-01-01T00:00:01Z .. 2026-01-01T00:00:03Z (2s, of which "
+                     "waiting on the manager 15ms)"),
+            std::string::npos)
+      << out;
+}
+
 TEST(DescribeVolumeBackup, FreshObjectSaysWhatIsMissing) {
   Json vb = {{"metadata", {{"name", "x"}}}};
   const std::string out = DescribeVolumeBackup(vb, {}, Time{}, Style(false));

@@ -10,8 +10,10 @@
 // Metrics: upstream's fed_volume_backup_status, fed_volume_backup_total_time_sec,
 // fed_volume_backup_total_size_gb, fed_volume_backup_cleanup_status,
 // fed_volume_backup_cleanup_total_time_sec, plus
-// brfed_volume_backup_hop_latency_seconds{cluster} (member event -> our reacting write) and
-// brfed_volume_backup_gc_pause_seconds{namespace}.
+// brfed_volume_backup_hop_latency_seconds{cluster} (member event -> our reacting write),
+// brfed_volume_backup_gc_pause_seconds{namespace} (the window as the manager saw it) and
+// brfed_volume_backup_gc_pause_control_plane_seconds{namespace} (its part spent waiting on the
+// manager, from the GcPauseMarks kept here; none for a window opened before this process).
 //
 // Write path: member writes (the pause-critical ones) go first in a decision and to each data
 // plane's own client; the status write is last, on the control plane's status client, and
@@ -65,6 +67,9 @@ class VolumeBackupController final : public FederationController {
                                                          const BackupObservation& obs);
   void ReadMissingMembers(const Json& volume_backup, BackupObservation& obs);
   void ObserveHopLatency(const std::string& key);
+  // NotePauseEvent runs under mu_; NotePauseWrite takes it.
+  void NotePauseEvent(const std::string& key, const std::string& cluster, const Json& member);
+  void NotePauseWrite(const std::string& key, const Write& write);
   void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
   std::vector<std::string> OnMemberEvent(const std::string& cluster, const Json& member);
 
@@ -85,6 +90,13 @@ class VolumeBackupController final : public FederationController {
   std::map<std::string, std::pair<std::string, SteadyTime>> permanent_errors_;
   // When a member event for a key arrived, for the hop-latency histogram.
   std::map<std::string, std::pair<std::string, SteadyTime>> member_event_at_;
+  // What this manager saw of each key's open GC-pause window (GcPauseMarks), with the first
+  // SnapshotsCreated event of each member's cluster.
+  struct PauseSeen {
+    GcPauseMarks marks;
+    std::map<std::string, Time> snapshots_seen;
+  };
+  std::map<std::string, PauseSeen> pause_seen_;
   // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
   std::set<std::string> exists_uncached_;
 
@@ -96,6 +108,7 @@ class VolumeBackupController final : public FederationController {
   runtime::Histogram* hop_latency_ = nullptr;
   runtime::Histogram* gc_pause_ = nullptr;
   runtime::Counter* pause_budget_exceeded_ = nullptr;
+  runtime::Histogram* gc_pause_control_plane_ = nullptr;
 };
 
 }  // namespace brfed::federation

@@ -1,5 +1,6 @@
 #include "federation/backup_decide.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -173,7 +174,9 @@ class Decider {
     if (api::MemberFederalPhase(*init.member) == phase::kInitialize) {
       PatchMember(init, {{"federalVolumeBackupPhase", phase::kExecute}});
       EndStep(backup_step::kInitialize);
-      StartStep(backup_step::kGcPause);
+      // The window opened when the event saying so arrived, not when this pass began.
+      StartStep(backup_step::kGcPause,
+                std::min(obs_.now, obs_.gc_pause.initialized_seen.value_or(obs_.now)));
       StartStep(backup_step::kCreateSnapshots);
       AddEvent("Normal", "Initialized",
                "GC and PD scheduling paused by cluster " + init.ref.k8s_cluster_name +
@@ -719,11 +722,12 @@ class Decider {
     return nullptr;
   }
 
-  // Returns true when the step starts now.
-  bool StartStep(const char* name) {
+  // Returns true when the step starts now (at `at`, default the observation's time).
+  bool StartStep(const char* name, std::optional<Time> at = std::nullopt) {
     if (FindStep(name) != nullptr) return false;
     if (!status_["steps"].is_array()) status_["steps"] = Json::array();
-    status_["steps"].push_back({{"stepName", name}, {"timeStarted", FormatRfc3339Micro(obs_.now)}});
+    status_["steps"].push_back(
+        {{"stepName", name}, {"timeStarted", FormatRfc3339Micro(at.value_or(obs_.now))}});
     return true;
   }
 
@@ -738,8 +742,20 @@ class Decider {
     (*step)["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::milliseconds(1)));
     if (std::string_view(name) == backup_step::kGcPause) {
       decision_.gc_pause_seconds = std::chrono::duration<double>(taken).count();
+      if (started.ok()) RecordControlPlaneShare(*started, *step);
     }
     return true;
+  }
+
+  // The manager's share of the GC-pause window that closes now, when this process saw it open
+  // (its marks start at the window's start; timeStarted keeps microseconds only).
+  void RecordControlPlaneShare(Time started, Json& step) {
+    const auto& seen = obs_.gc_pause.initialized_seen;
+    if (!seen || *seen - started > std::chrono::milliseconds(1)) return;
+    const auto share = GcPauseControlPlaneShare(started, obs_.now, obs_.gc_pause);
+    step["controlPlaneTimeTaken"] =
+        FormatGoDuration(RoundGoDuration(share, std::chrono::milliseconds(1)));
+    decision_.gc_pause_control_plane_seconds = std::chrono::duration<double>(share).count();
   }
 
   // ---- actions ----------------------------------------------------------------------------
@@ -800,6 +816,19 @@ class Decider {
 };
 
 }  // namespace
+
+std::chrono::nanoseconds GcPauseControlPlaneShare(Time opened, Time closed,
+                                                  const GcPauseMarks& marks) {
+  using std::chrono::nanoseconds;
+  const nanoseconds window = std::max(nanoseconds(0), closed - opened);
+  auto part = [&](Time from, Time to) { return std::clamp<nanoseconds>(to - from, {}, window); };
+  nanoseconds share{0};
+  if (marks.execute_written) share += part(opened, *marks.execute_written);
+  if (marks.snapshots_seen) {
+    share += part(*marks.snapshots_seen, marks.resume_written.value_or(closed));
+  }
+  return std::min(share, window);
+}
 
 BackupDecision DecideVolumeBackup(const BackupObservation& observation,
                                   const BackupDecideOptions& options) {

@@ -51,6 +51,23 @@ struct BackupClusterView {
 // Condition on a VolumeBackup: True (reason ProbeFailed) naming every data plane the manager
 // cannot reach and its last error; False (reason Reachable) once all answer again.
 inline constexpr std::string_view kDataPlaneUnreachableCondition = "DataPlaneUnreachable";
+// What the manager itself saw of one backup's GC-pause window: when its events arrived and when
+// its writes were answered (wall clock). The controller keeps them in memory, so a manager that
+// restarted inside a window has none for it and reports no control-plane share for that window.
+struct GcPauseMarks {
+  std::optional<Time> initialized_seen;  // first event of the init member holding the pause
+  std::optional<Time> execute_written;   // the last execute write (execute patch, member create)
+  std::optional<Time> snapshots_seen;    // the latest first-SnapshotsCreated event over members
+  std::optional<Time> resume_written;    // the resumeGcSchedule patch answered
+};
+
+// The part of the pause window [opened, closed] spent waiting on the manager: from opened
+// (Initialized seen) to the last execute write answered, plus from the last SnapshotsCreated
+// seen to resumeGcSchedule answered (or to `closed` when the window closed without one: a
+// teardown decided in that pass). A missing mark contributes nothing; each part and the sum are
+// clamped to the window, so the share never exceeds it. Pure.
+std::chrono::nanoseconds GcPauseControlPlaneShare(Time opened, Time closed,
+                                                  const GcPauseMarks& marks);
 
 struct BackupObservation {
   std::shared_ptr<const Json> volume_backup;
@@ -59,6 +76,7 @@ struct BackupObservation {
   // Keyed by k8sClusterName; a cluster missing here is treated as unreachable.
   std::map<std::string, BackupClusterView> clusters;
   Time now;
+  GcPauseMarks gc_pause;
 };
 
 struct BackupDecideOptions {
@@ -114,6 +132,8 @@ struct BackupDecision : Decision<BackupAction> {
   std::optional<double> cleanup_seconds;
   std::optional<double> gc_pause_seconds;  // when the GC-pause window closes
   bool pause_budget_exceeded = false;      // failed by the GC-pause budget in this decision
+  // With gc_pause_seconds, when this manager saw the window open (GcPauseMarks).
+  std::optional<double> gc_pause_control_plane_seconds;
 };
 
 // Failed condition reason when the GC-pause budget ran out.
@@ -122,7 +142,9 @@ inline constexpr std::string_view kReasonPauseBudgetExceeded = "PauseBudgetExcee
 // Step names in status.steps[] (brfed addition), in protocol order.
 namespace backup_step {
 inline constexpr const char* kInitialize = "Initialize";  // init member created -> Initialized
-inline constexpr const char* kGcPause = "GCPause";  // Initialized -> resumed, or teardown sent
+// Initialized seen -> release seen, or teardown sent; it also carries controlPlaneTimeTaken
+// (GcPauseControlPlaneShare) when this manager saw the whole window.
+inline constexpr const char* kGcPause = "GCPause";
 inline constexpr const char* kCreateSnapshots = "CreateSnapshots";      // -> all SnapshotsCreated
 inline constexpr const char* kCompleteSnapshots = "CompleteSnapshots";  // -> all Complete
 inline constexpr const char* kTeardown = "Teardown";  // teardown sent -> all members done

@@ -47,6 +47,7 @@ class World {
     obs.volume_backup = std::make_shared<Json>(vb_);
     obs.known_clusters = known_;
     obs.now = now_;
+    obs.gc_pause = gc_pause_;
     for (const auto& c : known_) {
       BackupClusterView view;
       // As the controller does: a cluster the probe finds unreachable gets no actions.
@@ -188,6 +189,7 @@ class World {
   std::vector<std::string> events_;
   bool gone_ = false;
   Time now_ = kT0;
+  GcPauseMarks gc_pause_;  // what the controller would have seen
   long rv_ = 100;
 
   const Json& status() const { return vb_["status"]; }
@@ -323,6 +325,99 @@ TEST(BackupDecideTest, ResumeGcOnlyAfterEverySnapshotCreated) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+const Json* FindStep(const Json& status, const std::string& name) {
+  for (const Json& s : status["steps"]) {
+    if (s["stepName"] == name) return &s;
+  }
+  return nullptr;
+}
+
+TEST(GcPauseControlPlaneShareTest, Table) {
+  using std::chrono::milliseconds;
+  const Time t = kT0;  // the window opens (Initialized seen)
+  auto at = [&](int ms) { return std::optional<Time>(t + milliseconds(ms)); };
+  struct Case {
+    const char* name;
+    int closed_ms;
+    GcPauseMarks marks;
+    int want_ms;
+  };
+  const Case cases[] = {
+      {"no marks: nothing is counted", 1000, {}, 0},
+      {"both parts", 1000, {t, at(30), at(900), at(950)}, 30 + 50},
+      {"execute only (window closed before every snapshot)", 1000, {t, at(40), {}, {}}, 40},
+      {"no resume answered yet: up to the close (teardown in that pass)",
+       1000,
+       {t, at(10), at(980), {}},
+       10 + 20},
+      {"marks out of order contribute nothing", 1000, {t, at(-5), at(900), at(800)}, 0},
+      {"a part past the close is clamped to the window", 100, {t, at(500), {}, {}}, 100},
+      {"the sum never exceeds the window", 100, {t, at(90), at(0), at(90)}, 100},
+      {"empty window", 0, {t, at(10), at(0), at(10)}, 0},
+      {"closed before opened", -10, {t, at(10), {}, {}}, 0},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(GcPauseControlPlaneShare(t, t + milliseconds(c.closed_ms), c.marks),
+              milliseconds(c.want_ms))
+        << c.name;
+  }
+}
+
+TEST(BackupDecideTest, GcPauseStepCarriesTheControlPlaneShare) {
+  using std::chrono::milliseconds;
+  World w(NewVolumeBackup());
+  w.Step();
+  w.Step();
+  w.Condition("a", "VolumeBackupInitialized");
+  w.gc_pause_.initialized_seen = w.now_;  // the event arrives; the pass runs 20 ms later
+  w.now_ += milliseconds(20);
+  w.Step();
+  const Json* step = FindStep(w.status(), "GCPause");
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ((*step)["timeStarted"], FormatRfc3339Micro(*w.gc_pause_.initialized_seen));
+  w.gc_pause_.execute_written = w.now_ + milliseconds(5);  // 25 ms after Initialized was seen
+  w.now_ += seconds(2);
+  for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
+  w.gc_pause_.snapshots_seen = w.now_;
+  w.now_ += milliseconds(10);
+  w.Step();                                               // resume
+  w.gc_pause_.resume_written = w.now_ + milliseconds(3);  // 13 ms after the last snapshot
+  w.now_ += seconds(1);
+  w.Condition("a", "VolumeBackupInitializeComplete");
+  BackupDecision d = w.Step();
+  ASSERT_TRUE(d.gc_pause_seconds.has_value());
+  ASSERT_TRUE(d.gc_pause_control_plane_seconds.has_value());
+  EXPECT_NEAR(*d.gc_pause_control_plane_seconds, 0.038, 1e-9);
+  EXPECT_LE(*d.gc_pause_control_plane_seconds, *d.gc_pause_seconds);
+  step = FindStep(w.status(), "GCPause");
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ((*step)["timeTaken"], "3.03s");
+  EXPECT_EQ((*step)["controlPlaneTimeTaken"], "38ms");
+}
+
+TEST(BackupDecideTest, NoControlPlaneShareForAWindowOpenedBeforeThisManager) {
+  using std::chrono::milliseconds;
+  for (bool marks_after_start : {false, true}) {
+    World w(NewVolumeBackup());
+    w.Step();
+    w.Step();
+    w.Condition("a", "VolumeBackupInitialized");
+    w.Step();
+    for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
+    w.now_ += seconds(1);
+    // A restarted manager: no marks at all, or marks from its relist (after the window opened).
+    if (marks_after_start) w.gc_pause_ = {w.now_, w.now_, w.now_, w.now_};
+    w.Step();
+    w.Condition("a", "VolumeBackupInitializeComplete");
+    BackupDecision d = w.Step();
+    ASSERT_TRUE(d.gc_pause_seconds.has_value()) << marks_after_start;
+    EXPECT_FALSE(d.gc_pause_control_plane_seconds.has_value()) << marks_after_start;
+    const Json* step = FindStep(w.status(), "GCPause");
+    ASSERT_NE(step, nullptr);
+    EXPECT_FALSE(step->contains("controlPlaneTimeTaken")) << marks_after_start;
+  }
 }
 
 // Issue 16: a status change that only mirrors member fields may wait for the batch window; a

@@ -163,8 +163,8 @@ TEST_F(ManagerMetrics, RulesQueryOnlyExposedMetrics) {
 
 // The pause alert compares two buckets by their `le`; both must be real bucket bounds.
 TEST_F(ManagerMetrics, PauseAlertBucketsExist) {
-  // The histogram has series only after a pause; its bounds are ExponentialBuckets(0.05, 2, 16),
-  // which /metrics prints in the shortest form (819.2).
+  // The histogram has series only after a pause; its bounds are ExponentialBuckets(0.003125, 2,
+  // 19), 3.125 ms .. 819.2 s, which /metrics prints in the shortest form (819.2).
   std::string metrics = manager_->Metrics();
   std::string rules = ReadFile(SourcePath(kRules));
   static const std::regex kLe(R"(gc_pause_seconds_bucket\{le="([^"]+)\"\})");

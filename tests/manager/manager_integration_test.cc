@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/duration.h"
 #include "core/json.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -34,6 +35,19 @@ std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
   auto client = testing::KubeClientFor(kubeconfig);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
   return client.ok() ? *client : nullptr;
+}
+
+// The sum over label sets of one series name in Prometheus text ("name{...} v" or "name v").
+double SeriesSum(const std::string& metrics, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+    if (line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
 }
 
 class ManagerEnv : public ::testing::Test {
@@ -241,6 +255,28 @@ TEST_F(ManagerEnv, HappyPathCompletesWithAggregatedStatus) {
     EXPECT_EQ(JsonStringAt(m, {"spec", "s3", "prefix"}), std::string("happy-") + c);
   }
   EXPECT_NE(Metrics(*manager_).find("fed_volume_backup_status"), std::string::npos);
+
+  // The pause and the manager's share of it: recorded for this window, the share inside it.
+  const std::string metrics = Metrics(*manager_);
+  const std::string whole = "brfed_volume_backup_gc_pause_seconds";
+  const std::string share = "brfed_volume_backup_gc_pause_control_plane_seconds";
+  EXPECT_GE(SeriesSum(metrics, share + "_count"), 1) << metrics;
+  EXPECT_LE(SeriesSum(metrics, share + "_count"), SeriesSum(metrics, whole + "_count")) << metrics;
+  EXPECT_LE(SeriesSum(metrics, share + "_sum"), SeriesSum(metrics, whole + "_sum")) << metrics;
+  EXPECT_GT(SeriesSum(metrics, whole + "_sum"), 0) << metrics;
+  // Upstream's federation CRDs have no status.steps (pruned on a real API server).
+  if (testing::FederationCrd("x.yaml").find("/deploy/crds/") == std::string::npos) return;
+  const Json* steps = JsonAt(vb, {"status", "steps"});
+  ASSERT_NE(steps, nullptr) << DumpJson(vb);
+  const Json* pause = nullptr;
+  for (const Json& s : *steps) {
+    if (JsonStringAt(s, {"stepName"}) == "GCPause") pause = &s;
+  }
+  ASSERT_NE(pause, nullptr) << DumpJson(vb);
+  auto taken = ParseGoDuration(JsonStringAt(*pause, {"timeTaken"}));
+  auto manager_part = ParseGoDuration(JsonStringAt(*pause, {"controlPlaneTimeTaken"}));
+  ASSERT_TRUE(taken.ok() && manager_part.ok()) << DumpJson(*pause);
+  EXPECT_LE(*manager_part, *taken) << DumpJson(*pause);
 }
 
 // Sums the manager's rest_client_requests_total series of write verbs whose code is `code`
