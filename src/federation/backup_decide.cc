@@ -419,16 +419,25 @@ class Decider {
     return annotated.ok() && annotated->has_value() ? **annotated : options_.gc_pause_budget;
   }
 
+  // When the pause began: the GCPause step, else (upstream's CRDs prune status.steps) the
+  // initialize member's own VolumeBackupInitialized transition.
+  std::optional<Time> PauseStarted() {
+    if (const Json* step = FindStep(backup_step::kGcPause); step != nullptr) {
+      if (auto t = ParseRfc3339(JsonStringAt(*step, {"timeStarted"})); t.ok()) return *t;
+    }
+    if (slots_.empty() || slots_[0].member == nullptr) return std::nullopt;
+    return api::ConditionTransitionTime(api::StatusOf(*slots_[0].member),
+                                        api::backup_condition::kVolumeBackupInitialized);
+  }
+
   // The members not done within the budget ("cluster c: why"), once it has run out since the
   // pause began (the GCPause step) without every member reporting its snapshots; before that,
   // nothing (and a look again when it runs out). `creating` says whether absent members are
   // still to be created (no failure yet).
   std::vector<std::string> OverPauseBudget(bool creating) {
     if (api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) return {};
-    const Json* step = FindStep(backup_step::kGcPause);
-    if (step == nullptr) return {};
-    auto started = ParseRfc3339(JsonStringAt(*step, {"timeStarted"}));
-    if (!started.ok()) return {};
+    const std::optional<Time> started = PauseStarted();
+    if (!started) return {};
     const auto elapsed = obs_.now - *started;
     if (elapsed < PauseBudget()) {
       Requeue(PauseBudget() - elapsed);

@@ -1089,6 +1089,24 @@ void RunToExecute(World& w, const BackupDecideOptions& o) {
   w.Step(-1, o);  // execute everywhere reachable; the GCPause step starts now
 }
 
+// Upstream's CRDs prune status.steps: the budget then runs from the initialize member's own
+// VolumeBackupInitialized transition (found by kube.manager_integration.upstream_federation_crds).
+TEST(BackupDecideTest, PauseBudgetRunsWithoutStepsFromTheInitializeMembersTransition) {
+  World w(NewVolumeBackup());
+  const BackupDecideOptions o = Budget(seconds(30));
+  w.unreachable_error_["c"] = "probe: timed out";
+  RunToExecute(w, o);
+  w.vb_["status"].erase("steps");
+  w.now_ += seconds(29);
+  w.Step(-1, o);
+  w.vb_["status"].erase("steps");
+  EXPECT_EQ(w.phase(), "Running") << DumpJson(w.status());
+  w.now_ += seconds(1);
+  w.Step(-1, o);
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  EXPECT_EQ(api::ConditionReason(w.status(), "Failed"), "PauseBudgetExceeded");
+}
+
 TEST(BackupDecideTest, PauseBudgetFailsAtOnceNamingTheLateClustersAndTearsDown) {
   World w(NewVolumeBackup());
   const BackupDecideOptions o = Budget(seconds(30));
