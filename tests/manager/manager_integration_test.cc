@@ -256,6 +256,10 @@ TEST_F(ManagerEnv, HappyPathCompletesWithAggregatedStatus) {
   }
   EXPECT_NE(Metrics(*manager_).find("fed_volume_backup_status"), std::string::npos);
 
+  // Upstream's federation CRDs have no status.steps (pruned by the API server), and the pause
+  // window is measured by its GCPause step: neither the steps nor the pause histograms exist
+  // there (a known gap, docs/manager.md).
+  if (testing::FederationCrd("x.yaml").find("/deploy/crds/") == std::string::npos) return;
   // The pause and the manager's share of it: recorded for this window, the share inside it.
   const std::string metrics = Metrics(*manager_);
   const std::string whole = "brfed_volume_backup_gc_pause_seconds";
@@ -264,8 +268,6 @@ TEST_F(ManagerEnv, HappyPathCompletesWithAggregatedStatus) {
   EXPECT_LE(SeriesSum(metrics, share + "_count"), SeriesSum(metrics, whole + "_count")) << metrics;
   EXPECT_LE(SeriesSum(metrics, share + "_sum"), SeriesSum(metrics, whole + "_sum")) << metrics;
   EXPECT_GT(SeriesSum(metrics, whole + "_sum"), 0) << metrics;
-  // Upstream's federation CRDs have no status.steps (pruned on a real API server).
-  if (testing::FederationCrd("x.yaml").find("/deploy/crds/") == std::string::npos) return;
   const Json* steps = JsonAt(vb, {"status", "steps"});
   ASSERT_NE(steps, nullptr) << DumpJson(vb);
   const Json* pause = nullptr;
