@@ -89,15 +89,16 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
       "budget",
       {"namespace"});
   // 3.125 ms .. 819.2 s: resolves 5 ms to 600 s, and keeps 819.2 s, which the pause alert uses.
+  const std::vector<double> pause_buckets = runtime::ExponentialBuckets(0.003125, 2, 19);
   gc_pause_ = &m->AddHistogram("brfed_volume_backup_gc_pause_seconds",
                                "GC and PD-scheduling pause window per VolumeBackup, as the manager "
                                "saw it (Initialized event -> release seen or teardown sent)",
-                               {"namespace"}, runtime::ExponentialBuckets(0.003125, 2, 19));
+                               {"namespace"}, pause_buckets);
   gc_pause_control_plane_ = &m->AddHistogram(
       "brfed_volume_backup_gc_pause_control_plane_seconds",
       "Part of the GC-pause window spent waiting on the manager: Initialized event -> last "
       "execute write answered, plus last SnapshotsCreated event -> resumeGcSchedule answered",
-      {"namespace"}, runtime::ExponentialBuckets(0.003125, 2, 19));
+      {"namespace"}, pause_buckets);
 
   informer_ = deps_.informers->For(kube::resources::VolumeBackup());
   controller_ = std::make_unique<runtime::Controller>(

@@ -205,6 +205,18 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheShippedRbac) {
   ExpectBackupAndRestoreComplete(dp, fed);
 }
 
+// `brfed clusters join dp1` for the data plane `dp`, writing `federation_kubeconfig`, plus `extra`.
+ProcessOptions JoinDp1(KubeApiServer& dp, const std::string& federation_kubeconfig,
+                       std::vector<std::string> extra) {
+  ProcessOptions join;
+  join.binary = std::string(BRFED_BINARY_DIR) + "/src/cli/brfed";
+  join.args = {"clusters",           "join",           "dp1",        "--kubeconfig",
+               dp.kubeconfig(),      "--tc-namespace", kTcNamespace, "--federation-kubeconfig",
+               federation_kubeconfig};
+  join.args.insert(join.args.end(), extra.begin(), extra.end());
+  return join;
+}
+
 // The same with the identity and context `brfed clusters join` made.
 TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheIdentityJoinMade) {
   auto data_plane = KubeApiServer::Start();
@@ -212,18 +224,7 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheIdentityJoinMad
   KubeApiServer& dp = **data_plane;
   ASSERT_NO_FATAL_FAILURE(InstallOperatorCrds(dp));
   const std::string fed = dp.dir().File("federation.kubeconfig");
-  ProcessOptions join;
-  join.binary = std::string(BRFED_BINARY_DIR) + "/src/cli/brfed";
-  join.args = {"clusters",
-               "join",
-               "dp1",
-               "--kubeconfig",
-               dp.kubeconfig(),
-               "--tc-namespace",
-               kTcNamespace,
-               "--federation-kubeconfig",
-               fed};
-  CommandResult joined = RunCommand(join, 90s);
+  CommandResult joined = RunCommand(JoinDp1(dp, fed, {}), 90s);
   ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
   ExpectBackupAndRestoreComplete(dp, fed);
 }
@@ -279,22 +280,11 @@ TEST(DataPlaneIdentity, ARunningManagerPicksUpAJoinThroughItsSecretMount) {
   ExpectBackupAndRestoreComplete(
       dp, mount + "/kubeconfig",
       [&] {
-        ProcessOptions join;
-        join.binary = std::string(BRFED_BINARY_DIR) + "/src/cli/brfed";
-        join.args = {"clusters",
-                     "join",
-                     "dp1",
-                     "--kubeconfig",
-                     dp.kubeconfig(),
-                     "--tc-namespace",
-                     kTcNamespace,
-                     "--federation-kubeconfig",
-                     dp.dir().File("federation.kubeconfig"),
-                     "--secret",
-                     "br-federation/br-federation-kubeconfig",
-                     "--control-kubeconfig",
-                     dp.kubeconfig()};
-        CommandResult joined = RunCommand(join, 90s);
+        CommandResult joined =
+            RunCommand(JoinDp1(dp, dp.dir().File("federation.kubeconfig"),
+                               {"--secret", "br-federation/br-federation-kubeconfig",
+                                "--control-kubeconfig", dp.kubeconfig()}),
+                       90s);
         ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
         ASSERT_NO_FATAL_FAILURE(
             ProjectSecret(dp, "br-federation", "br-federation-kubeconfig", mount));

@@ -20,6 +20,16 @@ class ServerDryRun : public ::testing::Test {
   }
   static void TearDownTestSuite() { server_.reset(); }
 
+  // The pinned helm against this server.
+  static Result<CommandResult> Helm(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--kubeconfig", server_->kubeconfig()});
+    return RunTool("helm", args, 120s);
+  }
+  static void ExpectOk(const Result<CommandResult>& r, const std::string& what) {
+    ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
+    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->out << r->err;
+  }
+
   // Applies `manifest` with --dry-run=server and returns kubectl's output (or fails).
   static void DryRun(const std::string& manifest, const std::string& what) {
     ASSERT_NE(server_, nullptr);
@@ -184,14 +194,6 @@ TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
 // real kube-apiserver create and update the release's objects, and `helm uninstall` removes
 // them. No kubelet runs here, so no Pod starts; `--wait` is not used (nor by the page).
 TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
-  auto helm = [](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--kubeconfig", server_->kubeconfig()});
-    return RunTool("helm", args, 120s);
-  };
-  auto expect_ok = [](const Result<CommandResult>& r, const std::string& what) {
-    ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
-    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->out << r->err;
-  };
   auto deployment_image = [] {
     auto r = server_->Kubectl({"-n", "br-federation", "get", "deployment", "br-federation-manager",
                                "-o", "jsonpath={.spec.template.spec.containers[0].image}"});
@@ -199,39 +201,39 @@ TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
   };
   const std::string federation = server_->dir().File("federation.kubeconfig");
   WriteFile(federation, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
-  expect_ok(server_->Kubectl({"-n", "br-federation", "create", "secret", "generic",
-                              "br-federation-kubeconfig", "--from-file=kubeconfig=" + federation}),
-            "create secret");
+  ExpectOk(server_->Kubectl({"-n", "br-federation", "create", "secret", "generic",
+                             "br-federation-kubeconfig", "--from-file=kubeconfig=" + federation}),
+           "create secret");
   const std::string chart = SourcePath("deploy/charts/br-federation");
-  expect_ok(helm({"install", "br-federation", chart, "-n", "br-federation", "--set",
-                  "image=registry.example/brfed/br-federation-manager:0.1.0"}),
-            "helm install");
+  ExpectOk(Helm({"install", "br-federation", chart, "-n", "br-federation", "--set",
+                 "image=registry.example/brfed/br-federation-manager:0.1.0"}),
+           "helm install");
   EXPECT_EQ(deployment_image(), "registry.example/brfed/br-federation-manager:0.1.0");
   auto sa =
       server_->Kubectl({"-n", "br-federation", "get", "serviceaccount", "br-federation-manager"});
-  expect_ok(sa, "the chart's ServiceAccount");
+  ExpectOk(sa, "the chart's ServiceAccount");
 
-  expect_ok(server_->Kubectl({"apply", "--server-side", "-f", SourcePath("deploy/crds/")}),
-            "kubectl apply --server-side -f deploy/crds/");
-  expect_ok(helm({"upgrade", "br-federation", chart, "-n", "br-federation", "--reuse-values",
-                  "--set", "image=registry.example/brfed/br-federation-manager:NEW"}),
-            "helm upgrade");
+  ExpectOk(server_->Kubectl({"apply", "--server-side", "-f", SourcePath("deploy/crds/")}),
+           "kubectl apply --server-side -f deploy/crds/");
+  ExpectOk(Helm({"upgrade", "br-federation", chart, "-n", "br-federation", "--reuse-values",
+                 "--set", "image=registry.example/brfed/br-federation-manager:NEW"}),
+           "helm upgrade");
   EXPECT_EQ(deployment_image(), "registry.example/brfed/br-federation-manager:NEW");
-  auto status = helm({"status", "br-federation", "-n", "br-federation", "-o", "json"});
-  expect_ok(status, "helm status");
+  auto status = Helm({"status", "br-federation", "-n", "br-federation", "-o", "json"});
+  ExpectOk(status, "helm status");
   if (status.ok()) {
     const Json release = ParseJson(status->out).value_or(Json());
     EXPECT_EQ(JsonIntAt(release, {"version"}), 2) << status->out;
     EXPECT_EQ(JsonStringAt(release, {"info", "status"}), "deployed") << status->out;
   }
 
-  expect_ok(helm({"uninstall", "br-federation", "-n", "br-federation"}), "helm uninstall");
-  expect_ok(
+  ExpectOk(Helm({"uninstall", "br-federation", "-n", "br-federation"}), "helm uninstall");
+  ExpectOk(
       server_->Kubectl({"-n", "br-federation", "delete", "secret", "br-federation-kubeconfig"}),
       "delete secret");
   EXPECT_EQ(deployment_image(), "(none)");
   // Helm leaves the CRDs (and so the user's objects).
-  expect_ok(server_->Kubectl({"get", "crd", "volumebackups.federation.pingcap.com"}), "CRDs stay");
+  ExpectOk(server_->Kubectl({"get", "crd", "volumebackups.federation.pingcap.com"}), "CRDs stay");
 }
 
 // docs/deploy.md's migration: a release of upstream's Go chart (../shared/upstream) moved to
@@ -239,28 +241,20 @@ TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
 // on the real kube-apiserver. The Deployment's selector is immutable, so this fails unless ours
 // keeps upstream's names and selector.
 TEST_F(ServerDryRun, HelmUpgradeFromTheGoChartRelease) {
-  auto helm = [](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--kubeconfig", server_->kubeconfig()});
-    return RunTool("helm", args, 120s);
-  };
-  auto expect_ok = [](const Result<CommandResult>& r, const std::string& what) {
-    ASSERT_TRUE(r.ok()) << what << ": " << r.status().ToString();
-    EXPECT_EQ(r->exit_code, 0) << what << ":\n" << r->out << r->err;
-  };
   const std::string upstream =
       SourcePath("../shared/upstream/tidb-operator-release-1.6/charts/br-federation");
-  expect_ok(helm({"install", "gofed", upstream, "-n", "elsewhere"}), "helm install (Go chart)");
-  expect_ok(helm({"upgrade", "gofed", SourcePath("deploy/charts/br-federation"), "-n", "elsewhere",
-                  "-f", upstream + "/values.yaml", "--set",
-                  "image=registry.example/brfed/br-federation-manager:0.1.0"}),
-            "helm upgrade to ours");
+  ExpectOk(Helm({"install", "gofed", upstream, "-n", "elsewhere"}), "helm install (Go chart)");
+  ExpectOk(Helm({"upgrade", "gofed", SourcePath("deploy/charts/br-federation"), "-n", "elsewhere",
+                 "-f", upstream + "/values.yaml", "--set",
+                 "image=registry.example/brfed/br-federation-manager:0.1.0"}),
+           "helm upgrade to ours");
   auto image = server_->Kubectl({"-n", "elsewhere", "get", "deployment", "br-federation-manager",
                                  "-o", "jsonpath={.spec.template.spec.containers[0].image}"});
-  expect_ok(image, "the Deployment");
+  ExpectOk(image, "the Deployment");
   if (image.ok()) {
     EXPECT_EQ(image->out, "registry.example/brfed/br-federation-manager:0.1.0");
   }
-  expect_ok(helm({"uninstall", "gofed", "-n", "elsewhere"}), "helm uninstall");
+  ExpectOk(Helm({"uninstall", "gofed", "-n", "elsewhere"}), "helm uninstall");
 }
 
 }  // namespace

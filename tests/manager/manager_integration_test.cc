@@ -142,6 +142,28 @@ class ManagerEnv : public ::testing::Test {
   }
   static std::string ManagerLog() { return testing::ReadFile(manager_->log); }
 
+  // Replaces the shared manager with one that probes the data planes every 500 ms and calls one
+  // unreachable after two misses; returns once c1 and c2 are reachable.
+  static void StartProbingManager(const std::string& tag) {
+    if (manager_ != nullptr) manager_->process->Kill();  // the leader test may have stopped it
+    manager_ =
+        StartManager(tag, {"--leader-elect=false", "--data-plane-probe-interval=500ms",
+                           "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
+    ASSERT_NE(manager_, nullptr);
+    ASSERT_TRUE(WaitFor([] { return Reachable("c1", 1) && Reachable("c2", 1); }, 60s))
+        << Metrics(*manager_);
+  }
+  static bool Reachable(const std::string& cluster, int value) {
+    return Metrics(*manager_).find("brfed_data_plane_reachable{cluster=\"" + cluster + "\"} " +
+                                   std::to_string(value)) != std::string::npos;
+  }
+  // A data-plane API server stopped with SIGSTOP (a partition) for this object's life.
+  struct Frozen {
+    Process& process;
+    explicit Frozen(Process& p) : process(p) { process.Signal(SIGSTOP); }
+    ~Frozen() { process.Signal(SIGCONT); }
+  };
+
   static inline std::unique_ptr<testing::FederationEnv> env_;
   static inline const testing::TempDir* dir_ = nullptr;
   static inline const ApiServer* control_plane_ = nullptr;
@@ -611,25 +633,11 @@ TEST_F(ManagerEnv, HelmReleaseNamesTheLeaseAndOneManagerOfAReleaseLeads) {
 // few probes, the others stay reachable, and it is reachable again after SIGCONT without a
 // restart of the manager.
 TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
-  if (manager_ != nullptr) manager_->process->Kill();  // the leader test may have stopped it
-  manager_ = StartManager("manager-probe",
-                          {"--leader-elect=false", "--data-plane-probe-interval=500ms",
-                           "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
-  ASSERT_NE(manager_, nullptr);
-  auto reachable = [](const std::string& cluster, int value) {
-    return Metrics(*manager_).find("brfed_data_plane_reachable{cluster=\"" + cluster + "\"} " +
-                                   std::to_string(value)) != std::string::npos;
-  };
-  ASSERT_TRUE(WaitFor([&] { return reachable("c1", 1) && reachable("c2", 1); }, 60s))
-      << Metrics(*manager_);
+  ASSERT_NO_FATAL_FAILURE(StartProbingManager("manager-probe"));
   Process& frozen = *env_->data_plane("c2").process;
-  struct Thaw {
-    Process& p;
-    ~Thaw() { p.Signal(SIGCONT); }
-  } thaw{frozen};
-  frozen.Signal(SIGSTOP);
-  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 0); }, 120s)) << Metrics(*manager_);
-  EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
+  Frozen partition(frozen);
+  EXPECT_TRUE(WaitFor([&] { return Reachable("c2", 0); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(Reachable("c1", 1)) << Metrics(*manager_);
   EXPECT_TRUE(WaitFor(
       [] {
         std::string log = ManagerLog();
@@ -655,8 +663,8 @@ TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
   EXPECT_TRUE(WaitFor([&] { return condition("True").find("c2") != std::string::npos; }, 120s))
       << DumpJson(Get("partitioned")) << ManagerLog();
   frozen.Signal(SIGCONT);
-  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 1); }, 120s)) << Metrics(*manager_);
-  EXPECT_TRUE(reachable("c1", 1)) << Metrics(*manager_);
+  EXPECT_TRUE(WaitFor([&] { return Reachable("c2", 1); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(Reachable("c1", 1)) << Metrics(*manager_);
   EXPECT_NE(ManagerLog().find("data plane reachable again"), std::string::npos) << ManagerLog();
   EXPECT_EQ(JsonStringAt(WaitPhase("partitioned", {"Complete", "Failed", "Invalid"}, 120s),
                          {"status", "phase"}),
@@ -671,24 +679,10 @@ TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
 // out, and the pause held in the initialize member's data plane is released while the other is
 // still frozen.
 TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePause) {
-  if (manager_ != nullptr) manager_->process->Kill();
-  manager_ = StartManager("manager-budget",
-                          {"--leader-elect=false", "--data-plane-probe-interval=500ms",
-                           "--data-plane-probe-timeout=1s", "--data-plane-unreachable-after=2"});
-  ASSERT_NE(manager_, nullptr);
-  auto reachable = [](const std::string& cluster, int value) {
-    return Metrics(*manager_).find("brfed_data_plane_reachable{cluster=\"" + cluster + "\"} " +
-                                   std::to_string(value)) != std::string::npos;
-  };
-  ASSERT_TRUE(WaitFor([&] { return reachable("c1", 1) && reachable("c2", 1); }, 60s))
-      << Metrics(*manager_);
+  ASSERT_NO_FATAL_FAILURE(StartProbingManager("manager-budget"));
   Process& frozen = *env_->data_plane("c2").process;
-  struct Thaw {
-    Process& p;
-    ~Thaw() { p.Signal(SIGCONT); }
-  } thaw{frozen};
-  frozen.Signal(SIGSTOP);
-  ASSERT_TRUE(WaitFor([&] { return reachable("c2", 0); }, 120s)) << Metrics(*manager_);
+  Frozen partition(frozen);
+  ASSERT_TRUE(WaitFor([&] { return Reachable("c2", 0); }, 120s)) << Metrics(*manager_);
 
   Json vb = VolumeBackup("budget", {"c1", "c2"});
   vb["metadata"]["annotations"] = {{"federation.pingcap.com/gc-pause-budget", "3s"}};
@@ -725,7 +719,7 @@ TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePaus
       30s))
       << Metrics(*manager_);
   frozen.Signal(SIGCONT);
-  EXPECT_TRUE(WaitFor([&] { return reachable("c2", 1); }, 120s)) << Metrics(*manager_);
+  EXPECT_TRUE(WaitFor([&] { return Reachable("c2", 1); }, 120s)) << Metrics(*manager_);
   EXPECT_EQ(JsonStringAt(Get("budget"), {"status", "phase"}), "Failed");
 }
 
