@@ -197,12 +197,31 @@ class World {
   Json member(const std::string& c) const { return members_.at(c); }
 };
 
+// The finalizer, the initialize member in a (Running), and a reports it Initialized.
+void RunToInitialized(World& w, const BackupDecideOptions& o = {}) {
+  w.Step(-1, o);  // finalizer
+  w.Step(-1, o);  // init member + Running
+  w.Condition("a", "VolumeBackupInitialized");
+}
+
+// Initialized in a; execute members created in b (and c when reachable).
+void RunToExecute(World& w, const BackupDecideOptions& o = {}) {
+  RunToInitialized(w, o);
+  w.Step(-1, o);  // execute everywhere reachable; the GCPause step starts now
+}
+
+// The data plane ends the members being torn down; the backup is then Failed, saying `why`.
+void ExpectFailedOnceTornDown(World& w, const std::string& why) {
+  w.DataPlaneTeardown();
+  w.Step();
+  EXPECT_EQ(w.phase(), "Failed");
+  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find(why), std::string::npos)
+      << DumpJson(w.status());
+}
+
 // Drives the world through the standard handshake up to (not including) teardown.
 void RunToAllComplete(World& w) {
-  w.Step();  // finalizer
-  w.Step();  // init member + Running
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();  // execute everywhere
+  RunToExecute(w);
   w.Step();
   for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
   w.Step();  // resume
@@ -273,9 +292,7 @@ TEST(BackupDecideTest, MissingS3PrefixWarnsOnceAtStart) {
 
 TEST(BackupDecideTest, InitializedSwitchesToExecuteAndCreatesExecuteMembers) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
+  RunToInitialized(w);
   BackupDecision d = w.Step();
   ASSERT_GE(d.actions.size(), 3u);
   EXPECT_EQ(d.actions[0].kind, Kind::kPatchMember);
@@ -289,10 +306,7 @@ TEST(BackupDecideTest, InitializedSwitchesToExecuteAndCreatesExecuteMembers) {
 
 TEST(BackupDecideTest, ResumeGcOnlyAfterEverySnapshotCreated) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   w.Condition("a", "VolumeBackupSnapshotsCreated");
   w.Condition("b", "VolumeBackupSnapshotsCreated");
   w.Step();
@@ -368,9 +382,7 @@ TEST(GcPauseControlPlaneShareTest, Table) {
 TEST(BackupDecideTest, GcPauseStepCarriesTheControlPlaneShare) {
   using std::chrono::milliseconds;
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
+  RunToInitialized(w);
   w.gc_pause_.initialized_seen = w.now_;  // the event arrives; the pass runs 20 ms later
   w.now_ += milliseconds(20);
   w.Step();
@@ -401,10 +413,7 @@ TEST(BackupDecideTest, NoControlPlaneShareForAWindowOpenedBeforeThisManager) {
   using std::chrono::milliseconds;
   for (bool marks_after_start : {false, true}) {
     World w(NewVolumeBackup());
-    w.Step();
-    w.Step();
-    w.Condition("a", "VolumeBackupInitialized");
-    w.Step();
+    RunToExecute(w);
     for (const char* c : {"a", "b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
     w.now_ += seconds(1);
     // A restarted manager: no marks at all, or marks from its relist (after the window opened).
@@ -488,9 +497,7 @@ TEST(BackupDecideTest, HappyPathCompletesWithAggregates) {
 
 TEST(BackupDecideTest, SameObservationSameDecision) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
+  RunToInitialized(w);
   BackupDecision d1 = w.Decide();
   BackupDecision d2 = w.Decide();
   ASSERT_EQ(d1.actions.size(), d2.actions.size());
@@ -532,10 +539,7 @@ TEST(BackupDecideTest, InitializeFailureTearsDownAndFails) {
 TEST(BackupDecideTest, AnyExecuteFailureTearsDownEverywhereAndNamesEveryFailure) {
   for (const char* failure : {"VolumeBackupFailed", "Failed", "Invalid"}) {
     World w(NewVolumeBackup());
-    w.Step();
-    w.Step();
-    w.Condition("a", "VolumeBackupInitialized");
-    w.Step();
+    RunToExecute(w);
     w.Condition("c", failure, "BackupDataToRemoteFailed", "s3 down");
     w.Step();
     for (const char* c : {"a", "b"}) {
@@ -560,10 +564,7 @@ TEST(BackupDecideTest, AnyExecuteFailureTearsDownEverywhereAndNamesEveryFailure)
 
 TEST(BackupDecideTest, FailedStillReportsTheSizeTheMembersHold) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   w.SetStatusField("a", "backupSize", 2000000);
   w.SetStatusField("b", "backupSize", 500000);
   w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
@@ -579,10 +580,7 @@ TEST(BackupDecideTest, FailedStillReportsTheSizeTheMembersHold) {
 
 TEST(BackupDecideTest, FailureWhileWaitingForSnapshotsStillResumesGc) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   w.Condition("a", "VolumeBackupSnapshotsCreated");
   w.Condition("b", "VolumeBackupFailed", "BackupDataToRemoteFailed");
   w.now_ += seconds(4);
@@ -594,9 +592,7 @@ TEST(BackupDecideTest, FailureWhileWaitingForSnapshotsStillResumesGc) {
 
 TEST(BackupDecideTest, UnreachableClusterRetriesWithMessage) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
+  RunToInitialized(w);
   w.reachable_["c"] = false;
   BackupDecision d = w.Step();
   ASSERT_TRUE(d.requeue_after.has_value());
@@ -618,10 +614,7 @@ TEST(BackupDecideTest, UnreachableClusterRetriesWithMessage) {
 
 TEST(BackupDecideTest, ProbedUnreachableDataPlaneShowsAsConditionUntilItAnswers) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   ASSERT_EQ(api::FindCondition(w.status(), kDataPlaneUnreachableCondition), nullptr);
   struct Row {
     std::map<std::string, std::string> errors;
@@ -669,18 +662,12 @@ TEST(BackupDecideTest, UnreachableInitClusterDoesNotStart) {
 
 TEST(BackupDecideTest, PermanentCreateErrorFailsTheBackup) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
+  RunToInitialized(w);
   w.permanent_["b"] = "namespaces \"ns-b\" not found";
   w.Step();
   EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
   EXPECT_EQ(w.members_.size(), 1u) << "no more members once one failed";
-  w.DataPlaneTeardown();
-  w.Step();
-  EXPECT_EQ(w.phase(), "Failed");
-  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("could not be created"),
-            std::string::npos);
+  ExpectFailedOnceTornDown(w, "could not be created");
 }
 
 TEST(BackupDecideTest, PermanentCreateErrorOnInitIsInvalid) {
@@ -697,19 +684,12 @@ TEST(BackupDecideTest, PermanentCreateErrorOnInitIsInvalid) {
 
 TEST(BackupDecideTest, VanishedMemberFails) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   w.Condition("b", "Scheduled");
   w.Step();
   w.members_.erase("b");
   w.Step();
-  w.DataPlaneTeardown();
-  w.Step();
-  EXPECT_EQ(w.phase(), "Failed");
-  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("deleted from the data plane"),
-            std::string::npos);
+  ExpectFailedOnceTornDown(w, "deleted from the data plane");
   EXPECT_EQ(w.creates_["b"], 1);
 }
 
@@ -718,11 +698,7 @@ TEST(BackupDecideTest, UnparseableCommitTsFailsInsteadOfRetryingForever) {
   RunToAllComplete(w);
   w.SetStatusField("b", "commitTs", "garbage");
   w.Step();
-  w.DataPlaneTeardown();
-  w.Step();
-  EXPECT_EQ(w.phase(), "Failed");
-  EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("'garbage' is not a TSO"),
-            std::string::npos);
+  ExpectFailedOnceTornDown(w, "'garbage' is not a TSO");
 }
 
 TEST(BackupDecideTest, ValidationGivesInvalidWithoutMembersOrFinalizer) {
@@ -954,10 +930,7 @@ TEST(BackupDecideTest, DeletingAGoEraBackupDeletesItsMembersBeforeCleaned) {
 
 TEST(BackupDecideTest, DeleteMidFlightTearsDownFirstThenDeletesThenCleans) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   w.Delete();
   BackupDecision d = w.Step();
   for (const char* c : {"a", "b", "c"}) EXPECT_EQ(api::MemberFederalPhase(w.member(c)), "teardown");
@@ -978,10 +951,7 @@ TEST(BackupDecideTest, DeleteMidFlightTearsDownFirstThenDeletesThenCleans) {
 
 TEST(BackupDecideTest, DeleteDeletesAnywayAfterGrace) {
   World w(NewVolumeBackup());
-  w.Step();
-  w.Step();
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step();
+  RunToExecute(w);
   w.Delete();
   w.Step();
   w.now_ += seconds(61);
@@ -1079,14 +1049,6 @@ BackupDecideOptions Budget(std::chrono::milliseconds budget) {
   BackupDecideOptions o;
   o.gc_pause_budget = budget;
   return o;
-}
-
-// Initialized in a; execute members created in b (and c when reachable).
-void RunToExecute(World& w, const BackupDecideOptions& o) {
-  w.Step(-1, o);  // finalizer
-  w.Step(-1, o);  // init member + Running
-  w.Condition("a", "VolumeBackupInitialized");
-  w.Step(-1, o);  // execute everywhere reachable; the GCPause step starts now
 }
 
 // Upstream's CRDs prune status.steps: the budget then runs from the initialize member's own
@@ -1224,7 +1186,7 @@ TEST(BackupDecideTest, NoBudgetOnceEverySnapshotIsCreated) {
 // teardown has not released GC within the grace, and so is a member hung in execute.
 TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) {
   World w(NewVolumeBackup());
-  RunToExecute(w, {});
+  RunToExecute(w);
   w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
   w.Step();
   EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
@@ -1254,7 +1216,7 @@ TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) 
 // SnapshotsCreated condition and closes every step.
 TEST(BackupDecideTest, CompleteAfterMissedSnapshotsCreatedStillRecordsItAndClosesSteps) {
   World w(NewVolumeBackup());
-  RunToExecute(w, {});
+  RunToExecute(w);
   for (const char* c : {"a", "b", "c"}) {
     w.Condition(c, "VolumeBackupSnapshotsCreated");
     w.SetStatusField(c, "commitTs", "500");

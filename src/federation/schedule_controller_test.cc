@@ -131,6 +131,21 @@ struct Harness {
   Result<std::optional<std::chrono::nanoseconds>> Reconcile(const std::string& key) {
     return controller->Reconcile(key);
   }
+  // Schedules a and b in one group "g", on the server and in the cache.
+  void GroupOfAAndB(const std::string& a_cron, const std::string& b_cron) {
+    world.schedules["ns/a"] = Schedule("a", a_cron, "g");
+    world.schedules["ns/b"] = Schedule("b", b_cron, "g");
+    world.Sync();
+  }
+  // a's backup (the first created) completes and the cache shows it: b's next reconcile
+  // creates `b_backup`, the group's second backup.
+  void CompleteFirstBackupThenExpectBCreates(const std::string& b_backup) {
+    world.Complete("ns/" + world.created[0]);
+    world.Sync();
+    ASSERT_TRUE(Reconcile("ns/b").ok());
+    ASSERT_EQ(world.created.size(), 2u);
+    EXPECT_EQ(world.created[1], b_backup);
+  }
 };
 
 TEST(ScheduleControllerTest, CreatesOnTimeOneAtATime) {
@@ -177,9 +192,7 @@ TEST(ScheduleControllerTest, CreatesOnTimeOneAtATime) {
 TEST(ScheduleControllerTest, GroupMembersNeverBothCreateEvenWithAStaleCache) {
   Harness h;
   // Different slots, so the decision alone cannot serialise them: a is due at :03, b at :04.
-  h.world.schedules["ns/a"] = Schedule("a", "@every 3s", "g");
-  h.world.schedules["ns/b"] = Schedule("b", "@every 4s", "g");
-  h.world.Sync();
+  h.GroupOfAAndB("@every 3s", "@every 4s");
   h.At("2024-05-17T10:00:03Z");
   ASSERT_TRUE(h.Reconcile("ns/a").ok());
   EXPECT_EQ(h.world.created.size(), 1u);
@@ -189,11 +202,7 @@ TEST(ScheduleControllerTest, GroupMembersNeverBothCreateEvenWithAStaleCache) {
   h.world.Sync();
   ASSERT_TRUE(h.Reconcile("ns/b").ok());  // now it does: a's backup is running
   EXPECT_EQ(h.world.created.size(), 1u);
-  h.world.Complete("ns/" + h.world.created[0]);
-  h.world.Sync();
-  ASSERT_TRUE(h.Reconcile("ns/b").ok());
-  ASSERT_EQ(h.world.created.size(), 2u);
-  EXPECT_EQ(h.world.created[1], "b-2024-05-17t10-00-04");
+  h.CompleteFirstBackupThenExpectBCreates("b-2024-05-17t10-00-04");
 }
 
 TEST(ScheduleControllerTest, AClaimReleasedWhileAPeerObservesStopsThePeersCreate) {
@@ -201,9 +210,7 @@ TEST(ScheduleControllerTest, AClaimReleasedWhileAPeerObservesStopsThePeersCreate
   // a's next reconcile sees it and releases the group claim; then b decides on its stale
   // list, where a already looks done because a's status reached the schedule cache first.
   Harness h;
-  h.world.schedules["ns/a"] = Schedule("a", "@every 3s", "g");
-  h.world.schedules["ns/b"] = Schedule("b", "@every 3s", "g");
-  h.world.Sync();
+  h.GroupOfAAndB("@every 3s", "@every 3s");
   h.At("2024-05-17T10:00:03Z");
   ASSERT_TRUE(h.Reconcile("ns/a").ok());  // a goes first (same slot, smaller name)
   ASSERT_EQ(h.world.created.size(), 1u);
@@ -216,11 +223,7 @@ TEST(ScheduleControllerTest, AClaimReleasedWhileAPeerObservesStopsThePeersCreate
   EXPECT_EQ(h.world.created.size(), 1u) << "b created while a's backup runs";
   ASSERT_TRUE(h.Reconcile("ns/b").ok());  // a fresh look shows a's backup running
   EXPECT_EQ(h.world.created.size(), 1u);
-  h.world.Complete("ns/" + h.world.created[0]);
-  h.world.Sync();
-  ASSERT_TRUE(h.Reconcile("ns/b").ok());
-  ASSERT_EQ(h.world.created.size(), 2u);
-  EXPECT_EQ(h.world.created[1], "b-2024-05-17t10-00-03");
+  h.CompleteFirstBackupThenExpectBCreates("b-2024-05-17t10-00-03");
 }
 
 TEST(ScheduleControllerTest, RetentionWaitsForTheCacheToShowADelete) {

@@ -55,6 +55,22 @@ Json Backup(const std::string& name, const char* created, St state, bool skip_gc
   return b;
 }
 
+// Backups created at hour N of 2024-05-17, named "<state><N>" by their state: c Complete,
+// f Failed, r Running, k Complete with skipGC.
+std::vector<Json> HourlyBackups(std::initializer_list<std::string> names) {
+  std::vector<Json> out;
+  for (const std::string& name : names) {
+    const std::string created = "2024-05-17T0" + name.substr(1) + ":00:00Z";
+    const char state = name[0];
+    out.push_back(Backup(name, created.c_str(),
+                         state == 'f'   ? St::kFailed
+                         : state == 'r' ? St::kRunning
+                                        : St::kComplete,
+                         /*skip_gc=*/state == 'k'));
+  }
+  return out;
+}
+
 struct Fixture {
   Json schedule;
   std::vector<Json> backups;
@@ -87,13 +103,19 @@ struct Fixture {
     in.now = T(now);
     return DecideSchedule(in);
   }
+
+  // Decides at `now`, expecting no create and the wait reason `reason`.
+  ScheduleDecision DecideWaiting(const char* now, const std::string& reason) const {
+    ScheduleDecision d = Decide(now);
+    EXPECT_TRUE(d.create.empty()) << reason;
+    EXPECT_EQ(d.wait_reason, reason);
+    return d;
+  }
 };
 
 TEST(ScheduleDecideTest, NotDueBeforeTheFirstSlot) {
   Fixture f{Schedule("daily", "TZ=UTC 0 * * * *")};
-  ScheduleDecision d = f.Decide("2024-05-17T10:30:00Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "not-due");
+  ScheduleDecision d = f.DecideWaiting("2024-05-17T10:30:00Z", "not-due");
   ASSERT_TRUE(d.requeue_after.has_value());
   EXPECT_EQ(*d.requeue_after, minutes(30));
   EXPECT_FALSE(d.status_changed);
@@ -154,9 +176,7 @@ TEST(ScheduleDecideTest, CatchingUpRunsOnlyTheNewestMissedSlot) {
 TEST(ScheduleDecideTest, MoreThanAThousandMissedSlotsSkipAhead) {
   Fixture f{Schedule("s", "TZ=UTC * * * * *", "2024-05-01T00:00:00Z")};
   f.LastBackupCompleted("s-2024-05-16t00-00-00", "2024-05-16T00:00:00Z", "2024-05-16T00:00:01Z");
-  ScheduleDecision d = f.Decide("2024-05-17T12:00:30Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "too-many-missed");
+  ScheduleDecision d = f.DecideWaiting("2024-05-17T12:00:30Z", "too-many-missed");
   EXPECT_EQ(d.status[0]["allBackupCleanTime"], "2024-05-17T12:00:30Z");
   EXPECT_EQ(d.status[0]["lastBackup"], "s-2024-05-16t00-00-00");  // kept
   ASSERT_EQ(d.events.size(), 1u);
@@ -182,9 +202,7 @@ TEST(ScheduleDecideTest, ExactlyAThousandMissedSlotsStillRunTheNewest) {
 TEST(ScheduleDecideTest, ClockGoingBackwardsRunsNothing) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
   f.LastBackupCompleted("s-2024-05-17t12-00-00", "2024-05-17T12:00:00Z", "2024-05-17T12:00:01Z");
-  ScheduleDecision d = f.Decide("2024-05-17T11:30:00Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "clock-backwards");
+  ScheduleDecision d = f.DecideWaiting("2024-05-17T11:30:00Z", "clock-backwards");
   EXPECT_EQ(*d.requeue_after, minutes(90));
 }
 
@@ -194,18 +212,14 @@ TEST(ScheduleDecideTest, PauseStopsBackupsButNotRetention) {
   f.schedule["spec"]["maxBackups"] = 1;
   f.backups.push_back(Backup("s-1", "2024-05-17T08:00:00Z", St::kComplete));
   f.backups.push_back(Backup("s-2", "2024-05-17T09:00:00Z", St::kComplete));
-  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "paused");
+  ScheduleDecision d = f.DecideWaiting("2024-05-17T11:00:05Z", "paused");
   EXPECT_EQ(d.delete_backup, "s-1");
 }
 
 TEST(ScheduleDecideTest, OneBackupAtATimePerSchedule) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
   f.backups.push_back(Backup("s-old", "2024-05-17T10:00:00Z", St::kRunning));
-  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "busy");
+  ScheduleDecision d = f.DecideWaiting("2024-05-17T11:00:05Z", "busy");
   EXPECT_LE(*d.requeue_after, seconds(15));
   // A backup being deleted that never finished still blocks until it is gone.
   f.backups = {Backup("s-old", "2024-05-17T10:00:00Z", St::kRunning, false, true)};
@@ -218,9 +232,7 @@ TEST(ScheduleDecideTest, OneBackupAtATimePerSchedule) {
 TEST(ScheduleDecideTest, OurOwnUnseenCreateBlocksViaTheClaim) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
   f.claim_holder = "s";
-  ScheduleDecision d = f.Decide("2024-05-17T12:00:05Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "claimed");
+  f.DecideWaiting("2024-05-17T12:00:05Z", "claimed");
   f.claim_holder = "other";
   EXPECT_EQ(f.Decide("2024-05-17T12:00:05Z").wait_reason, "claimed");
 }
@@ -228,9 +240,7 @@ TEST(ScheduleDecideTest, OurOwnUnseenCreateBlocksViaTheClaim) {
 TEST(ScheduleDecideTest, ExistingBackupForTheSlotOnlyRecordsStatus) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
   f.backups.push_back(Backup("s-2024-05-17t11-00-00", "2024-05-17T11:00:01Z", St::kRunning));
-  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "exists");
+  ScheduleDecision d = f.DecideWaiting("2024-05-17T11:00:05Z", "exists");
   EXPECT_TRUE(d.status_changed);
   EXPECT_EQ(d.status[0]["lastBackup"], "s-2024-05-17t11-00-00");
 }
@@ -240,9 +250,7 @@ TEST(ScheduleDecideTest, ExistingBackupForTheSlotOnlyRecordsStatus) {
 TEST(ScheduleDecideTest, ARunningBackupOfADeletedGroupScheduleStillHoldsTheGroup) {
   Fixture f{Schedule("a", "TZ=UTC 0 * * * *")};
   f.orphan_group_backups.push_back(Backup("gone-x", "2024-05-17T10:59:00Z", St::kRunning));
-  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "group-busy");
+  f.DecideWaiting("2024-05-17T11:00:05Z", "group-busy");
   f.orphan_group_backups[0] = Backup("gone-x", "2024-05-17T10:59:00Z", St::kComplete);
   EXPECT_EQ(f.Decide("2024-05-17T11:00:05Z").create.size(), 1u);
 }
@@ -252,9 +260,7 @@ TEST(ScheduleDecideTest, GroupSerialisesAcrossSchedules) {
   Json peer = Schedule("b", "TZ=UTC 30 * * * *");
   peer["status"] = {{"lastBackup", "b-x"}, {"lastBackupTime", "2024-05-17T10:30:00Z"}};
   f.peers.push_back({peer, {Backup("b-x", "2024-05-17T10:30:00Z", St::kRunning)}});
-  ScheduleDecision d = f.Decide("2024-05-17T11:00:05Z");
-  EXPECT_TRUE(d.create.empty());
-  EXPECT_EQ(d.wait_reason, "group-busy");
+  f.DecideWaiting("2024-05-17T11:00:05Z", "group-busy");
   f.peers[0].second = {Backup("b-x", "2024-05-17T10:30:00Z", St::kComplete)};
   EXPECT_EQ(f.Decide("2024-05-17T11:00:05Z").create.size(), 1u);
 }
@@ -328,36 +334,38 @@ TEST(ScheduleDecideTest, MaxBackupsZeroOrUnsetKeepsEverything) {
   EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "");
 }
 
-TEST(ScheduleDecideTest, FailedBackupsGoBeforeCompleteOnes) {
-  Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
-  f.schedule["spec"]["maxBackups"] = 3;
-  f.backups = {Backup("c1", "2024-05-17T01:00:00Z", St::kComplete),
-               Backup("c2", "2024-05-17T02:00:00Z", St::kComplete),
-               Backup("f3", "2024-05-17T03:00:00Z", St::kFailed),
-               Backup("c4", "2024-05-17T04:00:00Z", St::kComplete)};
-  EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "f3");
+// Retention by maxBackups: which backup of a list goes first ("" = none).
+TEST(ScheduleDecideTest, MaxBackupsPicksTheBackupToDelete) {
+  struct Row {
+    const char* why;
+    int max_backups;
+    std::vector<Json> backups;
+    const char* deleted;
+  };
+  const Row rows[] = {
+      {"failed backups go before complete ones", 3, HourlyBackups({"c1", "c2", "f3", "c4"}), "f3"},
+      // Upstream would delete c1 (the oldest); failures must not push out the last good backup.
+      {"never the newest complete backup", 1, HourlyBackups({"c1", "f2", "f3"}), "f2"},
+      {"nor running ones", 1, HourlyBackups({"c1", "r2"}), ""},
+      {"once r2 completes, c1 may go", 1, HourlyBackups({"c1", "c2"}), "c1"},
+      {"skipGC backups are exempt", 1, HourlyBackups({"k1", "c2", "c3"}), "c2"},
+      {"and do not count", 1, HourlyBackups({"k1", "c3"}), ""},
+  };
+  for (const Row& row : rows) {
+    Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
+    f.schedule["spec"]["maxBackups"] = row.max_backups;
+    f.backups = row.backups;
+    EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, row.deleted) << row.why;
+  }
 }
 
-TEST(ScheduleDecideTest, NeverDeletesTheNewestCompleteBackup) {
+TEST(ScheduleDecideTest, MaxReservedTimeNeverDeletesTheNewestCompleteBackup) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
-  f.schedule["spec"]["maxBackups"] = 1;
-  // Upstream would delete c1 (the oldest); failures must not push out the last good backup.
-  f.backups = {Backup("c1", "2024-05-17T01:00:00Z", St::kComplete),
-               Backup("f2", "2024-05-17T02:00:00Z", St::kFailed),
-               Backup("f3", "2024-05-17T03:00:00Z", St::kFailed)};
-  EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "f2");
-  f.backups = {Backup("c1", "2024-05-17T01:00:00Z", St::kComplete),
-               Backup("r2", "2024-05-17T02:00:00Z", St::kRunning)};
-  EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "");  // nor running ones
-  // When r2 completes, c1 may go.
-  f.backups[1] = Backup("r2", "2024-05-17T02:00:00Z", St::kComplete);
-  EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "c1");
-  // maxReservedTime: an expired newest-complete backup stays.
   f.schedule["spec"]["maxReservedTime"] = "1h";
-  f.backups = {Backup("c1", "2024-05-17T01:00:00Z", St::kComplete),
-               Backup("f2", "2024-05-17T02:00:00Z", St::kFailed)};
+  f.schedule["spec"]["maxBackups"] = 1;  // ignored: maxReservedTime wins
+  f.backups = HourlyBackups({"c1", "f2"});
   EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "f2");
-  f.backups = {Backup("c1", "2024-05-17T01:00:00Z", St::kComplete)};
+  f.backups = HourlyBackups({"c1"});
   ScheduleDecision d = f.Decide("2024-05-17T10:10:00Z");
   EXPECT_EQ(d.delete_backup, "");
   ASSERT_TRUE(d.last_successful_backup.has_value());
@@ -385,18 +393,10 @@ TEST(ScheduleDecideTest, RetentionByMaxReservedTimeIsPreferred) {
   EXPECT_EQ(f.Decide("2024-05-17T12:00:00Z").delete_backup, "");
 }
 
-TEST(ScheduleDecideTest, SkipGcBackupsAreExempt) {
+TEST(ScheduleDecideTest, SkipGcBackupsAreExemptFromMaxReservedTime) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
-  f.schedule["spec"]["maxBackups"] = 1;
-  f.backups = {Backup("keep", "2024-05-17T01:00:00Z", St::kComplete, /*skip_gc=*/true),
-               Backup("c2", "2024-05-17T02:00:00Z", St::kComplete),
-               Backup("c3", "2024-05-17T03:00:00Z", St::kComplete)};
-  EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "c2");
-  f.backups.erase(f.backups.begin() + 1);
-  EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "");
-  f.schedule["spec"].erase("maxBackups");
   f.schedule["spec"]["maxReservedTime"] = "1m";
-  f.backups = {Backup("keep", "2024-05-17T01:00:00Z", St::kFailed, true),
+  f.backups = {Backup("keep", "2024-05-17T01:00:00Z", St::kFailed, /*skip_gc=*/true),
                Backup("c3", "2024-05-17T03:00:00Z", St::kComplete)};
   EXPECT_EQ(f.Decide("2024-05-17T10:10:00Z").delete_backup, "");
 }

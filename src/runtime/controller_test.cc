@@ -42,92 +42,90 @@ TEST(ControllerTest, MetricsArePreCreatedAtZero) {
   }
 }
 
-TEST(ControllerTest, ExceptionIsContainedCountedAndRetried) {
+// A started controller "c" whose backoff runs on a fake clock and whose metrics are read back
+// from its own registry.
+struct ControllerOnFakeClock {
+  ControllerOnFakeClock(ReconcileFn fn, int workers)
+      : controller("c", std::move(fn), workers, &registry, &clock) {
+    controller.Start();
+  }
+  bool Exposes(const std::string& series) const {
+    return registry.Expose().find(series) != std::string::npos;
+  }
+
   FakeClock clock;
-  MetricsRegistry r;
+  MetricsRegistry registry;
+  Controller controller;
+};
+
+TEST(ControllerTest, ExceptionIsContainedCountedAndRetried) {
   std::atomic<int> calls{0};
-  Controller c(
-      "c",
+  ControllerOnFakeClock h(
       [&](const std::string&) -> Result<ReconcileOutcome> {
         if (++calls == 1) throw std::runtime_error("kaboom");
         return ReconcileOutcome{};
       },
-      2, &r, &clock);
-  c.Start();
+      2);
+  Controller& c = h.controller;
   c.queue().Add("ns/x");
   ASSERT_TRUE(WaitFor([&] { return c.queue().DelayedLen() == 1; }));
-  EXPECT_NE(r.Expose().find("controller_runtime_reconcile_panics_total{controller=\"c\"} 1"),
-            std::string::npos);
-  clock.Advance(1s);  // first backoff step
+  EXPECT_TRUE(h.Exposes("controller_runtime_reconcile_panics_total{controller=\"c\"} 1"));
+  h.clock.Advance(1s);  // first backoff step
   ASSERT_TRUE(WaitFor([&] { return calls.load() == 2; }));
   ASSERT_TRUE(WaitFor([&] {
-    return r.Expose().find(
-               "controller_runtime_reconcile_total{controller=\"c\",result=\"success\"} "
-               "1") != std::string::npos;
+    return h.Exposes("controller_runtime_reconcile_total{controller=\"c\",result=\"success\"} 1");
   }));
   EXPECT_EQ(c.queue().NumRequeues("ns/x"), 0);  // success forgets the backoff
   c.Stop();
 }
 
 TEST(ControllerTest, ErrorClassDecidesRequeue) {
-  FakeClock clock;
-  MetricsRegistry r;
   std::map<std::string, Status> errors = {
       {"terminal", Status(Code::kInvalid, "bad spec")},
       {"retry", Status(Code::kUnavailable, "down")},
       {"throttled", Status(Code::kTooManyRequests, "slow")},
   };
   std::atomic<int> done{0};
-  Controller c(
-      "c",
+  ControllerOnFakeClock h(
       [&](const std::string& key) -> Result<ReconcileOutcome> {
         ++done;
         if (key == "later") return ReconcileOutcome{30s};
         if (key == "terminal") return TerminalError(errors.at(key));  // only explicit is terminal
         return errors.at(key);
       },
-      2, &r, &clock);
-  c.Start();
+      2);
+  Controller& c = h.controller;
   for (const char* k : {"terminal", "retry", "throttled", "later"}) c.queue().Add(k);
   ASSERT_TRUE(WaitFor([&] { return done.load() == 4 && c.queue().DelayedLen() == 3; }));
   EXPECT_EQ(c.queue().NumRequeues("terminal"), 0);
   EXPECT_EQ(c.queue().NumRequeues("retry"), 1);
   EXPECT_EQ(c.queue().NumRequeues("throttled"), 0);
-  std::string text = r.Expose();
-  EXPECT_NE(text.find("controller_runtime_terminal_reconcile_errors_total{controller=\"c\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"c\",result=\"requeue_"
-                      "after\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("controller_runtime_reconcile_errors_total{controller=\"c\"} 3"),
-            std::string::npos);
-  clock.Advance(1s);  // "retry" is due; the terminal key never comes back
+  EXPECT_TRUE(h.Exposes("controller_runtime_terminal_reconcile_errors_total{controller=\"c\"} 1"));
+  EXPECT_TRUE(
+      h.Exposes("controller_runtime_reconcile_total{controller=\"c\",result=\"requeue_after\"} 1"));
+  EXPECT_TRUE(h.Exposes("controller_runtime_reconcile_errors_total{controller=\"c\"} 3"));
+  h.clock.Advance(1s);  // "retry" is due; the terminal key never comes back
   ASSERT_TRUE(WaitFor([&] { return done.load() == 5; }));
-  clock.Advance(30s);
+  h.clock.Advance(30s);
   ASSERT_TRUE(WaitFor([&] { return done.load() >= 7; }));  // throttled (5 s) and later (30 s)
   c.Stop();
 }
 
 TEST(ControllerTest, DecideAgainIsARateLimitedRequeueNotAnError) {
-  FakeClock clock;
-  MetricsRegistry r;
   std::atomic<int> calls{0};
-  Controller c(
-      "c",
+  ControllerOnFakeClock h(
       [&](const std::string&) -> Result<ReconcileOutcome> {
         return ++calls == 1 ? ReconcileOutcome::DecideAgain() : ReconcileOutcome{};
       },
-      1, &r, &clock);
-  c.Start();
+      1);
+  Controller& c = h.controller;
   c.queue().Add("k");
   ASSERT_TRUE(WaitFor([&] { return c.queue().NumRequeues("k") == 1; }));
-  clock.Advance(1s);
+  h.clock.Advance(1s);
   ASSERT_TRUE(WaitFor([&] { return calls.load() == 2; }));
-  std::string text = r.Expose();
-  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"c\",result=\"requeue\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("controller_runtime_reconcile_errors_total{controller=\"c\"} 0"),
-            std::string::npos);
+  EXPECT_TRUE(
+      h.Exposes("controller_runtime_reconcile_total{controller=\"c\",result=\"requeue\"} 1"));
+  EXPECT_TRUE(h.Exposes("controller_runtime_reconcile_errors_total{controller=\"c\"} 0"));
   c.Stop();
 }
 
