@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -93,37 +94,53 @@ TEST(CheckCluster, UnreachableStopsEarlyWithTheFix) {
   EXPECT_EQ(c.crds.state, CheckState::kSkipped);
 }
 
-TEST(CheckCluster, WrongTokenIsReachableButNotAuthenticated) {
-  FakeDataPlane dp;
-  dp.discovery_error = Status(Code::kUnauthorized, "Unauthorized");
-  ClusterCheck c = CheckCluster(dp, "http://x", {});
-  EXPECT_EQ(c.reachable.state, CheckState::kOk);
-  EXPECT_EQ(c.authenticated.state, CheckState::kFailed);
-  EXPECT_NE(c.authenticated.fix.find("token"), std::string::npos);
-}
-
-TEST(CheckCluster, MissingCrdNamesIt) {
-  FakeDataPlane dp;
-  dp.served = {"backups"};
-  ClusterCheck c = CheckCluster(dp, "http://x", {});
-  EXPECT_EQ(c.crds.state, CheckState::kFailed);
-  EXPECT_EQ(c.crds.summary, "missing restores.pingcap.com");
-  dp.discovery_error = Status(Code::kNotFound, "404");
-  EXPECT_EQ(CheckCluster(dp, "http://x", {}).crds.summary,
-            "missing backups.pingcap.com, restores.pingcap.com");
-}
-
-TEST(CheckCluster, AccessReviewDeniedOrUnsupported) {
-  FakeDataPlane dp;
-  dp.denied_verbs = {"delete"};
-  ClusterCheck denied = CheckCluster(dp, "http://x", {});
-  EXPECT_EQ(denied.access.state, CheckState::kFailed);
-  EXPECT_EQ(denied.access.summary, "denied: delete backups, delete restores");
-  dp.denied_verbs.clear();
-  dp.review_error = Status(Code::kNotFound, "404");
-  ClusterCheck unsupported = CheckCluster(dp, "http://x", {});
-  EXPECT_EQ(unsupported.access.state, CheckState::kNotChecked);
-  EXPECT_TRUE(unsupported.ok());
+// One broken piece of a data plane: what the check of that piece says.
+TEST(CheckCluster, EachBrokenPieceShowsInItsOwnCheck) {
+  using Fault = std::function<void(FakeDataPlane&)>;
+  const Fault wrong_token = [](FakeDataPlane& dp) {
+    dp.discovery_error = Status(Code::kUnauthorized, "Unauthorized");
+  };
+  struct Row {
+    const char* what;
+    Fault fault;
+    CheckItem ClusterCheck::*item;
+    CheckState state;
+    std::string summary;       // "" = not asserted
+    std::string fix_mentions;  // "" = not asserted
+    bool ok;                   // ClusterCheck::ok()
+  };
+  const Row rows[] = {
+      {"a wrong token still reaches the server", wrong_token, &ClusterCheck::reachable,
+       CheckState::kOk, "", "", false},
+      {"a wrong token", wrong_token, &ClusterCheck::authenticated, CheckState::kFailed, "", "token",
+       false},
+      {"a missing CRD is named", [](FakeDataPlane& dp) { dp.served = {"backups"}; },
+       &ClusterCheck::crds, CheckState::kFailed, "missing restores.pingcap.com", "", false},
+      {"no pingcap.com API at all",
+       [](FakeDataPlane& dp) { dp.discovery_error = Status(Code::kNotFound, "404"); },
+       &ClusterCheck::crds, CheckState::kFailed,
+       "missing backups.pingcap.com, restores.pingcap.com", "", false},
+      {"a denied verb", [](FakeDataPlane& dp) { dp.denied_verbs = {"delete"}; },
+       &ClusterCheck::access, CheckState::kFailed, "denied: delete backups, delete restores", "",
+       false},
+      {"a server without access reviews",
+       [](FakeDataPlane& dp) { dp.review_error = Status(Code::kNotFound, "404"); },
+       &ClusterCheck::access, CheckState::kNotChecked, "", "", true},
+  };
+  for (const Row& row : rows) {
+    FakeDataPlane dp;
+    row.fault(dp);
+    const ClusterCheck c = CheckCluster(dp, "http://x", {});
+    const CheckItem& item = c.*row.item;
+    EXPECT_EQ(item.state, row.state) << row.what;
+    if (!row.summary.empty()) {
+      EXPECT_EQ(item.summary, row.summary) << row.what;
+    }
+    if (!row.fix_mentions.empty()) {
+      EXPECT_NE(item.fix.find(row.fix_mentions), std::string::npos) << row.what << ": " << item.fix;
+    }
+    EXPECT_EQ(c.ok(), row.ok) << row.what;
+  }
 }
 
 // Reads are reviewed cluster-wide (the manager's caches watch every namespace); writes where

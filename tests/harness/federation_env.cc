@@ -58,10 +58,10 @@ ApiServerOptions FederationEnv::ApiServerOptionsFor(const std::string& name,
       o.extra_args.push_back("--crd");
       o.extra_args.push_back(FederationCrd(f));
     }
-    o.extra_args.insert(o.extra_args.end(), {"--audit-log", control_plane_audit_log_});
   } else {
     o.extra_args = DataPlaneCrdArgs(backend);
   }
+  o.extra_args.insert(o.extra_args.end(), {"--audit-log", api_server_audit_log(name)});
   if (backend == Backend::kBrfedApiServer) {
     o.extra_args.insert(o.extra_args.end(), options_.brfed_apiserver_args.begin(),
                         options_.brfed_apiserver_args.end());
@@ -81,7 +81,6 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
   env->options_ = options;
   const Backend backend = TestBackend();
 
-  env->control_plane_audit_log_ = env->dir_->File("control-plane-audit.log");
   ApiServerOptions cp = env->ApiServerOptionsFor("control-plane", backend);
   fs::create_directories(cp.dir);
   BRFED_ASSIGN_OR_RETURN(ApiServer control, StartApiServer(cp));

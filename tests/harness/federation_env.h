@@ -92,8 +92,11 @@ class FederationEnv {
   const ApiServer& api_server(const std::string& name) const;
   const std::string& federation_kubeconfig() const { return federation_kubeconfig_; }
   const std::string& audit_log() const { return audit_log_; }
-  // The control-plane brfed-apiserver's own audit log (one JSON line per request).
-  const std::string& control_plane_audit_log() const { return control_plane_audit_log_; }
+  // The audit log of the API server `name` ("control-plane" or a data plane's name): every
+  // request it served, in its backend's format (CountAuditedRequests reads both).
+  std::string api_server_audit_log(const std::string& name) const {
+    return dir_->File(name + "-audit.log");
+  }
   const HttpClient& sim_admin() const { return *sim_admin_; }
   std::string SimLog() const { return ReadFile(dir_->File("sim.err")); }
 
@@ -108,7 +111,6 @@ class FederationEnv {
   std::unique_ptr<Process> sim_;
   std::unique_ptr<HttpClient> sim_admin_;
   std::string audit_log_;
-  std::string control_plane_audit_log_;
   std::string federation_kubeconfig_;
   FederationEnvOptions options_;
   std::map<std::string, Json> tidbclusters_;  // data plane -> its TidbCluster at start

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -136,6 +137,26 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+int CountAuditedRequests(const std::string& audit_log, const std::string& verb,
+                         const std::string& resource, const std::string& user_agent_prefix) {
+  std::set<std::string> requests;
+  std::istringstream lines(ReadFile(audit_log));
+  int line_number = 0;
+  for (std::string line; std::getline(lines, line); ++line_number) {
+    Result<Json> entry = ParseJson(line);
+    if (!entry.ok()) continue;  // a line still being written
+    const bool kube_event = entry->contains("auditID");
+    const std::string entry_resource = kube_event ? JsonStringAt(*entry, {"objectRef", "resource"})
+                                                  : JsonStringAt(*entry, {"resource"});
+    const std::string agent = JsonStringAt(*entry, {kube_event ? "userAgent" : "user_agent"});
+    if (JsonStringAt(*entry, {"verb"}) == verb && entry_resource == resource &&
+        agent.rfind(user_agent_prefix, 0) == 0) {
+      requests.insert(kube_event ? JsonStringAt(*entry, {"auditID"}) : std::to_string(line_number));
+    }
+  }
+  return static_cast<int>(requests.size());
 }
 
 namespace {

@@ -82,6 +82,14 @@ bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds d
 
 std::string ReadFile(const std::string& path);
 
+// How many requests of `verb` ("list", "watch", ...) on `resource` (a plural) from a client
+// whose User-Agent starts with `user_agent_prefix` an API server's audit log holds. Reads both
+// formats: brfed-apiserver's flat lines (`resource`, `user_agent`, one per request) and
+// kube-apiserver's audit.k8s.io Events (`objectRef.resource`, `userAgent`, one per stage of a
+// request, so requests are told apart by `auditID`).
+int CountAuditedRequests(const std::string& audit_log, const std::string& verb,
+                         const std::string& resource, const std::string& user_agent_prefix);
+
 struct HttpResponse {
   long status = 0;  // 0 when the request did not complete
   std::string body;

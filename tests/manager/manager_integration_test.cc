@@ -201,36 +201,31 @@ TEST_F(ManagerEnv, ServesReadyzAndMetrics) {
       << metrics;
 }
 
-// One informer per resource per cluster: the three controllers that read VolumeBackups
-// (backup, restore, schedule) share one list and one watch, as the control plane's audit log
-// shows.
+// One informer per resource per cluster, as the API servers' audit logs show: the three
+// controllers that read VolumeBackups (backup, restore, schedule) share one list and one watch
+// of the control plane; each data plane in the federation kubeconfig is listed and watched once
+// per member resource (Backups: the backup controller; Restores: the restore controller).
 TEST_F(ManagerEnv, OneVolumeBackupWatchPerControlPlane) {
   ASSERT_TRUE(WaitFor([&] { return Ready(*manager_); }, 30s));
-  // Both audit formats: brfed-apiserver writes one flat line per request (`resource`,
-  // `user_agent`); kube-apiserver writes audit.k8s.io Events (`objectRef.resource`,
-  // `userAgent`), one per stage of a request, so requests are counted by `auditID`.
-  auto requests = [&](const std::string& verb, const std::string& resource) {
-    std::set<std::string> seen;
-    std::istringstream lines(testing::ReadFile(env_->control_plane_audit_log()));
-    int line_number = 0;
-    for (std::string line; std::getline(lines, line); ++line_number) {
-      auto entry = ParseJson(line);
-      if (!entry.ok()) continue;
-      const bool kube_event = entry->contains("auditID");
-      const std::string res = kube_event ? JsonStringAt(*entry, {"objectRef", "resource"})
-                                         : JsonStringAt(*entry, {"resource"});
-      const std::string agent = JsonStringAt(*entry, {kube_event ? "userAgent" : "user_agent"});
-      if (JsonStringAt(*entry, {"verb"}) == verb && res == resource &&
-          agent.rfind("br-federation-manager/", 0) == 0) {
-        seen.insert(kube_event ? JsonStringAt(*entry, {"auditID"}) : std::to_string(line_number));
-      }
-    }
-    return static_cast<int>(seen.size());
+  auto requests = [&](const std::string& server, const std::string& verb,
+                      const std::string& resource) {
+    return testing::CountAuditedRequests(env_->api_server_audit_log(server), verb, resource,
+                                         "br-federation-manager/");
   };
-  EXPECT_EQ(requests("watch", "volumebackups"), 1);
-  EXPECT_EQ(requests("list", "volumebackups"), 1);
-  EXPECT_EQ(requests("watch", "volumerestores"), 1);
-  EXPECT_EQ(requests("watch", "volumebackupschedules"), 1);
+  EXPECT_EQ(requests("control-plane", "watch", "volumebackups"), 1);
+  EXPECT_EQ(requests("control-plane", "list", "volumebackups"), 1);
+  EXPECT_EQ(requests("control-plane", "watch", "volumerestores"), 1);
+  EXPECT_EQ(requests("control-plane", "watch", "volumebackupschedules"), 1);
+  for (const char* data_plane : {"c1", "c2"}) {
+    for (const char* resource : {"backups", "restores"}) {
+      // Readiness waits for the control plane's caches; a data plane's may start a moment later.
+      EXPECT_TRUE(WaitFor([&] { return requests(data_plane, "watch", resource) >= 1; }, 60s))
+          << data_plane << " " << resource;
+      EXPECT_EQ(requests(data_plane, "list", resource), 1) << data_plane << " " << resource;
+      EXPECT_EQ(requests(data_plane, "watch", resource), 1) << data_plane << " " << resource;
+    }
+  }
+  EXPECT_EQ(requests("c3", "watch", "backups"), 0) << "c3 is not in the federation kubeconfig yet";
 }
 
 TEST_F(ManagerEnv, UnknownContextIsInvalid) {
