@@ -13,7 +13,6 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "cli/process.h"
@@ -30,13 +29,6 @@ std::string ApiserverBinary() { return BuildDir() + "/src/apiserver/brfed-apiser
 bool FileExists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void WriteFile(const std::string& path, const std::string& text) {

@@ -25,7 +25,6 @@ std::string SourceDir();
 std::string BrfedBinary();
 std::string ApiserverBinary();
 bool FileExists(const std::string& path);
-std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
 // A fresh folder under the test temp dir.
 std::string MakeTempDir(const std::string& prefix);
@@ -86,6 +85,7 @@ class ApiServerProcess {
   std::string error_;
 };
 
+using testing::ReadFile;
 using testing::WaitFor;
 
 }  // namespace brfed::e2e
