@@ -1,16 +1,14 @@
 #include "cli/process.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include "core/files.h"
+#include "launch/spawn.h"
 
 namespace brfed::cli {
 namespace {
@@ -39,50 +37,13 @@ void ReapIfChild(pid_t pid) { waitpid(pid, nullptr, WNOHANG); }
 
 Result<pid_t> SpawnDetached(const std::string& binary, const std::vector<std::string>& args,
                             const std::string& log_path) {
-  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
-    return InvalidArgument("cannot open log file " + log_path + ": " + std::strerror(errno));
-  }
-  std::vector<std::string> argv_storage = {binary};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  // The child reports exec failure through this pipe (closed on successful exec).
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    close(log_fd);
-    return InternalError(std::string("pipe: ") + std::strerror(errno));
-  }
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(log_fd);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return InternalError(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    setsid();
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    signal(SIGPIPE, SIG_DFL);
-    execv(binary.c_str(), argv.data());
-    const int err = errno;
-    [[maybe_unused]] ssize_t n = write(pipe_fds[1], &err, sizeof err);
-    _exit(127);
-  }
-  close(log_fd);
-  close(pipe_fds[1]);
-  int child_errno = 0;
-  const ssize_t n = read(pipe_fds[0], &child_errno, sizeof child_errno);
-  close(pipe_fds[0]);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
-    waitpid(pid, nullptr, 0);
-    return InvalidArgument("cannot run " + binary + ": " + std::strerror(child_errno));
-  }
-  return pid;
+  launch::SpawnOptions options;
+  options.binary = binary;
+  options.args = args;
+  options.stdout_path = options.stderr_path = log_path;
+  options.append = true;
+  options.new_session = true;
+  return launch::Spawn(options);
 }
 
 bool CmdlineMatches(std::string_view cmdline, std::string_view binary) {

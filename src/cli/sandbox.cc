@@ -22,6 +22,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/kubeconfig_merge.h"
+#include "launch/commands.h"
 
 namespace brfed::cli {
 namespace fs = std::filesystem;
@@ -61,12 +62,6 @@ std::string RandomToken() {
   const char* hex = "0123456789abcdef";
   for (int i = 0; i < 32; ++i) token += hex[rd() % 16];
   return token;
-}
-
-// Whether a server's log holds its `ready <url>` line (brfed-kube-testenv prints it once its
-// CRDs are Established).
-bool ReportedReady(const std::string& log) {
-  return log.rfind("ready https://", 0) == 0 || log.find("\nready https://") != std::string::npos;
 }
 
 Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig_path,
@@ -165,20 +160,21 @@ Result<std::string> StartApiServers(const SandboxOptions& o, const SandboxBinari
   const bool kube = o.apiserver == SandboxApiServer::kKube;
   auto start_server = [&](const std::string& name, const std::string& kubeconfig,
                           const std::vector<std::string>& crds) -> Status {
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--kubeconfig-out",
-                                     kubeconfig, "--name",      name};
-    for (const std::string& crd : crds) args.insert(args.end(), {"--crd", crd});
     // Tokens only over TLS: kubectl does not send bearer tokens to plain-HTTP servers.
     // kube-apiserver always serves TLS and needs a token.
-    if (o.tls || kube) args.insert(args.end(), {"--tls", "--token", RandomToken()});
+    const bool tls = o.tls || kube;
+    const std::vector<std::string> args = launch::ApiServerArgs({.name = name,
+                                                                 .kubeconfig_out = kubeconfig,
+                                                                 .listen = "127.0.0.1:0",
+                                                                 .tls = tls,
+                                                                 .token = tls ? RandomToken() : "",
+                                                                 .crd_paths = crds});
     BRFED_ASSIGN_OR_RETURN(size_t p, launcher.Start(name, bin.apiserver, args, ""));
     servers.push_back({name, kubeconfig, p});
     return Status::Ok();
   };
   std::vector<std::string> federation_crds;
-  for (const char* f :
-       {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
-        "federation.pingcap.com_volumebackupschedules.yaml"}) {
+  for (const std::string& f : launch::FederationCrdFiles()) {
     federation_crds.push_back(bin.crd_dir + "/" + f);
   }
   BRFED_RETURN_IF_ERROR(start_server("control", o.dir + "/control.kubeconfig", federation_crds));
@@ -196,7 +192,8 @@ Result<std::string> StartApiServers(const SandboxOptions& o, const SandboxBinari
     const std::string log = state.processes[s.process].log;
     BRFED_RETURN_IF_ERROR(launcher.WaitReady(s.process, server_timeout, [&] {
       std::error_code ec;
-      return fs::exists(s.kubeconfig, ec) && (!kube || ReportedReady(ReadFile(log).value_or("")));
+      return fs::exists(s.kubeconfig, ec) &&
+             (!kube || launch::ReportedReady(ReadFile(log).value_or("")));
     }));
     Result<kube::Kubeconfig> kc = kube::Kubeconfig::LoadFile(s.kubeconfig);
     if (kc.ok()) {
@@ -237,18 +234,15 @@ Status StartSimulator(const SandboxOptions& o, const SandboxBinaries& bin,
                       const std::vector<std::shared_ptr<kube::Client>>& data_planes) {
   BRFED_ASSIGN_OR_RETURN(int sim_port, FreePort());
   const std::string sim_addr = "127.0.0.1:" + std::to_string(sim_port);
-  std::vector<std::string> sim_args;
+  launch::SimulatorCommand sim_command{.admin_addr = sim_addr,
+                                       .audit_log = o.dir + "/logs/sim-audit.jsonl"};
   for (const std::string& cluster : state.clusters) {
-    sim_args.push_back("--cluster");
-    sim_args.push_back(cluster + "=" + o.dir + "/kubeconfigs/" + cluster + ".kubeconfig");
+    sim_command.clusters.emplace_back(cluster, o.dir + "/kubeconfigs/" + cluster + ".kubeconfig");
   }
-  for (const std::string& a :
-       {std::string("--tikv-per-cluster"), std::to_string(o.tikv_per_cluster),
-        std::string("--speed"), o.speed, std::string("--admin-addr"), sim_addr,
-        std::string("--audit-log"), o.dir + "/logs/sim-audit.jsonl", std::string("--tc-namespace"),
-        o.tc_namespace, std::string("--tc-name"), o.tc_name}) {
-    sim_args.push_back(a);
-  }
+  std::vector<std::string> sim_args = launch::SimulatorArgs(sim_command);
+  sim_args.insert(sim_args.end(),
+                  {"--tikv-per-cluster", std::to_string(o.tikv_per_cluster), "--speed", o.speed,
+                   "--tc-namespace", o.tc_namespace, "--tc-name", o.tc_name});
   BRFED_ASSIGN_OR_RETURN(size_t sim, launcher.Start("sim", bin.sim, sim_args, sim_addr));
   BRFED_RETURN_IF_ERROR(launcher.WaitReady(sim, o.ready_timeout, [&] { return HttpUp(sim_addr); }));
   for (const std::shared_ptr<kube::Client>& dp : data_planes) {
@@ -268,8 +262,10 @@ Result<std::string> StartManager(const SandboxOptions& o, const SandboxBinaries&
   BRFED_ASSIGN_OR_RETURN(
       size_t manager,
       launcher.Start("manager", bin.manager,
-                     {"--kubeconfig", o.dir + "/control.kubeconfig", "--federation-kubeconfig-path",
-                      federation_path, "--namespace", o.ns, "--metrics-addr", metrics_addr},
+                     launch::ManagerArgs({.control_plane_kubeconfig = o.dir + "/control.kubeconfig",
+                                          .federation_kubeconfig = federation_path,
+                                          .ns = o.ns,
+                                          .metrics_addr = metrics_addr}),
                      metrics_addr));
   BRFED_RETURN_IF_ERROR(
       launcher.WaitReady(manager, o.ready_timeout, [&] { return HttpUp(metrics_addr); }));

@@ -1,5 +1,6 @@
 #include "sim/conditions.h"
 
+#include "api/metadata.h"
 #include "core/duration.h"
 
 namespace brfed::sim {
@@ -97,22 +98,13 @@ bool ApplyMemberWrite(MemberKind kind, Json& obj, const MemberWrite& w, Time now
                                              : ApplyRestoreCondition(status, *w.condition, ts);
     changed = changed || wrote;
   }
-  if (!w.add_finalizer.empty() || !w.remove_finalizer.empty()) {
-    Json& meta = obj["metadata"];
-    Json fins = meta.value("finalizers", Json::array());
-    if (!fins.is_array()) fins = Json::array();
-    Json next = Json::array();
-    bool present = false;
-    for (const Json& f : fins) {
-      if (f.is_string() && f.get<std::string>() == w.remove_finalizer) continue;
-      if (f.is_string() && f.get<std::string>() == w.add_finalizer) present = true;
-      next.push_back(f);
-    }
-    if (!w.add_finalizer.empty() && !present) next.push_back(w.add_finalizer);
-    if (next != fins) {
-      meta["finalizers"] = next;
-      changed = true;
-    }
+  if (!w.remove_finalizer.empty() && api::HasFinalizer(obj, w.remove_finalizer)) {
+    obj["metadata"]["finalizers"] = api::FinalizersWith(obj, w.remove_finalizer, false);
+    changed = true;
+  }
+  if (!w.add_finalizer.empty() && !api::HasFinalizer(obj, w.add_finalizer)) {
+    obj["metadata"]["finalizers"] = api::FinalizersWith(obj, w.add_finalizer, true);
+    changed = true;
   }
   return changed;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "api/metadata.h"
 #include "core/bytes.h"
 
 namespace brfed::sim {
@@ -53,13 +54,6 @@ std::string S3Prefix(const Json& obj) {
   std::string prefix = Trim(JsonStringAt(obj, {"spec", "s3", "prefix"}));
   std::string bucket = Trim(JsonStringAt(obj, {"spec", "s3", "bucket"}));
   return prefix.empty() ? bucket : bucket + "/" + prefix;
-}
-
-bool HasFinalizer(const Json& obj, const std::string& f) {
-  const Json* fins = JsonAt(obj, {"metadata", "finalizers"});
-  if (fins == nullptr || !fins->is_array()) return false;
-  return std::any_of(fins->begin(), fins->end(),
-                     [&](const Json& x) { return x.is_string() && x.get<std::string>() == f; });
 }
 
 // Common spec validation (ValidateBackup / restore validation): the empty string when valid.
@@ -360,7 +354,7 @@ std::optional<MemberWrite> Clean(BackupCtx& c) {
   bool candidate = policy == "Delete" || policy == "OnFailure";
   bool retain = !candidate || (policy == "OnFailure" && !failed);
   auto remove_finalizer = [&]() -> std::optional<MemberWrite> {
-    if (!HasFinalizer(c.obj, kBackupProtectionFinalizer)) return std::nullopt;
+    if (!api::HasFinalizer(c.obj, kBackupProtectionFinalizer)) return std::nullopt;
     MemberWrite w;
     w.remove_finalizer = kBackupProtectionFinalizer;
     return w;
@@ -436,12 +430,12 @@ std::optional<MemberWrite> CollectDependents(BackupCtx& c) {
 // Deletion, the protection finalizer, and the jobs' pods (which run whatever the conditions).
 Phase BackupHousekeeping(BackupCtx& c) {
   if (JsonAt(c.obj, {"metadata", "deletionTimestamp"}) != nullptr) {
-    if (HasFinalizer(c.obj, kForegroundDeletionFinalizer)) return Done(CollectDependents(c));
+    if (api::HasFinalizer(c.obj, kForegroundDeletionFinalizer)) return Done(CollectDependents(c));
     return Done(Clean(c));
   }
   std::string policy = JsonStringAt(c.obj, {"spec", "cleanPolicy"}, "Retain");
   if ((policy == "Delete" || policy == "OnFailure") &&
-      !HasFinalizer(c.obj, kBackupProtectionFinalizer)) {
+      !api::HasFinalizer(c.obj, kBackupProtectionFinalizer)) {
     MemberWrite w;
     w.add_finalizer = kBackupProtectionFinalizer;
     return Done(w);

@@ -17,6 +17,7 @@
 
 #include "cli/process.h"
 #include "kube/kubeconfig.h"
+#include "launch/spawn.h"
 
 namespace brfed::e2e {
 namespace fs = std::filesystem;
@@ -57,30 +58,28 @@ BrfedProcess::BrfedProcess(const std::vector<std::string>& args,
     : state_(std::make_unique<State>()) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    const int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, STDIN_FILENO);
-    for (const auto& [key, value] : env) {
-      if (value.empty()) {
-        unsetenv(key.c_str());
-      } else {
-        setenv(key.c_str(), value.c_str(), 1);
-      }
+  launch::SpawnOptions spawn;
+  spawn.binary = BrfedBinary();
+  spawn.args = args;
+  for (const auto& [key, value] : env) {
+    if (value.empty()) {
+      spawn.unset.push_back(key);
+    } else {
+      spawn.env.emplace_back(key, value);
     }
-    std::vector<std::string> argv_storage = {BrfedBinary()};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
   }
+  spawn.stdout_fd = out_pipe[1];
+  spawn.stderr_fd = err_pipe[1];
+  Result<pid_t> spawned = launch::Spawn(spawn);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  state_->pid = pid;
+  if (!spawned.ok()) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    state_->err = spawned.status().ToString();
+    return;
+  }
+  state_->pid = *spawned;
   state_->out_fd = out_pipe[0];
   state_->err_fd = err_pipe[0];
   State* st = state_.get();
@@ -116,7 +115,10 @@ std::string BrfedProcess::Out() const {
 
 RunResult BrfedProcess::Wait(std::chrono::seconds deadline) {
   RunResult result;
-  if (state_->pid <= 0) return result;
+  if (state_->pid <= 0) {
+    result.err = state_->err;  // the reason it never started
+    return result;
+  }
   const auto end = std::chrono::steady_clock::now() + deadline;
   int status = 0;
   bool exited = false;

@@ -6,6 +6,7 @@
 
 #include "core/json.h"
 #include "kube/kubeconfig_merge.h"
+#include "launch/commands.h"
 
 namespace brfed::testing {
 
@@ -52,11 +53,8 @@ ApiServerOptions FederationEnv::ApiServerOptionsFor(const std::string& name,
   o.name = name;
   o.backend = backend;
   if (name == "control-plane") {
-    for (const char* f :
-         {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
-          "federation.pingcap.com_volumebackupschedules.yaml"}) {
-      o.extra_args.push_back("--crd");
-      o.extra_args.push_back(FederationCrd(f));
+    for (const std::string& f : launch::FederationCrdFiles()) {
+      o.extra_args.insert(o.extra_args.end(), {"--crd", FederationCrd(f)});
     }
   } else {
     o.extra_args = DataPlaneCrdArgs(backend);
@@ -101,15 +99,15 @@ Result<std::unique_ptr<FederationEnv>> FederationEnv::Start(const FederationEnvO
     env->data_planes_[name] = std::make_unique<ApiServer>(std::move(dp));
   }
 
+  env->audit_log_ = env->dir_->File("audit.log");
+  launch::SimulatorCommand sim_command{.admin_addr = "127.0.0.1:0", .audit_log = env->audit_log_};
+  for (const auto& [name, server] : env->data_planes_) {
+    sim_command.clusters.emplace_back(name, server->kubeconfig);
+  }
   ProcessOptions sim;
   sim.binary = SimBinary();
-  for (const auto& [name, server] : env->data_planes_) {
-    sim.args.push_back("--cluster");
-    sim.args.push_back(name + "=" + server->kubeconfig);
-  }
-  env->audit_log_ = env->dir_->File("audit.log");
+  sim.args = launch::SimulatorArgs(sim_command);
   sim.args.insert(sim.args.end(), options.sim_args.begin(), options.sim_args.end());
-  sim.args.insert(sim.args.end(), {"--audit-log", env->audit_log_, "--admin-addr", "127.0.0.1:0"});
   sim.stdout_path = env->dir_->File("sim.out");
   sim.stderr_path = env->dir_->File("sim.err");
   BRFED_ASSIGN_OR_RETURN(env->sim_, Process::Start(sim));
@@ -154,16 +152,11 @@ Result<std::unique_ptr<ManagerProcess>> FederationEnv::StartManager(
   auto m = std::make_unique<ManagerProcess>();
   ProcessOptions o;
   o.binary = ManagerBinary();
-  o.args = {"--kubeconfig",
-            control_plane_->kubeconfig,
-            "--federation-kubeconfig-path",
-            federation_kubeconfig_,
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--federation-kubeconfig-poll-interval",
-            "200ms",
-            "--namespace",
-            ns_};
+  o.args = launch::ManagerArgs({.control_plane_kubeconfig = control_plane_->kubeconfig,
+                                .federation_kubeconfig = federation_kubeconfig_,
+                                .ns = ns_,
+                                .metrics_addr = "127.0.0.1:0"});
+  o.args.insert(o.args.end(), {"--federation-kubeconfig-poll-interval", "200ms"});
   o.args.insert(o.args.end(), extra.begin(), extra.end());
   o.env = env;
   m->log = dir_->File(tag + ".log");

@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "core/json.h"
-
-extern char** environ;
+#include "launch/commands.h"
+#include "launch/spawn.h"
 
 namespace brfed::testing {
 
@@ -37,41 +37,13 @@ TempDir::~TempDir() {
 }
 
 Result<std::unique_ptr<Process>> Process::Start(const ProcessOptions& options) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    std::string key = entry.substr(0, entry.find('='));
-    bool replaced = false;
-    for (const auto& [k, v] : options.env) replaced = replaced || k == key;
-    if (!replaced) env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = {options.binary};
-  argv_strings.insert(argv_strings.end(), options.args.begin(), options.args.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::string out = options.stdout_path.empty() ? "/dev/null" : options.stdout_path;
-  std::string err = options.stderr_path.empty() ? "/dev/null" : options.stderr_path;
-  pid_t pid = fork();
-  if (pid < 0) return InternalError(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    int in_fd = open("/dev/null", O_RDONLY);
-    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in_fd < 0 || out_fd < 0 || err_fd < 0) _exit(126);
-    dup2(in_fd, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
+  launch::SpawnOptions spawn;
+  spawn.binary = options.binary;
+  spawn.args = options.args;
+  spawn.env = options.env;
+  spawn.stdout_path = options.stdout_path;
+  spawn.stderr_path = options.stderr_path;
+  BRFED_ASSIGN_OR_RETURN(pid_t pid, launch::Spawn(spawn));
   return std::unique_ptr<Process>(new Process(pid));
 }
 
@@ -392,14 +364,16 @@ Result<ApiServer> StartApiServer(const ApiServerOptions& options) {
                                        ", which is missing: run scripts/install-deps.sh (it "
                                        "builds tools/ into build/tools/bin)");
   }
-  p.args = {"--kubeconfig-out", server.kubeconfig, "--name", options.name};
+  // kube-testenv picks a fixed port unless told otherwise; tests want a free one.
   const bool has_listen =
       std::any_of(options.extra_args.begin(), options.extra_args.end(),
                   [](const std::string& a) { return a.rfind("--listen", 0) == 0; });
-  if (kube && !has_listen) p.args.insert(p.args.end(), {"--listen", "127.0.0.1:0"});
-  if (options.tls) p.args.push_back("--tls");
-  if (!options.token.empty()) p.args.insert(p.args.end(), {"--token", options.token});
-  if (!options.data_dir.empty()) p.args.insert(p.args.end(), {"--data-dir", options.data_dir});
+  p.args = launch::ApiServerArgs({.name = options.name,
+                                  .kubeconfig_out = server.kubeconfig,
+                                  .listen = kube && !has_listen ? "127.0.0.1:0" : "",
+                                  .tls = options.tls,
+                                  .token = options.token,
+                                  .data_dir = options.data_dir});
   if (kube) {
     BRFED_ASSIGN_OR_RETURN(std::vector<std::string> extra, KubeArgs(options.extra_args));
     p.args.insert(p.args.end(), extra.begin(), extra.end());
@@ -421,9 +395,8 @@ Result<ApiServer> StartApiServer(const ApiServerOptions& options) {
            : options.ready_timeout;
   if (!WaitFor(
           [&] {
-            bool written =
-                std::filesystem::exists(server.kubeconfig) &&
-                (!kube || ReadFile(server.stdout_path).find("ready ") != std::string::npos);
+            bool written = std::filesystem::exists(server.kubeconfig) &&
+                           (!kube || launch::ReportedReady(ReadFile(server.stdout_path)));
             return written || !server.process->Running();
           },
           ready_timeout) ||

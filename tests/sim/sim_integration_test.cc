@@ -34,61 +34,25 @@ using V = std::vector<std::string>;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// A child process with stdout/stderr in files; SIGTERM and reaped on destruction.
-class Process {
- public:
-  Process(const std::vector<std::string>& argv, const fs::path& out) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  // Waits for exit (up to `limit`); returns the exit code or -1.
-  int Wait(std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return -1;
-  }
+using testing::Process;
+using testing::ReadFile;
 
- private:
-  pid_t pid_ = -1;
-};
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+// Starts argv[0] with argv[1..] and stdout and stderr in one file.
+std::unique_ptr<Process> StartLogged(const std::vector<std::string>& argv, const fs::path& out) {
+  testing::ProcessOptions o;
+  o.binary = argv.at(0);
+  o.args.assign(argv.begin() + 1, argv.end());
+  o.stdout_path = o.stderr_path = out.string();
+  Result<std::unique_ptr<Process>> p = Process::Start(o);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return p.ok() ? std::move(p).value() : nullptr;
 }
 
-bool Eventually(const std::function<bool()>& f, std::chrono::milliseconds limit = seconds(30)) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return f();
+// The exit code of a process started by StartLogged, or -1 when it did not start or end.
+int ExitCode(const std::unique_ptr<Process>& p, std::chrono::milliseconds limit) {
+  if (p == nullptr) return -1;
+  Result<int> code = p->Wait(limit);
+  return code.ok() ? *code : -1;
 }
 
 const std::string kBin = BRFED_BINARY_DIR;
@@ -122,20 +86,24 @@ class SimEnv : public ::testing::Test {
       servers_.push_back(std::move(server).value());
     }
     audit_ = dir_ / "audit.log";
-    sim_ = std::make_unique<Process>(
+    sim_ = StartLogged(
         std::vector<std::string>{kBin + "/src/sim/tidb-operator-sim", "--cluster",
                                  "c1=" + (dir_ / "c1.kubeconfig").string(), "--cluster",
                                  "c2=" + (dir_ / "c2.kubeconfig").string(), "--zero-latency",
                                  "--tikv-per-cluster", "2", "--volumes-per-store", "2",
                                  "--audit-log", audit_.string(), "--admin-addr", "127.0.0.1:0"},
         dir_ / "sim.log");
-    ASSERT_TRUE(Eventually([&] {
+    ASSERT_TRUE(testing::WaitFor([&] {
       return ReadFile(dir_ / "sim.log").find("admin-port ") != std::string::npos;
     })) << ReadFile(dir_ / "sim.log");
     std::string log = ReadFile(dir_ / "sim.log");
     admin_port_ = std::stoi(log.substr(log.find("admin-port ") + 11));
   }
   static void TearDownTestSuite() {
+    if (sim_ != nullptr) {
+      sim_->Terminate();
+      (void)sim_->Wait(seconds(30));
+    }
     sim_.reset();
     servers_.clear();
     clients_.clear();
@@ -193,7 +161,7 @@ class SimEnv : public ::testing::Test {
   }
   bool WaitTrue(const std::string& cluster, bool backup, const std::string& name,
                 const std::string& type) {
-    return Eventually([&] { return IsTrue(Get(cluster, backup, name), type); });
+    return testing::WaitFor([&] { return IsTrue(Get(cluster, backup, name), type); });
   }
   // Phases after every condition the simulator persisted on cluster/name, from the audit log.
   V Phases(const std::string& cluster, const std::string& name) {
@@ -211,7 +179,7 @@ class SimEnv : public ::testing::Test {
   }
   // The audit line of a write lands just after the write itself: wait for the sequence.
   void ExpectPhases(const std::string& cluster, const std::string& name, const V& want) {
-    EXPECT_TRUE(Eventually([&] { return Phases(cluster, name) == want; }, seconds(10)))
+    EXPECT_TRUE(testing::WaitFor([&] { return Phases(cluster, name) == want; }, seconds(10)))
         << ::testing::PrintToString(Phases(cluster, name));
   }
   std::string Reason(const std::string& cluster, bool backup, const std::string& name,
@@ -256,7 +224,9 @@ class SimEnv : public ::testing::Test {
     Patch("c1", true, m, [](Json& s) { s["resumeGcSchedule"] = true; });
     ASSERT_TRUE(WaitTrue("c1", true, m, "VolumeBackupInitializeComplete"));
     for (const char* c : {"c1", "c2"}) {
-      ASSERT_TRUE(Eventually([&] { return JsonAt(Get(c, true, m), {"status", "backupSize"}); }));
+      ASSERT_TRUE(testing::WaitFor([&] {
+        return JsonAt(Get(c, true, m), {"status", "backupSize"});
+      }));
     }
     for (const char* c : {"c1", "c2"}) {
       Patch(c, true, m, [](Json& s) { s["federalVolumeBackupPhase"] = "teardown"; });
@@ -406,7 +376,7 @@ TEST_F(SimEnv, CleanupDeletePolicyDeletesSnapshots) {
   Json b = Get("c2", true, "fed-clean");
   EXPECT_EQ(b["metadata"]["finalizers"], Json::array({"tidb.pingcap.com/backup-protection"}));
   ASSERT_TRUE(C("c2").Delete(kube::resources::Backup(), "tidb", "fed-clean").ok());
-  ASSERT_TRUE(Eventually([&] { return Get("c2", true, "fed-clean").is_null(); }));
+  ASSERT_TRUE(testing::WaitFor([&] { return Get("c2", true, "fed-clean").is_null(); }));
   V phases = Phases("c2", "fed-clean");
   ASSERT_GE(phases.size(), 2u);
   EXPECT_EQ(V(phases.end() - 2, phases.end()), (V{"Clean", "Clean"}));  // False, then True
@@ -431,7 +401,7 @@ void SetRecoveryMode(SimEnv& env) {
       if (env.C(c).Update(kube::resources::TidbCluster(), *tc).ok()) break;
     }
   }
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(testing::WaitFor([&] {
     auto state = ParseJson(env.Admin("GET", "/state").second);
     if (!state.ok()) return false;
     for (const char* c : {"c1/tidb/basic", "c2/tidb/basic"}) {
@@ -574,15 +544,17 @@ TEST_F(SimEnv, ZzAuditLogPassesChecker) {
   std::string text = ReadFile(audit_);
   auto violations = CheckAuditLog(text);
   EXPECT_TRUE(violations.empty()) << (violations.empty() ? "" : violations.front());
-  Process ok({kBin + "/src/sim/tidb-operator-sim", "check", "--audit-log", audit_.string()},
-             dir_ / "check.out");
-  EXPECT_EQ(ok.Wait(seconds(30)), 0) << ReadFile(dir_ / "check.out");
+  auto ok =
+      StartLogged({kBin + "/src/sim/tidb-operator-sim", "check", "--audit-log", audit_.string()},
+                  dir_ / "check.out");
+  EXPECT_EQ(ExitCode(ok, seconds(30)), 0) << ReadFile(dir_ / "check.out");
   fs::path broken = dir_ / "broken.log";
   std::ofstream(broken) << text << R"({"event":"pd_pause","holder":"leaked#init"})"
                         << "\n";
-  Process bad({kBin + "/src/sim/tidb-operator-sim", "check", "--audit-log", broken.string()},
-              dir_ / "check-bad.out");
-  EXPECT_EQ(bad.Wait(seconds(30)), 1);
+  auto bad =
+      StartLogged({kBin + "/src/sim/tidb-operator-sim", "check", "--audit-log", broken.string()},
+                  dir_ / "check-bad.out");
+  EXPECT_EQ(ExitCode(bad, seconds(30)), 1);
   EXPECT_NE(ReadFile(dir_ / "check-bad.out").find("leaked#init"), std::string::npos);
 }
 
@@ -615,8 +587,8 @@ TEST(SimProcess, BadFlagsExitWithCode2AndAClearMessage) {
     argv.insert(argv.end(), c.args.begin(), c.args.end());
     fs::path out = dir / "out.txt";
     {
-      Process p(argv, out);
-      EXPECT_EQ(p.Wait(seconds(30)), 2) << c.message;
+      auto p = StartLogged(argv, out);
+      EXPECT_EQ(ExitCode(p, seconds(30)), 2) << c.message;
     }
     EXPECT_NE(ReadFile(out).find(c.message), std::string::npos) << ReadFile(out);
   }
