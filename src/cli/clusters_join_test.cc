@@ -75,6 +75,31 @@ TEST(ClustersJoin, RulesAreThoseOfTheShippedRbac) {
   EXPECT_EQ(roles["br-federation-member-writer"], MemberWriterRules());
 }
 
+// --token-secret's Secret is the kind of token Secret deploy/data-plane/rbac.yaml ships, for the
+// ServiceAccount join makes, and labelled so that leave finds it.
+TEST(ClustersJoin, TokenSecretIsTheShippedKindForTheJoinedAccount) {
+  Result<std::string> text =
+      ReadFile(std::string(BRFED_SOURCE_DIR) + "/deploy/data-plane/rbac.yaml");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  Result<std::vector<Json>> docs = ParseYamlDocuments(*text);
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  Json shipped;
+  for (const Json& d : *docs) {
+    if (JsonStringAt(d, {"kind"}) == "Secret") shipped = d;
+  }
+  ASSERT_FALSE(shipped.is_null());
+  const Json secret = TokenSecret("dp1");
+  EXPECT_EQ(secret["type"], shipped["type"]);
+  EXPECT_EQ(secret["metadata"]["annotations"],
+            Json({{"kubernetes.io/service-account.name", ServiceAccountName("dp1")}}));
+  EXPECT_EQ(shipped["metadata"]["annotations"].size(), 1u);
+  EXPECT_TRUE(shipped["metadata"]["annotations"].contains("kubernetes.io/service-account.name"));
+  EXPECT_EQ(JsonStringAt(secret, {"metadata", "name"}), TokenSecretName("dp1"));
+  EXPECT_EQ(TokenSecretName("dp1"), "brfed-dp1-token");
+  EXPECT_EQ(JsonStringAt(secret, {"metadata", "namespace"}), kJoinNamespace);
+  EXPECT_EQ(JsonStringAt(secret, {"metadata", "labels", kJoinedAsLabel}), "dp1");
+}
+
 std::map<std::string, const JoinObject*> ByKindNamespaceName(
     const std::vector<JoinObject>& objects) {
   std::map<std::string, const JoinObject*> out;
