@@ -301,8 +301,12 @@ TEST(DataPlaneIdentity, ManagerCompletesABackupAndARestoreWithTheShippedRbac) {
   ExpectBackupAndRestoreComplete(dp, fed);
 
   // The page's uninstall for the identity made by hand: the file deleted again revokes it.
-  ExpectKubectlOk(dp.Kubectl({"delete", "-f", SourcePath("deploy/data-plane/rbac.yaml")}, 120s),
-                  "kubectl delete -f deploy/data-plane/rbac.yaml");
+  // --ignore-not-found: the token controller deletes the token Secret as soon as kubectl has
+  // deleted its ServiceAccount, so without it kubectl fails on the Secret (found by this test).
+  ExpectKubectlOk(
+      dp.Kubectl({"delete", "-f", SourcePath("deploy/data-plane/rbac.yaml"), "--ignore-not-found"},
+                 120s),
+      "kubectl delete -f deploy/data-plane/rbac.yaml --ignore-not-found");
   ExpectTokenRevoked(fed, "dp1");
   auto gone = dp.Kubectl({"get", "clusterrole,clusterrolebinding", "-o", "name"});
   ExpectKubectlOk(gone, "list roles");
