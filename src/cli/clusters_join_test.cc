@@ -57,12 +57,16 @@ TEST(ClustersJoin, ParsesTheTokenDuration) {
   EXPECT_EQ(TokenRequestBody(std::chrono::seconds(600))["spec"]["expirationSeconds"], 600);
 }
 
+// The documents of deploy/data-plane/rbac.yaml.
+Result<std::vector<Json>> ShippedRbac() {
+  BRFED_ASSIGN_OR_RETURN(std::string text,
+                         ReadFile(std::string(BRFED_SOURCE_DIR) + "/deploy/data-plane/rbac.yaml"));
+  return ParseYamlDocuments(text);
+}
+
 // The one source of truth: the rules join grants are deploy/data-plane/rbac.yaml's.
 TEST(ClustersJoin, RulesAreThoseOfTheShippedRbac) {
-  Result<std::string> text =
-      ReadFile(std::string(BRFED_SOURCE_DIR) + "/deploy/data-plane/rbac.yaml");
-  ASSERT_TRUE(text.ok()) << text.status().ToString();
-  Result<std::vector<Json>> docs = ParseYamlDocuments(*text);
+  Result<std::vector<Json>> docs = ShippedRbac();
   ASSERT_TRUE(docs.ok()) << docs.status().ToString();
   std::map<std::string, Json> roles;
   for (const Json& d : *docs) {
@@ -78,10 +82,7 @@ TEST(ClustersJoin, RulesAreThoseOfTheShippedRbac) {
 // --token-secret's Secret is the kind of token Secret deploy/data-plane/rbac.yaml ships, for the
 // ServiceAccount join makes, and labelled so that leave finds it.
 TEST(ClustersJoin, TokenSecretIsTheShippedKindForTheJoinedAccount) {
-  Result<std::string> text =
-      ReadFile(std::string(BRFED_SOURCE_DIR) + "/deploy/data-plane/rbac.yaml");
-  ASSERT_TRUE(text.ok()) << text.status().ToString();
-  Result<std::vector<Json>> docs = ParseYamlDocuments(*text);
+  Result<std::vector<Json>> docs = ShippedRbac();
   ASSERT_TRUE(docs.ok()) << docs.status().ToString();
   Json shipped;
   for (const Json& d : *docs) {

@@ -49,16 +49,13 @@ class ClustersJoinTest : public ::testing::Test {
     ASSERT_EQ(r->exit_code, 0) << what << ": " << r->out << r->err;
   }
 
-  CommandResult Join(const std::vector<std::string>& tc_namespaces) {
-    std::vector<std::string> args = {"clusters",
-                                     "join",
-                                     "dp1",
-                                     "--kubeconfig",
-                                     dp_->kubeconfig(),
-                                     "--federation-kubeconfig",
-                                     federation_,
-                                     "--token-duration",
-                                     "1h"};
+  // `brfed clusters join dp1` with a TokenRequest token (default) or `token_flags`.
+  CommandResult Join(const std::vector<std::string>& tc_namespaces,
+                     const std::vector<std::string>& token_flags = {"--token-duration", "1h"}) {
+    std::vector<std::string> args = {
+        "clusters", "join", "dp1", "--kubeconfig", dp_->kubeconfig(), "--federation-kubeconfig",
+        federation_};
+    args.insert(args.end(), token_flags.begin(), token_flags.end());
     for (const std::string& ns : tc_namespaces) args.insert(args.end(), {"--tc-namespace", ns});
     return Brfed(args);
   }
@@ -305,17 +302,8 @@ TEST_F(ClustersJoinTest, TokenSecretJoinKeepsOneLongLivedTokenUntilLeave) {
     Result<CommandResult> r = dp_->Kubectl({"--token", token, "auth", "whoami"});
     return r.ok() && r->exit_code == 0;
   };
-  const std::vector<std::string> join = {"clusters",
-                                         "join",
-                                         "dp1",
-                                         "--kubeconfig",
-                                         dp_->kubeconfig(),
-                                         "--federation-kubeconfig",
-                                         federation_,
-                                         "--tc-namespace",
-                                         "tidb",
-                                         "--token-secret"};
-  CommandResult first = Brfed(join);
+  const std::vector<std::string> secret = {"--token-secret"};
+  CommandResult first = Join({"tidb"}, secret);
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   const std::string token = token_in_file();
   EXPECT_EQ(token, token_in_secret());
@@ -326,7 +314,7 @@ TEST_F(ClustersJoinTest, TokenSecretJoinKeepsOneLongLivedTokenUntilLeave) {
                              "jsonpath={.metadata.labels.federation\\.pingcap\\.com/joined-as}"});
   EXPECT_EQ(label.ok() ? label->out : "", "dp1");
 
-  CommandResult second = Brfed(join);
+  CommandResult second = Join({"tidb"}, secret);
   ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
   EXPECT_EQ(token_in_file(), token);
 
@@ -337,7 +325,7 @@ TEST_F(ClustersJoinTest, TokenSecretJoinKeepsOneLongLivedTokenUntilLeave) {
   EXPECT_TRUE(WaitFor([&] { return !accepted(token); }, 30s)) << "the old token still works";
   EXPECT_TRUE(accepted(token_in_file()));
 
-  ASSERT_EQ(Brfed(join).exit_code, 0);
+  ASSERT_EQ(Join({"tidb"}, secret).exit_code, 0);
   const std::string again = token_in_file();
   EXPECT_TRUE(accepted(again));
   ASSERT_EQ(Leave().exit_code, 0);
