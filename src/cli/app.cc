@@ -281,9 +281,14 @@ void AddClustersCommands(CLI::App& app, Invocation* inv) {
   join->add_option("--tc-namespace", inv->join.tc_namespaces,
                    "namespace of a TidbCluster: write access there only (repeatable; default: "
                    "all namespaces)");
-  join->add_option("--token-duration", inv->join.token_duration,
-                   "lifetime asked for the token (the server may shorten it)")
-      ->capture_default_str();
+  CLI::Option* duration =
+      join->add_option("--token-duration", inv->join.token_duration,
+                       "lifetime asked for the token (the server may shorten it)")
+          ->capture_default_str();
+  join->add_flag("--token-secret", inv->join.token_secret,
+                 "take a long-lived token from a kubernetes.io/service-account-token Secret "
+                 "(filled by the data plane's token controller) instead of TokenRequest")
+      ->excludes(duration);
   AddSecretFlags(join, &inv->join);
   inv->On(join, [inv](CommandContext& ctx) { return ClustersJoinCommand(ctx, inv->join); });
   CLI::App* leave = clusters->add_subcommand(

@@ -140,6 +140,17 @@ Json TokenRequestBody(std::chrono::seconds duration) {
           {"spec", {{"expirationSeconds", duration.count()}}}};
 }
 
+std::string TokenSecretName(const std::string& name) { return "brfed-" + name + "-token"; }
+
+Json TokenSecret(const std::string& name) {
+  Json metadata = Metadata(TokenSecretName(name), kJoinNamespace, name);
+  metadata["annotations"] = {{"kubernetes.io/service-account.name", ServiceAccountName(name)}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", std::move(metadata)},
+          {"type", "kubernetes.io/service-account-token"}};
+}
+
 namespace {
 
 // Removes the entries named `name` from the list `key` of `kubeconfig` (absent = empty list).
@@ -288,6 +299,64 @@ Status DeleteRoleBindings(kube::Client& client, const std::string& name,
   return Status::Ok();
 }
 
+// A token for the joined identity and how long it lasts, in words.
+struct IssuedToken {
+  std::string token;
+  std::string lifetime;
+};
+
+// How long join waits for the data plane's token controller to fill the token Secret.
+constexpr std::chrono::seconds kTokenSecretWait{60};
+
+// The token of a token Secret, once filled: `secret` as read, else its changes, watched.
+Result<std::string> WatchForToken(kube::Client& client, const std::string& name,
+                                  const Json& secret) {
+  const std::string secret_name = TokenSecretName(name);
+  kube::WatchOptions o{.field_selector = "metadata.name=" + secret_name,
+                       .resource_version = JsonStringAt(secret, {"metadata", "resourceVersion"}),
+                       .allow_bookmarks = false,
+                       .timeout_seconds = static_cast<int>(kTokenSecretWait.count()),
+                       .idle_timeout = kTokenSecretWait + std::chrono::seconds(10)};
+  Json seen = secret;
+  std::unique_ptr<kube::WatchStream> stream;
+  while (JsonStringAt(seen, {"data", "token"}).empty()) {
+    if (stream == nullptr) {
+      BRFED_ASSIGN_OR_RETURN(stream, client.Watch(kube::resources::Secret(), kJoinNamespace, o));
+    }
+    BRFED_ASSIGN_OR_RETURN(std::optional<kube::WatchEvent> event, stream->Next());
+    if (!event.has_value()) {
+      return Status(Code::kTimeout,
+                    "Secret " + std::string(kJoinNamespace) + "/" + secret_name +
+                        " got no token within " + std::to_string(kTokenSecretWait.count()) +
+                        "s: the data plane runs no service-account token controller "
+                        "(kube-controller-manager); use TokenRequest (without --token-secret)");
+    }
+    if (event->type == kube::WatchEvent::Type::kError) {
+      return InternalError("watching Secret " + secret_name + ": " + DumpJson(*event->object));
+    }
+    if (event->type == kube::WatchEvent::Type::kDeleted) {
+      return Status(Code::kNotFound, "Secret " + secret_name + " was deleted while join waited");
+    }
+    seen = *event->object;
+  }
+  Result<std::string> token = kube::DecodeBase64(JsonStringAt(seen, {"data", "token"}));
+  if (!token.ok()) return InternalError("Secret " + secret_name + " holds a token not in base64");
+  return token;
+}
+
+// --token-secret: applies the token Secret and returns its token once the token controller
+// has filled it (the token does not expire; leave deletes the Secret, which revokes it).
+Result<IssuedToken> TokenFromSecret(kube::Client& client, const std::string& name) {
+  const Json secret = TokenSecret(name);
+  BRFED_ASSIGN_OR_RETURN(
+      Json applied, client.Patch(kube::resources::Secret(), kJoinNamespace, TokenSecretName(name),
+                                 kube::PatchType::kApply, secret));
+  BRFED_ASSIGN_OR_RETURN(std::string token, WatchForToken(client, name, applied));
+  return IssuedToken{std::move(token), "from Secret " + std::string(kJoinNamespace) + "/" +
+                                           TokenSecretName(name) +
+                                           ", valid until leave deletes the Secret"};
+}
+
 Status EnsureNamespace(kube::Client& client) {
   Result<Json> created = client.Create(
       kube::resources::Namespace(), "",
@@ -297,8 +366,9 @@ Status EnsureNamespace(kube::Client& client) {
 }
 
 // Applies the objects (server-side apply, so a second join converges to the same objects),
-// removes bindings a previous join made for namespaces no longer given, returns a new token.
-Result<Json> ApplyJoin(kube::Client& client, const JoinArgs& args, std::chrono::seconds duration) {
+// removes bindings a previous join made for namespaces no longer given, returns a token.
+Result<IssuedToken> ApplyJoin(kube::Client& client, const JoinArgs& args,
+                              std::chrono::seconds duration) {
   BRFED_RETURN_IF_ERROR(EnsureNamespace(client));
   for (const JoinObject& o : JoinObjects(args.name, args.tc_namespaces)) {
     BRFED_RETURN_IF_ERROR(client
@@ -313,14 +383,28 @@ Result<Json> ApplyJoin(kube::Client& client, const JoinArgs& args, std::chrono::
     BRFED_RETURN_IF_ERROR(
         IgnoreNotFound(client.Delete(ClusterRoleBindingResource(), "", WriterName(args.name))));
   }
+  if (args.token_secret) return TokenFromSecret(client, args.name);
+  // A token Secret of an earlier --token-secret join would outlive this join's token.
+  BRFED_RETURN_IF_ERROR(IgnoreNotFound(
+      client.Delete(kube::resources::Secret(), kJoinNamespace, TokenSecretName(args.name))));
   const Json body = TokenRequestBody(duration);
-  return client.Request(
-      "POST", ServiceAccountResource().Path(kJoinNamespace, ServiceAccountName(args.name), "token"),
-      &body);
+  BRFED_ASSIGN_OR_RETURN(Json answer,
+                         client.Request("POST",
+                                        ServiceAccountResource().Path(
+                                            kJoinNamespace, ServiceAccountName(args.name), "token"),
+                                        &body));
+  IssuedToken issued{JsonStringAt(answer, {"status", "token"}),
+                     "valid until " + JsonStringAt(answer, {"status", "expirationTimestamp"})};
+  if (issued.token.empty()) {
+    return InternalError("the data plane's TokenRequest answer holds no token");
+  }
+  return issued;
 }
 
 Status ApplyLeave(kube::Client& client, const std::string& name) {
   BRFED_RETURN_IF_ERROR(DeleteRoleBindings(client, name, {}));
+  BRFED_RETURN_IF_ERROR(IgnoreNotFound(
+      client.Delete(kube::resources::Secret(), kJoinNamespace, TokenSecretName(name))));
   for (const std::string& binding : {ReaderName(name), WriterName(name)}) {
     BRFED_RETURN_IF_ERROR(IgnoreNotFound(client.Delete(ClusterRoleBindingResource(), "", binding)));
     BRFED_RETURN_IF_ERROR(IgnoreNotFound(client.Delete(ClusterRoleResource(), "", binding)));
@@ -345,15 +429,11 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
   const std::string& path = target->path;
   Json& federation = target->federation;
   DataPlane& dp = target->dp;
-  Result<Json> token = ApplyJoin(*dp.client, args, *duration);
+  Result<IssuedToken> token = ApplyJoin(*dp.client, args, *duration);
   if (!token.ok()) return ctx.Fail(token.status(), DataPlaneSubject(dp, args.name));
   const kube::RestConfig& config = dp.config;
   const FederationEntry entry{config.server, config.ca_data_base64, config.insecure_skip_tls_verify,
-                              config.tls_server_name, JsonStringAt(*token, {"status", "token"})};
-  if (entry.token.empty()) {
-    return ctx.Fail(InternalError("the data plane's TokenRequest answer holds no token"),
-                    DataPlaneSubject(dp, args.name));
-  }
+                              config.tls_server_name, token->token};
   Result<Json> updated = SetFederationContext(std::move(federation), args.name, entry);
   if (!updated.ok()) {
     return ctx.Fail(
@@ -361,9 +441,8 @@ int ClustersJoinCommand(CommandContext& ctx, const JoinArgs& args) {
   }
   if (Status s = SaveFederation(path, *updated, args, ctx); !s.ok()) return ctx.Fail(s, {});
   ctx.Out("joined " + args.name + ": ServiceAccount " + kJoinNamespace + "/" +
-          ServiceAccountName(args.name) + " in " + config.server + ", token valid until " +
-          JsonStringAt(*token, {"status", "expirationTimestamp"}) + "\ncontext " + args.name +
-          " written to " + path + "\n");
+          ServiceAccountName(args.name) + " in " + config.server + ", token " + token->lifetime +
+          "\ncontext " + args.name + " written to " + path + "\n");
   return kExitOk;
 }
 

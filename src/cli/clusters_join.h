@@ -8,7 +8,9 @@
 //   - ClusterRole brfed-NAME-writer (create/patch/delete them), bound by a RoleBinding in each
 //     --tc-namespace, or cluster-wide by a ClusterRoleBinding when none is given.
 // The rules are those of deploy/data-plane/rbac.yaml (a test asserts they are equal). It then
-// asks for a token (TokenRequest, --token-duration) and writes context NAME (cluster, user,
+// asks for a token (TokenRequest, --token-duration; or, with --token-secret, a long-lived token
+// from Secret brfed-NAME-token of type kubernetes.io/service-account-token, which the data
+// plane's token controller fills, as upstream's docs do it) and writes context NAME (cluster, user,
 // context of that name) into the federation kubeconfig with the data plane's server and CA,
 // atomically and with mode 0600. Every object carries the label federation.pingcap.com/joined-as
 // = NAME, which is how leave (and a join with fewer namespaces) finds them again.
@@ -42,6 +44,8 @@ struct JoinArgs {
   std::string name;
   std::vector<std::string> tc_namespaces;
   std::string token_duration = "8760h";
+  // --token-secret: the token of a service-account token Secret instead of TokenRequest.
+  bool token_secret = false;
   // --secret NAMESPACE/NAME: also store the federation kubeconfig in that Secret (key
   // `kubeconfig`, as the chart mounts it) of the control plane that --control-kubeconfig and
   // --control-context point to ("" = $KUBECONFIG, in-cluster, ~/.kube/config).
@@ -78,6 +82,9 @@ std::string ServiceAccountName(const std::string& name);
 
 // The TokenRequest body for `duration`.
 Json TokenRequestBody(std::chrono::seconds duration);
+// The service-account token Secret of --token-secret (labelled like the other objects).
+std::string TokenSecretName(const std::string& name);
+Json TokenSecret(const std::string& name);
 
 // Where context NAME points to.
 struct FederationEntry {

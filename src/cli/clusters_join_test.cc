@@ -57,12 +57,16 @@ TEST(ClustersJoin, ParsesTheTokenDuration) {
   EXPECT_EQ(TokenRequestBody(std::chrono::seconds(600))["spec"]["expirationSeconds"], 600);
 }
 
+// The documents of deploy/data-plane/rbac.yaml.
+Result<std::vector<Json>> ShippedRbac() {
+  BRFED_ASSIGN_OR_RETURN(std::string text,
+                         ReadFile(std::string(BRFED_SOURCE_DIR) + "/deploy/data-plane/rbac.yaml"));
+  return ParseYamlDocuments(text);
+}
+
 // The one source of truth: the rules join grants are deploy/data-plane/rbac.yaml's.
 TEST(ClustersJoin, RulesAreThoseOfTheShippedRbac) {
-  Result<std::string> text =
-      ReadFile(std::string(BRFED_SOURCE_DIR) + "/deploy/data-plane/rbac.yaml");
-  ASSERT_TRUE(text.ok()) << text.status().ToString();
-  Result<std::vector<Json>> docs = ParseYamlDocuments(*text);
+  Result<std::vector<Json>> docs = ShippedRbac();
   ASSERT_TRUE(docs.ok()) << docs.status().ToString();
   std::map<std::string, Json> roles;
   for (const Json& d : *docs) {
@@ -73,6 +77,28 @@ TEST(ClustersJoin, RulesAreThoseOfTheShippedRbac) {
   ASSERT_EQ(roles.size(), 2u);
   EXPECT_EQ(roles["br-federation-member-reader"], MemberReaderRules());
   EXPECT_EQ(roles["br-federation-member-writer"], MemberWriterRules());
+}
+
+// --token-secret's Secret is the kind of token Secret deploy/data-plane/rbac.yaml ships, for the
+// ServiceAccount join makes, and labelled so that leave finds it.
+TEST(ClustersJoin, TokenSecretIsTheShippedKindForTheJoinedAccount) {
+  Result<std::vector<Json>> docs = ShippedRbac();
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  Json shipped;
+  for (const Json& d : *docs) {
+    if (JsonStringAt(d, {"kind"}) == "Secret") shipped = d;
+  }
+  ASSERT_FALSE(shipped.is_null());
+  const Json secret = TokenSecret("dp1");
+  EXPECT_EQ(secret["type"], shipped["type"]);
+  EXPECT_EQ(secret["metadata"]["annotations"],
+            Json({{"kubernetes.io/service-account.name", ServiceAccountName("dp1")}}));
+  EXPECT_EQ(shipped["metadata"]["annotations"].size(), 1u);
+  EXPECT_TRUE(shipped["metadata"]["annotations"].contains("kubernetes.io/service-account.name"));
+  EXPECT_EQ(JsonStringAt(secret, {"metadata", "name"}), TokenSecretName("dp1"));
+  EXPECT_EQ(TokenSecretName("dp1"), "brfed-dp1-token");
+  EXPECT_EQ(JsonStringAt(secret, {"metadata", "namespace"}), kJoinNamespace);
+  EXPECT_EQ(JsonStringAt(secret, {"metadata", "labels", kJoinedAsLabel}), "dp1");
 }
 
 std::map<std::string, const JoinObject*> ByKindNamespaceName(

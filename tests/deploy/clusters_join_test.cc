@@ -49,16 +49,13 @@ class ClustersJoinTest : public ::testing::Test {
     ASSERT_EQ(r->exit_code, 0) << what << ": " << r->out << r->err;
   }
 
-  CommandResult Join(const std::vector<std::string>& tc_namespaces) {
-    std::vector<std::string> args = {"clusters",
-                                     "join",
-                                     "dp1",
-                                     "--kubeconfig",
-                                     dp_->kubeconfig(),
-                                     "--federation-kubeconfig",
-                                     federation_,
-                                     "--token-duration",
-                                     "1h"};
+  // `brfed clusters join dp1` with a TokenRequest token (default) or `token_flags`.
+  CommandResult Join(const std::vector<std::string>& tc_namespaces,
+                     const std::vector<std::string>& token_flags = {"--token-duration", "1h"}) {
+    std::vector<std::string> args = {
+        "clusters", "join", "dp1", "--kubeconfig", dp_->kubeconfig(), "--federation-kubeconfig",
+        federation_};
+    args.insert(args.end(), token_flags.begin(), token_flags.end());
     for (const std::string& ns : tc_namespaces) args.insert(args.end(), {"--tc-namespace", ns});
     return Brfed(args);
   }
@@ -287,6 +284,55 @@ TEST_F(ClustersJoinTest, SecretHoldsTheFederationKubeconfig) {
   EXPECT_NE(bad.err.find("--secret \"Bad/fed-kc\""), std::string::npos) << bad.err;
 }
 
+// --token-secret: the token is the one the token controller put in Secret brfed-dp1-token; a
+// second join keeps it; a TokenRequest join deletes the Secret, which revokes its token; leave
+// deletes it too.
+TEST_F(ClustersJoinTest, TokenSecretJoinKeepsOneLongLivedTokenUntilLeave) {
+  auto token_in_file = [&] {
+    Json users = FederationKubeconfig().value("users", Json::array());
+    return users.size() == 1 ? JsonStringAt(users[0], {"user", "token"}) : "(no single user)";
+  };
+  auto token_in_secret = [&] {
+    Result<CommandResult> r = dp_->Kubectl({"-n", "br-federation", "get", "secret",
+                                            "brfed-dp1-token", "-o", "jsonpath={.data.token}"});
+    if (!r.ok() || r->exit_code != 0) return std::string("(no secret)");
+    return kube::DecodeBase64(r->out).value_or("(bad base64)");
+  };
+  auto accepted = [&](const std::string& token) {
+    Result<CommandResult> r = dp_->Kubectl({"--token", token, "auth", "whoami"});
+    return r.ok() && r->exit_code == 0;
+  };
+  const std::vector<std::string> secret = {"--token-secret"};
+  CommandResult first = Join({"tidb"}, secret);
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  const std::string token = token_in_file();
+  EXPECT_EQ(token, token_in_secret());
+  EXPECT_TRUE(accepted(token));
+  EXPECT_EQ(CanI("get", "secrets", "br-federation"), "no");
+  EXPECT_EQ(CanI("create", "backups.pingcap.com", "tidb"), "yes");
+  auto label = dp_->Kubectl({"-n", "br-federation", "get", "secret", "brfed-dp1-token", "-o",
+                             "jsonpath={.metadata.labels.federation\\.pingcap\\.com/joined-as}"});
+  EXPECT_EQ(label.ok() ? label->out : "", "dp1");
+
+  CommandResult second = Join({"tidb"}, secret);
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_EQ(token_in_file(), token);
+
+  // Back to TokenRequest: the long-lived token goes with its Secret.
+  ASSERT_EQ(Join({"tidb"}).exit_code, 0);
+  EXPECT_EQ(token_in_secret(), "(no secret)");
+  EXPECT_NE(token_in_file(), token);
+  EXPECT_TRUE(WaitFor([&] { return !accepted(token); }, 30s)) << "the old token still works";
+  EXPECT_TRUE(accepted(token_in_file()));
+
+  ASSERT_EQ(Join({"tidb"}, secret).exit_code, 0);
+  const std::string again = token_in_file();
+  EXPECT_TRUE(accepted(again));
+  ASSERT_EQ(Leave().exit_code, 0);
+  EXPECT_EQ(token_in_secret(), "(no secret)");
+  EXPECT_TRUE(WaitFor([&] { return !accepted(again); }, 30s)) << "leave left the token working";
+}
+
 TEST_F(ClustersJoinTest, BadInputFailsClearlyAndChangesNothing) {
   struct Case {
     std::vector<std::string> args;
@@ -309,6 +355,9 @@ TEST_F(ClustersJoinTest, BadInputFailsClearlyAndChangesNothing) {
        2,
        "cannot load the data plane's kubeconfig"},
       {{"clusters", "join", "dp1", "--kubeconfig", kc, "--tc-namespace", "absent"}, 1, "absent"},
+      {{"clusters", "join", "dp1", "--kubeconfig", kc, "--token-secret", "--token-duration", "1h"},
+       2,
+       "--token-duration excludes --token-secret"},
       {{"clusters", "join", "--kubeconfig", kc}, 2, "NAME"},
       {{"clusters", "leave", "Bad_Name", "--kubeconfig", kc}, 2, "cluster name"},
   };

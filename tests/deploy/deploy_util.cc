@@ -68,6 +68,13 @@ Result<std::map<std::string, Json>> ObjectsByKindName(const std::string& yaml) {
   return out;
 }
 
+CommandResult RunShell(const std::string& line) {
+  ProcessOptions sh;
+  sh.binary = "/bin/sh";
+  sh.args = {"-c", line};
+  return RunCommand(sh);
+}
+
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }

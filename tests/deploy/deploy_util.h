@@ -42,6 +42,9 @@ Result<std::string> HelmTemplate(const std::string& release, const std::string& 
 // The documents of a YAML stream, keyed "Kind/name".
 Result<std::map<std::string, Json>> ObjectsByKindName(const std::string& yaml);
 
+// Runs `line` with /bin/sh -c (docs/deploy.md's pipelines), 60 s limit.
+CommandResult RunShell(const std::string& line);
+
 // Writes `text` to `path`.
 void WriteFile(const std::string& path, const std::string& text);
 

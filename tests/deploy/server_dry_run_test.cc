@@ -1,7 +1,10 @@
 // What the chart and kustomize render passes validation by a real kube-apiserver
-// (brfed-kube-testenv) with our CRDs installed: `kubectl apply --dry-run=server`.
+// (brfed-kube-testenv) with our CRDs installed: `kubectl apply --dry-run=server`; and
+// docs/deploy.md's install, upgrade and uninstall commands run for real there, with the
+// Deployment and ReplicaSet controllers making the Pods (Pending: no scheduler, no kubelet).
 #include <gtest/gtest.h>
 
+#include "kube/pem.h"
 #include "tests/deploy/deploy_util.h"
 
 namespace brfed::testing {
@@ -10,7 +13,7 @@ namespace {
 class ServerDryRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto s = KubeApiServer::Start();
+    auto s = KubeApiServer::Start({"--workload-controllers"});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(*s);
     for (const char* ns : {"br-fed", "br-federation", "rbac", "tidb-cluster", "elsewhere"}) {
@@ -188,11 +191,96 @@ TEST_F(ServerDryRun, DataPlaneRbacGrantsOnlyMemberAccess) {
                 {"create", "pods", "tidb-cluster", "", false}});
 }
 
+// Whether every field of `wanted` is in `actual` with the same value (the server adds defaults).
+bool HasFields(const Json& actual, const Json& wanted) {
+  if (!wanted.is_object()) return actual == wanted;
+  if (!actual.is_object()) return false;
+  for (const auto& [key, value] : wanted.items()) {
+    if (!actual.contains(key) || !HasFields(actual[key], value)) return false;
+  }
+  return true;
+}
+
+// `-l` for the Pods of `deployment` (its selector).
+std::string PodSelector(Json deployment) {
+  std::string selector;
+  for (const auto& [key, value] : deployment["spec"]["selector"]["matchLabels"].items()) {
+    selector += (selector.empty() ? "" : ",") + key + "=" + value.get<std::string>();
+  }
+  return selector;
+}
+
+// The items of `kubectl -n NS get KIND -l SELECTOR -o json` (empty on a failure).
+Json ListJson(const KubeApiServer& server, const std::string& ns, const std::string& kind,
+              const std::string& selector) {
+  auto r = server.Kubectl({"-n", ns, "get", kind, "-l", selector, "-o", "json"});
+  if (!r.ok() || r->exit_code != 0) return Json::array();
+  return ParseJson(r->out).value_or(Json::object()).value("items", Json::array());
+}
+
+// The Deployment `rendered` (as helm or kustomize rendered it) got, from the Deployment and
+// ReplicaSet controllers, one ReplicaSet and spec.replicas Pods, Pending (no scheduler, no
+// kubelet), with the rendered ServiceAccount, hardened securityContext, probes and image; and
+// docs/deploy.md's `kubectl -n NS get pods` lists them.
+void ExpectPodsAsRendered(const KubeApiServer& server, const std::string& ns, Json rendered) {
+  ASSERT_FALSE(JsonStringAt(rendered, {"metadata", "name"}).empty()) << DumpJson(rendered);
+  const std::string selector = PodSelector(rendered);
+  const auto replicas = static_cast<size_t>(JsonIntAt(rendered, {"spec", "replicas"}));
+  Json pods;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        pods = ListJson(server, ns, "pods", selector);
+        return pods.size() == replicas;
+      },
+      60s))
+      << "want " << replicas << " Pods, have " << DumpJson(pods);
+  Json sets = ListJson(server, ns, "replicasets", selector);
+  ASSERT_EQ(sets.size(), 1u) << DumpJson(sets);
+  EXPECT_EQ(JsonStringAt(sets[0]["metadata"]["ownerReferences"][0], {"name"}),
+            JsonStringAt(rendered, {"metadata", "name"}));
+  Json& want_pod = rendered["spec"]["template"]["spec"];
+  Json& want = want_pod["containers"][0];
+  auto list = server.Kubectl({"-n", ns, "get", "pods"});
+  ASSERT_TRUE(list.ok() && list->exit_code == 0) << (list.ok() ? list->err : "");
+  for (Json& pod : pods) {
+    const std::string name = JsonStringAt(pod, {"metadata", "name"});
+    EXPECT_EQ(JsonStringAt(pod, {"status", "phase"}), "Pending") << name;
+    EXPECT_EQ(JsonStringAt(pod["metadata"]["ownerReferences"][0], {"kind"}), "ReplicaSet");
+    EXPECT_EQ(JsonStringAt(pod, {"spec", "serviceAccountName"}),
+              JsonStringAt(want_pod, {"serviceAccountName"}));
+    EXPECT_TRUE(HasFields(pod["spec"].value("securityContext", Json::object()),
+                          want_pod.value("securityContext", Json::object())))
+        << DumpJson(pod["spec"]);
+    Json& got = pod["spec"]["containers"][0];
+    EXPECT_EQ(got["image"], want["image"]);
+    ASSERT_TRUE(want.contains("securityContext")) << DumpJson(want);
+    EXPECT_EQ(got["securityContext"], want["securityContext"]) << name;
+    for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+      ASSERT_TRUE(want.contains(probe)) << probe;
+      EXPECT_TRUE(HasFields(got[probe], want[probe])) << probe << ": " << DumpJson(got[probe]);
+    }
+    EXPECT_NE(list->out.find(name), std::string::npos) << list->out;
+  }
+  EXPECT_NE(list->out.find("Pending"), std::string::npos) << list->out;
+}
+
+// The object "Kind/name" of a rendered stream.
+Json RenderedObject(const Result<std::string>& rendered, const std::string& kind_name) {
+  EXPECT_TRUE(rendered.ok()) << rendered.status().ToString();
+  if (!rendered.ok()) return Json();
+  auto objects = ObjectsByKindName(*rendered);
+  EXPECT_TRUE(objects.ok()) << objects.status().ToString();
+  if (!objects.ok() || !objects->contains(kind_name)) return Json();
+  return (*objects)[kind_name];
+}
+
 // docs/deploy.md's install, upgrade and uninstall commands, run as written (context `control`
 // is this server; the namespace br-federation was created by the suite with the page's
 // `kubectl create namespace`): `helm install` and `helm upgrade --reuse-values` against the
-// real kube-apiserver create and update the release's objects, and `helm uninstall` removes
-// them. No kubelet runs here, so no Pod starts; `--wait` is not used (nor by the page).
+// real kube-apiserver create and update the release's objects; the Deployment gets its
+// ReplicaSet and Pods as rendered, which `kubectl get pods` lists (Pending: no kubelet runs
+// here, so `--wait` is not used, nor by the page); the page's `create secret --dry-run=client
+// | kubectl apply -f -` replaces the federation kubeconfig; `helm uninstall` removes the release.
 TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
   auto deployment_image = [] {
     auto r = server_->Kubectl({"-n", "br-federation", "get", "deployment", "br-federation-manager",
@@ -212,6 +300,27 @@ TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
   auto sa =
       server_->Kubectl({"-n", "br-federation", "get", "serviceaccount", "br-federation-manager"});
   ExpectOk(sa, "the chart's ServiceAccount");
+  const Json rendered =
+      RenderedObject(HelmTemplate("br-federation", "br-federation",
+                                  {"image=registry.example/brfed/br-federation-manager:0.1.0"}),
+                     "Deployment/br-federation-manager");
+  ASSERT_NO_FATAL_FAILURE(ExpectPodsAsRendered(*server_, "br-federation", rendered));
+
+  // A new federation kubeconfig, with the page's pipeline.
+  const std::string kubectl = Tool("kubectl").value_or("kubectl-not-built");
+  const std::string kc = server_->kubeconfig();
+  const std::string joined = "apiVersion: v1\nkind: Config\ncontexts:\n- name: eks-3\n";
+  WriteFile(federation, joined);
+  CommandResult replaced = RunShell(
+      kubectl + " --kubeconfig " + kc +
+      " -n br-federation create secret generic br-federation-kubeconfig --from-file=kubeconfig=" +
+      federation + " --dry-run=client -o yaml | " + kubectl + " --kubeconfig " + kc +
+      " apply -f -");
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.out << replaced.err;
+  auto secret = server_->Kubectl({"-n", "br-federation", "get", "secret",
+                                  "br-federation-kubeconfig", "-o", "jsonpath={.data.kubeconfig}"});
+  ExpectOk(secret, "the replaced Secret");
+  EXPECT_EQ(kube::DecodeBase64(secret.ok() ? secret->out : "").value_or(""), joined);
 
   ExpectOk(server_->Kubectl({"apply", "--server-side", "-f", SourcePath("deploy/crds/")}),
            "kubectl apply --server-side -f deploy/crds/");
@@ -219,6 +328,21 @@ TEST_F(ServerDryRun, HelmInstallUpgradeAndUninstallAsDocumented) {
                  "--set", "image=registry.example/brfed/br-federation-manager:NEW"}),
            "helm upgrade");
   EXPECT_EQ(deployment_image(), "registry.example/brfed/br-federation-manager:NEW");
+  // The rolling update surges one Pod of the new image (the old one stays: it is never Ready).
+  Json pods;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        pods = ListJson(*server_, "br-federation", "pods", PodSelector(rendered));
+        for (Json& pod : pods) {
+          if (JsonStringAt(pod["spec"]["containers"][0], {"image"}) ==
+              "registry.example/brfed/br-federation-manager:NEW") {
+            return true;
+          }
+        }
+        return false;
+      },
+      60s))
+      << DumpJson(pods);
   auto status = Helm({"status", "br-federation", "-n", "br-federation", "-o", "json"});
   ExpectOk(status, "helm status");
   if (status.ok()) {
@@ -255,6 +379,32 @@ TEST_F(ServerDryRun, HelmUpgradeFromTheGoChartRelease) {
     EXPECT_EQ(image->out, "registry.example/brfed/br-federation-manager:0.1.0");
   }
   ExpectOk(Helm({"uninstall", "gofed", "-n", "elsewhere"}), "helm uninstall");
+}
+
+// docs/deploy.md's install without Helm, `kubectl apply --server-side -k deploy/kustomize/base`
+// (and .../namespaced), for real, each on a fresh kube-apiserver: the objects exist and the
+// Deployment's Pods are as kustomize rendered them.
+TEST(KustomizeApply, BaseAndNamespacedAppliedForReal) {
+  for (const char* dir : {"deploy/kustomize/base", "deploy/kustomize/namespaced"}) {
+    SCOPED_TRACE(dir);
+    auto server = KubeApiServer::Start({"--workload-controllers"});
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto applied = (*server)->Kubectl({"apply", "--server-side", "-k", SourcePath(dir)}, 120s);
+    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+    ASSERT_EQ(applied->exit_code, 0) << applied->out << applied->err;
+    for (const char* object :
+         {"serviceaccount/br-federation-manager", "deployment/br-federation-manager",
+          "service/br-federation-manager-metrics", "poddisruptionbudget/br-federation-manager"}) {
+      auto got = (*server)->Kubectl({"-n", "br-federation", "get", object});
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(got->exit_code, 0) << object << ": " << got->err;
+    }
+    auto rendered = RunTool("kubectl", {"kustomize", SourcePath(dir)});
+    ASSERT_TRUE(rendered.ok() && rendered->exit_code == 0);
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectPodsAsRendered(**server, "br-federation",
+                             RenderedObject(rendered->out, "Deployment/br-federation-manager")));
+  }
 }
 
 }  // namespace

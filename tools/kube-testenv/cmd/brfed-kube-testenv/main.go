@@ -33,7 +33,7 @@ type identity struct {
 type config struct {
 	listen, kubeconfigOut, token, clientCAFile, dataDir, name string
 	auditLog, compaction, logLevel, logFormat                 string
-	tls, version                                              bool
+	tls, version, workloads                                   bool
 	crds, users, apiserverArgs                                stringList
 }
 
@@ -64,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&c.apiserverArgs, "apiserver-arg", "extra kube-apiserver flag, e.g. --apiserver-arg=--v=4; repeatable")
 	fs.StringVar(&c.logLevel, "log-level", "info", "trace, debug, info, warn, error (kube-apiserver verbosity)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
+	fs.BoolVar(&c.workloads, "workload-controllers", false, "also run the Deployment and ReplicaSet controllers (Pods stay Pending: no scheduler, no kubelet)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	for name, why := range unsupported {
 		fs.Var(refusedFlag{why: why, isBool: name == "enable-fault-injection"}, name, "not supported: "+why)

@@ -205,7 +205,7 @@ func becomeReady(ctx context.Context, api *runningAPIServer, c config, p *prepar
 			return fmt.Errorf("anonymous admin binding: %w", err)
 		}
 	}
-	if err := startControllers(ctx, api.loopback); err != nil {
+	if err := startControllers(ctx, api.loopback, controllerSetup{pki: p.setup.pki, workloads: c.workloads}); err != nil {
 		return fmt.Errorf("controllers: %w", err)
 	}
 	if err := installCRDs(ctx, api.loopback, crds); err != nil {
