@@ -223,6 +223,7 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
       obs.gc_pause.snapshots_seen = std::max(obs.gc_pause.snapshots_seen.value_or(at), at);
     }
   }
+  obs.gc_pause.window_recorded = pause_recorded_.count(key) > 0;
   return obs;
 }
 
@@ -273,6 +274,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
     std::lock_guard<std::mutex> lock(mu_);
     member_event_at_.erase(key);
     pause_seen_.erase(key);
+    pause_recorded_.erase(key);
     return runtime::ReconcileOutcome{};
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
@@ -369,6 +371,8 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
     if (result.ok() && (decision.gc_pause_seconds || !decision.finished_phase.empty())) {
       pause_seen_.erase(key);
     }
+    if (result.ok() && decision.gc_pause_seconds) pause_recorded_.insert(key);
+    if (result.ok() && decision.finished_phase == "Complete") pause_recorded_.erase(key);
   }
   if (result.ok()) return std::nullopt;
   if (result.decide_again) {

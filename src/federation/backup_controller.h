@@ -98,6 +98,8 @@ class VolumeBackupController final : public FederationController {
     std::map<std::string, Time> snapshots_seen;
   };
   std::map<std::string, PauseSeen> pause_seen_;
+  // Keys whose GC-pause window this manager recorded (GcPauseMarks::window_recorded).
+  std::set<std::string> pause_recorded_;
   // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
   std::set<std::string> exists_uncached_;
 

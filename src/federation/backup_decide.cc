@@ -449,13 +449,15 @@ class Decider {
   }
 
   // Without status.steps: whether an earlier pass saw the window close, by what the CRD keeps:
-  // the SnapshotsCreated condition (set in the pass that saw GC resumed), teardown already on
-  // the initialize member (sent in the pass that closed it), or the initialize member's mirror
-  // in status.backups[] already showing it ended (it released the pause by failing).
+  // the SnapshotsCreated condition (set in the pass that saw GC resumed, or that sent teardown
+  // after every member completed), or the initialize member's mirror in status.backups[]
+  // already showing it ended; else by this manager's memory (GcPauseMarks::window_recorded).
+  // Teardown on the initialize member is no proof: the pass that sent it may have failed at
+  // its status write, before the window was recorded.
   bool PauseClosedEarlier() const {
     const Slot& init = slots_[0];
+    if (obs_.gc_pause.window_recorded) return true;
     if (api::IsConditionTrue(old_status_, vbc::kSnapshotsCreated)) return true;
-    if (api::MemberFederalPhase(*init.member) == phase::kTeardown) return true;
     const Json* entry = OldEntry(init.ref.k8s_cluster_name);
     const std::string mirrored = entry != nullptr ? JsonStringAt(*entry, {"phase"}) : "";
     return mirrored == "Complete" || mirrored == "Failed";

@@ -431,10 +431,15 @@ BackupDecision StepWithoutSteps(World& w) {
 // Without status.steps the GC-pause window is taken from the members: it opens when the manager
 // saw Initialized (or, for a manager started later, at the initialize member's
 // VolumeBackupInitialized transition) and closes, once, when the release is seen or teardown is
-// sent; what the CRD keeps (conditions, teardown on the member, status.backups[]) tells a later
-// pass it already closed.
+// sent; what the CRD keeps (conditions, status.backups[]) or the controller's memory
+// (window_recorded) tells a later pass it already closed.
 TEST(BackupDecideTest, GcPauseWindowWithoutStepsIsMeasuredOnceFromTheMembers) {
-  enum class End { kGcResumed, kMemberFails, kInitializeMemberFailsAndEnds };
+  enum class End {
+    kGcResumed,
+    kMemberFails,
+    kInitializeMemberFailsAndEnds,
+    kTeardownPassFailsAtTheStatusWrite
+  };
   struct Case {
     const char* name;
     End end;
@@ -447,13 +452,18 @@ TEST(BackupDecideTest, GcPauseWindowWithoutStepsIsMeasuredOnceFromTheMembers) {
       {"a member fails: teardown closes it", End::kMemberFails, true, 3.0},
       {"a member fails, manager restarted", End::kMemberFails, false, 3.0},
       {"the initialize member fails and ends", End::kInitializeMemberFailsAndEnds, true, 3.0},
+      {"the teardown pass fails at its status write: closed at the release instead",
+       End::kTeardownPassFailsAtTheStatusWrite, true, 4.0},
   };
   for (const Case& c : cases) {
     World w(NewVolumeBackup());
     std::vector<double> windows, shares;
     auto pass = [&] {
       BackupDecision d = StepWithoutSteps(w);
-      if (d.gc_pause_seconds) windows.push_back(*d.gc_pause_seconds);
+      if (d.gc_pause_seconds) {
+        windows.push_back(*d.gc_pause_seconds);
+        w.gc_pause_.window_recorded = true;  // as the controller remembers it
+      }
       if (d.gc_pause_control_plane_seconds) shares.push_back(*d.gc_pause_control_plane_seconds);
     };
     pass();  // finalizer
@@ -477,6 +487,18 @@ TEST(BackupDecideTest, GcPauseWindowWithoutStepsIsMeasuredOnceFromTheMembers) {
         w.Condition("a", "VolumeBackupInitializeFailed", "PauseFailed");
         w.Condition("a", "Failed");
         break;
+      case End::kTeardownPassFailsAtTheStatusWrite: {
+        w.Condition("b", "VolumeBackupFailed", "BackupDataToRemoteFailed");
+        BackupDecision d = w.Decide();
+        ASSERT_GE(d.actions.size(), 2u) << c.name;
+        const size_t events = w.events_.size();
+        w.Step(static_cast<int>(d.actions.size()) - 1);  // every member write, not the status
+        w.events_.resize(events);                        // a failed pass records no Event
+        if (w.vb_["status"].is_object()) w.vb_["status"].erase("steps");
+        w.now_ += seconds(1);
+        w.Condition("a", "VolumeBackupInitializeComplete");  // the release
+        break;
+      }
     }
     for (int i = 0; i < 6; ++i) {
       pass();
