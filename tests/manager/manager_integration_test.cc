@@ -38,14 +38,17 @@ std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
   return client.ok() ? *client : nullptr;
 }
 
-// The sum over label sets of one series name in Prometheus text ("name{...} v" or "name v").
-double SeriesSum(const std::string& metrics, const std::string& name) {
+// The sum over label sets of one series name in Prometheus text ("name{...} v" or "name v"),
+// of the lines that contain `label` (e.g. `controller="volumeBackup"`) when one is given.
+double SeriesSum(const std::string& metrics, const std::string& name,
+                 const std::string& label = "") {
   double sum = 0;
   std::istringstream in(metrics);
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
     if (line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    if (!label.empty() && line.find(label) == std::string::npos) continue;
     sum += std::stod(line.substr(line.rfind(' ') + 1));
   }
   return sum;
@@ -362,19 +365,6 @@ TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
   EXPECT_FALSE(PdPaused());
 }
 
-// The sum of one series name over the label sets that contain `label` (e.g.
-// `controller="volumeBackup"`).
-double SeriesSumWith(const std::string& metrics, const std::string& name,
-                     const std::string& label) {
-  double sum = 0;
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + "{", 0) != 0 || line.find(label) == std::string::npos) continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
 // Issue 16: a finished VolumeBackup costs nothing. A manager started over the finished backups
 // of the tests above reconciles every one of them (the first pass over its caches, plus the
 // passes the member relists enqueue) and writes nothing at all: no status, no member, no
@@ -402,16 +392,16 @@ TEST_F(ManagerEnv, ReconcilingFinishedVolumeBackupsWritesNothing) {
   ASSERT_TRUE(WaitFor(
       [&] {
         metrics = Metrics(*manager_);
-        return SeriesSumWith(metrics, "controller_runtime_reconcile_total", vb_controller) >=
+        return SeriesSum(metrics, "controller_runtime_reconcile_total", vb_controller) >=
                    static_cast<double>(count) &&
-               SeriesSumWith(metrics, "workqueue_depth", "name=\"volumeBackup\"") == 0 &&
-               SeriesSumWith(metrics, "controller_runtime_active_workers", vb_controller) == 0;
+               SeriesSum(metrics, "workqueue_depth", "name=\"volumeBackup\"") == 0 &&
+               SeriesSum(metrics, "controller_runtime_active_workers", vb_controller) == 0;
       },
       60s))
       << metrics;
   EXPECT_EQ(ManagerWrites(metrics, "", false), 0) << metrics;
   EXPECT_EQ(ManagerWrites(metrics, "", true), 0) << metrics;
-  EXPECT_EQ(SeriesSumWith(metrics, "controller_runtime_reconcile_errors_total", vb_controller), 0)
+  EXPECT_EQ(SeriesSum(metrics, "controller_runtime_reconcile_errors_total", vb_controller), 0)
       << metrics;
 }
 
