@@ -253,6 +253,7 @@ class Env {
   double StartManager(const std::string& tag) {
     manager_.reset();
     const int port = FreePort();
+    metrics_port_ = port;
     ProcessOptions o;
     o.binary = options_.bin_dir + "/src/manager/br-federation-manager";
     o.args = {"--kubeconfig",
@@ -271,6 +272,7 @@ class Env {
     o.stderr_path = manager_log_;
     o.stdout_path = dir_.File(tag + ".out");
     auto start = SteadyClock::now();
+    manager_started_ = start;
     auto p = Process::Start(o);
     if (!p.ok()) Die(p.status().ToString());
     manager_ = std::move(*p);
@@ -279,6 +281,20 @@ class Env {
         [&] { return metrics.Request("GET", "/readyz", "", "", "*/*", 2s).status == 200; }, 60s);
     if (!ready) Die("manager not ready: " + testing::ReadFile(manager_log_));
     return Seconds(SteadyClock::now() - start);
+  }
+
+  void StopSimulator() { sim_.reset(); }
+
+  // The running manager's /metrics text ("" when it does not answer).
+  std::string ManagerMetrics() const {
+    testing::HttpClient metrics("http://127.0.0.1:" + std::to_string(metrics_port_));
+    auto r = metrics.Request("GET", "/metrics", "", "", "*/*", 2s);
+    return r.status == 200 ? r.body : "";
+  }
+  SteadyClock::time_point manager_started() const { return manager_started_; }
+  kube::Client& control_plane_client() { return *cp_client_; }
+  const std::vector<std::shared_ptr<kube::Client>>& data_plane_clients() const {
+    return dp_clients_;
   }
 
   void StopManager() {
@@ -449,6 +465,8 @@ class Env {
   std::unique_ptr<Process> manager_;
   std::string manager_log_;
   std::vector<std::string> manager_args_;  // extra manager flags
+  int metrics_port_ = 0;
+  SteadyClock::time_point manager_started_;
 };
 
 // The audit logs of one environment, indexed for the hop computations.
@@ -788,6 +806,8 @@ struct Context {
   int scale = 200;
   std::string keep_logs;  // "" = logs go with the temporary folder
   int scale_qps = 50;     // the manager's --kube-client-qps in the scale scenario
+  int scale_data_planes = 10;
+  int finished = 1000;  // finished VolumeBackups in the finished_10dp scenario
   EnvOptions env;
 
   // Result names of the non-default variants: <scenario>[_kube][_resync].
@@ -839,8 +859,17 @@ Json PauseAndCost(const Audit& audit, const std::vector<std::string>& clusters,
           {"manager_peak_rss_mib", rss_mib}};
 }
 
+// /proc/loadavg's 1, 5 and 15 minute figures (the machine is shared: the tails follow them).
+Json LoadAverage() {
+  std::istringstream in(testing::ReadFile("/proc/loadavg"));
+  double one = 0, five = 0, fifteen = 0;
+  in >> one >> five >> fifteen;
+  return Json::array({one, five, fifteen});
+}
+
 Json Header(const Context& ctx, const std::string& name, const std::string& description) {
   return {{"name", name},
+          {"load_average_at_start", LoadAverage()},
           {"description", description},
           {"schema_version", 1},
           {"machine", Machine()},
@@ -850,6 +879,7 @@ Json Header(const Context& ctx, const std::string& name, const std::string& desc
 }
 
 void Write(const Context& ctx, Json result) {
+  result["load_average_at_end"] = LoadAverage();
   const std::string path = ctx.out_dir + "/" + JsonStringAt(result, {"name"}) + ".json";
   std::ofstream(path) << result.dump(2) << "\n";
   std::cerr << "fed_bench: wrote " << path << "\n";
@@ -906,6 +936,22 @@ Json PerVolumeBackup(const Json& requests, int volume_backups) {
   return per_vb;
 }
 
+// brfed_volume_backup_status_writes_total by cause, per VolumeBackup, from the manager's
+// /metrics (empty for a manager without the series).
+Json StatusWritesByCause(const std::string& metrics, int volume_backups) {
+  Json out = Json::object();
+  const std::string series = "brfed_volume_backup_status_writes_total{cause=\"";
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series, 0) != 0) continue;
+    const size_t end = line.find('"', series.size());
+    if (end == std::string::npos) continue;
+    out[line.substr(series.size(), end - series.size())] =
+        std::round(std::atof(line.c_str() + line.rfind(' ') + 1) / volume_backups * 100) / 100;
+  }
+  return out;
+}
+
 void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool with_gc) {
   const std::string name = "hop_latency_" + std::to_string(data_planes) + "dp" + ctx.Suffix();
   std::cerr << "fed_bench: " << name << "\n";
@@ -925,6 +971,13 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
   const double backup_seconds = Seconds(SteadyClock::now() - start);
   const int64_t to_us = NowMicros();
   const double rss_mib = env.ManagerPeakRssMib();
+  const std::string metrics = env.ManagerMetrics();
+  const Json writes_by_cause = StatusWritesByCause(metrics, static_cast<int>(names.size()));
+  if (!ctx.keep_logs.empty()) {
+    // The manager's histograms (queue wait, reconcile time, client latency, hop) for a look.
+    fs::create_directories(ctx.keep_logs + "/" + name);
+    std::ofstream(ctx.keep_logs + "/" + name + "/manager-metrics.txt") << metrics;
+  }
 
   Json restore_phases = Json::object();
   std::vector<std::string> restores;
@@ -962,6 +1015,7 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
       {"manager_requests_total", requests["total"]},
       {"manager_request_conflicts", requests["conflicts"]},
       {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
+      {"status_writes_per_volume_backup_by_cause", writes_by_cause},
       {"simulator_check", check}};
   result["target"] = {{"hop_p99_ms", 50}};
   result["go_original"] = GoHops(kBackupHopNames);
@@ -1018,9 +1072,11 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
 }
 
 void ScaleScenario(const Context& ctx) {
-  const int data_planes = 10;
-  const std::string name = "scale_10dp_" + std::to_string(ctx.scale) + ctx.Suffix();
+  const int data_planes = ctx.scale_data_planes;
+  const std::string dp = std::to_string(data_planes) + "dp";
+  const std::string name = "scale_" + dp + "_" + std::to_string(ctx.scale) + ctx.Suffix();
   std::cerr << "fed_bench: " << name << "\n";
+  const Json load_at_start = LoadAverage();
   Env env(data_planes, ctx.env);
   env.set_manager_args({"--kube-client-qps", std::to_string(ctx.scale_qps), "--kube-client-burst",
                         std::to_string(ctx.scale_qps * 2)});
@@ -1033,9 +1089,9 @@ void ScaleScenario(const Context& ctx) {
     if (i > 0) env.StopManager();
     ready_ms.push_back(env.StartManager("manager-" + std::to_string(i)) * 1000.0);
   }
-  Json startup = Header(ctx, "startup_10dp" + ctx.Suffix(),
-                        "br-federation-manager start (exec) to the first 200 from /readyz, 10 "
-                        "data planes, leader election off");
+  Json startup = Header(ctx, "startup_" + dp + ctx.Suffix(),
+                        "br-federation-manager start (exec) to the first 200 from /readyz, " +
+                            std::to_string(data_planes) + " data planes, leader election off");
   startup["config"] = ctx.Config(data_planes, 0, 0);
   startup["config"]["runs"] = ready_ms.size();
   startup["results"] = {{"start_to_ready", Stats(ready_ms)}};
@@ -1076,6 +1132,7 @@ void ScaleScenario(const Context& ctx) {
        at = log.find("level=error", at + 1)) {
     ++error_lines;
   }
+  const Json writes_by_cause = StatusWritesByCause(env.ManagerMetrics(), ctx.scale);
   env.StopManager();
   const Json manager_view = env.ManagerPauseView(names);
   Json check = env.SimulatorCheck();
@@ -1087,7 +1144,10 @@ void ScaleScenario(const Context& ctx) {
   std::set<std::string> members;
   for (const auto& n : names) members.insert("fed-" + n);
 
-  Json result = Header(ctx, name, "10 data planes x concurrent VolumeBackups created at once");
+  Json result = Header(
+      ctx, name,
+      std::to_string(data_planes) + " data planes x concurrent VolumeBackups created at once");
+  result["load_average_at_start"] = load_at_start;
   result["config"] = ctx.Config(data_planes, ctx.scale, ctx.scale);
   result["config"]["manager_kube_client_qps"] = ctx.scale_qps;
   result["results"] = {
@@ -1107,6 +1167,7 @@ void ScaleScenario(const Context& ctx) {
       {"pause_and_cost",
        PauseAndCost(audit, env.names(), names, manager_view, requests,
                     std::round(std::max(after.vm_hwm_kib, peak_rss) / 1024.0 * 10) / 10)},
+      {"status_writes_per_volume_backup_by_cause", writes_by_cause},
       {"simulator_check", check}};
   result["target"] = {{"all_complete", true}, {"errors", 0}, {"manager_peak_rss_mib", 64}};
   result["go_original"] = {
@@ -1117,6 +1178,161 @@ void ScaleScenario(const Context& ctx) {
        "= 200 GETs per data plane per pass, 40 s at 5 QPS, longer than the 30 s resync; and "
        "every backup needs >= 3 resync-bound hops"},
       {"min_total_seconds_implied", 90}};
+  Write(ctx, result);
+}
+
+// The sum of one series over the label sets that contain `label`, in Prometheus text.
+double SeriesSumWith(const std::string& metrics, const std::string& name,
+                     const std::string& label) {
+  double sum = 0;
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) != 0 || line.find(label) == std::string::npos) continue;
+    sum += std::atof(line.c_str() + line.rfind(' ') + 1);
+  }
+  return sum;
+}
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// A stored object as a body to create again: without the metadata the server sets.
+Json WithoutServerMetadata(Json object) {
+  for (const char* field :
+       {"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"}) {
+    object["metadata"].erase(field);
+  }
+  return object;
+}
+
+// Creates `object`; when the server dropped its status (a status subresource), writes the
+// status there. Returns the created object's uid.
+std::string CreateWithStatus(kube::Client& client, const kube::Resource& resource,
+                             const std::string& ns, const Json& object) {
+  auto created = client.Create(resource, ns, object);
+  if (!created.ok()) Die("create: " + created.status().ToString());
+  const Json* status = JsonAt(object, {"status"});
+  const Json* kept = JsonAt(*created, {"status"});
+  if (status != nullptr && (kept == nullptr || *kept != *status)) {
+    auto patched = client.Patch(resource, ns, JsonStringAt(object, {"metadata", "name"}),
+                                kube::PatchType::kMerge, Json{{"status", *status}}, "status");
+    if (!patched.ok()) Die("status: " + patched.status().ToString());
+  }
+  return JsonStringAt(*created, {"metadata", "uid"});
+}
+
+// Issue 16: `count` finished VolumeBackups (with their members, finished too) in the control
+// plane and 10 data planes; the manager is started over them several times. One real backup
+// run by the simulator gives the objects' shape; the others are copies of it under new names
+// (and owner uids), written straight to the API servers with the simulator stopped.
+void FinishedScenario(const Context& ctx) {
+  const int data_planes = 10;
+  const std::string name = "finished_10dp_" + std::to_string(ctx.finished) + ctx.Suffix();
+  std::cerr << "fed_bench: " << name << "\n";
+  const Json load_at_start = LoadAverage();
+  Env env(data_planes, ctx.env);
+  env.StartServers();
+  env.StartSimulator();
+  env.StartManager("manager-template");
+  const std::string tmpl = "fintemplate";
+  if (env.RunBatch(kube::resources::VolumeBackup(), {env.VolumeBackup(tmpl)}, 120s)[tmpl] !=
+      "Complete") {
+    Die("the template backup did not complete: " + testing::ReadFile(env.manager_log()));
+  }
+  env.StopManager();
+  env.StopSimulator();
+  kube::Client& cp = env.control_plane_client();
+  auto vb = cp.Get(kube::resources::VolumeBackup(), kNs, tmpl);
+  if (!vb.ok()) Die(vb.status().ToString());
+  const std::string tmpl_uid = JsonStringAt(*vb, {"metadata", "uid"});
+  const std::string vb_text = DumpJson(WithoutServerMetadata(*vb));
+  std::vector<std::string> member_texts;
+  for (const auto& c : env.data_plane_clients()) {
+    auto m = c->Get(kube::resources::Backup(), kTcNs, "fed-" + tmpl);
+    if (!m.ok()) Die("template member: " + m.status().ToString());
+    member_texts.push_back(DumpJson(WithoutServerMetadata(*m)));
+  }
+
+  auto load_start = SteadyClock::now();
+  std::vector<std::pair<std::string, std::string>> copies;  // name, uid
+  for (int i = 1; i < ctx.finished; ++i) {
+    char copy_name[32];
+    std::snprintf(copy_name, sizeof copy_name, "fin-%05d", i);
+    auto body = ParseJson(ReplaceAll(vb_text, tmpl, copy_name));
+    if (!body.ok()) Die(body.status().ToString());
+    copies.emplace_back(copy_name,
+                        CreateWithStatus(cp, kube::resources::VolumeBackup(), kNs, *body));
+  }
+  std::vector<std::thread> loaders;  // one per data plane
+  std::vector<std::string> load_errors(member_texts.size());
+  for (size_t d = 0; d < member_texts.size(); ++d) {
+    loaders.emplace_back([&, d] {
+      try {
+        for (const auto& [copy_name, uid] : copies) {
+          auto body =
+              ParseJson(ReplaceAll(ReplaceAll(member_texts[d], tmpl, copy_name), tmpl_uid, uid));
+          if (!body.ok()) Die(body.status().ToString());
+          CreateWithStatus(*env.data_plane_clients()[d], kube::resources::Backup(), kTcNs, *body);
+        }
+      } catch (const Fatal& e) {
+        load_errors[d] = e.what();
+      }
+    });
+  }
+  for (auto& t : loaders) t.join();
+  for (const auto& e : load_errors) {
+    if (!e.empty()) Die("loading members: " + e);
+  }
+  const double load_seconds = Seconds(SteadyClock::now() - load_start);
+
+  // Start to ready (/readyz), and start to the first full reconcile: every VolumeBackup
+  // reconciled at least once and the controller's queue empty and idle.
+  const std::string controller = "controller=\"volumeBackup\"";
+  std::vector<double> ready_ms, reconciled_ms;
+  const int64_t from_us = NowMicros();
+  for (int run = 0; run < 5; ++run) {
+    env.StopManager();
+    ready_ms.push_back(env.StartManager("manager-" + std::to_string(run)) * 1000.0);
+    for (;;) {
+      const std::string m = env.ManagerMetrics();
+      if (SeriesSumWith(m, "controller_runtime_reconcile_total", controller) >= ctx.finished &&
+          SeriesSumWith(m, "workqueue_depth", "name=\"volumeBackup\"") == 0 &&
+          SeriesSumWith(m, "controller_runtime_active_workers", controller) == 0) {
+        break;
+      }
+      if (SteadyClock::now() - env.manager_started() > 300s) Die("no full reconcile in 300 s");
+      std::this_thread::sleep_for(2ms);
+    }
+    reconciled_ms.push_back(Seconds(SteadyClock::now() - env.manager_started()) * 1000.0);
+  }
+  const double rss_mib = env.ManagerPeakRssMib();
+  const int64_t to_us = NowMicros();
+  env.StopManager();
+  if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
+  Audit audit(env);
+  Json requests = audit.ManagerRequests(from_us, to_us);
+
+  Json result = Header(ctx, name,
+                       "br-federation-manager started over finished VolumeBackups (members "
+                       "finished too), 10 data planes: exec -> first 200 from /readyz, exec -> "
+                       "every VolumeBackup reconciled once with the queue empty; and what those "
+                       "reconciles wrote");
+  result["load_average_at_start"] = load_at_start;
+  result["config"] = ctx.Config(data_planes, ctx.finished, 0);
+  result["config"]["runs"] = ready_ms.size();
+  result["config"]["members"] = ctx.finished * data_planes;
+  result["results"] = {{"load_seconds", std::round(load_seconds * 1000) / 1000},
+                       {"start_to_ready", Stats(ready_ms)},
+                       {"start_to_first_full_reconcile", Stats(reconciled_ms)},
+                       {"manager_writes", requests["writes"]},
+                       {"manager_requests_by_verb", requests["by_verb"]},
+                       {"manager_peak_rss_mib", rss_mib}};
+  result["target"] = {{"start_to_first_full_reconcile_ms", 1000}, {"manager_writes", 0}};
+  result["go_original"] = {{"label", kImplied}, {"basis", "not comparable: no published figure"}};
   Write(ctx, result);
 }
 
@@ -1133,7 +1349,8 @@ int main(int argc, char** argv) {
   app.add_option("--commit", ctx.commit, "git commit recorded in the results");
   app.add_option("--scenario", scenarios,
                  "hop_latency_1dp, hop_latency_3dp (with restore_3dp), hop_latency_10dp (with "
-                 "gc_pause_10dp), scale_10dp (with startup_10dp); default all");
+                 "gc_pause_10dp), scale_10dp (with startup_10dp; --scale-data-planes), "
+                 "finished_10dp; default all");
   app.add_option("--backups", ctx.backups, "VolumeBackups per hop-latency scenario")
       ->check(CLI::Range(1, 100000));
   app.add_option("--batch", ctx.batch, "concurrent VolumeBackups per batch")
@@ -1145,6 +1362,13 @@ int main(int argc, char** argv) {
   app.add_option("--scale-qps", ctx.scale_qps,
                  "the manager's --kube-client-qps (burst: twice) in the scale scenario")
       ->check(CLI::Range(1, 100000));
+  app.add_option("--finished", ctx.finished,
+                 "finished VolumeBackups in the finished_10dp scenario (the first is run by the "
+                 "simulator, the others are copies of it)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--scale-data-planes", ctx.scale_data_planes,
+                 "data planes in the scale scenario (result name scale_<N>dp_<M>)")
+      ->check(CLI::Range(1, 50));
   app.add_option("--keep-logs", ctx.keep_logs, "copy every process log and audit log here");
   std::string backend = "brfed-apiserver";
   app.add_option("--backend", backend,
@@ -1166,7 +1390,7 @@ int main(int argc, char** argv) {
   ctx.env.backend = *parsed;
   std::filesystem::create_directories(ctx.out_dir);
   const std::set<std::string> known = {"hop_latency_1dp", "hop_latency_3dp", "hop_latency_10dp",
-                                       "scale_10dp"};
+                                       "scale_10dp", "finished_10dp"};
   if (scenarios.empty()) scenarios.assign(known.begin(), known.end());
   for (const auto& s : scenarios) {
     if (!known.count(s)) {
@@ -1182,6 +1406,7 @@ int main(int argc, char** argv) {
     if (want("hop_latency_3dp")) HopScenario(ctx, 3, true, false);
     if (want("hop_latency_10dp")) HopScenario(ctx, 10, false, true);
     if (want("scale_10dp")) ScaleScenario(ctx);
+    if (want("finished_10dp")) FinishedScenario(ctx);
   } catch (const Fatal& e) {
     std::cerr << "fed_bench: " << e.what() << "\n";
     return 1;

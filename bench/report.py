@@ -163,6 +163,12 @@ def validate_file(path):
         check_pause_and_cost(r, where)
     elif name.startswith("startup_"):
         check_stats(need(r, "start_to_ready", dict, where), where + ".start_to_ready")
+    elif name.startswith("finished_"):
+        check_stats(need(r, "start_to_ready", dict, where), where + ".start_to_ready")
+        check_stats(need(r, "start_to_first_full_reconcile", dict, where),
+                    where + ".start_to_first_full_reconcile")
+        need(r, "manager_writes", int, where)
+        need(r, "load_seconds", (int, float), where)
     elif name == "micro_bench":
         for b in need(r, "benchmarks", list, where):
             need(b, "name", str, where + ".benchmarks[]")

@@ -58,13 +58,21 @@ bool MemberExpected(const Json& volume_backup, const std::string& cluster) {
   return false;
 }
 
+// Why a status write was made, for brfed_volume_backup_status_writes_total: "member_mirror"
+// (only status.backups[] changed, at the end of a batch window), the reason of the decision's
+// first Event (a protocol transition), or "status" (a change without an Event).
+std::string StatusWriteCause(const Write& write, const BackupDecision& decision) {
+  if (write.may_wait) return "member_mirror";
+  return decision.events.empty() ? "status" : decision.events.front().reason;
+}
+
 }  // namespace
 
 VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecideOptions options)
     : deps_(std::move(deps)),
       options_(options),
       expectations_(deps_.clock),
-      status_batcher_(deps_.clock, kMemberMirrorBatchWindow),
+      status_batcher_(deps_.clock, kMemberMirrorBatchWindow, kMemberMirrorMaxBatchWindow),
       executor_(NewExecutor(deps_, {&expectations_, &status_batcher_})) {
   options_.gc_pause_budget = deps_.gc_pause_budget;
   auto* m = deps_.metrics;
@@ -83,6 +91,11 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
   hop_latency_ = &m->AddHistogram("brfed_volume_backup_hop_latency_seconds",
                                   "Time from a member Backup event to the manager's reacting write",
                                   {"cluster"}, runtime::ExponentialBuckets(0.001, 2, 16));
+  status_writes_ = &m->AddCounter(
+      "brfed_volume_backup_status_writes_total",
+      "VolumeBackup status writes answered, by cause: member_mirror (status.backups[] only), "
+      "the Event reason of the protocol transition written, or status (no Event)",
+      {"cause"});
   pause_budget_exceeded_ = &m->AddCounter(
       "brfed_volume_backup_pause_budget_exceeded_total",
       "VolumeBackups failed because not every member created its snapshots within the GC-pause "
@@ -210,6 +223,7 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
       obs.gc_pause.snapshots_seen = std::max(obs.gc_pause.snapshots_seen.value_or(at), at);
     }
   }
+  obs.gc_pause.window_recorded = pause_recorded_.count(key) > 0;
   return obs;
 }
 
@@ -260,6 +274,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
     std::lock_guard<std::mutex> lock(mu_);
     member_event_at_.erase(key);
     pause_seen_.erase(key);
+    pause_recorded_.erase(key);
     return runtime::ReconcileOutcome{};
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
@@ -343,6 +358,9 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
   for (const BackupAction& a : decision.actions) writes.push_back(ToWrite(a));
   ExecuteResult result = executor_.Execute(key, writes, [&](const Write& w, const Json&) {
     if (!w.cluster.empty()) ObserveHopLatency(key);
+    if (w.verb == Write::Verb::kPatchStatus) {
+      status_writes_->WithLabels({StatusWriteCause(w, decision)}).Inc();
+    }
     NotePauseWrite(key, w);
   });
   if (result.held_for) decision.RequeueWithin(*result.held_for);
@@ -353,6 +371,8 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
     if (result.ok() && (decision.gc_pause_seconds || !decision.finished_phase.empty())) {
       pause_seen_.erase(key);
     }
+    if (result.ok() && decision.gc_pause_seconds) pause_recorded_.insert(key);
+    if (result.ok() && decision.finished_phase == "Complete") pause_recorded_.erase(key);
   }
   if (result.ok()) return std::nullopt;
   if (result.decide_again) {

@@ -13,7 +13,8 @@
 // brfed_volume_backup_hop_latency_seconds{cluster} (member event -> our reacting write),
 // brfed_volume_backup_gc_pause_seconds{namespace} (the window as the manager saw it) and
 // brfed_volume_backup_gc_pause_control_plane_seconds{namespace} (its part spent waiting on the
-// manager, from the GcPauseMarks kept here; none for a window opened before this process).
+// manager, from the GcPauseMarks kept here; none for a window opened before this process) and
+// brfed_volume_backup_status_writes_total{cause} (why each status write was made).
 //
 // Write path: member writes (the pause-critical ones) go first in a decision and to each data
 // plane's own client; the status write is last, on the control plane's status client, and
@@ -97,6 +98,8 @@ class VolumeBackupController final : public FederationController {
     std::map<std::string, Time> snapshots_seen;
   };
   std::map<std::string, PauseSeen> pause_seen_;
+  // Keys whose GC-pause window this manager recorded (GcPauseMarks::window_recorded).
+  std::set<std::string> pause_recorded_;
   // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
   std::set<std::string> exists_uncached_;
 
@@ -108,6 +111,7 @@ class VolumeBackupController final : public FederationController {
   runtime::Histogram* hop_latency_ = nullptr;
   runtime::Histogram* gc_pause_ = nullptr;
   runtime::Counter* pause_budget_exceeded_ = nullptr;
+  runtime::Counter* status_writes_ = nullptr;
   runtime::Histogram* gc_pause_control_plane_ = nullptr;
 };
 

@@ -301,7 +301,7 @@ class Decider {
     const Slot& init = slots_[0];
     if (init.member == nullptr || api::IsMemberPauseHeld(*init.member)) return;
     if (!api::IsVolumeBackupInitialized(*init.member)) return;
-    if (EndStep(backup_step::kGcPause)) {
+    if (ClosePauseWindow()) {
       AddEvent("Normal", "GCResumed",
                "GC and PD scheduling resumed in cluster " + init.ref.k8s_cluster_name);
     }
@@ -368,7 +368,7 @@ class Decider {
         if (stop && StillRunningWithoutSnapshots(*s.member)) StopMember(s);
         continue;
       }
-      if (s.is_init && EndStep(backup_step::kGcPause)) {
+      if (s.is_init && ClosePauseWindow()) {
         AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
       }
     }
@@ -419,15 +419,48 @@ class Decider {
     return annotated.ok() && annotated->has_value() ? **annotated : options_.gc_pause_budget;
   }
 
-  // When the pause began: the GCPause step, else (upstream's CRDs prune status.steps) the
-  // initialize member's own VolumeBackupInitialized transition.
+  // When the pause began: the GCPause step, else (upstream's CRDs prune status.steps) when this
+  // manager saw the initialize member's Initialized event (what the step would have said), else
+  // that member's own VolumeBackupInitialized transition (a manager started inside the window).
   std::optional<Time> PauseStarted() {
     if (const Json* step = FindStep(backup_step::kGcPause); step != nullptr) {
       if (auto t = ParseRfc3339(JsonStringAt(*step, {"timeStarted"})); t.ok()) return *t;
     }
     if (slots_.empty() || slots_[0].member == nullptr) return std::nullopt;
+    if (obs_.gc_pause.initialized_seen) return std::min(obs_.now, *obs_.gc_pause.initialized_seen);
     return api::ConditionTransitionTime(api::StatusOf(*slots_[0].member),
                                         api::backup_condition::kVolumeBackupInitialized);
+  }
+
+  // Closes the GC-pause window, once: through its GCPause step, or where the CRD prunes
+  // status.steps (upstream's) from PauseStarted() when nothing persisted says it closed
+  // before this pass (PauseClosedEarlier). True when it closes now.
+  bool ClosePauseWindow() {
+    if (pause_closed_) return false;
+    if (FindStep(backup_step::kGcPause) != nullptr) {
+      pause_closed_ = EndStep(backup_step::kGcPause);
+      return pause_closed_;
+    }
+    const std::optional<Time> started = PauseStarted();
+    if (!started || PauseClosedEarlier()) return false;
+    RecordPauseWindow(*started, nullptr);
+    pause_closed_ = true;
+    return true;
+  }
+
+  // Without status.steps: whether an earlier pass saw the window close, by what the CRD keeps:
+  // the SnapshotsCreated condition (set in the pass that saw GC resumed, or that sent teardown
+  // after every member completed), or the initialize member's mirror in status.backups[]
+  // already showing it ended; else by this manager's memory (GcPauseMarks::window_recorded).
+  // Teardown on the initialize member is no proof: the pass that sent it may have failed at
+  // its status write, before the window was recorded.
+  bool PauseClosedEarlier() const {
+    const Slot& init = slots_[0];
+    if (obs_.gc_pause.window_recorded) return true;
+    if (api::IsConditionTrue(old_status_, vbc::kSnapshotsCreated)) return true;
+    const Json* entry = OldEntry(init.ref.k8s_cluster_name);
+    const std::string mirrored = entry != nullptr ? JsonStringAt(*entry, {"phase"}) : "";
+    return mirrored == "Complete" || mirrored == "Failed";
   }
 
   // The members not done within the budget ("cluster c: why"), once it has run out since the
@@ -750,20 +783,23 @@ class Decider {
         obs_.now - (started.ok() ? *started : obs_.now));
     (*step)["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::milliseconds(1)));
     if (std::string_view(name) == backup_step::kGcPause) {
-      decision_.gc_pause_seconds = std::chrono::duration<double>(taken).count();
-      if (started.ok()) RecordControlPlaneShare(*started, *step);
+      RecordPauseWindow(started.ok() ? *started : obs_.now, step);
     }
     return true;
   }
 
-  // The manager's share of the GC-pause window that closes now, when this process saw it open
-  // (its marks start at the window's start; timeStarted keeps microseconds only).
-  void RecordControlPlaneShare(Time started, Json& step) {
+  // The GC-pause window [started, now] closes: its length, and the manager's share of it when
+  // this process saw it open (its marks start at the window's start; timeStarted keeps
+  // microseconds only), also written to the GCPause step when there is one.
+  void RecordPauseWindow(Time started, Json* step) {
+    decision_.gc_pause_seconds = std::chrono::duration<double>(obs_.now - started).count();
     const auto& seen = obs_.gc_pause.initialized_seen;
     if (!seen || *seen - started > std::chrono::milliseconds(1)) return;
     const auto share = GcPauseControlPlaneShare(started, obs_.now, obs_.gc_pause);
-    step["controlPlaneTimeTaken"] =
-        FormatGoDuration(RoundGoDuration(share, std::chrono::milliseconds(1)));
+    if (step != nullptr) {
+      (*step)["controlPlaneTimeTaken"] =
+          FormatGoDuration(RoundGoDuration(share, std::chrono::milliseconds(1)));
+    }
     decision_.gc_pause_control_plane_seconds = std::chrono::duration<double>(share).count();
   }
 
@@ -822,6 +858,7 @@ class Decider {
   std::string rv_;
   std::vector<Slot> slots_;
   BackupDecision decision_;
+  bool pause_closed_ = false;  // ClosePauseWindow closed it in this pass
 };
 
 }  // namespace

@@ -59,6 +59,9 @@ struct GcPauseMarks {
   std::optional<Time> execute_written;   // the last execute write (execute patch, member create)
   std::optional<Time> snapshots_seen;    // the latest first-SnapshotsCreated event over members
   std::optional<Time> resume_written;    // the resumeGcSchedule patch answered
+  // This manager already recorded the window (a decision with gc_pause_seconds was carried
+  // out): without status.steps nothing persisted says so after a failed backup's teardown.
+  bool window_recorded = false;
 };
 
 // The part of the pause window [opened, closed] spent waiting on the manager: from opened

@@ -429,6 +429,102 @@ TEST(BackupDecideTest, NoControlPlaneShareForAWindowOpenedBeforeThisManager) {
   }
 }
 
+// Upstream's CRDs prune status.steps, so every pass starts from a status without them.
+BackupDecision StepWithoutSteps(World& w) {
+  if (w.vb_["status"].is_object()) w.vb_["status"].erase("steps");
+  BackupDecision d = w.Step();
+  if (w.vb_["status"].is_object()) w.vb_["status"].erase("steps");
+  return d;
+}
+
+// Without status.steps the GC-pause window is taken from the members: it opens when the manager
+// saw Initialized (or, for a manager started later, at the initialize member's
+// VolumeBackupInitialized transition) and closes, once, when the release is seen or teardown is
+// sent; what the CRD keeps (conditions, status.backups[]) or the controller's memory
+// (window_recorded) tells a later pass it already closed.
+TEST(BackupDecideTest, GcPauseWindowWithoutStepsIsMeasuredOnceFromTheMembers) {
+  enum class End {
+    kGcResumed,
+    kMemberFails,
+    kInitializeMemberFailsAndEnds,
+    kTeardownPassFailsAtTheStatusWrite
+  };
+  struct Case {
+    const char* name;
+    End end;
+    bool marks;  // this manager saw the Initialized event (else: restarted inside the window)
+    double want_seconds;
+  };
+  const Case cases[] = {
+      {"GC resumed after every snapshot", End::kGcResumed, true, 4.0},
+      {"GC resumed, manager restarted inside the window", End::kGcResumed, false, 4.0},
+      {"a member fails: teardown closes it", End::kMemberFails, true, 3.0},
+      {"a member fails, manager restarted", End::kMemberFails, false, 3.0},
+      {"the initialize member fails and ends", End::kInitializeMemberFailsAndEnds, true, 3.0},
+      {"the teardown pass fails at its status write: closed at the release instead",
+       End::kTeardownPassFailsAtTheStatusWrite, true, 4.0},
+  };
+  for (const Case& c : cases) {
+    World w(NewVolumeBackup());
+    std::vector<double> windows, shares;
+    auto pass = [&] {
+      BackupDecision d = StepWithoutSteps(w);
+      if (d.gc_pause_seconds) {
+        windows.push_back(*d.gc_pause_seconds);
+        w.gc_pause_.window_recorded = true;  // as the controller remembers it
+      }
+      if (d.gc_pause_control_plane_seconds) shares.push_back(*d.gc_pause_control_plane_seconds);
+    };
+    pass();  // finalizer
+    pass();  // initialize member
+    w.Condition("a", "VolumeBackupInitialized");
+    if (c.marks) w.gc_pause_.initialized_seen = w.now_;
+    w.now_ += seconds(1);
+    pass();  // execute
+    w.now_ += seconds(2);
+    switch (c.end) {
+      case End::kGcResumed:
+        for (const char* m : {"a", "b", "c"}) w.Condition(m, "VolumeBackupSnapshotsCreated");
+        pass();  // resumeGcSchedule
+        w.now_ += seconds(1);
+        w.Condition("a", "VolumeBackupInitializeComplete");
+        break;
+      case End::kMemberFails:
+        w.Condition("b", "VolumeBackupFailed", "BackupDataToRemoteFailed");
+        break;
+      case End::kInitializeMemberFailsAndEnds:
+        w.Condition("a", "VolumeBackupInitializeFailed", "PauseFailed");
+        w.Condition("a", "Failed");
+        break;
+      case End::kTeardownPassFailsAtTheStatusWrite: {
+        w.Condition("b", "VolumeBackupFailed", "BackupDataToRemoteFailed");
+        BackupDecision d = w.Decide();
+        ASSERT_GE(d.actions.size(), 2u) << c.name;
+        const size_t events = w.events_.size();
+        w.Step(static_cast<int>(d.actions.size()) - 1);  // every member write, not the status
+        w.events_.resize(events);                        // a failed pass records no Event
+        if (w.vb_["status"].is_object()) w.vb_["status"].erase("steps");
+        w.now_ += seconds(1);
+        w.Condition("a", "VolumeBackupInitializeComplete");  // the release
+        break;
+      }
+    }
+    for (int i = 0; i < 6; ++i) {
+      pass();
+      w.DataPlaneTeardown();
+      if (c.end == End::kGcResumed) {
+        for (const char* m : {"a", "b", "c"}) w.Condition(m, "VolumeBackupComplete");
+      }
+      w.now_ += seconds(1);
+    }
+    ASSERT_EQ(windows.size(), 1u) << c.name << DumpJson(w.status());
+    EXPECT_DOUBLE_EQ(windows[0], c.want_seconds) << c.name;
+    EXPECT_EQ(shares.size(), c.marks ? 1u : 0u) << c.name;
+    EXPECT_EQ(std::count(w.events_.begin(), w.events_.end(), "GCResumed"), 1) << c.name;
+    EXPECT_TRUE(w.phase() == "Complete" || w.phase() == "Failed") << c.name << w.phase();
+  }
+}
+
 // Issue 16: a status change that only mirrors member fields may wait for the batch window; a
 // protocol transition (conditions, steps, phase, times) or a change with an Event never does.
 TEST(BackupDecideTest, OnlyMemberMirrorStatusChangesMayWait) {

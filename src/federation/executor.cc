@@ -1,6 +1,9 @@
 #include "federation/executor.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "core/log.h"
 
@@ -53,7 +56,7 @@ void Executor::Remember(const Write& w, const std::string& written_rv) const {
     }
   }
   if (pacing_.status_batcher != nullptr && w.verb == Write::Verb::kPatchStatus) {
-    pacing_.status_batcher->Written(w.ObjectId());
+    pacing_.status_batcher->Written(w.ObjectId(), w.may_wait);
   }
 }
 
@@ -76,48 +79,105 @@ Result<Json> Executor::Do(const Write& w, kube::Client& client, const Json& body
   return InternalError("unknown write verb");
 }
 
+namespace {
+
+// Where the run of writes starting at `begin` that may go at once ends: consecutive member
+// writes (data planes), each to a different cluster. They are independent of each other (one
+// object each, on different servers, decided on the same observation), so the last of them is
+// answered after the slowest one rather than after the sum of all: the execute creates the GC
+// pause waits for, or teardown everywhere.
+size_t IndependentRunEnd(const std::vector<Write>& writes, size_t begin) {
+  std::set<std::string> clusters;
+  size_t end = begin;
+  while (end < writes.size() && !writes[end].cluster.empty() &&
+         clusters.insert(writes[end].cluster).second) {
+    ++end;
+  }
+  return std::max(end, begin + 1);
+}
+
+}  // namespace
+
+Result<Json> Executor::Send(const Write& w,
+                            const std::map<std::string, std::string>& written_rv) const {
+  std::shared_ptr<kube::Client> client = clients_(w.cluster);
+  if (client == nullptr) return UnavailableError("cluster " + w.cluster + " has no client now");
+  Json body = w.body != nullptr ? *w.body : Json::object();
+  auto rv = written_rv.find(w.ObjectId());
+  if (rv != written_rv.end() && JsonAt(body, {"metadata", "resourceVersion"}) != nullptr) {
+    body["metadata"]["resourceVersion"] = rv->second;
+  }
+  return Do(w, *client, body);
+}
+
+std::vector<Result<Json>> Executor::SendAll(
+    const std::vector<Write>& writes, size_t begin, size_t end,
+    const std::map<std::string, std::string>& written_rv) const {
+  std::vector<Result<Json>> answers(end - begin, Status(Code::kInternal, "not sent"));
+  if (end - begin == 1) {
+    answers[0] = Send(writes[begin], written_rv);
+    return answers;
+  }
+  std::vector<std::thread> senders;
+  for (size_t i = begin; i < end; ++i) {
+    senders.emplace_back([&, i] { answers[i - begin] = Send(writes[i], written_rv); });
+  }
+  for (auto& t : senders) t.join();
+  return answers;
+}
+
+std::optional<ExecuteResult> Executor::Settle(std::string_view key, const Write& w,
+                                              Result<Json> out,
+                                              std::map<std::string, std::string>& written_rv,
+                                              const OnDone& on_done,
+                                              const ExecuteResult& so_far) const {
+  const Code code = out.ok() ? Code::kOk : out.status().code();
+  if (code == Code::kAlreadyExists && w.verb == Write::Verb::kCreate) {
+    if (w.exists_means_decide_again) {
+      log::Info("object exists but is not in the cache yet; deciding again",
+                {{"object", std::string(key)}, {"write", w.Describe()}});
+      return ExecuteResult{Status::Ok(), &w, Status::Ok(), true, so_far.held_for};
+    }
+  } else if (code == Code::kNotFound && (w.missing_is_done || w.verb == Write::Verb::kDelete)) {
+    // Gone already: what the write wanted.
+  } else if (!out.ok()) {
+    log::Warn("write failed; stopping this pass", {{"object", std::string(key)},
+                                                   {"write", w.Describe()},
+                                                   {"error", out.status().ToString()}});
+    return ExecuteResult{out.status().Annotate(w.Describe()), &w, out.status(), false,
+                         so_far.held_for};
+  }
+  const Json written = out.ok() ? std::move(out).value() : Json();
+  const std::string new_rv = JsonStringAt(written, {"metadata", "resourceVersion"});
+  if (!new_rv.empty()) written_rv[w.ObjectId()] = new_rv;
+  Remember(w, new_rv);
+  if (on_done) on_done(w, written);
+  return std::nullopt;
+}
+
 ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& writes,
                                 const OnDone& on_done) const {
   std::map<std::string, std::string> written_rv;  // object -> resourceVersion we wrote
   ExecuteResult result;
-  for (const Write& w : writes) {
-    if (w.may_wait && pacing_.status_batcher != nullptr) {
-      if (auto hold = pacing_.status_batcher->Hold(w.ObjectId())) {
+  for (size_t begin = 0; begin < writes.size();) {
+    const Write& first = writes[begin];
+    if (first.may_wait && pacing_.status_batcher != nullptr) {
+      if (auto hold = pacing_.status_batcher->Hold(first.ObjectId())) {
         result.held_for = hold;
+        ++begin;
         continue;
       }
     }
-    std::shared_ptr<kube::Client> client = clients_(w.cluster);
-    if (client == nullptr) {
-      Status missing = UnavailableError("cluster " + w.cluster + " has no client now");
-      return {missing, &w, missing, false, result.held_for};
-    }
-    Json body = w.body != nullptr ? *w.body : Json::object();
-    auto rv = written_rv.find(w.ObjectId());
-    if (rv != written_rv.end() && JsonAt(body, {"metadata", "resourceVersion"}) != nullptr) {
-      body["metadata"]["resourceVersion"] = rv->second;
-    }
-    Result<Json> out = Do(w, *client, body);
-    const Code code = out.ok() ? Code::kOk : out.status().code();
-    if (code == Code::kAlreadyExists && w.verb == Write::Verb::kCreate) {
-      if (w.exists_means_decide_again) {
-        log::Info("object exists but is not in the cache yet; deciding again",
-                  {{"object", std::string(key)}, {"write", w.Describe()}});
-        return {Status::Ok(), &w, Status::Ok(), true, result.held_for};
+    const size_t end = IndependentRunEnd(writes, begin);
+    std::vector<Result<Json>> answers = SendAll(writes, begin, end, written_rv);
+    // Settled in decision order: the first failure is the one reported, as before.
+    for (size_t i = begin; i < end; ++i) {
+      if (auto stop =
+              Settle(key, writes[i], std::move(answers[i - begin]), written_rv, on_done, result)) {
+        return *stop;
       }
-    } else if (code == Code::kNotFound && (w.missing_is_done || w.verb == Write::Verb::kDelete)) {
-      // Gone already: what the write wanted.
-    } else if (!out.ok()) {
-      log::Warn("write failed; stopping this pass", {{"object", std::string(key)},
-                                                     {"write", w.Describe()},
-                                                     {"error", out.status().ToString()}});
-      return {out.status().Annotate(w.Describe()), &w, out.status(), false, result.held_for};
     }
-    const Json written = out.ok() ? std::move(out).value() : Json();
-    const std::string new_rv = JsonStringAt(written, {"metadata", "resourceVersion"});
-    if (!new_rv.empty()) written_rv[w.ObjectId()] = new_rv;
-    Remember(w, new_rv);
-    if (on_done) on_done(w, written);
+    begin = end;
   }
   return result;
 }

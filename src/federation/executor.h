@@ -12,6 +12,10 @@
 //     unless the write says `exists_means_decide_again` (the decision needs to see the object in
 //     its cache first).
 //   - A delete answered NotFound is done; so is any write with `missing_is_done`.
+//   - Consecutive member writes to different data planes (each cluster once) are independent
+//     and go at once, one thread each; their answers are settled in decision order, so the
+//     first failure among them is the one reported and nothing after them runs. The GC pause
+//     waits for the slowest execute create, not for the sum of them.
 //   - Within one pass, a later write to an object this pass already wrote carries the
 //     resourceVersion that write returned, not the observed one: our own write must not make
 //     the rest of the same decision look stale (a foreign write in between still conflicts).
@@ -118,6 +122,16 @@ class Executor {
 
  private:
   Result<Json> Do(const Write& write, kube::Client& client, const Json& body) const;
+  // One write through its cluster's client, carrying the resourceVersion this pass wrote.
+  Result<Json> Send(const Write& write, const std::map<std::string, std::string>& written_rv) const;
+  // writes[begin, end) at once (one thread each when there are several): their answers.
+  std::vector<Result<Json>> SendAll(const std::vector<Write>& writes, size_t begin, size_t end,
+                                    const std::map<std::string, std::string>& written_rv) const;
+  // What a write's answer means for the pass: nullopt to go on (it was done), else the result
+  // that stops the pass.
+  std::optional<ExecuteResult> Settle(std::string_view key, const Write& write, Result<Json> out,
+                                      std::map<std::string, std::string>& written_rv,
+                                      const OnDone& on_done, const ExecuteResult& so_far) const;
   // Records what a done write returned in the expectations and the batcher.
   void Remember(const Write& write, const std::string& written_rv) const;
 

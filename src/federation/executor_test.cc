@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "kube/testing/fake_client.h"
@@ -101,6 +103,138 @@ TEST_F(PacedExecutorTest, EveryWriteIsExpectedUntilTheCacheShowsIt) {
   del.name = "vb";
   ASSERT_TRUE(executor_.Execute("ns/vb", {del}).ok());
   EXPECT_FALSE(expectations_.Pending(Id(), "").has_value());
+}
+
+// A data plane whose creates wait (up to a generous deadline) until `expected` creates are in
+// flight at once across every such client: sequential writes would each time out.
+class RendezvousClient final : public kube::Client {
+ public:
+  struct Rendezvous {
+    std::mutex mu;
+    std::condition_variable cv;
+    int arrived = 0;
+    int expected = 0;
+  };
+  RendezvousClient(std::string cluster, Rendezvous* rendezvous)
+      : fake_(std::make_shared<kube::FakeClient>(cluster)), rendezvous_(rendezvous) {}
+
+  const std::string& cluster_name() const override { return fake_->cluster_name(); }
+  Result<Json> Get(const kube::Resource& r, std::string_view ns, std::string_view name) override {
+    return fake_->Get(r, ns, name);
+  }
+  Result<Json> List(const kube::Resource& r, std::string_view ns,
+                    const kube::ListOptions& o) override {
+    return fake_->List(r, ns, o);
+  }
+  Result<Json> Create(const kube::Resource& r, std::string_view ns, const Json& obj) override {
+    std::unique_lock<std::mutex> lock(rendezvous_->mu);
+    ++rendezvous_->arrived;
+    rendezvous_->cv.notify_all();
+    if (!rendezvous_->cv.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return rendezvous_->arrived >= rendezvous_->expected; })) {
+      return UnavailableError("the other creates never came at the same time");
+    }
+    lock.unlock();
+    return fake_->Create(r, ns, obj);
+  }
+  Result<Json> Update(const kube::Resource& r, const Json& obj) override {
+    return fake_->Update(r, obj);
+  }
+  Result<Json> UpdateStatus(const kube::Resource& r, const Json& obj) override {
+    return fake_->UpdateStatus(r, obj);
+  }
+  Result<Json> Patch(const kube::Resource& r, std::string_view ns, std::string_view name,
+                     kube::PatchType type, const Json& patch,
+                     std::string_view subresource) override {
+    return fake_->Patch(r, ns, name, type, patch, subresource);
+  }
+  Status Delete(const kube::Resource& r, std::string_view ns, std::string_view name,
+                const kube::DeleteOptions& o) override {
+    return fake_->Delete(r, ns, name, o);
+  }
+  Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource& r, std::string_view ns,
+                                                   const kube::WatchOptions& o) override {
+    return fake_->Watch(r, ns, o);
+  }
+  Result<Json> Request(std::string_view method, std::string_view path, const Json* body) override {
+    return fake_->Request(method, path, body);
+  }
+  kube::FakeClient& fake() { return *fake_; }
+
+ private:
+  std::shared_ptr<kube::FakeClient> fake_;
+  Rendezvous* rendezvous_;
+};
+
+Write MemberCreate(const std::string& cluster) {
+  Write w;
+  w.verb = Write::Verb::kCreate;
+  w.cluster = cluster;
+  w.resource = &kube::resources::Backup();
+  w.ns = "tidb";
+  w.name = "fed-vb";
+  w.body = std::make_shared<Json>(Json{{"apiVersion", "pingcap.com/v1alpha1"},
+                                       {"kind", "Backup"},
+                                       {"metadata", {{"name", "fed-vb"}, {"namespace", "tidb"}}}});
+  return w;
+}
+
+// Member writes to different data planes go at once (the GC pause waits for the slowest execute
+// create, not for their sum); answers are settled in decision order, the first failure is the
+// one reported, and nothing after the run of member writes is sent.
+TEST(ExecutorTest, MemberWritesToDifferentDataPlanesGoAtOnceAndTheFirstFailureStops) {
+  for (bool fail : {false, true}) {
+    RendezvousClient::Rendezvous rendezvous;
+    rendezvous.expected = 3;
+    std::map<std::string, std::shared_ptr<RendezvousClient>> planes;
+    for (const char* c : {"c1", "c2", "c3"}) {
+      planes[c] = std::make_shared<RendezvousClient>(c, &rendezvous);
+    }
+    auto control = std::make_shared<kube::FakeClient>("control");
+    ASSERT_TRUE(control
+                    ->Create(kube::resources::VolumeBackup(), "ns",
+                             {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+                              {"kind", "VolumeBackup"},
+                              {"metadata", {{"name", "vb"}, {"namespace", "ns"}}}})
+                    .ok());
+    runtime::StatusWriter status_writer(control);
+    Executor executor(
+        [&](const std::string& c) -> std::shared_ptr<kube::Client> {
+          if (c.empty()) return control;
+          return planes.at(c);
+        },
+        &status_writer, {});
+    if (fail) {
+      planes["c2"]->fake().FailNext("POST", Status(Code::kConflict, "c2 says no"));
+      planes["c3"]->fake().FailNext("POST", Status(Code::kConflict, "c3 says no"));
+    }
+    Write finalizer;  // a control-plane write after the member writes
+    finalizer.verb = Write::Verb::kMergePatch;
+    finalizer.resource = &kube::resources::VolumeBackup();
+    finalizer.ns = "ns";
+    finalizer.name = "vb";
+    finalizer.body = std::make_shared<Json>(Json{{"metadata", {{"labels", {{"a", "b"}}}}}});
+    std::vector<std::string> done;
+    const std::vector<Write> writes = {MemberCreate("c1"), MemberCreate("c2"), MemberCreate("c3"),
+                                       finalizer};
+    ExecuteResult result = executor.Execute(
+        "ns/vb", writes, [&](const Write& w, const Json&) { done.push_back(w.cluster); });
+    EXPECT_EQ(rendezvous.arrived, 3) << fail;
+    auto vb = control->Get(kube::resources::VolumeBackup(), "ns", "vb");
+    ASSERT_TRUE(vb.ok());
+    if (!fail) {
+      EXPECT_TRUE(result.ok()) << result.error.ToString();
+      EXPECT_EQ(done, (std::vector<std::string>{"c1", "c2", "c3", ""}));
+      EXPECT_EQ(JsonStringAt(*vb, {"metadata", "labels", "a"}), "b");
+      continue;
+    }
+    EXPECT_TRUE(JsonStringAt(*vb, {"metadata", "labels", "a"}).empty()) << "nothing after them";
+    ASSERT_NE(result.failed, nullptr);
+    EXPECT_EQ(result.failed->cluster, "c2") << result.error.ToString();
+    EXPECT_EQ(result.cause.code(), Code::kConflict);
+    EXPECT_EQ(done, (std::vector<std::string>{"c1"}));
+    EXPECT_TRUE(planes["c1"]->fake().Get(kube::resources::Backup(), "tidb", "fed-vb").ok());
+  }
 }
 
 }  // namespace

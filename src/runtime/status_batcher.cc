@@ -1,23 +1,37 @@
 #include "runtime/status_batcher.h"
 
+#include <algorithm>
+
 namespace brfed::runtime {
 
-StatusBatcher::StatusBatcher(Clock* clock, std::chrono::nanoseconds window)
-    : clock_(clock), window_(window) {}
+StatusBatcher::StatusBatcher(Clock* clock, std::chrono::nanoseconds window,
+                             std::chrono::nanoseconds max_window)
+    : clock_(clock), window_(window), max_window_(std::max(window, max_window)) {}
 
 std::optional<std::chrono::nanoseconds> StatusBatcher::Hold(const std::string& object) {
   if (window_.count() <= 0) return std::nullopt;
   const SteadyTime now = clock_->Steady();
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, opened] = opened_.try_emplace(object, now);
-  const auto waited = now - it->second;
-  if (!opened && waited >= window_) return std::nullopt;
-  return window_ - waited;
+  Batch& batch = batches_.try_emplace(object, Batch{std::nullopt, window_}).first->second;
+  if (!batch.opened) {
+    batch.opened = now;
+    return batch.window;
+  }
+  const auto waited = now - *batch.opened;
+  if (waited >= batch.window) return std::nullopt;
+  return batch.window - waited;
 }
 
-void StatusBatcher::Written(const std::string& object) {
+void StatusBatcher::Written(const std::string& object, bool deferrable) {
   std::lock_guard<std::mutex> lock(mu_);
-  opened_.erase(object);
+  auto it = batches_.find(object);
+  if (!deferrable) {
+    if (it != batches_.end()) batches_.erase(it);
+    return;
+  }
+  if (it == batches_.end()) it = batches_.try_emplace(object, Batch{std::nullopt, window_}).first;
+  it->second.opened.reset();
+  it->second.window = std::min(it->second.window * 2, max_window_);
 }
 
 }  // namespace brfed::runtime

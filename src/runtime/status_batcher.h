@@ -6,6 +6,13 @@
 // write made then (or by any earlier transition) carries every change since the last write.
 // One object therefore gets at most one deferrable status write per window.
 //
+// The window grows while an object's deferrable changes keep coming without a transition: each
+// deferrable write made doubles the next window, up to `max_window`; a write that is not
+// deferrable (a transition) starts it afresh. So a burst of changes right after a step costs
+// one write within `window`, while changes that trickle in between two steps (members of a
+// backup among hundreds, each reached late by its data plane) cost about log2(gap / window)
+// writes instead of one per change.
+//
 // Thread-safety: safe for concurrent use. Ownership: the Clock must outlive it.
 #ifndef BRFED_RUNTIME_STATUS_BATCHER_H_
 #define BRFED_RUNTIME_STATUS_BATCHER_H_
@@ -22,23 +29,32 @@ namespace brfed::runtime {
 
 class StatusBatcher {
  public:
-  StatusBatcher(Clock* clock, std::chrono::nanoseconds window);
+  // `max_window` below `window` means `window` (no growth).
+  StatusBatcher(Clock* clock, std::chrono::nanoseconds window,
+                std::chrono::nanoseconds max_window = {});
 
   // For a change of `object` that may wait: nullopt = write it now (its window has passed);
   // otherwise hold it and look again after the returned time. The first held change opens the
   // window.
   std::optional<std::chrono::nanoseconds> Hold(const std::string& object);
 
-  // A status write of `object` was made (of any kind): its window closes.
-  void Written(const std::string& object);
+  // A status write of `object` was made: its window closes. After a `deferrable` one (a change
+  // that was held) the next window is twice as long, up to the maximum; after any other (or
+  // when the object is gone) it is `window` again.
+  void Written(const std::string& object, bool deferrable = false);
 
   std::chrono::nanoseconds window() const { return window_; }
 
  private:
+  struct Batch {
+    std::optional<SteadyTime> opened;  // the first held change of the open window
+    std::chrono::nanoseconds window;   // this object's current window
+  };
   Clock* clock_;
   const std::chrono::nanoseconds window_;
+  const std::chrono::nanoseconds max_window_;
   std::mutex mu_;
-  std::map<std::string, SteadyTime> opened_;  // object -> first held change
+  std::map<std::string, Batch> batches_;
 };
 
 }  // namespace brfed::runtime

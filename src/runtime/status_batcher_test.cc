@@ -11,7 +11,7 @@ using std::chrono::milliseconds;
 
 struct Step {
   milliseconds advance;
-  enum { kHold, kWritten } op;
+  enum { kHold, kWritten, kWrittenDeferrable } op;
   std::string object;
   std::optional<milliseconds> hold;  // kHold: the expected answer (nullopt = write now)
 };
@@ -21,6 +21,7 @@ TEST(StatusBatcherTest, ScenariosWithAFakeClock) {
     std::string name;
     milliseconds window;
     std::vector<Step> steps;
+    milliseconds max_window{0};
   } scenarios[] = {
       {"the first change opens the window; later ones wait for its end",
        milliseconds(200),
@@ -48,15 +49,38 @@ TEST(StatusBatcherTest, ScenariosWithAFakeClock) {
       {"a zero window never holds",
        milliseconds(0),
        {{milliseconds(0), Step::kHold, "a", std::nullopt}}},
+      {"each deferrable write doubles the next window, up to the maximum",
+       milliseconds(200),
+       {{milliseconds(0), Step::kHold, "a", milliseconds(200)},
+        {milliseconds(200), Step::kHold, "a", std::nullopt},
+        {milliseconds(0), Step::kWrittenDeferrable, "a", {}},
+        {milliseconds(10), Step::kHold, "a", milliseconds(400)},
+        {milliseconds(400), Step::kHold, "a", std::nullopt},
+        {milliseconds(0), Step::kWrittenDeferrable, "a", {}},
+        {milliseconds(0), Step::kHold, "a", milliseconds(500)},
+        {milliseconds(0), Step::kHold, "b", milliseconds(200)}},
+       milliseconds(500)},
+      {"a transition starts the window afresh",
+       milliseconds(200),
+       {{milliseconds(0), Step::kHold, "a", milliseconds(200)},
+        {milliseconds(200), Step::kWrittenDeferrable, "a", {}},
+        {milliseconds(0), Step::kHold, "a", milliseconds(400)},
+        {milliseconds(50), Step::kWritten, "a", {}},
+        {milliseconds(0), Step::kHold, "a", milliseconds(200)}},
+       milliseconds(30000)},
+      {"without a maximum the window never grows",
+       milliseconds(200),
+       {{milliseconds(0), Step::kWrittenDeferrable, "a", {}},
+        {milliseconds(0), Step::kHold, "a", milliseconds(200)}}},
   };
   for (const Scenario& s : scenarios) {
     FakeClock clock;
-    StatusBatcher batcher(&clock, s.window);
+    StatusBatcher batcher(&clock, s.window, s.max_window);
     for (size_t i = 0; i < s.steps.size(); ++i) {
       const Step& step = s.steps[i];
       clock.Advance(step.advance);
-      if (step.op == Step::kWritten) {
-        batcher.Written(step.object);
+      if (step.op != Step::kHold) {
+        batcher.Written(step.object, step.op == Step::kWrittenDeferrable);
         continue;
       }
       auto got = batcher.Hold(step.object);
