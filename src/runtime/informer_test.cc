@@ -105,6 +105,28 @@ TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
   inf.Stop();
 }
 
+// Issue 18, finding 1: the server comes back empty. The resume's version check is answered
+// ResourceVersionTooLarge, so the informer relists and emits a delete for every vanished object.
+TEST(InformerTest, RelistsWhenTheServerComesBackEmpty) {
+  auto client = std::make_shared<FakeClient>();
+  const auto& cm = kube::resources::ConfigMap();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("o" + std::to_string(i), "x")).ok());
+  Informer inf(client, cm, FastOptions());
+  std::atomic<int> deletes{0};
+  inf.AddHandlers({nullptr, nullptr, [&](const Json&) { ++deletes; }});
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(20s));
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 1; }));
+  const int lists_before = client->Calls("LIST");
+  client->ResetEmpty();
+  ASSERT_TRUE(WaitFor([&] { return deletes.load() == 3; })) << deletes.load();
+  EXPECT_GE(client->Calls("LIST_AT_VERSION"), 1);
+  EXPECT_EQ(client->Calls("LIST"), lists_before + 1) << "one relist";
+  EXPECT_TRUE(SameAsServer(inf, *client));
+  inf.Stop();
+}
+
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
   auto client = std::make_shared<FakeClient>();
   for (int i = 0; i < 3; ++i) client->FailNext("LIST", Status(Code::kUnavailable, "down"));

@@ -1,5 +1,7 @@
 #include "kube/testing/fake_client.h"
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 namespace brfed::kube {
@@ -69,6 +71,15 @@ Status FakeClient::TakeFailure(const std::string& verb) {
   return s;
 }
 
+void FakeClient::ResetEmpty() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    objects_.clear();
+    rv_ = 1;
+  }
+  BreakWatches(Status(Code::kUnavailable, "connection reset: the server restarted"));
+}
+
 void FakeClient::BreakWatches(Status error) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& weak : streams_) {
@@ -110,9 +121,15 @@ Result<Json> FakeClient::Get(const Resource& r, std::string_view ns, std::string
   return it->second;
 }
 
-Result<Json> FakeClient::List(const Resource& r, std::string_view ns, const ListOptions&) {
+Result<Json> FakeClient::List(const Resource& r, std::string_view ns, const ListOptions& o) {
   std::lock_guard<std::mutex> lock(mu_);
-  BRFED_RETURN_IF_ERROR(TakeFailure("LIST"));
+  const bool at_version = !o.resource_version_match.empty();
+  BRFED_RETURN_IF_ERROR(TakeFailure(at_version ? "LIST_AT_VERSION" : "LIST"));
+  if (at_version && std::atoll(o.resource_version.c_str()) > rv_) {
+    return Error(Code::kTimeout, 504, "Timeout",
+                 "Timeout: Too large resource version: " + o.resource_version +
+                     ", current: " + std::to_string(rv_));
+  }
   Json items = Json::array();
   for (const auto& [key, obj] : objects_[r.Path("")]) {
     if (ns.empty() || JsonStringAt(obj, {"metadata", "namespace"}) == ns) items.push_back(obj);

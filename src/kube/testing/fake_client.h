@@ -3,8 +3,11 @@
 // Patch(merge, JSON patch)/Delete with the API server's error codes (NotFound, AlreadyExists,
 // Conflict on a stale resourceVersion), and serves watches from the moment they start
 // (resourceVersion and selectors are ignored; finalizers, generation and status semantics are
-// not modelled). Tests can inject the next error per verb. Prefer a real brfed-apiserver for
-// behaviour tests; use this for pure unit tests.
+// not modelled). A list with a resourceVersionMatch (a read at a version, such as an informer's
+// check before it resumes) is counted as verb "LIST_AT_VERSION", not "LIST", and answers 504
+// ResourceVersionTooLarge for a version the fake has not reached, as kube-apiserver does.
+// Tests can inject the next error per verb, and reset the fake to empty (ResetEmpty). Prefer a real
+// brfed-apiserver for behaviour tests; use this for pure unit tests.
 //
 // Thread-safety: safe for concurrent use; watch streams may be read from other threads.
 #ifndef BRFED_KUBE_TESTING_FAKE_CLIENT_H_
@@ -48,6 +51,9 @@ class FakeClient final : public Client {
   void BreakWatches(Status error = Status::Ok());
   // Number of calls per verb so far.
   int Calls(const std::string& verb) const;
+  // An API server restarted without its data: every object is gone (no watch event says so),
+  // the resourceVersion starts again from 1, and open watches end with a connection error.
+  void ResetEmpty();
 
  private:
   struct Stream;
