@@ -797,7 +797,8 @@ TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
   }
   ASSERT_TRUE(cp->Create(kube::resources::VolumeBackup(), kNs, vb).ok());
   auto c2_entry_phase = [&] {
-    const Json* backups = JsonAt(get(), {"status", "backups"});
+    const Json current = get();
+    const Json* backups = JsonAt(current, {"status", "backups"});
     if (backups == nullptr || !backups->is_array()) return std::string();
     for (const Json& e : *backups) {
       if (JsonStringAt(e, {"k8sClusterName"}) == "c2") return JsonStringAt(e, {"phase"});
