@@ -37,6 +37,20 @@ std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
   return client.ok() ? *client : nullptr;
 }
 
+// Whether the simulator's audit log shows a pause released (pd_resume) whose holder starts with
+// `holder_prefix` ("c1/tidb/fed-x/": the initialize member of VolumeBackup x in c1).
+bool PauseReleased(const std::string& audit_log, const std::string& holder_prefix) {
+  std::istringstream lines(testing::ReadFile(audit_log));
+  for (std::string line; std::getline(lines, line);) {
+    auto entry = ParseJson(line);
+    if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
+        JsonStringAt(*entry, {"holder"}).rfind(holder_prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The sum over label sets of one series name in Prometheus text ("name{...} v" or "name v").
 double SeriesSum(const std::string& metrics, const std::string& name) {
   double sum = 0;
@@ -726,18 +740,8 @@ TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePaus
       << JsonStringAt(*failed, {"message"});
   // The simulator's audit shows the pause of the initialize member (in c1) released, with c2
   // still frozen.
-  auto released = [&] {
-    std::istringstream lines(testing::ReadFile(env_->audit_log()));
-    for (std::string line; std::getline(lines, line);) {
-      auto entry = ParseJson(line);
-      if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
-          JsonStringAt(*entry, {"holder"}).rfind("c1/tidb/fed-budget/", 0) == 0) {
-        return true;
-      }
-    }
-    return false;
-  };
-  EXPECT_TRUE(WaitFor(released, 60s)) << testing::ReadFile(env_->audit_log());
+  EXPECT_TRUE(WaitFor([] { return PauseReleased(env_->audit_log(), "c1/tidb/fed-budget/"); }, 60s))
+      << testing::ReadFile(env_->audit_log());
   EXPECT_TRUE(WaitFor(
       [] {
         return Metrics(*manager_).find(
@@ -829,18 +833,8 @@ TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
   EXPECT_EQ(c2->Get(kube::resources::Backup(), "tidb", "fed-reset").status().code(),
             Code::kNotFound);
   // The pause held by the initialize member in c1 is released, and the audit is clean.
-  auto released = [&] {
-    std::istringstream lines(testing::ReadFile(env.audit_log()));
-    for (std::string line; std::getline(lines, line);) {
-      auto entry = ParseJson(line);
-      if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
-          JsonStringAt(*entry, {"holder"}).rfind("c1/tidb/fed-reset/", 0) == 0) {
-        return true;
-      }
-    }
-    return false;
-  };
-  EXPECT_TRUE(WaitFor(released, 60s)) << testing::ReadFile(env.audit_log());
+  EXPECT_TRUE(WaitFor([&] { return PauseReleased(env.audit_log(), "c1/tidb/fed-reset/"); }, 60s))
+      << testing::ReadFile(env.audit_log());
   env.sim_admin().Request("DELETE", "/faults");
   auto audit = env.CheckAuditLog();
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
