@@ -75,6 +75,7 @@ void FakeClient::ResetEmpty() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     objects_.clear();
+    history_.clear();
     rv_ = 1;
   }
   BreakWatches(Status(Code::kUnavailable, "connection reset: the server restarted"));
@@ -100,6 +101,7 @@ void FakeClient::Notify(const Resource& r, const std::string& type, const Json& 
                        : type == "MODIFIED" ? WatchEvent::Type::kModified
                                             : WatchEvent::Type::kDeleted;
   auto shared = std::make_shared<const Json>(obj);
+  history_[collection].push_back(WatchEvent{t, shared});
   for (auto& weak : streams_) {
     auto s = weak.lock();
     if (!s || s->collection != collection || (!s->ns.empty() && s->ns != ns)) continue;
@@ -259,12 +261,23 @@ Status FakeClient::Delete(const Resource& r, std::string_view ns, std::string_vi
 }
 
 Result<std::unique_ptr<WatchStream>> FakeClient::Watch(const Resource& r, std::string_view ns,
-                                                       const WatchOptions&) {
+                                                       const WatchOptions& o) {
   std::lock_guard<std::mutex> lock(mu_);
   BRFED_RETURN_IF_ERROR(TakeFailure("WATCH"));
   auto stream = std::make_shared<Stream>();
   stream->collection = r.Path("");
   stream->ns = r.namespaced ? std::string(ns) : "";
+  // From a resourceVersion: the changes after it first, as an API server replays its history.
+  const long long from = std::atoll(o.resource_version.c_str());
+  for (const WatchEvent& ev : history_[stream->collection]) {
+    if (std::atoll(JsonStringAt(*ev.object, {"metadata", "resourceVersion"}).c_str()) <= from ||
+        o.resource_version.empty() ||
+        (!stream->ns.empty() &&
+         JsonStringAt(*ev.object, {"metadata", "namespace"}) != stream->ns)) {
+      continue;
+    }
+    stream->events.push_back(ev);
+  }
   streams_.push_back(stream);
   // The caller owns the stream; the client keeps a weak reference to feed it.
   struct Handle final : public WatchStream {
