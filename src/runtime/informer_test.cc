@@ -108,8 +108,11 @@ TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
   client->BreakWatches(Status(Code::kGone, "expired"));
   ASSERT_TRUE(client->Delete(cm, "ns", "o1").ok());
   ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("new", "y")).ok());
-  ASSERT_TRUE(
-      WaitFor([&] { return client->Calls("LIST") > lists_before && SameAsServer(inf, *client); }));
+  // The cache is swapped before the handlers run: wait for the handler too.
+  ASSERT_TRUE(WaitFor([&] {
+    return client->Calls("LIST") > lists_before && SameAsServer(inf, *client) &&
+           deletes.load() >= 1;
+  }));
   EXPECT_EQ(deletes.load(), 1);
   // List failures back off and recover.
   client->FailNext("LIST", Status(Code::kUnavailable, "down"));
