@@ -8,7 +8,7 @@
 #   --first  the first seed (default 1000, away from CI's 1..10)
 # Uses the test build (build/asan; BRFED_CHAOS_BUILD_DIR overrides) and builds chaos_test
 # first. Other BRFED_CHAOS_* variables (tests/chaos/chaos_test.cc) pass through, e.g.
-# BRFED_CHAOS_EMPTY_RESTART=1. Exit 1 when a run found a violation.
+# BRFED_CHAOS_EMPTY_RESTART=0 (no empty restarts). Exit 1 when a run found a violation.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 usage() { echo "usage: bench/chaos.sh N [--kube] [--long] [--first SEED]" >&2; exit 2; }

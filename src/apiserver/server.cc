@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -783,11 +784,42 @@ void ApiServer::Impl::Finish(ResourceCall& call, Result<Json> result, int ok_cod
   SendJson(call.res, ok_code, *result);
 }
 
+namespace {
+
+// A list asked for a state not older than a resourceVersion the store has not reached (the
+// client saw a server that has since lost its data): kube-apiserver waits 3 s for its watch
+// cache to catch up, then answers 504 Timeout with cause ResourceVersionTooLarge, which is how
+// a client learns that the server was reset. The store has no cache to wait for, so this
+// answers at once. nullopt when the list may be served.
+std::optional<Json> TooLargeResourceVersion(const httplib::Request& req, uint64_t current) {
+  const std::string rv = req.get_param_value("resourceVersion");
+  uint64_t asked = 0;
+  auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), asked);
+  if (rv.empty() || ec != std::errc() || end != rv.data() + rv.size() || asked <= current) {
+    return std::nullopt;
+  }
+  Json body = StatusJson(ApiError(Code::kTimeout, "Timeout: Too large resource version: " + rv +
+                                                      ", current: " + std::to_string(current)),
+                         Route{}, {});
+  body["details"] = {{"causes", Json::array({{{"reason", "ResourceVersionTooLarge"},
+                                              {"message", "Too large resource version"}}})},
+                     {"retryAfterSeconds", 1}};
+  return body;
+}
+
+}  // namespace
+
 void ApiServer::Impl::HandleGet(ResourceCall& call) {
   if (call.route.name.empty() && QueryFlag(call.req, "watch")) {
     return HandleWatch(call.req, call.res, call.target, std::move(call.filter));
   }
-  if (call.route.name.empty()) return Finish(call, store->List(call.target, call.filter), 200);
+  if (call.route.name.empty()) {
+    if (auto too_large = TooLargeResourceVersion(call.req, store->CurrentResourceVersion())) {
+      call.res.set_header("Retry-After", "1");
+      return SendJson(call.res, 504, *too_large);
+    }
+    return Finish(call, store->List(call.target, call.filter), 200);
+  }
   Finish(call, store->Get(call.target), 200);
 }
 

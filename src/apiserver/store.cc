@@ -53,6 +53,7 @@ Watcher::Watcher(std::string ns, ListOptions filter, std::string api_version, ui
       filter_(std::move(filter)),
       api_version_(std::move(api_version)),
       max_queue_(max_queue),
+      start_rv_(start_rv),
       last_rv_(start_rv) {}
 
 std::optional<WatchEvent> Watcher::Next(std::chrono::milliseconds timeout) {
@@ -225,7 +226,9 @@ void Store::Publish(ResourceData& data, const std::string& type, const Json& obj
                                 [](const std::weak_ptr<Watcher>& w) { return w.expired(); }),
                  watchers.end());
   for (const auto& weak : watchers) {
-    if (auto w = weak.lock()) w->Offer(type, object, old_object, rv);
+    if (auto w = weak.lock(); w != nullptr && rv > w->start_rv_) {
+      w->Offer(type, object, old_object, rv);
+    }
   }
 }
 

@@ -96,6 +96,10 @@ class Watcher {
   const ListOptions filter_;
   const std::string api_version_;
   const size_t max_queue_;
+  // Changes at or below it are not sent: the resourceVersion the watch asked to start after.
+  // When it is ahead of the store (a client resuming against a server that lost its data),
+  // the watch stays silent until the store passes it, as kube-apiserver's watch cache does.
+  const uint64_t start_rv_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<WatchEvent> queue_;

@@ -46,6 +46,13 @@ namespace {
 bool CheckDiscovery(kube::Client& client, ClusterCheck& c) {
   Result<Json> discovery = client.Request("GET", "/apis/pingcap.com/v1alpha1", nullptr);
   const Status& st = discovery.status();
+  if (!discovery.ok() && st.code() == Code::kTimeout && st.http_status() == 0) {
+    // Connected (or connecting) but no answer: a frozen, overloaded or partitioned server.
+    c.reachable = Failed("no", "the API server at " + c.server + " did not answer within " +
+                                   std::to_string(kClusterCheckTimeout.count()) +
+                                   "s (frozen, overloaded or partitioned?): " + st.message());
+    return false;
+  }
   if (!discovery.ok() && (st.code() == Code::kUnavailable || st.code() == Code::kTimeout ||
                           st.code() == Code::kCancelled)) {
     c.reachable =

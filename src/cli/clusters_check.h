@@ -7,6 +7,7 @@
 #ifndef BRFED_CLI_CLUSTERS_CHECK_H_
 #define BRFED_CLI_CLUSTERS_CHECK_H_
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct ClusterCheck {
   CheckItem reachable, authenticated, crds, access, tidbclusters;
   bool ok() const;
 };
+
+// The bound on each request of a check; a server that does not answer within it (frozen,
+// overloaded, partitioned) is reported unreachable with the error.
+inline constexpr std::chrono::seconds kClusterCheckTimeout{5};
 
 // Runs the checks against one data plane. `expected` are the --cluster targets naming this
 // context (empty = any TidbCluster will do).

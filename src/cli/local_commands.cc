@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "cli/clusters_check.h"
@@ -146,25 +147,27 @@ int ClustersCheckCommand(CommandContext& ctx, const std::vector<std::string>& cl
                       {});
     }
   }
-  std::vector<ClusterCheck> checks;
+  // Every data plane at once, each request bounded (5 s, one retry): a frozen or partitioned
+  // server costs about 10 s in all, never one wait per cluster.
+  std::vector<std::future<ClusterCheck>> pending;
   for (const std::string& name : contexts) {
-    Result<kube::RestConfig> config = kc->ForContext(name);
-    if (!config.ok()) {
-      checks.push_back(UnconfiguredCluster(name, config.status().message()));
-      continue;
-    }
-    config->timeout = std::chrono::seconds(5);
-    Result<std::shared_ptr<kube::Client>> client = kube::NewClient(*config);
-    if (!client.ok()) {
-      checks.push_back(UnconfiguredCluster(name, client.status().message()));
-      continue;
-    }
     std::vector<ClusterTarget> expected;
     for (const ClusterTarget& t : *targets) {
       if (t.k8s_cluster_name == name) expected.push_back(t);
     }
-    checks.push_back(CheckCluster(**client, config->server, expected));
+    Result<kube::RestConfig> config = kc->ForContext(name);
+    pending.push_back(
+        std::async(std::launch::async, [name, config, expected = std::move(expected)]() mutable {
+          if (!config.ok()) return UnconfiguredCluster(name, config.status().message());
+          config->timeout = kClusterCheckTimeout;
+          config->max_retries = 1;
+          Result<std::shared_ptr<kube::Client>> client = kube::NewClient(*config);
+          if (!client.ok()) return UnconfiguredCluster(name, client.status().message());
+          return CheckCluster(**client, config->server, expected);
+        }));
   }
+  std::vector<ClusterCheck> checks;
+  for (auto& check : pending) checks.push_back(check.get());
   ctx.Out(RenderClusterChecks(checks, ctx.style()));
   for (const ClusterCheck& c : checks) {
     if (!c.ok()) return kExitFailure;

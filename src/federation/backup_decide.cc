@@ -21,6 +21,10 @@ namespace vbc = api::volume_backup_condition;
 namespace phase = api::federal_backup_phase;
 using Kind = BackupAction::Kind;
 
+constexpr const char* kVanishedMessage =
+    "vanished while the backup ran: it was deleted from the data plane, not by the manager (by "
+    "hand, or the cluster's API server lost its data)";
+
 // One spec.clusters[] entry joined with what we observe there.
 struct Slot {
   api::ClusterRef ref;
@@ -108,11 +112,25 @@ class Decider {
     return false;
   }
 
-  // A member we saw earlier (its status entry has a data-plane phase) and that is now gone.
+  // A member we saw earlier (its status entry has a data-plane phase) and that is now gone,
+  // before any teardown: not deleted by us (after a failure we may delete members that still
+  // run, StopMember), so someone deleted it or its API server lost its data (restarted empty:
+  // the member cache relists then, runtime::WatchMachine).
+  // Once seen, it stays vanished: its status entry says so (kReasonMemberVanished).
   bool Vanished(const Slot& s) const {
     if (s.member != nullptr || !s.view->reachable || s.foreign) return false;
     const Json* entry = OldEntry(s.ref.k8s_cluster_name);
-    return entry != nullptr && !JsonStringAt(*entry, {"phase"}).empty();
+    if (entry == nullptr) return false;
+    if (JsonStringAt(*entry, {"reason"}) == kReasonMemberVanished) return true;
+    return !TeardownStarted() && !JsonStringAt(*entry, {"phase"}).empty();
+  }
+
+  bool TeardownStarted() const {
+    const Json* steps = JsonAt(old_status_, {"steps"});
+    if (steps == nullptr || !steps->is_array()) return false;
+    return std::any_of(steps->begin(), steps->end(), [](const Json& step) {
+      return JsonStringAt(step, {"stepName"}) == backup_step::kTeardown;
+    });
   }
 
   const Json* OldEntry(const std::string& cluster) const {
@@ -271,7 +289,7 @@ class Decider {
       } else if (s.member == nullptr && !s.view->permanent_error.empty()) {
         why = "could not be created: " + s.view->permanent_error;
       } else if (Vanished(s)) {
-        why = "was deleted from the data plane";
+        why = kVanishedMessage;
       } else if (s.member != nullptr && api::IsBackupComplete(*s.member) &&
                  !api::IsVolumeBackupComplete(*s.member)) {
         why = "completed without VolumeBackupComplete";
@@ -707,6 +725,9 @@ class Decider {
       } else if (!s.view->permanent_error.empty()) {
         entry["reason"] = "CreateMemberFailed";
         entry["message"] = s.view->permanent_error;
+      } else if (Vanished(s)) {
+        entry["reason"] = kReasonMemberVanished;
+        entry["message"] = kVanishedMessage;
       } else if (old == nullptr) {
         continue;  // not created yet
       }
@@ -731,24 +752,8 @@ class Decider {
       if (s.view->unreachable_error.empty()) continue;
       down.push_back("cluster " + s.ref.k8s_cluster_name + ": " + s.view->unreachable_error);
     }
-    if (down.empty()) {
-      if (api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
-        api::SetSideCondition(status_,
-                              {std::string(kDataPlaneUnreachableCondition), "False", "Reachable",
-                               "every data plane answers again"},
-                              obs_.now);
-      }
-      return;
-    }
-    std::string message =
-        "data plane unreachable: " + Join(down, "; ") + " (member status may be stale; retrying)";
-    if (!api::IsConditionTrue(status_, kDataPlaneUnreachableCondition)) {
-      AddEvent("Warning", std::string(kDataPlaneUnreachableCondition), message);
-    }
-    api::SetSideCondition(
-        status_, {std::string(kDataPlaneUnreachableCondition), "True", "ProbeFailed", message},
-        obs_.now);
-    Requeue(options_.unreachable_retry);
+    federation::ReportUnreachableDataPlanes(status_, down, "member status may be stale", obs_.now,
+                                            options_.unreachable_retry, decision_);
   }
 
   void SetCondition(std::string_view type, const std::string& reason, const std::string& msg) {

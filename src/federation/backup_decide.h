@@ -48,9 +48,6 @@ struct BackupClusterView {
   std::shared_ptr<const Json> unmarked_member;
 };
 
-// Condition on a VolumeBackup: True (reason ProbeFailed) naming every data plane the manager
-// cannot reach and its last error; False (reason Reachable) once all answer again.
-inline constexpr std::string_view kDataPlaneUnreachableCondition = "DataPlaneUnreachable";
 // What the manager itself saw of one backup's GC-pause window: when its events arrived and when
 // its writes were answered (wall clock). The controller keeps them in memory, so a manager that
 // restarted inside a window has none for it and reports no control-plane share for that window.
@@ -141,6 +138,9 @@ struct BackupDecision : Decision<BackupAction> {
 
 // Failed condition reason when the GC-pause budget ran out.
 inline constexpr std::string_view kReasonPauseBudgetExceeded = "PauseBudgetExceeded";
+// status.backups[].reason of a member that vanished while the backup ran (not deleted by the
+// manager: by hand, or its data plane's API server lost its data); the backup fails.
+inline constexpr const char* kReasonMemberVanished = "MemberVanished";
 
 // Step names in status.steps[] (brfed addition), in protocol order.
 namespace backup_step {

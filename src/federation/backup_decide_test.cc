@@ -1307,6 +1307,69 @@ TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) 
   EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("cluster c"), std::string::npos);
 }
 
+// Issue 18, finding 1: a member that vanishes while the backup runs (its data plane's API server
+// restarted empty, or someone deleted it) fails the backup naming its cluster, through the
+// normal failure path: teardown to every other member (resumeGcSchedule to the initialize
+// member, which releases the pause), never a second member of that name.
+TEST(BackupDecideTest, AVanishedMemberFailsTheBackupNamingItsCluster) {
+  struct Row {
+    const char* name;
+    std::string vanishes;
+  };
+  const Row rows[] = {{"a member in execute", "b"},
+                      {"the initialize member holding the pause", "a"}};
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    World w(NewVolumeBackup());
+    RunToExecute(w, {});
+    w.Condition("b", "Scheduled");
+    w.Condition("c", "Scheduled");
+    w.Step();
+    w.members_.erase(row.vanishes);
+    w.Step();
+    for (const char* c : {"a", "b", "c"}) {
+      if (c == row.vanishes) continue;
+      EXPECT_EQ(api::MemberFederalPhase(w.member(c)), "teardown") << c;
+    }
+    if (row.vanishes != "a") {
+      EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+    }
+    bool marked = false;
+    for (const Json& e : w.status()["backups"]) {
+      if (JsonStringAt(e, {"k8sClusterName"}) != row.vanishes) continue;
+      marked = JsonStringAt(e, {"reason"}) == kReasonMemberVanished;
+    }
+    EXPECT_TRUE(marked) << DumpJson(w.status());
+    for (int i = 0; i < 3 && w.phase() != "Failed"; ++i) {
+      w.DataPlaneTeardown();
+      w.Step();
+    }
+    ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+    const std::string message = api::ConditionMessage(w.status(), "Failed");
+    EXPECT_NE(message.find("fed-vb1 in cluster " + row.vanishes + ": vanished"), std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("did not complete"), std::string::npos) << message;
+    EXPECT_EQ(w.creates_[row.vanishes], 1) << "never created again";
+  }
+}
+
+// The members the manager deletes itself after a failure (StopMember) are not called vanished.
+TEST(BackupDecideTest, MembersStoppedAfterAFailureAreNotCalledVanished) {
+  World w(NewVolumeBackup());
+  RunToExecute(w, {});
+  w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
+  w.Step();
+  w.now_ += seconds(10);
+  w.Step();
+  ASSERT_EQ(w.deletes_, (std::vector<std::string>{"a", "b"}));
+  w.Condition("c", "Failed");
+  w.Step();
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  const std::string message = api::ConditionMessage(w.status(), "Failed");
+  EXPECT_EQ(message.find("vanished"), std::string::npos) << message;
+  EXPECT_NE(message.find("1 of 3 members failed"), std::string::npos) << message;
+}
+
 // Issue 18, finding 8: every member completed before the manager saw them all at
 // SnapshotsCreated (their data plane did not answer meanwhile): Complete still records the
 // SnapshotsCreated condition and closes every step.

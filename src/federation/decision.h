@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/time.h"
 
 namespace brfed::federation {
 
@@ -56,6 +57,21 @@ struct Decision : DecisionBase {
   // In execution order: the Executor stops at the first that fails.
   std::vector<Action> actions;
 };
+
+// Condition on a VolumeBackup, VolumeRestore and VolumeBackupSchedule: True (reason
+// ProbeFailed) naming every data plane it needs that the manager cannot reach, and its last
+// error; False (reason Reachable) once all answer again.
+inline constexpr std::string_view kDataPlaneUnreachableCondition = "DataPlaneUnreachable";
+
+// DataPlaneUnreachable on a status held as JSON (VolumeBackup, VolumeBackupSchedule). `down`
+// holds "cluster <c>: <last error>" for each data plane the object needs that the manager's
+// probe counts unreachable. Non-empty: the condition is True with a message naming them and
+// `consequence` ("member status may be stale"), a Warning Event when it becomes True, and a
+// look again within `retry`. Empty: the condition becomes False when it was True. It is never
+// a phase (api::SetSideCondition).
+void ReportUnreachableDataPlanes(Json& status, const std::vector<std::string>& down,
+                                 std::string_view consequence, Time now,
+                                 std::chrono::nanoseconds retry, DecisionBase& decision);
 
 }  // namespace brfed::federation
 

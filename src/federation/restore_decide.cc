@@ -10,7 +10,7 @@
 #include "api/volume_backup.h"
 #include "core/excerpt.h"
 #include "core/strings.h"
-#include "federation/backup_decide.h"  // kDataPlaneUnreachableCondition, shared with backups
+#include "federation/decision.h"  // kDataPlaneUnreachableCondition, shared with backups
 
 namespace brfed::federation {
 namespace {

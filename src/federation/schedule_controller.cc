@@ -181,6 +181,22 @@ void ScheduleController::ForgetSettledDeletes(Pass& pass) {
   }
 }
 
+std::map<std::string, std::string> ScheduleController::UnreachableClusters(
+    const Json& schedule) const {
+  std::map<std::string, std::string> unreachable;
+  const Json* clusters = JsonAt(schedule, {"spec", "backupTemplate", "clusters"});
+  if (!deps_.unreachable_error || clusters == nullptr || !clusters->is_array()) {
+    return unreachable;
+  }
+  for (const Json& c : *clusters) {
+    const std::string name = JsonStringAt(c, {"k8sClusterName"});
+    if (std::string error = deps_.unreachable_error(name); !error.empty()) {
+      unreachable[name] = std::move(error);
+    }
+  }
+  return unreachable;
+}
+
 ScheduleDecideInput ScheduleController::Observe(
     const Pass& pass, std::vector<std::vector<runtime::ObjectPtr>>& keep_alive) const {
   ScheduleDecideInput in;
@@ -211,6 +227,7 @@ ScheduleDecideInput ScheduleController::Observe(
   }
   in.claim_holder = pass.claim_holder;
   in.deletes_in_flight = pass.deletes_in_flight;
+  in.unreachable = UnreachableClusters(*pass.self);
   in.now = deps_.clock->Now();
   return in;
 }

@@ -75,6 +75,9 @@ struct ScheduleControllerDeps {
   // The VolumeBackup controller's validation of a VolumeBackup the schedule would create; OK
   // when valid. Optional.
   std::function<Status(const Json& volume_backup)> validate_volume_backup;
+  // The last probe error of a data plane the manager counts unreachable, "" while it answers
+  // (DataPlanes::UnreachableError). Optional.
+  std::function<std::string(std::string_view cluster)> unreachable_error;
   ScheduleWriter* writer = nullptr;
   EventSink events;                    // optional
   ScheduleMetrics* metrics = nullptr;  // optional
@@ -117,6 +120,8 @@ class ScheduleController {
   void ListAndSettle(Pass& pass);
   void ForgetSettledClaims(const Pass& pass);
   void ForgetSettledDeletes(Pass& pass);
+  // The schedule template's clusters the manager cannot reach, with their last errors.
+  std::map<std::string, std::string> UnreachableClusters(const Json& schedule) const;
   ScheduleDecideInput Observe(const Pass& pass,
                               std::vector<std::vector<runtime::ObjectPtr>>& keep_alive) const;
   Result<std::optional<std::chrono::nanoseconds>> Act(const Pass& pass, ScheduleDecision& d);

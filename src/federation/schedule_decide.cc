@@ -22,6 +22,8 @@ constexpr std::string_view kInvalidCondition = "Invalid";
 // How long a schedule blocked by another backup waits before looking again if no watch event
 // wakes it earlier (events from the blocking backup normally do).
 constexpr std::chrono::seconds kBlockedRecheck(15);
+// While a data plane of the template is unreachable: as the VolumeBackup controller's default.
+constexpr std::chrono::seconds kUnreachableRecheck(5);
 constexpr std::string_view kLastAppliedAnnotation =
     "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -401,6 +403,18 @@ std::optional<Time> DueSlot(const ScheduleDecideInput& in, const Validated& v, J
   return slots.due;
 }
 
+// "cluster <c>: <last error>" for each cluster of the template the manager cannot reach.
+std::vector<std::string> UnreachableTemplateClusters(const ScheduleDecideInput& in) {
+  std::vector<std::string> down;
+  const Json* clusters = JsonAt(*in.self.schedule, {"spec", "backupTemplate", "clusters"});
+  if (clusters == nullptr || !clusters->is_array()) return down;
+  for (const Json& c : *clusters) {
+    auto it = in.unreachable.find(JsonStringAt(c, {"k8sClusterName"}));
+    if (it != in.unreachable.end()) down.push_back("cluster " + it->first + ": " + it->second);
+  }
+  return down;
+}
+
 // Why `slot` cannot run now ("" when it can): a claim, an unfinished backup of this schedule
 // or of its group, or a group peer that goes first.
 std::string BlockedReason(const ScheduleDecideInput& in, Time slot, const std::string& name) {
@@ -435,6 +449,10 @@ ScheduleDecision DecideSchedule(const ScheduleDecideInput& in) {
   if (SetInvalidCondition(status, problems, in.now)) {
     d.events.push_back({"Warning", "Invalid", problems});
   }
+
+  ReportUnreachableDataPlanes(status, UnreachableTemplateClusters(in),
+                              "the backups this schedule creates wait for it", in.now,
+                              kUnreachableRecheck, d);
 
   DecideRetention(in, v, d);
 

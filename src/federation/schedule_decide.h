@@ -21,12 +21,16 @@
 // - Invalid input (cron, maxReservedTime, maxBackups, template without br or s3, a name too
 //   long for the generated objects, or template validation) sets condition Invalid=True with
 //   a message and a Warning Event, and creates nothing.
+// - While a data plane the template names is unreachable, condition DataPlaneUnreachable=True
+//   names it and its last error (with a Warning Event; looked at again every 5 s); False once
+//   every one answers. Backups are still created: their own protocol waits for the cluster.
 //
 // Thread-safety: pure functions over caller-owned values.
 #ifndef BRFED_FEDERATION_SCHEDULE_DECIDE_H_
 #define BRFED_FEDERATION_SCHEDULE_DECIDE_H_
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +74,9 @@ struct ScheduleDecideInput {
   std::string claim_holder;
   // Backups this controller asked to delete that the cache does not show as deleting yet.
   std::vector<std::string> deletes_in_flight;
+  // The last probe error of each data plane the schedule's template names that the manager
+  // counts unreachable (DataPlanes::UnreachableError); absent while it answers.
+  std::map<std::string, std::string> unreachable;
   Time now;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cron/cron.h"
@@ -79,6 +80,7 @@ struct Fixture {
   std::string claim_holder;
   std::vector<std::string> deletes_in_flight;
   Status template_validation;
+  std::map<std::string, std::string> unreachable;
 
   // The schedule's last backup `name` (slot `slot`) completed at `completed`, and is cached.
   void LastBackupCompleted(const std::string& name, const char* slot, const char* completed) {
@@ -100,6 +102,7 @@ struct Fixture {
     for (const Json& b : orphan_group_backups) in.orphan_group_backups.push_back(&b);
     in.claim_holder = claim_holder;
     in.deletes_in_flight = deletes_in_flight;
+    in.unreachable = unreachable;
     in.now = T(now);
     return DecideSchedule(in);
   }
@@ -112,6 +115,58 @@ struct Fixture {
     return d;
   }
 };
+
+const Json* FindCondition(const Json& status, const std::string& type) {
+  if (!status.contains("conditions")) return nullptr;
+  for (const Json& c : status["conditions"]) {
+    if (JsonStringAt(c, {"type"}) == type) return &c;
+  }
+  return nullptr;
+}
+
+// Issue 18, item 3: a data plane the template names is unreachable: the schedule says so,
+// naming the cluster and its last error, once (one Event) and looks again soon; it clears on
+// recovery; clusters the template does not name are not its concern.
+TEST(ScheduleDecideTest, DataPlaneUnreachableNamesTheClusterAndClearsOnRecovery) {
+  struct Row {
+    const char* name;
+    std::map<std::string, std::string> unreachable;
+    const char* want_status;  // "" = no condition
+    int want_events;
+  };
+  Fixture f{Schedule("daily", "TZ=UTC 0 * * * *")};
+  const Row rows[] = {
+      {"another cluster is down: not ours", {{"z", "probe: timed out"}}, "", 0},
+      {"ours is down", {{"a", "probe: connection refused"}}, "True", 1},
+      {"still down, same error: no second Event", {{"a", "probe: connection refused"}}, "True", 0},
+      {"it answers again", {}, "False", 0},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    f.unreachable = row.unreachable;
+    ScheduleDecision d = f.Decide("2024-05-17T10:30:00Z");
+    const Json& status = d.status[0];
+    const Json* c = FindCondition(status, "DataPlaneUnreachable");
+    int events = 0;
+    for (const Event& e : d.events) events += e.reason == "DataPlaneUnreachable";
+    EXPECT_EQ(events, row.want_events);
+    if (std::string(row.want_status).empty()) {
+      EXPECT_EQ(c, nullptr) << DumpJson(status);
+    } else {
+      ASSERT_NE(c, nullptr) << DumpJson(status);
+      EXPECT_EQ(JsonStringAt(*c, {"status"}), row.want_status);
+    }
+    if (std::string(row.want_status) == "True") {
+      EXPECT_NE(JsonStringAt(*c, {"message"}).find("cluster a: probe: connection refused"),
+                std::string::npos)
+          << JsonStringAt(*c, {"message"});
+      ASSERT_TRUE(d.requeue_after.has_value());
+      EXPECT_LE(*d.requeue_after, seconds(5));
+    }
+    EXPECT_FALSE(status.contains("phase")) << "schedules have no phase";
+    f.schedule["status"] = status;
+  }
+}
 
 TEST(ScheduleDecideTest, NotDueBeforeTheFirstSlot) {
   Fixture f{Schedule("daily", "TZ=UTC 0 * * * *")};

@@ -35,6 +35,9 @@ VolumeBackupScheduleController::VolumeBackupScheduleController(ControllerDeps de
   DataPlanes* planes = deps_.data_planes;
   core.validate_volume_backup = VolumeBackupValidator(
       [planes] { return planes != nullptr ? planes->Names() : std::vector<std::string>(); });
+  core.unreachable_error = [planes](std::string_view cluster) {
+    return planes != nullptr ? planes->UnreachableError(cluster) : std::string();
+  };
   core.writer = &writer_;
   core.events = NewExecutorEventSink(deps_);
   core.metrics = this;

@@ -311,6 +311,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     AddQuery(path, "labelSelector", o.label_selector);
     AddQuery(path, "fieldSelector", o.field_selector);
     AddQuery(path, "resourceVersion", o.resource_version);
+    AddQuery(path, "resourceVersionMatch", o.resource_version_match);
     if (o.limit > 0) AddQuery(path, "limit", std::to_string(o.limit));
     AddQuery(path, "continue", o.continue_token);
     return Call("GET", "LIST", path, nullptr, "");
@@ -407,7 +408,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   }
 
   static bool IsTransient(const Status& s) {
-    if (s.reason() == "TLSError") return false;
+    if (s.reason() == "TLSError" || IsResourceVersionTooLarge(s)) return false;
     return s.code() == Code::kUnavailable || s.code() == Code::kTimeout ||
            s.code() == Code::kTooManyRequests ||
            (s.code() == Code::kInternal && s.http_status() >= 500);
@@ -653,6 +654,12 @@ Status StatusFromResponse(int code, std::string_view body) {
   Status s(CodeForHttp(code, reason), message);
   s.WithHttp(code, reason);
   return s;
+}
+
+bool IsResourceVersionTooLarge(const Status& s) {
+  // client-go's test too: the cause is not kept, the message always names it.
+  return s.code() == Code::kTimeout &&
+         s.message().find("Too large resource version") != std::string::npos;
 }
 
 Result<WatchEvent> ParseWatchEvent(std::string_view line) {

@@ -34,6 +34,7 @@ struct ListOptions {
   std::string label_selector;
   std::string field_selector;
   std::string resource_version;
+  std::string resource_version_match;  // "", "NotOlderThan", "Exact"
   long limit = 0;
   std::string continue_token;
 };
@@ -65,6 +66,11 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line);
 
 // The typed Status for an HTTP error `code` with body `body` (a Kubernetes Status or not).
 Status StatusFromResponse(int code, std::string_view body);
+
+// Whether `s` is the API server's answer to a read at a resourceVersion it has not reached
+// (504 Timeout, "Too large resource version"): the server lost the state the client saw (it
+// was restarted on an empty store). Retrying cannot help; the client must relist from scratch.
+bool IsResourceVersionTooLarge(const Status& s);
 
 class WatchStream {
  public:

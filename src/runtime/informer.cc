@@ -104,10 +104,13 @@ void Informer::Run() {
       case WatchMachine::ActionKind::kList:
         outputs = machine.OnList(ListAll(), clock_->Steady());
         break;
-      case WatchMachine::ActionKind::kStartWatch:
-        outputs = machine.OnWatchStarted(StartWatch(action.resource_version, rng, watch),
-                                         clock_->Steady());
+      case WatchMachine::ActionKind::kStartWatch: {
+        Status started =
+            action.check_version ? CheckVersion(action.resource_version) : Status::Ok();
+        if (started.ok()) started = StartWatch(action.resource_version, rng, watch);
+        outputs = machine.OnWatchStarted(started, clock_->Steady());
         break;
+      }
       case WatchMachine::ActionKind::kReadEvent: {
         auto ev = watch->Next();
         if (!ev.ok() && ev.status().code() == Code::kCancelled) continue;  // Stop
@@ -126,6 +129,15 @@ void Informer::Run() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   active_watch_.reset();
+}
+
+Status Informer::CheckVersion(const std::string& resource_version) {
+  kube::ListOptions o;
+  o.label_selector = options_.label_selector;
+  o.resource_version = resource_version;
+  o.resource_version_match = "NotOlderThan";
+  o.limit = 1;
+  return client_->List(resource_, options_.ns, o).status();
 }
 
 Status Informer::StartWatch(const std::string& resource_version, std::mt19937& rng,

@@ -74,6 +74,8 @@ class Informer {
 
  private:
   void Run();
+  // Before a resume: whether the server still knows `resource_version` (WatchMachine).
+  Status CheckVersion(const std::string& resource_version);
   Status StartWatch(const std::string& resource_version, std::mt19937& rng,
                     std::shared_ptr<kube::WatchStream>& watch);
   void Apply(const WatchMachine::Output& out);

@@ -72,17 +72,31 @@ TEST(InformerTest, SyncsThenFollowsWatchAndHandlersSeeEveryChange) {
   inf.Stop();
 }
 
-TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
-  auto client = std::make_shared<FakeClient>();
-  const auto& cm = kube::resources::ConfigMap();
-  for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("o" + std::to_string(i), "x")).ok());
-  Informer inf(client, cm, FastOptions());
+// An informer over `objects` ConfigMaps of a FakeClient ("o0", "o1", ...), synced and
+// watching, counting the deletes it emits.
+struct WatchingInformer {
+  explicit WatchingInformer(int objects) {
+    for (int i = 0; i < objects; ++i) {
+      EXPECT_TRUE(client->Create(cm, "ns", ConfigMap("o" + std::to_string(i), "x")).ok());
+    }
+    inf.AddHandlers({nullptr, nullptr, [this](const Json&) { ++deletes; }});
+    inf.Start();
+    watching = inf.WaitForSync(20s) && WaitFor([&] { return client->Calls("WATCH") >= 1; });
+  }
+  std::shared_ptr<FakeClient> client = std::make_shared<FakeClient>();
+  const kube::Resource& cm = kube::resources::ConfigMap();
+  Informer inf{client, cm, FastOptions()};
   std::atomic<int> deletes{0};
-  inf.AddHandlers({nullptr, nullptr, [&](const Json&) { ++deletes; }});
-  inf.Start();
-  ASSERT_TRUE(inf.WaitForSync(20s));
-  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 1; }));
+  bool watching = false;
+};
+
+TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
+  WatchingInformer w(5);
+  ASSERT_TRUE(w.watching);
+  auto& client = w.client;
+  auto& inf = w.inf;
+  auto& deletes = w.deletes;
+  const auto& cm = w.cm;
   int lists_before = client->Calls("LIST");
   // A dropped stream resumes without a relist.
   client->BreakWatches(Status(Code::kUnavailable, "connection reset"));
@@ -94,14 +108,34 @@ TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
   client->BreakWatches(Status(Code::kGone, "expired"));
   ASSERT_TRUE(client->Delete(cm, "ns", "o1").ok());
   ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("new", "y")).ok());
-  ASSERT_TRUE(
-      WaitFor([&] { return client->Calls("LIST") > lists_before && SameAsServer(inf, *client); }));
+  // The cache is swapped before the handlers run: wait for the handler too.
+  ASSERT_TRUE(WaitFor([&] {
+    return client->Calls("LIST") > lists_before && SameAsServer(inf, *client) &&
+           deletes.load() >= 1;
+  }));
   EXPECT_EQ(deletes.load(), 1);
   // List failures back off and recover.
   client->FailNext("LIST", Status(Code::kUnavailable, "down"));
   client->BreakWatches(Status(Code::kGone, "expired"));
   ASSERT_TRUE(client->Create(cm, "ns", ConfigMap("after", "z")).ok());
   ASSERT_TRUE(WaitFor([&] { return SameAsServer(inf, *client); }));
+  inf.Stop();
+}
+
+// Issue 18, finding 1: the server comes back empty. The resume's version check is answered
+// ResourceVersionTooLarge, so the informer relists and emits a delete for every vanished object.
+TEST(InformerTest, RelistsWhenTheServerComesBackEmpty) {
+  WatchingInformer w(3);
+  ASSERT_TRUE(w.watching);
+  auto& client = w.client;
+  auto& inf = w.inf;
+  auto& deletes = w.deletes;
+  const int lists_before = client->Calls("LIST");
+  client->ResetEmpty();
+  ASSERT_TRUE(WaitFor([&] { return deletes.load() == 3; })) << deletes.load();
+  EXPECT_GE(client->Calls("LIST_AT_VERSION"), 1);
+  EXPECT_EQ(client->Calls("LIST"), lists_before + 1) << "one relist";
+  EXPECT_TRUE(SameAsServer(inf, *client));
   inf.Stop();
 }
 

@@ -41,34 +41,39 @@ std::vector<WatchMachine::Output> WatchMachine::OnWatchStarted(const Status& sta
     action_ = Action{ActionKind::kReadEvent, "", {}};
     return {};
   }
-  if (status.code() == Code::kGone) {
-    // Our resourceVersion is too old: relist at once (client-go does not back off here).
-    action_ = Action{ActionKind::kList, "", {}};
-    Output out;
-    out.kind = OutputKind::kError;
-    out.error = status.Annotate("watch start");
-    out.watch_restart = true;
-    return {out};
+  if (kube::IsResourceVersionTooLarge(status)) {
+    return RelistNow(status.Annotate("the API server no longer knows resourceVersion " +
+                                     resource_version_ +
+                                     " (restarted without its data?); relisting"));
   }
+  // Our resourceVersion is too old: relist at once (client-go does not back off here).
+  if (status.code() == Code::kGone) return RelistNow(status.Annotate("watch start"));
   return Fail(status.Annotate("watch start"), false, true, now);
+}
+
+std::vector<WatchMachine::Output> WatchMachine::RelistNow(Status why) {
+  action_ = Action{ActionKind::kList, "", {}};
+  Output out;
+  out.kind = OutputKind::kError;
+  out.error = std::move(why);
+  out.watch_restart = true;
+  return {out};
+}
+
+void WatchMachine::Resume() {
+  action_ = Action{ActionKind::kStartWatch, resource_version_, {}};
+  action_.check_version = true;
 }
 
 std::vector<WatchMachine::Output> WatchMachine::OnEvent(
     const Result<std::optional<WatchEvent>>& event, SteadyTime now) {
   if (!event.ok()) {
-    if (event.status().code() == Code::kGone) {
-      action_ = Action{ActionKind::kList, "", {}};
-      Output out;
-      out.kind = OutputKind::kError;
-      out.error = event.status();
-      out.watch_restart = true;
-      return {out};
-    }
+    if (event.status().code() == Code::kGone) return RelistNow(event.status());
     return Fail(event.status().Annotate("watch"), false, true, now);
   }
   if (!event->has_value()) {
     // A normal end of stream (server timeout): resume from where we are.
-    action_ = Action{ActionKind::kStartWatch, resource_version_, {}};
+    Resume();
     return {};
   }
   const WatchEvent& ev = **event;
@@ -89,17 +94,12 @@ std::vector<WatchMachine::Output> WatchMachine::OnEvent(
       return {};
     case WatchEvent::Type::kError: {
       long long code = JsonIntAt(obj, {"code"});
-      Status s(code == 410 ? Code::kGone : Code::kUnavailable,
+      Status s(code == 410   ? Code::kGone
+               : code == 504 ? Code::kTimeout
+                             : Code::kUnavailable,
                "watch ERROR event: " + JsonStringAt(obj, {"message"}, DumpJson(obj)));
       s.WithHttp(static_cast<int>(code), JsonStringAt(obj, {"reason"}));
-      if (code == 410) {
-        action_ = Action{ActionKind::kList, "", {}};
-        Output out;
-        out.kind = OutputKind::kError;
-        out.error = s;
-        out.watch_restart = true;
-        return {out};
-      }
+      if (code == 410 || kube::IsResourceVersionTooLarge(s)) return RelistNow(s);
       return Fail(s, false, true, now);
     }
   }
@@ -108,7 +108,7 @@ std::vector<WatchMachine::Output> WatchMachine::OnEvent(
 
 void WatchMachine::OnWaited() {
   if (after_wait_ == ActionKind::kStartWatch) {
-    action_ = Action{ActionKind::kStartWatch, resource_version_, {}};
+    Resume();
   } else {
     action_ = Action{ActionKind::kList, "", {}};
   }

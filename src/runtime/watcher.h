@@ -8,6 +8,13 @@
 // watch-start failures wait with jittered backoff (0.8 s..30 s, reset after 2 healthy
 // minutes). BOOKMARK events only advance the rv.
 //
+// A resume (not the watch right after a list) first checks that the server still knows the
+// rv: an API server restarted without its data accepts a watch from a version it has not
+// reached and then stays silent (kube-apiserver does; so does brfed-apiserver), so the cache
+// would keep objects that no longer exist. A list not older than the rv answers 504
+// ResourceVersionTooLarge there (kube::IsResourceVersionTooLarge); then the machine relists
+// at once, which drops the vanished objects (their deletes are emitted).
+//
 // Thread-safety: not thread-safe; owned by one informer thread.
 #ifndef BRFED_RUNTIME_WATCHER_H_
 #define BRFED_RUNTIME_WATCHER_H_
@@ -33,6 +40,10 @@ class WatchMachine {
     ActionKind kind = ActionKind::kList;
     std::string resource_version;      // kStartWatch: watch from here
     std::chrono::nanoseconds wait{0};  // kWait: how long
+    // kStartWatch: a resume. The driver first lists at most one object not older than
+    // resource_version (resourceVersionMatch=NotOlderThan); an error from that list is the
+    // watch start's result.
+    bool check_version = false;
   };
 
   enum class OutputKind { kReplace, kApply, kDelete, kError };
@@ -53,7 +64,7 @@ class WatchMachine {
 
   // Result of the kList action: the complete List object (all pages merged).
   std::vector<Output> OnList(const Result<Json>& list, SteadyTime now);
-  // Result of kStartWatch.
+  // Result of kStartWatch (or of its version check).
   std::vector<Output> OnWatchStarted(const Status& status, SteadyTime now);
   // Result of kReadEvent (nullopt value: the server ended the stream normally).
   std::vector<Output> OnEvent(const Result<std::optional<kube::WatchEvent>>& event, SteadyTime now);
@@ -65,6 +76,10 @@ class WatchMachine {
 
  private:
   std::vector<Output> Fail(const Status& status, bool relist, bool watch_restart, SteadyTime now);
+  // Resume the watch from resource_version_, checking first that the server still knows it.
+  void Resume();
+  // Relist at once (no backoff): the server forgot our version or no longer has it.
+  std::vector<Output> RelistNow(Status why);
 
   Action action_;
   ActionKind after_wait_ = ActionKind::kList;

@@ -99,6 +99,102 @@ TEST(WatchMachineTest, GoneRelistsFromHttpStatusAndFromErrorEvent) {
   EXPECT_EQ(m.Next().resource_version, "30");
 }
 
+// kube-apiserver's answer to a list not older than a version it has not reached: how an API
+// server restarted without its data shows itself (tests/fidelity ResumingAheadOfTheServer).
+Status TooLarge() {
+  Json body = {
+      {"kind", "Status"},
+      {"apiVersion", "v1"},
+      {"status", "Failure"},
+      {"message", "Timeout: Too large resource version: 12, current: 3"},
+      {"reason", "Timeout"},
+      {"details",
+       {{"causes",
+         {{{"reason", "ResourceVersionTooLarge"}, {"message", "Too large resource version"}}}},
+        {"retryAfterSeconds", 1}}},
+      {"code", 504}};
+  return kube::StatusFromResponse(504, body.dump());
+}
+
+// Every resume (after a normal end or a dropped connection) checks the version first; the
+// watch right after a list does not. What the check answers decides what comes next.
+TEST(WatchMachineTest, ResumeChecksTheVersionAndRelistsAfterAReset) {
+  struct Row {
+    const char* name;
+    Status answer;
+    Kind next;
+    bool error_out;
+  };
+  const Row rows[] = {
+      {"still known: watch", Status::Ok(), Kind::kReadEvent, false},
+      {"reset (504 too large): relist at once", TooLarge(), Kind::kList, true},
+      {"too old (410): relist at once", Status(Code::kGone, "too old"), Kind::kList, true},
+      {"unreachable: back off, then check again", Status(Code::kUnavailable, "refused"),
+       Kind::kWait, true},
+  };
+  for (const Row& row : rows) {
+    for (bool dropped : {false, true}) {
+      SCOPED_TRACE(std::string(row.name) + (dropped ? ", after a drop" : ", after a normal end"));
+      WatchMachine m(NoJitter());
+      SteadyTime t{};
+      (void)m.OnList(ListOf({Obj("a", "3"), Obj("b", "4")}, "10"), t);
+      EXPECT_FALSE(m.Next().check_version);
+      (void)m.OnWatchStarted(Status::Ok(), t);
+      (void)m.OnEvent(Event(WatchEvent::Type::kModified, Obj("a", "12")), t);
+      if (dropped) {
+        (void)m.OnEvent(Status(Code::kUnavailable, "connection reset"), t);
+        ASSERT_EQ(m.Next().kind, Kind::kWait);
+        m.OnWaited();
+      } else {
+        (void)m.OnEvent(std::optional<WatchEvent>(), t);
+      }
+      ASSERT_EQ(m.Next().kind, Kind::kStartWatch);
+      EXPECT_EQ(m.Next().resource_version, "12");
+      EXPECT_TRUE(m.Next().check_version);
+      auto outs = m.OnWatchStarted(row.answer, t);
+      EXPECT_EQ(m.Next().kind, row.next);
+      ASSERT_EQ(outs.size(), row.error_out ? 1u : 0u);
+      if (row.next == Kind::kWait) {
+        m.OnWaited();
+        EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
+        EXPECT_TRUE(m.Next().check_version);
+      }
+      if (row.next != Kind::kList) continue;
+      EXPECT_EQ(outs[0].kind, Out::kError);
+      // The relist is what drops the vanished objects: the fresh server's whole set.
+      outs = m.OnList(ListOf({Obj("c", "2")}, "3"), t);
+      ASSERT_EQ(outs.size(), 1u);
+      EXPECT_EQ(outs[0].kind, Out::kReplace);
+      EXPECT_TRUE(outs[0].relist);
+      ASSERT_EQ(outs[0].objects.size(), 1u);
+      EXPECT_EQ(m.Next().resource_version, "3");
+      EXPECT_FALSE(m.Next().check_version);
+    }
+  }
+}
+
+TEST(WatchMachineTest, TooLargeErrorEventRelists) {
+  WatchMachine m(NoJitter());
+  SteadyTime t{};
+  (void)m.OnList(ListOf({}, "5"), t);
+  (void)m.OnWatchStarted(Status::Ok(), t);
+  auto outs = m.OnEvent(Event(WatchEvent::Type::kError,
+                              {{"kind", "Status"},
+                               {"code", 504},
+                               {"reason", "Timeout"},
+                               {"message", "Timeout: Too large resource version: 9, current: 1"}}),
+                        t);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].kind, Out::kError);
+  EXPECT_EQ(m.Next().kind, Kind::kList);
+}
+
+TEST(WatchMachineTest, OtherTimeoutsAreNotAReset) {
+  EXPECT_TRUE(kube::IsResourceVersionTooLarge(TooLarge()));
+  EXPECT_FALSE(kube::IsResourceVersionTooLarge(kube::StatusFromResponse(504, "gateway timeout")));
+  EXPECT_FALSE(kube::IsResourceVersionTooLarge(Status(Code::kGone, "Too large resource version")));
+}
+
 TEST(WatchMachineTest, ListFailureBacksOffExponentiallyAndResetsAfterHealth) {
   WatchMachine m(NoJitter());
   SteadyTime t{};

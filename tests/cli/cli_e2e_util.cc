@@ -170,6 +170,10 @@ ApiServerProcess::ApiServerProcess(const std::string& dir, const std::string& na
 
 ApiServerProcess::~ApiServerProcess() { Stop(); }
 
+void ApiServerProcess::Signal(int sig) {
+  if (server_ != nullptr) server_->process->Signal(sig);
+}
+
 void ApiServerProcess::Stop() {
   if (server_ != nullptr) {
     server_->process->Terminate();

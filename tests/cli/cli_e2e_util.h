@@ -78,6 +78,8 @@ class ApiServerProcess {
   // The base64 certificate-authority-data of its kubeconfig ("" without TLS).
   std::string ca_data() const;
   std::shared_ptr<kube::Client> Client() const;
+  // Sends `sig` to the server process (SIGSTOP/SIGCONT: a partition).
+  void Signal(int sig);
   void Stop();
 
  private:

@@ -1,6 +1,7 @@
 // `brfed clusters check` against real data-plane API servers: one healthy, one without the
 // pingcap.com CRDs, one whose token in the federation kubeconfig is wrong, one unreachable.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
@@ -108,6 +109,31 @@ TEST(ClustersCheck, ReportsMissingCrdWrongTokenAndUnreachableServer) {
                                   {{"NO_COLOR", "1"}});
   EXPECT_EQ(missing_tc.exit_code, 1);
   EXPECT_NE(missing_tc.out.find("missing tidb/other"), std::string::npos) << missing_tc.out;
+}
+
+// Issue 18, item 3: a data plane whose API server is frozen (SIGSTOP: it accepts connections
+// and never answers) is reported unreachable, named, with the error, within a bounded time;
+// the healthy one is still checked.
+TEST(ClustersCheck, AFrozenServerIsReportedUnreachableWithoutHanging) {
+  const std::string dir = MakeTempDir("brfed-cli-check-frozen");
+  const std::vector<std::string> test_crds = testing::DataPlaneCrdArgs(testing::TestBackend());
+  ApiServerProcess good(dir, "good", test_crds);
+  ApiServerProcess frozen(dir, "frozen", test_crds);
+  ASSERT_TRUE(good.ok() && frozen.ok()) << good.error() << frozen.error();
+  AddTidbCluster(*good.Client());
+  const std::string federation = dir + "/federation.kubeconfig";
+  WriteFile(federation, FederationKubeconfig({PlaneOf("dp-1", good), PlaneOf("dp-2", frozen)}));
+  frozen.Signal(SIGSTOP);
+  RunResult r = RunBrfed({"clusters", "check", "--federation-kubeconfig", federation},
+                         {{"NO_COLOR", "1"}}, std::chrono::seconds(90));
+  frozen.Signal(SIGCONT);
+  EXPECT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("dp-1      yes         yes             yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dp-2      no"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dp-2: the API server at " + frozen.server() + " did not answer within 5s"),
+            std::string::npos)
+      << r.out;
 }
 
 }  // namespace

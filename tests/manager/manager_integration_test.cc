@@ -38,6 +38,20 @@ std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
   return client.ok() ? *client : nullptr;
 }
 
+// Whether the simulator's audit log shows a pause released (pd_resume) whose holder starts with
+// `holder_prefix` ("c1/tidb/fed-x/": the initialize member of VolumeBackup x in c1).
+bool PauseReleased(const std::string& audit_log, const std::string& holder_prefix) {
+  std::istringstream lines(testing::ReadFile(audit_log));
+  for (std::string line; std::getline(lines, line);) {
+    auto entry = ParseJson(line);
+    if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
+        JsonStringAt(*entry, {"holder"}).rfind(holder_prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The sum over label sets of one series name in Prometheus text ("name{...} v" or "name v"),
 // of the lines that contain `label` (e.g. `controller="volumeBackup"`) when one is given.
 double SeriesSum(const std::string& metrics, const std::string& name,
@@ -701,6 +715,30 @@ TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
   };
   EXPECT_TRUE(WaitFor([&] { return condition("True").find("c2") != std::string::npos; }, 120s))
       << DumpJson(Get("partitioned")) << ManagerLog();
+  // So does a schedule whose template names it (its next slot is a year away: nothing runs).
+  Json schedule = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+                   {"kind", "VolumeBackupSchedule"},
+                   {"metadata", {{"name", "partitioned-schedule"}, {"namespace", kNs}}},
+                   {"spec",
+                    {{"schedule", "0 0 1 1 *"},
+                     {"backupTemplate", VolumeBackup("unused", {"c1", "c2"})["spec"]}}}};
+  ASSERT_TRUE(cp_client_->Create(kube::resources::VolumeBackupSchedule(), kNs, schedule).ok());
+  auto schedule_condition = [&](const std::string& status) {
+    auto got =
+        cp_client_->Get(kube::resources::VolumeBackupSchedule(), kNs, "partitioned-schedule");
+    const Json* conditions = got.ok() ? JsonAt(*got, {"status", "conditions"}) : nullptr;
+    if (conditions == nullptr || !conditions->is_array()) return std::string();
+    for (const Json& c : *conditions) {
+      if (JsonStringAt(c, {"type"}) == "DataPlaneUnreachable" &&
+          JsonStringAt(c, {"status"}) == status) {
+        return JsonStringAt(c, {"message"});
+      }
+    }
+    return std::string();
+  };
+  EXPECT_TRUE(WaitFor(
+      [&] { return schedule_condition("True").find("cluster c2") != std::string::npos; }, 120s))
+      << ManagerLog();
   frozen.Signal(SIGCONT);
   EXPECT_TRUE(WaitFor([&] { return Reachable("c2", 1); }, 120s)) << Metrics(*manager_);
   EXPECT_TRUE(Reachable("c1", 1)) << Metrics(*manager_);
@@ -711,6 +749,10 @@ TEST_F(ManagerEnv, AFrozenDataPlaneIsReportedUnreachableAndRecovers) {
       << ManagerLog();
   EXPECT_TRUE(WaitFor([&] { return !condition("False").empty(); }, 60s))
       << DumpJson(Get("partitioned"));
+  EXPECT_TRUE(WaitFor([&] { return !schedule_condition("False").empty(); }, 60s));
+  EXPECT_TRUE(
+      cp_client_->Delete(kube::resources::VolumeBackupSchedule(), kNs, "partitioned-schedule")
+          .ok());
 }
 
 // Issue 18, item 2: a data plane frozen with SIGSTOP (a partition) before its member exists.
@@ -737,18 +779,8 @@ TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePaus
       << JsonStringAt(*failed, {"message"});
   // The simulator's audit shows the pause of the initialize member (in c1) released, with c2
   // still frozen.
-  auto released = [&] {
-    std::istringstream lines(testing::ReadFile(env_->audit_log()));
-    for (std::string line; std::getline(lines, line);) {
-      auto entry = ParseJson(line);
-      if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
-          JsonStringAt(*entry, {"holder"}).rfind("c1/tidb/fed-budget/", 0) == 0) {
-        return true;
-      }
-    }
-    return false;
-  };
-  EXPECT_TRUE(WaitFor(released, 60s)) << testing::ReadFile(env_->audit_log());
+  EXPECT_TRUE(WaitFor([] { return PauseReleased(env_->audit_log(), "c1/tidb/fed-budget/"); }, 60s))
+      << testing::ReadFile(env_->audit_log());
   EXPECT_TRUE(WaitFor(
       [] {
         return Metrics(*manager_).find(
@@ -765,6 +797,86 @@ TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePaus
 TEST_F(ManagerEnv, ZzAuditLogIsClean) {
   auto result = env_->CheckAuditLog();
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+}
+
+// Issue 18, finding 1, on its own federation (its API servers keep their data in a --data-dir,
+// so one can be restarted empty): c2's API server is killed mid-backup and started again
+// without its data. The manager's member cache must notice (its resume is answered
+// ResourceVersionTooLarge, so it relists and drops the member), the backup must fail naming
+// c2, and the pause held by the initialize member in c1 must be released.
+TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
+  testing::FederationEnvOptions options;
+  options.ns = kNs;
+  options.data_planes = {"c1", "c2"};
+  options.persistent = true;
+  auto started = testing::FederationEnv::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  testing::FederationEnv& env = **started;
+  ASSERT_TRUE(WaitFor([&] { return env.RememberTidbClusters().ok(); }, 60s));
+  auto manager = env.StartManager("manager-reset");
+  ASSERT_TRUE(manager.ok()) << manager.status().ToString();
+  auto cp = ClientFor(env.control_plane().kubeconfig);
+  auto c2 = ClientFor(env.data_plane("c2").kubeconfig);
+  ASSERT_NE(cp, nullptr);
+  ASSERT_NE(c2, nullptr);
+  auto get = [&] {
+    auto r = cp->Get(kube::resources::VolumeBackup(), kNs, "reset");
+    return r.ok() ? *r : Json();
+  };
+  // c2's member hangs, so the backup is mid-flight with the pause held in c1.
+  ASSERT_EQ(env.sim_admin().Request("POST", "/faults", R"({"fault":"hang@c2/fed-reset"})").status,
+            201);
+  Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
+             {"kind", "VolumeBackup"},
+             {"metadata", {{"name", "reset"}, {"namespace", kNs}}},
+             {"spec",
+              {{"clusters", Json::array()},
+               {"template",
+                {{"br", {{"sendCredToTikv", false}}},
+                 {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", "reset"}}}}}}}};
+  for (const char* c : {"c1", "c2"}) {
+    vb["spec"]["clusters"].push_back(
+        {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
+  }
+  ASSERT_TRUE(cp->Create(kube::resources::VolumeBackup(), kNs, vb).ok());
+  auto c2_entry_phase = [&] {
+    const Json current = get();
+    const Json* backups = JsonAt(current, {"status", "backups"});
+    if (backups == nullptr || !backups->is_array()) return std::string();
+    for (const Json& e : *backups) {
+      if (JsonStringAt(e, {"k8sClusterName"}) == "c2") return JsonStringAt(e, {"phase"});
+    }
+    return std::string();
+  };
+  ASSERT_TRUE(WaitFor([&] { return !c2_entry_phase().empty(); }, 120s))
+      << DumpJson(get()) << (*manager)->Log();
+  ASSERT_EQ(JsonStringAt(get(), {"status", "phase"}), "Running") << DumpJson(get());
+
+  ASSERT_TRUE(env.RestartApiServer("c2", /*keep_data=*/false).ok());
+  EXPECT_TRUE(c2->Get(kube::resources::Backup(), "tidb", "fed-reset").status().code() ==
+              Code::kNotFound);
+
+  Json done;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        done = get();
+        return JsonStringAt(done, {"status", "phase"}) == "Failed";
+      },
+      180s))
+      << DumpJson(done) << (*manager)->Log();
+  const Json* failed = TrueCondition(done, "Failed");
+  ASSERT_NE(failed, nullptr) << DumpJson(done);
+  const std::string message = JsonStringAt(*failed, {"message"});
+  EXPECT_NE(message.find("fed-reset in cluster c2: vanished"), std::string::npos) << message;
+  // The member was not created again in the emptied data plane.
+  EXPECT_EQ(c2->Get(kube::resources::Backup(), "tidb", "fed-reset").status().code(),
+            Code::kNotFound);
+  // The pause held by the initialize member in c1 is released, and the audit is clean.
+  EXPECT_TRUE(WaitFor([&] { return PauseReleased(env.audit_log(), "c1/tidb/fed-reset/"); }, 60s))
+      << testing::ReadFile(env.audit_log());
+  env.sim_admin().Request("DELETE", "/faults");
+  auto audit = env.CheckAuditLog();
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "kube/testing/fake_client.h"
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 namespace brfed::kube {
@@ -69,6 +71,16 @@ Status FakeClient::TakeFailure(const std::string& verb) {
   return s;
 }
 
+void FakeClient::ResetEmpty() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    objects_.clear();
+    history_.clear();
+    rv_ = 1;
+  }
+  BreakWatches(Status(Code::kUnavailable, "connection reset: the server restarted"));
+}
+
 void FakeClient::BreakWatches(Status error) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& weak : streams_) {
@@ -89,6 +101,7 @@ void FakeClient::Notify(const Resource& r, const std::string& type, const Json& 
                        : type == "MODIFIED" ? WatchEvent::Type::kModified
                                             : WatchEvent::Type::kDeleted;
   auto shared = std::make_shared<const Json>(obj);
+  history_[collection].push_back(WatchEvent{t, shared});
   for (auto& weak : streams_) {
     auto s = weak.lock();
     if (!s || s->collection != collection || (!s->ns.empty() && s->ns != ns)) continue;
@@ -110,9 +123,15 @@ Result<Json> FakeClient::Get(const Resource& r, std::string_view ns, std::string
   return it->second;
 }
 
-Result<Json> FakeClient::List(const Resource& r, std::string_view ns, const ListOptions&) {
+Result<Json> FakeClient::List(const Resource& r, std::string_view ns, const ListOptions& o) {
   std::lock_guard<std::mutex> lock(mu_);
-  BRFED_RETURN_IF_ERROR(TakeFailure("LIST"));
+  const bool at_version = !o.resource_version_match.empty();
+  BRFED_RETURN_IF_ERROR(TakeFailure(at_version ? "LIST_AT_VERSION" : "LIST"));
+  if (at_version && std::atoll(o.resource_version.c_str()) > rv_) {
+    return Error(Code::kTimeout, 504, "Timeout",
+                 "Timeout: Too large resource version: " + o.resource_version +
+                     ", current: " + std::to_string(rv_));
+  }
   Json items = Json::array();
   for (const auto& [key, obj] : objects_[r.Path("")]) {
     if (ns.empty() || JsonStringAt(obj, {"metadata", "namespace"}) == ns) items.push_back(obj);
@@ -242,12 +261,23 @@ Status FakeClient::Delete(const Resource& r, std::string_view ns, std::string_vi
 }
 
 Result<std::unique_ptr<WatchStream>> FakeClient::Watch(const Resource& r, std::string_view ns,
-                                                       const WatchOptions&) {
+                                                       const WatchOptions& o) {
   std::lock_guard<std::mutex> lock(mu_);
   BRFED_RETURN_IF_ERROR(TakeFailure("WATCH"));
   auto stream = std::make_shared<Stream>();
   stream->collection = r.Path("");
   stream->ns = r.namespaced ? std::string(ns) : "";
+  // From a resourceVersion: the changes after it first, as an API server replays its history.
+  const long long from = std::atoll(o.resource_version.c_str());
+  for (const WatchEvent& ev : history_[stream->collection]) {
+    if (std::atoll(JsonStringAt(*ev.object, {"metadata", "resourceVersion"}).c_str()) <= from ||
+        o.resource_version.empty() ||
+        (!stream->ns.empty() &&
+         JsonStringAt(*ev.object, {"metadata", "namespace"}) != stream->ns)) {
+      continue;
+    }
+    stream->events.push_back(ev);
+  }
   streams_.push_back(stream);
   // The caller owns the stream; the client keeps a weak reference to feed it.
   struct Handle final : public WatchStream {

@@ -1,10 +1,14 @@
 // FakeClient: an in-memory Client for unit tests of code above the kube layer. It keeps objects
 // per resource with a global resourceVersion, answers Get/List/Create/Update/UpdateStatus/
 // Patch(merge, JSON patch)/Delete with the API server's error codes (NotFound, AlreadyExists,
-// Conflict on a stale resourceVersion), and serves watches from the moment they start
-// (resourceVersion and selectors are ignored; finalizers, generation and status semantics are
-// not modelled). Tests can inject the next error per verb. Prefer a real brfed-apiserver for
-// behaviour tests; use this for pure unit tests.
+// Conflict on a stale resourceVersion), and serves watches from the moment they start, after
+// replaying the changes since their resourceVersion when they give one (selectors are ignored;
+// finalizers, generation and status semantics are not modelled). A list with a resourceVersionMatch
+// (a read at a version, such as an informer's check before it resumes) is counted as verb
+// "LIST_AT_VERSION", not "LIST", and answers 504 ResourceVersionTooLarge for a version the fake has
+// not reached, as kube-apiserver does. Tests can inject the next error per verb, and reset the fake
+// to empty (ResetEmpty). Prefer a real brfed-apiserver for behaviour tests; use this for pure unit
+// tests.
 //
 // Thread-safety: safe for concurrent use; watch streams may be read from other threads.
 #ifndef BRFED_KUBE_TESTING_FAKE_CLIENT_H_
@@ -48,6 +52,9 @@ class FakeClient final : public Client {
   void BreakWatches(Status error = Status::Ok());
   // Number of calls per verb so far.
   int Calls(const std::string& verb) const;
+  // An API server restarted without its data: every object is gone (no watch event says so),
+  // the resourceVersion starts again from 1, and open watches end with a connection error.
+  void ResetEmpty();
 
  private:
   struct Stream;
@@ -62,6 +69,8 @@ class FakeClient final : public Client {
   std::map<std::string, std::map<std::string, Json>> objects_;
   std::map<std::string, std::deque<Status>> failures_;
   std::map<std::string, int> calls_;
+  // resource path -> every change so far (watches from a resourceVersion replay them).
+  std::map<std::string, std::vector<WatchEvent>> history_;
   std::vector<std::weak_ptr<Stream>> streams_;
 };
 
