@@ -150,9 +150,9 @@ class Run {
   void EndFault(const Fault& f);
   void EndEverything();
   Status PostRules(const std::string& server);
-  // The simulator's admin endpoint waits while the simulator is blocked on a frozen data plane
-  // (it holds one lock across member writes): its requests run beside the timeline, which
-  // must go on to SIGCONT that data plane. `expect` is the status that counts as done (0 = any).
+  // The simulator's admin requests run beside the timeline, so that none can hold up the
+  // SIGCONT of a frozen data plane (the simulator once blocked everywhere on one frozen data
+  // plane; docs/testing.md#chaos). `expect` is the status that counts as done (0 = any).
   void SimAdmin(const std::string& method, const std::string& path, const std::string& body,
                 long expect);
   void JoinSimAdmin();
