@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs N seeds of the chaos suite (tests/chaos, docs/testing.md#chaos) and writes the summary to
-# bench/results/chaos/<backend>[-long]-seeds-<first>-<last>.json: runs, faults by kind, violations (each with its seed),
-# longest pause against its bound, and every run's figures.
+# bench/results/chaos/<backend>[-long]-seeds-<first>-<last>.json: runs, faults by kind,
+# violations (each with its seed), longest pause against its bound, and every run's figures.
+# bench/chaos_totals.py sums every such file per backend.
 # Usage: bench/chaos.sh N [--kube] [--long] [--first SEED]
 #   --kube   real kube-apiservers (brfed-kube-testenv) instead of brfed-apiserver
 #   --long   the issue's partitions: data planes frozen 5-60 s (default here: 1-3 s, as CI)
@@ -10,7 +11,8 @@
 # uses a build made beforehand instead and never rebuilds it, so that batches can run while the
 # sources change (binaries rebuilt under a run fail its setup); DIR/brfed-commit, when present,
 # names the commit it was built from, and the JSON records it as "commit". Other BRFED_CHAOS_*
-# variables (tests/chaos/chaos_test.cc) pass through, e.g. BRFED_CHAOS_EMPTY_RESTART=1. Exit 1 when a run found a violation.
+# variables (tests/chaos/chaos_test.cc) pass through, e.g. BRFED_CHAOS_EMPTY_RESTART=1.
+# Exit 1 when a run found a violation.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 usage() { echo "usage: bench/chaos.sh N [--kube] [--long] [--first SEED]" >&2; exit 2; }
