@@ -177,12 +177,16 @@ class Run {
   // deleted ("" = none), for a violation message that says which ones.
   std::string DescribeMembers(const std::string& cluster, const kube::Resource& r,
                               const std::string& selector);
+  // Every line of every manager log of the run that names one of `names`, for a leftover
+  // member's story (the members' VolumeBackups are gone by then).
+  void PrintManagerLogLines(const std::set<std::string>& names);
 
   const RunConfig& config_;
   const ChaosSchedule& schedule_;
   std::unique_ptr<testing::FederationEnv> env_;
   std::unique_ptr<testing::ManagerProcess> manager_;
   int manager_starts_ = 0;
+  std::vector<std::string> manager_logs_;  // every started manager's log, in order
   std::shared_ptr<kube::Client> cp_;
   std::map<std::string, std::shared_ptr<kube::Client>> dp_;
   int garbage_ = 0;                                   // garbage kubeconfigs in force
@@ -217,6 +221,7 @@ Status Run::Setup() {
     return env_->RememberTidbClusters();
   }
   BRFED_ASSIGN_OR_RETURN(manager_, env_->StartManager("manager-0"));
+  manager_logs_.push_back(manager_->log);
   bool restores = false;
   for (const Work& w : schedule_.work) restores = restores || w.kind == WorkKind::kRestore;
   if (!restores) return Status::Ok();
@@ -254,6 +259,7 @@ void Run::RestartManager() {
   auto m = env_->StartManager("manager-" + std::to_string(++manager_starts_));
   if (m.ok()) {
     manager_ = std::move(*m);
+    manager_logs_.push_back(manager_->log);
     garbage_writes_at_manager_start_ = garbage_writes;
     return;
   }
@@ -516,11 +522,28 @@ std::string Run::DescribeMembers(const std::string& cluster, const kube::Resourc
   if (!list.ok()) return "cannot list " + r.plural + ": " + list.status().ToString();
   std::string out;
   for (const Json& m : (*list)["items"]) {
+    const Json* finalizers = JsonAt(m, {"metadata", "finalizers"});
     out += (out.empty() ? "" : ", ") + JsonStringAt(m, {"metadata", "name"}) + " (phase " +
            JsonStringAt(m, {"status", "phase"}) +
-           (JsonAt(m, {"metadata", "deletionTimestamp"}) ? ", deleting" : "") + ")";
+           (JsonAt(m, {"metadata", "deletionTimestamp"}) ? ", deleting" : "") + ", created " +
+           JsonStringAt(m, {"metadata", "creationTimestamp"}) + ", owner-uid " +
+           JsonStringAt(m, {"metadata", "annotations", "federation.pingcap.com/owner-uid"}) +
+           ", finalizers " + (finalizers != nullptr ? DumpJson(*finalizers) : "[]") + ")";
   }
   return out;
+}
+
+void Run::PrintManagerLogLines(const std::set<std::string>& names) {
+  for (const std::string& path : manager_logs_) {
+    std::istringstream lines(testing::ReadFile(path));
+    for (std::string line; std::getline(lines, line);) {
+      for (const std::string& name : names) {
+        if (line.find(name) == std::string::npos) continue;
+        std::cerr << "chaos seed " << config_.seed << " " << path << ": " << line << "\n";
+        break;
+      }
+    }
+  }
 }
 
 void Run::Settle() {
@@ -655,6 +678,23 @@ void Run::DeleteEverything() {
       },
       120s);
   for (const auto& what : remaining) Violation("left after deleting everything: " + what);
+  if (!remaining.empty()) {
+    std::set<std::string> owners;  // the VolumeBackups and VolumeRestores of what is left
+    for (const auto& c : config_.params.data_planes) {
+      for (const auto& [r, label] :
+           {std::pair{&kube::resources::Backup(), "federation.pingcap.com/volume-backup"},
+            std::pair{&kube::resources::Restore(), "federation.pingcap.com/volume-restore"}}) {
+        kube::ListOptions lo;
+        lo.label_selector = label;
+        if (auto list = dp_.at(c)->List(*r, "", lo); list.ok()) {
+          for (const Json& m : (*list)["items"]) {
+            owners.insert(JsonStringAt(m, {"metadata", "labels", label}));
+          }
+        }
+      }
+    }
+    PrintManagerLogLines(owners);
+  }
   held_by_clean_failed_ = static_cast<int>(clean_failed.size());
 }
 
