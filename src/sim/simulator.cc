@@ -78,13 +78,22 @@ class Simulator::Impl {
   int admin_port() const { return admin_port_; }
 
  private:
-  // Queue keys are "<cluster index>|<B or R>|<namespace>/<name>".
+  // Queue keys are "<cluster index>|<B or R>|<namespace>/<name>"; each cluster has its own
+  // queue and worker, so that a data plane whose API server does not answer holds up only its
+  // own members.
   void Enqueue(const std::string& key, Duration delay);
   void EnqueueAll();
-  void Worker();
+  void Worker(size_t index);
+  void Ticker();  // PD keep-alive and TTL expiry, once a second
   void Reconcile(const std::string& key);
-  // One step of a member and its writes; true when it wrote and the member steps again.
-  bool StepOnce(const std::string& key, size_t index, bool backup, Json& obj);
+  // One step of a member and its writes; true when it wrote and the member steps again. Called
+  // with `lock` (on mu_) held; releases it around every API call.
+  bool StepOnce(const std::string& key, size_t index, bool backup, Json& obj,
+                std::unique_lock<std::mutex>& lock);
+  // After an API call made without mu_: whether `obj` is still the object the informer of
+  // `index` holds under its name (not deleted, not replaced), so that what the call left to do
+  // may be kept for it. Caller holds mu_.
+  bool StillCurrent(size_t index, bool backup, const Json& obj);
   // The TidbCluster a member names, from the cache or our own newer write.
   std::optional<Json> LatestTidbCluster(size_t index, const std::string& tc_key,
                                         const std::string& ns, const std::string& name);
@@ -101,7 +110,9 @@ class Simulator::Impl {
 
   SimulatorOptions options_;
   Clock* clock_;
-  std::mutex mu_;  // model_, latest_, audit flushing
+  // model_, latest_, unwritten_, audit flushing. Never held across an API call: a data plane
+  // that does not answer must not stop the other clusters' members or the admin endpoint.
+  std::mutex mu_;
   Model model_;
   std::unique_ptr<AuditLog> audit_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
@@ -112,9 +123,10 @@ class Simulator::Impl {
 
   std::mutex qmu_;
   std::condition_variable qcv_;
-  std::map<std::string, SteadyTime> due_;
+  std::vector<std::map<std::string, SteadyTime>> due_;  // per cluster index: key -> due time
   bool stopping_ = false;
-  std::thread worker_;
+  std::vector<std::thread> workers_;  // one per cluster
+  std::thread ticker_;
 
   std::unique_ptr<httplib::Server> admin_;
   std::thread admin_thread_;
@@ -195,7 +207,9 @@ Status Simulator::Impl::Start() {
     AddHandlers(i, *clusters_[i]->restores, 'R');
     AddHandlers(i, *clusters_[i]->tidbclusters, 'T');
   }
-  worker_ = std::thread([this] { Worker(); });
+  due_.resize(clusters_.size());
+  for (size_t i = 0; i < clusters_.size(); ++i) workers_.emplace_back([this, i] { Worker(i); });
+  ticker_ = std::thread([this] { Ticker(); });
   started_ = true;
   for (auto& c : clusters_) {
     c->backups->Start();
@@ -229,7 +243,8 @@ void Simulator::Impl::Stop() {
       if (inf != nullptr) inf->Stop();
     }
   }
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& w : workers_) w.join();
+  if (ticker_.joinable()) ticker_.join();
 }
 
 void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kind) {
@@ -273,12 +288,14 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
 
 void Simulator::Impl::Enqueue(const std::string& key, Duration delay) {
   SteadyTime at = clock_->Steady() + std::chrono::duration_cast<SteadyTime::duration>(delay);
+  const size_t index = std::stoul(key.substr(0, key.find('|')));
   {
     std::lock_guard<std::mutex> lock(qmu_);
-    auto [it, inserted] = due_.emplace(key, at);
+    if (index >= due_.size()) return;
+    auto [it, inserted] = due_[index].emplace(key, at);
     if (!inserted && at < it->second) it->second = at;
   }
-  qcv_.notify_one();
+  qcv_.notify_all();  // the workers share the condition variable: wake the one it is for
 }
 
 void Simulator::Impl::EnqueueAll() {
@@ -294,37 +311,49 @@ void Simulator::Impl::EnqueueAll() {
   }
 }
 
-void Simulator::Impl::Worker() {
-  SteadyTime next_tick = clock_->Steady();
+void Simulator::Impl::Worker(size_t index) {
   while (true) {
     std::vector<std::string> ready;
     {
       std::unique_lock<std::mutex> lock(qmu_);
       while (!stopping_) {
         SteadyTime now = clock_->Steady();
-        SteadyTime wake = next_tick;
-        for (auto it = due_.begin(); it != due_.end();) {
+        std::optional<SteadyTime> wake;
+        for (auto it = due_[index].begin(); it != due_[index].end();) {
           if (it->second <= now) {
             ready.push_back(it->first);
-            it = due_.erase(it);
+            it = due_[index].erase(it);
           } else {
-            wake = std::min(wake, it->second);
+            wake = std::min(wake.value_or(it->second), it->second);
             ++it;
           }
         }
-        if (!ready.empty() || now >= next_tick) break;
-        qcv_.wait_for(lock, wake - now);
+        if (!ready.empty()) break;
+        if (wake) {
+          qcv_.wait_for(lock, *wake - now);
+        } else {
+          qcv_.wait(lock);
+        }
       }
       if (stopping_) return;
     }
-    if (clock_->Steady() >= next_tick) {
-      // PD keep-alive and TTL expiry.
+    for (const std::string& key : ready) Reconcile(key);
+  }
+}
+
+void Simulator::Impl::Ticker() {
+  while (true) {
+    {
       std::lock_guard<std::mutex> lock(mu_);
       model_.Advance(clock_->Now());
       FlushAudit();
-      next_tick = clock_->Steady() + std::chrono::seconds(1);
     }
-    for (const std::string& key : ready) Reconcile(key);
+    std::unique_lock<std::mutex> lock(qmu_);
+    const SteadyTime next_tick = clock_->Steady() + std::chrono::seconds(1);
+    while (!stopping_ && clock_->Steady() < next_tick) {
+      qcv_.wait_for(lock, next_tick - clock_->Steady());
+    }
+    if (stopping_) return;
   }
 }
 
@@ -412,7 +441,16 @@ void Simulator::Impl::RecordCondition(const ClusterRuntime& c, bool backup, cons
                                   {"reason", cond.reason}});
 }
 
-bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup, Json& obj) {
+bool Simulator::Impl::StillCurrent(size_t index, bool backup, const Json& obj) {
+  runtime::Informer& inf = backup ? *clusters_[index]->backups : *clusters_[index]->restores;
+  auto cached = inf.cache().Get(ObjectKey{JsonStringAt(obj, {"metadata", "namespace"}),
+                                          JsonStringAt(obj, {"metadata", "name"})});
+  return cached != nullptr &&
+         JsonStringAt(*cached, {"metadata", "uid"}) == JsonStringAt(obj, {"metadata", "uid"});
+}
+
+bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup, Json& obj,
+                               std::unique_lock<std::mutex>& lock) {
   ClusterRuntime& c = *clusters_[index];
   const std::string& cluster = c.endpoint.name;
   auto [tc_ns, tc_name] = TidbClusterRef(obj);
@@ -431,13 +469,15 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
   }
   const bool had_tc_patch = !out.tc_patch.is_null();
   if (!out.tc_patch.is_null() && tc) {
+    lock.unlock();
     auto patched = c.client->Patch(kube::resources::TidbCluster(), tc_ns, tc_name,
                                    kube::PatchType::kMerge, out.tc_patch);
+    lock.lock();
     if (!patched.ok()) {
       log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
                                                        {"object", tc_ns + "/" + tc_name},
                                                        {"error", patched.status().message()}});
-      unwritten_[key] = std::move(out);
+      if (StillCurrent(index, backup, obj)) unwritten_[key] = std::move(out);
       Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
       return false;
     }
@@ -445,7 +485,12 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
     out.tc_patch = Json();  // applied: a retried write must not patch again
   }
   if (out.write) {
+    lock.unlock();
     auto written = WriteMember(c, backup, obj, *out.write);
+    lock.lock();
+    // Deleted (or replaced) while the write was under way: its delete handler has already
+    // forgotten it, and nothing of this step may outlive it.
+    if (!StillCurrent(index, backup, obj)) return false;
     if (!written.ok()) {
       log::Warn("write failed; retrying",
                 {{"cluster", cluster},
@@ -481,7 +526,7 @@ void Simulator::Impl::Reconcile(const std::string& key) {
   ClusterRuntime& c = *clusters_[index];
   runtime::Informer& inf = backup ? *c.backups : *c.restores;
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto cached = inf.cache().Get(object_key);
   if (cached == nullptr) return;
   Json obj = *cached;
@@ -489,7 +534,7 @@ void Simulator::Impl::Reconcile(const std::string& key) {
     obj = it->second;
   }
   for (int iteration = 0; iteration < 64; ++iteration) {
-    if (!StepOnce(key, index, backup, obj)) return;
+    if (!StepOnce(key, index, backup, obj, lock)) return;
   }
   Enqueue(key, Duration(0));
 }

@@ -8,7 +8,9 @@
 // injection and a state dump.
 //
 // Thread-safety: Start/Stop from one thread. Internally: informer threads enqueue keys; one
-// worker thread runs every step under the model mutex; the admin server takes the same mutex.
+// worker thread per cluster steps that cluster's members, a ticker thread advances PD time, and
+// the admin server answers; all of them touch the model only under one model mutex, which no
+// thread holds across an API call (a frozen data plane stalls only its own cluster's members).
 // Ownership: owns clients, informers, the worker and the admin server; the Clock must outlive it.
 #ifndef BRFED_SIM_SIMULATOR_H_
 #define BRFED_SIM_SIMULATOR_H_

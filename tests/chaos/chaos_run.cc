@@ -150,14 +150,17 @@ class Run {
   void EndFault(const Fault& f);
   void EndEverything();
   Status PostRules(const std::string& server);
-  // The simulator's admin endpoint waits while the simulator is blocked on a frozen data plane
-  // (it holds one lock across member writes): its requests run beside the timeline, which
-  // must go on to SIGCONT that data plane. `expect` is the status that counts as done (0 = any).
+  // The simulator's admin requests run beside the timeline, so that none can hold up the
+  // SIGCONT of a frozen data plane (the simulator once blocked everywhere on one frozen data
+  // plane; docs/testing.md#chaos). `expect` is the status that counts as done (0 = any).
   void SimAdmin(const std::string& method, const std::string& path, const std::string& body,
                 long expect);
   void JoinSimAdmin();
   void RestartManager();
   void CheckManagerAlive(const std::string& when);
+  // Whether the manager that exited read a garbage federation kubeconfig at its start (the
+  // documented exit 1): garbage was in force when it started, or written since.
+  bool ExitedOnGarbageKubeconfig(int exit_code) const;
   void Settle();
   void CheckMembers();
   void DeleteEverything();
@@ -174,15 +177,21 @@ class Run {
   // deleted ("" = none), for a violation message that says which ones.
   std::string DescribeMembers(const std::string& cluster, const kube::Resource& r,
                               const std::string& selector);
+  // Every line of every manager log of the run that names one of `names`, for a leftover
+  // member's story (the members' VolumeBackups are gone by then).
+  void PrintManagerLogLines(const std::set<std::string>& names);
 
   const RunConfig& config_;
   const ChaosSchedule& schedule_;
   std::unique_ptr<testing::FederationEnv> env_;
   std::unique_ptr<testing::ManagerProcess> manager_;
   int manager_starts_ = 0;
+  std::vector<std::string> manager_logs_;  // every started manager's log, in order
   std::shared_ptr<kube::Client> cp_;
   std::map<std::string, std::shared_ptr<kube::Client>> dp_;
   int garbage_ = 0;                                   // garbage kubeconfigs in force
+  int garbage_writes_ = 0;                            // garbage kubeconfigs written so far
+  int garbage_writes_at_manager_start_ = 0;           // garbage_writes_ when manager_ started
   std::map<std::string, int> frozen_;                 // server -> freezes in force
   std::map<std::string, std::map<int, Json>> rules_;  // server -> fault index -> rule
   std::vector<std::string> violations_;
@@ -212,6 +221,7 @@ Status Run::Setup() {
     return env_->RememberTidbClusters();
   }
   BRFED_ASSIGN_OR_RETURN(manager_, env_->StartManager("manager-0"));
+  manager_logs_.push_back(manager_->log);
   bool restores = false;
   for (const Work& w : schedule_.work) restores = restores || w.kind == WorkKind::kRestore;
   if (!restores) return Status::Ok();
@@ -245,9 +255,12 @@ void Run::RestartManager() {
     (void)manager_->process->Wait(10s);
     manager_.reset();
   }
+  const int garbage_writes = garbage_ > 0 ? garbage_writes_ - 1 : garbage_writes_;
   auto m = env_->StartManager("manager-" + std::to_string(++manager_starts_));
   if (m.ok()) {
     manager_ = std::move(*m);
+    manager_logs_.push_back(manager_->log);
+    garbage_writes_at_manager_start_ = garbage_writes;
     return;
   }
   if (garbage_ > 0) {
@@ -259,9 +272,23 @@ void Run::RestartManager() {
   Violation("the manager did not start again: " + m.status().ToString());
 }
 
+bool Run::ExitedOnGarbageKubeconfig(int exit_code) const {
+  return exit_code == 1 && garbage_writes_ > garbage_writes_at_manager_start_ &&
+         manager_->Log().find("br-federation-manager: InvalidArgument: kubeconfig " +
+                              env_->federation_kubeconfig()) != std::string::npos;
+}
+
 void Run::CheckManagerAlive(const std::string& when) {
   if (manager_ == nullptr || manager_->process->Running()) return;
   auto code = manager_->process->Wait(1s);
+  if (code.ok() && ExitedOnGarbageKubeconfig(*code)) {
+    // It served metrics (so it had started) but read the federation kubeconfig only after a
+    // garbage write: the documented exit 1 at start, as in RestartManager (seed 2007 on kube).
+    ++faults_by_kind_["manager-start-deferred"];
+    manager_.reset();
+    if (garbage_ == 0) RestartManager();  // else at the repair
+    return;
+  }
   Violation(
       "the manager exited by itself (" + when + ", exit " +
       (code.ok() ? std::to_string(*code) : "?") + "); log tail: " +
@@ -355,6 +382,7 @@ void Run::StartFault(const Fault& f) {
     }
     case FaultKind::kGarbageKubeconfig: {
       ++garbage_;
+      ++garbage_writes_;
       std::ofstream(env_->federation_kubeconfig() + ".tmp", std::ios::binary)
           << Garbage(f.detail, schedule_.seed);
       std::rename((env_->federation_kubeconfig() + ".tmp").c_str(),
@@ -494,11 +522,28 @@ std::string Run::DescribeMembers(const std::string& cluster, const kube::Resourc
   if (!list.ok()) return "cannot list " + r.plural + ": " + list.status().ToString();
   std::string out;
   for (const Json& m : (*list)["items"]) {
+    const Json* finalizers = JsonAt(m, {"metadata", "finalizers"});
     out += (out.empty() ? "" : ", ") + JsonStringAt(m, {"metadata", "name"}) + " (phase " +
            JsonStringAt(m, {"status", "phase"}) +
-           (JsonAt(m, {"metadata", "deletionTimestamp"}) ? ", deleting" : "") + ")";
+           (JsonAt(m, {"metadata", "deletionTimestamp"}) ? ", deleting" : "") + ", created " +
+           JsonStringAt(m, {"metadata", "creationTimestamp"}) + ", owner-uid " +
+           JsonStringAt(m, {"metadata", "annotations", "federation.pingcap.com/owner-uid"}) +
+           ", finalizers " + (finalizers != nullptr ? DumpJson(*finalizers) : "[]") + ")";
   }
   return out;
+}
+
+void Run::PrintManagerLogLines(const std::set<std::string>& names) {
+  for (const std::string& path : manager_logs_) {
+    std::istringstream lines(testing::ReadFile(path));
+    for (std::string line; std::getline(lines, line);) {
+      for (const std::string& name : names) {
+        if (line.find(name) == std::string::npos) continue;
+        std::cerr << "chaos seed " << config_.seed << " " << path << ": " << line << "\n";
+        break;
+      }
+    }
+  }
 }
 
 void Run::Settle() {
@@ -633,6 +678,23 @@ void Run::DeleteEverything() {
       },
       120s);
   for (const auto& what : remaining) Violation("left after deleting everything: " + what);
+  if (!remaining.empty()) {
+    std::set<std::string> owners;  // the VolumeBackups and VolumeRestores of what is left
+    for (const auto& c : config_.params.data_planes) {
+      for (const auto& [r, label] :
+           {std::pair{&kube::resources::Backup(), "federation.pingcap.com/volume-backup"},
+            std::pair{&kube::resources::Restore(), "federation.pingcap.com/volume-restore"}}) {
+        kube::ListOptions lo;
+        lo.label_selector = label;
+        if (auto list = dp_.at(c)->List(*r, "", lo); list.ok()) {
+          for (const Json& m : (*list)["items"]) {
+            owners.insert(JsonStringAt(m, {"metadata", "labels", label}));
+          }
+        }
+      }
+    }
+    PrintManagerLogLines(owners);
+  }
   held_by_clean_failed_ = static_cast<int>(clean_failed.size());
 }
 

@@ -292,6 +292,29 @@ TEST_F(SimEnv, FlakyApiServerWritesAreRetriedNotDropped) {
   EXPECT_NE(ReadFile(dir_ / "sim.log").find("write failed; retrying"), std::string::npos);
 }
 
+// A data plane whose API server does not answer must hold up only its own members: the
+// simulator's writes to c1 take 10 s (injected latency), and meanwhile c2's member is written.
+// With one lock (or one worker) across member writes, c2's write waited for c1's.
+TEST_F(SimEnv, SlowDataPlaneDoesNotStallTheOthers) {
+  SetApiFaults("c1",
+               Json::array({{{"verb", "update"}, {"resource", "backups"}, {"latencyMs", 10000}}}));
+  for (const char* spec : {"invalid@c1/fed-stalled", "invalid@c2/fed-free"}) {
+    ASSERT_EQ(Admin("POST", "/faults", DumpJson({{"fault", spec}})).first, 201) << spec;
+  }
+  Create("c1", true, "fed-stalled", BackupSpec("initialize", "stalled-c1"));
+  Create("c2", true, "fed-free", BackupSpec("initialize", "free-c2"));
+  ASSERT_TRUE(WaitTrue("c2", true, "fed-free", "Invalid"));
+  // Ordering, not timing: c1's first write has not landed yet when c2's has.
+  EXPECT_EQ(Get("c1", true, "fed-stalled").value("status", Json()), Json())
+      << "c2's member was written only after c1's slow write";
+  // The admin endpoint answers while c1's write is still under way.
+  EXPECT_EQ(Admin("GET", "/faults").first, 200);
+  SetApiFaults("c1", Json::array());
+  EXPECT_TRUE(
+      Eventually([&] { return IsTrue(Get("c1", true, "fed-stalled"), "Invalid"); }, seconds(90)));
+  EXPECT_EQ(Admin("DELETE", "/faults?kind=invalid").first, 200);
+}
+
 TEST_F(SimEnv, InitializeFailsViaAdminFault) {
   auto [code, body] = Admin("POST", "/faults", R"({"fault":"init-fail@c1/fed-initfail"})");
   ASSERT_EQ(code, 201) << body;
