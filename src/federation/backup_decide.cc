@@ -383,7 +383,7 @@ class Decider {
       if (api::IsMemberTerminal(*s.member)) continue;
       all_done = false;
       if (!SendTeardown(s)) {
-        if (stop && StillRunningWithoutSnapshots(*s.member)) StopMember(s);
+        if (stop && StillRunningWithoutSnapshots(*s.member)) StopMember(s, "the backup failed");
         continue;
       }
       if (s.is_init && ClosePauseWindow()) {
@@ -398,16 +398,16 @@ class Decider {
            api::MemberFailureSummary(member).empty();
   }
 
-  void StopMember(const Slot& s) {
+  // Deletes the member in the foreground; `why` says what the backup is going through.
+  void StopMember(const Slot& s, const std::string& why) {
     BackupAction stop{Kind::kDeleteMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
                       api::MemberName(name_), nullptr};
     stop.propagation_policy = "Foreground";
     decision_.actions.push_back(std::move(stop));
-    AddEvent(
-        "Warning", "StoppingMember",
-        "deleting " + api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
-            (s.is_init ? " to release GC and PD scheduling now (its init job goes with it)"
-                       : " to stop it: it has not created its snapshots and the backup failed"));
+    AddEvent("Warning", "StoppingMember",
+             "deleting " + api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
+                 (s.is_init ? " to release GC and PD scheduling now (its init job goes with it)"
+                            : " to stop it: it has not created its snapshots and " + why));
   }
 
   // Whether the members sent teardown after a failure have had their grace (see
@@ -610,7 +610,10 @@ class Decider {
     const Time deleted_at =
         ParseRfc3339(JsonStringAt(vb_, {"metadata", "deletionTimestamp"})).value_or(obs_.now);
     const auto waited = obs_.now - deleted_at;
-    const DeletionSweep sweep = TeardownBeforeDeletion();
+    const DeletionSweep sweep = TeardownBeforeDeletion(waited);
+    if (sweep.stopping && waited < options_.stop_after_failure_grace) {
+      Requeue(options_.stop_after_failure_grace - waited);
+    }
     if (sweep.pause_may_be_held && waited < options_.deletion_teardown_grace) {
       Requeue(options_.deletion_teardown_grace - waited);
       return;
@@ -637,12 +640,18 @@ class Decider {
 
   struct DeletionSweep {
     bool pause_may_be_held = false;  // the initialize member may still pause GC
+    bool stopping = false;           // a member without snapshots is still being stopped
     bool all_gone = true;
     bool clean_failed = false;
   };
 
-  // Teardown (with resumeGcSchedule) to every live member before any is deleted.
-  DeletionSweep TeardownBeforeDeletion() {
+  // Before any member is deleted: members still executing without snapshots are stopped
+  // (foreground deletion takes their jobs with them), then teardown (with resumeGcSchedule) goes
+  // to every live member. The initialize member's teardown, which resumes GC, waits until the
+  // stopped members are gone, so that none takes its snapshots after the pause has ended (the
+  // data plane's execute job keeps running after teardown, contract b.6); it waits at most
+  // stop_after_failure_grace after the deletion, so a stuck member cannot hold the pause.
+  DeletionSweep TeardownBeforeDeletion(std::chrono::nanoseconds waited) {
     DeletionSweep sweep;
     for (Slot& s : slots_) {
       if (!s.view->reachable) {
@@ -652,11 +661,24 @@ class Decider {
       if (s.member == nullptr) continue;
       sweep.all_gone = false;
       if (api::IsBackupCleanFailed(*s.member)) sweep.clean_failed = true;
+      if (s.is_init || api::IsMemberTerminal(*s.member)) continue;
+      if (StillRunningWithoutSnapshots(*s.member)) {
+        StopMember(s, "the backup is being deleted");
+        sweep.stopping = true;
+      } else if (api::IsBeingDeleted(*s.member) &&
+                 !api::IsVolumeBackupSnapshotsCreated(*s.member)) {
+        sweep.stopping = true;
+      }
+    }
+    const bool may_resume = !sweep.stopping || waited >= options_.stop_after_failure_grace;
+    for (Slot& s : slots_) {
+      if (!s.view->reachable || s.member == nullptr) continue;
       if (api::IsBeingDeleted(*s.member) || api::IsMemberTerminal(*s.member)) continue;
       if (s.is_init && (api::IsMemberPauseHeld(*s.member) ||
                         api::MemberFederalPhase(*s.member) == phase::kInitialize)) {
         sweep.pause_may_be_held = true;
       }
+      if (s.is_init && !may_resume) continue;
       if (SendTeardown(s) && StartStep(backup_step::kTeardown)) {
         AddEvent("Normal", "Deleting", "tearing down every member before deleting them");
       }
