@@ -310,8 +310,8 @@ TEST_F(SimEnv, SlowDataPlaneDoesNotStallTheOthers) {
   // The admin endpoint answers while c1's write is still under way.
   EXPECT_EQ(Admin("GET", "/faults").first, 200);
   SetApiFaults("c1", Json::array());
-  EXPECT_TRUE(
-      Eventually([&] { return IsTrue(Get("c1", true, "fed-stalled"), "Invalid"); }, seconds(90)));
+  EXPECT_TRUE(testing::WaitFor([&] { return IsTrue(Get("c1", true, "fed-stalled"), "Invalid"); },
+                               seconds(90)));
   EXPECT_EQ(Admin("DELETE", "/faults?kind=invalid").first, 200);
 }
 
