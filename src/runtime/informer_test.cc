@@ -127,16 +127,13 @@ TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
 TEST(InformerTest, RelistsWhenTheServerComesBackEmpty) {
   WatchingInformer w(3);
   ASSERT_TRUE(w.watching);
-  auto& client = w.client;
-  auto& inf = w.inf;
-  auto& deletes = w.deletes;
-  const int lists_before = client->Calls("LIST");
-  client->ResetEmpty();
-  ASSERT_TRUE(WaitFor([&] { return deletes.load() == 3; })) << deletes.load();
-  EXPECT_GE(client->Calls("LIST_AT_VERSION"), 1);
-  EXPECT_EQ(client->Calls("LIST"), lists_before + 1) << "one relist";
-  EXPECT_TRUE(SameAsServer(inf, *client));
-  inf.Stop();
+  const int lists_before = w.client->Calls("LIST");
+  w.client->ResetEmpty();
+  ASSERT_TRUE(WaitFor([&] { return w.deletes.load() == 3; })) << w.deletes.load();
+  EXPECT_GE(w.client->Calls("LIST_AT_VERSION"), 1);
+  EXPECT_EQ(w.client->Calls("LIST"), lists_before + 1) << "one relist";
+  EXPECT_TRUE(SameAsServer(w.inf, *w.client));
+  w.inf.Stop();
 }
 
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
