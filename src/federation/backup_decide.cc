@@ -329,7 +329,10 @@ class Decider {
   // is done.
   void Teardown(const std::vector<std::string>& failures, bool all_complete) {
     if (StartStep(backup_step::kTeardown)) AnnounceTeardown(failures);
-    if (!SendTeardownToEveryMember(!failures.empty() && StopGraceOver())) return;
+    // A vanished initialize member took the pause with it (its Jobs went too): a member still
+    // executing would take its snapshots with GC running, so it is stopped without a grace.
+    const bool stop = !failures.empty() && (Vanished(slots_[0]) || StopGraceOver());
+    if (!SendTeardownToEveryMember(stop)) return;
     EndStep(backup_step::kTeardown);
     RecordTimeTaken();
     std::vector<std::string> problems = failures;

@@ -1396,6 +1396,24 @@ TEST(BackupDecideTest, AVanishedMemberFailsTheBackupNamingItsCluster) {
   }
 }
 
+// The pause went with a vanished initialize member: members still executing are stopped on the
+// next pass, without the failure grace, so none snapshots with GC running (chaos seed 1229).
+TEST(BackupDecideTest, AVanishedInitializeMemberStopsTheOthersWithoutTheGrace) {
+  World w(NewVolumeBackup());
+  RunToExecute(w, {});
+  w.Step();
+  w.members_.erase("a");
+  w.Step();  // failed; teardown to b and c
+  BackupDecision d = w.Step();
+  std::vector<std::string> foreground;
+  for (const auto& a : d.actions) {
+    if (a.kind == Kind::kDeleteMember && a.propagation_policy == "Foreground") {
+      foreground.push_back(a.cluster);
+    }
+  }
+  EXPECT_EQ(foreground, (std::vector<std::string>{"b", "c"})) << "no 10 s grace";
+}
+
 // The members the manager deletes itself after a failure (StopMember) are not called vanished.
 TEST(BackupDecideTest, MembersStoppedAfterAFailureAreNotCalledVanished) {
   World w(NewVolumeBackup());
