@@ -663,6 +663,10 @@ Result<DeleteOptions> DeleteOptionsOf(const httplib::Request& req) {
     }
     opts.precondition_uid = JsonStringAt(*body, {"preconditions", "uid"});
     opts.precondition_resource_version = JsonStringAt(*body, {"preconditions", "resourceVersion"});
+    opts.propagation_policy = JsonStringAt(*body, {"propagationPolicy"});
+  }
+  if (req.has_param("propagationPolicy")) {
+    opts.propagation_policy = req.get_param_value("propagationPolicy");
   }
   opts.dry_run = opts.dry_run || req.get_param_value("dryRun") == "All";
   return opts;
@@ -861,6 +865,21 @@ void ApiServer::Impl::HandlePatch(ResourceCall& call) {
 void ApiServer::Impl::HandleDelete(ResourceCall& call) {
   Result<DeleteOptions> opts = DeleteOptionsOf(call.req);
   if (!opts.ok()) return SendError(call.res, opts.status(), call.route);
+  if (const std::string& policy = opts->propagation_policy;
+      !policy.empty() && policy != "Foreground" && policy != "Background" && policy != "Orphan") {
+    // kube-apiserver's validation of DeleteOptions, word for word.
+    const FieldError cause{"propagationPolicy", "FieldValueNotSupported",
+                           "Unsupported value: \"" + policy +
+                               "\": supported values: \"Foreground\", \"Background\", "
+                               "\"Orphan\", \"nil\""};
+    Route options_route;
+    options_route.group = "meta.k8s.io";
+    options_route.plural = "DeleteOptions";
+    return SendError(call.res,
+                     ApiError(Code::kInvalid, "DeleteOptions.meta.k8s.io \"\" is invalid: " +
+                                                  cause.field + ": " + cause.message),
+                     options_route, {cause});
+  }
   if (!call.route.name.empty()) return Finish(call, store->Delete(call.target, *opts), 200);
   Result<Json> list = store->List(call.target, call.filter);
   if (!list.ok()) return SendError(call.res, list.status(), call.route);

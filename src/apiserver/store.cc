@@ -42,6 +42,20 @@ bool HasFinalizers(const Json& object) {
   return f != nullptr && f->is_array() && !f->empty();
 }
 
+constexpr char kForegroundDeletion[] = "foregroundDeletion";
+
+// Adds the foregroundDeletion finalizer unless present; true when it was added.
+bool AddForegroundFinalizer(Json& object) {
+  Json& finalizers = Meta(object)["finalizers"];
+  if (!finalizers.is_array()) finalizers = Json::array();
+  if (std::find(finalizers.begin(), finalizers.end(), Json(kForegroundDeletion)) !=
+      finalizers.end()) {
+    return false;
+  }
+  finalizers.push_back(kForegroundDeletion);
+  return true;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -652,11 +666,16 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
                                          JsonStringAt(current, {"metadata", "resourceVersion"}));
   }
   if (options.dry_run) return Output(target, current);
-  if (HasFinalizers(current)) {
-    if (JsonAt(current, {"metadata", "deletionTimestamp"}) != nullptr) {
-      return Output(target, current);
-    }
+  const bool foreground = options.propagation_policy == "Foreground";
+  if (foreground || HasFinalizers(current)) {
     Json marked = current;
+    // As kube-apiserver: a foreground deletion also reaches an object already being deleted.
+    const bool finalizer_added = foreground && AddForegroundFinalizer(marked);
+    if (JsonAt(current, {"metadata", "deletionTimestamp"}) != nullptr) {
+      if (!finalizer_added) return Output(target, current);
+      BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, &current));
+      return Output(target, data.objects[key]);
+    }
     marked["metadata"]["deletionTimestamp"] = FormatRfc3339(clock_->Now());
     marked["metadata"]["deletionGracePeriodSeconds"] = 0;
     if (TracksGeneration(r)) {

@@ -54,6 +54,11 @@ struct DeleteOptions {
   bool dry_run = false;
   std::string precondition_uid;
   std::string precondition_resource_version;
+  // "Foreground": as kube-apiserver, the object is marked for deletion and gets the
+  // foregroundDeletion finalizer, which the garbage collector removes once the dependents are
+  // gone. Neither test API server runs a garbage collector: whoever models the dependents (the
+  // simulator, for member Backups) removes it. Background and Orphan delete as before.
+  std::string propagation_policy;
 };
 
 struct ListOptions {

@@ -133,6 +133,43 @@ TEST_F(StoreTest, FinalizerHoldsDeletion) {
   EXPECT_EQ(store_.Get(Widgets("a")).status().code(), Code::kNotFound);
 }
 
+// As kube-apiserver: propagationPolicy Foreground marks the object and adds the
+// foregroundDeletion finalizer (the garbage collector's to remove), also to an object already
+// being deleted; removing every finalizer then deletes it. Background deletes at once.
+TEST_F(StoreTest, ForegroundDeletionAddsItsFinalizer) {
+  auto finalizers = [&](const std::string& name) {
+    return JsonAt(store_.Get(Widgets(name)).value(), {"metadata", "finalizers"})->dump();
+  };
+  store_.Create(Widgets(), Widget("plain", 1), {}).value();
+  DeleteOptions foreground;
+  foreground.propagation_policy = "Foreground";
+  Result<Json> marked = store_.Delete(Widgets("plain"), foreground);
+  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
+  EXPECT_NE(JsonAt(*marked, {"metadata", "deletionTimestamp"}), nullptr);
+  EXPECT_EQ(finalizers("plain"), R"(["foregroundDeletion"])");
+  const uint64_t rv = store_.CurrentResourceVersion();
+  ASSERT_TRUE(store_.Delete(Widgets("plain"), foreground).ok());
+  EXPECT_EQ(store_.CurrentResourceVersion(), rv) << "a second foreground delete changes nothing";
+
+  Json held = Widget("held", 1);
+  held["metadata"]["finalizers"] = {"example.com/hold"};
+  store_.Create(Widgets(), held, {}).value();
+  ASSERT_TRUE(store_.Delete(Widgets("held"), {}).ok());
+  ASSERT_TRUE(store_.Delete(Widgets("held"), foreground).ok());
+  EXPECT_EQ(finalizers("held"), R"(["example.com/hold","foregroundDeletion"])");
+  ASSERT_TRUE(store_
+                  .Patch(Widgets("held"), PatchType::kMerge,
+                         Json{{"metadata", {{"finalizers", nullptr}}}}, {})
+                  .ok());
+  EXPECT_EQ(store_.Get(Widgets("held")).status().code(), Code::kNotFound);
+
+  store_.Create(Widgets(), Widget("background", 1), {}).value();
+  DeleteOptions background;
+  background.propagation_policy = "Background";
+  ASSERT_TRUE(store_.Delete(Widgets("background"), background).ok());
+  EXPECT_EQ(store_.Get(Widgets("background")).status().code(), Code::kNotFound);
+}
+
 TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
   uint64_t start = store_.CurrentResourceVersion();
   for (int i = 0; i < 3; ++i)

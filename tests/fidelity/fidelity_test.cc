@@ -351,6 +351,34 @@ TEST_F(FidelityTest, DeleteWithFinalizers) {
       {{"adding a finalizer while terminating is refused", "F16"}, {"delete configmap", "F17"}});
 }
 
+// A foreground deletion (what the manager sends to stop a member, issue 18): the object is
+// marked and gets the foregroundDeletion finalizer, which the garbage collector removes (neither
+// server here runs one), also on an object already being deleted; an unknown policy is a 422
+// (finding F24).
+TEST_F(FidelityTest, ForegroundDeletionAddsItsFinalizer) {
+  StartBoth();
+  auto [b, k] = RunOnBoth([](Recorder& r) {
+    MakeNamespace(r);
+    r.Send("create", "POST", kVbk, VolumeBackup("f"));
+    r.Send("an unknown propagationPolicy is refused", "DELETE", kVbk + "/f",
+           {{"propagationPolicy", "Sideways"}});
+    r.Send("delete in the foreground: kept, with its finalizer", "DELETE", kVbk + "/f",
+           {{"propagationPolicy", "Foreground"}});
+    r.Send("get while terminating", "GET", kVbk + "/f");
+    r.Send("drop the finalizer (the collector's part): deleted", "PATCH", kVbk + "/f",
+           {{"metadata", {{"finalizers", nullptr}}}}, "application/merge-patch+json");
+    r.Send("get after delete", "GET", kVbk + "/f");
+    json held = VolumeBackup("h");
+    held["metadata"]["finalizers"] = {"example.com/hold"};
+    r.Send("create with a finalizer", "POST", kVbk, held);
+    r.Send("delete in the background: kept by its finalizer", "DELETE", kVbk + "/h",
+           {{"propagationPolicy", "Background"}});
+    r.Send("then in the foreground: the finalizer is added", "DELETE", kVbk + "/h",
+           {{"propagationPolicy", "Foreground"}});
+  });
+  ExpectSame(b, k);
+}
+
 TEST_F(FidelityTest, WatchFromResourceVersion) {
   StartBoth();
   auto [b, k] = RunOnBoth([](Recorder& r) {
