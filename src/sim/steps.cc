@@ -148,17 +148,24 @@ void DeleteInitJob(BackupCtx& c, std::string_view why) {
   }
 }
 
-std::optional<MemberWrite> InitPod(BackupCtx& c) {
-  if (!c.st.init_job || !c.st.init_job->Running()) return std::nullopt;
+// The Job controller ends the init Job at its activeDeadlineSeconds whatever its Backup is going
+// through, a Backup being deleted (held by the cleaner's finalizer) included; true when it has
+// ended it (or it had ended).
+bool EndInitJobAtDeadline(BackupCtx& c) {
+  if (!c.st.init_job || !c.st.init_job->Running()) return true;
   Job& j = *c.st.init_job;
   long long deadline_s = JsonIntAt(c.obj, {"spec", "volumeBackupInitJobMaxActiveSeconds"}, 600);
   Time deadline = j.created + c.m.timing().Scale(seconds(std::max(0LL, deadline_s)));
-  if (c.w.Due(deadline)) {
-    // Kubernetes kills the pod; BR returns nil on cancel, so the pod writes nothing (Q1).
-    j.Fail(c.now, "DeadlineExceeded");
-    c.m.ResumePd(c.holder, c.now, "init job deadline exceeded");
-    return std::nullopt;
-  }
+  if (!c.w.Due(deadline)) return false;
+  // Kubernetes kills the pod; BR returns nil on cancel, so the pod writes nothing (Q1).
+  j.Fail(c.now, "DeadlineExceeded");
+  c.m.ResumePd(c.holder, c.now, "init job deadline exceeded");
+  return true;
+}
+
+std::optional<MemberWrite> InitPod(BackupCtx& c) {
+  if (EndInitJobAtDeadline(c)) return std::nullopt;
+  Job& j = *c.st.init_job;
   if (!c.w.Due(j.pod_started)) return std::nullopt;
   if (c.st.init_stage == 0) {
     c.st.init_stage = 1;
@@ -431,6 +438,7 @@ std::optional<MemberWrite> CollectDependents(BackupCtx& c) {
 Phase BackupHousekeeping(BackupCtx& c) {
   if (JsonAt(c.obj, {"metadata", "deletionTimestamp"}) != nullptr) {
     if (api::HasFinalizer(c.obj, kForegroundDeletionFinalizer)) return Done(CollectDependents(c));
+    (void)EndInitJobAtDeadline(c);  // a clean that never ends (CleanFailed) keeps the member
     return Done(Clean(c));
   }
   std::string policy = JsonStringAt(c.obj, {"spec", "cleanPolicy"}, "Retain");

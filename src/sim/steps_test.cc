@@ -230,6 +230,26 @@ TEST(BackupSteps, ForegroundDeletionOfTheInitializeMemberReleasesThePauseAtOnce)
   }
 }
 
+// A member deleted in the background whose clean fails stays (CleanFailed is final), and so does
+// its init Job's pod: the Job controller still ends it at its activeDeadlineSeconds, which
+// releases the pause (the chaos runs with a tight budget once saw it held for minutes).
+TEST(BackupSteps, AnInitJobOfAMemberBeingDeletedStillEndsAtItsDeadline) {
+  FedBackup f(Json{{"cleanPolicy", "Delete"}, {"volumeBackupInitJobMaxActiveSeconds", 120}});
+  f.w.model().AddFault(*ParseFault("clean-fail@c1"));
+  ASSERT_TRUE(f.Initialize());
+  f.Execute();
+  ASSERT_TRUE(f.w.RunUntil([&] { return f.w.True(f.exec, "Running"); }));
+  ASSERT_TRUE(f.w.RunUntil([&] { return f.w.Obj(f.init)["metadata"].contains("finalizers"); }));
+  const Time deleted = f.w.now();
+  f.w.Delete(f.init);
+  ASSERT_TRUE(f.w.RunUntil([&] { return f.w.True(f.init, "CleanFailed"); }));
+  EXPECT_TRUE(f.w.model().PdPaused()) << "the init Job runs on behind the failed clean";
+  ASSERT_TRUE(f.w.RunUntil([&] { return !f.w.model().PdPaused(); }));
+  EXPECT_LE(f.w.now() - deleted, std::chrono::seconds(120));
+  EXPECT_NE(f.w.AuditText().find("init job deadline exceeded"), std::string::npos)
+      << f.w.AuditText();
+}
+
 TEST(BackupSteps, HangAndSlowFaults) {
   World w;
   w.model().AddFault(*ParseFault("hang@c1"));
