@@ -51,6 +51,8 @@ def main():
     for name, d in files:
         backend = d["backend"] + (" (5-60 s freezes)" if d.get("freezeMs", [0, 0])[1] > 3000
                                   else "")
+        if d.get("gcPauseBudgetMs", 0) > 0:
+            backend += f" (manager budget {d['gcPauseBudgetMs'] / 1000:g} s)"
         by_backend[backend].extend(d["perRun"])
         commit = d.get("commit", "")[:9] or "not recorded"
         commits[backend].add(commit)

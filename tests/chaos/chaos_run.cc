@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "api/conditions.h"
+#include "api/labels.h"
 #include "kube/client.h"
 #include "kube/resource.h"
 #include "tests/chaos/chaos_checks.h"
@@ -140,6 +142,7 @@ class Run {
     result.faults_by_kind = faults_by_kind_;
     result.objects = objects_;
     result.held_by_clean_failed = held_by_clean_failed_;
+    result.budget_failures = budget_failures_;
   }
 
  private:
@@ -157,6 +160,8 @@ class Run {
                 long expect);
   void JoinSimAdmin();
   void RestartManager();
+  // The manager's flags: the harness's, plus --gc-pause-budget when the run sets one.
+  std::vector<std::string> ManagerFlags() const;
   void CheckManagerAlive(const std::string& when);
   // Whether the manager that exited read a garbage federation kubeconfig at its start (the
   // documented exit 1): garbage was in force when it started, or written since.
@@ -199,6 +204,7 @@ class Run {
   std::vector<std::future<std::string>> sim_admin_;  // "" = done, else what went wrong
   int objects_ = 0;
   int held_by_clean_failed_ = 0;
+  int budget_failures_ = 0;
 };
 
 Status Run::Setup() {
@@ -220,16 +226,17 @@ Status Run::Setup() {
   if (!WaitFor([&] { return env_->RememberTidbClusters().ok(); }, 60s)) {
     return env_->RememberTidbClusters();
   }
-  BRFED_ASSIGN_OR_RETURN(manager_, env_->StartManager("manager-0"));
+  BRFED_ASSIGN_OR_RETURN(manager_, env_->StartManager("manager-0", ManagerFlags()));
   manager_logs_.push_back(manager_->log);
   bool restores = false;
   for (const Work& w : schedule_.work) restores = restores || w.kind == WorkKind::kRestore;
   if (!restores) return Status::Ok();
   // Restores read one backup taken before any fault, into TidbClusters in recovery mode.
+  // It runs before any fault, so a tight manager budget (gc_pause_budget) is not for it.
   Work source{0, WorkKind::kBackup, kSource, config_.params.data_planes, -1};
-  BRFED_RETURN_IF_ERROR(cp_->Create(ResourceOf(WorkKind::kBackup), kNs,
-                                    WorkObject(source, config_.init_job_deadline_s))
-                            .status());
+  Json source_object = WorkObject(source, config_.init_job_deadline_s);
+  source_object["metadata"]["annotations"][std::string(api::kGcPauseBudgetAnnotation)] = "5m";
+  BRFED_RETURN_IF_ERROR(cp_->Create(ResourceOf(WorkKind::kBackup), kNs, source_object).status());
   std::string phase;
   WaitFor(
       [&] {
@@ -249,6 +256,14 @@ Status Run::Setup() {
   return Status::Ok();
 }
 
+std::vector<std::string> Run::ManagerFlags() const {
+  std::vector<std::string> flags = {"--leader-elect=false"};
+  if (config_.gc_pause_budget.count() > 0) {
+    flags.push_back("--gc-pause-budget=" + std::to_string(config_.gc_pause_budget.count()) + "ms");
+  }
+  return flags;
+}
+
 void Run::RestartManager() {
   if (manager_ != nullptr) {
     manager_->process->Kill();
@@ -256,7 +271,7 @@ void Run::RestartManager() {
     manager_.reset();
   }
   const int garbage_writes = garbage_ > 0 ? garbage_writes_ - 1 : garbage_writes_;
-  auto m = env_->StartManager("manager-" + std::to_string(++manager_starts_));
+  auto m = env_->StartManager("manager-" + std::to_string(++manager_starts_), ManagerFlags());
   if (m.ok()) {
     manager_ = std::move(*m);
     manager_logs_.push_back(manager_->log);
@@ -600,6 +615,9 @@ void Run::CheckMembers() {
     if (!list.ok()) continue;
     for (const Json& obj : (*list)["items"]) {
       ++objects_;
+      if (api::ConditionReason(obj.value("status", Json()), "Failed") == "PauseBudgetExceeded") {
+        ++budget_failures_;
+      }
       const std::string name = JsonStringAt(obj, {"metadata", "name"});
       std::set<std::string> listed;
       if (const Json* members = JsonAt(obj, {"status", k.status_list});
@@ -741,7 +759,8 @@ Json RunResult::ToJson() const {
           {"pauseBoundSeconds", pause_bound_s},
           {"wallSeconds", wall_s},
           {"objects", objects},
-          {"heldByCleanFailed", held_by_clean_failed}};
+          {"heldByCleanFailed", held_by_clean_failed},
+          {"budgetFailures", budget_failures}};
 }
 
 RunResult RunChaos(const RunConfig& config) {

@@ -6,8 +6,8 @@
 //   - every federation object is terminal, or retrying with a condition that names the cause;
 //   - no member is duplicated, and none is left once every object has been deleted (except
 //     behind a VolumeBackup whose CleanFailed condition names the member that failed to clean);
-//   - no pause was held longer than `pause_bound` (the init-job deadline of the run until the
-//     manager has its own pause budget);
+//   - no pause was held longer than `pause_bound` (by default the data plane's own bound, the
+//     init-job deadline of the run; `gc_pause_budget` gives the manager a tighter one of its own);
 //   - the manager never exited except when the run killed it, and serves /readyz at the end.
 //
 // Thread-safety: RunChaos drives one run on the calling thread. Ownership: each run owns its
@@ -34,6 +34,9 @@ struct RunConfig {
   int init_job_deadline_s = 60;
   // The longest pause allowed; 0 = the init-job deadline in real time plus 5 s of slack.
   std::chrono::milliseconds pause_bound{0};
+  // The manager's --gc-pause-budget; 0 = its default (5 m, longer than any run's pause), so the
+  // budget path runs only when this is set (bench/chaos.sh --budget).
+  std::chrono::milliseconds gc_pause_budget{0};
   // How long, after the last fault ended, objects have to become terminal or retrying.
   std::chrono::milliseconds settle{120000};
 };
@@ -50,6 +53,8 @@ struct RunResult {
   // VolumeBackups still there after the deletion, held by a member whose clean failed, with a
   // CleanFailed condition that says so (not a violation; the simulator's clean-fail is final).
   int held_by_clean_failed = 0;
+  // VolumeBackups failed by the manager's pause budget (reason PauseBudgetExceeded).
+  int budget_failures = 0;
   std::string schedule;  // DescribeSchedule
   Json ToJson() const;
 };

@@ -9,6 +9,7 @@
 //   BRFED_CHAOS_SPEED           tidb-operator-sim --speed (4)
 //   BRFED_CHAOS_DEADLINE_S      volumeBackupInitJobMaxActiveSeconds of every backup (60)
 //   BRFED_CHAOS_PAUSE_BOUND_MS  the longest pause allowed (default: that deadline / speed + 5 s)
+//   BRFED_CHAOS_GC_PAUSE_BUDGET_MS  the manager's --gc-pause-budget (default: the manager's own)
 //   BRFED_CHAOS_EMPTY_RESTART=0 draw no data planes restarted empty (drawn by default)
 //   BRFED_CHAOS_KINDS=a,b       draw only these fault kinds (FaultKindName), to focus a run
 //   BRFED_CHAOS_JSON=PATH       write the runs' summary there (bench/chaos.sh)
@@ -72,6 +73,8 @@ Result<RunConfig> ConfigFromEnv() {
   c.sim_speed = static_cast<double>(speed);
   c.init_job_deadline_s = static_cast<int>(deadline);
   c.pause_bound = std::chrono::milliseconds(bound);
+  BRFED_ASSIGN_OR_RETURN(int64_t budget, EnvInt("BRFED_CHAOS_GC_PAUSE_BUDGET_MS", 0));
+  c.gc_pause_budget = std::chrono::milliseconds(budget);
   if (const std::string only = Env("BRFED_CHAOS_KINDS"); !only.empty()) {
     std::vector<FaultKind> wanted;
     std::stringstream names(only);
@@ -104,7 +107,9 @@ Json Summary(const std::vector<RunResult>& runs, const RunConfig& config) {
   Json faults = Json::object();
   Json violations = Json::array();
   double longest = 0;
+  int budget_failures = 0;
   for (const RunResult& r : runs) {
+    budget_failures += r.budget_failures;
     for (const auto& [kind, n] : r.faults_by_kind) faults[kind] = faults.value(kind, 0) + n;
     for (const auto& v : r.violations) violations.push_back({{"seed", r.seed}, {"violation", v}});
     longest = std::max(longest, r.longest_pause_s);
@@ -118,10 +123,12 @@ Json Summary(const std::vector<RunResult>& runs, const RunConfig& config) {
           {"freezeMs", {config.params.freeze_min_ms, config.params.freeze_max_ms}},
           {"simSpeed", config.sim_speed},
           {"initJobDeadlineSeconds", config.init_job_deadline_s},
+          {"gcPauseBudgetMs", config.gc_pause_budget.count()},
           {"emptyRestart", Env("BRFED_CHAOS_EMPTY_RESTART") != "0"},
           {"faultsByKind", faults},
           {"violations", violations},
           {"longestPauseSeconds", longest},
+          {"budgetFailures", budget_failures},
           {"pauseBoundSeconds", runs.empty() ? 0 : runs.front().pause_bound_s},
           {"perRun", list}};
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -32,8 +33,14 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (path_.empty()) return;
+  if (const char* keep = std::getenv("BRFED_TEST_KEEP_DIRS");
+      keep != nullptr && keep == std::string("1")) {
+    std::cerr << "kept test directory " << path_ << "\n";
+    return;
+  }
   std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  std::filesystem::remove_all(path_, ec);
 }
 
 Result<std::unique_ptr<Process>> Process::Start(const ProcessOptions& options) {

@@ -25,7 +25,8 @@ namespace brfed::testing {
 
 using namespace std::chrono_literals;
 
-// A directory under $TMPDIR removed (recursively) on destruction.
+// A directory under $TMPDIR removed (recursively) on destruction, unless BRFED_TEST_KEEP_DIRS=1
+// (then it is kept and its path printed on stderr, to read a failed run's logs afterwards).
 class TempDir {
  public:
   TempDir();
