@@ -98,10 +98,15 @@ TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
   auto& deletes = w.deletes;
   const auto& cm = w.cm;
   int lists_before = client->Calls("LIST");
-  // A dropped stream resumes without a relist.
-  client->BreakWatches(Status(Code::kUnavailable, "connection reset"));
+  // A stream that ends with an error the server answered resumes without a relist.
+  client->BreakWatches(kube::StatusFromResponse(503, "unavailable"));
   ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 2; }));
   EXPECT_EQ(client->Calls("LIST"), lists_before);
+  // A dropped connection (no answer: the server may have been replaced) relists.
+  client->BreakWatches(Status(Code::kUnavailable, "connection reset"));
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("LIST") == lists_before + 1; }));
+  ASSERT_TRUE(WaitFor([&] { return client->Calls("WATCH") >= 3; }));
+  lists_before = client->Calls("LIST");
   // 410 on the stream: relist. Changes made while no watch is open are found by the relist diff.
   client->FailNext("WATCH", Status(Code::kGone, "too old"));
   client->FailNext("WATCH", Status(Code::kGone, "too old"));
@@ -122,18 +127,25 @@ TEST(InformerTest, ResumesAfterDropsAndRelistsAfterGoneWithExactDiffs) {
   inf.Stop();
 }
 
-// Issue 18, finding 1: the server comes back empty. The resume's version check is answered
-// ResourceVersionTooLarge, so the informer relists and emits a delete for every vanished object.
+// Issue 18, finding 1: the server comes back empty, and the informer relists and emits a delete
+// for every vanished object. Seen as a dropped connection, the relist comes at once (no resume
+// is tried); seen as a normal end of the watch, the resume's version check is answered
+// ResourceVersionTooLarge first.
 TEST(InformerTest, RelistsWhenTheServerComesBackEmpty) {
-  WatchingInformer w(3);
-  ASSERT_TRUE(w.watching);
-  const int lists_before = w.client->Calls("LIST");
-  w.client->ResetEmpty();
-  ASSERT_TRUE(WaitFor([&] { return w.deletes.load() == 3; })) << w.deletes.load();
-  EXPECT_GE(w.client->Calls("LIST_AT_VERSION"), 1);
-  EXPECT_EQ(w.client->Calls("LIST"), lists_before + 1) << "one relist";
-  EXPECT_TRUE(SameAsServer(w.inf, *w.client));
-  w.inf.Stop();
+  for (bool connection_dropped : {true, false}) {
+    SCOPED_TRACE(connection_dropped ? "connection dropped" : "watch ended normally");
+    WatchingInformer w(3);
+    ASSERT_TRUE(w.watching);
+    const int lists_before = w.client->Calls("LIST");
+    w.client->ResetEmpty(connection_dropped
+                             ? Status(Code::kUnavailable, "connection reset: the server restarted")
+                             : Status::Ok());
+    ASSERT_TRUE(WaitFor([&] { return w.deletes.load() == 3; })) << w.deletes.load();
+    EXPECT_EQ(w.client->Calls("LIST_AT_VERSION"), connection_dropped ? 0 : 1);
+    EXPECT_EQ(w.client->Calls("LIST"), lists_before + 1) << "one relist";
+    EXPECT_TRUE(SameAsServer(w.inf, *w.client));
+    w.inf.Stop();
+  }
 }
 
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {

@@ -6,6 +6,17 @@ namespace brfed::runtime {
 
 using kube::WatchEvent;
 
+namespace {
+
+// No HTTP answer at all: the connection could not be made or broke. The server may have been
+// replaced meanwhile (restarted, failed over, restarted without its data), and a fresh server's
+// resourceVersions say nothing about ours: once it has counted past our version, a resume would
+// be accepted and would silently skip what it holds below it (chaos seeds 4009 and 5007 lost a
+// member that way). So such a failure is followed by a list, not a resume.
+bool NoAnswer(const Status& status) { return status.http_status() == 0; }
+
+}  // namespace
+
 WatchMachine::WatchMachine(BackoffOptions backoff, uint64_t seed) : backoff_(backoff, seed) {}
 
 std::vector<WatchMachine::Output> WatchMachine::Fail(const Status& status, bool relist,
@@ -48,7 +59,7 @@ std::vector<WatchMachine::Output> WatchMachine::OnWatchStarted(const Status& sta
   }
   // Our resourceVersion is too old: relist at once (client-go does not back off here).
   if (status.code() == Code::kGone) return RelistNow(status.Annotate("watch start"));
-  return Fail(status.Annotate("watch start"), false, true, now);
+  return Fail(status.Annotate("watch start"), NoAnswer(status), true, now);
 }
 
 std::vector<WatchMachine::Output> WatchMachine::RelistNow(Status why) {
@@ -69,7 +80,7 @@ std::vector<WatchMachine::Output> WatchMachine::OnEvent(
     const Result<std::optional<WatchEvent>>& event, SteadyTime now) {
   if (!event.ok()) {
     if (event.status().code() == Code::kGone) return RelistNow(event.status());
-    return Fail(event.status().Annotate("watch"), false, true, now);
+    return Fail(event.status().Annotate("watch"), NoAnswer(event.status()), true, now);
   }
   if (!event->has_value()) {
     // A normal end of stream (server timeout): resume from where we are.

@@ -3,17 +3,20 @@
 // and turns the results it is fed into store operations. It does no I/O, so it is unit-tested
 // with canned results; Informer drives it with a real Client.
 //
-// States: kListing -> (list ok) kWatchStarting(rv) -> kWatching -> on a normal end or a
-// transient error resume from the last seen rv; on 410 (HTTP or ERROR event) relist; list or
-// watch-start failures wait with jittered backoff (0.8 s..30 s, reset after 2 healthy
-// minutes). BOOKMARK events only advance the rv.
+// States: kListing -> (list ok) kWatchStarting(rv) -> kWatching -> on a normal end or an
+// error the server answered, resume from the last seen rv; on 410 (HTTP or ERROR event)
+// relist; list or watch-start failures wait with jittered backoff (0.8 s..30 s, reset after 2
+// healthy minutes). BOOKMARK events only advance the rv.
 //
-// A resume (not the watch right after a list) first checks that the server still knows the
-// rv: an API server restarted without its data accepts a watch from a version it has not
-// reached and then stays silent (kube-apiserver does; so does brfed-apiserver), so the cache
-// would keep objects that no longer exist. A list not older than the rv answers 504
-// ResourceVersionTooLarge there (kube::IsResourceVersionTooLarge); then the machine relists
-// at once, which drops the vanished objects (their deletes are emitted).
+// An API server restarted without its data accepts a watch from a version it has not reached
+// and then stays silent (kube-apiserver does; so does brfed-apiserver), so the cache would keep
+// objects that no longer exist and miss new ones. Two defences:
+//   - a failure with no HTTP answer (connection refused, reset or timed out: the server may
+//     have been replaced) is followed by a list after the backoff, never by a resume;
+//   - any other resume (not the watch right after a list) first checks that the server still
+//     knows the rv: a list not older than it answers 504 ResourceVersionTooLarge on a reset
+//     server (kube::IsResourceVersionTooLarge), and the machine relists at once.
+// A relist drops the vanished objects (their deletes are emitted).
 //
 // Thread-safety: not thread-safe; owned by one informer thread.
 #ifndef BRFED_RUNTIME_WATCHER_H_

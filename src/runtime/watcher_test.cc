@@ -49,7 +49,7 @@ TEST(WatchMachineTest, ListThenWatchFromListVersion) {
   EXPECT_EQ(m.resource_version(), "12");
 }
 
-TEST(WatchMachineTest, BookmarkAdvancesVersionAndDropResumesFromIt) {
+TEST(WatchMachineTest, BookmarkAdvancesVersionAndAnEndResumesFromIt) {
   WatchMachine m(NoJitter());
   SteadyTime t{};
   (void)m.OnList(ListOf({}, "5"), t);
@@ -60,9 +60,10 @@ TEST(WatchMachineTest, BookmarkAdvancesVersionAndDropResumesFromIt) {
   EXPECT_TRUE(m.OnEvent(std::optional<WatchEvent>(), t).empty());
   EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
   EXPECT_EQ(m.Next().resource_version, "20");
-  // A dropped connection: back off, then resume from the same version (no relist).
+  // An error the server answered (an ERROR event): back off, then resume from the same
+  // version (no relist).
   (void)m.OnWatchStarted(Status::Ok(), t);
-  auto outs = m.OnEvent(Status(Code::kUnavailable, "connection reset"), t);
+  auto outs = m.OnEvent(Event(WatchEvent::Type::kError, {{"kind", "Status"}, {"code", 500}}), t);
   ASSERT_EQ(outs.size(), 1u);
   EXPECT_EQ(outs[0].kind, Out::kError);
   EXPECT_TRUE(outs[0].watch_restart);
@@ -71,6 +72,42 @@ TEST(WatchMachineTest, BookmarkAdvancesVersionAndDropResumesFromIt) {
   m.OnWaited();
   EXPECT_EQ(m.Next().kind, Kind::kStartWatch);
   EXPECT_EQ(m.Next().resource_version, "20");
+}
+
+// A failure without any HTTP answer (refused, reset, timed out) may hide a replaced server whose
+// versions have already passed ours, so it is followed by a list, never by a resume: the watch
+// dropped mid-stream, a watch start refused, and a resume's version check refused.
+TEST(WatchMachineTest, AFailureWithoutAnAnswerIsFollowedByAList) {
+  enum class Where { kMidStream, kWatchStart, kVersionCheck };
+  for (Where where : {Where::kMidStream, Where::kWatchStart, Where::kVersionCheck}) {
+    SCOPED_TRACE(static_cast<int>(where));
+    WatchMachine m(NoJitter());
+    SteadyTime t{};
+    (void)m.OnList(ListOf({Obj("a", "3")}, "10"), t);
+    const Status refused(Code::kUnavailable, "Recv failure: Connection reset by peer");
+    std::vector<WatchMachine::Output> outs;
+    if (where == Where::kWatchStart) {
+      outs = m.OnWatchStarted(refused, t);
+    } else {
+      (void)m.OnWatchStarted(Status::Ok(), t);
+      if (where == Where::kMidStream) {
+        outs = m.OnEvent(refused, t);
+      } else {
+        (void)m.OnEvent(std::optional<WatchEvent>(), t);  // a normal end, then a resume
+        ASSERT_TRUE(m.Next().check_version);
+        outs = m.OnWatchStarted(refused, t);
+      }
+    }
+    ASSERT_EQ(outs.size(), 1u);
+    EXPECT_EQ(outs[0].kind, Out::kError);
+    ASSERT_EQ(m.Next().kind, Kind::kWait);
+    m.OnWaited();
+    ASSERT_EQ(m.Next().kind, Kind::kList);
+    outs = m.OnList(ListOf({Obj("b", "2")}, "4"), t);
+    ASSERT_EQ(outs.size(), 1u);
+    EXPECT_TRUE(outs[0].relist);
+    EXPECT_EQ(m.Next().resource_version, "4");
+  }
 }
 
 TEST(WatchMachineTest, GoneRelistsFromHttpStatusAndFromErrorEvent) {
@@ -116,7 +153,7 @@ Status TooLarge() {
   return kube::StatusFromResponse(504, body.dump());
 }
 
-// Every resume (after a normal end or a dropped connection) checks the version first; the
+// Every resume (after a normal end or an answered error) checks the version first; the
 // watch right after a list does not. What the check answers decides what comes next.
 TEST(WatchMachineTest, ResumeChecksTheVersionAndRelistsAfterAReset) {
   // Every failed check is also reported as one error output.
@@ -129,20 +166,21 @@ TEST(WatchMachineTest, ResumeChecksTheVersionAndRelistsAfterAReset) {
       {"still known: watch", Status::Ok(), Kind::kReadEvent},
       {"reset (504 too large): relist at once", TooLarge(), Kind::kList},
       {"too old (410): relist at once", Status(Code::kGone, "too old"), Kind::kList},
-      {"unreachable: back off, then check again", Status(Code::kUnavailable, "refused"),
-       Kind::kWait},
+      {"unavailable (503): back off, then check again",
+       kube::StatusFromResponse(503, "service unavailable"), Kind::kWait},
   };
   for (const Row& row : rows) {
-    for (bool dropped : {false, true}) {
-      SCOPED_TRACE(std::string(row.name) + (dropped ? ", after a drop" : ", after a normal end"));
+    for (bool answered_error : {false, true}) {
+      SCOPED_TRACE(std::string(row.name) +
+                   (answered_error ? ", after an ERROR event" : ", after a normal end"));
       WatchMachine m(NoJitter());
       SteadyTime t{};
       (void)m.OnList(ListOf({Obj("a", "3"), Obj("b", "4")}, "10"), t);
       EXPECT_FALSE(m.Next().check_version);
       (void)m.OnWatchStarted(Status::Ok(), t);
       (void)m.OnEvent(Event(WatchEvent::Type::kModified, Obj("a", "12")), t);
-      if (dropped) {
-        (void)m.OnEvent(Status(Code::kUnavailable, "connection reset"), t);
+      if (answered_error) {
+        (void)m.OnEvent(Event(WatchEvent::Type::kError, {{"kind", "Status"}, {"code", 500}}), t);
         ASSERT_EQ(m.Next().kind, Kind::kWait);
         m.OnWaited();
       } else {

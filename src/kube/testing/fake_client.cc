@@ -71,14 +71,14 @@ Status FakeClient::TakeFailure(const std::string& verb) {
   return s;
 }
 
-void FakeClient::ResetEmpty() {
+void FakeClient::ResetEmpty(Status watch_end) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     objects_.clear();
     history_.clear();
     rv_ = 1;
   }
-  BreakWatches(Status(Code::kUnavailable, "connection reset: the server restarted"));
+  BreakWatches(std::move(watch_end));
 }
 
 void FakeClient::BreakWatches(Status error) {

@@ -53,8 +53,10 @@ class FakeClient final : public Client {
   // Number of calls per verb so far.
   int Calls(const std::string& verb) const;
   // An API server restarted without its data: every object is gone (no watch event says so),
-  // the resourceVersion starts again from 1, and open watches end with a connection error.
-  void ResetEmpty();
+  // the resourceVersion starts again from 1, and open watches end with `watch_end` (by default
+  // a connection error; Ok: a normal end of stream).
+  void ResetEmpty(Status watch_end = Status(Code::kUnavailable,
+                                            "connection reset: the server restarted"));
 
  private:
   struct Stream;
