@@ -14,6 +14,10 @@
 
 namespace brfed::api {
 
+// Put by the API server on an object deleted with `propagationPolicy: Foreground`; the garbage
+// collector removes it once the object's dependents (a member's Jobs) are gone.
+inline constexpr char kForegroundDeletionFinalizer[] = "foregroundDeletion";
+
 // metadata.finalizers contains `finalizer`.
 bool HasFinalizer(const Json& object, std::string_view finalizer);
 

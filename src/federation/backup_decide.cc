@@ -329,10 +329,14 @@ class Decider {
   // is done.
   void Teardown(const std::vector<std::string>& failures, bool all_complete) {
     if (StartStep(backup_step::kTeardown)) AnnounceTeardown(failures);
-    // A vanished initialize member took the pause with it (its Jobs went too): a member still
-    // executing would take its snapshots with GC running, so it is stopped without a grace.
-    const bool stop = !failures.empty() && (Vanished(slots_[0]) || StopGraceOver());
-    if (!SendTeardownToEveryMember(stop)) return;
+    // After a failure, a member other than the initialize one that still executes without
+    // snapshots is stopped as soon as it has teardown: its execute Job keeps running after
+    // teardown (contract b.6) and would take its snapshots after GC resumes (chaos seed 4029,
+    // with the 10 s grace it had before). The initialize member gets the grace, since teardown
+    // may still end it with its status; a vanished one took the pause with it.
+    const bool failed = !failures.empty();
+    const bool stop_init = failed && (Vanished(slots_[0]) || StopGraceOver());
+    if (!SendTeardownToEveryMember(stop_init, failed)) return;
     EndStep(backup_step::kTeardown);
     RecordTimeTaken();
     std::vector<std::string> problems = failures;
@@ -371,11 +375,11 @@ class Decider {
   }
 
   // Sends teardown (and resumeGcSchedule to the initialize member) to every unfinished member;
-  // with `stop`, a member that already has teardown but neither failed nor created its
-  // snapshots is deleted (foreground): that releases GC at once when it is the initialize
-  // member, and stops one that would otherwise take its snapshots after the pause. True once
-  // every member is done.
-  bool SendTeardownToEveryMember(bool stop) {
+  // with `stop_init` (the initialize member) or `stop_others` (the rest), a member that already
+  // has teardown but neither failed nor created its snapshots is deleted (foreground): that
+  // releases GC at once when it is the initialize member, and stops one that would otherwise
+  // take its snapshots after the pause. True once every member is done.
+  bool SendTeardownToEveryMember(bool stop_init, bool stop_others) {
     bool all_done = true;
     for (Slot& s : slots_) {
       if (!s.view->reachable) {
@@ -386,6 +390,7 @@ class Decider {
       if (api::IsMemberTerminal(*s.member)) continue;
       all_done = false;
       if (!SendTeardown(s)) {
+        const bool stop = s.is_init ? stop_init : stop_others;
         if (stop && StillRunningWithoutSnapshots(*s.member)) StopMember(s, "the backup failed");
         continue;
       }
@@ -430,7 +435,7 @@ class Decider {
   void StopAfterFailure() {
     if (api::ConditionReason(status_, vbc::kFailed) != kReasonPauseBudgetExceeded) return;
     MirrorMembers();
-    if (SendTeardownToEveryMember(true)) EndStep(backup_step::kTeardown);
+    if (SendTeardownToEveryMember(true, true)) EndStep(backup_step::kTeardown);
   }
 
   // ---- the GC-pause budget ----------------------------------------------------------------
@@ -527,7 +532,7 @@ class Decider {
     AddEvent("Warning", "Failed", message);
     decision_.finished_phase = "Failed";
     decision_.pause_budget_exceeded = true;
-    if (SendTeardownToEveryMember(true)) EndStep(backup_step::kTeardown);
+    if (SendTeardownToEveryMember(true, true)) EndStep(backup_step::kTeardown);
   }
 
   // Teardown (and resumeGcSchedule to the initialize member) unless the member has both;

@@ -1321,8 +1321,10 @@ TEST(BackupDecideTest, NoBudgetOnceEverySnapshotIsCreated) {
   EXPECT_EQ(w.phase(), "SnapshotsCreated") << DumpJson(w.status());
 }
 
-// Issue 18, findings 2 and 3: after a failure the initialize member is deleted (foreground) when
-// teardown has not released GC within the grace, and so is a member hung in execute.
+// Issue 18, findings 2 and 3: after a failure a member still executing without snapshots is
+// deleted (foreground) once it has teardown, so that it takes none after GC resumes (chaos seed
+// 4029), and the initialize member is deleted when teardown has not released GC within the
+// grace.
 TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) {
   World w(NewVolumeBackup());
   RunToExecute(w);
@@ -1330,14 +1332,19 @@ TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) 
   w.Step();
   EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
   EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
-  w.now_ += seconds(9);
+  EXPECT_EQ(api::MemberFederalPhase(w.member("b")), "teardown");
+  EXPECT_TRUE(w.deletes_.empty()) << "teardown first";
   BackupDecision d = w.Step();
-  EXPECT_TRUE(w.deletes_.empty()) << "within the grace, teardown may still end them";
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b"})) << "no grace for an execute member";
+  w.now_ += seconds(9);
+  d = w.Step();
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b"}))
+      << "within the grace, teardown may still end the initialize member";
   ASSERT_TRUE(d.requeue_after.has_value());
   EXPECT_LE(*d.requeue_after, seconds(1));
   w.now_ += seconds(1);
   d = w.Step();
-  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b", "a"}));
   for (const auto& a : d.actions) {
     if (a.kind == Kind::kDeleteMember) {
       EXPECT_EQ(a.propagation_policy, "Foreground");

@@ -15,14 +15,14 @@
 #include <optional>
 #include <string>
 
+#include "api/metadata.h"
 #include "sim/conditions.h"
 #include "sim/model.h"
 
 namespace brfed::sim {
 
 inline constexpr char kBackupProtectionFinalizer[] = "tidb.pingcap.com/backup-protection";
-// Put by the API server on an object deleted with `propagationPolicy: Foreground`.
-inline constexpr char kForegroundDeletionFinalizer[] = "foregroundDeletion";
+using api::kForegroundDeletionFinalizer;
 inline constexpr char kTikvVolumesReadyAnnotation[] = "tidb.pingcap.com/tikv-volumes-ready";
 
 struct StepOutput {
