@@ -3,9 +3,11 @@
 # bench/results/chaos/<backend>[-long]-seeds-<first>-<last>.json: runs, faults by kind,
 # violations (each with its seed), longest pause against its bound, and every run's figures.
 # bench/chaos_totals.py sums every such file per backend.
-# Usage: bench/chaos.sh N [--kube] [--long] [--first SEED]
+# Usage: bench/chaos.sh N [--kube] [--long] [--budget MS] [--first SEED]
 #   --kube   real kube-apiservers (brfed-kube-testenv) instead of brfed-apiserver
 #   --long   the issue's partitions: data planes frozen 5-60 s (default here: 1-3 s, as CI)
+#   --budget the manager's --gc-pause-budget in ms (default: the manager's 5 m, which no run
+#            reaches), so that backups fail with PauseBudgetExceeded under the faults
 #   --first  the first seed (default 1000, away from CI's 1..10)
 # Uses the test build build/asan, and builds chaos_test there first. BRFED_CHAOS_BUILD_DIR=DIR
 # uses a build made beforehand instead and never rebuilds it, so that batches can run while the
@@ -15,7 +17,7 @@
 # Exit 1 when a run found a violation.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { echo "usage: bench/chaos.sh N [--kube] [--long] [--first SEED]" >&2; exit 2; }
+usage() { echo "usage: bench/chaos.sh N [--kube] [--long] [--budget MS] [--first SEED]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 n="$1"; shift
 [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || usage
@@ -26,6 +28,8 @@ while [ $# -gt 0 ]; do
     --kube) backend=kube ;;
     --long) export BRFED_CHAOS_FREEZE_MS="${BRFED_CHAOS_FREEZE_MS:-5000-60000}"
             export BRFED_CHAOS_RUN_MS="${BRFED_CHAOS_RUN_MS:-60000}" ;;
+    --budget) shift; [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]] || usage
+              export BRFED_CHAOS_GC_PAUSE_BUDGET_MS="$1" ;;
     --first) shift; [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]] || usage; first="$1" ;;
     *) usage ;;
   esac
@@ -45,6 +49,7 @@ out="$root/bench/results/chaos"
 mkdir -p "$out"
 suffix=""
 [ -n "${BRFED_CHAOS_FREEZE_MS:-}" ] && suffix="-long"
+[ -n "${BRFED_CHAOS_GC_PAUSE_BUDGET_MS:-}" ] && suffix="$suffix-budget"
 json="$out/$backend$suffix-seeds-$first-$((first + n - 1)).json"
 start=$SECONDS
 status=0
