@@ -405,6 +405,19 @@ class Env {
     return {{"gc_pause", Stats(whole)}, {"control_plane", Stats(share)}};
   }
 
+  // CPU seconds used so far by each kind of process (utime + stime from /proc): the manager,
+  // the simulator, the control-plane API server and the data-plane API servers together.
+  std::map<std::string, double> CpuSeconds() const {
+    auto cpu = [](const Process* p) { return p ? ReadProc(p->pid()).cpu_seconds : 0.0; };
+    std::map<std::string, double> out = {
+        {"manager", cpu(manager_.get())},
+        {"simulator", cpu(sim_.get())},
+        {"control_plane_api_server", cpu(control_plane_->process.get())},
+        {"data_plane_api_servers", 0.0}};
+    for (const auto& dp : data_planes_) out["data_plane_api_servers"] += cpu(dp->process.get());
+    return out;
+  }
+
   // max(VmHWM, VmRSS) of the running manager, MiB.
   double ManagerPeakRssMib() const {
     if (!manager_) return 0;
@@ -1059,10 +1072,16 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
   env.StartManager("manager");
   auto start = SteadyClock::now();
   const int64_t from_us = NowMicros();
+  const std::map<std::string, double> cpu_before = env.CpuSeconds();
   Json phases = Json::object();
   std::vector<std::string> names =
       RunBackups(env, "hop-", ctx.backups, ctx.batch, ctx.BatchDeadline(120s), phases);
   const double backup_seconds = Seconds(SteadyClock::now() - start);
+  Json cpu_ms_per_vb = Json::object();  // where the machine's time went, per VolumeBackup
+  for (const auto& [process, seconds] : env.CpuSeconds()) {
+    cpu_ms_per_vb[process] =
+        std::round((seconds - cpu_before.at(process)) * 1e3 / names.size() * 10) / 10;
+  }
   const int64_t to_us = NowMicros();
   const double rss_mib = env.ManagerPeakRssMib();
   const std::string metrics = env.ManagerMetrics();
@@ -1110,6 +1129,7 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
       {"manager_request_conflicts", requests["conflicts"]},
       {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
       {"status_writes_per_volume_backup_by_cause", writes_by_cause},
+      {"cpu_ms_per_volume_backup", cpu_ms_per_vb},
       {"simulator_check", check}};
   result["target"] = {{"hop_p99_ms", 50}};
   result["go_original"] = GoHops(kBackupHopNames);

@@ -41,6 +41,17 @@ Result<ClusterEndpoint> ParseClusterFlag(std::string_view flag) {
   return ep;
 }
 
+Result<kube::RestConfig> ClusterClientConfig(const ClusterEndpoint& endpoint) {
+  auto config = kube::ResolveRestConfig(endpoint.kubeconfig, endpoint.context);
+  if (!config.ok()) {
+    return Status(config.status().code(),
+                  "cluster " + endpoint.name + ": " + config.status().message());
+  }
+  config->user_agent = std::string("tidb-operator-sim/") + Version();
+  config->qps = 0;  // no client-side rate limit (see the header)
+  return config;
+}
+
 namespace {
 
 struct ClusterRuntime {
@@ -172,12 +183,8 @@ Status EnsureTidbCluster(kube::Client& client, const std::string& cluster,
 // A client for one cluster, its TidbCluster, and (not yet started) informers.
 Result<std::unique_ptr<ClusterRuntime>> ConnectCluster(const ClusterEndpoint& ep,
                                                        const ClusterTopology& topo) {
-  auto config = kube::ResolveRestConfig(ep.kubeconfig, ep.context);
-  if (!config.ok()) {
-    return Status(config.status().code(), "cluster " + ep.name + ": " + config.status().message());
-  }
-  config->user_agent = std::string("tidb-operator-sim/") + Version();
-  auto client = kube::NewClient(*config);
+  BRFED_ASSIGN_OR_RETURN(kube::RestConfig config, ClusterClientConfig(ep));
+  auto client = kube::NewClient(config);
   if (!client.ok()) {
     return Status(client.status().code(), "cluster " + ep.name + ": " + client.status().message());
   }
