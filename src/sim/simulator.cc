@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <map>
@@ -95,6 +96,11 @@ class Simulator::Impl {
   void Enqueue(const std::string& key, Duration delay);
   void EnqueueAll();
   void Worker(size_t index);
+  // Moves the keys of cluster `index` that are due into `ready` (once each), waiting until one
+  // is when `ready` is empty; false once stopping.
+  bool TakeDue(size_t index, std::vector<std::string>& ready);
+  // Whether the member behind a queue key may end a GC pause (steps.h).
+  bool MayEndPause(const std::string& key);
   void Ticker();  // PD keep-alive and TTL expiry, once a second
   void Reconcile(const std::string& key);
   // One step of a member and its writes; true when it wrote and the member steps again. Called
@@ -318,33 +324,51 @@ void Simulator::Impl::EnqueueAll() {
   }
 }
 
-void Simulator::Impl::Worker(size_t index) {
-  while (true) {
-    std::vector<std::string> ready;
-    {
-      std::unique_lock<std::mutex> lock(qmu_);
-      while (!stopping_) {
-        SteadyTime now = clock_->Steady();
-        std::optional<SteadyTime> wake;
-        for (auto it = due_[index].begin(); it != due_[index].end();) {
-          if (it->second <= now) {
-            ready.push_back(it->first);
-            it = due_[index].erase(it);
-          } else {
-            wake = std::min(wake.value_or(it->second), it->second);
-            ++it;
-          }
+bool Simulator::Impl::TakeDue(size_t index, std::vector<std::string>& ready) {
+  std::unique_lock<std::mutex> lock(qmu_);
+  while (!stopping_) {
+    SteadyTime now = clock_->Steady();
+    std::optional<SteadyTime> wake;
+    for (auto it = due_[index].begin(); it != due_[index].end();) {
+      if (it->second <= now) {
+        if (std::find(ready.begin(), ready.end(), it->first) == ready.end()) {
+          ready.push_back(it->first);
         }
-        if (!ready.empty()) break;
-        if (wake) {
-          qcv_.wait_for(lock, *wake - now);
-        } else {
-          qcv_.wait(lock);
-        }
+        it = due_[index].erase(it);
+      } else {
+        wake = std::min(wake.value_or(it->second), it->second);
+        ++it;
       }
-      if (stopping_) return;
     }
-    for (const std::string& key : ready) Reconcile(key);
+    if (!ready.empty()) return true;
+    if (wake) {
+      qcv_.wait_for(lock, *wake - now);
+    } else {
+      qcv_.wait(lock);
+    }
+  }
+  return false;
+}
+
+bool Simulator::Impl::MayEndPause(const std::string& key) {
+  size_t bar1 = key.find('|');
+  if (key[bar1 + 1] != 'B') return false;
+  auto cached = clusters_[std::stoul(key.substr(0, bar1))]->backups->cache().Get(
+      ObjectKey::Parse(key.substr(bar1 + 3)));
+  return cached != nullptr && sim::MayEndPause(*cached);
+}
+
+void Simulator::Impl::Worker(size_t index) {
+  std::vector<std::string> ready;  // due, in the order they became due; not yet stepped
+  while (TakeDue(index, ready)) {
+    // One member at a time, looking again for newly due ones after each: a member that may
+    // end a GC pause goes before the others (steps.h, MayEndPause).
+    auto next = std::find_if(ready.begin(), ready.end(),
+                             [this](const std::string& key) { return MayEndPause(key); });
+    if (next == ready.end()) next = ready.begin();
+    const std::string key = *next;
+    ready.erase(next);
+    Reconcile(key);
   }
 }
 
