@@ -66,6 +66,18 @@ struct ClusterRuntime {
   std::optional<bool> restore_status_subresource;
 };
 
+// A member's queue key "<cluster index>|<B or R>|<namespace>/<name>", taken apart.
+struct QueueKey {
+  size_t index;
+  bool backup;  // B; R = a Restore
+  ObjectKey object;
+};
+QueueKey ParseQueueKey(const std::string& key) {
+  const size_t bar = key.find('|');
+  return {std::stoul(key.substr(0, bar)), key[bar + 1] == 'B',
+          ObjectKey::Parse(key.substr(bar + 3))};
+}
+
 // Kubernetes resourceVersions are opaque, but every server we meet uses integers; an
 // unparsable version never counts as newer.
 uint64_t RvOf(const Json& obj) {
@@ -351,10 +363,9 @@ bool Simulator::Impl::TakeDue(size_t index, std::vector<std::string>& ready) {
 }
 
 bool Simulator::Impl::MayEndPause(const std::string& key) {
-  size_t bar1 = key.find('|');
-  if (key[bar1 + 1] != 'B') return false;
-  auto cached = clusters_[std::stoul(key.substr(0, bar1))]->backups->cache().Get(
-      ObjectKey::Parse(key.substr(bar1 + 3)));
+  const auto [index, backup, object_key] = ParseQueueKey(key);
+  if (!backup || index >= clusters_.size()) return false;
+  auto cached = clusters_[index]->backups->cache().Get(object_key);
   return cached != nullptr && sim::MayEndPause(*cached);
 }
 
@@ -549,10 +560,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
 }
 
 void Simulator::Impl::Reconcile(const std::string& key) {
-  size_t bar1 = key.find('|');
-  size_t index = std::stoul(key.substr(0, bar1));
-  bool backup = key[bar1 + 1] == 'B';
-  const ObjectKey object_key = ObjectKey::Parse(key.substr(bar1 + 3));
+  const auto [index, backup, object_key] = ParseQueueKey(key);
   if (index >= clusters_.size()) return;
   ClusterRuntime& c = *clusters_[index];
   runtime::Informer& inf = backup ? *c.backups : *c.restores;
