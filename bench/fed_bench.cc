@@ -405,6 +405,19 @@ class Env {
     return {{"gc_pause", Stats(whole)}, {"control_plane", Stats(share)}};
   }
 
+  // CPU seconds used so far by each kind of process (utime + stime from /proc): the manager,
+  // the simulator, the control-plane API server and the data-plane API servers together.
+  std::map<std::string, double> CpuSeconds() const {
+    auto cpu = [](const Process* p) { return p ? ReadProc(p->pid()).cpu_seconds : 0.0; };
+    std::map<std::string, double> out = {
+        {"manager", cpu(manager_.get())},
+        {"simulator", cpu(sim_.get())},
+        {"control_plane_api_server", cpu(control_plane_->process.get())},
+        {"data_plane_api_servers", 0.0}};
+    for (const auto& dp : data_planes_) out["data_plane_api_servers"] += cpu(dp->process.get());
+    return out;
+  }
+
   // max(VmHWM, VmRSS) of the running manager, MiB.
   double ManagerPeakRssMib() const {
     if (!manager_) return 0;
@@ -492,8 +505,12 @@ class Audit {
         if (slot == 0) slot = WallMicros(JsonStringAt(e, {"wall"}));
       } else if (event == "pd_pause") {
         pauses_[JsonStringAt(e, {"holder"})].first = JsonIntAt(e, {"mono_ns"});
+        pause_walls_[MemberOfHolder(JsonStringAt(e, {"holder"}))].first =
+            WallMicros(JsonStringAt(e, {"wall"}));
       } else if (event == "pd_resume" || event == "pd_pause_expired") {
         pauses_[JsonStringAt(e, {"holder"})].second = JsonIntAt(e, {"mono_ns"});
+        pause_walls_[MemberOfHolder(JsonStringAt(e, {"holder"}))].second =
+            WallMicros(JsonStringAt(e, {"wall"}));
         if (event == "pd_pause_expired") ++pause_expiries_;
       }
     }
@@ -567,16 +584,63 @@ class Audit {
     return ((executed - initialized) + (resumed - snapshots)) / 1000.0;
   }
 
+  // Where one backup's pause went (ms), from its start to its end: the marks are the
+  // simulator's pd_pause, the init member's Initialized write, the manager's last execute
+  // write, the last data plane's first simulator write after it (the simulator saw it), the
+  // last SnapshotsCreated write, the manager's resumeGcSchedule write, and the simulator's
+  // pd_resume. Every mark is a wall time on this machine (API servers' audit time of a write,
+  // the simulator's audit time of a PD event). Empty when a mark is missing.
+  std::vector<double> PauseSegmentsMs(const std::vector<std::string>& clusters,
+                                      const std::string& member) const {
+    auto walls = pause_walls_.find(member);
+    if (walls == pause_walls_.end() || walls->second.first <= 0 || walls->second.second <= 0) {
+      return {};
+    }
+    const int64_t initialized = ConditionWrite(clusters.front(), member, "VolumeBackupInitialized");
+    if (initialized < 0) return {};
+    int64_t executed = -1, seen = -1;
+    for (const auto& c : clusters) {
+      const int64_t t = NextManagerWrite({c}, member, initialized);
+      if (t < 0) return {};
+      executed = std::max(executed, t);
+      const int64_t s = NextSimWrite(c, member, t);
+      if (s < 0) return {};
+      seen = std::max(seen, s);
+    }
+    const int64_t snapshots = LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated");
+    if (snapshots < 0) return {};
+    const int64_t resumed = NextManagerWrite({clusters.front()}, member, snapshots);
+    if (resumed < 0) return {};
+    const int64_t marks[] = {walls->second.first, initialized, executed, seen, snapshots, resumed,
+                             walls->second.second};
+    std::vector<double> out;
+    for (size_t i = 1; i < std::size(marks); ++i) out.push_back((marks[i] - marks[i - 1]) / 1e3);
+    return out;
+  }
+
+  // First simulator write on `object` in data plane `server` after `after_us`; -1 if none.
+  int64_t NextSimWrite(const std::string& server, const std::string& object,
+                       int64_t after_us) const {
+    auto it = sim_writes_.find(server + "/" + object);
+    if (it == sim_writes_.end()) return -1;
+    for (const auto& w : it->second) {
+      if (w.us > after_us) return w.us;
+    }
+    return -1;
+  }
+
+  // The API servers' own time (audit latency_ms) of every successful write by the simulator
+  // and by the manager in the data planes and the control plane.
+  Json WriteLatencies() const {
+    return {{"simulator_writes", Stats(sim_write_ms_)},
+            {"manager_writes", Stats(manager_write_ms_)}};
+  }
+
   // Pause lengths (ms) of the holders whose member name is in `members`.
   std::vector<double> PauseLengths(const std::set<std::string>& members) const {
     std::vector<double> out;
     for (const auto& [holder, span] : pauses_) {
-      // holder = <cluster>/<namespace>/<name>/<uid>#init
-      std::vector<std::string> parts;
-      std::stringstream in(holder);
-      std::string part;
-      while (std::getline(in, part, '/')) parts.push_back(part);
-      if (parts.size() < 3 || members.count(parts[2]) == 0) continue;
+      if (members.count(MemberOfHolder(holder)) == 0) continue;
       if (span.first > 0 && span.second > 0) out.push_back((span.second - span.first) / 1e6);
     }
     return out;
@@ -620,6 +684,15 @@ class Audit {
     std::string server, verb, resource, subresource;
     int code;
   };
+  // The member name of a PD pause holder "<cluster>/<namespace>/<name>/<uid>#init"; "" when
+  // it has another shape.
+  static std::string MemberOfHolder(const std::string& holder) {
+    std::vector<std::string> parts;
+    std::stringstream in(holder);
+    std::string part;
+    while (std::getline(in, part, '/')) parts.push_back(part);
+    return parts.size() < 3 ? "" : parts[2];
+  }
   static inline const std::set<std::string> kWrites = {"create", "update", "patch", "delete"};
   static void SortByTime(std::vector<Write>& list) {
     std::stable_sort(list.begin(), list.end(),
@@ -631,6 +704,7 @@ class Audit {
     int64_t us = -1;
     std::string agent, verb, resource, subresource, name;
     int code = 0;
+    double latency_ms = -1;  // brfed-apiserver only
   };
   static std::optional<Line> Normalize(const Json& j) {
     Line l;
@@ -652,6 +726,9 @@ class Audit {
     l.subresource = JsonStringAt(j, {"subresource"});
     l.name = JsonStringAt(j, {"name"});
     l.code = static_cast<int>(JsonIntAt(j, {"code"}));
+    if (const Json* ms = JsonAt(j, {"latency_ms"}); ms != nullptr && ms->is_number()) {
+      l.latency_ms = ms->get<double>();
+    }
     return l;
   }
 
@@ -671,6 +748,9 @@ class Audit {
       std::string key = server + "/" + line->name;
       if (manager) manager_writes_[key].push_back({us, verb});
       if (sim) sim_writes_[key].push_back({us, verb});
+      if (line->latency_ms >= 0 && (manager || sim)) {
+        (manager ? manager_write_ms_ : sim_write_ms_).push_back(line->latency_ms);
+      }
     }
   }
 
@@ -678,6 +758,8 @@ class Audit {
   std::map<std::string, std::vector<Write>> sim_writes_;
   std::map<std::string, std::map<std::string, int64_t>> conditions_;  // "<cluster>/<member>"
   std::map<std::string, std::pair<int64_t, int64_t>> pauses_;         // holder -> mono ns
+  std::map<std::string, std::pair<int64_t, int64_t>> pause_walls_;    // member name -> wall us
+  std::vector<double> sim_write_ms_, manager_write_ms_;
   std::vector<Request> manager_requests_;
   int pause_expiries_ = 0;
 };
@@ -830,6 +912,19 @@ struct Context {
   }
 };
 
+// The segments of Audit::PauseSegmentsMs, in order, and whose work each one is.
+struct PauseSegment {
+  const char* name;
+  const char* by;
+};
+const std::vector<PauseSegment> kPauseSegments = {
+    {"pd_pause_to_initialized_write", "simulator"},
+    {"initialized_to_last_execute_write", "manager"},
+    {"last_execute_write_to_last_data_plane_reacting", "simulator"},
+    {"last_data_plane_reacting_to_last_snapshots_created", "simulator"},
+    {"last_snapshots_created_to_resume_gc_write", "manager"},
+    {"resume_gc_write_to_pd_resume", "simulator"}};
+
 // Issue 16's figures of one run: the pause from three sides (the API servers' audit logs, the
 // manager's status.steps[], the simulator's PD) and what the manager's writes cost.
 Json PauseAndCost(const Audit& audit, const std::vector<std::string>& clusters,
@@ -837,10 +932,20 @@ Json PauseAndCost(const Audit& audit, const std::vector<std::string>& clusters,
                   const Json& requests, double rss_mib) {
   std::vector<double> shares;
   std::set<std::string> members;
+  std::vector<std::vector<double>> segments(kPauseSegments.size());
   for (const auto& vb : backups) {
     members.insert("fed-" + vb);
     const double share = audit.ControlPlaneShareMs(clusters, "fed-" + vb);
     if (share >= 0) shares.push_back(share);
+    const std::vector<double> s = audit.PauseSegmentsMs(clusters, "fed-" + vb);
+    for (size_t i = 0; i < s.size() && i < segments.size(); ++i) segments[i].push_back(s[i]);
+  }
+  Json breakdown = Json::array();
+  for (size_t i = 0; i < kPauseSegments.size(); ++i) {
+    Json seg = Stats(segments[i]);
+    seg["segment"] = kPauseSegments[i].name;
+    seg["by"] = kPauseSegments[i].by;
+    breakdown.push_back(seg);
   }
   const long writes = requests["writes"].get<long>();
   const long conflicts = requests["conflicts"].get<long>();
@@ -850,6 +955,8 @@ Json PauseAndCost(const Audit& audit, const std::vector<std::string>& clusters,
   return {{"control_plane_share_audit", Stats(shares)},
           {"manager_view", manager_view},
           {"whole_pause", Stats(audit.PauseLengths(members))},
+          {"pause_segments", breakdown},
+          {"api_server_write_latency", audit.WriteLatencies()},
           {"status_writes_per_volume_backup",
            per_vb(requests["volume_backup_status_writes"].get<long>())},
           {"manager_writes", writes},
@@ -965,10 +1072,16 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
   env.StartManager("manager");
   auto start = SteadyClock::now();
   const int64_t from_us = NowMicros();
+  const std::map<std::string, double> cpu_before = env.CpuSeconds();
   Json phases = Json::object();
   std::vector<std::string> names =
       RunBackups(env, "hop-", ctx.backups, ctx.batch, ctx.BatchDeadline(120s), phases);
   const double backup_seconds = Seconds(SteadyClock::now() - start);
+  Json cpu_ms_per_vb = Json::object();  // where the machine's time went, per VolumeBackup
+  for (const auto& [process, seconds] : env.CpuSeconds()) {
+    cpu_ms_per_vb[process] =
+        std::round((seconds - cpu_before.at(process)) * 1e3 / names.size() * 10) / 10;
+  }
   const int64_t to_us = NowMicros();
   const double rss_mib = env.ManagerPeakRssMib();
   const std::string metrics = env.ManagerMetrics();
@@ -1016,6 +1129,7 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
       {"manager_request_conflicts", requests["conflicts"]},
       {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
       {"status_writes_per_volume_backup_by_cause", writes_by_cause},
+      {"cpu_ms_per_volume_backup", cpu_ms_per_vb},
       {"simulator_check", check}};
   result["target"] = {{"hop_p99_ms", 50}};
   result["go_original"] = GoHops(kBackupHopNames);

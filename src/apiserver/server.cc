@@ -822,7 +822,13 @@ void ApiServer::Impl::HandleGet(ResourceCall& call) {
       call.res.set_header("Retry-After", "1");
       return SendJson(call.res, 504, *too_large);
     }
-    return Finish(call, store->List(call.target, call.filter), 200);
+    if (call.table) return Finish(call, store->List(call.target, call.filter), 200);
+    Result<Store::ListBody> list = store->ListText(call.target, call.filter);
+    if (!list.ok()) return SendError(call.res, list.status(), call.route);
+    call.audit.resource_version = list->resource_version;
+    call.res.status = 200;
+    call.res.set_content(std::move(list->json), "application/json");
+    return;
   }
   Finish(call, store->Get(call.target), 200);
 }

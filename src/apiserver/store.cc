@@ -213,6 +213,7 @@ void Store::Apply(const Json& record) {
   uint64_t rv = std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0"));
   rv_ = std::max(rv_, rv);
   ResourceData& data = data_[id];
+  data.texts.erase(key);
   if (op == "put") {
     data.objects[key] = obj;
     if (id == kCrdId) {
@@ -373,14 +374,43 @@ Result<Json> Store::List(const Target& target, const ListOptions& options) {
   Json items = Json::array();
   auto& data = data_[target.resource->Id()];
   for (const auto& [key, obj] : data.objects) {
-    if (!target.ns.empty() && key.ns != target.ns) continue;
-    if (!options.labels.Matches(obj) || !options.fields.Matches(obj)) continue;
-    items.push_back(Output(target, obj));
+    if (Selected(target, options, key, obj)) items.push_back(Output(target, obj));
   }
   return Json{{"kind", target.resource->list_kind},
               {"apiVersion", target.resource->ApiVersion(target.version)},
               {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
               {"items", std::move(items)}};
+}
+
+Result<Store::ListBody> Store::ListText(const Target& target, const ListOptions& options) {
+  std::lock_guard lock(mu_);
+  auto& data = data_[target.resource->Id()];
+  const std::string api_version = target.resource->ApiVersion(target.version);
+  ListBody body;
+  body.resource_version = std::to_string(rv_);
+  // The keys in the order a Json object prints them, so the bytes are List's.
+  body.json = "{\"apiVersion\":" + DumpJson(Json(api_version)) + ",\"items\":[";
+  bool first = true;
+  for (const auto& [key, obj] : data.objects) {
+    if (!Selected(target, options, key, obj)) continue;
+    auto& [version, text] = data.texts[key];
+    if (text.empty() || version != api_version) {
+      version = api_version;
+      text = DumpJson(Output(target, obj));
+    }
+    if (!first) body.json += ',';
+    first = false;
+    body.json += text;
+  }
+  body.json += "],\"kind\":" + DumpJson(Json(target.resource->list_kind)) +
+               ",\"metadata\":{\"resourceVersion\":" + DumpJson(Json(body.resource_version)) + "}}";
+  return body;
+}
+
+bool Store::Selected(const Target& target, const ListOptions& options, const Key& key,
+                     const Json& stored) {
+  if (!target.ns.empty() && key.ns != target.ns) return false;
+  return options.labels.Matches(stored) && options.fields.Matches(stored);
 }
 
 Result<Json> Store::Create(const Target& target, Json object, const WriteOptions& options) {

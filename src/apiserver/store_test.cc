@@ -227,6 +227,41 @@ TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
   EXPECT_EQ(ev->type, "DELETED");
 }
 
+// ListText is List's document as text, and follows writes: the text kept for an object is
+// dropped when the object changes or goes.
+TEST_F(StoreTest, ListTextIsTheListsJsonAndFollowsWrites) {
+  Json a = Widget("a", 1);
+  a["metadata"]["labels"] = {{"app", "x"}};
+  store_.Create(Widgets(), a, {}).value();
+  store_.Create(Widgets(), Widget("b", 2), {}).value();
+  ListOptions everything;
+  ListOptions only_x;
+  only_x.labels = *LabelSelector::Parse("app=x");
+  Target other_ns = Widgets();
+  other_ns.ns = "elsewhere";
+  auto expect_same = [&](const Target& t, const ListOptions& o, size_t items) {
+    Result<Json> list = store_.List(t, o);
+    Result<Store::ListBody> text = store_.ListText(t, o);
+    ASSERT_TRUE(list.ok() && text.ok());
+    EXPECT_EQ(text->json, DumpJson(*list));
+    EXPECT_EQ(text->resource_version, JsonStringAt(*list, {"metadata", "resourceVersion"}));
+    EXPECT_EQ((*list)["items"].size(), items);
+  };
+  expect_same(Widgets(), everything, 2);
+  expect_same(Widgets(), only_x, 1);
+  expect_same(other_ns, everything, 0);
+  expect_same(Widgets(), everything, 2);  // from the kept texts this time
+
+  Json b = store_.Get(Widgets("b")).value();
+  b["spec"]["size"] = 7;
+  ASSERT_TRUE(store_.Update(Widgets("b"), b, {}).ok());
+  expect_same(Widgets(), everything, 2);
+  EXPECT_NE(store_.ListText(Widgets(), everything)->json.find("\"size\":7"), std::string::npos);
+  ASSERT_TRUE(store_.Delete(Widgets("a"), {}).ok());
+  expect_same(Widgets(), everything, 1);
+  expect_same(Widgets(), only_x, 0);
+}
+
 // A watch list (sendInitialEvents): the current state, a BOOKMARK at the store's resourceVersion
 // that ends it, then changes; a resourceVersion older than the history is no obstacle.
 TEST_F(StoreTest, InitialEventsEndWithABookmarkThenChangesFollow) {

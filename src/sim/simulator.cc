@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <map>
@@ -41,6 +42,17 @@ Result<ClusterEndpoint> ParseClusterFlag(std::string_view flag) {
   return ep;
 }
 
+Result<kube::RestConfig> ClusterClientConfig(const ClusterEndpoint& endpoint) {
+  auto config = kube::ResolveRestConfig(endpoint.kubeconfig, endpoint.context);
+  if (!config.ok()) {
+    return Status(config.status().code(),
+                  "cluster " + endpoint.name + ": " + config.status().message());
+  }
+  config->user_agent = std::string("tidb-operator-sim/") + Version();
+  config->qps = 0;  // no client-side rate limit (see the header)
+  return config;
+}
+
 namespace {
 
 struct ClusterRuntime {
@@ -53,6 +65,18 @@ struct ClusterRuntime {
   std::optional<bool> backup_status_subresource;
   std::optional<bool> restore_status_subresource;
 };
+
+// A member's queue key "<cluster index>|<B or R>|<namespace>/<name>", taken apart.
+struct QueueKey {
+  size_t index;
+  bool backup;  // B; R = a Restore
+  ObjectKey object;
+};
+QueueKey ParseQueueKey(const std::string& key) {
+  const size_t bar = key.find('|');
+  return {std::stoul(key.substr(0, bar)), key[bar + 1] == 'B',
+          ObjectKey::Parse(key.substr(bar + 3))};
+}
 
 // Kubernetes resourceVersions are opaque, but every server we meet uses integers; an
 // unparsable version never counts as newer.
@@ -84,6 +108,11 @@ class Simulator::Impl {
   void Enqueue(const std::string& key, Duration delay);
   void EnqueueAll();
   void Worker(size_t index);
+  // Moves the keys of cluster `index` that are due into `ready` (once each), waiting until one
+  // is when `ready` is empty; false once stopping.
+  bool TakeDue(size_t index, std::vector<std::string>& ready);
+  // Whether the member behind a queue key may end a GC pause (steps.h).
+  bool MayEndPause(const std::string& key);
   void Ticker();  // PD keep-alive and TTL expiry, once a second
   void Reconcile(const std::string& key);
   // One step of a member and its writes; true when it wrote and the member steps again. Called
@@ -172,12 +201,8 @@ Status EnsureTidbCluster(kube::Client& client, const std::string& cluster,
 // A client for one cluster, its TidbCluster, and (not yet started) informers.
 Result<std::unique_ptr<ClusterRuntime>> ConnectCluster(const ClusterEndpoint& ep,
                                                        const ClusterTopology& topo) {
-  auto config = kube::ResolveRestConfig(ep.kubeconfig, ep.context);
-  if (!config.ok()) {
-    return Status(config.status().code(), "cluster " + ep.name + ": " + config.status().message());
-  }
-  config->user_agent = std::string("tidb-operator-sim/") + Version();
-  auto client = kube::NewClient(*config);
+  BRFED_ASSIGN_OR_RETURN(kube::RestConfig config, ClusterClientConfig(ep));
+  auto client = kube::NewClient(config);
   if (!client.ok()) {
     return Status(client.status().code(), "cluster " + ep.name + ": " + client.status().message());
   }
@@ -311,33 +336,50 @@ void Simulator::Impl::EnqueueAll() {
   }
 }
 
-void Simulator::Impl::Worker(size_t index) {
-  while (true) {
-    std::vector<std::string> ready;
-    {
-      std::unique_lock<std::mutex> lock(qmu_);
-      while (!stopping_) {
-        SteadyTime now = clock_->Steady();
-        std::optional<SteadyTime> wake;
-        for (auto it = due_[index].begin(); it != due_[index].end();) {
-          if (it->second <= now) {
-            ready.push_back(it->first);
-            it = due_[index].erase(it);
-          } else {
-            wake = std::min(wake.value_or(it->second), it->second);
-            ++it;
-          }
+bool Simulator::Impl::TakeDue(size_t index, std::vector<std::string>& ready) {
+  std::unique_lock<std::mutex> lock(qmu_);
+  while (!stopping_) {
+    SteadyTime now = clock_->Steady();
+    std::optional<SteadyTime> wake;
+    for (auto it = due_[index].begin(); it != due_[index].end();) {
+      if (it->second <= now) {
+        if (std::find(ready.begin(), ready.end(), it->first) == ready.end()) {
+          ready.push_back(it->first);
         }
-        if (!ready.empty()) break;
-        if (wake) {
-          qcv_.wait_for(lock, *wake - now);
-        } else {
-          qcv_.wait(lock);
-        }
+        it = due_[index].erase(it);
+      } else {
+        wake = std::min(wake.value_or(it->second), it->second);
+        ++it;
       }
-      if (stopping_) return;
     }
-    for (const std::string& key : ready) Reconcile(key);
+    if (!ready.empty()) return true;
+    if (wake) {
+      qcv_.wait_for(lock, *wake - now);
+    } else {
+      qcv_.wait(lock);
+    }
+  }
+  return false;
+}
+
+bool Simulator::Impl::MayEndPause(const std::string& key) {
+  const auto [index, backup, object_key] = ParseQueueKey(key);
+  if (!backup || index >= clusters_.size()) return false;
+  auto cached = clusters_[index]->backups->cache().Get(object_key);
+  return cached != nullptr && sim::MayEndPause(*cached);
+}
+
+void Simulator::Impl::Worker(size_t index) {
+  std::vector<std::string> ready;  // due, in the order they became due; not yet stepped
+  while (TakeDue(index, ready)) {
+    // One member at a time, looking again for newly due ones after each: a member that may
+    // end a GC pause goes before the others (steps.h, MayEndPause).
+    auto next = std::find_if(ready.begin(), ready.end(),
+                             [this](const std::string& key) { return MayEndPause(key); });
+    if (next == ready.end()) next = ready.begin();
+    const std::string key = *next;
+    ready.erase(next);
+    Reconcile(key);
   }
 }
 
@@ -518,10 +560,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
 }
 
 void Simulator::Impl::Reconcile(const std::string& key) {
-  size_t bar1 = key.find('|');
-  size_t index = std::stoul(key.substr(0, bar1));
-  bool backup = key[bar1 + 1] == 'B';
-  const ObjectKey object_key = ObjectKey::Parse(key.substr(bar1 + 3));
+  const auto [index, backup, object_key] = ParseQueueKey(key);
   if (index >= clusters_.size()) return;
   ClusterRuntime& c = *clusters_[index];
   runtime::Informer& inf = backup ? *c.backups : *c.restores;

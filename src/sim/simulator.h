@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "kube/kubeconfig.h"
 #include "sim/model.h"
 
 namespace brfed::sim {
@@ -32,6 +33,13 @@ struct ClusterEndpoint {
 };
 // Parses "NAME=KUBECONFIG[:CONTEXT]".
 Result<ClusterEndpoint> ParseClusterFlag(std::string_view flag);
+
+// The client configuration for one cluster: the kubeconfig's, with the simulator's User-Agent
+// and no client-side rate limit. The simulator stands for TiDB Operator and every job pod of
+// every member, each a process with a client of its own; one shared token bucket (the default
+// 50 QPS, burst 100) held every write of a busy data plane about 20 ms at 10 concurrent
+// backups and doubled the GC pause. Errors name the cluster.
+Result<kube::RestConfig> ClusterClientConfig(const ClusterEndpoint& endpoint);
 
 struct SimulatorOptions {
   std::vector<ClusterEndpoint> clusters;

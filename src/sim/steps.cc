@@ -400,6 +400,11 @@ std::optional<MemberWrite> Clean(BackupCtx& c) {
 
 }  // namespace
 
+bool MayEndPause(const Json& backup_member) {
+  const std::string phase = JsonStringAt(backup_member, {"spec", "federalVolumeBackupPhase"});
+  return phase == "execute" || phase == "teardown";
+}
+
 std::pair<std::string, std::string> TidbClusterRef(const Json& member) {
   std::string ns = JsonStringAt(member, {"spec", "br", "clusterNamespace"});
   if (ns.empty()) ns = JsonStringAt(member, {"metadata", "namespace"});

@@ -40,6 +40,14 @@ StepOutput StepBackup(const std::string& cluster, const Json& backup, const Json
 StepOutput StepRestore(const std::string& cluster, const Json& restore, const Json* tc,
                        Model& model, Time now);
 
+// Whether stepping this Backup member may end a GC pause: its federal phase is execute (the
+// execute job's snapshots, then resumeGcSchedule on the init member) or teardown (which stops a
+// still-running init job). Its steps would run in their own pods, never behind another
+// backup's init job; the simulator, which steps a cluster's members one at a time, steps these
+// first among the members due at once, so another backup's init steps (which only open a
+// pause) do not lengthen a pause that is already open.
+bool MayEndPause(const Json& backup_member);
+
 // Where the member's TidbCluster lives: {namespace, name}.
 std::pair<std::string, std::string> TidbClusterRef(const Json& member);
 

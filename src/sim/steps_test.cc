@@ -52,6 +52,24 @@ struct FedBackup {
   }
 };
 
+TEST(BackupSteps, MembersThatMayEndAPauseAreTheExecuteAndTeardownOnes) {
+  const struct {
+    Json spec;
+    bool may_end_pause;
+  } rows[] = {
+      {{{"federalVolumeBackupPhase", "initialize"}}, false},
+      {{{"federalVolumeBackupPhase", "execute"}}, true},
+      {{{"federalVolumeBackupPhase", "execute"}, {"resumeGcSchedule", true}}, true},
+      {{{"federalVolumeBackupPhase", "teardown"}}, true},
+      {{{"federalVolumeBackupPhase", "unknown"}}, false},
+      {Json::object(), false},
+  };
+  for (const auto& row : rows) {
+    EXPECT_EQ(MayEndPause(Json{{"spec", row.spec}}), row.may_end_pause) << row.spec.dump();
+  }
+  EXPECT_FALSE(MayEndPause(Json::object()));
+}
+
 TEST(BackupSteps, SuccessPathConditionSequencesAndStatus) {
   FedBackup f;
   ASSERT_TRUE(f.Initialize());
