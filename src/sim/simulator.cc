@@ -126,6 +126,8 @@ class Simulator::Impl {
   // The TidbCluster a member names, from the cache or our own newer write.
   std::optional<Json> LatestTidbCluster(size_t index, const std::string& tc_key,
                                         const std::string& ns, const std::string& name);
+  bool AuditConditionOf(const ClusterRuntime& c, bool backup, const Json& obj,
+                        const MemberWrite& w);
   void RecordCondition(const ClusterRuntime& c, bool backup, const Json& obj,
                        const Condition& cond);
   // The admin endpoint's routes.
@@ -148,7 +150,11 @@ class Simulator::Impl {
   std::map<std::string, Json> latest_;  // last object we wrote, per queue key / TidbCluster
   // Step outputs whose write or TidbCluster patch failed, per queue key. The step already moved
   // the model on, so stepping again may not produce the write: it is retried as it was.
-  std::map<std::string, StepOutput> unwritten_;
+  struct PendingStep {
+    StepOutput out;
+    bool condition_audited = false;  // its condition is in the audit log already
+  };
+  std::map<std::string, PendingStep> unwritten_;
 
   std::mutex qmu_;
   std::condition_variable qcv_;
@@ -491,6 +497,23 @@ bool Simulator::Impl::StillCurrent(size_t index, bool backup, const Json& obj) {
          JsonStringAt(*cached, {"metadata", "uid"}) == JsonStringAt(obj, {"metadata", "uid"});
 }
 
+// The write's condition goes into the audit log when the write is sent, not when it is answered:
+// once the API server has it, the manager may act on it and another data plane's worker may log
+// the effect before this worker relocks, and the audit's order must follow causes (the checker
+// once read a restore-data before the TikvComplete that caused it). Not when the write would
+// change nothing. True when audited.
+bool Simulator::Impl::AuditConditionOf(const ClusterRuntime& c, bool backup, const Json& obj,
+                                       const MemberWrite& w) {
+  if (!w.condition) return false;
+  Json preview = obj;
+  if (!ApplyMemberWrite(backup ? MemberKind::kBackup : MemberKind::kRestore, preview, w,
+                        clock_->Now())) {
+    return false;
+  }
+  RecordCondition(c, backup, preview, *w.condition);  // as it will be persisted
+  return true;
+}
+
 bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup, Json& obj,
                                std::unique_lock<std::mutex>& lock) {
   ClusterRuntime& c = *clusters_[index];
@@ -501,8 +524,10 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
   Time now = clock_->Now();
   // A step whose writes failed is retried as it was: the model has already moved on with it.
   StepOutput out;
+  bool condition_audited = false;
   if (auto it = unwritten_.find(key); it != unwritten_.end()) {
-    out = std::move(it->second);
+    out = std::move(it->second.out);
+    condition_audited = it->second.condition_audited;
     unwritten_.erase(it);
   } else {
     out = backup ? StepBackup(cluster, obj, tc ? &*tc : nullptr, model_, now)
@@ -519,7 +544,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
       log::Warn("patch TidbCluster failed; retrying", {{"cluster", cluster},
                                                        {"object", tc_ns + "/" + tc_name},
                                                        {"error", patched.status().message()}});
-      if (StillCurrent(index, backup, obj)) unwritten_[key] = std::move(out);
+      if (StillCurrent(index, backup, obj)) unwritten_[key] = {std::move(out), condition_audited};
       Enqueue(key, model_.timing().retry_backoff + std::chrono::milliseconds(100));
       return false;
     }
@@ -527,6 +552,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
     out.tc_patch = Json();  // applied: a retried write must not patch again
   }
   if (out.write) {
+    if (!condition_audited) condition_audited = AuditConditionOf(c, backup, obj, *out.write);
     lock.unlock();
     auto written = WriteMember(c, backup, obj, *out.write);
     lock.lock();
@@ -540,7 +566,7 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
                                       JsonStringAt(obj, {"metadata", "name"})}
                                 .String()},
                  {"error", written.status().message()}});
-      unwritten_[key] = std::move(out);
+      unwritten_[key] = {std::move(out), condition_audited};
       Enqueue(key, std::chrono::seconds(1));
       return false;
     }
@@ -548,7 +574,6 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
     bool changed = RvOf(*written) != RvOf(obj);
     obj = *written;
     if (changed) latest_[key] = obj;
-    if (changed && out.write->condition) RecordCondition(c, backup, obj, *out.write->condition);
     if (changed) return true;
   }
   if (had_tc_patch) return true;
