@@ -1532,7 +1532,9 @@ Json FailureCaseFigures(const Audit& audit, const std::vector<std::string>& clus
     }
     if (int64_t t = audit.NextManagerWrite(clusters, member, failure, "delete"); t >= 0) {
       to_delete.push_back((t - failure) / 1000.0);
-      ++deleted;
+    }
+    for (const auto& cluster : clusters) {
+      if (audit.NextManagerWrite({cluster}, member, failure, "delete") >= 0) ++deleted;
     }
     if (audit.NextManagerWrite(init, member, failure, "delete") >= 0) ++init_deleted;
   }
@@ -1547,7 +1549,7 @@ Json FailureCaseFigures(const Audit& audit, const std::vector<std::string>& clus
           {"failure_to_release", Stats(to_release)},
           {"failure_to_teardown_patch", Stats(to_teardown)},
           {"failure_to_member_delete", Stats(to_delete)},
-          {"member_deleted", deleted},
+          {"members_deleted", deleted},
           {"init_member_deleted", init_deleted},
           {"init_execute_running_at_failure", running},
           {"release_why", why},
