@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -1690,7 +1691,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 50));
   app.add_option("--failure-speed", ctx.failure_speed,
                  "failure_release: the simulator's --speed (its delays are divided by it)")
-      ->check(CLI::Number);
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            // The simulator's own range (docs/sim.md); nan and inf are not speeds.
+            char* end = nullptr;
+            const double speed = std::strtod(v.c_str(), &end);
+            const bool ok = !v.empty() && *end == '\0' && std::isfinite(speed) && speed >= 0.001 &&
+                            speed <= 1000000;
+            return ok ? "" : "want a number from 0.001 to 1000000, got " + v;
+          },
+          "SPEED"));
   app.add_option("--keep-logs", ctx.keep_logs, "copy every process log and audit log here");
   std::string backend = "brfed-apiserver";
   app.add_option("--backend", backend,
