@@ -112,6 +112,38 @@ def check_pause_and_cost(r, where):
     need(p, "manager_conflicts", int, w)
 
 
+FAILURE_CASE_STATS = ("failure_to_release", "failure_to_teardown_patch",
+                      "failure_to_member_delete")
+FAILURE_CASE_COUNTS = ("volume_backups", "members_deleted", "init_member_deleted",
+                       "init_execute_running_at_failure", "snapshots_after_release", "unmatched")
+
+
+def check_failure_release(r, where):
+    """failure_release_<N>dp (issue 18): per simulator timing, per fault case."""
+    timings = need(r, "timings", list, where)
+    if not timings:
+        raise Invalid(f"{where}.timings: empty")
+    need(r, "release_why_meaning", dict, where)
+    for t in timings:
+        w = f"{where}.timings[{need(t, 'timing', str, where + '.timings[]')}]"
+        need(t, "simulator", str, w)
+        need(t, "wall_seconds", (int, float), w)
+        need(t, "load_average_at_start", list, w)
+        check = need(t, "simulator_check", dict, w)
+        need(check, "violations", int, w + ".simulator_check")
+        for c in need(t, "cases", list, w):
+            cw = f"{w}.cases[{need(c, 'case', str, w + '.cases[]')}]"
+            need(c, "fault", str, cw)
+            need(c, "phases", dict, cw)
+            for key in FAILURE_CASE_STATS:
+                check_stats(need(c, key, dict, cw), f"{cw}.{key}")
+            for key in FAILURE_CASE_COUNTS:
+                need(c, key, int, cw)
+            why = need(c, "release_why", dict, cw)
+            if sum(why.values()) != c["volume_backups"] - c["unmatched"]:
+                raise Invalid(f"{cw}.release_why: counts do not add up to the matched backups")
+
+
 def validate_file(path):
     with open(path) as f:
         doc = json.load(f)
@@ -163,6 +195,8 @@ def validate_file(path):
         check_pause_and_cost(r, where)
     elif name.startswith("startup_"):
         check_stats(need(r, "start_to_ready", dict, where), where + ".start_to_ready")
+    elif name.startswith("failure_release_"):
+        check_failure_release(r, where)
     elif name.startswith("finished_"):
         check_stats(need(r, "start_to_ready", dict, where), where + ".start_to_ready")
         check_stats(need(r, "start_to_first_full_reconcile", dict, where),
@@ -274,6 +308,32 @@ def issue16(args):
     return 0
 
 
+def failure_release_lines(name, doc):
+    """Issue 18's table: failure -> release per simulator timing and fault case."""
+    lines = ["", f"## GC pause after a failure ({name})", "",
+             "Failure = the faulted member's failure condition write (hang: the pause budget's "
+             "expiry); release = the simulator's pd_resume. p50 / p99 / max ms.", "",
+             "| timing | case | n | phases | failure → release | failure → teardown patch | "
+             "members deleted (init) | init execute job running at failure | release why | "
+             "snapshots after release |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def three(s):
+        if not s.get("samples"):
+            return "–"
+        return f"{s['p50_ms']:.0f} / {s['p99_ms']:.0f} / {s['max_ms']:.0f}"
+
+    for t in doc["results"]["timings"]:
+        for c in t["cases"]:
+            lines.append(
+                f"| {t['timing']} | {c['case']} | {c['volume_backups']} | "
+                f"{json.dumps(c['phases'])} | {three(c['failure_to_release'])} | "
+                f"{three(c['failure_to_teardown_patch'])} | {c['members_deleted']} "
+                f"({c['init_member_deleted']}) | {c['init_execute_running_at_failure']} | "
+                f"{json.dumps(c['release_why'])} | {c['snapshots_after_release']} |")
+    return lines
+
+
 def summary(args):
     docs = load(args.dir)
     any_doc = next(iter(docs.values()), {})
@@ -332,6 +392,8 @@ def summary(args):
                   "| – |",
                   f"| simulator invariant check | {r['simulator_check']['violations']} "
                   "violations | 0 |"]
+    for name in sorted(n for n in docs if n.startswith("failure_release_")):
+        lines += failure_release_lines(name, docs[name])
     rows = issue16_rows(docs)
     lines += ISSUE16_HEADER + rows if rows else []
     st = docs.get("startup_10dp")
