@@ -194,6 +194,15 @@ std::optional<MemberWrite> InitPod(BackupCtx& c) {
   return std::nullopt;
 }
 
+// When the last of the member's snapshots completes (now if none is pending).
+Time LastSnapshotCompletion(const BackupCtx& c) {
+  Time done = c.now;
+  for (const std::string& id : c.st.snapshots) {
+    if (const Snapshot* s = c.m.FindSnapshot(id)) done = std::max(done, s->completes);
+  }
+  return done;
+}
+
 // Execute job, stage 2: snapshots of every TiKV volume and the backupmeta in S3.
 std::optional<MemberWrite> ExecSnapshot(BackupCtx& c, Job& j) {
   const Timing& t = c.m.timing();
@@ -225,16 +234,16 @@ std::optional<MemberWrite> ExecSnapshot(BackupCtx& c, Job& j) {
              {"source_cluster", c.cluster}});
   c.st.exec_stage = 3;
   c.st.meta_written = c.now;
-  return std::nullopt;  // the controller's probe writes VolumeBackupSnapshotsCreated
+  // BR waits for its snapshots by itself: wake at their completion. In phase execute the
+  // controller's probe writes VolumeBackupSnapshotsCreated first, but a member told to tear down
+  // has no probe, and without this wake-up its job stalled until the init job's deadline.
+  c.w.Due(LastSnapshotCompletion(c));
+  return std::nullopt;
 }
 
 // Execute job, stage 3: commitTs once every snapshot has completed.
 std::optional<MemberWrite> ExecSnapshotsDone(BackupCtx& c) {
-  Time done = c.now;
-  for (const std::string& id : c.st.snapshots) {
-    if (const Snapshot* s = c.m.FindSnapshot(id)) done = std::max(done, s->completes);
-  }
-  if (!c.w.Due(done)) return std::nullopt;
+  if (!c.w.Due(LastSnapshotCompletion(c))) return std::nullopt;
   for (const std::string& id : c.st.snapshots) {
     c.m.Audit({{"event", "snapshot_complete"},
                {"snapshot", id},

@@ -229,6 +229,24 @@ TEST(BackupSteps, TeardownWaitsForExecuteJobAndKeepsGcPaused) {
   EXPECT_TRUE(CheckAuditLog(f.w.AuditText()).empty()) << f.w.AuditText();
 }
 
+// An execute job told to tear down before it wrote its backupmeta finishes on its own: BR waits
+// for its snapshots without the snapshots-created probe (which runs only in phase execute), so
+// the initialize member releases the pause when they complete, long before its 600 s deadline.
+TEST(BackupSteps, TeardownBeforeTheBackupmetaStillFinishesAtTheSnapshotsCompletion) {
+  FedBackup f;
+  ASSERT_TRUE(f.Initialize());
+  f.Execute();
+  ASSERT_TRUE(f.w.RunUntil([&] { return f.w.True(f.init, "Prepare") && f.w.True(f.exec, "Running"); }));
+  ASSERT_TRUE(f.w.model().Dump()["snapshots"].empty());
+  f.Teardown();
+  const Time torn_down = f.w.now();
+  ASSERT_TRUE(f.w.RunUntil([&] { return !f.w.model().PdPaused(); }, std::chrono::seconds(300)));
+  EXPECT_LT(f.w.now() - torn_down, std::chrono::seconds(300));
+  EXPECT_FALSE(f.w.model().Dump()["snapshots"].empty()) << f.w.AuditText();
+  ASSERT_TRUE(f.Terminal());
+  EXPECT_TRUE(f.w.True(f.init, "Complete")) << f.w.AuditText();
+}
+
 // Issue 18, finding 2: deleting the initialize member in the foreground releases the pause at
 // once, although its execute job would keep it for as long as it runs (above), and a member
 // kept by the cleaner's finalizer still releases before its clean job runs.
