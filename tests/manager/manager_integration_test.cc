@@ -350,8 +350,10 @@ double ManagerWrites(const std::string& metrics, const std::string& code, bool d
 // the VolumeBackups' only writer here, so every 409 there would be a stale cache of ours
 // (before expectations: about one per backup). On the data planes the simulator writes each
 // member's status in quick bursts, and a member patch decided just before one of those writes
-// conflicts with another writer: those are retried by design and only bounded here (2-9 of
-// about 80 member writes in this burst, with or without expectations).
+// conflicts with another writer: those are retried by design and only bounded here. How many
+// depends on how the two writers interleave, so on load: 2-9 of about 80 member writes on an
+// idle machine, 22 of 100 once on kube-apiserver in a loaded CI run. The bound is half the
+// writes: a stale cache of ours re-decided on every pass would conflict on about every write.
 TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
   const std::string before = Metrics(*manager_);
   constexpr int kBackups = 10;
@@ -376,7 +378,7 @@ TEST_F(ManagerEnv, ABurstOfBackupsCausesNearlyNoConflicts) {
   std::cerr << "409s: control plane " << delta("409", false) << " of " << cp_writes
             << " writes, data planes " << delta("409", true) << " of " << dp_writes << "\n";
   EXPECT_LE(delta("409", false), 1) << "control-plane 409s in " << cp_writes << " writes";
-  EXPECT_LE(delta("409", true), dp_writes * 0.2) << "data-plane 409s in " << dp_writes << " writes";
+  EXPECT_LE(delta("409", true), dp_writes * 0.5) << "data-plane 409s in " << dp_writes << " writes";
   EXPECT_FALSE(PdPaused());
 }
 
