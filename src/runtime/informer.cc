@@ -72,12 +72,16 @@ Result<Json> Informer::ListAll() {
   return merged;
 }
 
-void Informer::Emit(const Cache::Change& change) {
+void Informer::Emit(const Cache::Change& change, bool from_relist) {
   for (const auto& h : handlers_) {
     if (change.old_obj == nullptr) {
       if (h.on_add) h.on_add(*change.new_obj);
     } else if (change.new_obj == nullptr) {
-      if (h.on_delete) h.on_delete(*change.old_obj);
+      if (from_relist && h.on_delete_unseen) {
+        h.on_delete_unseen(*change.old_obj);
+      } else if (h.on_delete) {
+        h.on_delete(*change.old_obj);
+      }
     } else if (h.on_update) {
       h.on_update(*change.old_obj, *change.new_obj);
     }
@@ -164,7 +168,7 @@ void Informer::Apply(const WatchMachine::Output& out) {
       if (out.relist && options_.metrics != nullptr) {
         options_.metrics->Relist(cluster, resource_.String());
       }
-      for (const auto& change : cache_.Replace(out.objects)) Emit(change);
+      for (const auto& change : cache_.Replace(out.objects)) Emit(change, /*from_relist=*/true);
       std::lock_guard<std::mutex> lock(mu_);
       synced_ = true;
       cv_.notify_all();
@@ -172,12 +176,12 @@ void Informer::Apply(const WatchMachine::Output& out) {
     }
     case WatchMachine::OutputKind::kApply: {
       ObjectPtr old = cache_.Upsert(out.object);
-      Emit({old, out.object});
+      Emit({old, out.object}, /*from_relist=*/false);
       break;
     }
     case WatchMachine::OutputKind::kDelete: {
       ObjectPtr old = cache_.Remove(KeyOf(*out.object));
-      Emit({old != nullptr ? old : out.object, nullptr});
+      Emit({old != nullptr ? old : out.object, nullptr}, /*from_relist=*/false);
       break;
     }
     case WatchMachine::OutputKind::kError:

@@ -38,6 +38,10 @@ struct InformerHandlers {
   std::function<void(const Json& obj)> on_add;
   std::function<void(const Json& old_obj, const Json& new_obj)> on_update;
   std::function<void(const Json& obj)> on_delete;
+  // A deletion only a relist found: the watch never showed it (client-go passes such objects
+  // as DeletedFinalStateUnknown), e.g. the server was restarted without its data. Called
+  // instead of on_delete when set, with the last state the cache held.
+  std::function<void(const Json& last_known)> on_delete_unseen;
 };
 
 struct InformerOptions {
@@ -79,7 +83,8 @@ class Informer {
   Status StartWatch(const std::string& resource_version, std::mt19937& rng,
                     std::shared_ptr<kube::WatchStream>& watch);
   void Apply(const WatchMachine::Output& out);
-  void Emit(const Cache::Change& change);
+  // from_relist: the change is a difference a list found, not a watch event.
+  void Emit(const Cache::Change& change, bool from_relist);
   Result<Json> ListAll();
 
   std::shared_ptr<kube::Client> client_;

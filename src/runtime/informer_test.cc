@@ -148,6 +148,30 @@ TEST(InformerTest, RelistsWhenTheServerComesBackEmpty) {
   }
 }
 
+// A deletion the watch showed goes to on_delete; one only a relist found (the server came back
+// without its data) goes to on_delete_unseen when a handler sets it, with the last known state.
+TEST(InformerTest, DeletionsOnlyARelistFoundAreTold) {
+  WatchingInformer w(3);
+  std::atomic<int> seen{0}, unseen{0};
+  Informer inf{w.client, w.cm, FastOptions()};
+  InformerHandlers h;
+  h.on_delete = [&](const Json&) { ++seen; };
+  h.on_delete_unseen = [&](const Json& last) {
+    if (JsonStringAt(last, {"data", "v"}) == "x") ++unseen;
+  };
+  inf.AddHandlers(std::move(h));
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(20s));
+  ASSERT_TRUE(WaitFor([&] { return w.client->Calls("WATCH") >= 2; }));
+  ASSERT_TRUE(w.client->Delete(w.cm, "ns", "o0").ok());
+  ASSERT_TRUE(WaitFor([&] { return seen.load() == 1; }));
+  w.client->ResetEmpty(Status(Code::kUnavailable, "connection reset: the server restarted"));
+  ASSERT_TRUE(WaitFor([&] { return unseen.load() == 2; })) << unseen.load();
+  EXPECT_EQ(seen.load(), 1);
+  inf.Stop();
+  w.inf.Stop();
+}
+
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
   auto client = std::make_shared<FakeClient>();
   for (int i = 0; i < 3; ++i) client->FailNext("LIST", Status(Code::kUnavailable, "down"));

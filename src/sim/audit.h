@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,17 +44,28 @@ class AuditLog {
   std::vector<std::string> lines_;
 };
 
+// The pd_resume `why` of a pause that went with its initialize member: the member vanished
+// from its data plane (the simulator's relist no longer found it; the data plane's API server
+// came back without its data), so nothing released the pause in order.
+inline constexpr std::string_view kPauseGoneWithItsMember = "member vanished from its data plane";
+
 // Invariants checked:
 //  1. every PD pause (pd_pause) is released by a pd_resume of the same holder; an expiry
 //     (pd_pause_expired) or a pause still held at the end of the log is a violation;
 //  2. all snapshots of one backup (members sharing a name) were created inside one and the same
-//     pause window (a maximal interval during which some holder paused PD);
+//     pause window (a maximal interval during which some holder paused PD), unless the backup
+//     fails: a member reported a failure, or its initialize member vanished with the pause
+//     (kPauseGoneWithItsMember) before the snapshot (BackupsThatLostTheirPause; the caller
+//     checks that such a backup never completes);
 //  3. after a clean_done, every snapshot created by that member was deleted before it;
 //  4. each restore (members sharing a name) ran restore-data at most once, on a member whose
 //     commitTs is the smallest of the group, after every member of the group wrote TikvComplete;
 //     a restore that reached restore-finish ran restore-data exactly once.
 // Returns the violations in log order; malformed lines are violations too.
 std::vector<std::string> CheckAuditLog(std::string_view text);
+
+// Names of the backups (member names) whose initialize member vanished while holding the pause.
+std::set<std::string> BackupsThatLostTheirPause(std::string_view text);
 
 }  // namespace brfed::sim
 

@@ -386,12 +386,12 @@ const BackupMemberState* Model::FindBackup(const std::string& key) const {
   return it == backups_.end() ? nullptr : &it->second;
 }
 
-void Model::ForgetBackup(const std::string& key, Time now) {
+void Model::ForgetBackup(const std::string& key, Time now, std::string_view why) {
   auto it = backups_.find(key);
   if (it == backups_.end()) return;
   if (it->second.init_job && it->second.init_job->Running()) {
     it->second.init_job->deleted = true;
-    ResumePd(key + "#init", now, "owner deleted");
+    ResumePd(key + "#init", now, why);
   }
   backups_.erase(it);
 }

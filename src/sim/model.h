@@ -220,8 +220,8 @@ class Model {
   RestoreMemberState& Restore(const std::string& key) { return restores_[key]; }
   const BackupMemberState* FindBackup(const std::string& key) const;
   // The object behind `key` is gone: its jobs are garbage-collected (an init job still running
-  // releases the pause, as its pod is killed).
-  void ForgetBackup(const std::string& key, Time now);
+  // releases the pause, as its pod is killed; `why` goes to the audit log's pd_resume).
+  void ForgetBackup(const std::string& key, Time now, std::string_view why);
   void ForgetRestore(const std::string& key);
 
   void Audit(Json event);  // appends; `event` must be an object with "event"

@@ -316,11 +316,14 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
   h.on_update = [this, key_of](const Json&, const Json& obj) {
     Enqueue(key_of(obj), model_.timing().reaction);
   };
-  h.on_delete = [this, key_of, index, kind](const Json& obj) {
+  // A member the watch saw deleted went through its deletion, our part of it included (the
+  // garbage collector's and the cleaner's); one only a relist missed vanished with its data
+  // plane's data, and the audit log says so: the pause its init job held went with it.
+  auto forget = [this, key_of, index, kind](const Json& obj, std::string_view why) {
     std::lock_guard<std::mutex> lock(mu_);
     std::string member = MemberKey(clusters_[index]->endpoint.name, obj);
     if (kind == 'B') {
-      model_.ForgetBackup(member, clock_->Now());
+      model_.ForgetBackup(member, clock_->Now(), why);
     } else {
       model_.ForgetRestore(member);
     }
@@ -328,6 +331,8 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
     unwritten_.erase(key_of(obj));
     FlushAudit();
   };
+  h.on_delete = [forget](const Json& obj) { forget(obj, "owner deleted"); };
+  h.on_delete_unseen = [forget](const Json& obj) { forget(obj, kPauseGoneWithItsMember); };
   inf.AddHandlers(std::move(h));
 }
 

@@ -106,7 +106,7 @@ bool World::StepAll() {
   }
   for (const std::string& id : gone) {
     if (objects_[id]["kind"] == "Backup")
-      model_.ForgetBackup(Key(id), now_);
+      model_.ForgetBackup(Key(id), now_, "owner deleted");
     else
       model_.ForgetRestore(Key(id));
     objects_.erase(id);
