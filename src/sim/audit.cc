@@ -63,9 +63,7 @@ bool TsLess(const std::string& a, const std::string& b) {
 }
 
 // "cluster/namespace/name/uid#init" -> "cluster/namespace/name/uid".
-std::string HolderMember(const std::string& holder) {
-  return holder.substr(0, holder.rfind('#'));
-}
+std::string HolderMember(const std::string& holder) { return holder.substr(0, holder.rfind('#')); }
 
 // Member conditions that fail a backup (contract a.7).
 bool IsMemberFailure(const std::string& type) {
@@ -199,7 +197,7 @@ class AuditChecker {
   // backup name -> snapshots outside its pause window: violations unless the backup failed
   std::map<std::string, std::vector<std::string>> unsafe_snapshots_;
   std::set<std::string> failed_backups_;  // names with a member that reported a failure
-  std::set<std::string> lost_pause_;  // names whose initialize member vanished with the pause
+  std::set<std::string> lost_pause_;      // names whose initialize member vanished with the pause
   // restore name -> member owner -> commitTs / TikvComplete
   std::map<std::string, std::map<std::string, std::string>> restore_ts_;
   std::map<std::string, std::set<std::string>> restore_members_;

@@ -236,7 +236,8 @@ TEST(BackupSteps, TeardownBeforeTheBackupmetaStillFinishesAtTheSnapshotsCompleti
   FedBackup f;
   ASSERT_TRUE(f.Initialize());
   f.Execute();
-  ASSERT_TRUE(f.w.RunUntil([&] { return f.w.True(f.init, "Prepare") && f.w.True(f.exec, "Running"); }));
+  ASSERT_TRUE(
+      f.w.RunUntil([&] { return f.w.True(f.init, "Prepare") && f.w.True(f.exec, "Running"); }));
   ASSERT_TRUE(f.w.model().Dump()["snapshots"].empty());
   f.Teardown();
   const Time torn_down = f.w.now();
