@@ -406,8 +406,18 @@ class Decider {
            api::MemberFailureSummary(member).empty();
   }
 
-  // Deletes the member in the foreground; `why` says what the backup is going through.
+  // Deletes the member in the foreground; `why` says what the backup is going through. It has
+  // not reported its snapshots, so its backupmeta is most likely missing, and with cleanPolicy
+  // Delete its clean would then fail for ever (contract b.7: a missing backupmeta is an error
+  // unless the member Failed; CleanFailed holds the member, and so the VolumeBackup, by their
+  // finalizers). OnFailure first: the cleaner then removes its finalizer without a clean,
+  // unless it fails, when a missing backupmeta is no error. (Retain would hold it too: a
+  // finalizer goes only from a clean candidate.) Snapshots a job started without recording
+  // them in a backupmeta are out of any clean's reach either way.
   void StopMember(const Slot& s, const std::string& why) {
+    if (JsonStringAt(*s.member, {"spec", "cleanPolicy"}) == "Delete") {
+      PatchMember(s, {{"cleanPolicy", "OnFailure"}});
+    }
     BackupAction stop{Kind::kDeleteMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
                       api::MemberName(name_), nullptr};
     stop.propagation_policy = "Foreground";

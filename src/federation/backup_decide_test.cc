@@ -1024,6 +1024,35 @@ TEST(BackupDecideTest, DeletingAGoEraBackupDeletesItsMembersBeforeCleaned) {
   EXPECT_TRUE(w.gone_);
 }
 
+// A member stopped before it reported its snapshots would fail its clean for ever under
+// cleanPolicy Delete (its backupmeta is missing; contract b.7) and hold the VolumeBackup: its
+// policy becomes OnFailure first, in the same pass and before the delete. Other policies stay.
+TEST(BackupDecideTest, AMemberStoppedWithoutSnapshotsGetsOnFailureBeforeItsDeletion) {
+  for (const char* policy : {"Delete", "Retain", "OnFailure"}) {
+    SCOPED_TRACE(policy);
+    Json vb = NewVolumeBackup();
+    vb["spec"]["template"]["cleanPolicy"] = policy;
+    World w(vb);
+    RunToExecute(w);
+    w.patches_.clear();
+    w.Delete();
+    BackupDecision d = w.Step();
+    std::vector<std::string> order;
+    for (const auto& a : d.actions) {
+      if (a.kind == Kind::kPatchMember && JsonAt(*a.body, {"spec", "cleanPolicy"}) != nullptr) {
+        order.push_back("patch " + a.cluster + " " +
+                        JsonStringAt(*a.body, {"spec", "cleanPolicy"}));
+      } else if (a.kind == Kind::kDeleteMember) {
+        order.push_back("delete " + a.cluster);
+      }
+    }
+    const std::vector<std::string> with_patch = {"patch b OnFailure", "delete b",
+                                                 "patch c OnFailure", "delete c"};
+    const std::vector<std::string> without = {"delete b", "delete c"};
+    EXPECT_EQ(order, std::string(policy) == "Delete" ? with_patch : without);
+  }
+}
+
 TEST(BackupDecideTest, DeleteMidFlightStopsMembersWithoutSnapshotsThenTearsDownThenCleans) {
   World w(NewVolumeBackup());
   RunToExecute(w);

@@ -375,6 +375,9 @@ std::optional<MemberWrite> Clean(BackupCtx& c) {
     w.remove_finalizer = kBackupProtectionFinalizer;
     return w;
   };
+  // Upstream removes its finalizer only from a clean candidate: a member whose policy was
+  // changed to Retain after the finalizer was added keeps it for ever.
+  if (!candidate) return std::nullopt;
   if (retain) return remove_finalizer();
   if (c.st.exec_job && c.st.exec_job->Running()) {
     c.st.exec_job->deleted = true;

@@ -267,6 +267,34 @@ TEST(BackupSteps, ForegroundDeletionOfTheInitializeMemberReleasesThePauseAtOnce)
   }
 }
 
+// Contract b.7: an execute member deleted before its backupmeta exists fails its clean for
+// ever under cleanPolicy Delete (a missing backupmeta is an error unless the member Failed);
+// under OnFailure it goes without a clean; switched to Retain after its finalizer was added,
+// it keeps that finalizer for ever (upstream removes it only from a clean candidate).
+TEST(BackupSteps, AMemberDeletedBeforeItsBackupmetaDependsOnItsCleanPolicy) {
+  struct Case {
+    const char* policy_at_deletion;
+    bool gone;
+    bool clean_failed;
+  };
+  for (const Case& k : {Case{"Delete", false, true}, Case{"OnFailure", true, false},
+                        Case{"Retain", false, false}}) {
+    SCOPED_TRACE(k.policy_at_deletion);
+    FedBackup f(Json{{"cleanPolicy", "Delete"}});
+    ASSERT_TRUE(f.Initialize());
+    f.Execute(Json{{"cleanPolicy", "Delete"}});
+    ASSERT_TRUE(f.w.RunUntil([&] { return f.w.True(f.exec, "Prepare"); }));
+    ASSERT_TRUE(f.w.Obj(f.exec)["metadata"].contains("finalizers"));
+    ASSERT_TRUE(f.w.model().Dump()["snapshots"].empty());
+    f.w.Obj(f.exec)["spec"]["cleanPolicy"] = k.policy_at_deletion;
+    f.w.Delete(f.exec);
+    f.w.RunUntil([&] { return !f.w.Exists(f.exec) || f.w.True(f.exec, "CleanFailed"); },
+                 std::chrono::seconds(120));
+    EXPECT_EQ(!f.w.Exists(f.exec), k.gone);
+    EXPECT_EQ(f.w.Exists(f.exec) && f.w.True(f.exec, "CleanFailed"), k.clean_failed);
+  }
+}
+
 // A member deleted in the background whose clean fails stays (CleanFailed is final), and so does
 // its init Job's pod: the Job controller still ends it at its activeDeadlineSeconds, which
 // releases the pause (the chaos runs with a tight budget once saw it held for minutes).
