@@ -65,9 +65,12 @@ bool TsLess(const std::string& a, const std::string& b) {
 // "cluster/namespace/name/uid#init" -> "cluster/namespace/name/uid".
 std::string HolderMember(const std::string& holder) { return holder.substr(0, holder.rfind('#')); }
 
-// Member conditions that fail a backup (contract a.7).
+// Member conditions that fail the federated backup: those the federation's predicates test
+// (contract a.8; api::MemberFailureSummary). A member's own Failed counts too, e.g. an execute
+// member that found its clustermeta already there (chaos seed 6009).
 bool IsMemberFailure(const std::string& type) {
-  return type == "VolumeBackupFailed" || type == "VolumeBackupInitializeFailed";
+  return type == "VolumeBackupFailed" || type == "VolumeBackupInitializeFailed" ||
+         type == "Failed" || type == "Invalid";
 }
 
 // The checker's state while reading a log, one method per kind of event. Each method appends

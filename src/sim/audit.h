@@ -54,7 +54,8 @@ inline constexpr std::string_view kPauseGoneWithItsMember = "member vanished fro
 //     (pd_pause_expired) or a pause still held at the end of the log is a violation;
 //  2. all snapshots of one backup (members sharing a name) were created inside one and the same
 //     pause window (a maximal interval during which some holder paused PD), unless the backup
-//     fails: a member reported a failure, or its initialize member vanished with the pause
+//     fails: a member reported a failure (VolumeBackupFailed, VolumeBackupInitializeFailed,
+//     Failed or Invalid), or its initialize member vanished with the pause
 //     (kPauseGoneWithItsMember) before the snapshot (BackupsThatLostTheirPause; the caller
 //     checks that such a backup never completes);
 //  3. after a clean_done, every snapshot created by that member was deleted before it;

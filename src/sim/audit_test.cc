@@ -106,6 +106,16 @@ TEST(AuditCheck, UnsafeSnapshotsOfAFailedBackupOnlyNeedCleaning) {
   // A failure of another backup excuses nothing.
   v = CheckAuditLog(Log({Snap("s3", "c1/ns/fed-b/u3"), init_failed}));
   EXPECT_TRUE(Mentions(v, "not paused"));
+  // Every member condition that fails the federated backup counts, a plain Failed or Invalid
+  // included (seed 6009: a member failed on an existing clustermeta, the pause was released,
+  // and another member started a snapshot before it was stopped); a Running one does not.
+  for (const char* type : {"Failed", "Invalid", "Running"}) {
+    Json failure = init_failed;
+    failure["owner"] = "c3/ns/fed-a/u3";
+    failure["type"] = type;
+    v = CheckAuditLog(Log({Pause("h"), Resume("h"), Snap("s2", "c2/ns/fed-a/u2"), failure}));
+    EXPECT_EQ(v.empty(), std::string(type) != "Running") << type;
+  }
 }
 
 // An initialize member that vanished with its data plane's data took the pause with it: a
