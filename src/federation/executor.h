@@ -90,6 +90,10 @@ std::string ObjectIdOf(std::string_view cluster, const kube::Resource& resource,
 struct WritePacing {
   runtime::WriteExpectations* expectations = nullptr;
   runtime::StatusBatcher* status_batcher = nullptr;
+  // Told when a data-plane patch or delete is answered NotFound: the decision saw that member
+  // in its cluster's cache, which may be stale (a server restarted without its data can accept
+  // the watch that follows our list and stay silent); MemberCacheRelister relists it.
+  std::function<void(const Write& write)> on_missing_member;
 };
 
 struct ExecuteResult {

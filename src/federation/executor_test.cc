@@ -107,6 +107,39 @@ TEST_F(PacedExecutorTest, EveryWriteIsExpectedUntilTheCacheShowsIt) {
 
 // A data plane whose creates wait (up to a generous deadline) until `expected` creates are in
 // flight at once across every such client: sequential writes would each time out.
+// A member patch or delete answered NotFound tells on_missing_member (the manager relists that
+// cluster's member cache: seed 8012); a delete still counts as done and a patch stops the
+// pass. Creates, control-plane writes and writes that found their object tell nothing.
+TEST(ExecutorTest, AMemberWriteAnsweredNotFoundReportsAStaleCache) {
+  auto dp = std::make_shared<kube::FakeClient>("c1");
+  ASSERT_TRUE(dp->Create(kube::resources::Backup(), "ns",
+                         Json{{"metadata", {{"name", "present"}, {"namespace", "ns"}}}})
+                  .ok());
+  std::vector<std::string> told;
+  runtime::StatusWriter status_writer(dp);
+  WritePacing pacing;
+  pacing.on_missing_member = [&](const Write& w) { told.push_back(w.Describe()); };
+  Executor executor([&](const std::string&) { return dp; }, &status_writer, {}, pacing);
+  auto write = [](Write::Verb verb, std::string cluster, std::string name) {
+    Write w;
+    w.verb = verb;
+    w.cluster = std::move(cluster);
+    w.resource = &kube::resources::Backup();
+    w.ns = "ns";
+    w.name = std::move(name);
+    w.body = std::make_shared<Json>(Json{{"spec", {{"cleanPolicy", "OnFailure"}}}});
+    return w;
+  };
+  EXPECT_TRUE(executor.Execute("vb", {write(Write::Verb::kDelete, "c1", "gone")}).ok());
+  EXPECT_EQ(told.size(), 1u);
+  ExecuteResult patched = executor.Execute("vb", {write(Write::Verb::kMergePatch, "c1", "gone")});
+  EXPECT_EQ(patched.cause.code(), Code::kNotFound);
+  EXPECT_EQ(told.size(), 2u);
+  EXPECT_TRUE(executor.Execute("vb", {write(Write::Verb::kMergePatch, "c1", "present")}).ok());
+  (void)executor.Execute("vb", {write(Write::Verb::kMergePatch, "", "gone")});
+  EXPECT_EQ(told.size(), 2u) << "only data-plane writes of objects that are not there";
+}
+
 class RendezvousClient final : public kube::Client {
  public:
   struct Rendezvous {

@@ -97,6 +97,7 @@ void Informer::Run() {
     return stopping_;
   };
   while (!stopping()) {
+    for (const auto& out : TakeRelistRequest(machine)) Apply(out);
     WatchMachine::Action action = machine.Next();
     if (action.kind != WatchMachine::ActionKind::kReadEvent && watch) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -123,7 +124,7 @@ void Informer::Run() {
       }
       case WatchMachine::ActionKind::kWait: {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, action.wait, [&] { return stopping_; });
+        cv_.wait_for(lock, action.wait, [&] { return stopping_ || !relist_why_.empty(); });
         lock.unlock();
         machine.OnWaited();
         break;
@@ -133,6 +134,23 @@ void Informer::Run() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   active_watch_.reset();
+}
+
+void Informer::Relist(std::string why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  relist_why_ = why.empty() ? "relist requested" : std::move(why);
+  if (active_watch_) active_watch_->Cancel();
+  cv_.notify_all();
+}
+
+std::vector<WatchMachine::Output> Informer::TakeRelistRequest(WatchMachine& machine) {
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    why.swap(relist_why_);
+  }
+  if (why.empty()) return {};
+  return machine.RequestRelist(Status(Code::kCancelled, "relisting: " + why));
 }
 
 Status Informer::CheckVersion(const std::string& resource_version) {

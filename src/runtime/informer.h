@@ -73,6 +73,12 @@ class Informer {
   bool WaitForSync(std::chrono::milliseconds timeout);
   bool HasSynced() const;
 
+  // Relists at once, from any state (a watch in progress is abandoned): the caller learned
+  // that the cache is stale, e.g. a write was answered NotFound for an object the cache holds
+  // (a server restarted without its data can accept the watch that follows our list and stay
+  // silent). Safe from any thread, handlers included; `why` is logged.
+  void Relist(std::string why);
+
   const Cache& cache() const { return cache_; }
   const kube::Resource& resource() const { return resource_; }
 
@@ -83,6 +89,8 @@ class Informer {
   Status StartWatch(const std::string& resource_version, std::mt19937& rng,
                     std::shared_ptr<kube::WatchStream>& watch);
   void Apply(const WatchMachine::Output& out);
+  // A pending Relist() as the machine's outputs (none when there is none).
+  std::vector<WatchMachine::Output> TakeRelistRequest(WatchMachine& machine);
   // from_relist: the change is a difference a list found, not a watch event.
   void Emit(const Cache::Change& change, bool from_relist);
   Result<Json> ListAll();
@@ -99,6 +107,7 @@ class Informer {
   bool synced_ = false;
   bool stopping_ = false;
   std::shared_ptr<kube::WatchStream> active_watch_;  // guarded by mu_, for Stop()
+  std::string relist_why_;                           // guarded by mu_: a Relist() pending
   std::thread thread_;
 };
 

@@ -172,6 +172,22 @@ TEST(InformerTest, DeletionsOnlyARelistFoundAreTold) {
   w.inf.Stop();
 }
 
+// A server restarted without its data that accepted the watch following our list stays
+// silent, so nothing tells the informer; Relist() (a write answered NotFound, in the manager)
+// lists at once and emits the vanished objects' deletes.
+TEST(InformerTest, RelistOnRequestDropsWhatASilentResetLost) {
+  WatchingInformer w(3);
+  ASSERT_TRUE(w.watching);
+  const int lists_before = w.client->Calls("LIST");
+  w.client->ResetEmptySilently();
+  EXPECT_EQ(w.inf.cache().List().size(), 3u) << "nothing told the informer yet";
+  w.inf.Relist("a write was answered NotFound");
+  ASSERT_TRUE(WaitFor([&] { return w.deletes.load() == 3; })) << w.deletes.load();
+  EXPECT_EQ(w.client->Calls("LIST"), lists_before + 1);
+  EXPECT_TRUE(SameAsServer(w.inf, *w.client));
+  w.inf.Stop();
+}
+
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
   auto client = std::make_shared<FakeClient>();
   for (int i = 0; i < 3; ++i) client->FailNext("LIST", Status(Code::kUnavailable, "down"));

@@ -73,6 +73,9 @@ class WatchMachine {
   std::vector<Output> OnEvent(const Result<std::optional<kube::WatchEvent>>& event, SteadyTime now);
   // The kWait action elapsed.
   void OnWaited();
+  // The driver learned that the cache is stale (a write was answered NotFound for an object it
+  // holds): relist at once from any state, abandoning a watch. `why` is logged.
+  std::vector<Output> RequestRelist(Status why) { return RelistNow(std::move(why)); }
 
   const std::string& resource_version() const { return resource_version_; }
   bool listed_once() const { return listed_once_; }

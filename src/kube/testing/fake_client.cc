@@ -72,13 +72,15 @@ Status FakeClient::TakeFailure(const std::string& verb) {
 }
 
 void FakeClient::ResetEmpty(Status watch_end) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    objects_.clear();
-    history_.clear();
-    rv_ = 1;
-  }
+  ResetEmptySilently();
   BreakWatches(std::move(watch_end));
+}
+
+void FakeClient::ResetEmptySilently() {
+  std::lock_guard<std::mutex> lock(mu_);
+  objects_.clear();
+  history_.clear();
+  rv_ = 1;
 }
 
 void FakeClient::BreakWatches(Status error) {

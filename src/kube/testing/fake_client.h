@@ -57,6 +57,9 @@ class FakeClient final : public Client {
   // a connection error; Ok: a normal end of stream).
   void ResetEmpty(Status watch_end = Status(Code::kUnavailable,
                                             "connection reset: the server restarted"));
+  // The same, but open watches stay open and silent: a watch started on the new server from a
+  // version listed on the old one (chaos seed 8012).
+  void ResetEmptySilently();
 
  private:
   struct Stream;
