@@ -83,6 +83,9 @@ class AuditChecker {
     if (ev == "pd_pause") {
       if (holders_.empty()) ++window_;
       holders_[JsonStringAt(e, {"holder"})] = line_no;
+      // A re-created initialize member pauses again: that backup's snapshots are judged by the
+      // windows again (one before the loss and one after is a violation).
+      lost_pause_.erase(NameOf(HolderMember(JsonStringAt(e, {"holder"}))));
     } else if (ev == "pd_resume" || ev == "pd_pause_expired") {
       PdResume(ev, JsonStringAt(e, {"holder"}), at);
       if (JsonStringAt(e, {"why"}) == kPauseGoneWithItsMember) {

@@ -56,8 +56,8 @@ inline constexpr std::string_view kPauseGoneWithItsMember = "member vanished fro
 //     pause window (a maximal interval during which some holder paused PD), unless the backup
 //     fails: a member reported a failure (VolumeBackupFailed, VolumeBackupInitializeFailed,
 //     Failed or Invalid), or its initialize member vanished with the pause
-//     (kPauseGoneWithItsMember) before the snapshot (BackupsThatLostTheirPause; the caller
-//     checks that such a backup never completes);
+//     (kPauseGoneWithItsMember) before the snapshot and none paused again since
+//     (BackupsThatLostTheirPause; the caller checks that such a backup never completes);
 //  3. after a clean_done, every snapshot created by that member was deleted before it;
 //  4. each restore (members sharing a name) ran restore-data at most once, on a member whose
 //     commitTs is the smallest of the group, after every member of the group wrote TikvComplete;
@@ -65,7 +65,8 @@ inline constexpr std::string_view kPauseGoneWithItsMember = "member vanished fro
 // Returns the violations in log order; malformed lines are violations too.
 std::vector<std::string> CheckAuditLog(std::string_view text);
 
-// Names of the backups (member names) whose initialize member vanished while holding the pause.
+// Names of the backups (member names) whose initialize member vanished while holding the pause
+// and that no re-created initialize member paused again.
 std::set<std::string> BackupsThatLostTheirPause(std::string_view text);
 
 }  // namespace brfed::sim

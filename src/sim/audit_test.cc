@@ -138,6 +138,16 @@ TEST(AuditCheck, SnapshotsAfterTheInitializeMemberVanishedWithThePauseAreToldApa
   const std::string in_order = Log({Pause(holder), Resume(holder), Snap("s2", "c2/ns/fed-a/u2")});
   EXPECT_TRUE(Mentions(CheckAuditLog(in_order), "not paused"));
   EXPECT_TRUE(BackupsThatLostTheirPause(in_order).empty());
+  // A re-created initialize member (new uid) pauses again (seed 8525): the backup may complete,
+  // and its snapshots are judged by the windows again.
+  const char* again = "c1/ns/fed-a/u9#init";
+  const std::string repaused =
+      Log({Pause(holder), vanished, Pause(again), Snap("s2", "c2/ns/fed-a/u2"), Resume(again)});
+  EXPECT_TRUE(CheckAuditLog(repaused).empty());
+  EXPECT_TRUE(BackupsThatLostTheirPause(repaused).empty());
+  const std::string across = Log({Pause(holder), Snap("s1", "c2/ns/fed-a/u2"), vanished,
+                                  Pause(again), Snap("s3", "c3/ns/fed-a/u3"), Resume(again)});
+  EXPECT_TRUE(Mentions(CheckAuditLog(across), "different pause window"));
 }
 
 TEST(AuditCheck, LeakAfterCleanupIsCaught) {
