@@ -244,6 +244,11 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Act(const Pa
     deps_.metrics->LastSuccessfulBackup(pass.ns, pass.name, *d.last_successful_backup);
   }
   if (!d.create.empty()) {
+    BRFED_ASSIGN_OR_RETURN(const bool still_creates, StillCreatesBackups(pass));
+    if (!still_creates) {
+      // Paused or deleted after the cache we decided on: decide again once it shows that.
+      return std::optional<std::chrono::nanoseconds>(std::chrono::seconds(1));
+    }
     if (!TakeClaim(pass, NameOf(d.create[0]))) {
       // Another schedule of the group created (or its claim was released) after we listed:
       // decide again on fresher lists (the status waits for that decision).
@@ -261,6 +266,18 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Act(const Pa
     if (!st.ok()) return st.Annotate("update status of " + pass.key);
   }
   return d.requeue_after;
+}
+
+Result<bool> ScheduleController::StillCreatesBackups(const Pass& pass) {
+  auto live = deps_.writer->ReadScheduleLive(pass.ns, pass.name);
+  if (!live.ok()) {
+    if (live.status().code() == Code::kNotFound) return false;
+    return live.status().Annotate("read schedule " + pass.key);
+  }
+  return JsonStringAt(*live, {"metadata", "uid"}) ==
+             JsonStringAt(*pass.self, {"metadata", "uid"}) &&
+         JsonAt(*live, {"metadata", "deletionTimestamp"}) == nullptr &&
+         !JsonBoolAt(*live, {"spec", "pause"});
 }
 
 bool ScheduleController::TakeClaim(const Pass& pass, const std::string& backup_name) {

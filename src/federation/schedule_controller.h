@@ -57,6 +57,9 @@ class ScheduleWriter {
   // ({"metadata":{"resourceVersion":..},"status":{..}}) for the status subresource.
   virtual Status PatchScheduleStatus(std::string_view ns, std::string_view name,
                                      const Json& patch) = 0;
+  // The schedule as the API server has it now, past the cache (kNotFound when it is gone):
+  // read once before each create, because the cache can lag a pause or a deletion.
+  virtual Result<Json> ReadScheduleLive(std::string_view ns, std::string_view name) = 0;
 };
 
 // Metrics hooks (the manager maps them onto its registry).
@@ -125,6 +128,9 @@ class ScheduleController {
   ScheduleDecideInput Observe(const Pass& pass,
                               std::vector<std::vector<runtime::ObjectPtr>>& keep_alive) const;
   Result<std::optional<std::chrono::nanoseconds>> Act(const Pass& pass, ScheduleDecision& d);
+  // Whether the schedule, read live, is still the one decided on (same uid), neither being
+  // deleted nor paused.
+  Result<bool> StillCreatesBackups(const Pass& pass);
   bool TakeClaim(const Pass& pass, const std::string& backup_name);
   Status CreateClaimed(const Pass& pass, const Json& volume_backup);
   Status DeleteForRetention(const Pass& pass, const ScheduleDecision& d);

@@ -23,6 +23,7 @@ class FakeWorld : public ScheduleWriter, public ScheduleMetrics {
   std::vector<std::string> events;  // "reason: message"
   std::vector<std::string> created, deleted;
   int status_patches = 0;
+  int live_reads = 0;
   Status fail_create;
   int metric_created = 0, metric_deleted = 0;
   std::optional<Time> metric_last_success;
@@ -65,6 +66,12 @@ class FakeWorld : public ScheduleWriter, public ScheduleMetrics {
     s = ApplyMergePatch(s, p);
     ++status_patches;
     return Status::Ok();
+  }
+  Result<Json> ReadScheduleLive(std::string_view ns, std::string_view name) override {
+    ++live_reads;
+    auto it = schedules.find(std::string(ns) + "/" + std::string(name));
+    if (it == schedules.end()) return Status(Code::kNotFound, "gone");
+    return it->second;
   }
   void Record(const Json&, std::string_view, std::string_view reason, std::string_view message) {
     events.push_back(std::string(reason) + ": " + std::string(message));
@@ -187,6 +194,38 @@ TEST(ScheduleControllerTest, CreatesOnTimeOneAtATime) {
   EXPECT_EQ(h.world.created.back(), "s-2024-05-17t10-00-09");
   EXPECT_EQ(h.world.events.back(),
             "SuccessfulCreate: create VolumeBackup s-2024-05-17t10-00-09 for schedule s");
+}
+
+// The cache can lag a pause or a deletion (chaos seed 8506: a deleted schedule created one
+// more backup, which nobody deleted): before a create, the schedule is read live, and a schedule
+// paused, being deleted, gone or replaced (another uid) there creates nothing.
+TEST(ScheduleControllerTest, ACreateWaitsForTheScheduleReadLive) {
+  struct Case {
+    const char* what;
+    std::function<void(std::map<std::string, Json>&)> on_server;
+    bool creates;
+  };
+  const Case cases[] = {
+      {"unchanged", [](auto&) {}, true},
+      {"paused", [](auto& m) { m["ns/s"]["spec"]["pause"] = true; }, false},
+      {"being deleted",
+       [](auto& m) { m["ns/s"]["metadata"]["deletionTimestamp"] = "2024-05-17T10:00:02Z"; }, false},
+      {"gone", [](auto& m) { m.erase("ns/s"); }, false},
+      {"replaced", [](auto& m) { m["ns/s"]["metadata"]["uid"] = "another"; }, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Harness h;
+    h.world.schedules["ns/s"] = Schedule("s", "@every 3s");
+    h.world.schedules["ns/s"]["metadata"]["uid"] = "u-s";
+    h.world.Sync();
+    c.on_server(h.world.schedules);  // the cache does not show it yet
+    h.At("2024-05-17T10:00:03Z");
+    auto r = h.Reconcile("ns/s");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(h.world.created.size(), c.creates ? 1u : 0u);
+    EXPECT_EQ(h.world.live_reads, 1);
+  }
 }
 
 TEST(ScheduleControllerTest, GroupMembersNeverBothCreateEvenWithAStaleCache) {

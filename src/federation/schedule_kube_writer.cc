@@ -54,6 +54,10 @@ Status KubeScheduleWriter::DeleteVolumeBackup(std::string_view ns, std::string_v
   return gone ? Status(Code::kNotFound, "VolumeBackup is gone") : Status::Ok();
 }
 
+Result<Json> KubeScheduleWriter::ReadScheduleLive(std::string_view ns, std::string_view name) {
+  return client_->Get(kube::resources::VolumeBackupSchedule(), ns, name);
+}
+
 Status KubeScheduleWriter::PatchScheduleStatus(std::string_view ns, std::string_view name,
                                                const Json& patch) {
   Write w;

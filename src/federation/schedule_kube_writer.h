@@ -1,6 +1,7 @@
 // KubeScheduleWriter: the ScheduleController's writes (create and delete VolumeBackups, patch
-// a schedule's status) to the control-plane API server, each carried out by the
-// federation::Executor (so every write of every controller goes through Executor::Execute).
+// a schedule's status), and its one live read (the schedule, before a create), to the
+// control-plane API server. The writes are each carried out by the federation::Executor (so
+// every write of every controller goes through Executor::Execute).
 //
 // Status goes through runtime::StatusWriter (the one status writer: /status when the CRD
 // serves it, else the object).
@@ -29,6 +30,7 @@ class KubeScheduleWriter final : public ScheduleWriter {
   Status DeleteVolumeBackup(std::string_view ns, std::string_view name) override;
   Status PatchScheduleStatus(std::string_view ns, std::string_view name,
                              const Json& patch) override;
+  Result<Json> ReadScheduleLive(std::string_view ns, std::string_view name) override;
 
  private:
   // Runs one write; `already_done` (optional) tells whether it found its work done.
