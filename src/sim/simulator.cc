@@ -588,6 +588,11 @@ bool Simulator::Impl::StepOnce(const std::string& key, size_t index, bool backup
       // member being deleted) will never land: retried as it was, it would hold the member for
       // ever (chaos seeds 4502, 4504). The next pass steps afresh from the object as it is.
       if (!Refused(written.status())) unwritten_[key] = {std::move(out), condition_audited};
+      if (written.status().code() == Code::kNotFound) {
+        // Gone though our cache shows it: the cache may be stale (a data plane restarted empty
+        // between our list and our watch, as the manager saw in chaos seed 8012).
+        (backup ? c.backups : c.restores)->Relist("a member write was answered NotFound");
+      }
       Enqueue(key, std::chrono::seconds(1));
       return false;
     }
