@@ -6,8 +6,7 @@ std::function<void(const Write&)> MemberCacheRelister(const DataPlanes* planes) 
   return [planes](const Write& w) {
     auto plane = planes != nullptr ? planes->Get(w.cluster) : nullptr;
     if (plane == nullptr || w.resource == nullptr) return;
-    const bool backups = w.resource->plural == kube::resources::Backup().plural &&
-                         w.resource->group == kube::resources::Backup().group;
+    const bool backups = w.resource->SameAs(kube::resources::Backup());
     const std::shared_ptr<runtime::Informer>& members = backups ? plane->backups : plane->restores;
     if (members != nullptr) members->Relist(w.Describe() + " was answered NotFound");
   };

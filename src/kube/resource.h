@@ -29,6 +29,11 @@ struct Resource {
 
   // "plural.group" ("pods" for the core group): used in logs and metric labels.
   std::string String() const;
+
+  // Whether `other` names the same resource (group and plural; the version does not matter).
+  bool SameAs(const Resource& other) const {
+    return group == other.group && plural == other.plural;
+  }
 };
 
 namespace resources {

@@ -150,7 +150,8 @@ std::vector<WatchMachine::Output> Informer::TakeRelistRequest(WatchMachine& mach
     why.swap(relist_why_);
   }
   if (why.empty()) return {};
-  return machine.RequestRelist(Status(Code::kCancelled, "relisting: " + why));
+  // Cancelled names what happened to the watch (we stopped it), not a shutdown.
+  return machine.RequestRelist(Status(Code::kCancelled, "watch stopped to relist: " + why));
 }
 
 Status Informer::CheckVersion(const std::string& resource_version) {

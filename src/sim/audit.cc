@@ -203,7 +203,9 @@ class AuditChecker {
   // backup name -> snapshots outside its pause window: violations unless the backup failed
   std::map<std::string, std::vector<std::string>> unsafe_snapshots_;
   std::set<std::string> failed_backups_;  // names with a member that reported a failure
-  std::set<std::string> lost_pause_;      // names whose initialize member vanished with the pause
+  // names whose initialize member vanished with the pause, until a re-created initialize member
+  // pauses again
+  std::set<std::string> lost_pause_;
   // restore name -> member owner -> commitTs / TikvComplete
   std::map<std::string, std::map<std::string, std::string>> restore_ts_;
   std::map<std::string, std::set<std::string>> restore_members_;

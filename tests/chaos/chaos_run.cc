@@ -371,7 +371,11 @@ void Run::StartFault(const Fault& f) {
     case FaultKind::kEmptyApiServer:
       st = env_->RestartApiServer(f.target, f.kind == FaultKind::kKillApiServer);
       if (frozen_[f.target] > 0) frozen_[f.target] = 0;  // a new process, not stopped
-      if (st.ok() && !rules_[f.target].empty()) st = PostRules(f.target);
+      // find, not []: an entry makes EndEverything post rules, which only brfed-apiserver takes
+      // (a kube-apiserver would be retried for 30 s).
+      if (auto r = rules_.find(f.target); st.ok() && r != rules_.end() && !r->second.empty()) {
+        st = PostRules(f.target);
+      }
       break;
     case FaultKind::kApiServerErrors:
     case FaultKind::kApiServerThrottle:
@@ -467,11 +471,12 @@ void Run::EndEverything() {
 void Run::PlayTimeline() {
   struct Action {
     int64_t at_ms;
+    std::string what;
     std::function<void()> act;
   };
   std::vector<Action> actions;
   for (const Work& w : schedule_.work) {
-    actions.push_back({w.at_ms, [this, &w] {
+    actions.push_back({w.at_ms, "create " + w.name, [this, &w] {
                          Status st = Retrying([&] {
                            auto r = cp_->Create(ResourceOf(w.kind), kNs,
                                                 WorkObject(w, config_.init_job_deadline_s));
@@ -482,7 +487,7 @@ void Run::PlayTimeline() {
                            Violation("could not create " + w.name + ": " + st.ToString());
                        }});
     if (w.delete_at_ms >= 0) {
-      actions.push_back({w.delete_at_ms, [this, &w] {
+      actions.push_back({w.delete_at_ms, "delete " + w.name, [this, &w] {
                            Status st = Retrying([&] {
                              Status d = cp_->Delete(ResourceOf(w.kind), kNs, w.name);
                              return d.code() == Code::kNotFound ? Status::Ok() : d;
@@ -493,9 +498,11 @@ void Run::PlayTimeline() {
     }
   }
   for (const Fault& f : schedule_.faults) {
-    actions.push_back({f.at_ms, [this, &f] { StartFault(f); }});
-    if (f.duration_ms > 0)
-      actions.push_back({f.at_ms + f.duration_ms, [this, &f] { EndFault(f); }});
+    const std::string fault = std::string(FaultKindName(f.kind)) + " " + f.target;
+    actions.push_back({f.at_ms, "start " + fault, [this, &f] { StartFault(f); }});
+    if (f.duration_ms > 0) {
+      actions.push_back({f.at_ms + f.duration_ms, "end " + fault, [this, &f] { EndFault(f); }});
+    }
   }
   std::stable_sort(actions.begin(), actions.end(),
                    [](const Action& a, const Action& b) { return a.at_ms < b.at_ms; });
@@ -504,9 +511,20 @@ void Run::PlayTimeline() {
     // Not a synchronisation: the schedule's instants (late when an action before took long).
     std::this_thread::sleep_until(start + std::chrono::milliseconds(a.at_ms));
     CheckManagerAlive("at +" + std::to_string(a.at_ms) + "ms");
+    const auto acted = Clock::now();
     a.act();
+    // Later actions run late by this much: worth a line when it is long.
+    if (const auto took = Clock::now() - acted; took > 2s) {
+      std::cerr << "  " << a.what << " (+" << a.at_ms << "ms) took "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << "ms\n";
+    }
   }
+  const auto ending = Clock::now();
   EndEverything();
+  if (const auto took = Clock::now() - ending; took > 2s) {
+    std::cerr << "  ending every fault took "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << "ms\n";
+  }
   CheckManagerAlive("after the faults");
 }
 
@@ -728,19 +746,32 @@ void Run::DeleteEverything() {
 }
 
 void Run::Play(RunResult& result) {
-  if (Status st = Setup(); !st.ok()) {
-    Violation("setup: " + st.ToString());
+  auto phase_started = Clock::now();
+  auto phase_done = [&](const char* phase) {
+    const auto now = Clock::now();
+    result.phase_s[phase] = std::chrono::duration<double>(now - phase_started).count();
+    phase_started = now;
+  };
+  Status setup = Setup();
+  phase_done("setup");
+  if (!setup.ok()) {
+    Violation("setup: " + setup.ToString());
     return;
   }
   PlayTimeline();
+  phase_done("timeline");
   Settle();
+  phase_done("settle");
   CheckMembers();
+  phase_done("check");
   DeleteEverything();
+  phase_done("deleteAll");
   CheckManagerAlive("at the end");
   if (manager_ != nullptr && !WaitFor([&] { return manager_->Ready(); }, 30s)) {
     Violation("the manager does not serve /readyz at the end");
   }
   auto audit = env_->CheckAuditLog();
+  phase_done("audit");
   if (audit.exit_code != 0) Violation("simulator audit: " + audit.out + audit.err);
   result.longest_pause_s = LongestPauseSeconds(testing::ReadFile(env_->audit_log()));
   if (result.longest_pause_s > result.pause_bound_s) {
@@ -759,6 +790,14 @@ void Run::Play(RunResult& result) {
 
 }  // namespace
 
+namespace {
+Json PhaseSecondsJson(const std::map<std::string, double>& phases) {
+  Json out = Json::object();
+  for (const auto& [phase, seconds] : phases) out[phase] = seconds;
+  return out;
+}
+}  // namespace
+
 Json RunResult::ToJson() const {
   Json faults = Json::object();
   for (const auto& [kind, n] : faults_by_kind) faults[kind] = n;
@@ -769,6 +808,7 @@ Json RunResult::ToJson() const {
           {"longestPauseSeconds", longest_pause_s},
           {"pauseBoundSeconds", pause_bound_s},
           {"wallSeconds", wall_s},
+          {"phaseSeconds", PhaseSecondsJson(phase_s)},
           {"objects", objects},
           {"heldByCleanFailed", held_by_clean_failed},
           {"budgetFailures", budget_failures}};
@@ -797,7 +837,11 @@ RunResult RunChaos(const RunConfig& config) {
   result.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   std::cerr << "chaos seed " << config.seed << ": " << result.violations.size()
             << " violations, longest pause " << result.longest_pause_s << " s (bound "
-            << result.pause_bound_s << " s), " << result.wall_s << " s\n";
+            << result.pause_bound_s << " s), " << result.wall_s << " s (";
+  for (const auto& [phase, seconds] : result.phase_s) {
+    std::cerr << (&phase == &result.phase_s.begin()->first ? "" : ", ") << phase << " " << seconds;
+  }
+  std::cerr << ")\n";
   return result;
 }
 

@@ -49,6 +49,9 @@ struct RunResult {
   double longest_pause_s = 0;
   double pause_bound_s = 0;
   double wall_s = 0;
+  // Seconds spent in each phase of the run (setup, timeline, settle, check, delete-all, audit),
+  // so that a slow run shows where its time went.
+  std::map<std::string, double> phase_s;
   int objects = 0;  // federation objects checked (schedule-made backups included)
   // VolumeBackups still there after the deletion, held by a member whose clean failed, with a
   // CleanFailed condition that says so (not a violation; the simulator's clean-fail is final).
