@@ -110,7 +110,7 @@ std::shared_ptr<runtime::Informer> ClusterHandles::MemberInformer(
     const std::string& cluster) const {
   auto informer = factory.For(resource, std::string(api::kManagedBySelector));
   for (const auto& rh : member_handlers_) {
-    if (rh.resource.plural != resource.plural || rh.resource.group != resource.group) continue;
+    if (!rh.resource.SameAs(resource)) continue;
     auto handler = rh.handler;
     auto call = [handler, cluster](const Json& obj) { handler(cluster, obj); };
     informer->AddHandlers({call, [call](const Json&, const Json& obj) { call(obj); }, call});
@@ -153,6 +153,11 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
     plane->client = client;
     runtime::InformerOptions defaults;  // all namespaces: members live in each tcNamespace
     defaults.metrics = options_.client_metrics;
+    // A data plane restarted without its data accepts the watch that resumes at our
+    // resourceVersion and stays silent (kube-apiserver drops the new server's lower versions),
+    // so a quiet member cache learns of it only when its watch ends and the resume's version
+    // check is answered "too large": watches end within a minute rather than client-go's 5-10.
+    defaults.watch_timeout_min_seconds = kMemberWatchTimeoutMinSeconds;
     plane->informers = std::make_shared<runtime::SharedInformerFactory>(client, defaults);
     plane->backups = MemberInformer(*plane->informers, kube::resources::Backup(), context);
     plane->restores = MemberInformer(*plane->informers, kube::resources::Restore(), context);

@@ -49,6 +49,10 @@ namespace brfed::manager {
 using ClientFactory =
     std::function<Result<std::shared_ptr<kube::Client>>(const kube::RestConfig& config)>;
 
+// Member-cache watches end (and resume, checking that the server still knows our
+// resourceVersion) after a random 30-60 s, so that a data plane restarted empty is noticed.
+inline constexpr int kMemberWatchTimeoutMinSeconds = 30;
+
 struct ClusterHandlesOptions {
   std::string kubeconfig_path;
   double qps = 50;

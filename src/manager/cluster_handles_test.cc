@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "kube/testing/testing_util.h"
 #include "kube/testing/unused_client.h"
 #include "runtime/informer.h"
 
@@ -60,7 +61,11 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
     return list;
   }
   Result<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, std::string_view,
-                                                   const kube::WatchOptions&) override {
+                                                   const kube::WatchOptions& o) override {
+    {
+      std::lock_guard<std::mutex> lock(selectors_mu_);
+      watch_timeouts_.push_back(o.timeout_seconds);
+    }
     return std::unique_ptr<kube::WatchStream>(std::make_unique<IdleWatch>());
   }
   Result<Json> Request(std::string_view, std::string_view, const Json*) override {
@@ -85,11 +90,16 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
     std::lock_guard<std::mutex> lock(selectors_mu_);
     return label_selectors_;
   }
+  std::vector<int> watch_timeouts() {
+    std::lock_guard<std::mutex> lock(selectors_mu_);
+    return watch_timeouts_;
+  }
 
  private:
   std::string server_;
   std::mutex selectors_mu_;
   std::vector<std::string> label_selectors_;
+  std::vector<int> watch_timeouts_;  // guarded by selectors_mu_
   std::mutex hang_mu_;
   std::condition_variable hang_cv_;
   bool hanging_ = false;
@@ -205,6 +215,20 @@ TEST_F(ClusterHandlesTest, MemberInformersComeFromOneFactoryPerCluster) {
   EXPECT_EQ(plane->informers->size(), 2u);
   // One list per resource in this cluster.
   EXPECT_EQ(ClientOf("east")->label_selectors().size(), 2u);
+}
+
+// Member watches end within a minute, so that the version check of their resume finds a data
+// plane restarted without its data (runtime's InformerTest.ASilentResetIsFoundWhenTheWatchEnds).
+TEST_F(ClusterHandlesTest, MemberWatchesEndWithinAMinute) {
+  WriteFile(Kubeconfig({{"east", "https://east:6443"}}));
+  auto& h = Make();
+  ASSERT_TRUE(h.Start().ok());
+  auto client = ClientOf("east");
+  ASSERT_TRUE(kube::testing::WaitFor([&] { return client->watch_timeouts().size() == 2; }));
+  for (int seconds : client->watch_timeouts()) {
+    EXPECT_GE(seconds, 30);
+    EXPECT_LT(seconds, 60);
+  }
 }
 
 TEST_F(ClusterHandlesTest, MemberEventsReachHandlersWithTheClusterName) {

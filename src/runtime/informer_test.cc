@@ -188,6 +188,19 @@ TEST(InformerTest, RelistOnRequestDropsWhatASilentResetLost) {
   w.inf.Stop();
 }
 
+// Without a Relist() request, the same silent reset is found when the watch ends (its timeout):
+// the resume first checks that the server still knows our resourceVersion, and it does not.
+TEST(InformerTest, ASilentResetIsFoundWhenTheWatchEnds) {
+  WatchingInformer w(3);
+  ASSERT_TRUE(w.watching);
+  w.client->ResetEmptySilently();
+  w.client->BreakWatches(Status::Ok());  // a normal end of stream
+  ASSERT_TRUE(WaitFor([&] { return w.deletes.load() == 3; })) << w.deletes.load();
+  EXPECT_EQ(w.client->Calls("LIST_AT_VERSION"), 1);
+  EXPECT_TRUE(SameAsServer(w.inf, *w.client));
+  w.inf.Stop();
+}
+
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
   auto client = std::make_shared<FakeClient>();
   for (int i = 0; i < 3; ++i) client->FailNext("LIST", Status(Code::kUnavailable, "down"));
