@@ -37,8 +37,7 @@ struct Slot {
 class Decider {
  public:
   Decider(const BackupObservation& obs, const BackupDecideOptions& options)
-      : obs_(obs), options_(options), vb_(*obs.volume_backup) {
-    old_status_ = api::StatusOf(vb_);
+      : obs_(obs), options_(options), vb_(*obs.volume_backup), old_status_(api::StatusOf(vb_)) {
     status_ = old_status_.is_object() ? old_status_ : Json::object();
     name_ = JsonStringAt(vb_, {"metadata", "name"});
     rv_ = JsonStringAt(vb_, {"metadata", "resourceVersion"});
@@ -897,7 +896,7 @@ class Decider {
   const BackupObservation& obs_;
   const BackupDecideOptions& options_;
   const Json& vb_;
-  Json old_status_;
+  const Json& old_status_;  // in vb_, which the observation keeps alive
   Json status_;
   std::string name_;
   std::string rv_;

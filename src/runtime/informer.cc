@@ -59,7 +59,8 @@ Result<Json> Informer::ListAll() {
   Json items = Json::array();
   while (true) {
     BRFED_ASSIGN_OR_RETURN(Json page, client_->List(resource_, options_.ns, o));
-    if (const Json* it = JsonAt(page, {"items"}); it != nullptr && it->is_array()) {
+    // Moved out of the page (a const view here would copy every object).
+    if (auto it = page.find("items"); it != page.end() && it->is_array()) {
       for (auto& item : *it) items.push_back(std::move(item));
     }
     o.continue_token = JsonStringAt(page, {"metadata", "continue"});

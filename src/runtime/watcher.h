@@ -65,8 +65,9 @@ class WatchMachine {
   // What the driver should do now.
   Action Next() const { return action_; }
 
-  // Result of the kList action: the complete List object (all pages merged).
-  std::vector<Output> OnList(const Result<Json>& list, SteadyTime now);
+  // Result of the kList action: the complete List object (all pages merged), taken by value so
+  // that its items move into the outputs.
+  std::vector<Output> OnList(Result<Json> list, SteadyTime now);
   // Result of kStartWatch (or of its version check).
   std::vector<Output> OnWatchStarted(const Status& status, SteadyTime now);
   // Result of kReadEvent (nullopt value: the server ended the stream normally).
