@@ -19,6 +19,10 @@ namespace {
 
 using Kind = BackupAction::Kind;
 
+// A VolumeBackup our cache lacks but the server still has: look for its members again after
+// this (its watch event also brings the key back).
+constexpr std::chrono::seconds kOrphanRecheck{1};
+
 // Upstream's `tc` label: the TidbCluster names, sorted and comma-joined, duplicates kept (two
 // data planes with a TidbCluster of the same name give "basic,basic", as upstream's does).
 std::string CombinedTcName(const Json& volume_backup) {
@@ -271,11 +275,13 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
     const std::string id = ObjectIdOf("", kube::resources::VolumeBackup(), object.ns, object.name);
     expectations_.Forget(id);
     status_batcher_.Written(id);
-    std::lock_guard<std::mutex> lock(mu_);
-    member_event_at_.erase(key);
-    pause_seen_.erase(key);
-    pause_recorded_.erase(key);
-    return runtime::ReconcileOutcome{};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      member_event_at_.erase(key);
+      pause_seen_.erase(key);
+      pause_recorded_.erase(key);
+    }
+    return StopOrphanedMembers(key);
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
   BackupObservation observation = Observe(volume_backup);
@@ -292,6 +298,43 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
   const bool finished = (phase == "Complete" || phase == "Failed" || phase == "Invalid") &&
                         !api::IsBeingDeleted(*volume_backup);
   return WithResyncSafetyNet(decision.requeue_after, !finished, deps_.resync);
+}
+
+std::vector<OrphanedMember> VolumeBackupController::CachedMembersOwnedBy(
+    const std::string& key) const {
+  std::vector<OrphanedMember> out;
+  for (const std::string& cluster : deps_.data_planes->Names()) {
+    auto plane = deps_.data_planes->Get(cluster);
+    if (plane == nullptr || plane->backups == nullptr || !plane->backups->HasSynced() ||
+        !deps_.data_planes->UnreachableError(cluster).empty()) {
+      continue;
+    }
+    for (const runtime::ObjectPtr& m : plane->backups->cache().List()) {
+      if (api::OwnerKeyOf(*m, api::kVolumeBackupLabel) == key) out.push_back({cluster, m});
+    }
+  }
+  return out;
+}
+
+Result<runtime::ReconcileOutcome> VolumeBackupController::StopOrphanedMembers(
+    const std::string& key) {
+  std::vector<OrphanedMember> orphans = CachedMembersOwnedBy(key);
+  BackupDecision decision;
+  decision.actions = DecideOrphanedMembers(orphans);
+  if (decision.actions.empty()) return runtime::ReconcileOutcome{};
+  // Our cache may lag the object's creation (or re-creation): only the server can say it is gone.
+  const ObjectKey object = ObjectKey::Parse(key);
+  Status gone =
+      deps_.control_plane->Get(kube::resources::VolumeBackup(), object.ns, object.name).status();
+  if (gone.ok()) return runtime::ReconcileOutcome{std::chrono::nanoseconds(kOrphanRecheck)};
+  if (gone.code() != Code::kNotFound) return gone;
+  for (const OrphanedMember& o : orphans) {
+    log::Warn(
+        "deleting a member whose VolumeBackup no longer exists",
+        {{"object", key}, {"cluster", o.cluster}, {"member", runtime::KeyOf(*o.member).String()}});
+  }
+  if (auto stopped = Act(key, decision)) return *stopped;
+  return runtime::ReconcileOutcome{};
 }
 
 namespace {

@@ -925,4 +925,25 @@ BackupDecision DecideVolumeBackup(const BackupObservation& observation,
   return Decider(observation, options).Run();
 }
 
+std::vector<BackupAction> DecideOrphanedMembers(const std::vector<OrphanedMember>& members) {
+  std::vector<BackupAction> actions;
+  for (const OrphanedMember& o : members) {
+    const Json& m = *o.member;
+    if (api::IsBeingDeleted(m)) continue;
+    const std::string ns = JsonStringAt(m, {"metadata", "namespace"});
+    const std::string name = JsonStringAt(m, {"metadata", "name"});
+    if (!api::IsVolumeBackupSnapshotsCreated(m) &&
+        JsonStringAt(m, {"spec", "cleanPolicy"}) == "Delete") {
+      auto patch = std::make_shared<Json>(Json{
+          {"metadata", {{"resourceVersion", JsonStringAt(m, {"metadata", "resourceVersion"})}}},
+          {"spec", {{"cleanPolicy", "OnFailure"}}}});
+      actions.push_back({Kind::kPatchMember, o.cluster, ns, name, std::move(patch)});
+    }
+    BackupAction stop{Kind::kDeleteMember, o.cluster, ns, name, nullptr};
+    stop.propagation_policy = "Foreground";
+    actions.push_back(std::move(stop));
+  }
+  return actions;
+}
+
 }  // namespace brfed::federation

@@ -156,6 +156,21 @@ inline constexpr const char* kTeardown = "Teardown";  // teardown sent -> all me
 BackupDecision DecideVolumeBackup(const BackupObservation& observation,
                                   const BackupDecideOptions& options = {});
 
+// A member whose VolumeBackup no longer exists, and the cluster it is in.
+struct OrphanedMember {
+  std::string cluster;
+  std::shared_ptr<const Json> member;
+};
+
+// What to do with members whose VolumeBackup is gone. A pass of ours can create a member after
+// a deletion it has not yet seen: kube-apiserver can delete an object whose finalizer a
+// concurrent patch had just added (the DELETE read it without; chaos seed 22010), and nothing
+// else would ever delete such a member, whose init job may hold the GC pause. Each one not yet
+// being deleted is deleted in the foreground (its jobs, the pause with them, go first); one
+// without snapshots under cleanPolicy Delete gets OnFailure first, as a member stopped during a
+// deletion does (its clean would otherwise fail for ever on the missing backupmeta).
+std::vector<BackupAction> DecideOrphanedMembers(const std::vector<OrphanedMember>& members);
+
 }  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_BACKUP_DECIDE_H_

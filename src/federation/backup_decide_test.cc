@@ -1489,5 +1489,53 @@ TEST(BackupDecideTest, CompleteAfterMissedSnapshotsCreatedStillRecordsItAndClose
   }
 }
 
+// Members of a VolumeBackup that is gone: each is deleted in the foreground, one without
+// snapshots under cleanPolicy Delete gets OnFailure first, and one already being deleted is
+// left alone.
+TEST(BackupDecideTest, OrphanedMembersAreDeletedAndStoppedWithoutALostClean) {
+  auto member = [](std::string clean_policy, bool snapshots, bool deleting) {
+    Json m = {{"metadata", {{"name", "fed-vb1"}, {"namespace", "tidb"}, {"resourceVersion", "7"}}},
+              {"spec", {{"cleanPolicy", clean_policy}, {"backupMode", "volume-snapshot"}}}};
+    if (snapshots) {
+      m["status"]["conditions"] =
+          Json::array({{{"type", "VolumeBackupSnapshotsCreated"}, {"status", "True"}}});
+    }
+    if (deleting) m["metadata"]["deletionTimestamp"] = "2026-12-06T12:00:00Z";
+    return std::make_shared<Json>(std::move(m));
+  };
+  struct Case {
+    std::string what;
+    std::shared_ptr<Json> member;
+    std::vector<std::string> actions;  // kind:cluster
+  };
+  const std::vector<Case> cases = {
+      {"Delete without snapshots", member("Delete", false, false), {"patch:a", "delete:a"}},
+      {"Delete with snapshots: its clean deletes them",
+       member("Delete", true, false),
+       {"delete:a"}},
+      {"Retain", member("Retain", false, false), {"delete:a"}},
+      {"OnFailure", member("OnFailure", false, false), {"delete:a"}},
+      {"already being deleted", member("Delete", false, true), {}},
+  };
+  for (const Case& c : cases) {
+    std::vector<BackupAction> actions = DecideOrphanedMembers({{"a", c.member}});
+    std::vector<std::string> got;
+    for (const BackupAction& a : actions) {
+      got.push_back(std::string(a.kind == Kind::kPatchMember ? "patch" : "delete") + ":" +
+                    a.cluster);
+      EXPECT_EQ(a.ns, "tidb") << c.what;
+      EXPECT_EQ(a.name, "fed-vb1") << c.what;
+      if (a.kind == Kind::kDeleteMember) {
+        EXPECT_EQ(a.propagation_policy, "Foreground") << c.what;
+      } else {
+        ASSERT_EQ(a.kind, Kind::kPatchMember) << c.what;
+        EXPECT_EQ(JsonStringAt(*a.body, {"spec", "cleanPolicy"}), "OnFailure") << c.what;
+        EXPECT_EQ(JsonStringAt(*a.body, {"metadata", "resourceVersion"}), "7") << c.what;
+      }
+    }
+    EXPECT_EQ(got, c.actions) << c.what;
+  }
+}
+
 }  // namespace
 }  // namespace brfed::federation

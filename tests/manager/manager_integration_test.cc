@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/volume_backup.h"
 #include "core/duration.h"
 #include "core/json.h"
 #include "kube/client.h"
@@ -466,6 +467,23 @@ TEST_F(ManagerEnv, DeletingMidFlightReleasesThePauseAndCleansUp) {
       [] { return Member("c1", "midflight").is_null() && Member("c2", "midflight").is_null(); }));
   EXPECT_TRUE(WaitFor([] { return !PdPaused(); }, 30s)) << admin_->Request("GET", "/state").body;
   admin_->Request("DELETE", "/faults");
+}
+
+// A member whose VolumeBackup is gone (kube-apiserver can delete a VolumeBackup whose finalizer
+// a concurrent patch had just added, while our pass creates its initialize member; chaos seed
+// 22010) is deleted by the manager, and the pause its init job took goes with it.
+TEST_F(ManagerEnv, AMemberWhoseVolumeBackupIsGoneIsDeleted) {
+  Json ghost = VolumeBackup("ghost", {"c1"});
+  ghost["metadata"]["uid"] = "uid-of-a-deleted-volumebackup";
+  ghost["spec"]["template"]["cleanPolicy"] = "Delete";
+  Json member = api::BuildBackupMember(ghost, {"c1", "basic", "tidb"}, /*initialize=*/true);
+  ASSERT_EQ(JsonStringAt(member, {"spec", "cleanPolicy"}), "Delete") << DumpJson(member);
+  ASSERT_TRUE(dp_clients_.at("c1")->Create(kube::resources::Backup(), "tidb", member).ok());
+  EXPECT_TRUE(WaitFor([] { return Member("c1", "ghost").is_null(); }, 60s))
+      << DumpJson(Member("c1", "ghost")) << ManagerLog();
+  EXPECT_NE(ManagerLog().find("deleting a member whose VolumeBackup no longer exists"),
+            std::string::npos);
+  EXPECT_TRUE(WaitFor([] { return !PdPaused(); }, 30s)) << admin_->Request("GET", "/state").body;
 }
 
 TEST_F(ManagerEnv, MalformedVolumeBackupsEndInvalidWhileAValidOneCompletes) {
