@@ -140,6 +140,8 @@ class Run {
   // Plays the run and fills `result` (violations, faults by kind, objects, longest pause).
   void Execute(RunResult& result) {
     Play(result);
+    // A run that found something keeps its directory (every process log and audit log).
+    if (!violations_.empty() && env_ != nullptr) env_->KeepDirectory();
     result.violations = violations_;
     result.faults_by_kind = faults_by_kind_;
     result.objects = objects_;

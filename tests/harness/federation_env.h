@@ -85,6 +85,8 @@ class FederationEnv {
   CommandResult CheckAuditLog() const;
 
   const TempDir& dir() const { return *dir_; }
+  // Keeps the directory (logs, audit logs, data) after the environment stops.
+  void KeepDirectory() { dir_->Keep(); }
   const std::string& ns() const { return ns_; }
   const ApiServer& control_plane() const { return *control_plane_; }
   const ApiServer& data_plane(const std::string& name) const { return *data_planes_.at(name); }

@@ -35,7 +35,7 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   if (path_.empty()) return;
   if (const char* keep = std::getenv("BRFED_TEST_KEEP_DIRS");
-      keep != nullptr && keep == std::string("1")) {
+      keep_ || (keep != nullptr && keep == std::string("1"))) {
     std::cerr << "kept test directory " << path_ << "\n";
     return;
   }

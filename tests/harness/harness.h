@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -35,9 +36,13 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   std::string File(const std::string& name) const { return path_ + "/" + name; }
+  // Keeps the directory when this object goes (as BRFED_TEST_KEEP_DIRS=1 does for all), e.g.
+  // for a run that found something; safe from any thread.
+  void Keep() { keep_ = true; }
 
  private:
   std::string path_;
+  std::atomic<bool> keep_{false};
 };
 
 struct ProcessOptions {
