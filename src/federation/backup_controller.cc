@@ -318,12 +318,15 @@ std::vector<OrphanedMember> VolumeBackupController::CachedMembersOwnedBy(
 
 Result<runtime::ReconcileOutcome> VolumeBackupController::StopOrphanedMembers(
     const std::string& key) {
+  const ObjectKey object = ObjectKey::Parse(key);
+  // A namespace-scoped manager sees the members of other namespaces' VolumeBackups (another
+  // manager's, which it may not even read): not ours to judge.
+  if (!informer_->ns().empty() && object.ns != informer_->ns()) return runtime::ReconcileOutcome{};
   std::vector<OrphanedMember> orphans = CachedMembersOwnedBy(key);
   BackupDecision decision;
   decision.actions = DecideOrphanedMembers(orphans);
   if (decision.actions.empty()) return runtime::ReconcileOutcome{};
   // Our cache may lag the object's creation (or re-creation): only the server can say it is gone.
-  const ObjectKey object = ObjectKey::Parse(key);
   Status gone =
       deps_.control_plane->Get(kube::resources::VolumeBackup(), object.ns, object.name).status();
   if (gone.ok()) return runtime::ReconcileOutcome{std::chrono::nanoseconds(kOrphanRecheck)};

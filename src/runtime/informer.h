@@ -81,6 +81,8 @@ class Informer {
 
   const Cache& cache() const { return cache_; }
   const kube::Resource& resource() const { return resource_; }
+  // The namespace it watches ("" = all namespaces).
+  const std::string& ns() const { return options_.ns; }
 
  private:
   void Run();
