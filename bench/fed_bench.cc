@@ -267,9 +267,8 @@ class Env {
   // Timings are then meaningless; deadlines are longer.
   static std::vector<std::string> ManagerWrapper() {
     std::vector<std::string> words;
-    std::istringstream in(std::getenv("BRFED_BENCH_MANAGER_WRAPPER") != nullptr
-                              ? std::getenv("BRFED_BENCH_MANAGER_WRAPPER")
-                              : "");
+    const char* wrapper = std::getenv("BRFED_BENCH_MANAGER_WRAPPER");
+    std::istringstream in(wrapper != nullptr ? wrapper : "");
     for (std::string w; in >> w;) words.push_back(w);
     return words;
   }

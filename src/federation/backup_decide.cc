@@ -34,6 +34,30 @@ struct Slot {
   bool is_init = false;
 };
 
+// Deletes `member` of `cluster` in the foreground, so that its Jobs (the init Job holding the
+// pause, a running execute Job) go first. One that has not reported its snapshots most likely
+// has no backupmeta, and under cleanPolicy Delete its clean would then fail for ever (contract
+// b.7: a missing backupmeta is an error unless the member Failed; CleanFailed holds the member,
+// and so the VolumeBackup, by their finalizers). OnFailure first: the cleaner then removes its
+// finalizer without a clean, unless it fails, when a missing backupmeta is no error. (Retain
+// would hold it too: a finalizer goes only from a clean candidate.) Snapshots a job started
+// without recording them in a backupmeta are out of any clean's reach either way.
+void AppendMemberStop(std::vector<BackupAction>& actions, const std::string& cluster,
+                      const Json& member) {
+  const std::string ns = JsonStringAt(member, {"metadata", "namespace"});
+  const std::string name = JsonStringAt(member, {"metadata", "name"});
+  if (!api::IsVolumeBackupSnapshotsCreated(member) &&
+      JsonStringAt(member, {"spec", "cleanPolicy"}) == "Delete") {
+    auto patch = std::make_shared<Json>(Json{
+        {"metadata", {{"resourceVersion", JsonStringAt(member, {"metadata", "resourceVersion"})}}},
+        {"spec", {{"cleanPolicy", "OnFailure"}}}});
+    actions.push_back({Kind::kPatchMember, cluster, ns, name, std::move(patch)});
+  }
+  BackupAction stop{Kind::kDeleteMember, cluster, ns, name, nullptr};
+  stop.propagation_policy = "Foreground";
+  actions.push_back(std::move(stop));
+}
+
 class Decider {
  public:
   Decider(const BackupObservation& obs, const BackupDecideOptions& options)
@@ -405,22 +429,10 @@ class Decider {
            api::MemberFailureSummary(member).empty();
   }
 
-  // Deletes the member in the foreground; `why` says what the backup is going through. It has
-  // not reported its snapshots, so its backupmeta is most likely missing, and with cleanPolicy
-  // Delete its clean would then fail for ever (contract b.7: a missing backupmeta is an error
-  // unless the member Failed; CleanFailed holds the member, and so the VolumeBackup, by their
-  // finalizers). OnFailure first: the cleaner then removes its finalizer without a clean,
-  // unless it fails, when a missing backupmeta is no error. (Retain would hold it too: a
-  // finalizer goes only from a clean candidate.) Snapshots a job started without recording
-  // them in a backupmeta are out of any clean's reach either way.
+  // Deletes the member in the foreground (AppendMemberStop); `why` says what the backup is
+  // going through.
   void StopMember(const Slot& s, const std::string& why) {
-    if (JsonStringAt(*s.member, {"spec", "cleanPolicy"}) == "Delete") {
-      PatchMember(s, {{"cleanPolicy", "OnFailure"}});
-    }
-    BackupAction stop{Kind::kDeleteMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
-                      api::MemberName(name_), nullptr};
-    stop.propagation_policy = "Foreground";
-    decision_.actions.push_back(std::move(stop));
+    AppendMemberStop(decision_.actions, s.ref.k8s_cluster_name, *s.member);
     AddEvent("Warning", "StoppingMember",
              "deleting " + api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
                  (s.is_init ? " to release GC and PD scheduling now (its init job goes with it)"
@@ -928,20 +940,7 @@ BackupDecision DecideVolumeBackup(const BackupObservation& observation,
 std::vector<BackupAction> DecideOrphanedMembers(const std::vector<OrphanedMember>& members) {
   std::vector<BackupAction> actions;
   for (const OrphanedMember& o : members) {
-    const Json& m = *o.member;
-    if (api::IsBeingDeleted(m)) continue;
-    const std::string ns = JsonStringAt(m, {"metadata", "namespace"});
-    const std::string name = JsonStringAt(m, {"metadata", "name"});
-    if (!api::IsVolumeBackupSnapshotsCreated(m) &&
-        JsonStringAt(m, {"spec", "cleanPolicy"}) == "Delete") {
-      auto patch = std::make_shared<Json>(Json{
-          {"metadata", {{"resourceVersion", JsonStringAt(m, {"metadata", "resourceVersion"})}}},
-          {"spec", {{"cleanPolicy", "OnFailure"}}}});
-      actions.push_back({Kind::kPatchMember, o.cluster, ns, name, std::move(patch)});
-    }
-    BackupAction stop{Kind::kDeleteMember, o.cluster, ns, name, nullptr};
-    stop.propagation_policy = "Foreground";
-    actions.push_back(std::move(stop));
+    if (!api::IsBeingDeleted(*o.member)) AppendMemberStop(actions, o.cluster, *o.member);
   }
   return actions;
 }

@@ -792,14 +792,6 @@ void Run::Play(RunResult& result) {
 
 }  // namespace
 
-namespace {
-Json PhaseSecondsJson(const std::map<std::string, double>& phases) {
-  Json out = Json::object();
-  for (const auto& [phase, seconds] : phases) out[phase] = seconds;
-  return out;
-}
-}  // namespace
-
 Json RunResult::ToJson() const {
   Json faults = Json::object();
   for (const auto& [kind, n] : faults_by_kind) faults[kind] = n;
@@ -810,7 +802,7 @@ Json RunResult::ToJson() const {
           {"longestPauseSeconds", longest_pause_s},
           {"pauseBoundSeconds", pause_bound_s},
           {"wallSeconds", wall_s},
-          {"phaseSeconds", PhaseSecondsJson(phase_s)},
+          {"phaseSeconds", phase_s},
           {"objects", objects},
           {"heldByCleanFailed", held_by_clean_failed},
           {"budgetFailures", budget_failures}};
@@ -840,8 +832,10 @@ RunResult RunChaos(const RunConfig& config) {
   std::cerr << "chaos seed " << config.seed << ": " << result.violations.size()
             << " violations, longest pause " << result.longest_pause_s << " s (bound "
             << result.pause_bound_s << " s), " << result.wall_s << " s (";
+  const char* separator = "";
   for (const auto& [phase, seconds] : result.phase_s) {
-    std::cerr << (&phase == &result.phase_s.begin()->first ? "" : ", ") << phase << " " << seconds;
+    std::cerr << separator << phase << " " << seconds;
+    separator = ", ";
   }
   std::cerr << ")\n";
   return result;
