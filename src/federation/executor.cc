@@ -132,9 +132,11 @@ std::optional<ExecuteResult> Executor::Settle(std::string_view key, const Write&
                                               const OnDone& on_done,
                                               const ExecuteResult& so_far) const {
   const Code code = out.ok() ? Code::kOk : out.status().code();
-  if (code == Code::kNotFound && !w.cluster.empty() && pacing_.on_missing_member &&
-      (w.verb == Write::Verb::kMergePatch || w.verb == Write::Verb::kDelete)) {
-    pacing_.on_missing_member(w);
+  const bool contradicts_cache = (code == Code::kNotFound && (w.verb == Write::Verb::kMergePatch ||
+                                                              w.verb == Write::Verb::kDelete)) ||
+                                 (code == Code::kAlreadyExists && w.verb == Write::Verb::kCreate);
+  if (contradicts_cache && !w.cluster.empty() && pacing_.on_stale_member_cache) {
+    pacing_.on_stale_member_cache(w, code);
   }
   if (code == Code::kAlreadyExists && w.verb == Write::Verb::kCreate) {
     if (w.exists_means_decide_again) {

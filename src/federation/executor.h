@@ -90,10 +90,12 @@ std::string ObjectIdOf(std::string_view cluster, const kube::Resource& resource,
 struct WritePacing {
   runtime::WriteExpectations* expectations = nullptr;
   runtime::StatusBatcher* status_batcher = nullptr;
-  // Told when a data-plane patch or delete is answered NotFound: the decision saw that member
-  // in its cluster's cache, which may be stale (a server restarted without its data can accept
-  // the watch that follows our list and stay silent); MemberCacheRelister relists it.
-  std::function<void(const Write& write)> on_missing_member;
+  // Told when a data-plane write's answer contradicts the cache the decision read: a patch or
+  // delete answered NotFound (the cache had the member), or a create answered AlreadyExists
+  // (it had not). The cache may be stale: a server restarted without its data accepts the
+  // watch that follows a list from before the restart and never sends what it holds below
+  // that resourceVersion, exactly as kube-apiserver does. MemberCacheRelister relists it.
+  std::function<void(const Write& write, Code answer)> on_stale_member_cache;
 };
 
 struct ExecuteResult {

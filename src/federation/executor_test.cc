@@ -107,10 +107,12 @@ TEST_F(PacedExecutorTest, EveryWriteIsExpectedUntilTheCacheShowsIt) {
 
 // A data plane whose creates wait (up to a generous deadline) until `expected` creates are in
 // flight at once across every such client: sequential writes would each time out.
-// A member patch or delete answered NotFound tells on_missing_member (the manager relists that
+// A member patch or delete answered NotFound tells on_stale_member_cache (the manager relists that
 // cluster's member cache: seed 8012); a delete still counts as done and a patch stops the
-// pass. Creates, control-plane writes and writes that found their object tell nothing.
-TEST(ExecutorTest, AMemberWriteAnsweredNotFoundReportsAStaleCache) {
+// pass. So does a member create answered AlreadyExists (seed 31069: a list from before a
+// data plane's empty restart, a watch after it, and the member we created there never seen).
+// Control-plane writes and writes the server's state agrees with tell nothing.
+TEST(ExecutorTest, AMemberWriteThatContradictsTheCacheReportsAStaleCache) {
   auto dp = std::make_shared<kube::FakeClient>("c1");
   ASSERT_TRUE(dp->Create(kube::resources::Backup(), "ns",
                          Json{{"metadata", {{"name", "present"}, {"namespace", "ns"}}}})
@@ -118,7 +120,9 @@ TEST(ExecutorTest, AMemberWriteAnsweredNotFoundReportsAStaleCache) {
   std::vector<std::string> told;
   runtime::StatusWriter status_writer(dp);
   WritePacing pacing;
-  pacing.on_missing_member = [&](const Write& w) { told.push_back(w.Describe()); };
+  pacing.on_stale_member_cache = [&](const Write& w, Code answer) {
+    told.push_back(w.Describe() + " " + std::string(CodeName(answer)));
+  };
   Executor executor([&](const std::string&) { return dp; }, &status_writer, {}, pacing);
   auto write = [](Write::Verb verb, std::string cluster, std::string name) {
     Write w;
@@ -131,13 +135,23 @@ TEST(ExecutorTest, AMemberWriteAnsweredNotFoundReportsAStaleCache) {
     return w;
   };
   EXPECT_TRUE(executor.Execute("vb", {write(Write::Verb::kDelete, "c1", "gone")}).ok());
-  EXPECT_EQ(told.size(), 1u);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_NE(told[0].find("NotFound"), std::string::npos) << told[0];
   ExecuteResult patched = executor.Execute("vb", {write(Write::Verb::kMergePatch, "c1", "gone")});
   EXPECT_EQ(patched.cause.code(), Code::kNotFound);
   EXPECT_EQ(told.size(), 2u);
   EXPECT_TRUE(executor.Execute("vb", {write(Write::Verb::kMergePatch, "c1", "present")}).ok());
   (void)executor.Execute("vb", {write(Write::Verb::kMergePatch, "", "gone")});
   EXPECT_EQ(told.size(), 2u) << "only data-plane writes of objects that are not there";
+
+  Write create = write(Write::Verb::kCreate, "c1", "present");
+  create.body = std::make_shared<Json>(Json{{"metadata", {{"name", "present"}}}});
+  (void)executor.Execute("vb", {create});
+  ASSERT_EQ(told.size(), 3u) << "a create of a member that exists";
+  EXPECT_NE(told[2].find("AlreadyExists"), std::string::npos) << told[2];
+  create.cluster = "";
+  (void)executor.Execute("vb", {create});
+  EXPECT_EQ(told.size(), 3u) << "not for the control plane";
 }
 
 class RendezvousClient final : public kube::Client {

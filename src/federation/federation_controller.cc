@@ -2,18 +2,20 @@
 
 namespace brfed::federation {
 
-std::function<void(const Write&)> MemberCacheRelister(const DataPlanes* planes) {
-  return [planes](const Write& w) {
+std::function<void(const Write&, Code)> MemberCacheRelister(const DataPlanes* planes) {
+  return [planes](const Write& w, Code answer) {
     auto plane = planes != nullptr ? planes->Get(w.cluster) : nullptr;
     if (plane == nullptr || w.resource == nullptr) return;
     const bool backups = w.resource->SameAs(kube::resources::Backup());
     const std::shared_ptr<runtime::Informer>& members = backups ? plane->backups : plane->restores;
-    if (members != nullptr) members->Relist(w.Describe() + " was answered NotFound");
+    if (members != nullptr)
+      members->Relist(w.Describe() + " was answered " + std::string(CodeName(answer)));
   };
 }
 
 Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
-  if (!pacing.on_missing_member) pacing.on_missing_member = MemberCacheRelister(deps.data_planes);
+  if (!pacing.on_stale_member_cache)
+    pacing.on_stale_member_cache = MemberCacheRelister(deps.data_planes);
   auto control_plane = deps.control_plane;
   DataPlanes* planes = deps.data_planes;
   auto clients = [control_plane, planes](const std::string& cluster) {

@@ -58,9 +58,9 @@ inline constexpr std::chrono::milliseconds kMemberMirrorMaxBatchWindow{25600};
 // The executor of `deps`: "" is the control plane, any other name a data plane's client.
 Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing = {});
 
-// WritePacing::on_missing_member for the data planes: relists the member cache (Backups or
-// Restores) of the cluster whose write was answered NotFound.
-std::function<void(const Write&)> MemberCacheRelister(const DataPlanes* planes);
+// WritePacing::on_stale_member_cache for the data planes: relists the member cache (Backups or
+// Restores) of the cluster whose write's answer contradicted it.
+std::function<void(const Write&, Code)> MemberCacheRelister(const DataPlanes* planes);
 // The one event sink: deps.events (the EventRecorder) as an EventSink; empty without one.
 EventSink NewExecutorEventSink(const ControllerDeps& deps);
 

@@ -35,7 +35,7 @@ RestoreReconciler::RestoreReconciler(Deps deps) : deps_(std::move(deps)) {
   expectations_ = std::make_unique<runtime::WriteExpectations>(deps_.clock);
   executor_ = std::make_unique<Executor>(
       std::move(clients), status_writer, deps_.events,
-      WritePacing{expectations_.get(), nullptr, deps_.on_missing_member});
+      WritePacing{expectations_.get(), nullptr, deps_.on_stale_member_cache});
 }
 
 std::optional<std::chrono::nanoseconds> RestoreReconciler::AwaitOwnWrites(const Json& vr) {
@@ -306,7 +306,7 @@ VolumeRestoreController::VolumeRestoreController(ControllerDeps deps) : deps_(st
   r.metrics = metrics_.get();
   r.clock = deps_.clock;
   r.status_writer = deps_.status_writer;
-  r.on_missing_member = MemberCacheRelister(deps_.data_planes);
+  r.on_stale_member_cache = MemberCacheRelister(deps_.data_planes);
   reconciler_ = std::make_unique<RestoreReconciler>(std::move(r));
   controller_ = std::make_unique<runtime::Controller>(
       name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,

@@ -84,8 +84,8 @@ class RestoreReconciler {
     Clock* clock = RealClock::Get();
     // The control plane's status writer; null: the reconciler makes its own over `control`.
     runtime::StatusWriter* status_writer = nullptr;
-    // WritePacing::on_missing_member (may be empty).
-    std::function<void(const Write&)> on_missing_member;
+    // WritePacing::on_stale_member_cache (may be empty).
+    std::function<void(const Write&, Code)> on_stale_member_cache;
   };
 
   explicit RestoreReconciler(Deps deps);

@@ -291,6 +291,12 @@ bool ScheduleController::TakeClaim(const Pass& pass, const std::string& backup_n
   return true;
 }
 
+void ScheduleController::ReleaseClaim(const std::string& claim_key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  claims_.erase(claim_key);
+  ++claim_generations_[claim_key];
+}
+
 Status ScheduleController::CreateClaimed(const Pass& pass, const Json& vb) {
   const std::string vb_name = NameOf(vb);
   Status st = deps_.writer->CreateVolumeBackup(vb);
@@ -302,19 +308,39 @@ Status ScheduleController::CreateClaimed(const Pass& pass, const Json& vb) {
     if (deps_.metrics && st.ok()) deps_.metrics->BackupCreated(pass.ns, pass.name);
     log::Info("schedule: created VolumeBackup",
               {{"schedule", pass.key}, {"volumeBackup", vb_name}});
-    return Status::Ok();
+    return st.ok() ? UndoCreateIfUnwanted(pass, vb_name) : Status::Ok();
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    claims_.erase(pass.claim_key);
-    ++claim_generations_[pass.claim_key];
-  }
+  ReleaseClaim(pass.claim_key);
   if (deps_.events) {
     deps_.events(*pass.self, "Warning", "FailedCreate",
                  "create VolumeBackup " + vb_name + " failed: " + st.message());
   }
   // The slot is not taken until the backup exists: no status write in this pass.
   return st.Annotate("create VolumeBackup " + pass.ns + "/" + vb_name);
+}
+
+// The read before the create can be answered from before a pause or a deletion that reaches
+// the server first (chaos seed 30043: answered 325 ms late under a slow control plane, after
+// the schedule had been paused, deleted and its backups listed for deletion). A read started
+// after the create was answered sees anything that came before the create, so a schedule no
+// longer creating backups there deletes the one it just made, which no one else would.
+Status ScheduleController::UndoCreateIfUnwanted(const Pass& pass, const std::string& vb_name) {
+  BRFED_ASSIGN_OR_RETURN(const bool still_creates, StillCreatesBackups(pass));
+  if (still_creates) return Status::Ok();
+  Status st = deps_.writer->DeleteVolumeBackup(pass.ns, vb_name);
+  if (!st.ok() && st.code() != Code::kNotFound) {
+    return st.Annotate("delete VolumeBackup " + pass.ns + "/" + vb_name +
+                       ", created as the schedule was paused or deleted");
+  }
+  ReleaseClaim(pass.claim_key);  // the cache may never show the backup now
+  if (deps_.events) {
+    deps_.events(*pass.self, "Normal", "SuccessfulDelete",
+                 "delete VolumeBackup " + vb_name + ": the schedule was paused or deleted as it " +
+                     "was created");
+  }
+  log::Info("schedule: deleted the VolumeBackup it created as it was paused or deleted",
+            {{"schedule", pass.key}, {"volumeBackup", vb_name}});
+  return Status::Ok();
 }
 
 Status ScheduleController::DeleteForRetention(const Pass& pass, const ScheduleDecision& d) {

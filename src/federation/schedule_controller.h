@@ -132,7 +132,10 @@ class ScheduleController {
   // deleted nor paused.
   Result<bool> StillCreatesBackups(const Pass& pass);
   bool TakeClaim(const Pass& pass, const std::string& backup_name);
+  // Releases the claim taken for a create that failed or was undone.
+  void ReleaseClaim(const std::string& claim_key);
   Status CreateClaimed(const Pass& pass, const Json& volume_backup);
+  Status UndoCreateIfUnwanted(const Pass& pass, const std::string& vb_name);
   Status DeleteForRetention(const Pass& pass, const ScheduleDecision& d);
   std::vector<runtime::ObjectPtr> BackupsOf(const std::vector<runtime::ObjectPtr>& all,
                                             std::string_view schedule) const;

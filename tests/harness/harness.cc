@@ -16,9 +16,10 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/json.h"
 #include "launch/commands.h"
@@ -118,9 +119,20 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-int CountAuditedRequests(const std::string& audit_log, const std::string& verb,
-                         const std::string& resource, const std::string& user_agent_prefix) {
-  std::set<std::string> requests;
+namespace {
+
+// One audited request: when it was received and, when its log says so, when its answer ended.
+struct AuditedRequest {
+  std::string received;  // kube: requestReceivedTimestamp (RFC 3339, fixed microseconds)
+  std::string ended;     // kube: the ResponseComplete stage's time; "" while open or unknown
+};
+
+// The audited requests of `verb` on `resource` from matching user agents, by request.
+std::map<std::string, AuditedRequest> AuditedRequests(const std::string& audit_log,
+                                                      const std::string& verb,
+                                                      const std::string& resource,
+                                                      const std::string& user_agent_prefix) {
+  std::map<std::string, AuditedRequest> requests;
   std::istringstream lines(ReadFile(audit_log));
   int line_number = 0;
   for (std::string line; std::getline(lines, line); ++line_number) {
@@ -130,12 +142,43 @@ int CountAuditedRequests(const std::string& audit_log, const std::string& verb,
     const std::string entry_resource = kube_event ? JsonStringAt(*entry, {"objectRef", "resource"})
                                                   : JsonStringAt(*entry, {"resource"});
     const std::string agent = JsonStringAt(*entry, {kube_event ? "userAgent" : "user_agent"});
-    if (JsonStringAt(*entry, {"verb"}) == verb && entry_resource == resource &&
-        agent.rfind(user_agent_prefix, 0) == 0) {
-      requests.insert(kube_event ? JsonStringAt(*entry, {"auditID"}) : std::to_string(line_number));
+    if (JsonStringAt(*entry, {"verb"}) != verb || entry_resource != resource ||
+        agent.rfind(user_agent_prefix, 0) != 0) {
+      continue;
+    }
+    if (!kube_event) {
+      requests[std::to_string(line_number)];  // brfed-apiserver logs a request once, at its start
+      continue;
+    }
+    AuditedRequest& r = requests[JsonStringAt(*entry, {"auditID"})];
+    r.received = JsonStringAt(*entry, {"requestReceivedTimestamp"});
+    if (JsonStringAt(*entry, {"stage"}) == "ResponseComplete") {
+      r.ended = JsonStringAt(*entry, {"stageTimestamp"});
     }
   }
-  return static_cast<int>(requests.size());
+  return requests;
+}
+
+}  // namespace
+
+int CountAuditedRequests(const std::string& audit_log, const std::string& verb,
+                         const std::string& resource, const std::string& user_agent_prefix) {
+  return static_cast<int>(AuditedRequests(audit_log, verb, resource, user_agent_prefix).size());
+}
+
+int MostAuditedRequestsAtOnce(const std::string& audit_log, const std::string& verb,
+                              const std::string& resource, const std::string& user_agent_prefix) {
+  // A sweep over starts (+1) and ends (-1); at one instant an end comes first, so a request
+  // that replaced one that ended then is not counted twice.
+  std::vector<std::pair<std::string, int>> edges;
+  for (const auto& [id, r] : AuditedRequests(audit_log, verb, resource, user_agent_prefix)) {
+    edges.emplace_back(r.received, +1);
+    if (!r.ended.empty()) edges.emplace_back(r.ended, -1);
+  }
+  std::sort(edges.begin(), edges.end());
+  int open = 0, most = 0;
+  for (const auto& [time, change] : edges) most = std::max(most, open += change);
+  return most;
 }
 
 namespace {

@@ -96,6 +96,12 @@ std::string ReadFile(const std::string& path);
 int CountAuditedRequests(const std::string& audit_log, const std::string& verb,
                          const std::string& resource, const std::string& user_agent_prefix);
 
+// The most such requests that were open at one time. kube-apiserver's log says when each
+// answer ended (a watch the server closed, say when a CRD's storage is rebuilt, and then
+// resumed counts once); brfed-apiserver's does not, so there every request counts as open.
+int MostAuditedRequestsAtOnce(const std::string& audit_log, const std::string& verb,
+                              const std::string& resource, const std::string& user_agent_prefix);
+
 struct HttpResponse {
   long status = 0;  // 0 when the request did not complete
   std::string body;

@@ -230,6 +230,8 @@ TEST_F(ManagerEnv, ServesReadyzAndMetrics) {
 // controllers that read VolumeBackups (backup, restore, schedule) share one list and one watch
 // of the control plane; each data plane in the federation kubeconfig is listed and watched once
 // per member resource (Backups: the backup controller; Restores: the restore controller).
+// Watches are counted as open at once: a real kube-apiserver may end one (a CRD's storage is
+// rebuilt; member watches end within a minute on purpose) and the informer then resumes it.
 TEST_F(ManagerEnv, OneVolumeBackupWatchPerControlPlane) {
   ASSERT_TRUE(WaitFor([&] { return Ready(*manager_); }, 30s));
   auto requests = [&](const std::string& server, const std::string& verb,
@@ -237,17 +239,21 @@ TEST_F(ManagerEnv, OneVolumeBackupWatchPerControlPlane) {
     return testing::CountAuditedRequests(env_->api_server_audit_log(server), verb, resource,
                                          "br-federation-manager/");
   };
-  EXPECT_EQ(requests("control-plane", "watch", "volumebackups"), 1);
+  auto watches = [&](const std::string& server, const std::string& resource) {
+    return testing::MostAuditedRequestsAtOnce(env_->api_server_audit_log(server), "watch", resource,
+                                              "br-federation-manager/");
+  };
+  EXPECT_EQ(watches("control-plane", "volumebackups"), 1);
   EXPECT_EQ(requests("control-plane", "list", "volumebackups"), 1);
-  EXPECT_EQ(requests("control-plane", "watch", "volumerestores"), 1);
-  EXPECT_EQ(requests("control-plane", "watch", "volumebackupschedules"), 1);
+  EXPECT_EQ(watches("control-plane", "volumerestores"), 1);
+  EXPECT_EQ(watches("control-plane", "volumebackupschedules"), 1);
   for (const char* data_plane : {"c1", "c2"}) {
     for (const char* resource : {"backups", "restores"}) {
       // Readiness waits for the control plane's caches; a data plane's may start a moment later.
       EXPECT_TRUE(WaitFor([&] { return requests(data_plane, "watch", resource) >= 1; }, 60s))
           << data_plane << " " << resource;
       EXPECT_EQ(requests(data_plane, "list", resource), 1) << data_plane << " " << resource;
-      EXPECT_EQ(requests(data_plane, "watch", resource), 1) << data_plane << " " << resource;
+      EXPECT_EQ(watches(data_plane, resource), 1) << data_plane << " " << resource;
     }
   }
   EXPECT_EQ(requests("c3", "watch", "backups"), 0) << "c3 is not in the federation kubeconfig yet";
