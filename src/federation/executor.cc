@@ -135,8 +135,10 @@ std::optional<ExecuteResult> Executor::Settle(std::string_view key, const Write&
   const bool contradicts_cache = (code == Code::kNotFound && (w.verb == Write::Verb::kMergePatch ||
                                                               w.verb == Write::Verb::kDelete)) ||
                                  (code == Code::kAlreadyExists && w.verb == Write::Verb::kCreate);
-  if (contradicts_cache && !w.cluster.empty() && pacing_.on_stale_member_cache) {
-    pacing_.on_stale_member_cache(w, code);
+  if (contradicts_cache && !w.cluster.empty() && w.resource != nullptr &&
+      pacing_.on_stale_member_cache) {
+    pacing_.on_stale_member_cache(w.cluster, *w.resource,
+                                  w.Describe() + " was answered " + std::string(CodeName(code)));
   }
   if (code == Code::kAlreadyExists && w.verb == Write::Verb::kCreate) {
     if (w.exists_means_decide_again) {

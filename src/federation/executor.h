@@ -86,6 +86,11 @@ struct Write {
 std::string ObjectIdOf(std::string_view cluster, const kube::Resource& resource,
                        std::string_view ns, std::string_view name);
 
+// Told that `cluster`'s cache of member `resource` (Backups or Restores) contradicts what its
+// server answered, and why: the cache may be stale and should be listed again.
+using StaleMemberCacheFn = std::function<void(
+    const std::string& cluster, const kube::Resource& resource, const std::string& why)>;
+
 // Optional pacing of an executor's writes (see the policy above); both must outlive it.
 struct WritePacing {
   runtime::WriteExpectations* expectations = nullptr;
@@ -95,7 +100,7 @@ struct WritePacing {
   // (it had not). The cache may be stale: a server restarted without its data accepts the
   // watch that follows a list from before the restart and never sends what it holds below
   // that resourceVersion, exactly as kube-apiserver does. MemberCacheRelister relists it.
-  std::function<void(const Write& write, Code answer)> on_stale_member_cache;
+  StaleMemberCacheFn on_stale_member_cache;
 };
 
 struct ExecuteResult {

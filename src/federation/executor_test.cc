@@ -120,8 +120,9 @@ TEST(ExecutorTest, AMemberWriteThatContradictsTheCacheReportsAStaleCache) {
   std::vector<std::string> told;
   runtime::StatusWriter status_writer(dp);
   WritePacing pacing;
-  pacing.on_stale_member_cache = [&](const Write& w, Code answer) {
-    told.push_back(w.Describe() + " " + std::string(CodeName(answer)));
+  pacing.on_stale_member_cache = [&](const std::string& cluster, const kube::Resource& resource,
+                                     const std::string& why) {
+    told.push_back(cluster + " " + resource.plural + ": " + why);
   };
   Executor executor([&](const std::string&) { return dp; }, &status_writer, {}, pacing);
   auto write = [](Write::Verb verb, std::string cluster, std::string name) {

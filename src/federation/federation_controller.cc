@@ -2,14 +2,14 @@
 
 namespace brfed::federation {
 
-std::function<void(const Write&, Code)> MemberCacheRelister(const DataPlanes* planes) {
-  return [planes](const Write& w, Code answer) {
-    auto plane = planes != nullptr ? planes->Get(w.cluster) : nullptr;
-    if (plane == nullptr || w.resource == nullptr) return;
-    const bool backups = w.resource->SameAs(kube::resources::Backup());
+StaleMemberCacheFn MemberCacheRelister(const DataPlanes* planes) {
+  return [planes](const std::string& cluster, const kube::Resource& resource,
+                  const std::string& why) {
+    auto plane = planes != nullptr ? planes->Get(cluster) : nullptr;
+    if (plane == nullptr) return;
+    const bool backups = resource.SameAs(kube::resources::Backup());
     const std::shared_ptr<runtime::Informer>& members = backups ? plane->backups : plane->restores;
-    if (members != nullptr)
-      members->Relist(w.Describe() + " was answered " + std::string(CodeName(answer)));
+    if (members != nullptr) members->Relist(why);
   };
 }
 

@@ -60,7 +60,7 @@ Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing = {});
 
 // WritePacing::on_stale_member_cache for the data planes: relists the member cache (Backups or
 // Restores) of the cluster whose write's answer contradicted it.
-std::function<void(const Write&, Code)> MemberCacheRelister(const DataPlanes* planes);
+StaleMemberCacheFn MemberCacheRelister(const DataPlanes* planes);
 // The one event sink: deps.events (the EventRecorder) as an EventSink; empty without one.
 EventSink NewExecutorEventSink(const ControllerDeps& deps);
 

@@ -126,6 +126,39 @@ void RestoreReconciler::ReadUnmarkedMembers(const std::string& key, const Json& 
   }
 }
 
+void RestoreReconciler::CheckCachedMembersLive(const std::string& key, const Json& volume_restore) {
+  const SteadyTime now = deps_.clock->Steady();
+  {
+    std::lock_guard<std::mutex> lock(live_checks_mu_);
+    if (!MemberExpected(volume_restore) || !deps_.on_stale_member_cache) {
+      last_live_check_.erase(key);
+      return;
+    }
+    // The first pass only starts the clock: members are checked once they have waited.
+    auto [last, first] = last_live_check_.try_emplace(key, now);
+    if (first || now - last->second < kMemberLiveCheckInterval) return;
+    last->second = now;
+  }
+  auto view = api::ParseVolumeRestore(volume_restore);
+  if (!view.ok()) return;
+  const std::string member_name = api::RestoreMemberName(view->name);
+  for (const auto& c : view->clusters) {
+    if (c.k8s_cluster_name.empty() || c.tc_namespace.empty() ||
+        !deps_.clusters->CachedRestore(c.k8s_cluster_name, {c.tc_namespace, member_name})) {
+      continue;
+    }
+    auto client = deps_.clusters->ClientFor(c.k8s_cluster_name);
+    if (client == nullptr) continue;
+    auto read = client->Get(kube::resources::Restore(), c.tc_namespace, member_name);
+    if (read.ok() || read.status().code() != Code::kNotFound) continue;
+    log::Warn("cached restore member is gone from its server; relisting",
+              {{"volumerestore", key}, {"cluster", c.k8s_cluster_name}});
+    deps_.on_stale_member_cache(c.k8s_cluster_name, kube::resources::Restore(),
+                                "restore member " + c.tc_namespace + "/" + member_name +
+                                    " is cached but its server answered NotFound");
+  }
+}
+
 RestoreReconciler::Observed RestoreReconciler::Observe(const std::string& key,
                                                        runtime::ObjectPtr vr) const {
   Observed o;
@@ -233,10 +266,13 @@ Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string
   if (vr == nullptr) {
     const ObjectKey object = ObjectKey::Parse(key);
     expectations_->Forget(ObjectIdOf("", kube::resources::VolumeRestore(), object.ns, object.name));
+    std::lock_guard<std::mutex> lock(live_checks_mu_);
+    last_live_check_.erase(key);
     return runtime::ReconcileOutcome{};
   }
   // The watch event of our own last write enqueues the key again; `wait` bounds the wait.
   if (auto wait = AwaitOwnWrites(*vr)) return runtime::ReconcileOutcome{*wait};
+  CheckCachedMembersLive(key, *vr);
   Observed observed = Observe(key, vr);
   ReadUnmarkedMembers(key, *vr, observed);
   RestoreDecision d = DecideRestore(observed.input);

@@ -1,9 +1,10 @@
 // The VolumeRestore controller. RestoreReconciler::Reconcile(key) observes the caches (the
 // VolumeRestore, the referenced VolumeBackup, the member Restores in every data plane), calls
 // the pure DecideRestore, lowers the decision to Writes and hands them to the Executor
-// (executor.h: stops at the first failure), then records Events and metrics. It never GETs or
-// LISTs; a stale cache shows up as Conflict/AlreadyExists and is resolved by the next watch
-// event or the queue's retry.
+// (executor.h: stops at the first failure), then records Events and metrics. It never LISTs;
+// it GETs a member only past a cache that may be wrong (ReadUnmarkedMembers,
+// CheckCachedMembersLive). A stale cache otherwise shows up as Conflict/AlreadyExists and is
+// resolved by the next watch event, a relist, or the queue's retry.
 //
 // Write order per pass: add finalizer -> member actions -> status -> remove finalizer, then
 // events/metrics. Any prefix of that may be lost to a crash or a failed write; the next pass
@@ -24,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -74,6 +76,11 @@ struct RestoreMetrics {
 
 class RestoreReconciler {
  public:
+  // How often a waiting VolumeRestore's cached members are read live: a member that vanished
+  // with its server's data, and that nothing writes to, is otherwise kept by a cache whose
+  // server has already counted past its resourceVersion (chaos seed 20189).
+  static constexpr std::chrono::seconds kMemberLiveCheckInterval{30};
+
   struct Deps {
     std::shared_ptr<kube::Client> control;  // the control-plane API server
     const runtime::Cache* volume_restores = nullptr;
@@ -84,8 +91,8 @@ class RestoreReconciler {
     Clock* clock = RealClock::Get();
     // The control plane's status writer; null: the reconciler makes its own over `control`.
     runtime::StatusWriter* status_writer = nullptr;
-    // WritePacing::on_stale_member_cache (may be empty).
-    std::function<void(const Write&, Code)> on_stale_member_cache;
+    // WritePacing::on_stale_member_cache, also told by the live member checks (may be empty).
+    StaleMemberCacheFn on_stale_member_cache;
   };
 
   explicit RestoreReconciler(Deps deps);
@@ -105,6 +112,9 @@ class RestoreReconciler {
   // A live GET where the cache misses a member that should exist (see MemberExpected).
   void ReadUnmarkedMembers(const std::string& key, const Json& volume_restore,
                            Observed& observed) const;
+  // While `volume_restore` waits on its members, reads its cached members live at most every
+  // kMemberLiveCheckInterval and reports one its server no longer has as a stale cache.
+  void CheckCachedMembersLive(const std::string& key, const Json& volume_restore);
   std::vector<Write> Lower(const Json& volume_restore, const RestoreDecision& d) const;
   // How long to wait for the caches to show our own last writes to the VolumeRestore and its
   // members (runtime::WriteExpectations); nullopt when they do.
@@ -116,6 +126,8 @@ class RestoreReconciler {
   // What our writes returned, until the caches show it (no decision on an older cache).
   std::unique_ptr<runtime::WriteExpectations> expectations_;
   std::unique_ptr<Executor> executor_;
+  std::mutex live_checks_mu_;
+  std::map<std::string, SteadyTime> last_live_check_;  // by VolumeRestore key; live_checks_mu_
 };
 
 class VolumeRestoreController final : public FederationController {

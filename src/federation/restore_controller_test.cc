@@ -125,6 +125,7 @@ class FakeDataPlanes final : public RestoreClusterView {
   }
   runtime::ObjectPtr CachedRestore(const std::string& cluster,
                                    const ObjectKey& key) const override {
+    if (auto kept = stale.find(cluster); kept != stale.end()) return kept->second;
     auto it = clients.find(cluster);
     if (it == clients.end()) return nullptr;
     auto r = it->second->Get(kube::resources::Restore(), key.ns, key.name);
@@ -134,6 +135,8 @@ class FakeDataPlanes final : public RestoreClusterView {
     return std::make_shared<const Json>(*r);
   }
   std::map<std::string, std::shared_ptr<FakeClient>> clients;
+  // A stale cache: this cluster's member as the cache shows it, whatever its server holds.
+  std::map<std::string, runtime::ObjectPtr> stale;
 };
 
 class RestoreControllerTest : public ::testing::Test {
@@ -153,6 +156,10 @@ class RestoreControllerTest : public ::testing::Test {
     };
     deps.metrics = &metrics_;
     deps.clock = &clock_;
+    deps.on_stale_member_cache = [this](const std::string& cluster, const kube::Resource& r,
+                                        const std::string& why) {
+      stale_caches_.push_back(cluster + " " + r.plural + ": " + why);
+    };
     controller_ = std::make_unique<RestoreReconciler>(std::move(deps));
   }
 
@@ -206,6 +213,7 @@ class RestoreControllerTest : public ::testing::Test {
   RestoreMetrics metrics_;
   FakeClock clock_;
   std::vector<std::string> events_;
+  std::vector<std::string> stale_caches_;  // what on_stale_member_cache was told
   std::unique_ptr<RestoreReconciler> controller_;
 };
 
@@ -288,6 +296,29 @@ TEST_F(RestoreControllerTest, GoBuiltMembersAreReadPastTheCacheAndAdopted) {
   ASSERT_TRUE(Reconcile().ok());
   EXPECT_TRUE(VrTrue("VolumeComplete"));
   EXPECT_EQ(planes_.clients["a"]->creates + planes_.clients["b"]->creates, creates);
+}
+
+// Chaos seed 20189: b's API server lost its data while the restore waited on b's member, and
+// its cache kept the member (nothing was written to it, so nothing was answered NotFound). A
+// waiting restore reads its cached members live every kMemberLiveCheckInterval, not sooner,
+// and reports a member its server no longer has as a stale cache of that cluster.
+TEST_F(RestoreControllerTest, AWaitingRestoreFindsACachedMemberItsServerLost) {
+  CreateRestore(TwoClusters());
+  ASSERT_TRUE(Reconcile().ok());
+  ASSERT_TRUE(VrTrue("Running"));
+  planes_.stale["b"] = std::make_shared<const Json>(Member("b", "ns-b"));
+  ASSERT_TRUE(planes_.clients["b"]->Delete(kube::resources::Restore(), "ns-b", "fed-r", {}).ok());
+  clock_.Advance(runtime::WriteExpectations::kDefaultTtl + std::chrono::seconds(1));
+  ASSERT_TRUE(Reconcile().ok());
+  EXPECT_TRUE(stale_caches_.empty()) << "the first pass starts the clock";
+  clock_.Advance(RestoreReconciler::kMemberLiveCheckInterval - std::chrono::seconds(1));
+  ASSERT_TRUE(Reconcile().ok());
+  EXPECT_TRUE(stale_caches_.empty()) << "not before the interval";
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(Reconcile().ok());
+  ASSERT_EQ(stale_caches_.size(), 1u);
+  EXPECT_NE(stale_caches_[0].find("b restores"), std::string::npos) << stale_caches_[0];
+  EXPECT_NE(stale_caches_[0].find("ns-b/fed-r"), std::string::npos) << stale_caches_[0];
 }
 
 TEST_F(RestoreControllerTest, StaleCacheConflictsAndRecovers) {
