@@ -19,10 +19,6 @@ namespace {
 
 using Kind = BackupAction::Kind;
 
-// A VolumeBackup our cache lacks but the server still has: look for its members again after
-// this (its watch event also brings the key back).
-constexpr std::chrono::seconds kOrphanRecheck{1};
-
 // Upstream's `tc` label: the TidbCluster names, sorted and comma-joined, duplicates kept (two
 // data planes with a TidbCluster of the same name give "basic,basic", as upstream's does).
 std::string CombinedTcName(const Json& volume_backup) {
@@ -300,37 +296,21 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
   return WithResyncSafetyNet(decision.requeue_after, !finished, deps_.resync);
 }
 
-std::vector<OrphanedMember> VolumeBackupController::CachedMembersOwnedBy(
-    const std::string& key) const {
-  std::vector<OrphanedMember> out;
-  for (const std::string& cluster : deps_.data_planes->Names()) {
-    auto plane = deps_.data_planes->Get(cluster);
-    if (plane == nullptr || plane->backups == nullptr || !plane->backups->HasSynced() ||
-        !deps_.data_planes->UnreachableError(cluster).empty()) {
-      continue;
-    }
-    for (const runtime::ObjectPtr& m : plane->backups->cache().List()) {
-      if (api::OwnerKeyOf(*m, api::kVolumeBackupLabel) == key) out.push_back({cluster, m});
-    }
-  }
-  return out;
-}
-
 Result<runtime::ReconcileOutcome> VolumeBackupController::StopOrphanedMembers(
     const std::string& key) {
   const ObjectKey object = ObjectKey::Parse(key);
   // A namespace-scoped manager sees the members of other namespaces' VolumeBackups (another
   // manager's, which it may not even read): not ours to judge.
   if (!informer_->ns().empty() && object.ns != informer_->ns()) return runtime::ReconcileOutcome{};
-  std::vector<OrphanedMember> orphans = CachedMembersOwnedBy(key);
+  std::vector<OrphanedMember> orphans = CachedMembersOwnedBy(
+      *deps_.data_planes, kube::resources::Backup(), api::kVolumeBackupLabel, key);
   BackupDecision decision;
   decision.actions = DecideOrphanedMembers(orphans);
   if (decision.actions.empty()) return runtime::ReconcileOutcome{};
-  // Our cache may lag the object's creation (or re-creation): only the server can say it is gone.
-  Status gone =
-      deps_.control_plane->Get(kube::resources::VolumeBackup(), object.ns, object.name).status();
-  if (gone.ok()) return runtime::ReconcileOutcome{std::chrono::nanoseconds(kOrphanRecheck)};
-  if (gone.code() != Code::kNotFound) return gone;
+  if (auto wait =
+          WaitUnlessOwnerGone(*deps_.control_plane, kube::resources::VolumeBackup(), object)) {
+    return *wait;
+  }
   for (const OrphanedMember& o : orphans) {
     log::Warn(
         "deleting a member whose VolumeBackup no longer exists",

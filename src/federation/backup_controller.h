@@ -62,8 +62,6 @@ class VolumeBackupController final : public FederationController {
   // The pass for a key whose VolumeBackup our cache no longer holds: its members left behind
   // (DecideOrphanedMembers) are deleted once the control plane confirms it is gone.
   Result<runtime::ReconcileOutcome> StopOrphanedMembers(const std::string& key);
-  // Our members, in every synced and reachable member cache, whose owner annotation is `key`.
-  std::vector<OrphanedMember> CachedMembersOwnedBy(const std::string& key) const;
   // Carries the decision's writes out; DecideAgain or an error when the pass stopped.
   std::optional<Result<runtime::ReconcileOutcome>> Act(const std::string& key,
                                                        BackupDecision& decision);

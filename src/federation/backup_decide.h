@@ -156,12 +156,6 @@ inline constexpr const char* kTeardown = "Teardown";  // teardown sent -> all me
 BackupDecision DecideVolumeBackup(const BackupObservation& observation,
                                   const BackupDecideOptions& options = {});
 
-// A member whose VolumeBackup no longer exists, and the cluster it is in.
-struct OrphanedMember {
-  std::string cluster;
-  std::shared_ptr<const Json> member;
-};
-
 // What to do with members whose VolumeBackup is gone. A pass of ours can create a member after
 // a deletion it has not yet seen: kube-apiserver can delete an object whose finalizer a
 // concurrent patch had just added (the DELETE read it without; chaos seed 22010), and nothing

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,13 @@
 #include "core/time.h"
 
 namespace brfed::federation {
+
+// A member (Backup or Restore) whose VolumeBackup or VolumeRestore no longer exists, as a
+// member cache shows it, and the cluster it is in: what the orphan decisions take.
+struct OrphanedMember {
+  std::string cluster;
+  std::shared_ptr<const Json> member;
+};
 
 // A Kubernetes Event about the reconciled object.
 struct Event {

@@ -1,5 +1,9 @@
 #include "federation/federation_controller.h"
 
+#include <nlohmann/json.hpp>
+
+#include "api/metadata.h"
+
 namespace brfed::federation {
 
 StaleMemberCacheFn MemberCacheRelister(const DataPlanes* planes) {
@@ -11,6 +15,34 @@ StaleMemberCacheFn MemberCacheRelister(const DataPlanes* planes) {
     const std::shared_ptr<runtime::Informer>& members = backups ? plane->backups : plane->restores;
     if (members != nullptr) members->Relist(why);
   };
+}
+
+std::vector<OrphanedMember> CachedMembersOwnedBy(const DataPlanes& planes,
+                                                 const kube::Resource& member_resource,
+                                                 std::string_view owner_label,
+                                                 const std::string& key) {
+  const bool backups = member_resource.SameAs(kube::resources::Backup());
+  std::vector<OrphanedMember> out;
+  for (const std::string& cluster : planes.Names()) {
+    auto plane = planes.Get(cluster);
+    const std::shared_ptr<runtime::Informer> members =
+        plane == nullptr ? nullptr : (backups ? plane->backups : plane->restores);
+    if (members == nullptr || !members->HasSynced() || !planes.UnreachableError(cluster).empty()) {
+      continue;
+    }
+    for (const runtime::ObjectPtr& m : members->cache().List()) {
+      if (api::OwnerKeyOf(*m, owner_label) == key) out.push_back({cluster, m});
+    }
+  }
+  return out;
+}
+
+std::optional<Result<runtime::ReconcileOutcome>> WaitUnlessOwnerGone(
+    kube::Client& control_plane, const kube::Resource& owner_resource, const ObjectKey& owner) {
+  Status read = control_plane.Get(owner_resource, owner.ns, owner.name).status();
+  if (read.ok()) return runtime::ReconcileOutcome{std::chrono::nanoseconds(kOrphanRecheck)};
+  if (read.code() != Code::kNotFound) return read;
+  return std::nullopt;
 }
 
 Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {

@@ -10,9 +10,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/clock.h"
+#include "core/object_ref.h"
 #include "core/status.h"
 #include "federation/data_planes.h"
 #include "federation/executor.h"
@@ -61,6 +65,20 @@ Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing = {});
 // WritePacing::on_stale_member_cache for the data planes: relists the member cache (Backups or
 // Restores) of the cluster whose write's answer contradicted it.
 StaleMemberCacheFn MemberCacheRelister(const DataPlanes* planes);
+// Our members of `member_resource` (Backups or Restores), in every synced member cache of a
+// data plane the probe finds reachable, whose owner annotation `owner_label` names `key`.
+std::vector<OrphanedMember> CachedMembersOwnedBy(const DataPlanes& planes,
+                                                 const kube::Resource& member_resource,
+                                                 std::string_view owner_label,
+                                                 const std::string& key);
+// An owner (VolumeBackup, VolumeRestore) our cache lacks but the server still has: look for
+// its members again after this (its watch event also brings the key back).
+inline constexpr std::chrono::seconds kOrphanRecheck{1};
+// Before members are deleted as orphans: our cache may lag the owner's creation (or
+// re-creation), so only the control plane can say it is gone. nullopt when it answers
+// NotFound; otherwise what the pass returns (look again after kOrphanRecheck, or the error).
+std::optional<Result<runtime::ReconcileOutcome>> WaitUnlessOwnerGone(
+    kube::Client& control_plane, const kube::Resource& owner_resource, const ObjectKey& owner);
 // The one event sink: deps.events (the EventRecorder) as an EventSink; empty without one.
 EventSink NewExecutorEventSink(const ControllerDeps& deps);
 

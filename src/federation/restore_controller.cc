@@ -266,9 +266,11 @@ Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string
   if (vr == nullptr) {
     const ObjectKey object = ObjectKey::Parse(key);
     expectations_->Forget(ObjectIdOf("", kube::resources::VolumeRestore(), object.ns, object.name));
-    std::lock_guard<std::mutex> lock(live_checks_mu_);
-    last_live_check_.erase(key);
-    return runtime::ReconcileOutcome{};
+    {
+      std::lock_guard<std::mutex> lock(live_checks_mu_);
+      last_live_check_.erase(key);
+    }
+    return DeleteOrphanedMembers(key);
   }
   // The watch event of our own last write enqueues the key again; `wait` bounds the wait.
   if (auto wait = AwaitOwnWrites(*vr)) return runtime::ReconcileOutcome{*wait};
@@ -285,6 +287,31 @@ Result<runtime::ReconcileOutcome> RestoreReconciler::Reconcile(const std::string
   executor_->Record(*vr, key, d.events);
   RecordMetrics(JsonStringAt(*vr, {"metadata", "namespace"}), d);
   return runtime::ReconcileOutcome{d.requeue_after};
+}
+
+Result<runtime::ReconcileOutcome> RestoreReconciler::DeleteOrphanedMembers(const std::string& key) {
+  const ObjectKey object = ObjectKey::Parse(key);
+  // Another namespace's VolumeRestore (another manager's, which we may not read): not ours.
+  if (!deps_.scope_namespace.empty() && object.ns != deps_.scope_namespace) {
+    return runtime::ReconcileOutcome{};
+  }
+  const std::vector<OrphanedMember> orphans = deps_.clusters->CachedRestoresOwnedBy(key);
+  RestoreDecision d;
+  d.actions = DecideOrphanedRestoreMembers(orphans);
+  if (d.actions.empty()) return runtime::ReconcileOutcome{};
+  if (auto wait = WaitUnlessOwnerGone(*deps_.control, kube::resources::VolumeRestore(), object)) {
+    return *wait;
+  }
+  for (const OrphanedMember& o : orphans) {
+    log::Warn("deleting a restore member whose VolumeRestore no longer exists",
+              {{"volumerestore", key},
+               {"cluster", o.cluster},
+               {"member", runtime::KeyOf(*o.member).String()}});
+  }
+  ExecuteResult result = executor_->Execute(key, Lower(Json::object(), d));
+  if (result.decide_again) return runtime::ReconcileOutcome::DecideAgain();
+  if (!result.error.ok()) return result.error;
+  return runtime::ReconcileOutcome{};
 }
 
 class VolumeRestoreController::ClusterView final : public RestoreClusterView {
@@ -323,6 +350,10 @@ class VolumeRestoreController::ClusterView final : public RestoreClusterView {
     if (!p || !p->restores) return nullptr;
     return p->restores->cache().Get(key);
   }
+  std::vector<OrphanedMember> CachedRestoresOwnedBy(const std::string& key) const override {
+    return CachedMembersOwnedBy(*planes_, kube::resources::Restore(), api::kVolumeRestoreLabel,
+                                key);
+  }
 
  private:
   const DataPlanes* planes_;
@@ -343,6 +374,7 @@ VolumeRestoreController::VolumeRestoreController(ControllerDeps deps) : deps_(st
   r.clock = deps_.clock;
   r.status_writer = deps_.status_writer;
   r.on_stale_member_cache = MemberCacheRelister(deps_.data_planes);
+  r.scope_namespace = restores_->ns();
   reconciler_ = std::make_unique<RestoreReconciler>(std::move(r));
   controller_ = std::make_unique<runtime::Controller>(
       name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,

@@ -64,6 +64,9 @@ class RestoreClusterView {
   // The cached member Restore `key` in `cluster`, or nullptr.
   virtual runtime::ObjectPtr CachedRestore(const std::string& cluster,
                                            const ObjectKey& key) const = 0;
+  // Our cached member Restores, in synced caches of reachable clusters, whose owner annotation
+  // names VolumeRestore `key` ("namespace/name").
+  virtual std::vector<OrphanedMember> CachedRestoresOwnedBy(const std::string& key) const = 0;
 };
 
 // Restore metrics (none exist upstream), registered once per registry.
@@ -93,6 +96,8 @@ class RestoreReconciler {
     runtime::StatusWriter* status_writer = nullptr;
     // WritePacing::on_stale_member_cache, also told by the live member checks (may be empty).
     StaleMemberCacheFn on_stale_member_cache;
+    // The namespace a namespace-scoped manager watches; "" for all.
+    std::string scope_namespace;
   };
 
   explicit RestoreReconciler(Deps deps);
@@ -115,6 +120,9 @@ class RestoreReconciler {
   // While `volume_restore` waits on its members, reads its cached members live at most every
   // kMemberLiveCheckInterval and reports one its server no longer has as a stale cache.
   void CheckCachedMembersLive(const std::string& key, const Json& volume_restore);
+  // The pass for a key whose VolumeRestore our cache no longer holds: its members left behind
+  // (DecideOrphanedRestoreMembers) are deleted once the control plane confirms it is gone.
+  Result<runtime::ReconcileOutcome> DeleteOrphanedMembers(const std::string& key);
   std::vector<Write> Lower(const Json& volume_restore, const RestoreDecision& d) const;
   // How long to wait for the caches to show our own last writes to the VolumeRestore and its
   // members (runtime::WriteExpectations); nullopt when they do.

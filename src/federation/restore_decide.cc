@@ -646,4 +646,18 @@ RestoreDecision DecideRestore(const RestoreDecideInput& input) {
   return d;
 }
 
+std::vector<MemberAction> DecideOrphanedRestoreMembers(const std::vector<OrphanedMember>& members) {
+  std::vector<MemberAction> actions;
+  for (const OrphanedMember& o : members) {
+    if (api::IsBeingDeleted(*o.member)) continue;
+    MemberAction a;
+    a.kind = MemberAction::Kind::kDelete;
+    a.k8s_cluster_name = o.cluster;
+    a.ns = JsonStringAt(*o.member, {"metadata", "namespace"});
+    a.name = JsonStringAt(*o.member, {"metadata", "name"});
+    actions.push_back(std::move(a));
+  }
+  return actions;
+}
+
 }  // namespace brfed::federation

@@ -84,6 +84,12 @@ inline constexpr std::chrono::seconds kUnknownClusterRecheck{30};
 
 RestoreDecision DecideRestore(const RestoreDecideInput& input);
 
+// What to do with restore members whose VolumeRestore is gone: delete each one not already
+// being deleted. A pass of ours can create a member after a deletion it has not seen yet (the
+// deletion can win against the patch that adds our finalizer, as chaos seed 22010 showed for
+// VolumeBackups), and nothing else would ever delete it.
+std::vector<MemberAction> DecideOrphanedRestoreMembers(const std::vector<OrphanedMember>& members);
+
 }  // namespace brfed::federation
 
 #endif  // BRFED_FEDERATION_RESTORE_DECIDE_H_

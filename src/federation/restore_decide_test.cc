@@ -263,6 +263,27 @@ TEST(RestoreDecideTest, UnreachableDataPlaneIsAConditionUntilItAnswers) {
   EXPECT_EQ(d.new_status->phase, "Running");
 }
 
+// Members whose VolumeRestore is gone are deleted, once: one already being deleted is left to
+// its deletion.
+TEST(RestoreDecideTest, OrphanedMembersAreDeletedUnlessAlreadyBeingDeleted) {
+  auto member = [](const char* name, bool being_deleted) {
+    Json m = {{"metadata", {{"name", name}, {"namespace", "tidb"}}}};
+    if (being_deleted) m["metadata"]["deletionTimestamp"] = "2024-05-17T10:00:00Z";
+    return std::make_shared<const Json>(std::move(m));
+  };
+  const std::vector<OrphanedMember> orphans = {
+      {"a", member("fed-r", false)}, {"b", member("fed-r", true)}, {"c", member("fed-r", false)}};
+  std::vector<MemberAction> actions = DecideOrphanedRestoreMembers(orphans);
+  ASSERT_EQ(actions.size(), 2u);
+  for (size_t i = 0; i < actions.size(); ++i) {
+    EXPECT_EQ(actions[i].kind, MemberAction::Kind::kDelete);
+    EXPECT_EQ(actions[i].k8s_cluster_name, i == 0 ? "a" : "c");
+    EXPECT_EQ(actions[i].ns, "tidb");
+    EXPECT_EQ(actions[i].name, "fed-r");
+  }
+  EXPECT_TRUE(DecideOrphanedRestoreMembers({}).empty());
+}
+
 TEST(RestoreDecideTest, SameObservationSameDecision) {
   World w(World::ThreeClusters("sync"));
   // At every stage of a run, deciding twice on the same observation gives the same result,

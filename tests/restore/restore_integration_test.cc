@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/labels.h"
+#include "api/volume_restore.h"
 #include "federation/data_planes.h"
 #include "federation/restore_controller.h"
 #include "kube/kubeconfig.h"
@@ -309,6 +310,29 @@ TEST_F(RestoreIntegrationTest, MemberFailureFailsNamingMemberAndReason) {
                          "RestoreDataFromRemoteFailed"),
             std::string::npos)
       << message;
+}
+
+// A restore member whose VolumeRestore no longer exists (a pass of ours created it as the
+// VolumeRestore was deleted) is deleted by the manager, on both backends.
+TEST_F(RestoreIntegrationTest, AMemberWhoseVolumeRestoreIsGoneIsDeleted) {
+  Json ghost = {
+      {"metadata", {{"name", "ghost"}, {"namespace", "fed"}, {"uid", "uid-of-a-gone-one"}}},
+      {"spec", Spec()}};
+  auto view = api::ParseVolumeRestore(ghost);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  Json member = api::BuildRestoreMember(*view, view->clusters[0],
+                                        {{"s3", {{"provider", "aws"}, {"bucket", "b"}}}});
+  auto created = planes_["a"]->Create(kube::resources::Restore(), "ns-a", member);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string name = JsonStringAt(member, {"metadata", "name"});
+  Manager manager(control_, planes_);
+  ASSERT_TRUE(manager.Start().ok());
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        return planes_["a"]->Get(kube::resources::Restore(), "ns-a", name).status().code() ==
+               Code::kNotFound;
+      },
+      60s));
 }
 
 TEST_F(RestoreIntegrationTest, BadInputEndsInvalid) {
