@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "federation/schedule_decide.h"
+#include "runtime/write_expectations.h"
 
 namespace brfed::federation {
 namespace {
@@ -244,8 +245,8 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Act(const Pa
     deps_.metrics->LastSuccessfulBackup(pass.ns, pass.name, *d.last_successful_backup);
   }
   if (!d.create.empty()) {
-    BRFED_ASSIGN_OR_RETURN(const bool still_creates, StillCreatesBackups(pass));
-    if (!still_creates) {
+    BRFED_ASSIGN_OR_RETURN(const LiveSchedule live, ReadLive(pass));
+    if (!live.CreatesBackups()) {
       // Paused or deleted after the cache we decided on: decide again once it shows that.
       return std::optional<std::chrono::nanoseconds>(std::chrono::seconds(1));
     }
@@ -268,16 +269,22 @@ Result<std::optional<std::chrono::nanoseconds>> ScheduleController::Act(const Pa
   return d.requeue_after;
 }
 
-Result<bool> ScheduleController::StillCreatesBackups(const Pass& pass) {
-  auto live = deps_.writer->ReadScheduleLive(pass.ns, pass.name);
-  if (!live.ok()) {
-    if (live.status().code() == Code::kNotFound) return false;
-    return live.status().Annotate("read schedule " + pass.key);
+Result<ScheduleController::LiveSchedule> ScheduleController::ReadLive(const Pass& pass) {
+  auto read = deps_.writer->ReadScheduleLive(pass.ns, pass.name);
+  LiveSchedule live;
+  if (!read.ok()) {
+    if (read.status().code() != Code::kNotFound) {
+      return read.status().Annotate("read schedule " + pass.key);
+    }
+    live.gone = true;
+    return live;
   }
-  return JsonStringAt(*live, {"metadata", "uid"}) ==
-             JsonStringAt(*pass.self, {"metadata", "uid"}) &&
-         JsonAt(*live, {"metadata", "deletionTimestamp"}) == nullptr &&
-         !JsonBoolAt(*live, {"spec", "pause"});
+  live.gone =
+      JsonStringAt(*read, {"metadata", "uid"}) != JsonStringAt(*pass.self, {"metadata", "uid"});
+  live.stopped = JsonAt(*read, {"metadata", "deletionTimestamp"}) != nullptr ||
+                 JsonBoolAt(*read, {"spec", "pause"});
+  live.resource_version = JsonStringAt(*read, {"metadata", "resourceVersion"});
+  return live;
 }
 
 bool ScheduleController::TakeClaim(const Pass& pass, const std::string& backup_name) {
@@ -291,6 +298,11 @@ bool ScheduleController::TakeClaim(const Pass& pass, const std::string& backup_n
   return true;
 }
 
+bool ScheduleController::VersionBelow(const std::string& a, const std::string& b) {
+  const auto x = runtime::ParseRevision(a), y = runtime::ParseRevision(b);
+  return x && y && *x < *y;
+}
+
 void ScheduleController::ReleaseClaim(const std::string& claim_key) {
   std::lock_guard<std::mutex> lock(mu_);
   claims_.erase(claim_key);
@@ -299,7 +311,8 @@ void ScheduleController::ReleaseClaim(const std::string& claim_key) {
 
 Status ScheduleController::CreateClaimed(const Pass& pass, const Json& vb) {
   const std::string vb_name = NameOf(vb);
-  Status st = deps_.writer->CreateVolumeBackup(vb);
+  Result<std::string> created = deps_.writer->CreateVolumeBackup(vb);
+  const Status st = created.status();
   if (st.ok() || st.code() == Code::kAlreadyExists) {
     if (deps_.events) {
       deps_.events(*pass.self, "Normal", "SuccessfulCreate",
@@ -308,7 +321,7 @@ Status ScheduleController::CreateClaimed(const Pass& pass, const Json& vb) {
     if (deps_.metrics && st.ok()) deps_.metrics->BackupCreated(pass.ns, pass.name);
     log::Info("schedule: created VolumeBackup",
               {{"schedule", pass.key}, {"volumeBackup", vb_name}});
-    return st.ok() ? UndoCreateIfUnwanted(pass, vb_name) : Status::Ok();
+    return st.ok() ? UndoCreateIfUnwanted(pass, vb_name, *created) : Status::Ok();
   }
   ReleaseClaim(pass.claim_key);
   if (deps_.events) {
@@ -322,11 +335,19 @@ Status ScheduleController::CreateClaimed(const Pass& pass, const Json& vb) {
 // The read before the create can be answered from before a pause or a deletion that reaches
 // the server first (chaos seed 30043: answered 325 ms late under a slow control plane, after
 // the schedule had been paused, deleted and its backups listed for deletion). A read started
-// after the create was answered sees anything that came before the create, so a schedule no
-// longer creating backups there deletes the one it just made, which no one else would.
-Status ScheduleController::UndoCreateIfUnwanted(const Pass& pass, const std::string& vb_name) {
-  BRFED_ASSIGN_OR_RETURN(const bool still_creates, StillCreatesBackups(pass));
-  if (still_creates) return Status::Ok();
+// after the create was answered sees anything that came before the create, and what came
+// after it too: a pause the user made on seeing the new backup keeps that backup (a drop-in
+// test does just that). The server's resourceVersions tell them apart: a schedule paused or
+// being deleted at a version below the new backup's was so before the create (one etcd, or
+// brfed-apiserver's one counter, orders both kinds; a version that does not parse keeps the
+// backup). A schedule gone or replaced was deleted concurrently with the create at the
+// latest: its backup is deleted, as one created a moment later would never have been.
+Status ScheduleController::UndoCreateIfUnwanted(const Pass& pass, const std::string& vb_name,
+                                                const std::string& created_rv) {
+  BRFED_ASSIGN_OR_RETURN(const LiveSchedule live, ReadLive(pass));
+  if (!live.gone && !(live.stopped && VersionBelow(live.resource_version, created_rv))) {
+    return Status::Ok();
+  }
   Status st = deps_.writer->DeleteVolumeBackup(pass.ns, vb_name);
   if (!st.ok() && st.code() != Code::kNotFound) {
     return st.Annotate("delete VolumeBackup " + pass.ns + "/" + vb_name +

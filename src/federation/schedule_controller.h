@@ -49,8 +49,9 @@ namespace brfed::federation {
 class ScheduleWriter {
  public:
   virtual ~ScheduleWriter() = default;
-  // Creates a VolumeBackup; an existing one of that name is kAlreadyExists.
-  virtual Status CreateVolumeBackup(const Json& volume_backup) = 0;
+  // Creates a VolumeBackup and returns the resourceVersion the server gave it ("" when the
+  // answer had none); an existing one of that name is kAlreadyExists.
+  virtual Result<std::string> CreateVolumeBackup(const Json& volume_backup) = 0;
   // Deletes a VolumeBackup; a missing one is kNotFound.
   virtual Status DeleteVolumeBackup(std::string_view ns, std::string_view name) = 0;
   // Writes the schedule's status: `patch` is an RFC 7386 merge patch of the whole object
@@ -128,14 +129,22 @@ class ScheduleController {
   ScheduleDecideInput Observe(const Pass& pass,
                               std::vector<std::vector<runtime::ObjectPtr>>& keep_alive) const;
   Result<std::optional<std::chrono::nanoseconds>> Act(const Pass& pass, ScheduleDecision& d);
-  // Whether the schedule, read live, is still the one decided on (same uid), neither being
-  // deleted nor paused.
-  Result<bool> StillCreatesBackups(const Pass& pass);
+  // The schedule as the server has it now, against the one decided on.
+  struct LiveSchedule {
+    bool gone = false;     // not found, or another object (uid) under its name
+    bool stopped = false;  // paused or being deleted
+    std::string resource_version;
+    bool CreatesBackups() const { return !gone && !stopped; }
+  };
+  Result<LiveSchedule> ReadLive(const Pass& pass);
   bool TakeClaim(const Pass& pass, const std::string& backup_name);
+  // Whether resourceVersion `a` is below `b`; false when either does not parse as a number.
+  static bool VersionBelow(const std::string& a, const std::string& b);
   // Releases the claim taken for a create that failed or was undone.
   void ReleaseClaim(const std::string& claim_key);
   Status CreateClaimed(const Pass& pass, const Json& volume_backup);
-  Status UndoCreateIfUnwanted(const Pass& pass, const std::string& vb_name);
+  Status UndoCreateIfUnwanted(const Pass& pass, const std::string& vb_name,
+                              const std::string& created_rv);
   Status DeleteForRetention(const Pass& pass, const ScheduleDecision& d);
   std::vector<runtime::ObjectPtr> BackupsOf(const std::vector<runtime::ObjectPtr>& all,
                                             std::string_view schedule) const;

@@ -24,6 +24,7 @@ class FakeWorld : public ScheduleWriter, public ScheduleMetrics {
   std::vector<std::string> created, deleted;
   int status_patches = 0;
   int live_reads = 0;
+  int last_rv = 100;  // the server's counter: schedules are written at "1"
   Status fail_create;
   std::function<void()> after_create;  // runs once, right after the next successful create
   int metric_created = 0, metric_deleted = 0;
@@ -41,18 +42,20 @@ class FakeWorld : public ScheduleWriter, public ScheduleMetrics {
     return out;
   }
 
-  Status CreateVolumeBackup(const Json& vb) override {
+  Result<std::string> CreateVolumeBackup(const Json& vb) override {
     if (!fail_create.ok()) return fail_create;
     std::string key = vb["metadata"]["namespace"].get<std::string>() + "/" +
                       vb["metadata"]["name"].get<std::string>();
     if (backups.count(key)) return Status(Code::kAlreadyExists, "exists");
     Json stored = vb;
     stored["metadata"]["creationTimestamp"] = FormatRfc3339(now);
+    const std::string rv = std::to_string(++last_rv);
+    stored["metadata"]["resourceVersion"] = rv;
     stored["status"] = {{"phase", "Running"}};
     backups[key] = stored;
     created.push_back(vb["metadata"]["name"]);
     if (after_create) std::exchange(after_create, nullptr)();
-    return Status::Ok();
+    return rv;
   }
   Status DeleteVolumeBackup(std::string_view ns, std::string_view name) override {
     std::string key = std::string(ns) + "/" + std::string(name);
@@ -232,8 +235,9 @@ TEST(ScheduleControllerTest, ACreateWaitsForTheScheduleReadLive) {
 
 // A read before the create can itself be answered from before a pause or a deletion (chaos
 // seed 30043): the schedule reads itself again once the create is answered and deletes the
-// backup it made if the schedule no longer creates any there; its claim is released, so a
-// group peer is not held up waiting for the cache to show a backup that is gone.
+// backup it made if the schedule was paused before it (a lower resourceVersion than the new
+// backup's), gone or replaced; its claim is released, so a group peer is not held up waiting
+// for the cache to show a backup that is gone. A pause after the create keeps the backup.
 TEST(ScheduleControllerTest, ACreateThatRacedAPauseOrADeletionIsUndone) {
   struct Case {
     const char* what;
@@ -242,7 +246,19 @@ TEST(ScheduleControllerTest, ACreateThatRacedAPauseOrADeletionIsUndone) {
   };
   const Case cases[] = {
       {"unchanged", [](auto&) {}, true},
-      {"paused", [](auto& m) { m["ns/a"]["spec"]["pause"] = true; }, false},
+      {"paused before the create", [](auto& m) { m["ns/a"]["spec"]["pause"] = true; }, false},
+      {"paused after the create",
+       [](auto& m) {
+         m["ns/a"]["spec"]["pause"] = true;
+         m["ns/a"]["metadata"]["resourceVersion"] = "102";
+       },
+       true},
+      {"paused at a version that is not a number",
+       [](auto& m) {
+         m["ns/a"]["spec"]["pause"] = true;
+         m["ns/a"]["metadata"]["resourceVersion"] = "x";
+       },
+       true},
       {"gone", [](auto& m) { m.erase("ns/a"); }, false},
       {"replaced", [](auto& m) { m["ns/a"]["metadata"]["uid"] = "another"; }, false},
   };

@@ -20,27 +20,28 @@ KubeScheduleWriter::KubeScheduleWriter(std::shared_ptr<kube::Client> client,
   executor_ = std::make_unique<Executor>(std::move(clients), status_writer, EventSink());
 }
 
-Status KubeScheduleWriter::Run(Write write, bool* already_done) {
+Status KubeScheduleWriter::Run(Write write, Json* written) {
   const std::string key = write.ns + "/" + write.name;
   ExecuteResult result =
-      executor_->Execute(key, {std::move(write)}, [already_done](const Write&, const Json& out) {
-        if (already_done != nullptr) *already_done = out.is_null();
+      executor_->Execute(key, {std::move(write)}, [written](const Write&, const Json& out) {
+        if (written != nullptr) *written = out;
       });
   // The controller adds its own context; the server's answer is what it reports.
   return result.cause;
 }
 
-Status KubeScheduleWriter::CreateVolumeBackup(const Json& volume_backup) {
+Result<std::string> KubeScheduleWriter::CreateVolumeBackup(const Json& volume_backup) {
   Write w;
   w.verb = Write::Verb::kCreate;
   w.resource = &kube::resources::VolumeBackup();
   w.ns = JsonStringAt(volume_backup, {"metadata", "namespace"});
   w.name = JsonStringAt(volume_backup, {"metadata", "name"});
   w.body = std::make_shared<const Json>(volume_backup);
-  bool existed = false;
-  BRFED_RETURN_IF_ERROR(Run(std::move(w), &existed));
+  Json written;
+  BRFED_RETURN_IF_ERROR(Run(std::move(w), &written));
   // The ScheduleController tells "created" from "was there" (its metric counts creates).
-  return existed ? Status(Code::kAlreadyExists, "VolumeBackup exists") : Status::Ok();
+  if (written.is_null()) return Status(Code::kAlreadyExists, "VolumeBackup exists");
+  return JsonStringAt(written, {"metadata", "resourceVersion"});
 }
 
 Status KubeScheduleWriter::DeleteVolumeBackup(std::string_view ns, std::string_view name) {
@@ -49,8 +50,9 @@ Status KubeScheduleWriter::DeleteVolumeBackup(std::string_view ns, std::string_v
   w.resource = &kube::resources::VolumeBackup();
   w.ns = std::string(ns);
   w.name = std::string(name);
-  bool gone = false;
-  BRFED_RETURN_IF_ERROR(Run(std::move(w), &gone));
+  Json written;
+  BRFED_RETURN_IF_ERROR(Run(std::move(w), &written));
+  const bool gone = written.is_null();
   return gone ? Status(Code::kNotFound, "VolumeBackup is gone") : Status::Ok();
 }
 

@@ -26,15 +26,16 @@ class KubeScheduleWriter final : public ScheduleWriter {
   explicit KubeScheduleWriter(std::shared_ptr<kube::Client> client,
                               runtime::StatusWriter* status_writer = nullptr);
 
-  Status CreateVolumeBackup(const Json& volume_backup) override;
+  Result<std::string> CreateVolumeBackup(const Json& volume_backup) override;
   Status DeleteVolumeBackup(std::string_view ns, std::string_view name) override;
   Status PatchScheduleStatus(std::string_view ns, std::string_view name,
                              const Json& patch) override;
   Result<Json> ReadScheduleLive(std::string_view ns, std::string_view name) override;
 
  private:
-  // Runs one write; `already_done` (optional) tells whether it found its work done.
-  Status Run(Write write, bool* already_done = nullptr);
+  // Runs one write; `written` (optional) gets the server's answer, null when the write found
+  // its work done (the object existed, or was gone).
+  Status Run(Write write, Json* written = nullptr);
 
   std::shared_ptr<kube::Client> client_;
   std::unique_ptr<runtime::StatusWriter> own_status_writer_;

@@ -19,7 +19,9 @@ class RecordingClient final : public kube::testing::UnusedClient {
   Result<Json> Create(const kube::Resource& r, std::string_view ns, const Json& obj) override {
     calls.push_back("create " + r.plural + " " + std::string(ns) + "/" +
                     obj["metadata"]["name"].get<std::string>());
-    return obj;
+    Json created = obj;
+    created["metadata"]["resourceVersion"] = "7";
+    return created;
   }
   Result<Json> Patch(const kube::Resource& r, std::string_view ns, std::string_view name,
                      kube::PatchType type, const Json& patch,
@@ -41,7 +43,9 @@ TEST(KubeScheduleWriterTest, WritesTheFederationResources) {
   auto client = std::make_shared<RecordingClient>();
   KubeScheduleWriter writer(client);
   Json vb = {{"metadata", {{"name", "s-1"}, {"namespace", "ns"}}}};
-  EXPECT_TRUE(writer.CreateVolumeBackup(vb).ok());
+  Result<std::string> created = writer.CreateVolumeBackup(vb);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(*created, "7") << "the new backup's resourceVersion";
   EXPECT_TRUE(writer.DeleteVolumeBackup("ns", "s-0").ok());
   EXPECT_TRUE(
       writer.PatchScheduleStatus("ns", "s", Json{{"status", {{"lastBackup", "s-1"}}}}).ok());

@@ -3,7 +3,6 @@
 #include <charconv>
 
 namespace brfed::runtime {
-namespace {
 
 std::optional<unsigned long long> ParseRevision(std::string_view rv) {
   unsigned long long value = 0;
@@ -11,8 +10,6 @@ std::optional<unsigned long long> ParseRevision(std::string_view rv) {
   if (rv.empty() || ec != std::errc() || end != rv.data() + rv.size()) return std::nullopt;
   return value;
 }
-
-}  // namespace
 
 bool ResourceVersionReached(std::string_view cached, std::string_view written) {
   if (cached.empty()) return false;

@@ -66,6 +66,9 @@ class WriteExpectations {
 
 // Whether a cache holding `cached` has seen a write that returned `written` (see above).
 bool ResourceVersionReached(std::string_view cached, std::string_view written);
+// A resourceVersion as the etcd revision (or brfed-apiserver counter) it is; nullopt when it is
+// not a plain number (kube-apiserver promises nothing more, so callers must cope).
+std::optional<unsigned long long> ParseRevision(std::string_view resource_version);
 
 }  // namespace brfed::runtime
 
