@@ -5,28 +5,34 @@
 #include "api/metadata.h"
 
 namespace brfed::federation {
+namespace {
+
+// `cluster`'s member cache of `member_resource` (Backups, else Restores); null when none.
+std::shared_ptr<runtime::Informer> MemberInformer(const DataPlanes& planes,
+                                                  const std::string& cluster,
+                                                  const kube::Resource& member_resource) {
+  auto plane = planes.Get(cluster);
+  if (plane == nullptr) return nullptr;
+  return member_resource.SameAs(kube::resources::Backup()) ? plane->backups : plane->restores;
+}
+
+}  // namespace
 
 StaleMemberCacheFn MemberCacheRelister(const DataPlanes* planes) {
-  return [planes](const std::string& cluster, const kube::Resource& resource,
-                  const std::string& why) {
-    auto plane = planes != nullptr ? planes->Get(cluster) : nullptr;
-    if (plane == nullptr) return;
-    const bool backups = resource.SameAs(kube::resources::Backup());
-    const std::shared_ptr<runtime::Informer>& members = backups ? plane->backups : plane->restores;
-    if (members != nullptr) members->Relist(why);
-  };
+  return
+      [planes](const std::string& cluster, const kube::Resource& resource, const std::string& why) {
+        if (planes == nullptr) return;
+        if (auto members = MemberInformer(*planes, cluster, resource)) members->Relist(why);
+      };
 }
 
 std::vector<OrphanedMember> CachedMembersOwnedBy(const DataPlanes& planes,
                                                  const kube::Resource& member_resource,
                                                  std::string_view owner_label,
                                                  const std::string& key) {
-  const bool backups = member_resource.SameAs(kube::resources::Backup());
   std::vector<OrphanedMember> out;
   for (const std::string& cluster : planes.Names()) {
-    auto plane = planes.Get(cluster);
-    const std::shared_ptr<runtime::Informer> members =
-        plane == nullptr ? nullptr : (backups ? plane->backups : plane->restores);
+    const auto members = MemberInformer(planes, cluster, member_resource);
     if (members == nullptr || !members->HasSynced() || !planes.UnreachableError(cluster).empty()) {
       continue;
     }
@@ -46,8 +52,9 @@ std::optional<Result<runtime::ReconcileOutcome>> WaitUnlessOwnerGone(
 }
 
 Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
-  if (!pacing.on_stale_member_cache)
+  if (!pacing.on_stale_member_cache) {
     pacing.on_stale_member_cache = MemberCacheRelister(deps.data_planes);
+  }
   auto control_plane = deps.control_plane;
   DataPlanes* planes = deps.data_planes;
   auto clients = [control_plane, planes](const std::string& cluster) {

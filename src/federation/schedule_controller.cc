@@ -14,6 +14,12 @@
 namespace brfed::federation {
 namespace {
 
+// Whether resourceVersion `a` is below `b`; false when either is not a plain number.
+bool VersionBelow(const std::string& a, const std::string& b) {
+  const auto x = runtime::ParseRevision(a), y = runtime::ParseRevision(b);
+  return x && y && *x < *y;
+}
+
 std::string NameOf(const Json& o) { return JsonStringAt(o, {"metadata", "name"}); }
 std::string NamespaceOf(const Json& o) { return JsonStringAt(o, {"metadata", "namespace"}); }
 std::string LabelOf(const Json& o, std::string_view key) {
@@ -296,11 +302,6 @@ bool ScheduleController::TakeClaim(const Pass& pass, const std::string& backup_n
   claims_[pass.claim_key] = Claim{pass.name, backup_name, pass.steady_now};
   ++claim_generations_[pass.claim_key];
   return true;
-}
-
-bool ScheduleController::VersionBelow(const std::string& a, const std::string& b) {
-  const auto x = runtime::ParseRevision(a), y = runtime::ParseRevision(b);
-  return x && y && *x < *y;
 }
 
 void ScheduleController::ReleaseClaim(const std::string& claim_key) {

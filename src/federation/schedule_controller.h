@@ -59,7 +59,8 @@ class ScheduleWriter {
   virtual Status PatchScheduleStatus(std::string_view ns, std::string_view name,
                                      const Json& patch) = 0;
   // The schedule as the API server has it now, past the cache (kNotFound when it is gone):
-  // read once before each create, because the cache can lag a pause or a deletion.
+  // read before each create, because the cache can lag a pause or a deletion, and again once
+  // the create is answered (ScheduleController::UndoCreateIfUnwanted).
   virtual Result<Json> ReadScheduleLive(std::string_view ns, std::string_view name) = 0;
 };
 
@@ -138,8 +139,6 @@ class ScheduleController {
   };
   Result<LiveSchedule> ReadLive(const Pass& pass);
   bool TakeClaim(const Pass& pass, const std::string& backup_name);
-  // Whether resourceVersion `a` is below `b`; false when either does not parse as a number.
-  static bool VersionBelow(const std::string& a, const std::string& b);
   // Releases the claim taken for a create that failed or was undone.
   void ReleaseClaim(const std::string& claim_key);
   Status CreateClaimed(const Pass& pass, const Json& volume_backup);
