@@ -349,17 +349,11 @@ class Decider {
   }
 
   // Teardown everywhere (which also resumes GC), then Complete or Failed once every member
-  // is done.
+  // is done. After a failure, StopThenTeardown.
   void Teardown(const std::vector<std::string>& failures, bool all_complete) {
     if (StartStep(backup_step::kTeardown)) AnnounceTeardown(failures);
-    // After a failure, a member other than the initialize one that still executes without
-    // snapshots is stopped as soon as it has teardown: its execute Job keeps running after
-    // teardown (contract b.6) and would take its snapshots after GC resumes (chaos seed 4029,
-    // with the 10 s grace it had before). The initialize member gets the grace, since teardown
-    // may still end it with its status; a vanished one took the pause with it.
-    const bool failed = !failures.empty();
-    const bool stop_init = failed && (Vanished(slots_[0]) || StopGraceOver());
-    if (!SendTeardownToEveryMember(stop_init, failed)) return;
+    const bool done = failures.empty() ? SendTeardownToEveryMember() : StopThenTeardown(false);
+    if (!done) return;
     EndStep(backup_step::kTeardown);
     RecordTimeTaken();
     std::vector<std::string> problems = failures;
@@ -397,31 +391,71 @@ class Decider {
     }
   }
 
-  // Sends teardown (and resumeGcSchedule to the initialize member) to every unfinished member;
-  // with `stop_init` (the initialize member) or `stop_others` (the rest), a member that already
-  // has teardown but neither failed nor created its snapshots is deleted (foreground): that
-  // releases GC at once when it is the initialize member, and stops one that would otherwise
-  // take its snapshots after the pause. True once every member is done.
-  bool SendTeardownToEveryMember(bool stop_init, bool stop_others) {
+  // Whether `s` has a member that has not ended; clears `all_done` unless it is known to have
+  // ended (an unreachable cluster's member is not).
+  static bool Unfinished(const Slot& s, bool& all_done) {
+    if (!s.view->reachable) {
+      all_done = false;
+      return false;
+    }
+    if (s.member == nullptr || api::IsMemberTerminal(*s.member)) return false;
+    all_done = false;
+    return true;
+  }
+
+  // Sends teardown (and resumeGcSchedule to the initialize member) to every unfinished member.
+  // True once every member is done.
+  bool SendTeardownToEveryMember() {
     bool all_done = true;
     for (Slot& s : slots_) {
-      if (!s.view->reachable) {
-        all_done = false;
-        continue;
-      }
-      if (s.member == nullptr) continue;  // never created (or failed to be)
-      if (api::IsMemberTerminal(*s.member)) continue;
-      all_done = false;
-      if (!SendTeardown(s)) {
-        const bool stop = s.is_init ? stop_init : stop_others;
-        if (stop && StillRunningWithoutSnapshots(*s.member)) StopMember(s, "the backup failed");
-        continue;
-      }
-      if (s.is_init && ClosePauseWindow()) {
-        AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
-      }
+      if (Unfinished(s, all_done)) SendTeardownTo(s);
     }
     return all_done;
+  }
+
+  // After a failure, in the order a deletion uses (TeardownBeforeDeletion): a member other than
+  // the initialize one that still executes without snapshots is deleted in the foreground at
+  // once, since its execute Job keeps running after teardown (contract b.6) and would take its
+  // snapshots after GC resumes; the rest get teardown. The initialize member's teardown, which
+  // resumes GC, waits until the stopped members are gone, at most stop_after_failure_grace
+  // after the failure (chaos seeds 42013, 44085, 44133: sending it in the same pass let a job
+  // elsewhere snapshot 0.04-5 s after the release). Once it has teardown, the initialize member
+  // is deleted too if it still runs without snapshots: at once with `stop_init_now` (the budget
+  // is spent), else after the grace, since teardown may still end it with its status. True
+  // once every member is done.
+  bool StopThenTeardown(bool stop_init_now) {
+    bool all_done = true;
+    bool stopping = false;
+    for (Slot& s : slots_) {
+      if (s.is_init || !Unfinished(s, all_done)) continue;
+      if (api::IsBeingDeleted(*s.member)) {
+        stopping = stopping || !api::IsVolumeBackupSnapshotsCreated(*s.member);
+      } else if (StillRunningWithoutSnapshots(*s.member)) {
+        StopMember(s, "the backup failed");
+        stopping = true;
+      } else {
+        SendTeardownTo(s);
+      }
+    }
+    if (slots_.empty() || !Unfinished(slots_[0], all_done)) return all_done;
+    const Slot& init = slots_[0];
+    if (api::IsBeingDeleted(*init.member)) return all_done;  // its Jobs, and the pause, go
+    if (stopping && !StopGraceOver()) return all_done;       // resume once they are gone
+    if (SendTeardownTo(init)) return all_done;
+    if (StillRunningWithoutSnapshots(*init.member) && (stop_init_now || StopGraceOver())) {
+      StopMember(init, "the backup failed");
+    }
+    return all_done;
+  }
+
+  // SendTeardown, with the GCResumed Event when it is the one to the initialize member. True
+  // when a patch was sent.
+  bool SendTeardownTo(const Slot& s) {
+    if (!SendTeardown(s)) return false;
+    if (s.is_init && ClosePauseWindow()) {
+      AddEvent("Normal", "GCResumed", "teardown sent to cluster " + s.ref.k8s_cluster_name);
+    }
+    return true;
   }
 
   static bool StillRunningWithoutSnapshots(const Json& member) {
@@ -456,7 +490,7 @@ class Decider {
   void StopAfterFailure() {
     if (api::ConditionReason(status_, vbc::kFailed) != kReasonPauseBudgetExceeded) return;
     MirrorMembers();
-    if (SendTeardownToEveryMember(true, true)) EndStep(backup_step::kTeardown);
+    if (StopThenTeardown(true)) EndStep(backup_step::kTeardown);
   }
 
   // ---- the GC-pause budget ----------------------------------------------------------------
@@ -553,7 +587,7 @@ class Decider {
     AddEvent("Warning", "Failed", message);
     decision_.finished_phase = "Failed";
     decision_.pause_budget_exceeded = true;
-    if (SendTeardownToEveryMember(true, true)) EndStep(backup_step::kTeardown);
+    if (StopThenTeardown(true)) EndStep(backup_step::kTeardown);
   }
 
   // Teardown (and resumeGcSchedule to the initialize member) unless the member has both;

@@ -210,10 +210,14 @@ void RunToExecute(World& w, const BackupDecideOptions& o = {}) {
   w.Step(-1, o);  // execute everywhere reachable; the GCPause step starts now
 }
 
-// The data plane ends the members being torn down; the backup is then Failed, saying `why`.
+// The data plane ends the members being torn down (a pass may first stop the members still
+// without snapshots, then tear down the initialize member); the backup is then Failed, saying
+// `why`.
 void ExpectFailedOnceTornDown(World& w, const std::string& why) {
-  w.DataPlaneTeardown();
-  w.Step();
+  for (int i = 0; i < 3 && w.phase() != "Failed"; ++i) {
+    w.DataPlaneTeardown();
+    w.Step();
+  }
   EXPECT_EQ(w.phase(), "Failed");
   EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find(why), std::string::npos)
       << DumpJson(w.status());
@@ -458,8 +462,9 @@ TEST(BackupDecideTest, GcPauseWindowWithoutStepsIsMeasuredOnceFromTheMembers) {
   const Case cases[] = {
       {"GC resumed after every snapshot", End::kGcResumed, true, 4.0},
       {"GC resumed, manager restarted inside the window", End::kGcResumed, false, 4.0},
-      {"a member fails: teardown closes it", End::kMemberFails, true, 3.0},
-      {"a member fails, manager restarted", End::kMemberFails, false, 3.0},
+      // c, still without snapshots, is stopped first; teardown a pass (a second) later closes it.
+      {"a member fails: teardown closes it", End::kMemberFails, true, 4.0},
+      {"a member fails, manager restarted", End::kMemberFails, false, 4.0},
       {"the initialize member fails and ends", End::kInitializeMemberFailsAndEnds, true, 3.0},
       {"the teardown pass fails at its status write: closed at the release instead",
        End::kTeardownPassFailsAtTheStatusWrite, true, 4.0},
@@ -636,6 +641,8 @@ TEST(BackupDecideTest, AnyExecuteFailureTearsDownEverywhereAndNamesEveryFailure)
   for (const char* failure : {"VolumeBackupFailed", "Failed", "Invalid"}) {
     World w(NewVolumeBackup());
     RunToExecute(w);
+    // b has its snapshots, so it is torn down rather than stopped (FailureStopsMembers...).
+    w.Condition("b", "VolumeBackupSnapshotsCreated");
     w.Condition("c", failure, "BackupDataToRemoteFailed", "s3 down");
     w.Step();
     for (const char* c : {"a", "b"}) {
@@ -663,6 +670,7 @@ TEST(BackupDecideTest, FailedStillReportsTheSizeTheMembersHold) {
   RunToExecute(w);
   w.SetStatusField("a", "backupSize", 2000000);
   w.SetStatusField("b", "backupSize", 500000);
+  w.Condition("b", "VolumeBackupSnapshotsCreated");
   w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
   for (int i = 0; i < 4 && w.phase() != "Failed"; ++i) {
     w.Step();
@@ -681,9 +689,13 @@ TEST(BackupDecideTest, FailureWhileWaitingForSnapshotsStillResumesGc) {
   w.Condition("b", "VolumeBackupFailed", "BackupDataToRemoteFailed");
   w.now_ += seconds(4);
   BackupDecision d = w.Step();
-  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"c"})) << "c has no snapshots: stopped first";
+  EXPECT_FALSE(api::MemberResumeGcSchedule(w.member("a")));
+  w.now_ += std::chrono::milliseconds(100);
+  d = w.Step();
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a"))) << "c is gone";
   ASSERT_TRUE(d.gc_pause_seconds.has_value()) << "the pause window closes at teardown";
-  EXPECT_DOUBLE_EQ(*d.gc_pause_seconds, 4.0);
+  EXPECT_DOUBLE_EQ(*d.gc_pause_seconds, 4.1);
 }
 
 TEST(BackupDecideTest, UnreachableClusterRetriesWithMessage) {
@@ -1289,9 +1301,15 @@ TEST(BackupDecideTest, PauseBudgetStopsMembersStillWithoutSnapshotsAfterItFails)
   const std::string message = api::ConditionMessage(w.status(), "Failed");
   EXPECT_NE(message.find("cluster a (member in phase"), std::string::npos) << message;
   EXPECT_NE(message.find("cluster b (member in phase"), std::string::npos) << message;
-  EXPECT_TRUE(w.deletes_.empty()) << "teardown first";
-  // Still running without snapshots after teardown: deleted (foreground) at once, which
-  // releases GC in a and stops b before it snapshots with GC running.
+  // b still executes without snapshots: deleted (foreground) at once, before GC resumes, so it
+  // cannot snapshot with GC running; c created its snapshots: torn down, kept.
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(api::MemberFederalPhase(w.member("c")), "teardown");
+  EXPECT_FALSE(api::MemberResumeGcSchedule(w.member("a"))) << "b is still being stopped";
+  w.Step(-1, o);
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a"))) << "b is gone";
+  // Still running without snapshots after teardown, past the budget: deleted (foreground) at
+  // once, which releases GC in a (its init job goes with it).
   BackupDecision d = w.Decide(o);
   std::vector<std::string> foreground;
   for (const auto& a : d.actions) {
@@ -1299,12 +1317,10 @@ TEST(BackupDecideTest, PauseBudgetStopsMembersStillWithoutSnapshotsAfterItFails)
       foreground.push_back(a.cluster);
     }
   }
-  EXPECT_EQ(foreground, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(foreground, (std::vector<std::string>{"a"}));
   w.Step(-1, o);
   EXPECT_FALSE(w.members_.count("a"));
-  EXPECT_FALSE(w.members_.count("b"));
-  EXPECT_TRUE(w.members_.count("c")) << "c created its snapshots: torn down, kept";
-  EXPECT_EQ(api::MemberFederalPhase(w.member("c")), "teardown");
+  EXPECT_TRUE(w.members_.count("c"));
 }
 
 TEST(BackupDecideTest, PauseBudgetAnnotationOverridesTheFlagAndABadOneIsInvalid) {
@@ -1351,22 +1367,22 @@ TEST(BackupDecideTest, NoBudgetOnceEverySnapshotIsCreated) {
 }
 
 // Issue 18, findings 2 and 3: after a failure a member still executing without snapshots is
-// deleted (foreground) once it has teardown, so that it takes none after GC resumes (chaos seed
-// 4029), and the initialize member is deleted when teardown has not released GC within the
-// grace.
-TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) {
+// deleted (foreground) at once, and the initialize member's teardown, which resumes GC, waits
+// until it is gone, so that it takes none after GC resumes (chaos seeds 4029, 42013, 44085,
+// 44133); the initialize member is deleted when teardown has not released GC within the grace.
+TEST(BackupDecideTest, FailureStopsMembersWithoutSnapshotsBeforeResumingGc) {
   World w(NewVolumeBackup());
   RunToExecute(w);
   w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
   w.Step();
+  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b"})) << "no grace for an execute member";
+  EXPECT_EQ(api::MemberFederalPhase(w.member("c")), "teardown");
+  EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "execute") << "b is still being stopped";
+  w.Step();
   EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
   EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
-  EXPECT_EQ(api::MemberFederalPhase(w.member("b")), "teardown");
-  EXPECT_TRUE(w.deletes_.empty()) << "teardown first";
-  BackupDecision d = w.Step();
-  EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b"})) << "no grace for an execute member";
   w.now_ += seconds(9);
-  d = w.Step();
+  BackupDecision d = w.Step();
   EXPECT_EQ(w.deletes_, (std::vector<std::string>{"b"}))
       << "within the grace, teardown may still end the initialize member";
   ASSERT_TRUE(d.requeue_after.has_value());
@@ -1386,10 +1402,34 @@ TEST(BackupDecideTest, FailureDeletesMembersStillWithoutSnapshotsAfterTheGrace) 
   EXPECT_NE(api::ConditionMessage(w.status(), "Failed").find("cluster c"), std::string::npos);
 }
 
+// A member being stopped lingers (its foreground deletion waits on its Jobs, or its data plane
+// is slow): GC resumes anyway once the grace is over, so a stuck member cannot hold the pause.
+TEST(BackupDecideTest, FailureResumesGcAfterTheGraceEvenIfAStoppedMemberLingers) {
+  World w(NewVolumeBackup());
+  RunToExecute(w);
+  const Json b = w.member("b");
+  w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
+  w.Step();
+  ASSERT_EQ(w.deletes_, (std::vector<std::string>{"b"}));
+  // b's foreground deletion does not finish (its data plane is slow to collect the job).
+  w.members_["b"] = b;
+  w.members_["b"]["metadata"]["deletionTimestamp"] = FormatRfc3339(w.now_);
+  w.now_ += seconds(5);
+  BackupDecision d = w.Step();
+  EXPECT_NE(api::MemberFederalPhase(w.member("a")), "teardown") << "within the grace";
+  EXPECT_EQ(w.deletes_.size(), 1u) << "b is not deleted twice";
+  ASSERT_TRUE(d.requeue_after.has_value());
+  EXPECT_LE(*d.requeue_after, seconds(5));
+  w.now_ += seconds(5);
+  w.Step();
+  EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
+  EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a"))) << "the grace is over";
+}
+
 // Issue 18, finding 1: a member that vanishes while the backup runs (its data plane's API server
 // restarted empty, or someone deleted it) fails the backup naming its cluster, through the
-// normal failure path: teardown to every other member (resumeGcSchedule to the initialize
-// member, which releases the pause), never a second member of that name.
+// normal failure path: members without snapshots are stopped, then teardown (resumeGcSchedule
+// to the initialize member, which releases the pause), never a second member of that name.
 TEST(BackupDecideTest, AVanishedMemberFailsTheBackupNamingItsCluster) {
   struct Row {
     const char* name;
@@ -1406,11 +1446,13 @@ TEST(BackupDecideTest, AVanishedMemberFailsTheBackupNamingItsCluster) {
     w.Step();
     w.members_.erase(row.vanishes);
     w.Step();
-    for (const char* c : {"a", "b", "c"}) {
+    for (const char* c : {"b", "c"}) {
       if (c == row.vanishes) continue;
-      EXPECT_EQ(api::MemberFederalPhase(w.member(c)), "teardown") << c;
+      EXPECT_FALSE(w.members_.count(c)) << c << " had no snapshots: stopped";
     }
     if (row.vanishes != "a") {
+      w.Step();
+      EXPECT_EQ(api::MemberFederalPhase(w.member("a")), "teardown");
       EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a")));
     }
     bool marked = false;
@@ -1432,14 +1474,13 @@ TEST(BackupDecideTest, AVanishedMemberFailsTheBackupNamingItsCluster) {
   }
 }
 
-// The pause went with a vanished initialize member: members still executing are stopped on the
-// next pass, without the failure grace, so none snapshots with GC running (chaos seed 1229).
+// The pause went with a vanished initialize member: members still executing are stopped in the
+// pass that fails the backup, so none snapshots with GC running (chaos seed 1229).
 TEST(BackupDecideTest, AVanishedInitializeMemberStopsTheOthersWithoutTheGrace) {
   World w(NewVolumeBackup());
   RunToExecute(w, {});
   w.Step();
   w.members_.erase("a");
-  w.Step();  // failed; teardown to b and c
   BackupDecision d = w.Step();
   std::vector<std::string> foreground;
   for (const auto& a : d.actions) {
@@ -1455,10 +1496,11 @@ TEST(BackupDecideTest, MembersStoppedAfterAFailureAreNotCalledVanished) {
   World w(NewVolumeBackup());
   RunToExecute(w, {});
   w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
-  w.Step();
+  w.Step();  // b stopped
+  w.Step();  // teardown to a
   w.now_ += seconds(10);
-  w.Step();
-  ASSERT_EQ(w.deletes_, (std::vector<std::string>{"a", "b"}));
+  w.Step();  // a stopped
+  ASSERT_EQ(w.deletes_, (std::vector<std::string>{"b", "a"}));
   w.Condition("c", "Failed");
   w.Step();
   ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
