@@ -224,6 +224,8 @@ BackupObservation VolumeBackupController::Observe(std::shared_ptr<const Json> vo
     }
   }
   obs.gc_pause.window_recorded = pause_recorded_.count(key) > 0;
+  if (auto it = teardown_seen_.find(key); it != teardown_seen_.end())
+    obs.teardown_seen = it->second;
   return obs;
 }
 
@@ -276,6 +278,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
       member_event_at_.erase(key);
       pause_seen_.erase(key);
       pause_recorded_.erase(key);
+      teardown_seen_.erase(key);
     }
     return StopOrphanedMembers(key);
   }
@@ -399,6 +402,11 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
     }
     if (result.ok() && decision.gc_pause_seconds) pause_recorded_.insert(key);
     if (result.ok() && decision.finished_phase == "Complete") pause_recorded_.erase(key);
+    if (result.ok() && decision.tears_down && decision.finished_phase.empty()) {
+      teardown_seen_.try_emplace(key, deps_.clock->Now());
+    } else if (result.ok() && !decision.finished_phase.empty()) {
+      teardown_seen_.erase(key);
+    }
   }
   if (result.ok()) return std::nullopt;
   if (result.decide_again) {

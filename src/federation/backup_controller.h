@@ -103,6 +103,9 @@ class VolumeBackupController final : public FederationController {
   std::map<std::string, PauseSeen> pause_seen_;
   // Keys whose GC-pause window this manager recorded (GcPauseMarks::window_recorded).
   std::set<std::string> pause_recorded_;
+  // When this manager first carried out a teardown decision per key (BackupObservation::
+  // teardown_seen), until the backup finishes.
+  std::map<std::string, Time> teardown_seen_;
   // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
   std::set<std::string> exists_uncached_;
 

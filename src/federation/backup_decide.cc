@@ -144,16 +144,27 @@ class Decider {
     if (s.member != nullptr || !s.view->reachable || s.foreign) return false;
     const Json* entry = OldEntry(s.ref.k8s_cluster_name);
     if (entry == nullptr) return false;
-    if (JsonStringAt(*entry, {"reason"}) == kReasonMemberVanished) return true;
-    return !TeardownStarted() && !JsonStringAt(*entry, {"phase"}).empty();
+    const std::string reason = JsonStringAt(*entry, {"reason"});
+    if (reason == kReasonMemberVanished) return true;
+    if (reason == kReasonMemberStopped) return false;
+    return !TeardownStartedAt() && !JsonStringAt(*entry, {"phase"}).empty();
   }
 
-  bool TeardownStarted() const {
-    const Json* steps = JsonAt(old_status_, {"steps"});
-    if (steps == nullptr || !steps->is_array()) return false;
-    return std::any_of(steps->begin(), steps->end(), [](const Json& step) {
-      return JsonStringAt(step, {"stepName"}) == backup_step::kTeardown;
-    });
+  // When teardown began: the Teardown step in the status as it was before this pass, else
+  // (upstream's CRDs prune status.steps) when this manager first tore it down, else, for a
+  // backup already Failed (the budget fails it at once), the Failed condition's transition.
+  std::optional<Time> TeardownStartedAt() const {
+    if (const Json* steps = JsonAt(old_status_, {"steps"}); steps != nullptr && steps->is_array()) {
+      for (const Json& step : *steps) {
+        if (JsonStringAt(step, {"stepName"}) != backup_step::kTeardown) continue;
+        if (auto t = ParseRfc3339(JsonStringAt(step, {"timeStarted"})); t.ok()) return *t;
+      }
+    }
+    std::optional<Time> seen = obs_.teardown_seen;
+    if (auto failed = api::ConditionTransitionTime(old_status_, vbc::kFailed); failed) {
+      seen = std::min(seen.value_or(*failed), *failed);
+    }
+    return seen;
   }
 
   const Json* OldEntry(const std::string& cluster) const {
@@ -351,6 +362,7 @@ class Decider {
   // Teardown everywhere (which also resumes GC), then Complete or Failed once every member
   // is done. After a failure, StopThenTeardown.
   void Teardown(const std::vector<std::string>& failures, bool all_complete) {
+    decision_.tears_down = true;
     if (StartStep(backup_step::kTeardown)) AnnounceTeardown(failures);
     const bool done = failures.empty() ? SendTeardownToEveryMember() : StopThenTeardown(false);
     if (!done) return;
@@ -467,6 +479,13 @@ class Decider {
   // going through.
   void StopMember(const Slot& s, const std::string& why) {
     AppendMemberStop(decision_.actions, s.ref.k8s_cluster_name, *s.member);
+    if (status_.contains("backups") && status_["backups"].is_array()) {
+      for (Json& entry : status_["backups"]) {
+        if (JsonStringAt(entry, {"k8sClusterName"}) != s.ref.k8s_cluster_name) continue;
+        entry["reason"] = kReasonMemberStopped;
+        entry["message"] = "deleted by the manager before its snapshots: " + why;
+      }
+    }
     AddEvent("Warning", "StoppingMember",
              "deleting " + api::MemberName(name_) + " in cluster " + s.ref.k8s_cluster_name +
                  (s.is_init ? " to release GC and PD scheduling now (its init job goes with it)"
@@ -476,10 +495,7 @@ class Decider {
   // Whether the members sent teardown after a failure have had their grace (see
   // BackupDecideOptions::stop_after_failure_grace); if not, look again when they have.
   bool StopGraceOver() {
-    const Json* step = FindStep(backup_step::kTeardown);
-    auto started = step != nullptr ? ParseRfc3339(JsonStringAt(*step, {"timeStarted"}))
-                                   : Result<Time>(obs_.now);
-    const auto waited = obs_.now - (started.ok() ? *started : obs_.now);
+    const auto waited = obs_.now - std::min(obs_.now, TeardownStartedAt().value_or(obs_.now));
     if (waited >= options_.stop_after_failure_grace) return true;
     Requeue(options_.stop_after_failure_grace - waited);
     return false;
@@ -490,6 +506,7 @@ class Decider {
   void StopAfterFailure() {
     if (api::ConditionReason(status_, vbc::kFailed) != kReasonPauseBudgetExceeded) return;
     MirrorMembers();
+    decision_.tears_down = true;
     if (StopThenTeardown(true)) EndStep(backup_step::kTeardown);
   }
 
@@ -587,6 +604,7 @@ class Decider {
     AddEvent("Warning", "Failed", message);
     decision_.finished_phase = "Failed";
     decision_.pause_budget_exceeded = true;
+    decision_.tears_down = true;
     if (StopThenTeardown(true)) EndStep(backup_step::kTeardown);
   }
 
@@ -751,6 +769,12 @@ class Decider {
 
   // ---- status helpers ---------------------------------------------------------------------
 
+  // A member deleted by StopMember keeps saying so in its entry, while it goes and once gone.
+  static void KeepReason(const Json& old, Json& entry) {
+    entry["reason"] = old["reason"];
+    if (old.contains("message")) entry["message"] = old["message"];
+  }
+
   // The status.backups[] entry fields that come from the observed member `m`.
   static void MirrorMember(const Json& m, Json& entry) {
     entry["phase"] = JsonStringAt(m, {"status", "phase"});
@@ -793,8 +817,10 @@ class Decider {
       if (!entry.contains("phase")) entry["phase"] = "";
       entry.erase("reason");
       entry.erase("message");
+      const bool stopped = old != nullptr && JsonStringAt(*old, {"reason"}) == kReasonMemberStopped;
       if (s.member != nullptr) {
         MirrorMember(*s.member, entry);
+        if (stopped && !entry.contains("reason")) KeepReason(*old, entry);
       } else if (!s.view->reachable) {
         entry["reason"] = "ClusterUnreachable";
         entry["message"] = "cluster " + s.ref.k8s_cluster_name +
@@ -810,6 +836,8 @@ class Decider {
       } else if (!s.view->permanent_error.empty()) {
         entry["reason"] = "CreateMemberFailed";
         entry["message"] = s.view->permanent_error;
+      } else if (stopped) {
+        KeepReason(*old, entry);
       } else if (Vanished(s)) {
         entry["reason"] = kReasonMemberVanished;
         entry["message"] = kVanishedMessage;

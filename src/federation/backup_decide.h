@@ -77,6 +77,9 @@ struct BackupObservation {
   std::map<std::string, BackupClusterView> clusters;
   Time now;
   GcPauseMarks gc_pause;
+  // When this manager first carried out a decision to tear the backup down (kept in memory):
+  // what status.steps[] (step Teardown) says, for upstream's CRDs, which prune status.steps.
+  std::optional<Time> teardown_seen;
 };
 
 struct BackupDecideOptions {
@@ -132,6 +135,7 @@ struct BackupDecision : Decision<BackupAction> {
   std::optional<double> cleanup_seconds;
   std::optional<double> gc_pause_seconds;  // when the GC-pause window closes
   bool pause_budget_exceeded = false;      // failed by the GC-pause budget in this decision
+  bool tears_down = false;                 // teardown (after success or failure) is under way
   // With gc_pause_seconds, when this manager saw the window open (GcPauseMarks).
   std::optional<double> gc_pause_control_plane_seconds;
 };
@@ -141,6 +145,9 @@ inline constexpr std::string_view kReasonPauseBudgetExceeded = "PauseBudgetExcee
 // status.backups[].reason of a member that vanished while the backup ran (not deleted by the
 // manager: by hand, or its data plane's API server lost its data); the backup fails.
 inline constexpr const char* kReasonMemberVanished = "MemberVanished";
+// status.backups[].reason of a member the manager deleted before its snapshots, after a failure
+// (BackupDecideOptions::stop_after_failure_grace); once gone it is not called vanished.
+inline constexpr const char* kReasonMemberStopped = "MemberStopped";
 
 // Step names in status.steps[] (brfed addition), in protocol order.
 namespace backup_step {

@@ -48,6 +48,7 @@ class World {
     obs.known_clusters = known_;
     obs.now = now_;
     obs.gc_pause = gc_pause_;
+    obs.teardown_seen = teardown_seen_;
     for (const auto& c : known_) {
       BackupClusterView view;
       // As the controller does: a cluster the probe finds unreachable gets no actions.
@@ -80,6 +81,8 @@ class World {
       if (!Apply(a)) break;
     }
     for (const auto& e : d.events) events_.push_back(e.reason);
+    // As the controller remembers it (only what status.steps[] would say too).
+    if (d.tears_down && d.finished_phase.empty() && !teardown_seen_) teardown_seen_ = now_;
     return d;
   }
 
@@ -190,6 +193,7 @@ class World {
   bool gone_ = false;
   Time now_ = kT0;
   GcPauseMarks gc_pause_;  // what the controller would have seen
+  std::optional<Time> teardown_seen_;
   long rv_ = 100;
 
   const Json& status() const { return vb_["status"]; }
@@ -1507,6 +1511,49 @@ TEST(BackupDecideTest, MembersStoppedAfterAFailureAreNotCalledVanished) {
   const std::string message = api::ConditionMessage(w.status(), "Failed");
   EXPECT_EQ(message.find("vanished"), std::string::npos) << message;
   EXPECT_NE(message.find("1 of 3 members failed"), std::string::npos) << message;
+}
+
+// Upstream's CRDs prune status.steps, so nothing persisted says when teardown began: the
+// controller's memory of it times the stop grace, and a stopped member's status entry (reason
+// MemberStopped) says, even to a manager restarted since, that it was not lost but deleted.
+TEST(BackupDecideTest, WithoutStepsTheStopGraceRunsAndStoppedMembersAreNotCalledVanished) {
+  for (const bool restarted : {false, true}) {
+    SCOPED_TRACE(restarted ? "manager restarted after the failure" : "same manager");
+    World w(NewVolumeBackup());
+    RunToExecute(w);
+    const Json b = w.member("b");
+    w.Condition("c", "VolumeBackupFailed", "BackupDataToRemoteFailed", "s3 down");
+    StepWithoutSteps(w);
+    ASSERT_EQ(w.deletes_, (std::vector<std::string>{"b"}));
+    EXPECT_EQ(w.status()["backups"][1]["reason"], kReasonMemberStopped) << DumpJson(w.status());
+    if (restarted) w.teardown_seen_.reset();
+    // b's foreground deletion lingers.
+    w.members_["b"] = b;
+    w.members_["b"]["metadata"]["deletionTimestamp"] = FormatRfc3339(w.now_);
+    w.now_ += seconds(5);
+    StepWithoutSteps(w);
+    EXPECT_EQ(w.status()["backups"][1]["reason"], kReasonMemberStopped);
+    EXPECT_NE(api::MemberFederalPhase(w.member("a")), "teardown") << "within the grace";
+    w.now_ += seconds(5);
+    StepWithoutSteps(w);
+    if (restarted) {
+      // The grace started again with this manager: it has not run out yet.
+      EXPECT_NE(api::MemberFederalPhase(w.member("a")), "teardown");
+      w.now_ += seconds(10);
+      StepWithoutSteps(w);
+    }
+    EXPECT_TRUE(api::MemberResumeGcSchedule(w.member("a"))) << "the grace is over";
+    w.members_.erase("b");
+    w.Condition("c", "Failed");
+    w.Condition("a", "VolumeBackupComplete");
+    w.Condition("a", "Complete");
+    for (int i = 0; i < 3 && w.phase() != "Failed"; ++i) StepWithoutSteps(w);
+    ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+    const std::string message = api::ConditionMessage(w.status(), "Failed");
+    EXPECT_EQ(message.find("vanished"), std::string::npos) << message;
+    EXPECT_NE(message.find("1 of 3 members failed"), std::string::npos) << message;
+    EXPECT_EQ(w.status()["backups"][1]["reason"], kReasonMemberStopped);
+  }
 }
 
 // Issue 18, finding 8: every member completed before the manager saw them all at
