@@ -140,14 +140,20 @@ class Decider {
   // run, StopMember), so someone deleted it or its API server lost its data (restarted empty:
   // the member cache relists then, runtime::WatchMachine).
   // Once seen, it stays vanished: its status entry says so (kReasonMemberVanished).
+  // The initialize member is also known to have existed, and to have paused GC, once any other
+  // member exists (they are created only after it reported Initialized), even when the status
+  // never mirrored its phase (member-mirror writes wait in a batch window): created again, it
+  // would open a second pause window for the same backup while the others already took their
+  // snapshots in the first (chaos seed 60184: that backup completed).
   bool Vanished(const Slot& s) const {
     if (s.member != nullptr || !s.view->reachable || s.foreign) return false;
     const Json* entry = OldEntry(s.ref.k8s_cluster_name);
-    if (entry == nullptr) return false;
-    const std::string reason = JsonStringAt(*entry, {"reason"});
+    const std::string reason = entry != nullptr ? JsonStringAt(*entry, {"reason"}) : "";
     if (reason == kReasonMemberVanished) return true;
-    if (reason == kReasonMemberStopped) return false;
-    return !TeardownStartedAt() && !JsonStringAt(*entry, {"phase"}).empty();
+    if (reason == kReasonMemberStopped || TeardownStartedAt()) return false;
+    const bool seen = entry != nullptr && !JsonStringAt(*entry, {"phase"}).empty();
+    return seen || (s.is_init && std::any_of(slots_.begin() + 1, slots_.end(),
+                                             [](const Slot& o) { return o.member != nullptr; }));
   }
 
   // When teardown began: the Teardown step in the status as it was before this pass, else

@@ -1478,6 +1478,28 @@ TEST(BackupDecideTest, AVanishedMemberFailsTheBackupNamingItsCluster) {
   }
 }
 
+// Chaos seed 60184: the initialize member vanished (its data plane restarted empty) before the
+// status had mirrored its phase (member-mirror writes wait in a batch window), while the other
+// members had taken their snapshots under its pause. It must not be created again, which would
+// pause GC a second time and complete a backup whose snapshots span two pause windows: the
+// other members' existence says it existed, so the backup fails naming it.
+TEST(BackupDecideTest, AnInitializeMemberGoneBeforeItsPhaseWasMirroredIsNeverCreatedAgain) {
+  World w(NewVolumeBackup());
+  RunToExecute(w, {});
+  for (const char* c : {"b", "c"}) w.Condition(c, "VolumeBackupSnapshotsCreated");
+  for (Json& entry : w.vb_["status"]["backups"]) entry["phase"] = "";  // never mirrored
+  w.members_.erase("a");
+  for (int i = 0; i < 4 && w.phase() != "Failed"; ++i) {
+    w.Step();
+    w.DataPlaneTeardown();
+  }
+  EXPECT_EQ(w.creates_["a"], 1) << "never created again";
+  EXPECT_EQ(w.init_creates_, 1);
+  ASSERT_EQ(w.phase(), "Failed") << DumpJson(w.status());
+  const std::string message = api::ConditionMessage(w.status(), "Failed");
+  EXPECT_NE(message.find("fed-vb1 in cluster a: vanished"), std::string::npos) << message;
+}
+
 // The pause went with a vanished initialize member: members still executing are stopped in the
 // pass that fails the backup, so none snapshots with GC running (chaos seed 1229).
 TEST(BackupDecideTest, AVanishedInitializeMemberStopsTheOthersWithoutTheGrace) {
