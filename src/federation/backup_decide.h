@@ -93,11 +93,13 @@ struct BackupDecideOptions {
   // reported VolumeBackupSnapshotsCreated this long after the pause began, the backup fails with
   // reason PauseBudgetExceeded and is torn down at once.
   std::chrono::milliseconds gc_pause_budget{std::chrono::minutes(5)};
-  // After a failure, how long a member that was sent teardown may keep running without having
-  // created its snapshots before it is deleted (foreground): deleting the initialize member is
-  // what releases GC soonest (docs/sim.md), and a member still taking snapshots after the
-  // pause ended would take them with GC running. The grace lets a member that is about to end
-  // keep its status. A backup failed by the budget skips it.
+  // After a failure or a deletion, members other than the initialize one that have no
+  // snapshots are deleted (foreground) at once, and the initialize member's teardown waits for
+  // them to be gone at most this long (a member taking snapshots after the pause ended would
+  // take them with GC running). After a failure, it is also how long the initialize member,
+  // once sent teardown, may keep running without snapshots before it is deleted too, which is
+  // what releases GC soonest (docs/sim.md); the grace lets a member about to end keep its
+  // status. A backup failed by the budget deletes the initialize member without it.
   std::chrono::seconds stop_after_failure_grace{10};
 };
 
