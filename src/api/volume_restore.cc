@@ -61,9 +61,7 @@ std::map<std::string, std::string> StringMap(const Json& object,
 }  // namespace
 
 std::string FormatTimeTaken(Time started, Time completed) {
-  return FormatGoDuration(
-      RoundGoDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(completed - started),
-                      std::chrono::seconds(1)));
+  return FormatGoDuration(RoundGoDuration(Elapsed(started, completed), std::chrono::seconds(1)));
 }
 
 const RestoreCondition* FindRestoreCondition(const std::vector<RestoreCondition>& conditions,

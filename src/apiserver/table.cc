@@ -50,7 +50,7 @@ Json Cell(const PrinterColumn& column, const Json& object, Time now) {
   if (column.type == "date" && v->is_string()) {
     Result<Time> t = ParseRfc3339(v->get<std::string>());
     if (!t.ok()) return *v;
-    return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *t));
+    return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(Elapsed(*t, now)));
   }
   if (v->is_string() || v->is_number() || v->is_boolean()) return *v;
   return v->dump();

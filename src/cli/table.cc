@@ -66,7 +66,7 @@ std::string AgeSince(std::string_view rfc3339, Time now) {
   if (rfc3339.empty()) return "<unknown>";
   Result<Time> t = ParseRfc3339(rfc3339);
   if (!t.ok()) return "<unknown>";
-  return HumanDuration(std::max(std::chrono::nanoseconds(0), now - *t));
+  return HumanDuration(std::max(std::chrono::nanoseconds(0), Elapsed(*t, now)));
 }
 
 }  // namespace brfed::cli

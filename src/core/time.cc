@@ -1,7 +1,9 @@
 #include "core/time.h"
 
 #include <ctime>
+#include <limits>
 #include <string>
+#include <type_traits>
 
 namespace brfed {
 namespace {
@@ -110,6 +112,26 @@ Result<Time> ParseRfc3339(std::string_view s) {
   const long long limit = duration_cast<seconds>(Time::duration::max()).count() - 1;
   if (secs < -limit || secs > limit) return bad("outside the years 1678 to 2261");
   return Time(duration_cast<system_clock::duration>(seconds(secs) + nanoseconds(nanos)));
+}
+
+std::chrono::nanoseconds Elapsed(Time from, Time to) {
+  using Rep = std::chrono::nanoseconds::rep;
+  static_assert(std::is_same_v<Time::duration, std::chrono::nanoseconds>);
+  Rep out;
+  if (__builtin_sub_overflow(to.time_since_epoch().count(), from.time_since_epoch().count(),
+                             &out)) {
+    out = to > from ? std::numeric_limits<Rep>::max() : std::numeric_limits<Rep>::min();
+  }
+  return std::chrono::nanoseconds(out);
+}
+
+Time ShiftedBy(Time t, std::chrono::nanoseconds d) {
+  using Rep = std::chrono::nanoseconds::rep;
+  Rep out;
+  if (__builtin_add_overflow(t.time_since_epoch().count(), d.count(), &out)) {
+    out = d.count() > 0 ? std::numeric_limits<Rep>::max() : std::numeric_limits<Rep>::min();
+  }
+  return Time(std::chrono::nanoseconds(out));
 }
 
 }  // namespace brfed

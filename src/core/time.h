@@ -25,6 +25,14 @@ std::string FormatRfc3339Micro(Time t);
 // Errors are kInvalidArgument naming the input.
 Result<Time> ParseRfc3339(std::string_view text);
 
+// `to - from`, saturated at the bounds of nanoseconds. Parsed times span the years 1678 to 2261,
+// a range whose width a 64-bit count of nanoseconds cannot hold (found by fuzzing), so every
+// difference that involves a time read from an object goes through here.
+std::chrono::nanoseconds Elapsed(Time from, Time to);
+
+// `t + d`, saturated at the bounds of Time, for the same reason.
+Time ShiftedBy(Time t, std::chrono::nanoseconds d);
+
 }  // namespace brfed
 
 #endif  // BRFED_CORE_TIME_H_

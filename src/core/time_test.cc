@@ -67,5 +67,16 @@ TEST(Rfc3339, RoundTrips) {
   }
 }
 
+TEST(TimeArithmetic, SaturatesWhereParsedTimesAreTooFarApart) {
+  const Time early = *ParseRfc3339("1678-01-01T00:00:00Z");
+  const Time late = *ParseRfc3339("2261-12-31T23:59:59Z");
+  EXPECT_EQ(Elapsed(early, late), std::chrono::nanoseconds::max());
+  EXPECT_EQ(Elapsed(late, early), std::chrono::nanoseconds::min());
+  EXPECT_EQ(Elapsed(Time(seconds(10)), Time(seconds(25))), seconds(15));
+  EXPECT_EQ(ShiftedBy(late, std::chrono::hours(24 * 365 * 200)), Time::max());
+  EXPECT_EQ(ShiftedBy(early, -std::chrono::hours(24 * 365 * 200)), Time::min());
+  EXPECT_EQ(ShiftedBy(Time(seconds(10)), seconds(5)), Time(seconds(15)));
+}
+
 }  // namespace
 }  // namespace brfed

@@ -501,7 +501,8 @@ class Decider {
   // Whether the members sent teardown after a failure have had their grace (see
   // BackupDecideOptions::stop_after_failure_grace); if not, look again when they have.
   bool StopGraceOver() {
-    const auto waited = obs_.now - std::min(obs_.now, TeardownStartedAt().value_or(obs_.now));
+    const auto waited =
+        Elapsed(std::min(obs_.now, TeardownStartedAt().value_or(obs_.now)), obs_.now);
     if (waited >= options_.stop_after_failure_grace) return true;
     Requeue(options_.stop_after_failure_grace - waited);
     return false;
@@ -575,7 +576,8 @@ class Decider {
     if (api::IsConditionTrue(status_, vbc::kSnapshotsCreated)) return {};
     const std::optional<Time> started = PauseStarted();
     if (!started) return {};
-    const auto elapsed = obs_.now - *started;
+    // Not negative: a start after now (a clock that went back) counts as just started.
+    const auto elapsed = std::max(std::chrono::nanoseconds(0), Elapsed(*started, obs_.now));
     if (elapsed < PauseBudget()) {
       Requeue(PauseBudget() - elapsed);
       return {};
@@ -629,7 +631,7 @@ class Decider {
   void RecordTimeTaken() {
     const Time started = ParseRfc3339(JsonStringAt(status_, {"timeStarted"})).value_or(obs_.now);
     status_["timeCompleted"] = FormatRfc3339(obs_.now);
-    const auto taken = std::chrono::duration_cast<std::chrono::nanoseconds>(obs_.now - started);
+    const auto taken = Elapsed(started, obs_.now);
     status_["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::seconds(1)));
     decision_.total_seconds = std::chrono::duration<double>(taken).count();
   }
@@ -696,7 +698,7 @@ class Decider {
     ObserveGcRelease();
     const Time deleted_at =
         ParseRfc3339(JsonStringAt(vb_, {"metadata", "deletionTimestamp"})).value_or(obs_.now);
-    const auto waited = obs_.now - deleted_at;
+    const auto waited = std::max(std::chrono::nanoseconds(0), Elapsed(deleted_at, obs_.now));
     const DeletionSweep sweep = TeardownBeforeDeletion(waited);
     if (sweep.stopping && waited < options_.stop_after_failure_grace) {
       Requeue(options_.stop_after_failure_grace - waited);
@@ -903,8 +905,7 @@ class Decider {
     if (step == nullptr || step->contains("timeCompleted")) return false;
     (*step)["timeCompleted"] = FormatRfc3339Micro(obs_.now);
     auto started = ParseRfc3339(JsonStringAt(*step, {"timeStarted"}));
-    const auto taken = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        obs_.now - (started.ok() ? *started : obs_.now));
+    const auto taken = Elapsed(started.ok() ? *started : obs_.now, obs_.now);
     (*step)["timeTaken"] = FormatGoDuration(RoundGoDuration(taken, std::chrono::milliseconds(1)));
     if (std::string_view(name) == backup_step::kGcPause) {
       RecordPauseWindow(started.ok() ? *started : obs_.now, step);
@@ -916,9 +917,9 @@ class Decider {
   // this process saw it open (its marks start at the window's start; timeStarted keeps
   // microseconds only), also written to the GCPause step when there is one.
   void RecordPauseWindow(Time started, Json* step) {
-    decision_.gc_pause_seconds = std::chrono::duration<double>(obs_.now - started).count();
+    decision_.gc_pause_seconds = std::chrono::duration<double>(Elapsed(started, obs_.now)).count();
     const auto& seen = obs_.gc_pause.initialized_seen;
-    if (!seen || *seen - started > std::chrono::milliseconds(1)) return;
+    if (!seen || Elapsed(started, *seen) > std::chrono::milliseconds(1)) return;
     const auto share = GcPauseControlPlaneShare(started, obs_.now, obs_.gc_pause);
     if (step != nullptr) {
       (*step)["controlPlaneTimeTaken"] =
@@ -990,8 +991,8 @@ class Decider {
 std::chrono::nanoseconds GcPauseControlPlaneShare(Time opened, Time closed,
                                                   const GcPauseMarks& marks) {
   using std::chrono::nanoseconds;
-  const nanoseconds window = std::max(nanoseconds(0), closed - opened);
-  auto part = [&](Time from, Time to) { return std::clamp<nanoseconds>(to - from, {}, window); };
+  const nanoseconds window = std::max(nanoseconds(0), Elapsed(opened, closed));
+  auto part = [&](Time from, Time to) { return std::clamp(Elapsed(from, to), {}, window); };
   nanoseconds share{0};
   if (marks.execute_written) share += part(opened, *marks.execute_written);
   if (marks.snapshots_seen) {

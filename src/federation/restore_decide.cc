@@ -21,7 +21,9 @@ namespace step = api::restore_step;
 namespace reason = api::restore_reason;
 namespace fphase = api::federal_restore_phase;
 
-double Seconds(Time from, Time to) { return std::chrono::duration<double>(to - from).count(); }
+double Seconds(Time from, Time to) {
+  return std::chrono::duration<double>(Elapsed(from, to)).count();
+}
 
 // strconv.ParseInt(s, 10, 64): optional sign, decimal digits, within int64.
 std::optional<long long> ParseInt64(const std::string& s) {

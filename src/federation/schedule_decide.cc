@@ -267,7 +267,7 @@ void DecideRetention(const ScheduleDecideInput& in, const Validated& v, Schedule
   const Json* victim = nullptr;
   if (v.max_reserved_time) {
     const nanoseconds keep = *v.max_reserved_time;
-    auto expired = [&](const Json* b) { return in.now - CreationOf(*b) > keep; };
+    auto expired = [&](const Json* b) { return Elapsed(CreationOf(*b), in.now) > keep; };
     victim = first_of(expired);
     if (victim != nullptr) {
       d.delete_reason = "older than maxReservedTime " + FormatGoDuration(keep);
@@ -275,7 +275,8 @@ void DecideRetention(const ScheduleDecideInput& in, const Validated& v, Schedule
       // Wake up when the next one expires.
       for (const Json* b : candidates) {
         if (b != newest_complete && StateOfBackup(*b) != BackupState::kRunning) {
-          Requeue(d, CreationOf(*b) + keep - in.now + std::chrono::seconds(1));
+          const Time expires = ShiftedBy(CreationOf(*b), keep);
+          Requeue(d, Elapsed(in.now, ShiftedBy(expires, std::chrono::seconds(1))));
         }
       }
     }
@@ -386,11 +387,11 @@ std::optional<Time> DueSlot(const ScheduleDecideInput& in, const Validated& v, J
       ReferenceOf(Json{{"metadata", s.value("metadata", Json::object())}, {"status", status}});
   if (reference > in.now) {
     d.wait_reason = "clock-backwards";
-    if (std::optional<Time> next = cron.Next(reference)) Requeue(d, *next - in.now);
+    if (std::optional<Time> next = cron.Next(reference)) Requeue(d, Elapsed(in.now, *next));
     return std::nullopt;
   }
   ScheduleSlots slots = ComputeSlots(cron, reference, in.now);
-  if (slots.next) Requeue(d, *slots.next - in.now);
+  if (slots.next) Requeue(d, Elapsed(in.now, *slots.next));
   if (slots.too_many_missed) {
     status["allBackupCleanTime"] = FormatRfc3339(in.now);
     d.events.push_back({"Warning", "MissedSchedules",

@@ -448,6 +448,27 @@ TEST(ScheduleDecideTest, RetentionByMaxReservedTimeIsPreferred) {
   EXPECT_EQ(f.Decide("2024-05-17T12:00:00Z").delete_backup, "");
 }
 
+// Found by fuzzing (CI): times read from objects span 1678 to 2261, and their differences
+// overflowed 64-bit nanoseconds. Centuries apart they still order as they should: the old
+// backup has expired, one from the far future has not (the next slot comes first), and a last
+// backup time in the far future is a clock gone backwards.
+TEST(ScheduleDecideTest, TimesCenturiesApartNeitherOverflowNorMisorder) {
+  Fixture f{Schedule("s", "TZ=UTC 0 * * * *", "1700-01-01T00:00:00Z")};
+  f.schedule["spec"]["maxReservedTime"] = "1h";
+  f.backups = {Backup("c1", "1700-01-01T01:00:00Z", St::kComplete),
+               Backup("f2", "1700-01-01T02:00:00Z", St::kFailed)};
+  EXPECT_EQ(f.Decide("2200-01-01T00:00:00Z").delete_backup, "f2");
+  f.backups = {Backup("c1", "1700-01-01T01:00:00Z", St::kComplete),
+               Backup("f2", "2261-01-01T00:00:00Z", St::kFailed)};
+  ScheduleDecision d = f.Decide("1970-01-01T00:00:00Z");
+  EXPECT_EQ(d.delete_backup, "");
+  ASSERT_TRUE(d.requeue_after.has_value());
+  EXPECT_EQ(*d.requeue_after, hours(1));  // the next slot: f2 expires centuries later
+  f.backups.clear();
+  f.LastBackupCompleted("s-2261-01-01t00-00-00", "2261-01-01T00:00:00Z", "2261-01-01T00:00:01Z");
+  f.DecideWaiting("1700-01-01T00:00:00Z", "clock-backwards");
+}
+
 TEST(ScheduleDecideTest, SkipGcBackupsAreExemptFromMaxReservedTime) {
   Fixture f{Schedule("s", "TZ=UTC 0 * * * *")};
   f.schedule["spec"]["maxReservedTime"] = "1m";
