@@ -580,8 +580,11 @@ class Audit {
                                           [&](int64_t us) { return us > after_us; }));
   }
 
-  // The data-plane API server's time of the simulator's write that persisted a condition
-  // (the last simulator write on that member at or before the simulator's record); -1 if none.
+  // The data-plane API server's time of the simulator's write that persisted a condition; -1
+  // if none. The simulator records a condition as it sends the write (since 9025681), so that
+  // write is the first successful simulator write on the member at or after the record (before
+  // 9025681 it was the last one before it: taking that one now picked the previous write, up to
+  // a whole simulated stage earlier).
   int64_t ConditionWrite(const std::string& cluster, const std::string& member,
                          const std::string& type) const {
     auto c = conditions_.find(cluster + "/" + member);
@@ -590,11 +593,10 @@ class Audit {
     if (t == c->second.end()) return -1;
     auto w = sim_writes_.find(cluster + "/" + member);
     if (w == sim_writes_.end()) return t->second;
-    int64_t best = -1;
-    for (const auto& write : w->second) {
-      if (write.us <= t->second) best = write.us;
+    for (const auto& write : w->second) {  // sorted by time
+      if (write.us >= t->second) return write.us;
     }
-    return best >= 0 ? best : t->second;
+    return t->second;
   }
 
   // Latest ConditionWrite over clusters; -1 when any is missing.
