@@ -279,18 +279,21 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
       pause_seen_.erase(key);
       pause_recorded_.erase(key);
       teardown_seen_.erase(key);
+      held_status_.erase(key);
     }
     return StopOrphanedMembers(key);
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
-  BackupObservation observation = Observe(volume_backup);
+  std::shared_ptr<const Json> decided_on = WithHeldStatus(key, volume_backup);
+  BackupObservation observation = Observe(decided_on);
   if (auto wait = AwaitOwnWrites(*volume_backup, observation)) {
     // The watch event of our own write enqueues the key again; `wait` bounds the wait.
     return runtime::ReconcileOutcome{*wait};
   }
-  ReadMissingMembers(*volume_backup, observation);
+  ReadMissingMembers(*decided_on, observation);
   BackupDecision decision = DecideVolumeBackup(observation, options_);
-  if (auto stopped = Act(key, decision)) return *stopped;
+  if (decided_on != volume_backup) RebaseStatusWrite(key, *volume_backup, decision);
+  if (auto stopped = Act(key, decision, volume_backup.get())) return *stopped;
   executor_.Record(*volume_backup, key, decision.events);
   RecordMetrics(*volume_backup, decision);
   const std::string phase = JsonStringAt(*decision.status, {"phase"});
@@ -333,6 +336,11 @@ Write ToWrite(const BackupAction& a) {
   w.name = a.name;
   w.body = a.body;
   w.resource = a.cluster.empty() ? &kube::resources::VolumeBackup() : &kube::resources::Backup();
+  // Every member write but the one opening a pause is one a pause may be waiting for (the
+  // execute creates and patch, resumeGcSchedule, teardown, stops); none can flood the cluster,
+  // since each open pause needs a few of them at most.
+  w.pause_critical = !a.cluster.empty() && !a.opens_pause;
+  w.opens_pause = a.opens_pause;
   switch (a.kind) {
     case Kind::kCreateMember:
       w.verb = Write::Verb::kCreate;
@@ -381,17 +389,100 @@ std::optional<std::chrono::nanoseconds> VolumeBackupController::AwaitOwnWrites(
   return wait;
 }
 
+std::shared_ptr<const Json> VolumeBackupController::WithHeldStatus(
+    const std::string& key, std::shared_ptr<const Json> cached) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = held_status_.find(key);
+  if (it == held_status_.end()) return cached;
+  if (api::StatusOf(*cached) != *it->second.base) {
+    // Our write landed (and was forgotten) or someone else wrote status: the cache decides.
+    held_status_.erase(it);
+    return cached;
+  }
+  auto with_held = std::make_shared<Json>(*cached);
+  (*with_held)["status"] = *it->second.status;
+  return with_held;
+}
+
+void VolumeBackupController::RebaseStatusWrite(const std::string& key, const Json& cached,
+                                               BackupDecision& decision) {
+  bool held_may_wait;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = held_status_.find(key);
+    if (it == held_status_.end()) return;
+    held_may_wait = it->second.may_wait;
+  }
+  auto& actions = decision.actions;
+  bool may_wait = held_may_wait;
+  bool metadata = false;
+  for (auto a = actions.begin(); a != actions.end();) {
+    metadata = metadata || a->kind == BackupAction::Kind::kPatchVolumeBackup;
+    if (a->kind != BackupAction::Kind::kPatchVolumeBackupStatus) {
+      ++a;
+      continue;
+    }
+    may_wait = may_wait && a->may_wait;
+    a = actions.erase(a);
+  }
+  // A metadata patch changes the resourceVersion; the held status waits for the next pass.
+  if (metadata) return;
+  if (auto write = StatusWriteAction(cached, *decision.status, may_wait)) {
+    actions.push_back(std::move(*write));
+  }
+}
+
+void VolumeBackupController::KeepHeldStatus(const std::string& key, const Json& cached,
+                                            const BackupDecision& decision,
+                                            const ExecuteResult& result) {
+  if (!result.ok()) return;
+  const BackupAction* status_write = nullptr;
+  bool metadata = false;
+  for (const BackupAction& a : decision.actions) {
+    if (a.kind == BackupAction::Kind::kPatchVolumeBackupStatus) status_write = &a;
+    metadata = metadata || a.kind == BackupAction::Kind::kPatchVolumeBackup;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  // Written, or nothing left to write (the decided status is the cached one): nothing held.
+  // Next to a metadata patch a held status stays for the next pass (RebaseStatusWrite).
+  if (status_write == nullptr ? !metadata : !result.held_for) {
+    held_status_.erase(key);
+    return;
+  }
+  if (status_write == nullptr) return;
+  HeldStatus& held = held_status_[key];
+  const bool transition = !status_write->may_wait;
+  if (transition || held.cause.empty()) {
+    held.cause = StatusWriteCause(ToWrite(*status_write), decision);
+  }
+  held.base = std::make_shared<const Json>(api::StatusOf(cached));
+  held.status = decision.status;
+  held.may_wait = status_write->may_wait;
+}
+
 std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
-    const std::string& key, BackupDecision& decision) {
+    const std::string& key, BackupDecision& decision, const Json* volume_backup) {
   std::vector<Write> writes;
   for (const BackupAction& a : decision.actions) writes.push_back(ToWrite(a));
+  std::string held_cause;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = held_status_.find(key); it != held_status_.end()) held_cause = it->second.cause;
+  }
   ExecuteResult result = executor_.Execute(key, writes, [&](const Write& w, const Json&) {
     if (!w.cluster.empty()) ObserveHopLatency(key);
     if (w.verb == Write::Verb::kPatchStatus) {
-      status_writes_->WithLabels({StatusWriteCause(w, decision)}).Inc();
+      // A write carrying a held transition counts as that transition.
+      const bool own_transition = !w.may_wait && !decision.events.empty();
+      status_writes_
+          ->WithLabels(
+              {own_transition || held_cause.empty() ? StatusWriteCause(w, decision) : held_cause})
+          .Inc();
     }
     NotePauseWrite(key, w);
   });
+  if (result.deferred_for) return runtime::ReconcileOutcome{*result.deferred_for};
+  if (volume_backup != nullptr) KeepHeldStatus(key, *volume_backup, decision, result);
   if (result.held_for) decision.RequeueWithin(*result.held_for);
   {
     std::lock_guard<std::mutex> lock(mu_);

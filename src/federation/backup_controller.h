@@ -18,7 +18,10 @@
 //
 // Write path: member writes (the pause-critical ones) go first in a decision and to each data
 // plane's own client; the status write is last, on the control plane's status client, and
-// member-mirror-only status changes are batched (runtime::StatusBatcher). Every write's
+// member-mirror-only status changes are batched (runtime::StatusBatcher). No pass waits for a
+// status token: a status write whose booked token is not due yet is held like a batched one,
+// and the status it would have written is kept (HeldStatus) and decided on by the next pass,
+// whose write then carries both (one write, every change since the last). Every write's
 // returned resourceVersion is expected (runtime::WriteExpectations): a reconcile whose caches
 // do not show our last write to the VolumeBackup or one of its members yet does nothing and
 // waits for that write's watch event, so no decision is made on a cache older than our write.
@@ -63,8 +66,20 @@ class VolumeBackupController final : public FederationController {
   // (DecideOrphanedMembers) are deleted once the control plane confirms it is gone.
   Result<runtime::ReconcileOutcome> StopOrphanedMembers(const std::string& key);
   // Carries the decision's writes out; DecideAgain or an error when the pass stopped.
+  // `volume_backup`: as cached, when the decision may write its status.
   std::optional<Result<runtime::ReconcileOutcome>> Act(const std::string& key,
-                                                       BackupDecision& decision);
+                                                       BackupDecision& decision,
+                                                       const Json* volume_backup = nullptr);
+  // The VolumeBackup to decide on: the cached one, with our held status in place of its own
+  // while the cache still shows the status that one was decided over.
+  std::shared_ptr<const Json> WithHeldStatus(const std::string& key,
+                                             std::shared_ptr<const Json> cached);
+  // A decision made on a held status: its status write goes from the cached status instead, so
+  // it carries the held changes too (and waits for a window only if both may).
+  void RebaseStatusWrite(const std::string& key, const Json& cached, BackupDecision& decision);
+  // After the writes: keeps the decided status when its write was held, forgets it once written.
+  void KeepHeldStatus(const std::string& key, const Json& cached, const BackupDecision& decision,
+                      const ExecuteResult& result);
   // How long to wait for the caches to show our own last writes to the VolumeBackup and its
   // observed members; nullopt when they all have.
   std::optional<std::chrono::nanoseconds> AwaitOwnWrites(const Json& volume_backup,
@@ -108,6 +123,16 @@ class VolumeBackupController final : public FederationController {
   std::map<std::string, Time> teardown_seen_;
   // "key|cluster" whose member create answered AlreadyExists: the next observation reads it.
   std::set<std::string> exists_uncached_;
+  // A status decided but not written yet (its write held), per key. A decision records a step
+  // as it takes it (the member write that ends Initialize also starts GCPause) and would not
+  // take it again, so a held transition must not be re-derived from the cache.
+  struct HeldStatus {
+    std::shared_ptr<const Json> base;    // the cached status it was decided over
+    std::shared_ptr<const Json> status;  // what the held write would have made it
+    bool may_wait = false;               // the held write only mirrored members
+    std::string cause;                   // its brfed_volume_backup_status_writes_total cause
+  };
+  std::map<std::string, HeldStatus> held_status_;
 
   runtime::Counter* status_total_ = nullptr;
   runtime::Counter* total_time_ = nullptr;

@@ -932,8 +932,10 @@ class Decider {
 
   void CreateMember(const Slot& s) {
     auto member = std::make_shared<Json>(api::BuildBackupMember(vb_, s.ref, s.is_init));
-    decision_.actions.push_back({Kind::kCreateMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
-                                 api::MemberName(name_), std::move(member)});
+    BackupAction create{Kind::kCreateMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
+                        api::MemberName(name_), std::move(member)};
+    create.opens_pause = s.is_init;
+    decision_.actions.push_back(std::move(create));
   }
 
   void PatchMember(const Slot& s, Json spec_patch) {
@@ -958,17 +960,8 @@ class Decider {
   void Requeue(std::chrono::nanoseconds after) { decision_.RequeueWithin(after); }
 
   BackupDecision Finish() {
-    if (status_ != old_status_ && !(old_status_.is_null() && status_ == Json::object())) {
-      // A status write is only valid against the VolumeBackup as observed; a metadata patch in
-      // the same decision would change the resourceVersion, so Decide never emits both.
-      Json status_patch =
-          old_status_.is_object() ? CreateMergePatch(old_status_, status_) : status_;
-      const bool mirror_only = status_patch.is_object() && status_patch.size() == 1 &&
-                               status_patch.contains("backups") && decision_.events.empty();
-      Json patch = {{"metadata", {{"resourceVersion", rv_}}}, {"status", std::move(status_patch)}};
-      decision_.actions.push_back({Kind::kPatchVolumeBackupStatus, "",
-                                   JsonStringAt(vb_, {"metadata", "namespace"}), name_,
-                                   std::make_shared<Json>(std::move(patch)), mirror_only});
+    if (auto write = StatusWriteAction(vb_, status_, decision_.events.empty())) {
+      decision_.actions.push_back(std::move(*write));
     }
     decision_.status = std::make_shared<Json>(std::move(status_));
     return std::move(decision_);
@@ -999,6 +992,27 @@ std::chrono::nanoseconds GcPauseControlPlaneShare(Time opened, Time closed,
     share += part(*marks.snapshots_seen, marks.resume_written.value_or(closed));
   }
   return std::min(share, window);
+}
+
+std::optional<BackupAction> StatusWriteAction(const Json& volume_backup, const Json& status,
+                                              bool may_wait) {
+  const Json& old_status = api::StatusOf(volume_backup);
+  if (status == old_status || (old_status.is_null() && status == Json::object())) {
+    return std::nullopt;
+  }
+  Json status_patch = old_status.is_object() ? CreateMergePatch(old_status, status) : status;
+  const bool mirror_only =
+      status_patch.is_object() && status_patch.size() == 1 && status_patch.contains("backups");
+  Json patch = {
+      {"metadata",
+       {{"resourceVersion", JsonStringAt(volume_backup, {"metadata", "resourceVersion"})}}},
+      {"status", std::move(status_patch)}};
+  return BackupAction{BackupAction::Kind::kPatchVolumeBackupStatus,
+                      "",
+                      JsonStringAt(volume_backup, {"metadata", "namespace"}),
+                      JsonStringAt(volume_backup, {"metadata", "name"}),
+                      std::make_shared<Json>(std::move(patch)),
+                      may_wait && mirror_only};
 }
 
 BackupDecision DecideVolumeBackup(const BackupObservation& observation,

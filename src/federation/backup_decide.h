@@ -120,6 +120,9 @@ struct BackupAction {
   // kPatchVolumeBackupStatus: the change only mirrors member fields (status.backups[]) and
   // brings no Event, so it may wait for a batch window; a protocol transition never does.
   bool may_wait = false;
+  // kCreateMember of the initialize member: the write that opens a GC pause, the one member
+  // write no pause waits for (the others go on the data plane's pause client).
+  bool opens_pause = false;
   // kDeleteMember: "Foreground" when the member's Jobs (the init Job holding the GC pause, a
   // running execute Job) must go before it does; "" for the server's default.
   std::string propagation_policy = "";
@@ -164,6 +167,13 @@ inline constexpr const char* kTeardown = "Teardown";  // teardown sent -> all me
 
 BackupDecision DecideVolumeBackup(const BackupObservation& observation,
                                   const BackupDecideOptions& options = {});
+
+// The status write that takes `volume_backup`'s status (as observed) to `status`: a merge patch
+// conditional on its resourceVersion; nullopt when they are equal. It may wait for a batch
+// window only with `may_wait` (no Event in the decision) and when it changes status.backups[]
+// alone. A metadata patch changes the resourceVersion, so a decision never carries both.
+std::optional<BackupAction> StatusWriteAction(const Json& volume_backup, const Json& status,
+                                              bool may_wait);
 
 // What to do with members whose VolumeBackup is gone. A pass of ours can create a member after
 // a deletion it has not yet seen: kube-apiserver can delete an object whose finalizer a

@@ -19,6 +19,7 @@
 
 #include "core/json.h"
 #include "kube/client.h"
+#include "kube/rate_limiter.h"
 #include "runtime/informer.h"
 #include "runtime/informer_factory.h"
 
@@ -28,6 +29,12 @@ struct DataPlane {
   std::string name;  // the kubeconfig context = k8sClusterName
   // Null when the context could not be built (then `problem` says why).
   std::shared_ptr<kube::Client> client;
+  // The same cluster, sharing `client`'s token bucket with priority over it: the member writes
+  // a GC pause waits for never queue behind this cluster's other requests (new backups' creates,
+  // reads), which are the ones that wait when the bucket runs dry; null: they use `client`.
+  std::shared_ptr<kube::Client> pause_client;
+  // The token bucket `client` and `pause_client` share; null when they have none in common.
+  std::shared_ptr<kube::RateLimiter> limiter;
   std::string problem;
   // The cluster's one informer factory (null when not built): every informer of this cluster
   // comes from it, so there is one list and one watch per resource and selector.

@@ -67,7 +67,11 @@ Result<Json> Executor::Do(const Write& w, kube::Client& client, const Json& body
     case Write::Verb::kMergePatch:
       return client.Patch(*w.resource, w.ns, w.name, kube::PatchType::kMerge, body);
     case Write::Verb::kPatchStatus:
-      return status_writer_->Patch(*w.resource, w.ns, w.name, body);
+      // With a batcher, HoldStatus booked this write's token and it is due.
+      return status_writer_->Patch(*w.resource, w.ns, w.name, body,
+                                   pacing_.status_batcher != nullptr
+                                       ? runtime::StatusWriter::Pacing::kBooked
+                                       : runtime::StatusWriter::Pacing::kWait);
     case Write::Verb::kDelete: {
       kube::DeleteOptions options;
       options.propagation_policy = w.propagation_policy;
@@ -100,7 +104,9 @@ size_t IndependentRunEnd(const std::vector<Write>& writes, size_t begin) {
 
 Result<Json> Executor::Send(const Write& w,
                             const std::map<std::string, std::string>& written_rv) const {
-  std::shared_ptr<kube::Client> client = clients_(w.cluster);
+  std::shared_ptr<kube::Client> client =
+      w.pause_critical && pacing_.pause_clients ? pacing_.pause_clients(w.cluster) : nullptr;
+  if (client == nullptr) client = clients_(w.cluster);
   if (client == nullptr) return UnavailableError("cluster " + w.cluster + " has no client now");
   Json body = w.body != nullptr ? *w.body : Json::object();
   auto rv = written_rv.find(w.ObjectId());
@@ -163,18 +169,36 @@ std::optional<ExecuteResult> Executor::Settle(std::string_view key, const Write&
   return std::nullopt;
 }
 
+std::optional<std::chrono::nanoseconds> Executor::HoldStatus(const Write& w) const {
+  if (w.verb != Write::Verb::kPatchStatus || pacing_.status_batcher == nullptr) return std::nullopt;
+  const std::string object = w.ObjectId();
+  if (w.may_wait) {
+    if (auto hold = pacing_.status_batcher->Hold(object)) return hold;
+  }
+  return pacing_.status_batcher->Book(object, [this] {
+    return status_writer_ != nullptr ? status_writer_->Reserve() : std::chrono::nanoseconds(0);
+  });
+}
+
 ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& writes,
                                 const OnDone& on_done) const {
   std::map<std::string, std::string> written_rv;  // object -> resourceVersion we wrote
   ExecuteResult result;
+  if (pacing_.busy) {
+    for (const Write& w : writes) {
+      if (!w.opens_pause) continue;
+      if (auto busy = pacing_.busy(w.cluster)) {
+        result.deferred_for = busy;
+        return result;
+      }
+    }
+  }
   for (size_t begin = 0; begin < writes.size();) {
     const Write& first = writes[begin];
-    if (first.may_wait && pacing_.status_batcher != nullptr) {
-      if (auto hold = pacing_.status_batcher->Hold(first.ObjectId())) {
-        result.held_for = hold;
-        ++begin;
-        continue;
-      }
+    if (auto hold = HoldStatus(first)) {
+      result.held_for = hold;
+      ++begin;
+      continue;
     }
     const size_t end = IndependentRunEnd(writes, begin);
     std::vector<Result<Json>> answers = SendAll(writes, begin, end, written_rv);

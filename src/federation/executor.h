@@ -16,6 +16,13 @@
 //     and go at once, one thread each; their answers are settled in decision order, so the
 //     first failure among them is the one reported and nothing after them runs. The GC pause
 //     waits for the slowest execute create, not for the sum of them.
+//   - A `pause_critical` write goes on WritePacing::pause_clients (the data plane's bucket, with
+//     priority), so what a GC pause waits for never queues behind the data plane's other
+//     requests (the creates that open new pauses, reads): when the bucket runs dry, new pauses
+//     wait to open instead of open ones waiting to close.
+//   - A pass with an `opens_pause` write is deferred whole, before any write, while that
+//     cluster's bucket is busy (WritePacing::busy): a worker never blocks to open a pause
+//     while the passes of open ones wait for it.
 //   - Within one pass, a later write to an object this pass already wrote carries the
 //     resourceVersion that write returned, not the observed one: our own write must not make
 //     the rest of the same decision look stale (a foreign write in between still conflicts).
@@ -25,10 +32,12 @@
 //     (a delete forgets it), so the controller can wait until its cache has caught up before
 //     deciding again.
 //   - With a StatusBatcher, a status write marked `may_wait` (a change of mirrored member
-//     fields only) is held while its object's batch window is open: the write is skipped and
-//     `held_for` says when to decide again (the later write carries every change since the
-//     last). Writes after a held one still run: a held status write is a decision's last.
-//     Any status write that is made closes the object's window.
+//     fields only) is held while its object's batch window is open, and any status write is
+//     held until the token it booked from the StatusWriter's bucket is due: the write is skipped
+//     and `held_for` says when to decide again (the later write carries every change since the
+//     last). No pass blocks on the status bucket. Writes after a held one still run: a held
+//     status write is a decision's last. Any status write that is made closes the object's
+//     window.
 //
 // Thread-safety: Execute and Record are safe for concurrent use if the clients, the status
 // writer and the event sink are. Ownership: shares the clients; the StatusWriter must outlive
@@ -74,6 +83,10 @@ struct Write {
   bool missing_is_done = false;            // NotFound counts as done
   // kPatchStatus only: the change may wait for the object's status batch window.
   bool may_wait = false;
+  // A data-plane write a GC pause waits for: sent on WritePacing::pause_clients.
+  bool pause_critical = false;
+  // A create that opens a GC pause: while its cluster's bucket is busy the pass is deferred.
+  bool opens_pause = false;
   std::string propagation_policy;  // kDelete only: "", "Foreground", ...
 
   // "create restores ns/name in cluster c" for logs and error context.
@@ -91,6 +104,9 @@ std::string ObjectIdOf(std::string_view cluster, const kube::Resource& resource,
 using StaleMemberCacheFn = std::function<void(
     const std::string& cluster, const kube::Resource& resource, const std::string& why)>;
 
+// The client of a data plane ("" = the control plane); nullptr when it has none now.
+using ClientFor = std::function<std::shared_ptr<kube::Client>(const std::string& cluster)>;
+
 // Optional pacing of an executor's writes (see the policy above); both must outlive it.
 struct WritePacing {
   runtime::WriteExpectations* expectations = nullptr;
@@ -101,6 +117,12 @@ struct WritePacing {
   // watch that follows a list from before the restart and never sends what it holds below
   // that resourceVersion, exactly as kube-apiserver does. MemberCacheRelister relists it.
   StaleMemberCacheFn on_stale_member_cache;
+  // The clients of `pause_critical` writes (first in their data plane's token bucket); when
+  // unset or null for a cluster, those writes use the cluster's client.
+  ClientFor pause_clients;
+  // For a cluster: nullopt when a pause may open there now, else about how long until it may
+  // (kube::RateLimiter::Busy of the buckets its writes need); unset: never busy.
+  std::function<std::optional<std::chrono::nanoseconds>(const std::string& cluster)> busy;
 };
 
 struct ExecuteResult {
@@ -108,15 +130,17 @@ struct ExecuteResult {
   const Write* failed = nullptr;
   Status cause;               // the same failure as the server (or the missing client) answered it
   bool decide_again = false;  // a write asked for a fresh decision (see Write)
-  // A `may_wait` status write was held: decide again after this long.
+  // The status write was held (batch window or token not due): decide again after this long.
   std::optional<std::chrono::nanoseconds> held_for;
+  // Nothing was written: a write would open a GC pause on a busy cluster. Decide again after
+  // this long (the pass's Events and status describe writes that were not made).
+  std::optional<std::chrono::nanoseconds> deferred_for;
   bool ok() const { return error.ok() && !decide_again; }
 };
 
 class Executor {
  public:
-  // The client of a data plane ("" = the control plane); nullptr when it has none now.
-  using ClientFor = std::function<std::shared_ptr<kube::Client>(const std::string& cluster)>;
+  using ClientFor = federation::ClientFor;
   // Runs after each write that was done, with what the server returned; `written` is null
   // when the write found its work already done (AlreadyExists, NotFound).
   using OnDone = std::function<void(const Write& write, const Json& written)>;
@@ -145,6 +169,8 @@ class Executor {
                                       const OnDone& on_done, const ExecuteResult& so_far) const;
   // Records what a done write returned in the expectations and the batcher.
   void Remember(const Write& write, const std::string& written_rv) const;
+  // How long a status write waits for its batch window or its booked token; nullopt: send it.
+  std::optional<std::chrono::nanoseconds> HoldStatus(const Write& write) const;
 
   ClientFor clients_;
   runtime::StatusWriter* status_writer_;

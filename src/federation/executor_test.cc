@@ -227,6 +227,80 @@ Write MemberCreate(const std::string& cluster) {
   return w;
 }
 
+// No pass blocks on the status bucket: a status write whose token is not free books it and is
+// held until it is due, while the member writes before it in the pass go at once.
+TEST_F(PacedExecutorTest, AStatusWriteShortOfATokenIsHeldAndTheMemberWritesGo) {
+  auto dp = std::make_shared<kube::FakeClient>("c1");
+  runtime::StatusWriter paced_writer(client_, std::make_unique<kube::RateLimiter>(1, 1, &clock_));
+  Executor executor([&](const std::string& c) { return c.empty() ? client_ : dp; }, &paced_writer,
+                    {}, WritePacing{&expectations_, &batcher_});
+  Write member = MemberCreate("c1");
+  // The burst's one token: written at once.
+  ASSERT_FALSE(executor.Execute("ns/vb", {StatusWrite({{"phase", "Running"}}, false)}).held_for);
+  const int patches = client_->Calls("PATCH");
+  // The next second's token is booked; the member create before it goes now.
+  ExecuteResult held =
+      executor.Execute("ns/vb", {member, StatusWrite({{"phase", "Initialized"}}, false)});
+  EXPECT_TRUE(held.ok());
+  ASSERT_TRUE(held.held_for.has_value());
+  EXPECT_EQ(*held.held_for, std::chrono::seconds(1));
+  EXPECT_EQ(client_->Calls("PATCH"), patches);
+  EXPECT_TRUE(dp->Get(kube::resources::Backup(), "tidb", "fed-vb").ok());
+  // Early: still held, for what is left; due: written with the booked token.
+  clock_.Advance(milliseconds(400));
+  held = executor.Execute("ns/vb", {StatusWrite({{"phase", "Initialized"}}, false)});
+  ASSERT_TRUE(held.held_for.has_value());
+  EXPECT_EQ(*held.held_for, milliseconds(600));
+  clock_.Advance(milliseconds(600));
+  EXPECT_FALSE(executor.Execute("ns/vb", {StatusWrite({{"phase", "Initialized"}}, false)})
+                   .held_for.has_value());
+  EXPECT_EQ(client_->Calls("PATCH"), patches + 1);
+}
+
+// A pass that would open a GC pause on a busy cluster is deferred whole, before any write (its
+// status and Events describe the create); pause-critical writes go on the pause clients.
+TEST(ExecutorTest, OpeningAPauseWaitsForTheBucketAndPauseWritesGoFirst) {
+  auto dp = std::make_shared<kube::FakeClient>("c1");
+  auto dp_pause = std::make_shared<kube::FakeClient>("c1-pause");
+  auto cp = std::make_shared<kube::FakeClient>("control");
+  runtime::StatusWriter status_writer(cp);
+  std::optional<std::chrono::nanoseconds> busy = milliseconds(300);
+  WritePacing pacing;
+  pacing.busy = [&](const std::string& cluster) {
+    return cluster == "c1" ? busy : std::optional<std::chrono::nanoseconds>();
+  };
+  pacing.pause_clients = [&](const std::string& cluster) {
+    return cluster == "c1" ? dp_pause : nullptr;
+  };
+  Executor executor([&](const std::string& c) { return c.empty() ? cp : dp; }, &status_writer, {},
+                    pacing);
+  Write vb_patch = MemberCreate("");  // a control-plane write before the create
+  vb_patch.verb = Write::Verb::kMergePatch;
+  vb_patch.missing_is_done = true;
+  Write open = MemberCreate("c1");
+  open.opens_pause = true;
+  ExecuteResult deferred = executor.Execute("ns/vb", {vb_patch, open});
+  ASSERT_TRUE(deferred.deferred_for.has_value());
+  EXPECT_EQ(*deferred.deferred_for, milliseconds(300));
+  EXPECT_EQ(cp->Calls("PATCH") + dp->Calls("POST") + dp_pause->Calls("POST"), 0);
+  // Another cluster is not busy; neither is c1 later. The create goes on the ordinary client.
+  Write elsewhere = MemberCreate("c2");
+  elsewhere.opens_pause = true;
+  EXPECT_FALSE(executor.Execute("ns/vb", {elsewhere}).deferred_for.has_value());
+  busy.reset();
+  EXPECT_TRUE(executor.Execute("ns/vb", {open}).ok());
+  EXPECT_EQ(dp->Calls("POST"), 2);
+  // A pause-critical write goes on the pause client.
+  Write execute = MemberCreate("c1");
+  execute.verb = Write::Verb::kMergePatch;
+  execute.pause_critical = true;
+  execute.missing_is_done = true;
+  execute.body = std::make_shared<Json>(Json{{"spec", {{"federalVolumeBackupPhase", "execute"}}}});
+  EXPECT_TRUE(executor.Execute("ns/vb", {execute}).ok());
+  EXPECT_EQ(dp_pause->Calls("PATCH"), 1);
+  EXPECT_EQ(dp->Calls("PATCH"), 0);
+}
+
 // Member writes to different data planes go at once (the GC pause waits for the slowest execute
 // create, not for their sum); answers are settled in decision order, the first failure is the
 // one reported, and nothing after the run of member writes is sent.

@@ -62,6 +62,21 @@ Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
     auto plane = planes != nullptr ? planes->Get(cluster) : nullptr;
     return plane != nullptr ? plane->client : nullptr;
   };
+  if (!pacing.busy) {
+    pacing.busy = [planes, status = deps.status_writer](const std::string& cluster) {
+      auto plane = planes != nullptr && !cluster.empty() ? planes->Get(cluster) : nullptr;
+      std::optional<std::chrono::nanoseconds> busy;
+      if (plane != nullptr && plane->limiter != nullptr) busy = plane->limiter->Busy(kPauseReserve);
+      if (!busy && status != nullptr) busy = status->Busy(kPauseReserve);
+      return busy;
+    };
+  }
+  if (!pacing.pause_clients) {
+    pacing.pause_clients = [planes](const std::string& cluster) {
+      auto plane = planes != nullptr && !cluster.empty() ? planes->Get(cluster) : nullptr;
+      return plane != nullptr ? plane->pause_client : nullptr;
+    };
+  }
   return Executor(std::move(clients), deps.status_writer, NewExecutorEventSink(deps), pacing);
 }
 

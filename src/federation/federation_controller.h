@@ -59,6 +59,13 @@ inline constexpr std::chrono::milliseconds kMemberMirrorBatchWindow{200};
 // bound is below upstream's 30 s resync, the only refresh the Go manager has.
 inline constexpr std::chrono::milliseconds kMemberMirrorMaxBatchWindow{25600};
 
+// A new GC pause opens (its initialize member is created) only while this share of the burst
+// of its data plane's token bucket, and of the status writes' bucket, is free: what is kept is
+// for the writes that close the pauses already open (execute, resumeGcSchedule, teardown,
+// their status), so those never wait for a token. When the buckets run dry, new backups wait
+// to start instead of open pauses waiting to end; the rate of work is the buckets' either way.
+inline constexpr double kPauseReserve = 0.5;
+
 // The executor of `deps`: "" is the control plane, any other name a data plane's client.
 Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing = {});
 

@@ -276,7 +276,9 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
       : config_(std::move(config)),
         metrics_(metrics),
         credentials_(NewCredentialSource(config_, RealClock::Get(), metrics)),
-        limiter_(config_.qps, config_.burst),
+        limiter_(config_.shared_limiter != nullptr
+                     ? config_.shared_limiter
+                     : std::make_shared<RateLimiter>(config_.qps, config_.burst)),
         rng_(std::random_device{}()) {
     std::string rest = config_.server.substr(config_.server.find("://") + 3);
     std::string hostport = rest.substr(0, rest.find('/'));
@@ -498,7 +500,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
                             const std::string* body, const std::string& content_type) {
     auto cred = credentials_->Get();
     if (!cred.ok()) return cred.status();
-    limiter_.Wait();
+    limiter_->Wait(config_.priority);
     CurlPtr h = AcquireHandle();
     if (!h) return InternalError("curl_easy_init failed");
     char errbuf[CURL_ERROR_SIZE] = {0};
@@ -586,7 +588,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
                                                   std::chrono::seconds idle_timeout) {
     auto cred = credentials_->Get();
     if (!cred.ok()) return cred.status();
-    limiter_.Wait();
+    limiter_->Wait(config_.priority);
     auto stream = std::make_unique<CurlWatchStream>();
     stream->curl_.reset(curl_easy_init());
     if (!stream->curl_) return InternalError("curl_easy_init failed");
@@ -629,7 +631,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   RestConfig config_;
   ClientMetrics* metrics_;
   std::shared_ptr<CredentialSource> credentials_;
-  RateLimiter limiter_;
+  std::shared_ptr<RateLimiter> limiter_;
   std::string url_base_, host_, port_;
   SlistPtr connect_to_list_;  // tls-server-name: connect to the real host
   std::mutex rng_mu_;

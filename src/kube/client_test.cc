@@ -7,8 +7,11 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "kube/rate_limiter.h"
 #include "kube/testing/testing_util.h"
@@ -269,6 +272,50 @@ TEST(RateLimiterTest, BurstThenQps) {
   EXPECT_EQ(limiter.Reserve(), 200ms);
   clock.Advance(1s);  // refills, capped at burst
   EXPECT_EQ(limiter.Reserve().count(), 0);
+}
+
+// Busy tells a caller that need not go now (one opening a GC pause) whether the bucket holds
+// its reserve: nobody waiting and at least that share of the burst free. It takes nothing.
+TEST(RateLimiterTest, BusyUntilTheReserveIsFree) {
+  FakeClock clock;
+  RateLimiter limiter(10, 10, &clock);
+  EXPECT_FALSE(limiter.Busy(0.5).has_value());
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(limiter.Reserve().count(), 0);
+  // 4 tokens left, 5 to keep: one more, a tenth of a second away.
+  EXPECT_EQ(limiter.Busy(0.5), 100ms);
+  EXPECT_FALSE(limiter.Busy(0.4).has_value());
+  EXPECT_FALSE(limiter.Busy().has_value());  // at least one token
+  clock.Advance(100ms);
+  EXPECT_FALSE(limiter.Busy(0.5).has_value());
+  EXPECT_FALSE(limiter.Busy(0.5).has_value());  // still: Busy took nothing
+  // A reserve above the burst is the whole burst.
+  EXPECT_EQ(limiter.Busy(2), 500ms);
+  EXPECT_FALSE(RateLimiter(0, 0, &clock).Busy(1).has_value());  // unlimited
+}
+
+// Clients sharing a bucket: a high-priority waiter is served before a normal one that came
+// first (the member writes a GC pause waits for, ahead of new backups' creates). Two tokens a
+// second, so the order is settled long before the next token.
+TEST(RateLimiterTest, HighPriorityWaitersGoFirst) {
+  RateLimiter limiter(2, 1);
+  limiter.Wait();  // the burst is gone; the next token is half a second away
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::thread normal([&] {
+    limiter.Wait(RateLimiter::Priority::kNormal);
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back("normal");
+  });
+  ASSERT_TRUE(testing::WaitFor([&] { return limiter.Waiting() == 1; }, 10s));
+  std::thread high([&] {
+    limiter.Wait(RateLimiter::Priority::kHigh);
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back("high");
+  });
+  normal.join();
+  high.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"high", "normal"}));
+  EXPECT_EQ(limiter.Waiting(), 0u);
 }
 
 TEST(ResourceTest, Paths) {

@@ -24,6 +24,7 @@
 
 #include "core/json.h"
 #include "core/status.h"
+#include "kube/rate_limiter.h"
 
 namespace brfed::kube {
 
@@ -60,6 +61,10 @@ struct RestConfig {
   // Transport knobs.
   double qps = 50;
   int burst = 100;
+  // A token bucket shared with other clients of the same server (qps and burst are then its
+  // own), and this client's priority in it; null: the client has a bucket of its own.
+  std::shared_ptr<RateLimiter> shared_limiter;
+  RateLimiter::Priority priority = RateLimiter::Priority::kNormal;
   std::chrono::milliseconds timeout{30000};  // every non-watch request
   // Retries of transient failures (idempotent requests, watch starts, 429s); 0 = one attempt.
   int max_retries = 4;

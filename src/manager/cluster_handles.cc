@@ -129,9 +129,17 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
     rest->qps = options_.qps;
     rest->burst = options_.burst;
     handle.fingerprint = Fingerprint(*rest);
+    // The cluster's two clients share one token bucket (--kube-client-qps is per API server);
+    // the pause client's requests go first in it.
+    rest->shared_limiter = std::make_shared<kube::RateLimiter>(options_.qps, options_.burst);
     auto built = factory_(*rest);
-    if (built.ok()) {
+    kube::RestConfig pause_rest = *rest;
+    pause_rest.priority = kube::RateLimiter::Priority::kHigh;
+    auto pause_client = factory_(pause_rest);
+    if (built.ok() && pause_client.ok()) {
       client = *built;
+      plane->pause_client = *pause_client;
+      plane->limiter = rest->shared_limiter;
       handle.probe_client = client;
       if (probe_factory_) {
         auto probe = probe_factory_(*rest);
@@ -143,7 +151,8 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
         }
       }
     } else {
-      plane->problem = "cluster " + context + " is disabled: " + built.status().message();
+      plane->problem = "cluster " + context + " is disabled: " +
+                       (built.ok() ? pause_client.status() : built.status()).message();
     }
   } else {
     plane->problem = "cluster " + context + " is disabled: " + rest.status().message();

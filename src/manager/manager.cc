@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "kube/kubeconfig.h"
+#include "kube/rate_limiter.h"
 #include "runtime/event_recorder.h"
 #include "runtime/http_endpoints.h"
 #include "runtime/informer_factory.h"
@@ -82,7 +83,11 @@ Status Manager::Init() {
   events_ = std::make_unique<runtime::EventRecorder>(*events_client, kComponentName);
   // Status writes get their own client too: the control-plane writes a pause waits for (the
   // finalizer, and the informers' lists) never queue behind status, nor status behind Events.
-  auto status_client = kube::NewClient(*rest, client_metrics_.get());
+  // Their token bucket is the StatusWriter's, which lets a VolumeBackup pass book a token
+  // instead of blocking a worker for it; the client itself is unlimited.
+  kube::RestConfig status_rest = *rest;
+  status_rest.qps = 0;
+  auto status_client = kube::NewClient(status_rest, client_metrics_.get());
   if (!status_client.ok()) return status_client.status().Annotate("control-plane status client");
   status_client_ = *status_client;
   if (flags_.leader_elect) {
@@ -135,7 +140,9 @@ Status Manager::StartWork() {
   runtime::InformerOptions informer_defaults;
   informer_defaults.ns = flags_.cluster_scoped ? "" : flags_.ns;
   informers_ = std::make_unique<runtime::SharedInformerFactory>(control_plane_, informer_defaults);
-  status_writer_ = std::make_unique<runtime::StatusWriter>(status_client_);
+  status_writer_ = std::make_unique<runtime::StatusWriter>(
+      status_client_,
+      std::make_unique<kube::RateLimiter>(flags_.kube_client_qps, flags_.kube_client_burst));
 
   federation::ControllerDeps deps;
   deps.control_plane = control_plane_;

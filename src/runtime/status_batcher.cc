@@ -12,7 +12,8 @@ std::optional<std::chrono::nanoseconds> StatusBatcher::Hold(const std::string& o
   if (window_.count() <= 0) return std::nullopt;
   const SteadyTime now = clock_->Steady();
   std::lock_guard<std::mutex> lock(mu_);
-  Batch& batch = batches_.try_emplace(object, Batch{std::nullopt, window_}).first->second;
+  Batch& batch =
+      batches_.try_emplace(object, Batch{std::nullopt, window_, std::nullopt}).first->second;
   if (!batch.opened) {
     batch.opened = now;
     return batch.window;
@@ -22,6 +23,25 @@ std::optional<std::chrono::nanoseconds> StatusBatcher::Hold(const std::string& o
   return batch.window - waited;
 }
 
+std::optional<std::chrono::nanoseconds> StatusBatcher::Book(
+    const std::string& object, const std::function<std::chrono::nanoseconds()>& reserve) {
+  const SteadyTime now = clock_->Steady();
+  std::lock_guard<std::mutex> lock(mu_);
+  Batch& batch =
+      batches_.try_emplace(object, Batch{std::nullopt, window_, std::nullopt}).first->second;
+  if (!batch.token_due) {
+    const std::chrono::nanoseconds wait = reserve();
+    if (wait.count() <= 0) return std::nullopt;
+    batch.token_due = now + wait;
+    return wait;
+  }
+  if (now >= *batch.token_due) {
+    batch.token_due.reset();
+    return std::nullopt;
+  }
+  return *batch.token_due - now;
+}
+
 void StatusBatcher::Written(const std::string& object, bool deferrable) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = batches_.find(object);
@@ -29,8 +49,11 @@ void StatusBatcher::Written(const std::string& object, bool deferrable) {
     if (it != batches_.end()) batches_.erase(it);
     return;
   }
-  if (it == batches_.end()) it = batches_.try_emplace(object, Batch{std::nullopt, window_}).first;
+  if (it == batches_.end()) {
+    it = batches_.try_emplace(object, Batch{std::nullopt, window_, std::nullopt}).first;
+  }
   it->second.opened.reset();
+  it->second.token_due.reset();
   it->second.window = std::min(it->second.window * 2, max_window_);
 }
 

@@ -92,5 +92,40 @@ TEST(StatusBatcherTest, ScenariosWithAFakeClock) {
   }
 }
 
+// Book: a status write's token from the status bucket, booked once and waited for without
+// blocking; the write made when it is due uses it, and a write made closes the booking.
+TEST(StatusBatcherTest, BookedTokensAreWaitedForOnceAndUsedByTheWrite) {
+  FakeClock clock;
+  StatusBatcher batcher(&clock, milliseconds(200));
+  int reserved = 0;
+  milliseconds next_wait{0};
+  auto reserve = [&] {
+    ++reserved;
+    return std::chrono::nanoseconds(next_wait);
+  };
+  // A free token: write now, nothing booked.
+  EXPECT_FALSE(batcher.Book("a", reserve).has_value());
+  EXPECT_EQ(reserved, 1);
+  // No token: booked once, then the same booking is waited for.
+  next_wait = milliseconds(300);
+  EXPECT_EQ(batcher.Book("a", reserve), milliseconds(300));
+  clock.Advance(milliseconds(100));
+  EXPECT_EQ(batcher.Book("a", reserve), milliseconds(200));
+  EXPECT_EQ(reserved, 2);
+  // Objects book apart.
+  EXPECT_EQ(batcher.Book("b", reserve), milliseconds(300));
+  EXPECT_EQ(reserved, 3);
+  // Due: the write goes and uses it; the next write books again.
+  clock.Advance(milliseconds(200));
+  EXPECT_FALSE(batcher.Book("a", reserve).has_value());
+  EXPECT_EQ(batcher.Book("a", reserve), milliseconds(300));
+  EXPECT_EQ(reserved, 4);
+  // A write made (a transition that found its token) drops the booking with the window.
+  batcher.Written("a");
+  next_wait = milliseconds(0);
+  EXPECT_FALSE(batcher.Book("a", reserve).has_value());
+  EXPECT_EQ(reserved, 5);
+}
+
 }  // namespace
 }  // namespace brfed::runtime

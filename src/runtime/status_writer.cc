@@ -13,7 +13,17 @@ std::string KeyOfResource(const kube::Resource& r) {
 
 }  // namespace
 
-StatusWriter::StatusWriter(std::shared_ptr<kube::Client> client) : client_(std::move(client)) {}
+StatusWriter::StatusWriter(std::shared_ptr<kube::Client> client,
+                           std::unique_ptr<kube::RateLimiter> limiter)
+    : client_(std::move(client)), limiter_(std::move(limiter)) {}
+
+std::optional<std::chrono::nanoseconds> StatusWriter::Busy(double reserve) {
+  return limiter_ != nullptr ? limiter_->Busy(reserve) : std::nullopt;
+}
+
+std::chrono::nanoseconds StatusWriter::Reserve() {
+  return limiter_ != nullptr ? limiter_->Reserve() : std::chrono::nanoseconds(0);
+}
 
 StatusWriter::Target StatusWriter::TargetOf(const kube::Resource& resource) {
   {
@@ -47,7 +57,8 @@ void StatusWriter::Remember(const kube::Resource& resource, Target target) {
 }
 
 Result<Json> StatusWriter::Patch(const kube::Resource& resource, std::string_view ns,
-                                 std::string_view name, const Json& patch) {
+                                 std::string_view name, const Json& patch, Pacing pacing) {
+  if (pacing == Pacing::kWait && limiter_ != nullptr) limiter_->Wait();
   const Target target = TargetOf(resource);
   if (target == Target::kObject) {
     return client_->Patch(resource, ns, name, kube::PatchType::kMerge, patch);
