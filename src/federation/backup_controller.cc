@@ -339,8 +339,8 @@ Write ToWrite(const BackupAction& a) {
   // Every member write but the one opening a pause is one a pause may be waiting for (the
   // execute creates and patch, resumeGcSchedule, teardown, stops); none can flood the cluster,
   // since each open pause needs a few of them at most.
-  w.pause_critical = !a.cluster.empty() && !a.opens_pause;
-  w.opens_pause = a.opens_pause;
+  w.pause_critical = !a.cluster.empty() && a.opens_pause_on.empty();
+  w.opens_pause_on = a.opens_pause_on;
   switch (a.kind) {
     case Kind::kCreateMember:
       w.verb = Write::Verb::kCreate;

@@ -934,7 +934,9 @@ class Decider {
     auto member = std::make_shared<Json>(api::BuildBackupMember(vb_, s.ref, s.is_init));
     BackupAction create{Kind::kCreateMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
                         api::MemberName(name_), std::move(member)};
-    create.opens_pause = s.is_init;
+    if (s.is_init) {
+      for (const Slot& slot : slots_) create.opens_pause_on.push_back(slot.ref.k8s_cluster_name);
+    }
     decision_.actions.push_back(std::move(create));
   }
 

@@ -263,6 +263,8 @@ TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
   EXPECT_EQ(d.actions[0].ns, "ns-a");
   EXPECT_EQ(d.actions[0].name, "fed-vb1");
   EXPECT_EQ((*d.actions[0].body)["spec"]["federalVolumeBackupPhase"], "initialize");
+  // It opens the GC pause, which will need writes on every cluster of the backup.
+  EXPECT_EQ(d.actions[0].opens_pause_on, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(d.actions[1].kind, Kind::kPatchVolumeBackupStatus);
   EXPECT_EQ(w.phase(), "Running");
   EXPECT_EQ(w.status()["timeStarted"], FormatRfc3339(kT0));
@@ -276,6 +278,11 @@ TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
   }
   EXPECT_EQ(w.members_.size(), 1u);
   EXPECT_EQ(w.init_creates_, 1);
+  // Every write after it is one the pause may be waiting for: none opens one.
+  w.Condition("a", "VolumeBackupInitialized");
+  d = w.Step();
+  ASSERT_GE(d.actions.size(), 3u);  // the execute creates, the init member's patch
+  for (const auto& a : d.actions) EXPECT_TRUE(a.opens_pause_on.empty()) << a.cluster;
 }
 
 // Issue 18, finding 7: backups without s3.prefix collide in one S3 location; say so at start.

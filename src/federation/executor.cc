@@ -186,10 +186,11 @@ ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& 
   ExecuteResult result;
   if (pacing_.busy) {
     for (const Write& w : writes) {
-      if (!w.opens_pause) continue;
-      if (auto busy = pacing_.busy(w.cluster)) {
-        result.deferred_for = busy;
-        return result;
+      for (const std::string& cluster : w.opens_pause_on) {
+        if (auto busy = pacing_.busy(cluster)) {
+          result.deferred_for = busy;
+          return result;
+        }
       }
     }
   }

@@ -20,9 +20,9 @@
 //     priority), so what a GC pause waits for never queues behind the data plane's other
 //     requests (the creates that open new pauses, reads): when the bucket runs dry, new pauses
 //     wait to open instead of open ones waiting to close.
-//   - A pass with an `opens_pause` write is deferred whole, before any write, while that
-//     cluster's bucket is busy (WritePacing::busy): a worker never blocks to open a pause
-//     while the passes of open ones wait for it.
+//   - A pass with a write that opens a GC pause is deferred whole, before any write, while the
+//     bucket of a cluster that pause needs is busy (WritePacing::busy): a worker never blocks
+//     to open a pause while the passes of open ones wait for it.
 //   - Within one pass, a later write to an object this pass already wrote carries the
 //     resourceVersion that write returned, not the observed one: our own write must not make
 //     the rest of the same decision look stale (a foreign write in between still conflicts).
@@ -85,8 +85,9 @@ struct Write {
   bool may_wait = false;
   // A data-plane write a GC pause waits for: sent on WritePacing::pause_clients.
   bool pause_critical = false;
-  // A create that opens a GC pause: while its cluster's bucket is busy the pass is deferred.
-  bool opens_pause = false;
+  // A create that opens a GC pause: the clusters that pause will need writes on. While one of
+  // their buckets is busy the pass is deferred.
+  std::vector<std::string> opens_pause_on;
   std::string propagation_policy;  // kDelete only: "", "Foreground", ...
 
   // "create restores ns/name in cluster c" for logs and error context.

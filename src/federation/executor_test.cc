@@ -278,15 +278,18 @@ TEST(ExecutorTest, OpeningAPauseWaitsForTheBucketAndPauseWritesGoFirst) {
   vb_patch.verb = Write::Verb::kMergePatch;
   vb_patch.missing_is_done = true;
   Write open = MemberCreate("c1");
-  open.opens_pause = true;
+  open.opens_pause_on = {"c1"};
   ExecuteResult deferred = executor.Execute("ns/vb", {vb_patch, open});
   ASSERT_TRUE(deferred.deferred_for.has_value());
   EXPECT_EQ(*deferred.deferred_for, milliseconds(300));
   EXPECT_EQ(cp->Calls("PATCH") + dp->Calls("POST") + dp_pause->Calls("POST"), 0);
   // Another cluster is not busy; neither is c1 later. The create goes on the ordinary client.
   Write elsewhere = MemberCreate("c2");
-  elsewhere.opens_pause = true;
+  elsewhere.opens_pause_on = {"c2", "c3"};
   EXPECT_FALSE(executor.Execute("ns/vb", {elsewhere}).deferred_for.has_value());
+  // A pause whose other members go to the busy cluster waits too.
+  elsewhere.opens_pause_on = {"c2", "c1"};
+  EXPECT_EQ(executor.Execute("ns/vb", {elsewhere}).deferred_for, milliseconds(300));
   busy.reset();
   EXPECT_TRUE(executor.Execute("ns/vb", {open}).ok());
   EXPECT_EQ(dp->Calls("POST"), 2);
