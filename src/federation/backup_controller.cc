@@ -394,8 +394,10 @@ std::shared_ptr<const Json> VolumeBackupController::WithHeldStatus(
   std::lock_guard<std::mutex> lock(mu_);
   auto it = held_status_.find(key);
   if (it == held_status_.end()) return cached;
-  if (api::StatusOf(*cached) != *it->second.base) {
-    // Our write landed (and was forgotten) or someone else wrote status: the cache decides.
+  if (JsonStringAt(*cached, {"metadata", "uid"}) != it->second.uid ||
+      api::StatusOf(*cached) != *it->second.base) {
+    // Our write landed (and was forgotten), someone else wrote status, or this is a new
+    // VolumeBackup of the same name: the cache decides.
     held_status_.erase(it);
     return cached;
   }
@@ -455,6 +457,7 @@ void VolumeBackupController::KeepHeldStatus(const std::string& key, const Json& 
   if (transition || held.cause.empty()) {
     held.cause = StatusWriteCause(ToWrite(*status_write), decision);
   }
+  held.uid = JsonStringAt(cached, {"metadata", "uid"});
   held.base = std::make_shared<const Json>(api::StatusOf(cached));
   held.status = decision.status;
   held.may_wait = status_write->may_wait;

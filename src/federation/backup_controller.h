@@ -127,6 +127,7 @@ class VolumeBackupController final : public FederationController {
   // as it takes it (the member write that ends Initialize also starts GCPause) and would not
   // take it again, so a held transition must not be re-derived from the cache.
   struct HeldStatus {
+    std::string uid;                     // its VolumeBackup's (not a later one of that name)
     std::shared_ptr<const Json> base;    // the cached status it was decided over
     std::shared_ptr<const Json> status;  // what the held write would have made it
     bool may_wait = false;               // the held write only mirrored members
