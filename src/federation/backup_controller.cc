@@ -73,7 +73,9 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
       options_(options),
       expectations_(deps_.clock),
       status_batcher_(deps_.clock, kMemberMirrorBatchWindow, kMemberMirrorMaxBatchWindow),
-      executor_(NewExecutor(deps_, {&expectations_, &status_batcher_})) {
+      executor_(NewExecutor(deps_, Pacing())),
+      admission_line_(deps_.clock, kAdmissionMinSpacing, kAdmissionMaxSpacing,
+                      kAdmissionForgetAfter) {
   options_.gc_pause_budget = deps_.gc_pause_budget;
   auto* m = deps_.metrics;
   status_total_ = &m->AddCounter("fed_volume_backup_status", "VolumeBackups by final status",
@@ -117,10 +119,14 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
   controller_ = std::make_unique<runtime::Controller>(
       name_, [this](const std::string& key) { return Reconcile(key); }, deps_.workers,
       deps_.metrics, deps_.clock);
-  informer_->AddHandlers(runtime::EnqueueMapped(&controller_->queue(), runtime::ObjectKeyMapper()));
+  informer_->AddHandlers(
+      runtime::EnqueueMapped(&controller_->queue(), runtime::ObjectKeyMapper(),
+                             [this](const std::string& key) { return PriorityOf(key); }));
   deps_.data_planes->AddMemberHandler(
       kube::resources::Backup(), [this](const std::string& cluster, const Json& member) {
-        for (const std::string& key : OnMemberEvent(cluster, member)) controller_->queue().Add(key);
+        for (const std::string& key : OnMemberEvent(cluster, member)) {
+          controller_->queue().Add(key, PriorityOf(key));
+        }
       });
   deps_.data_planes->AddClusterChangeHandler(
       [this] { runtime::EnqueueAll(informer_->cache(), &controller_->queue()); });
@@ -137,6 +143,20 @@ Status VolumeBackupController::Start() {
 // The shared informers are stopped by their factory's owner, after every controller.
 void VolumeBackupController::Stop() {
   if (controller_) controller_->Stop();
+}
+
+WritePacing VolumeBackupController::Pacing() {
+  WritePacing pacing{&expectations_, &status_batcher_};
+  pacing.backlogged = [this] {
+    return controller_ != nullptr && controller_->queue().HighLen() > 0;
+  };
+  return pacing;
+}
+
+runtime::WorkQueue::Priority VolumeBackupController::PriorityOf(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pause_seen_.count(key) != 0 ? runtime::WorkQueue::Priority::kHigh
+                                     : runtime::WorkQueue::Priority::kNormal;
 }
 
 std::vector<std::string> VolumeBackupController::OnMemberEvent(const std::string& cluster,
@@ -281,6 +301,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
       teardown_seen_.erase(key);
       held_status_.erase(key);
     }
+    admission_line_.Leave(key);
     return StopOrphanedMembers(key);
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
@@ -339,8 +360,8 @@ Write ToWrite(const BackupAction& a) {
   // Every member write but the one opening a pause is one a pause may be waiting for (the
   // execute creates and patch, resumeGcSchedule, teardown, stops); none can flood the cluster,
   // since each open pause needs a few of them at most.
-  w.pause_critical = !a.cluster.empty() && a.opens_pause_on.empty();
-  w.opens_pause_on = a.opens_pause_on;
+  w.pause_critical = !a.cluster.empty() && a.admission_on.empty();
+  w.admission_on = a.admission_on;
   switch (a.kind) {
     case Kind::kCreateMember:
       w.verb = Write::Verb::kCreate;
@@ -484,7 +505,10 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
     }
     NotePauseWrite(key, w);
   });
-  if (result.deferred_for) return runtime::ReconcileOutcome{*result.deferred_for};
+  if (result.deferred_for) {
+    return runtime::ReconcileOutcome{admission_line_.Wait(key, *result.deferred_for)};
+  }
+  admission_line_.Leave(key);
   if (volume_backup != nullptr) KeepHeldStatus(key, *volume_backup, decision, result);
   if (result.held_for) decision.RequeueWithin(*result.held_for);
   {
@@ -505,9 +529,12 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
   if (result.ok()) return std::nullopt;
   if (result.decide_again) {
     // A create found the member already there: our cache has not seen it yet, or it is not ours
-    // to see (the Go manager's); the next observation reads it past the cache.
+    // to see (the Go manager's); the next observation reads it past the cache. (A patch decided
+    // on an older cache needs no read: the cache has the newer member.)
     std::lock_guard<std::mutex> lock(mu_);
-    exists_uncached_.insert(key + "|" + result.failed->cluster);
+    if (result.failed->verb == Write::Verb::kCreate) {
+      exists_uncached_.insert(key + "|" + result.failed->cluster);
+    }
     return runtime::ReconcileOutcome::DecideAgain();
   }
   const Write& failed = *result.failed;

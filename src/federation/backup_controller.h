@@ -16,6 +16,10 @@
 // manager, from the GcPauseMarks kept here; none for a window opened before this process) and
 // brfed_volume_backup_status_writes_total{cause} (why each status write was made).
 //
+// Work order: the keys of backups whose GC pause is open go first in the work queue, and a
+// backup starts (finalizer, initialize member) only while its token buckets have room and no
+// open pause's pass waits for a worker; deferred starts wait in an AdmissionLine.
+//
 // Write path: member writes (the pause-critical ones) go first in a decision and to each data
 // plane's own client; the status write is last, on the control plane's status client, and
 // member-mirror-only status changes are batched (runtime::StatusBatcher). No pass waits for a
@@ -39,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "federation/admission_line.h"
 #include "federation/backup_decide.h"
 #include "federation/federation_controller.h"
 #include "runtime/controller.h"
@@ -91,6 +96,12 @@ class VolumeBackupController final : public FederationController {
   void NotePauseWrite(const std::string& key, const Write& write);
   void RecordMetrics(const Json& volume_backup, const BackupDecision& decision);
   std::vector<std::string> OnMemberEvent(const std::string& cluster, const Json& member);
+  // High while this manager saw the key's GC pause open and not yet released: its passes go
+  // before every other backup's (runtime::WorkQueue priority).
+  runtime::WorkQueue::Priority PriorityOf(const std::string& key);
+  // The executor's pacing: expectations, the status batcher and, for admission, whether an
+  // open pause's pass waits for a worker.
+  WritePacing Pacing();
 
   const std::string name_ = "volumeBackup";
   ControllerDeps deps_;
@@ -100,6 +111,8 @@ class VolumeBackupController final : public FederationController {
   // Member-mirror-only status changes wait up to kMemberMirrorBatchWindow.
   runtime::StatusBatcher status_batcher_;
   Executor executor_;
+  // Backups whose start was deferred.
+  AdmissionLine admission_line_;
   std::shared_ptr<runtime::Informer> informer_;
   std::unique_ptr<runtime::Controller> controller_;
 

@@ -282,6 +282,7 @@ class Decider {
     }
     if (!api::HasFinalizer(vb_, api::kBackupProtectionFinalizer)) {
       AddVolumeBackupPatch(api::FinalizerPatch(vb_, api::kBackupProtectionFinalizer, true, rv_));
+      decision_.actions.back().admission_on = {""};
       return;  // the status waits for the next pass: one resourceVersion per write
     }
     Slot& init = slots_[0];
@@ -935,7 +936,7 @@ class Decider {
     BackupAction create{Kind::kCreateMember, s.ref.k8s_cluster_name, s.ref.tc_namespace,
                         api::MemberName(name_), std::move(member)};
     if (s.is_init) {
-      for (const Slot& slot : slots_) create.opens_pause_on.push_back(slot.ref.k8s_cluster_name);
+      for (const Slot& slot : slots_) create.admission_on.push_back(slot.ref.k8s_cluster_name);
     }
     decision_.actions.push_back(std::move(create));
   }

@@ -120,10 +120,11 @@ struct BackupAction {
   // kPatchVolumeBackupStatus: the change only mirrors member fields (status.backups[]) and
   // brings no Event, so it may wait for a batch window; a protocol transition never does.
   bool may_wait = false;
-  // kCreateMember of the initialize member, the write that opens a GC pause (the one member
-  // write no pause waits for; the others go on the data planes' pause clients): every cluster
-  // of the backup, which the pause will need writes on. Empty for every other action.
-  std::vector<std::string> opens_pause_on;
+  // The writes that admit a backup, which no pause waits for: the finalizer's addition ({""},
+  // the control plane) and the create of the initialize member, which opens the GC pause
+  // (every cluster of the backup, which the pause will need writes on; the other member writes
+  // go on the data planes' pause clients). Empty for every other action.
+  std::vector<std::string> admission_on;
   // kDeleteMember: "Foreground" when the member's Jobs (the init Job holding the GC pause, a
   // running execute Job) must go before it does; "" for the server's default.
   std::string propagation_policy = "";

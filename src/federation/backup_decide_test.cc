@@ -251,6 +251,8 @@ TEST(BackupDecideTest, FinalizerFirstAndAlone) {
   EXPECT_EQ((*d.actions[0].body)["metadata"]["resourceVersion"], "1");
   EXPECT_EQ((*d.actions[0].body)["metadata"]["finalizers"][0],
             "tidb.pingcap.com/backup-protection");
+  // It starts the backup: it waits for room in the control plane's bucket.
+  EXPECT_EQ(d.actions[0].admission_on, (std::vector<std::string>{""}));
 }
 
 TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
@@ -264,7 +266,7 @@ TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
   EXPECT_EQ(d.actions[0].name, "fed-vb1");
   EXPECT_EQ((*d.actions[0].body)["spec"]["federalVolumeBackupPhase"], "initialize");
   // It opens the GC pause, which will need writes on every cluster of the backup.
-  EXPECT_EQ(d.actions[0].opens_pause_on, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(d.actions[0].admission_on, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(d.actions[1].kind, Kind::kPatchVolumeBackupStatus);
   EXPECT_EQ(w.phase(), "Running");
   EXPECT_EQ(w.status()["timeStarted"], FormatRfc3339(kT0));
@@ -282,7 +284,7 @@ TEST(BackupDecideTest, CreatesExactlyOneInitializeMemberInFirstCluster) {
   w.Condition("a", "VolumeBackupInitialized");
   d = w.Step();
   ASSERT_GE(d.actions.size(), 3u);  // the execute creates, the init member's patch
-  for (const auto& a : d.actions) EXPECT_TRUE(a.opens_pause_on.empty()) << a.cluster;
+  for (const auto& a : d.actions) EXPECT_TRUE(a.admission_on.empty()) << a.cluster;
 }
 
 // Issue 18, finding 7: backups without s3.prefix collide in one S3 location; say so at start.

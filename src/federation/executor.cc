@@ -180,19 +180,37 @@ std::optional<std::chrono::nanoseconds> Executor::HoldStatus(const Write& w) con
   });
 }
 
+bool Executor::DecidedOnOlderCache(const Write& w,
+                                   const std::map<std::string, std::string>& written_rv) const {
+  if (w.verb != Write::Verb::kMergePatch || w.cluster.empty() || !pacing_.cached_rv) return false;
+  // Patched earlier in this pass: it carries what that write returned, which the cache may
+  // not show yet.
+  if (written_rv.count(w.ObjectId()) != 0 || w.body == nullptr) return false;
+  const std::string decided = JsonStringAt(*w.body, {"metadata", "resourceVersion"});
+  if (decided.empty()) return false;
+  const std::string cached = pacing_.cached_rv(w);
+  return !cached.empty() && cached != decided;
+}
+
+std::optional<std::chrono::nanoseconds> Executor::AdmissionWait(
+    const std::vector<Write>& writes) const {
+  for (const Write& w : writes) {
+    if (w.admission_on.empty()) continue;
+    if (pacing_.backlogged && pacing_.backlogged()) return kBacklogDeferral;
+    for (const std::string& cluster : w.admission_on) {
+      if (auto busy = pacing_.busy ? pacing_.busy(cluster) : std::nullopt) return busy;
+    }
+  }
+  return std::nullopt;
+}
+
 ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& writes,
                                 const OnDone& on_done) const {
   std::map<std::string, std::string> written_rv;  // object -> resourceVersion we wrote
   ExecuteResult result;
-  if (pacing_.busy) {
-    for (const Write& w : writes) {
-      for (const std::string& cluster : w.opens_pause_on) {
-        if (auto busy = pacing_.busy(cluster)) {
-          result.deferred_for = busy;
-          return result;
-        }
-      }
-    }
+  if (auto wait = AdmissionWait(writes)) {
+    result.deferred_for = wait;
+    return result;
   }
   for (size_t begin = 0; begin < writes.size();) {
     const Write& first = writes[begin];
@@ -202,6 +220,12 @@ ExecuteResult Executor::Execute(std::string_view key, const std::vector<Write>& 
       continue;
     }
     const size_t end = IndependentRunEnd(writes, begin);
+    for (size_t i = begin; i < end; ++i) {
+      if (!DecidedOnOlderCache(writes[i], written_rv)) continue;
+      log::Debug("the cache moved past the decided resourceVersion; deciding again",
+                 {{"object", std::string(key)}, {"write", writes[i].Describe()}});
+      return ExecuteResult{Status::Ok(), &writes[i], Status::Ok(), true, result.held_for};
+    }
     std::vector<Result<Json>> answers = SendAll(writes, begin, end, written_rv);
     // Settled in decision order: the first failure is the one reported, as before.
     for (size_t i = begin; i < end; ++i) {

@@ -85,9 +85,10 @@ struct Write {
   bool may_wait = false;
   // A data-plane write a GC pause waits for: sent on WritePacing::pause_clients.
   bool pause_critical = false;
-  // A create that opens a GC pause: the clusters that pause will need writes on. While one of
-  // their buckets is busy the pass is deferred.
-  std::vector<std::string> opens_pause_on;
+  // A write that starts new work (a backup's finalizer, the create that opens its GC pause):
+  // the clusters ("" = the control plane) that work will need writes on. While one of their
+  // buckets is busy (WritePacing::busy) the pass is deferred.
+  std::vector<std::string> admission_on;
   std::string propagation_policy;  // kDelete only: "", "Foreground", ...
 
   // "create restores ns/name in cluster c" for logs and error context.
@@ -121,19 +122,34 @@ struct WritePacing {
   // The clients of `pause_critical` writes (first in their data plane's token bucket); when
   // unset or null for a cluster, those writes use the cluster's client.
   ClientFor pause_clients;
-  // For a cluster: nullopt when a pause may open there now, else about how long until it may
-  // (kube::RateLimiter::Busy of the buckets its writes need); unset: never busy.
+  // For a cluster ("" = the control plane): nullopt when new work may start there now, else
+  // about how long until it may (kube::RateLimiter::Busy of the buckets its writes need, or
+  // the controller's own backlog); unset: never busy.
   std::function<std::optional<std::chrono::nanoseconds>(const std::string& cluster)> busy;
+  // The resourceVersion a data-plane member cache holds now for a write's object ("" when it
+  // does not know). A conditional merge patch decided on an older one is not sent (the server
+  // would answer 409 Conflict): the pass ends with decide_again, and the event that moved the
+  // cache has already queued the next pass. Unset: every patch is sent.
+  std::function<std::string(const Write& write)> cached_rv;
+  // True while work already admitted waits for a worker (an open pause's pass is queued): new
+  // work is deferred too, for kBacklogDeferral. Unset: never.
+  std::function<bool()> backlogged;
 };
+
+// How long a pass deferred for the controller's backlog waits before it tries again (before
+// its place in an AdmissionLine is added).
+inline constexpr std::chrono::milliseconds kBacklogDeferral{10};
 
 struct ExecuteResult {
   Status error;  // the first failure, annotated with the write; OK when all were done
   const Write* failed = nullptr;
-  Status cause;               // the same failure as the server (or the missing client) answered it
-  bool decide_again = false;  // a write asked for a fresh decision (see Write)
+  Status cause;  // the same failure as the server (or the missing client) answered it
+  // A write asked for a fresh decision (see Write), or a patch was decided on a cache that has
+  // since moved on (WritePacing::cached_rv; then `failed` is that patch, not sent).
+  bool decide_again = false;
   // The status write was held (batch window or token not due): decide again after this long.
   std::optional<std::chrono::nanoseconds> held_for;
-  // Nothing was written: a write would open a GC pause on a busy cluster. Decide again after
+  // Nothing was written: a write would start new work on a busy cluster. Decide again after
   // this long (the pass's Events and status describe writes that were not made).
   std::optional<std::chrono::nanoseconds> deferred_for;
   bool ok() const { return error.ok() && !decide_again; }
@@ -172,6 +188,11 @@ class Executor {
   void Remember(const Write& write, const std::string& written_rv) const;
   // How long a status write waits for its batch window or its booked token; nullopt: send it.
   std::optional<std::chrono::nanoseconds> HoldStatus(const Write& write) const;
+  // Whether `write` is a conditional patch whose resourceVersion the cache has moved past.
+  bool DecidedOnOlderCache(const Write& write,
+                           const std::map<std::string, std::string>& written_rv) const;
+  // How long to defer a pass that starts new work while it may not start; nullopt: go.
+  std::optional<std::chrono::nanoseconds> AdmissionWait(const std::vector<Write>& writes) const;
 
   ClientFor clients_;
   runtime::StatusWriter* status_writer_;

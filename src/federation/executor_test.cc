@@ -278,17 +278,17 @@ TEST(ExecutorTest, OpeningAPauseWaitsForTheBucketAndPauseWritesGoFirst) {
   vb_patch.verb = Write::Verb::kMergePatch;
   vb_patch.missing_is_done = true;
   Write open = MemberCreate("c1");
-  open.opens_pause_on = {"c1"};
+  open.admission_on = {"c1"};
   ExecuteResult deferred = executor.Execute("ns/vb", {vb_patch, open});
   ASSERT_TRUE(deferred.deferred_for.has_value());
   EXPECT_EQ(*deferred.deferred_for, milliseconds(300));
   EXPECT_EQ(cp->Calls("PATCH") + dp->Calls("POST") + dp_pause->Calls("POST"), 0);
   // Another cluster is not busy; neither is c1 later. The create goes on the ordinary client.
   Write elsewhere = MemberCreate("c2");
-  elsewhere.opens_pause_on = {"c2", "c3"};
+  elsewhere.admission_on = {"c2", "c3"};
   EXPECT_FALSE(executor.Execute("ns/vb", {elsewhere}).deferred_for.has_value());
   // A pause whose other members go to the busy cluster waits too.
-  elsewhere.opens_pause_on = {"c2", "c1"};
+  elsewhere.admission_on = {"c2", "c1"};
   EXPECT_EQ(executor.Execute("ns/vb", {elsewhere}).deferred_for, milliseconds(300));
   busy.reset();
   EXPECT_TRUE(executor.Execute("ns/vb", {open}).ok());
@@ -302,6 +302,74 @@ TEST(ExecutorTest, OpeningAPauseWaitsForTheBucketAndPauseWritesGoFirst) {
   EXPECT_TRUE(executor.Execute("ns/vb", {execute}).ok());
   EXPECT_EQ(dp_pause->Calls("PATCH"), 1);
   EXPECT_EQ(dp->Calls("PATCH"), 0);
+}
+
+// A member patch decided on a resourceVersion the member cache has moved past is not sent: the
+// server would answer 409 (the data plane wrote the member meanwhile); the pass decides again.
+TEST(ExecutorTest, APatchDecidedOnAnOlderCacheIsNotSent) {
+  auto dp = std::make_shared<kube::FakeClient>("c1");
+  auto cp = std::make_shared<kube::FakeClient>("control");
+  Write create = MemberCreate("c1");
+  Executor plain([&](const std::string& c) { return c.empty() ? cp : dp; }, nullptr, {});
+  ASSERT_TRUE(plain.Execute("ns/vb", {create}).ok());
+  std::string cached_rv;
+  WritePacing pacing;
+  pacing.cached_rv = [&](const Write& w) {
+    EXPECT_EQ(w.cluster, "c1");
+    return cached_rv;
+  };
+  Executor executor([&](const std::string& c) { return c.empty() ? cp : dp; }, nullptr, {}, pacing);
+  // A resumeGcSchedule patch decided on the member as the server has it now.
+  auto decided_patch = [&] {
+    Write patch = MemberCreate("c1");
+    patch.verb = Write::Verb::kMergePatch;
+    const std::string rv = JsonStringAt(*dp->Get(kube::resources::Backup(), "tidb", "fed-vb"),
+                                        {"metadata", "resourceVersion"});
+    patch.body = std::make_shared<Json>(
+        Json{{"metadata", {{"resourceVersion", rv}}}, {"spec", {{"resumeGcSchedule", true}}}});
+    return patch;
+  };
+  const std::vector<Write> stale_pass = {decided_patch()};
+  cached_rv = JsonStringAt(*stale_pass[0].body, {"metadata", "resourceVersion"}) + "1";
+  ExecuteResult stale = executor.Execute("ns/vb", stale_pass);
+  EXPECT_TRUE(stale.decide_again);
+  EXPECT_EQ(stale.failed, &stale_pass[0]);
+  EXPECT_EQ(dp->Calls("PATCH"), 0);
+  // The cache shows what the decision read, or does not know the member: the patch goes.
+  for (bool known : {true, false}) {
+    Write patch = decided_patch();
+    cached_rv = known ? JsonStringAt(*patch.body, {"metadata", "resourceVersion"}) : "";
+    EXPECT_TRUE(executor.Execute("ns/vb", {patch}).ok());
+  }
+  EXPECT_EQ(dp->Calls("PATCH"), 2);
+}
+
+// While an open pause's pass waits for a worker, a pass that starts new work is deferred (for
+// kBacklogDeferral) before any write; passes that start nothing go on.
+TEST(ExecutorTest, StartingNewWorkWaitsWhileAdmittedWorkIsBacklogged) {
+  auto dp = std::make_shared<kube::FakeClient>("c1");
+  auto cp = std::make_shared<kube::FakeClient>("control");
+  runtime::StatusWriter status_writer(cp);
+  bool backlogged = true;
+  WritePacing pacing;
+  pacing.backlogged = [&] { return backlogged; };
+  Executor executor([&](const std::string& c) { return c.empty() ? cp : dp; }, &status_writer, {},
+                    pacing);
+  Write open = MemberCreate("c1");
+  open.admission_on = {"c1"};
+  ExecuteResult deferred = executor.Execute("ns/vb", {open});
+  EXPECT_EQ(deferred.deferred_for, std::optional<std::chrono::nanoseconds>(kBacklogDeferral));
+  EXPECT_EQ(dp->Calls("POST"), 0);
+  Write other = MemberCreate("c1");
+  other.name = "fed-other";
+  auto body = std::make_shared<Json>(*other.body);
+  (*body)["metadata"]["name"] = "fed-other";
+  other.body = body;
+  EXPECT_TRUE(executor.Execute("ns/other", {other}).ok());
+  EXPECT_EQ(dp->Calls("POST"), 1);
+  backlogged = false;
+  EXPECT_TRUE(executor.Execute("ns/vb", {open}).ok());
+  EXPECT_EQ(dp->Calls("POST"), 2);
 }
 
 // Member writes to different data planes go at once (the GC pause waits for the slowest execute

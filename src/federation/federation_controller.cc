@@ -63,12 +63,27 @@ Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
     return plane != nullptr ? plane->client : nullptr;
   };
   if (!pacing.busy) {
-    pacing.busy = [planes, status = deps.status_writer](const std::string& cluster) {
+    pacing.busy = [planes, status = deps.status_writer,
+                   control = deps.control_plane_limiter](const std::string& cluster) {
       auto plane = planes != nullptr && !cluster.empty() ? planes->Get(cluster) : nullptr;
+      kube::RateLimiter* bucket = cluster.empty()    ? control.get()
+                                  : plane != nullptr ? plane->limiter.get()
+                                                     : nullptr;
       std::optional<std::chrono::nanoseconds> busy;
-      if (plane != nullptr && plane->limiter != nullptr) busy = plane->limiter->Busy(kPauseReserve);
+      if (bucket != nullptr) busy = bucket->Busy(kPauseReserve);
       if (!busy && status != nullptr) busy = status->Busy(kPauseReserve);
       return busy;
+    };
+  }
+  if (!pacing.cached_rv) {
+    pacing.cached_rv = [planes](const Write& w) -> std::string {
+      auto plane = planes != nullptr ? planes->Get(w.cluster) : nullptr;
+      if (plane == nullptr || w.resource == nullptr) return "";
+      const auto& informer = w.resource == &kube::resources::Backup()    ? plane->backups
+                             : w.resource == &kube::resources::Restore() ? plane->restores
+                                                                         : nullptr;
+      auto cached = informer != nullptr ? informer->cache().Get(ObjectKey{w.ns, w.name}) : nullptr;
+      return cached != nullptr ? JsonStringAt(*cached, {"metadata", "resourceVersion"}) : "";
     };
   }
   if (!pacing.pause_clients) {

@@ -21,6 +21,7 @@
 #include "federation/data_planes.h"
 #include "federation/executor.h"
 #include "kube/client.h"
+#include "kube/rate_limiter.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
 #include "runtime/informer_factory.h"
@@ -31,6 +32,8 @@ namespace brfed::federation {
 
 struct ControllerDeps {
   std::shared_ptr<kube::Client> control_plane;  // the manager's own cluster
+  // control_plane's token bucket (shared with it), which admission checks; null: none.
+  std::shared_ptr<kube::RateLimiter> control_plane_limiter;
   // One informer per control-plane resource, shared by every controller (required).
   runtime::SharedInformerFactory* informers = nullptr;
   // Every control-plane status write goes through it (required).
@@ -59,12 +62,21 @@ inline constexpr std::chrono::milliseconds kMemberMirrorBatchWindow{200};
 // bound is below upstream's 30 s resync, the only refresh the Go manager has.
 inline constexpr std::chrono::milliseconds kMemberMirrorMaxBatchWindow{25600};
 
-// A new GC pause opens (its initialize member is created) only while this share of the burst
-// of its data plane's token bucket, and of the status writes' bucket, is free: what is kept is
+// A new GC pause opens (its initialize member is created), and a new backup starts (its
+// finalizer is added), only while this share of the burst of the token buckets its writes need
+// (its data planes' or the control plane's, and the status writes') is free: what is kept is
 // for the writes that close the pauses already open (execute, resumeGcSchedule, teardown,
-// their status), so those never wait for a token. When the buckets run dry, new backups wait
-// to start instead of open pauses waiting to end; the rate of work is the buckets' either way.
+// their status), so those never wait for a token, and no worker blocks on a bucket for work
+// that can wait. When the buckets run dry, new backups wait to start instead of open pauses
+// waiting to end; the rate of work is the buckets' either way.
 inline constexpr double kPauseReserve = 0.5;
+// Deferred starts wait in an AdmissionLine spaced by the recent interval between admissions,
+// kept within these bounds, so a long line is tried again about as often as backups are
+// admitted (times the logarithm of its length), not every few milliseconds per key. Every try
+// checks the buckets and the backlog again.
+inline constexpr std::chrono::milliseconds kAdmissionMinSpacing{5};
+inline constexpr std::chrono::milliseconds kAdmissionMaxSpacing{1000};
+inline constexpr std::chrono::seconds kAdmissionForgetAfter{60};
 
 // The executor of `deps`: "" is the control plane, any other name a data plane's client.
 Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing = {});

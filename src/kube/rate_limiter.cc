@@ -34,7 +34,7 @@ std::optional<std::chrono::nanoseconds> RateLimiter::Busy(double reserve) {
   std::lock_guard<std::mutex> lock(mu_);
   RefillLocked();
   const double needed = std::max(1.0, burst_ * std::clamp(reserve, 0.0, 1.0));
-  const uint64_t waiting = (next_[0] - served_[0]) + (next_[1] - served_[1]);
+  const uint64_t waiting = WaitingLocked();
   if (waiting == 0 && tokens_ >= needed) return std::nullopt;
   const double tokens_short = static_cast<double>(waiting) + needed - tokens_;
   return std::chrono::nanoseconds(static_cast<long long>(std::max(1.0, tokens_short) / qps_ * 1e9));
@@ -42,6 +42,10 @@ std::optional<std::chrono::nanoseconds> RateLimiter::Busy(double reserve) {
 
 uint64_t RateLimiter::Waiting() {
   std::lock_guard<std::mutex> lock(mu_);
+  return WaitingLocked();
+}
+
+uint64_t RateLimiter::WaitingLocked() const {
   return (next_[0] - served_[0]) + (next_[1] - served_[1]);
 }
 

@@ -39,6 +39,7 @@ class RateLimiter {
 
  private:
   void RefillLocked();
+  uint64_t WaitingLocked() const;
 
   std::mutex mu_;
   std::condition_variable turn_;

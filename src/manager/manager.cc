@@ -60,7 +60,12 @@ Status Manager::Init() {
   rest->qps = flags_.kube_client_qps;
   rest->burst = flags_.kube_client_burst;
   rest->user_agent = UserAgent();
-  auto client = kube::NewClient(*rest, client_metrics_.get());
+  // The controllers' admission reads this client's bucket (federation::kPauseReserve).
+  kube::RestConfig control_rest = *rest;
+  control_rest.shared_limiter =
+      std::make_shared<kube::RateLimiter>(flags_.kube_client_qps, flags_.kube_client_burst);
+  control_plane_limiter_ = control_rest.shared_limiter;
+  auto client = kube::NewClient(control_rest, client_metrics_.get());
   if (!client.ok()) return client.status().Annotate("control-plane client");
   control_plane_ = *client;
 
@@ -146,6 +151,7 @@ Status Manager::StartWork() {
 
   federation::ControllerDeps deps;
   deps.control_plane = control_plane_;
+  deps.control_plane_limiter = control_plane_limiter_;
   deps.informers = informers_.get();
   deps.status_writer = status_writer_.get();
   deps.data_planes = clusters_.get();

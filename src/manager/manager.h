@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "kube/rate_limiter.h"
 #include "manager/cluster_handles.h"
 #include "manager/controllers.h"
 #include "manager/flags.h"
@@ -67,6 +68,7 @@ class Manager {
   std::unique_ptr<runtime::ProcessMetrics> process_metrics_;  // before metrics_ goes
   std::unique_ptr<kube::ClientMetrics> client_metrics_;
   std::shared_ptr<kube::Client> control_plane_;
+  std::shared_ptr<kube::RateLimiter> control_plane_limiter_;  // control_plane_'s bucket
   // Status writes only, with their own token bucket (Events have theirs in the recorder).
   std::shared_ptr<kube::Client> status_client_;
   std::unique_ptr<runtime::HttpEndpoints> endpoints_;

@@ -27,8 +27,12 @@ using KeyMapper = std::function<std::vector<std::string>(const Json& object)>;
 // The object's own "namespace/name".
 KeyMapper ObjectKeyMapper();
 
-// Handlers that enqueue `map(object)` on `queue` for every add, update and delete.
-InformerHandlers EnqueueMapped(WorkQueue* queue, KeyMapper map);
+// A key's work-queue priority, asked each time it is enqueued.
+using KeyPriority = std::function<WorkQueue::Priority(const std::string& key)>;
+
+// Handlers that enqueue `map(object)` on `queue` for every add, update and delete, at
+// `priority(key)` (normal when unset).
+InformerHandlers EnqueueMapped(WorkQueue* queue, KeyMapper map, KeyPriority priority = {});
 
 // Enqueues the key of every object in `cache` (cluster changes; the resync safety net).
 void EnqueueAll(const Cache& cache, WorkQueue* queue);

@@ -71,34 +71,56 @@ void WorkQueue::CollectInFlight() {
   longest_running_->Set(longest);
 }
 
-void WorkQueue::AddLocked(const std::string& key) {
+void WorkQueue::AddLocked(const std::string& key, Priority priority) {
   if (shutting_down_) return;
   if (adds_ != nullptr) adds_->Inc();
-  delayed_.erase(key);  // an immediate add supersedes a pending delayed one
-  if (dirty_.count(key) != 0) return;
+  if (auto it = delayed_.find(key); it != delayed_.end()) {
+    // An immediate add supersedes a pending delayed one, and keeps its priority.
+    if (it->second.priority == Priority::kHigh) priority = Priority::kHigh;
+    delayed_.erase(it);
+  }
+  const bool high = priority == Priority::kHigh;
+  if (dirty_.count(key) != 0) {
+    if (!high || !high_.insert(key).second || processing_.count(key) != 0) return;
+    // Queued as normal: it moves to the high-priority line.
+    queue_.erase(std::find(queue_.begin(), queue_.end(), key));
+    high_queue_.push_back(key);
+    return;
+  }
   dirty_.insert(key);
+  if (high) high_.insert(key);
   added_at_.emplace(key, clock_->Steady());
   if (processing_.count(key) != 0) return;  // re-queued by Done
-  queue_.push_back(key);
-  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size()));
+  PushLocked(key);
+}
+
+void WorkQueue::PushLocked(const std::string& key) {
+  (high_.count(key) != 0 ? high_queue_ : queue_).push_back(key);
+  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size() + high_queue_.size()));
   cv_.notify_one();
 }
 
-void WorkQueue::Add(const std::string& key) {
+void WorkQueue::Add(const std::string& key, Priority priority) {
   std::lock_guard<std::mutex> lock(mu_);
-  AddLocked(key);
+  AddLocked(key, priority);
 }
 
-void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay) {
-  if (delay.count() <= 0) return Add(key);
+void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay,
+                         Priority priority) {
+  if (delay.count() <= 0) return Add(key, priority);
   std::lock_guard<std::mutex> lock(mu_);
-  if (shutting_down_ || dirty_.count(key) != 0) return;  // already due now
+  if (shutting_down_) return;
+  if (dirty_.count(key) != 0) {  // already due now
+    if (priority == Priority::kHigh) AddLocked(key, priority);
+    return;
+  }
   SteadyTime due = clock_->Steady() + delay;
   auto it = delayed_.find(key);
   if (it == delayed_.end()) {
-    delayed_.emplace(key, due);
+    delayed_.emplace(key, Delayed{due, priority});
   } else {
-    it->second = std::min(it->second, due);
+    it->second.due = std::min(it->second.due, due);
+    if (priority == Priority::kHigh) it->second.priority = priority;
   }
   cv_.notify_all();
 }
@@ -131,10 +153,11 @@ int WorkQueue::NumRequeues(const std::string& key) const {
 
 void WorkQueue::PromoteDueLocked(SteadyTime now) {
   for (auto it = delayed_.begin(); it != delayed_.end();) {
-    if (it->second <= now) {
+    if (it->second.due <= now) {
       std::string key = it->first;
+      const Priority priority = it->second.priority;
       it = delayed_.erase(it);
-      AddLocked(key);
+      AddLocked(key, priority);
     } else {
       ++it;
     }
@@ -146,19 +169,21 @@ std::optional<std::string> WorkQueue::Get() {
   while (true) {
     if (shutting_down_) return std::nullopt;
     PromoteDueLocked(clock_->Steady());
-    if (!queue_.empty()) break;
+    if (!queue_.empty() || !high_queue_.empty()) break;
     if (delayed_.empty()) {
       cv_.wait(lock);
     } else {
-      SteadyTime earliest = delayed_.begin()->second;
-      for (const auto& [k, t] : delayed_) earliest = std::min(earliest, t);
+      SteadyTime earliest = delayed_.begin()->second.due;
+      for (const auto& [k, d] : delayed_) earliest = std::min(earliest, d.due);
       auto wait = std::min<std::chrono::nanoseconds>(earliest - clock_->Steady(), kMaxDelayedWait);
       cv_.wait_for(lock, std::max(wait, std::chrono::nanoseconds(1000)));
     }
   }
-  std::string key = std::move(queue_.front());
-  queue_.pop_front();
+  std::deque<std::string>& line = high_queue_.empty() ? queue_ : high_queue_;
+  std::string key = std::move(line.front());
+  line.pop_front();
   dirty_.erase(key);
+  high_.erase(key);
   processing_.insert(key);
   SteadyTime now = clock_->Steady();
   if (auto it = added_at_.find(key); it != added_at_.end()) {
@@ -166,7 +191,7 @@ std::optional<std::string> WorkQueue::Get() {
     added_at_.erase(it);
   }
   started_at_[key] = now;
-  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size()));
+  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size() + high_queue_.size()));
   return key;
 }
 
@@ -177,11 +202,7 @@ void WorkQueue::Done(const std::string& key) {
     if (work_duration_ != nullptr) work_duration_->Observe(Seconds(clock_->Steady() - it->second));
     started_at_.erase(it);
   }
-  if (dirty_.count(key) != 0 && !shutting_down_) {
-    queue_.push_back(key);
-    if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size()));
-    cv_.notify_one();
-  }
+  if (dirty_.count(key) != 0 && !shutting_down_) PushLocked(key);
 }
 
 void WorkQueue::ShutDown() {
@@ -197,7 +218,12 @@ bool WorkQueue::shutting_down() const {
 
 size_t WorkQueue::Len() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return queue_.size() + high_queue_.size();
+}
+
+size_t WorkQueue::HighLen() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return high_queue_.size();
 }
 
 size_t WorkQueue::DelayedLen() const {

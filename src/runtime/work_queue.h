@@ -3,7 +3,10 @@
 // (a key added while being processed is marked dirty and re-queued when Done is called);
 // AddAfter keeps the earliest due time when requeues merge; AddRateLimited delays by per-key
 // exponential backoff (1 s doubling to 100 s by default) until Forget; ShutDown wakes every
-// Get, which then returns nullopt (keys not yet handed out are dropped).
+// Get, which then returns nullopt (keys not yet handed out are dropped). A key added with high
+// priority is handed out before every normal key (in the order they became ready within a
+// priority), and keeps that priority until it is handed out, as controller-runtime's priority
+// queue does: a controller puts the keys whose work is waited on (an open GC pause) first.
 //
 // Metrics (when a registry is given), labelled name=<queue name>: workqueue_depth,
 // workqueue_adds_total, workqueue_retries_total, workqueue_queue_duration_seconds,
@@ -44,10 +47,13 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
-  void Add(const std::string& key);
+  enum class Priority { kNormal, kHigh };
+
+  void Add(const std::string& key, Priority priority = Priority::kNormal);
   // Adds `key` after `delay`; an earlier pending due time (or the key being queued already)
-  // wins. A delay <= 0 is Add.
-  void AddAfter(const std::string& key, std::chrono::nanoseconds delay);
+  // wins, and so does the higher priority. A delay <= 0 is Add.
+  void AddAfter(const std::string& key, std::chrono::nanoseconds delay,
+                Priority priority = Priority::kNormal);
   // AddAfter with the key's next backoff delay (base * 2^n, capped at max).
   void AddRateLimited(const std::string& key);
   // Resets the key's backoff.
@@ -62,12 +68,20 @@ class WorkQueue {
   bool shutting_down() const;
   // Keys ready to be handed out (not counting delayed or in-process keys).
   size_t Len() const;
+  // Of those, the high-priority ones.
+  size_t HighLen() const;
   // Keys waiting for their AddAfter time.
   size_t DelayedLen() const;
   const std::string& name() const { return name_; }
 
  private:
-  void AddLocked(const std::string& key);
+  struct Delayed {
+    SteadyTime due;
+    Priority priority;
+  };
+  void AddLocked(const std::string& key, Priority priority);
+  // Appends a ready key to its priority's line.
+  void PushLocked(const std::string& key);
   // Sets the in-flight gauges from started_at_ (a metrics collector, run at scrape time).
   void CollectInFlight();
   void PromoteDueLocked(SteadyTime now);
@@ -78,12 +92,14 @@ class WorkQueue {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> queue_;
+  std::deque<std::string> queue_;               // ready normal-priority keys
+  std::deque<std::string> high_queue_;          // ready high-priority keys
   std::unordered_set<std::string> dirty_;       // queued or to re-queue after Done
+  std::unordered_set<std::string> high_;        // dirty keys of high priority
   std::unordered_set<std::string> processing_;  // handed out, Done not yet called
   std::unordered_map<std::string, SteadyTime> added_at_;
   std::unordered_map<std::string, SteadyTime> started_at_;
-  std::map<std::string, SteadyTime> delayed_;  // key -> due time
+  std::map<std::string, Delayed> delayed_;
   std::unordered_map<std::string, int> failures_;
   bool shutting_down_ = false;
 

@@ -151,6 +151,54 @@ TEST(WorkQueueTest, AddAfterMergesToEarliest) {
   EXPECT_EQ(*q.Get(), "j");
 }
 
+TEST(WorkQueueTest, HighPriorityKeysAreHandedOutFirstInTheirOrder) {
+  FakeClock clock;
+  WorkQueue q("t", &clock);
+  constexpr auto kHigh = WorkQueue::Priority::kHigh;
+  q.Add("n1");
+  q.Add("h1", kHigh);
+  q.Add("n2");
+  q.Add("h2", kHigh);
+  // A queued normal key added again with high priority moves to the high line, once.
+  q.Add("n2", kHigh);
+  q.Add("n2", kHigh);
+  q.Add("h1");  // a normal add does not lower a key
+  EXPECT_EQ(q.Len(), 4u);
+  EXPECT_EQ(q.HighLen(), 3u);
+  for (const char* want : {"h1", "h2", "n2", "n1"}) {
+    auto got = q.Get();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, want);
+  }
+  EXPECT_EQ(q.HighLen(), 0u);
+  // Added high while being processed: re-queued high by Done, ahead of a normal key.
+  q.Add("n1", kHigh);
+  q.Add("n3");
+  q.Done("n1");
+  EXPECT_EQ(*q.Get(), "n1");
+  // Handed out, it is normal again.
+  q.Done("n1");
+  q.Add("n1");
+  EXPECT_EQ(q.HighLen(), 0u);
+}
+
+TEST(WorkQueueTest, DelayedKeysKeepTheirPriority) {
+  FakeClock clock;
+  WorkQueue q("t", &clock);
+  q.Add("n");
+  q.AddAfter("d", 5s, WorkQueue::Priority::kHigh);
+  q.AddAfter("d", 10s);  // a later normal requeue lowers neither the time nor the priority
+  clock.Advance(5s);
+  EXPECT_EQ(*q.Get(), "d");
+  EXPECT_EQ(*q.Get(), "n");
+  // A high AddAfter of a key already due now raises it at once.
+  q.Add("a");
+  q.Add("b");
+  q.AddAfter("b", 1h, WorkQueue::Priority::kHigh);
+  EXPECT_EQ(q.DelayedLen(), 0u);
+  EXPECT_EQ(*q.Get(), "b");
+}
+
 TEST(WorkQueueTest, DelayedKeyIsNotHandedOutEarly) {
   FakeClock clock;
   WorkQueue q("t", &clock);
