@@ -958,6 +958,8 @@ struct Context {
   std::string keep_logs;  // "" = logs go with the temporary folder
   int scale_qps = 50;     // the manager's --kube-client-qps in the scale scenario
   int scale_data_planes = 10;
+  // The scale scenario's simulator --speed; "" = --zero-latency (see --scale-speed).
+  std::string scale_speed;
   int finished = 1000;      // finished VolumeBackups in the finished_10dp scenario
   int failure_rounds = 10;  // failure_release: VolumeBackups per fault case and timing
   int failure_data_planes = 3;
@@ -1260,10 +1262,14 @@ void HopScenario(const Context& ctx, int data_planes, bool with_restore, bool wi
 void ScaleScenario(const Context& ctx) {
   const int data_planes = ctx.scale_data_planes;
   const std::string dp = std::to_string(data_planes) + "dp";
-  const std::string name = "scale_" + dp + "_" + std::to_string(ctx.scale) + ctx.Suffix();
+  const std::string speed_suffix = ctx.scale_speed.empty() ? "" : "_speed" + ctx.scale_speed;
+  const std::string name =
+      "scale_" + dp + "_" + std::to_string(ctx.scale) + ctx.Suffix() + speed_suffix;
   std::cerr << "fed_bench: " << name << "\n";
   const Json load_at_start = LoadAverage();
-  Env env(data_planes, ctx.env);
+  EnvOptions env_options = ctx.env;
+  if (!ctx.scale_speed.empty()) env_options.simulator_timing = {"--speed", ctx.scale_speed};
+  Env env(data_planes, env_options);
   env.set_manager_args({"--kube-client-qps", std::to_string(ctx.scale_qps), "--kube-client-burst",
                         std::to_string(ctx.scale_qps * 2)});
   env.StartServers();
@@ -1275,7 +1281,7 @@ void ScaleScenario(const Context& ctx) {
     if (i > 0) env.StopManager();
     ready_ms.push_back(env.StartManager("manager-" + std::to_string(i)) * 1000.0);
   }
-  Json startup = Header(ctx, "startup_" + dp + ctx.Suffix(),
+  Json startup = Header(ctx, "startup_" + dp + ctx.Suffix() + speed_suffix,
                         "br-federation-manager start (exec) to the first 200 from /readyz, " +
                             std::to_string(data_planes) + " data planes, leader election off");
   startup["config"] = ctx.Config(data_planes, 0, 0);
@@ -1336,6 +1342,11 @@ void ScaleScenario(const Context& ctx) {
   result["load_average_at_start"] = load_at_start;
   result["config"] = ctx.Config(data_planes, ctx.scale, ctx.scale);
   result["config"]["manager_kube_client_qps"] = ctx.scale_qps;
+  if (!ctx.scale_speed.empty()) {
+    result["config"]["simulator"] = "--speed " + ctx.scale_speed +
+                                    " (TiDB Operator's step durations divided by it), 1 TiKV "
+                                    "store x 1 volume per data plane";
+  }
   result["results"] = {
       {"phases", phases},
       {"all_complete", phases.value("Complete", 0) == ctx.scale},
@@ -1815,6 +1826,11 @@ int main(int argc, char** argv) {
                  "finished VolumeBackups in the finished_10dp scenario (the first is run by the "
                  "simulator, the others are copies of it)")
       ->check(CLI::Range(1, 100000));
+  app.add_option("--scale-speed", ctx.scale_speed,
+                 "run the scale scenario with tidb-operator-sim --speed S instead of "
+                 "--zero-latency (result name scale_..._speedS): a data plane's steps then come "
+                 "apart as TiDB Operator's do, only S times sooner")
+      ->check(CLI::PositiveNumber);
   app.add_option("--scale-data-planes", ctx.scale_data_planes,
                  "data planes in the scale scenario (result name scale_<N>dp_<M>)")
       ->check(CLI::Range(1, 50));
