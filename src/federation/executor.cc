@@ -174,6 +174,9 @@ std::optional<std::chrono::nanoseconds> Executor::HoldStatus(const Write& w) con
   const std::string object = w.ObjectId();
   if (w.may_wait) {
     if (auto hold = pacing_.status_batcher->Hold(object)) return hold;
+    if (pacing_.mirror_status_reserve > 0 && status_writer_ != nullptr) {
+      if (auto busy = status_writer_->Busy(pacing_.mirror_status_reserve)) return busy;
+    }
   }
   return pacing_.status_batcher->Book(object, [this] {
     return status_writer_ != nullptr ? status_writer_->Reserve() : std::chrono::nanoseconds(0);

@@ -134,6 +134,11 @@ struct WritePacing {
   // True while work already admitted waits for a worker (an open pause's pass is queued): new
   // work is deferred too, for kBacklogDeferral. Unset: never.
   std::function<bool()> backlogged;
+  // With a status_batcher: a member-mirror-only status write (may_wait) past its window is
+  // held, not booked, while less than this share of the status bucket's burst is free, so the
+  // protocol transitions of other objects find tokens (the next transition carries the
+  // mirror). 0: mirror writes book like transitions.
+  double mirror_status_reserve = 0;
 };
 
 // How long a pass deferred for the controller's backlog waits before it tries again (before

@@ -257,6 +257,33 @@ TEST_F(PacedExecutorTest, AStatusWriteShortOfATokenIsHeldAndTheMemberWritesGo) {
   EXPECT_EQ(client_->Calls("PATCH"), patches + 1);
 }
 
+// A mirror-only status write past its window leaves the status bucket's reserve to protocol
+// transitions: while less than that share of the burst is free it is held, not booked.
+TEST_F(PacedExecutorTest, AMirrorWriteLeavesTheStatusReserveToTransitions) {
+  runtime::StatusWriter paced_writer(client_, std::make_unique<kube::RateLimiter>(1, 2, &clock_));
+  WritePacing pacing{&expectations_, &batcher_};
+  pacing.mirror_status_reserve = 0.5;  // one of the burst's two tokens
+  Executor executor([&](const std::string&) { return client_; }, &paced_writer, {}, pacing);
+  const int patches = client_->Calls("PATCH");
+  // The mirror change waits out its window, then finds both tokens free: written.
+  ASSERT_TRUE(executor.Execute("ns/vb", {StatusWrite({{"backups", 1}}, true)}).held_for);
+  clock_.Advance(milliseconds(200));
+  ASSERT_FALSE(executor.Execute("ns/vb", {StatusWrite({{"backups", 1}}, true)}).held_for);
+  // A transition takes the last token; the next mirror change past its window is held for
+  // about the time until a token is free again, and books nothing.
+  ASSERT_FALSE(executor.Execute("ns/vb", {StatusWrite({{"phase", "Running"}}, false)}).held_for);
+  ASSERT_TRUE(executor.Execute("ns/vb", {StatusWrite({{"backups", 2}}, true)}).held_for);
+  clock_.Advance(milliseconds(200));
+  ExecuteResult held = executor.Execute("ns/vb", {StatusWrite({{"backups", 2}}, true)});
+  ASSERT_TRUE(held.held_for.has_value());
+  EXPECT_EQ(*held.held_for, std::chrono::seconds(1));  // RateLimiter::Busy: one token's time
+  EXPECT_EQ(client_->Calls("PATCH"), patches + 2);
+  // A transition is not held back by the reserve: it books the next token.
+  held = executor.Execute("ns/vb", {StatusWrite({{"phase", "Initialized"}}, false)});
+  ASSERT_TRUE(held.held_for.has_value());
+  EXPECT_EQ(*held.held_for, milliseconds(800));
+}
+
 // A pass that would open a GC pause on a busy cluster is deferred whole, before any write (its
 // status and Events describe the create); pause-critical writes go on the pause clients.
 TEST(ExecutorTest, OpeningAPauseWaitsForTheBucketAndPauseWritesGoFirst) {

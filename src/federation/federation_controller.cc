@@ -75,6 +75,9 @@ Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
       return busy;
     };
   }
+  if (pacing.status_batcher != nullptr && pacing.mirror_status_reserve == 0) {
+    pacing.mirror_status_reserve = kPauseReserve;
+  }
   if (!pacing.cached_rv) {
     pacing.cached_rv = [planes](const Write& w) -> std::string {
       auto plane = planes != nullptr ? planes->Get(w.cluster) : nullptr;
