@@ -4,10 +4,6 @@
 #include <cstdlib>
 #include <thread>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include "core/log.h"
 #include "core/shutdown_signals.h"
 #include "kube/client.h"
@@ -16,13 +12,6 @@
 #include "manager/manager.h"
 
 int main(int argc, char** argv) {
-#ifdef __GLIBC__
-  // glibc gives each thread that allocates an arena of its own (up to 8 per core); the
-  // manager's informer, worker and per-write sender threads left most of them mostly empty:
-  // peak RSS 64.9 MiB at 10 data planes x 200 backups, 49.0 MiB with two arenas, at the same
-  // speed (bench/README.md). An explicit MALLOC_ARENA_MAX still wins.
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
-#endif
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed =
       brfed::manager::ParseManagerFlags(args, [](const char* n) { return std::getenv(n); });
