@@ -14,12 +14,24 @@ TEST(AdmissionLineTest, KeysWaitTheirTurnInTheOrderTheyCame) {
   EXPECT_EQ(line.Wait("b", 1ms), 5ms);    // one ahead: one spacing
   EXPECT_EQ(line.Wait("c", 1ms), 10ms);   // two ahead
   EXPECT_EQ(line.Wait("c", 30ms), 30ms);  // the wait it is given, when longer
-  // Coming back keeps a key's place; admitted keys leave, and those behind move up.
-  line.Leave("a");
+  // Coming back keeps a key's place; admitted keys leave, those behind move up, and the one
+  // now at the front is named so that it can try at once.
+  EXPECT_EQ(line.Leave("a"), std::optional<std::string>("b"));
   EXPECT_EQ(line.Wait("c", 1ms), 5ms);
   EXPECT_EQ(line.Wait("b", 0ms), 0ms);
-  line.Leave("unknown");
+  EXPECT_EQ(line.Leave("unknown"), std::nullopt);
   EXPECT_EQ(line.size(), 2u);
+  EXPECT_EQ(line.Leave("c"), std::optional<std::string>("b"));
+  EXPECT_EQ(line.Leave("b"), std::nullopt);  // nobody left to wake
+}
+
+TEST(AdmissionLineTest, NoKeyWaitsLongerThanTheMaximum) {
+  FakeClock clock;
+  AdmissionLine line(&clock, 100ms, 1s, 60s);
+  for (int i = 0; i < 30; ++i) line.Wait("k" + std::to_string(i), 0ms);
+  EXPECT_EQ(line.Wait("k5", 0ms), 500ms);
+  EXPECT_EQ(line.Wait("k29", 0ms), 1s);  // 29 x 100 ms, capped
+  EXPECT_EQ(line.Wait("k29", 3s), 3s);   // a longer wait it is given still counts
 }
 
 TEST(AdmissionLineTest, TheSpacingFollowsTheRateOfAdmissions) {

@@ -74,8 +74,7 @@ VolumeBackupController::VolumeBackupController(ControllerDeps deps, BackupDecide
       expectations_(deps_.clock),
       status_batcher_(deps_.clock, kMemberMirrorBatchWindow, kMemberMirrorMaxBatchWindow),
       executor_(NewExecutor(deps_, Pacing())),
-      admission_line_(deps_.clock, kAdmissionMinSpacing, kAdmissionMaxSpacing,
-                      kAdmissionForgetAfter) {
+      admission_line_(deps_.clock, kAdmissionMinSpacing, kAdmissionMaxWait, kAdmissionForgetAfter) {
   options_.gc_pause_budget = deps_.gc_pause_budget;
   auto* m = deps_.metrics;
   status_total_ = &m->AddCounter("fed_volume_backup_status", "VolumeBackups by final status",
@@ -301,7 +300,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
       teardown_seen_.erase(key);
       held_status_.erase(key);
     }
-    admission_line_.Leave(key);
+    if (auto next = admission_line_.Leave(key)) controller_->queue().Add(*next);
     return StopOrphanedMembers(key);
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
@@ -508,7 +507,7 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
   if (result.deferred_for) {
     return runtime::ReconcileOutcome{admission_line_.Wait(key, *result.deferred_for)};
   }
-  admission_line_.Leave(key);
+  if (auto next = admission_line_.Leave(key)) controller_->queue().Add(*next);
   if (volume_backup != nullptr) KeepHeldStatus(key, *volume_backup, decision, result);
   if (result.held_for) decision.RequeueWithin(*result.held_for);
   {

@@ -70,12 +70,12 @@ inline constexpr std::chrono::milliseconds kMemberMirrorMaxBatchWindow{25600};
 // that can wait. When the buckets run dry, new backups wait to start instead of open pauses
 // waiting to end; the rate of work is the buckets' either way.
 inline constexpr double kPauseReserve = 0.5;
-// Deferred starts wait in an AdmissionLine spaced by the recent interval between admissions,
-// kept within these bounds, so a long line is tried again about as often as backups are
-// admitted (times the logarithm of its length), not every few milliseconds per key. Every try
-// checks the buckets and the backlog again.
+// Deferred starts wait in an AdmissionLine: the first is woken whenever a backup is admitted,
+// the others retry after their place times the recent interval between admissions (at least
+// kAdmissionMinSpacing each), never later than kAdmissionMaxWait. Every try checks the buckets
+// and the backlog again.
 inline constexpr std::chrono::milliseconds kAdmissionMinSpacing{5};
-inline constexpr std::chrono::milliseconds kAdmissionMaxSpacing{1000};
+inline constexpr std::chrono::milliseconds kAdmissionMaxWait{1000};
 inline constexpr std::chrono::seconds kAdmissionForgetAfter{60};
 
 // The executor of `deps`: "" is the control plane, any other name a data plane's client.
