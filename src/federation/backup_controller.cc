@@ -152,6 +152,10 @@ WritePacing VolumeBackupController::Pacing() {
   return pacing;
 }
 
+void VolumeBackupController::LeaveAdmissionLine(const std::string& key) {
+  if (auto next = admission_line_.Leave(key)) controller_->queue().Add(*next);
+}
+
 runtime::WorkQueue::Priority VolumeBackupController::PriorityOf(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   return pause_seen_.count(key) != 0 ? runtime::WorkQueue::Priority::kHigh
@@ -300,7 +304,7 @@ Result<runtime::ReconcileOutcome> VolumeBackupController::Reconcile(const std::s
       teardown_seen_.erase(key);
       held_status_.erase(key);
     }
-    if (auto next = admission_line_.Leave(key)) controller_->queue().Add(*next);
+    LeaveAdmissionLine(key);
     return StopOrphanedMembers(key);
   }
   // Observe: the caches, then a live read where the cache misses a member that should exist.
@@ -507,7 +511,7 @@ std::optional<Result<runtime::ReconcileOutcome>> VolumeBackupController::Act(
   if (result.deferred_for) {
     return runtime::ReconcileOutcome{admission_line_.Wait(key, *result.deferred_for)};
   }
-  if (auto next = admission_line_.Leave(key)) controller_->queue().Add(*next);
+  LeaveAdmissionLine(key);
   if (volume_backup != nullptr) KeepHeldStatus(key, *volume_backup, decision, result);
   if (result.held_for) decision.RequeueWithin(*result.held_for);
   {

@@ -99,6 +99,8 @@ class VolumeBackupController final : public FederationController {
   // High while this manager saw the key's GC pause open and not yet released: its passes go
   // before every other backup's (runtime::WorkQueue priority).
   runtime::WorkQueue::Priority PriorityOf(const std::string& key);
+  // `key` leaves the admission line (admitted, or gone); the key now first in it tries at once.
+  void LeaveAdmissionLine(const std::string& key);
   // The executor's pacing: expectations, the status batcher and, for admission, whether an
   // open pause's pass waits for a worker.
   WritePacing Pacing();

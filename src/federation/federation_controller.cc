@@ -80,12 +80,9 @@ Executor NewExecutor(const ControllerDeps& deps, WritePacing pacing) {
   }
   if (!pacing.cached_rv) {
     pacing.cached_rv = [planes](const Write& w) -> std::string {
-      auto plane = planes != nullptr ? planes->Get(w.cluster) : nullptr;
-      if (plane == nullptr || w.resource == nullptr) return "";
-      const auto& informer = w.resource == &kube::resources::Backup()    ? plane->backups
-                             : w.resource == &kube::resources::Restore() ? plane->restores
-                                                                         : nullptr;
-      auto cached = informer != nullptr ? informer->cache().Get(ObjectKey{w.ns, w.name}) : nullptr;
+      if (planes == nullptr || w.resource == nullptr) return "";
+      const auto members = MemberInformer(*planes, w.cluster, *w.resource);
+      auto cached = members != nullptr ? members->cache().Get(ObjectKey{w.ns, w.name}) : nullptr;
       return cached != nullptr ? JsonStringAt(*cached, {"metadata", "resourceVersion"}) : "";
     };
   }

@@ -96,7 +96,7 @@ void WorkQueue::AddLocked(const std::string& key, Priority priority) {
 
 void WorkQueue::PushLocked(const std::string& key) {
   (high_.count(key) != 0 ? high_queue_ : queue_).push_back(key);
-  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size() + high_queue_.size()));
+  SetDepthLocked();
   cv_.notify_one();
 }
 
@@ -191,7 +191,7 @@ std::optional<std::string> WorkQueue::Get() {
     added_at_.erase(it);
   }
   started_at_[key] = now;
-  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size() + high_queue_.size()));
+  SetDepthLocked();
   return key;
 }
 
@@ -219,6 +219,10 @@ bool WorkQueue::shutting_down() const {
 size_t WorkQueue::Len() const {
   std::lock_guard<std::mutex> lock(mu_);
   return queue_.size() + high_queue_.size();
+}
+
+void WorkQueue::SetDepthLocked() {
+  if (depth_ != nullptr) depth_->Set(static_cast<double>(queue_.size() + high_queue_.size()));
 }
 
 size_t WorkQueue::HighLen() const {

@@ -82,6 +82,7 @@ class WorkQueue {
   void AddLocked(const std::string& key, Priority priority);
   // Appends a ready key to its priority's line.
   void PushLocked(const std::string& key);
+  void SetDepthLocked();  // workqueue_depth: both lines
   // Sets the in-flight gauges from started_at_ (a metrics collector, run at scrape time).
   void CollectInFlight();
   void PromoteDueLocked(SteadyTime now);
