@@ -83,7 +83,8 @@ struct Write {
   bool missing_is_done = false;            // NotFound counts as done
   // kPatchStatus only: the change may wait for the object's status batch window.
   bool may_wait = false;
-  // A data-plane write a GC pause waits for: sent on WritePacing::pause_clients.
+  // A data-plane write a GC pause (or a restore's next phase) waits for: sent on
+  // WritePacing::pause_clients.
   bool pause_critical = false;
   // A write that starts new work (a backup's finalizer, the create that opens its GC pause):
   // the clusters ("" = the control plane) that work will need writes on. While one of their
@@ -120,7 +121,8 @@ struct WritePacing {
   // that resourceVersion, exactly as kube-apiserver does. MemberCacheRelister relists it.
   StaleMemberCacheFn on_stale_member_cache;
   // The clients of `pause_critical` writes (first in their data plane's token bucket); when
-  // unset or null for a cluster, those writes use the cluster's client.
+  // unset or null for a cluster, those writes use the cluster's client. Both the backup and
+  // the restore controllers set it.
   ClientFor pause_clients;
   // For a cluster ("" = the control plane): nullopt when new work may start there now, else
   // about how long until it may (kube::RateLimiter::Busy of the buckets its writes need, or

@@ -33,9 +33,17 @@ RestoreReconciler::RestoreReconciler(Deps deps) : deps_(std::move(deps)) {
     return cluster.empty() ? control : view->ClientFor(cluster);
   };
   expectations_ = std::make_unique<runtime::WriteExpectations>(deps_.clock);
-  executor_ = std::make_unique<Executor>(
-      std::move(clients), status_writer, deps_.events,
-      WritePacing{expectations_.get(), nullptr, deps_.on_stale_member_cache});
+  WritePacing pacing{expectations_.get(), nullptr, deps_.on_stale_member_cache};
+  pacing.pause_clients = [view = deps_.clusters](const std::string& cluster) {
+    return view->PriorityClientFor(cluster);
+  };
+  pacing.cached_rv = [view = deps_.clusters](const Write& w) -> std::string {
+    if (w.cluster.empty()) return "";
+    runtime::ObjectPtr cached = view->CachedRestore(w.cluster, {w.ns, w.name});
+    return cached != nullptr ? JsonStringAt(*cached, {"metadata", "resourceVersion"}) : "";
+  };
+  executor_ = std::make_unique<Executor>(std::move(clients), status_writer, deps_.events,
+                                         std::move(pacing));
 }
 
 std::optional<std::chrono::nanoseconds> RestoreReconciler::AwaitOwnWrites(const Json& vr) {
@@ -223,9 +231,10 @@ std::vector<Write> RestoreReconciler::Lower(const Json& vr, const RestoreDecisio
         w.verb = Write::Verb::kCreate;
         w.body = a.body;
         break;
-      case MemberAction::Kind::kPatchPhase:
+      case MemberAction::Kind::kPatchPhase:  // restore-data, restore-finish
         w.verb = Write::Verb::kMergePatch;
         w.body = std::make_shared<const Json>(MemberPhasePatch(a));
+        w.pause_critical = true;
         break;
       case MemberAction::Kind::kDelete:
         w.verb = Write::Verb::kDelete;
@@ -343,6 +352,10 @@ class VolumeRestoreController::ClusterView final : public RestoreClusterView {
   std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const override {
     auto p = planes_->Get(cluster);
     return p ? p->client : nullptr;
+  }
+  std::shared_ptr<kube::Client> PriorityClientFor(const std::string& cluster) const override {
+    auto p = planes_->Get(cluster);
+    return p ? p->pause_client : nullptr;
   }
   runtime::ObjectPtr CachedRestore(const std::string& cluster,
                                    const ObjectKey& key) const override {

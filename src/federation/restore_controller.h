@@ -59,6 +59,12 @@ class RestoreClusterView {
   virtual std::set<std::string> ObservableClusters() const = 0;
   // The client of `cluster`, or nullptr.
   virtual std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const = 0;
+  // The client of the phase patches the restore waits on (restore-data, restore-finish): first
+  // in `cluster`'s token bucket (DataPlane::pause_client), so they never queue behind that data
+  // plane's other requests. nullptr: they go on ClientFor's.
+  virtual std::shared_ptr<kube::Client> PriorityClientFor(const std::string&) const {
+    return nullptr;
+  }
   // Clusters the reachability probe counts as unreachable, with the last error.
   virtual std::map<std::string, std::string> UnreachableClusters() const { return {}; }
   // The cached member Restore `key` in `cluster`, or nullptr.

@@ -118,6 +118,24 @@ class FakeClient final : public kube::testing::UnusedClient {
   int rv_ = 10;
 };
 
+// The priority client of one data plane (DataPlane::pause_client): the same server, counting
+// the patches sent through it. Anything else sent on it fails (UnusedClient).
+class PriorityClient final : public kube::testing::UnusedClient {
+ public:
+  explicit PriorityClient(std::shared_ptr<FakeClient> server)
+      : UnusedClient("priority"), server_(std::move(server)) {}
+  Result<Json> Patch(const kube::Resource& r, std::string_view ns, std::string_view n,
+                     kube::PatchType type, const Json& patch,
+                     std::string_view subresource) override {
+    ++patches;
+    return server_->Patch(r, ns, n, type, patch, subresource);
+  }
+  int patches = 0;
+
+ private:
+  std::shared_ptr<FakeClient> server_;
+};
+
 // Data planes whose "cache" is the fake server itself (always fresh), selecting our managed-by
 // label as the real member informers do.
 class FakeDataPlanes final : public RestoreClusterView {
@@ -131,6 +149,10 @@ class FakeDataPlanes final : public RestoreClusterView {
   std::shared_ptr<kube::Client> ClientFor(const std::string& cluster) const override {
     auto it = clients.find(cluster);
     return it == clients.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<kube::Client> PriorityClientFor(const std::string& cluster) const override {
+    auto it = priority_clients.find(cluster);
+    return it == priority_clients.end() ? nullptr : it->second;
   }
   runtime::ObjectPtr CachedRestore(const std::string& cluster,
                                    const ObjectKey& key) const override {
@@ -155,6 +177,7 @@ class FakeDataPlanes final : public RestoreClusterView {
     return out;
   }
   std::map<std::string, std::shared_ptr<FakeClient>> clients;
+  std::map<std::string, std::shared_ptr<PriorityClient>> priority_clients;  // none by default
   // A stale cache: this cluster's member as the cache shows it, whatever its server holds.
   std::map<std::string, runtime::ObjectPtr> stale;
 };
@@ -284,6 +307,33 @@ TEST_F(RestoreControllerTest, DrivesARestoreToCompleteWithEventsAndMetrics) {
             std::string::npos)
       << exposed;
   EXPECT_EQ(planes_.clients["a"]->creates + planes_.clients["b"]->creates, 2);
+}
+
+// Issue 16: restore-data and restore-finish, the patches the restore waits on, go on each data
+// plane's priority client; creates and the control plane's writes do not.
+TEST_F(RestoreControllerTest, PhasePatchesGoOnThePriorityClient) {
+  for (auto name : {"a", "b"}) {
+    planes_.priority_clients[name] = std::make_shared<PriorityClient>(planes_.clients[name]);
+  }
+  CreateRestore(TwoClusters());
+  ASSERT_TRUE(Reconcile().ok());
+  ASSERT_EQ(planes_.clients["a"]->creates + planes_.clients["b"]->creates, 2);
+  EXPECT_EQ(planes_.priority_clients["a"]->patches + planes_.priority_clients["b"]->patches, 0);
+  Member("a", "ns-a")["status"]["commitTs"] = "20";
+  Member("b", "ns-b")["status"]["commitTs"] = "10";
+  for (auto type : {"VolumeComplete", "TikvComplete"}) {
+    SetMember("a", "ns-a", type);
+    SetMember("b", "ns-b", type);
+    ASSERT_TRUE(Reconcile().ok());
+  }
+  EXPECT_EQ(Member("b", "ns-b")["spec"]["federalVolumeRestorePhase"], "restore-data");
+  EXPECT_EQ(planes_.priority_clients["b"]->patches, 1);
+  EXPECT_EQ(planes_.priority_clients["a"]->patches, 0);
+  SetMember("b", "ns-b", "DataComplete");
+  ASSERT_TRUE(Reconcile().ok());
+  EXPECT_EQ(Member("a", "ns-a")["spec"]["federalVolumeRestorePhase"], "restore-finish");
+  EXPECT_EQ(planes_.priority_clients["a"]->patches, 1);
+  EXPECT_EQ(planes_.priority_clients["b"]->patches, 2);
 }
 
 // Hand-over: members the Go manager built are in no cache of ours; a Running VolumeRestore
