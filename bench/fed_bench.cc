@@ -167,6 +167,9 @@ ProcStats ReadProc(pid_t pid) {
 struct EnvOptions {
   testing::Backend backend = testing::Backend::kBrfedApiServer;
   bool imitate_resync = false;  // tidb-operator-sim --imitate-resync (TiDB Operator's 30 s waits)
+  // tidb-operator-sim --snapshot-seconds ("" = none: with zero latency the snapshots complete
+  // inside the pause window, and the members' last writes race the manager's resumeGcSchedule).
+  std::string snapshot_seconds;
   // The simulator's timing flags: no delays for the hop scenarios; failure_release sets a speed
   // (and volume size) so that jobs take time and a failure can land while one runs.
   std::vector<std::string> simulator_timing = {"--zero-latency"};
@@ -239,6 +242,9 @@ class Env {
                     {"--tikv-per-cluster", "1", "--volumes-per-store", "1", "--audit-log",
                      SimAudit(), "--admin-addr", "127.0.0.1:0", "--log-level", "warn"});
     if (options_.imitate_resync) sim.args.push_back("--imitate-resync");
+    if (!options_.snapshot_seconds.empty()) {
+      sim.args.insert(sim.args.end(), {"--snapshot-seconds", options_.snapshot_seconds});
+    }
     sim.stdout_path = dir_.File("sim.out");
     sim.stderr_path = dir_.File("sim.err");
     auto p = Process::Start(sim);
@@ -966,10 +972,11 @@ struct Context {
   std::string failure_speed = "1";  // failure_release: tidb-operator-sim --speed
   EnvOptions env;
 
-  // Result names of the non-default variants: <scenario>[_kube][_resync].
+  // Result names of the non-default variants: <scenario>[_kube][_resync][_snapS].
   std::string Suffix() const {
     return std::string(env.backend == testing::Backend::kKube ? "_kube" : "") +
-           (env.imitate_resync ? "_resync" : "");
+           (env.imitate_resync ? "_resync" : "") +
+           (env.snapshot_seconds.empty() ? "" : "_snap" + env.snapshot_seconds);
   }
   // TiDB Operator's 30 s waits make a backup take minutes instead of seconds.
   std::chrono::milliseconds BatchDeadline(std::chrono::milliseconds fast) const {
@@ -977,6 +984,7 @@ struct Context {
   }
   std::string Simulator() const {
     return std::string("--zero-latency") + (env.imitate_resync ? " --imitate-resync" : "") +
+           (env.snapshot_seconds.empty() ? "" : " --snapshot-seconds " + env.snapshot_seconds) +
            ", 1 TiKV store x 1 volume per data plane";
   }
   Json Config(int data_planes, int volume_backups, int batch) const {
@@ -1795,6 +1803,20 @@ void FailureReleaseScenario(const Context& ctx) {
   Write(ctx, result);
 }
 
+// A command-line value that must be a finite number from `lo` to `hi` (nan and inf are not).
+CLI::Validator FiniteNumberIn(double lo, double hi, const std::string& what) {
+  return CLI::Validator(
+      [lo, hi](std::string& v) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        const bool ok = !v.empty() && *end == '\0' && std::isfinite(x) && x >= lo && x <= hi;
+        std::ostringstream want;
+        want << "want a number from " << lo << " to " << hi << ", got " << v;
+        return ok ? "" : want.str();
+      },
+      what);
+}
+
 }  // namespace
 }  // namespace brfed::bench
 
@@ -1843,16 +1865,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 50));
   app.add_option("--failure-speed", ctx.failure_speed,
                  "failure_release: the simulator's --speed (its delays are divided by it)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            // The simulator's own range (docs/sim.md); nan and inf are not speeds.
-            char* end = nullptr;
-            const double speed = std::strtod(v.c_str(), &end);
-            const bool ok = !v.empty() && *end == '\0' && std::isfinite(speed) && speed >= 0.001 &&
-                            speed <= 1000000;
-            return ok ? "" : "want a number from 0.001 to 1000000, got " + v;
-          },
-          "SPEED"));
+      // The simulator's own range (docs/sim.md).
+      ->check(FiniteNumberIn(0.001, 1000000, "SPEED"));
   app.add_option("--keep-logs", ctx.keep_logs, "copy every process log and audit log here");
   std::string backend = "brfed-apiserver";
   app.add_option("--backend", backend,
@@ -1861,6 +1875,11 @@ int main(int argc, char** argv) {
   app.add_flag("--imitate-resync", ctx.env.imitate_resync,
                "run the simulator with --imitate-resync (TiDB Operator's own 30 s waits); "
                "result names get _resync");
+  app.add_option("--snapshot-seconds", ctx.env.snapshot_seconds,
+                 "run the simulator with --snapshot-seconds S: its steps stay at zero latency, "
+                 "but the snapshots complete S s after they are taken, after the pause as in "
+                 "production, instead of inside it; result names get _snapS")
+      ->check(FiniteNumberIn(0, 86400, "SECONDS"));
   app.add_option("--bin-dir", ctx.env.bin_dir,
                  "build folder whose src/manager/br-federation-manager and "
                  "src/sim/tidb-operator-sim run (default: this build; e.g. an older commit's)")

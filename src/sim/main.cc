@@ -4,8 +4,10 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "core/command_line.h"
 #include "core/files.h"
@@ -44,6 +46,7 @@ struct SimFlags {
   double speed = 1.0;
   bool zero_latency = false;
   bool imitate_resync = false;
+  std::optional<double> snapshot_seconds;
   std::vector<std::string> faults;
   std::string audit_log;
   std::string admin_addr;
@@ -76,6 +79,11 @@ void AddSimFlags(CLI::App& app, SimFlags* f) {
   app.add_flag("--zero-latency", f->zero_latency, "no simulated delays at all (benchmarks)");
   app.add_flag("--imitate-resync", f->imitate_resync,
                "notice ended jobs and Up stores only at TiDB Operator's 30 s resync (scaled)");
+  app.add_option("--snapshot-seconds", f->snapshot_seconds,
+                 "every EBS snapshot completes this many real seconds after the backupmeta, "
+                 "whatever --speed or --zero-latency say (benchmarks: the snapshots complete "
+                 "after the GC pause, as they do in production)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--fault", f->faults,
                  "inject a fault: KIND[@CLUSTER][/NAME][,factor=F][,after-meta] (repeatable)");
   app.add_option("--audit-log", f->audit_log, "append audit events (JSON lines) to this file");
@@ -136,6 +144,13 @@ brfed::Result<brfed::sim::SimulatorOptions> OptionsFromFlags(const SimFlags& f) 
   // CLI::Range lets NaN through (every comparison with it is false).
   if (std::isnan(f.speed)) return InvalidArgument("--speed: nan is not a number from 0.001 to 1e6");
   options.timing = brfed::sim::Timing::Scaled(f.speed, f.zero_latency, f.imitate_resync);
+  if (f.snapshot_seconds) {
+    if (std::isnan(*f.snapshot_seconds)) {
+      return InvalidArgument("--snapshot-seconds: nan is not a number from 0 to 86400");
+    }
+    options.timing.SetSnapshotDuration(std::chrono::duration_cast<brfed::sim::Duration>(
+        std::chrono::duration<double>(*f.snapshot_seconds)));
+  }
   options.audit_log = f.audit_log;
   options.admin_addr = f.admin_addr;
   return options;

@@ -31,6 +31,11 @@ Duration Timing::Scale(Duration d) const {
   return Duration(static_cast<int64_t>(static_cast<double>(d.count()) / speed));
 }
 
+void Timing::SetSnapshotDuration(Duration d) {
+  snapshot_base = d;
+  snapshot_per_gib = Duration(0);
+}
+
 const ClusterTopology* Topology::Find(const std::string& cluster) const {
   for (const auto& c : clusters) {
     if (c.name == cluster) return &c;

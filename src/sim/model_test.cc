@@ -81,5 +81,13 @@ TEST(TimingScale, SpeedAndZeroLatency) {
   EXPECT_FALSE(zero.resync.has_value());
 }
 
+TEST(TimingScale, SnapshotDurationStandsApartFromZeroLatency) {
+  Timing zero = Timing::Scaled(1, true, false);
+  zero.SetSnapshotDuration(std::chrono::seconds(2));
+  EXPECT_EQ(zero.snapshot_base, std::chrono::seconds(2));
+  EXPECT_EQ(zero.snapshot_per_gib, Duration(0));
+  EXPECT_EQ(zero.br_warmup, Duration(0));
+}
+
 }  // namespace
 }  // namespace brfed::sim
