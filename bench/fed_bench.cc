@@ -1877,8 +1877,9 @@ int main(int argc, char** argv) {
                "result names get _resync");
   app.add_option("--snapshot-seconds", ctx.env.snapshot_seconds,
                  "run the simulator with --snapshot-seconds S: its steps stay at zero latency, "
-                 "but the snapshots complete S s after they are taken, after the pause as in "
-                 "production, instead of inside it; result names get _snapS")
+                 "but the snapshots complete, and their size is calculated, S s later each, "
+                 "after the pause as in production instead of inside it; result names get "
+                 "_snapS")
       ->check(FiniteNumberIn(0, 86400, "SECONDS"));
   app.add_option("--bin-dir", ctx.env.bin_dir,
                  "build folder whose src/manager/br-federation-manager and "

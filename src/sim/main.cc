@@ -80,9 +80,9 @@ void AddSimFlags(CLI::App& app, SimFlags* f) {
   app.add_flag("--imitate-resync", f->imitate_resync,
                "notice ended jobs and Up stores only at TiDB Operator's 30 s resync (scaled)");
   app.add_option("--snapshot-seconds", f->snapshot_seconds,
-                 "every EBS snapshot completes this many real seconds after the backupmeta, "
-                 "whatever --speed or --zero-latency say (benchmarks: the snapshots complete "
-                 "after the GC pause, as they do in production)")
+                 "every EBS snapshot completes this many real seconds after the backupmeta, and "
+                 "the size calculation takes as long, whatever --speed or --zero-latency say "
+                 "(benchmarks: both end after the GC pause, as they do in production)")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--fault", f->faults,
                  "inject a fault: KIND[@CLUSTER][/NAME][,factor=F][,after-meta] (repeatable)");

@@ -34,6 +34,7 @@ Duration Timing::Scale(Duration d) const {
 void Timing::SetSnapshotDuration(Duration d) {
   snapshot_base = d;
   snapshot_per_gib = Duration(0);
+  size_calc = d;
 }
 
 const ClusterTopology* Topology::Find(const std::string& cluster) const {

@@ -56,10 +56,11 @@ struct Timing {
   // Defaults divided by `speed`, or all zero with `zero_latency`.
   static Timing Scaled(double speed, bool zero_latency, bool imitate_resync);
   Duration Scale(Duration d) const;  // applies `speed` (used for spec-given seconds)
-  // Every volume's snapshot takes `d` from the backupmeta on, whatever `speed`, `zero_latency`
-  // or the volume's size say. EBS snapshots complete minutes after the GC pause is released;
-  // with zero latency they would complete inside it, and the member's commitTs, Complete and
-  // size writes would race the federation's resumeGcSchedule, which never happens in production.
+  // Every volume's snapshot takes `d` from the backupmeta on, and so does the size calculation
+  // after VolumeBackupComplete, whatever `speed`, `zero_latency` or the volume's size say. In
+  // production both take minutes, and the GC pause is released long before they end; with zero
+  // latency the snapshots would complete inside the pause, and the member's commitTs, Complete
+  // and size writes would race the federation's resumeGcSchedule and teardown.
   void SetSnapshotDuration(Duration d);
 };
 

@@ -86,6 +86,7 @@ TEST(TimingScale, SnapshotDurationStandsApartFromZeroLatency) {
   zero.SetSnapshotDuration(std::chrono::seconds(2));
   EXPECT_EQ(zero.snapshot_base, std::chrono::seconds(2));
   EXPECT_EQ(zero.snapshot_per_gib, Duration(0));
+  EXPECT_EQ(zero.size_calc, std::chrono::seconds(2));
   EXPECT_EQ(zero.br_warmup, Duration(0));
 }
 
