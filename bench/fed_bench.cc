@@ -635,24 +635,46 @@ class Audit {
     return first;
   }
 
+  // The manager's execute write on `member` in `cluster`: on the init member's cluster (the
+  // first) the execute patch, its first patch after the Initialized write at `initialized_us`;
+  // elsewhere the member's create. -1 if none. Not "the next write after Initialized" in every
+  // cluster: a server writes its audit line a little after it answers, so a create on another
+  // server can carry an earlier time than the write it reacted to, and the next write there
+  // would be the teardown, one snapshot time later.
+  int64_t ExecuteWrite(const std::vector<std::string>& clusters, const std::string& cluster,
+                       const std::string& member, int64_t initialized_us) const {
+    if (cluster == clusters.front()) {
+      return NextManagerWrite({cluster}, member, initialized_us, "patch");
+    }
+    return NextManagerWrite({cluster}, member, -1, "create");
+  }
+
+  // The manager's resumeGcSchedule write: its next write on the init member after the execute
+  // patch (not the next after the last SnapshotsCreated write, which another server may log
+  // after the resume it caused). -1 if none.
+  int64_t ResumeWrite(const std::vector<std::string>& clusters, const std::string& member,
+                      int64_t initialized_us) const {
+    const int64_t execute = ExecuteWrite(clusters, clusters.front(), member, initialized_us);
+    return execute < 0 ? -1 : NextManagerWrite({clusters.front()}, member, execute);
+  }
+
   // The manager's share of one backup's pause as the API servers saw it (ms): the init
   // member's Initialized write -> the last execute write (the execute patch on the init member,
   // the creates elsewhere), plus the last SnapshotsCreated write -> the next write on the init
   // member (resumeGcSchedule); -1 when a mark is missing.
   double ControlPlaneShareMs(const std::vector<std::string>& clusters,
                              const std::string& member) const {
-    const std::vector<std::string> init = {clusters.front()};
     const int64_t initialized = ConditionWrite(clusters.front(), member, "VolumeBackupInitialized");
     if (initialized < 0) return -1;
     int64_t executed = -1;
     for (const auto& c : clusters) {
-      const int64_t t = NextManagerWrite({c}, member, initialized);
+      const int64_t t = ExecuteWrite(clusters, c, member, initialized);
       if (t < 0) return -1;
       executed = std::max(executed, t);
     }
     const int64_t snapshots = LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated");
     if (snapshots < 0) return -1;
-    const int64_t resumed = NextManagerWrite(init, member, snapshots);
+    const int64_t resumed = ResumeWrite(clusters, member, initialized);
     if (resumed < 0) return -1;
     return ((executed - initialized) + (resumed - snapshots)) / 1000.0;
   }
@@ -673,7 +695,7 @@ class Audit {
     if (initialized < 0) return {};
     int64_t executed = -1, seen = -1;
     for (const auto& c : clusters) {
-      const int64_t t = NextManagerWrite({c}, member, initialized);
+      const int64_t t = ExecuteWrite(clusters, c, member, initialized);
       if (t < 0) return {};
       executed = std::max(executed, t);
       const int64_t s = NextSimWrite(c, member, t);
@@ -682,7 +704,7 @@ class Audit {
     }
     const int64_t snapshots = LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated");
     if (snapshots < 0) return {};
-    const int64_t resumed = NextManagerWrite({clusters.front()}, member, snapshots);
+    const int64_t resumed = ResumeWrite(clusters, member, initialized);
     if (resumed < 0) return {};
     const int64_t marks[] = {walls->second.first, initialized, executed, seen, snapshots, resumed,
                              walls->second.second};
@@ -852,8 +874,8 @@ Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
        "init member's VolumeBackupInitialized status write -> manager's next member write "
        "(execute)"},
       {"snapshots_created_to_resume_gc",
-       "last member's VolumeBackupSnapshotsCreated status write -> manager's next write on the "
-       "init member (resumeGcSchedule)"},
+       "last member's VolumeBackupSnapshotsCreated status write -> manager's resumeGcSchedule "
+       "write (its next write on the init member after the execute patch)"},
       {"complete_to_teardown",
        "last member's VolumeBackupComplete status write -> manager's next member write "
        "(teardown)"},
@@ -862,7 +884,6 @@ Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
        "plane (Complete)"}};
   std::vector<std::vector<double>> samples(defs.size());
   int missing = 0;
-  const std::vector<std::string> init = {clusters.front()};
   for (const auto& vb : backups) {
     const std::string member = "fed-" + vb;
     int64_t triggers[4] = {
@@ -872,7 +893,7 @@ Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
         audit.LastConditionWrite(clusters, member, "Complete")};
     int64_t reactions[4] = {
         triggers[0] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[0]),
-        triggers[1] < 0 ? -1 : audit.NextManagerWrite(init, member, triggers[1]),
+        triggers[1] < 0 || triggers[0] < 0 ? -1 : audit.ResumeWrite(clusters, member, triggers[0]),
         triggers[2] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[2]),
         triggers[3] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vb, triggers[3])};
     for (size_t i = 0; i < defs.size(); ++i) {
