@@ -636,45 +636,49 @@ class Audit {
   }
 
   // The manager's execute write on `member` in `cluster`: on the init member's cluster (the
-  // first) the execute patch, its first patch after the Initialized write at `initialized_us`;
-  // elsewhere the member's create. -1 if none. Not "the next write after Initialized" in every
-  // cluster: a server writes its audit line a little after it answers, so a create on another
-  // server can carry an earlier time than the write it reacted to, and the next write there
-  // would be the teardown, one snapshot time later.
+  // first) the execute patch, its first write after its create; elsewhere the member's create.
+  // -1 if none. Found by their order, not as "the next write after the Initialized write": a
+  // server writes its audit line a little after it answers, so a write reacting to another can
+  // carry an earlier time, and the next write after it would be the following step's.
   int64_t ExecuteWrite(const std::vector<std::string>& clusters, const std::string& cluster,
-                       const std::string& member, int64_t initialized_us) const {
-    if (cluster == clusters.front()) {
-      return NextManagerWrite({cluster}, member, initialized_us, "patch");
-    }
-    return NextManagerWrite({cluster}, member, -1, "create");
+                       const std::string& member) const {
+    const int64_t created = NextManagerWrite({cluster}, member, -1, "create");
+    if (cluster != clusters.front() || created < 0) return created;
+    return NextManagerWrite({cluster}, member, created);
   }
 
   // The manager's resumeGcSchedule write: its next write on the init member after the execute
-  // patch (not the next after the last SnapshotsCreated write, which another server may log
-  // after the resume it caused). -1 if none.
-  int64_t ResumeWrite(const std::vector<std::string>& clusters, const std::string& member,
-                      int64_t initialized_us) const {
-    const int64_t execute = ExecuteWrite(clusters, clusters.front(), member, initialized_us);
+  // patch (alone, or with teardown when every member completed first). -1 if none.
+  int64_t ResumeWrite(const std::vector<std::string>& clusters, const std::string& member) const {
+    const int64_t execute = ExecuteWrite(clusters, clusters.front(), member);
     return execute < 0 ? -1 : NextManagerWrite({clusters.front()}, member, execute);
+  }
+
+  // The earliest (`first`) or latest execute write over `clusters`; -1 when one is missing.
+  int64_t ExecuteWriteBound(const std::vector<std::string>& clusters, const std::string& member,
+                            bool first) const {
+    int64_t bound = -1;
+    for (const auto& c : clusters) {
+      const int64_t t = ExecuteWrite(clusters, c, member);
+      if (t < 0) return -1;
+      bound = bound < 0 ? t : first ? std::min(bound, t) : std::max(bound, t);
+    }
+    return bound;
   }
 
   // The manager's share of one backup's pause as the API servers saw it (ms): the init
   // member's Initialized write -> the last execute write (the execute patch on the init member,
-  // the creates elsewhere), plus the last SnapshotsCreated write -> the next write on the init
-  // member (resumeGcSchedule); -1 when a mark is missing.
+  // the creates elsewhere), plus the last SnapshotsCreated write -> the resumeGcSchedule write
+  // (ResumeWrite); -1 when a mark is missing.
   double ControlPlaneShareMs(const std::vector<std::string>& clusters,
                              const std::string& member) const {
     const int64_t initialized = ConditionWrite(clusters.front(), member, "VolumeBackupInitialized");
     if (initialized < 0) return -1;
-    int64_t executed = -1;
-    for (const auto& c : clusters) {
-      const int64_t t = ExecuteWrite(clusters, c, member, initialized);
-      if (t < 0) return -1;
-      executed = std::max(executed, t);
-    }
+    const int64_t executed = ExecuteWriteBound(clusters, member, false);
+    if (executed < 0) return -1;
     const int64_t snapshots = LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated");
     if (snapshots < 0) return -1;
-    const int64_t resumed = ResumeWrite(clusters, member, initialized);
+    const int64_t resumed = ResumeWrite(clusters, member);
     if (resumed < 0) return -1;
     return ((executed - initialized) + (resumed - snapshots)) / 1000.0;
   }
@@ -695,7 +699,7 @@ class Audit {
     if (initialized < 0) return {};
     int64_t executed = -1, seen = -1;
     for (const auto& c : clusters) {
-      const int64_t t = ExecuteWrite(clusters, c, member, initialized);
+      const int64_t t = ExecuteWrite(clusters, c, member);
       if (t < 0) return {};
       executed = std::max(executed, t);
       const int64_t s = NextSimWrite(c, member, t);
@@ -704,7 +708,7 @@ class Audit {
     }
     const int64_t snapshots = LastConditionWrite(clusters, member, "VolumeBackupSnapshotsCreated");
     if (snapshots < 0) return {};
-    const int64_t resumed = ResumeWrite(clusters, member, initialized);
+    const int64_t resumed = ResumeWrite(clusters, member);
     if (resumed < 0) return {};
     const int64_t marks[] = {walls->second.first, initialized, executed, seen, snapshots, resumed,
                              walls->second.second};
@@ -871,8 +875,8 @@ Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
                 const std::vector<std::string>& backups) {
   const std::vector<HopDef> defs = {
       {"initialized_to_execute",
-       "init member's VolumeBackupInitialized status write -> manager's next member write "
-       "(execute)"},
+       "init member's VolumeBackupInitialized status write -> manager's first execute write "
+       "(the execute patch on the init member, or an execute create elsewhere)"},
       {"snapshots_created_to_resume_gc",
        "last member's VolumeBackupSnapshotsCreated status write -> manager's resumeGcSchedule "
        "write (its next write on the init member after the execute patch)"},
@@ -892,8 +896,8 @@ Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
         audit.LastConditionWrite(clusters, member, "VolumeBackupComplete"),
         audit.LastConditionWrite(clusters, member, "Complete")};
     int64_t reactions[4] = {
-        triggers[0] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[0]),
-        triggers[1] < 0 || triggers[0] < 0 ? -1 : audit.ResumeWrite(clusters, member, triggers[0]),
+        triggers[0] < 0 ? -1 : audit.ExecuteWriteBound(clusters, member, true),
+        triggers[1] < 0 ? -1 : audit.ResumeWrite(clusters, member),
         triggers[2] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[2]),
         triggers[3] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vb, triggers[3])};
     for (size_t i = 0; i < defs.size(); ++i) {
