@@ -1880,7 +1880,7 @@ int main(int argc, char** argv) {
                  "run the scale scenario with tidb-operator-sim --speed S instead of "
                  "--zero-latency (result name scale_..._speedS): a data plane's steps then come "
                  "apart as TiDB Operator's do, only S times sooner")
-      ->check(CLI::PositiveNumber);
+      ->check(FiniteNumberIn(0.001, 1000000, "SPEED"));
   app.add_option("--scale-data-planes", ctx.scale_data_planes,
                  "data planes in the scale scenario (result name scale_<N>dp_<M>)")
       ->check(CLI::Range(1, 50));
