@@ -73,6 +73,13 @@ bool IsMemberFailure(const std::string& type) {
          type == "Failed" || type == "Invalid";
 }
 
+// A snapshot_create as the checker keeps it until the end of the log.
+struct SnapshotSeen {
+  std::string owner, snap, at;
+  int window;  // 0: taken while nothing paused PD
+  size_t line;
+};
+
 // The checker's state while reading a log, one method per kind of event. Each method appends
 // violations, prefixed by `at` ("line N: ").
 class AuditChecker {
@@ -91,6 +98,8 @@ class AuditChecker {
       if (JsonStringAt(e, {"why"}) == kPauseGoneWithItsMember) {
         lost_pause_.insert(NameOf(HolderMember(JsonStringAt(e, {"holder"}))));
       }
+    } else if (ev == "member_vanished") {
+      vanished_owners_.insert(owner);
     } else if (ev == "snapshot_create") {
       SnapshotCreate(owner, JsonStringAt(e, {"snapshot"}), line_no, at);
     } else if (ev == "snapshot_delete") {
@@ -117,7 +126,19 @@ class AuditChecker {
 
   void Violation(std::string what) { v_.push_back(std::move(what)); }
 
-  const std::set<std::string>& lost_pause() const { return lost_pause_; }
+  // Backups whose snapshots were excused by a loss (see BackupsThatMustNotComplete).
+  std::map<std::string, std::string> MustNotComplete() const {
+    std::map<std::string, std::string> out;
+    for (const auto& [name, seen] : snapshots_) {
+      bool excused = false;
+      JudgeWindows(name, seen, excused);
+      if (excused) out[name] = "a snapshot outside its pause was taken by a member that vanished";
+    }
+    for (const std::string& name : lost_pause_) {
+      out[name] = "its initialize member vanished with the pause";
+    }
+    return out;
+  }
 
   // The violations, with those only the end of the log shows.
   std::vector<std::string> End() {
@@ -125,9 +146,12 @@ class AuditChecker {
       v_.push_back("end of log: PD pause by " + h + " (line " + std::to_string(line) +
                    ") was never released");
     }
-    for (auto& [name, unsafe] : unsafe_snapshots_) {
+    for (const auto& [name, seen] : snapshots_) {
       if (failed_backups_.count(name) > 0) continue;
-      for (std::string& violation : unsafe) v_.push_back(std::move(violation));
+      bool excused = false;
+      for (std::string& violation : JudgeWindows(name, seen, excused)) {
+        v_.push_back(std::move(violation));
+      }
     }
     for (const std::string& name : finished_) {
       if (data_runs_[name] == 0) {
@@ -152,26 +176,49 @@ class AuditChecker {
                       const std::string& at) {
     snaps_by_owner_[owner].insert(snap);
     std::string name = NameOf(owner);
-    int w = holders_.empty() ? 0 : window_;
-    // A snapshot outside the backup's one pause window is unsafe unless a member of the same
-    // backup fails: then the backup fails (a backup is Complete only if every member is), its
+    // A snapshot outside the backup's one pause window is unsafe unless the backup fails: a
+    // member of it reported a failure (a backup is Complete only if every member is), so its
     // snapshots are never used and must only be cleaned up (checked at clean_done). That is
     // what happens when a fault releases the pause under a running backup, a race no
     // coordinator can close. So is the loss of the initialize member with its data plane's
     // data: a member elsewhere can start its snapshots before the manager has relisted and seen
     // the loss; such a backup fails too (the caller checks it never completes).
     if (lost_pause_.count(name) > 0) return;
-    if (w == 0) {
-      unsafe_snapshots_[name].push_back(at + "snapshot " + snap + " of backup " + name +
-                                        " started while GC and scheduling were not paused");
+    snapshots_[name].push_back({owner, snap, at, holders_.empty() ? 0 : window_, line_no});
+  }
+
+  // Rule 2 for one backup's snapshots, in log order. Those of a member that vanished with its
+  // data plane's data (member_vanished, even after the snapshot) are left out: its status, the
+  // only record of them, went with it, so no backup that can complete is made of them (an
+  // execute job keeps running while its API server is down and takes its snapshot before the
+  // simulator has relisted, as a pod does; chaos seed 97003). Whether one of them fell outside
+  // the window goes to `excused`, and such a backup must never complete (the caller checks).
+  std::vector<std::string> JudgeWindows(const std::string& name,
+                                        const std::vector<SnapshotSeen>& seen,
+                                        bool& excused) const {
+    const SnapshotSeen* first = nullptr;
+    for (const SnapshotSeen& s : seen) {
+      if (vanished_owners_.count(s.owner) == 0) {
+        first = &s;
+        break;
+      }
     }
-    auto [it, inserted] = backup_window_.emplace(name, std::make_pair(w, line_no));
-    if (!inserted && it->second.first != w) {
-      unsafe_snapshots_[name].push_back(
-          at + "snapshot " + snap + " of backup " + name +
-          " started in a different pause window than its first snapshot (line " +
-          std::to_string(it->second.second) + ")");
+    if (first == nullptr && !seen.empty()) first = &seen.front();
+    std::vector<std::string> out;
+    for (const SnapshotSeen& s : seen) {
+      const bool outside = s.window == 0 || s.window != first->window;
+      if (vanished_owners_.count(s.owner) > 0) {
+        excused = excused || outside;
+        continue;
+      }
+      const std::string what = s.at + "snapshot " + s.snap + " of backup " + name;
+      if (s.window == 0) out.push_back(what + " started while GC and scheduling were not paused");
+      if (s.window != first->window) {
+        out.push_back(what + " started in a different pause window than its first snapshot (line " +
+                      std::to_string(first->line) + ")");
+      }
     }
+    return out;
   }
 
   void RestoreDataRun(const std::string& name, const std::string& owner, const std::string& ts,
@@ -197,12 +244,11 @@ class AuditChecker {
   std::vector<std::string> v_;
   std::map<std::string, size_t> holders_;  // holder -> line of its pause
   int window_ = 0;
-  // backup name -> (window, first line) of its first snapshot
-  std::map<std::string, std::pair<int, size_t>> backup_window_;
   std::map<std::string, std::set<std::string>> snaps_by_owner_;  // live snapshots
-  // backup name -> snapshots outside its pause window: violations unless the backup failed
-  std::map<std::string, std::vector<std::string>> unsafe_snapshots_;
-  std::set<std::string> failed_backups_;  // names with a member that reported a failure
+  // backup name -> its snapshots, judged at the end (JudgeWindows) unless the backup failed
+  std::map<std::string, std::vector<SnapshotSeen>> snapshots_;
+  std::set<std::string> vanished_owners_;  // members a relist found gone (member_vanished)
+  std::set<std::string> failed_backups_;   // names with a member that reported a failure
   // names whose initialize member vanished with the pause, until a re-created initialize member
   // pauses again
   std::set<std::string> lost_pause_;
@@ -243,10 +289,10 @@ std::vector<std::string> CheckAuditLog(std::string_view text) {
   return checker.End();
 }
 
-std::set<std::string> BackupsThatLostTheirPause(std::string_view text) {
+std::map<std::string, std::string> BackupsThatMustNotComplete(std::string_view text) {
   AuditChecker checker;
   Read(text, checker);
-  return checker.lost_pause();
+  return checker.MustNotComplete();
 }
 
 }  // namespace brfed::sim

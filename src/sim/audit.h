@@ -11,6 +11,7 @@
 #define BRFED_SIM_AUDIT_H_
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -56,8 +57,10 @@ inline constexpr std::string_view kPauseGoneWithItsMember = "member vanished fro
 //     pause window (a maximal interval during which some holder paused PD), unless the backup
 //     fails: a member reported a failure (VolumeBackupFailed, VolumeBackupInitializeFailed,
 //     Failed or Invalid), or its initialize member vanished with the pause
-//     (kPauseGoneWithItsMember) before the snapshot and none paused again since
-//     (BackupsThatLostTheirPause; the caller checks that such a backup never completes);
+//     (kPauseGoneWithItsMember) before the snapshot and none paused again since. Snapshots of a
+//     member that vanished with its data plane's data (member_vanished, before or after them)
+//     are part of no backup and are left out. The caller checks that a backup excused by a
+//     loss never completes (BackupsThatMustNotComplete);
 //  3. after a clean_done, every snapshot created by that member was deleted before it;
 //  4. each restore (members sharing a name) ran restore-data at most once, on a member whose
 //     commitTs is the smallest of the group, after every member of the group wrote TikvComplete;
@@ -65,9 +68,10 @@ inline constexpr std::string_view kPauseGoneWithItsMember = "member vanished fro
 // Returns the violations in log order; malformed lines are violations too.
 std::vector<std::string> CheckAuditLog(std::string_view text);
 
-// Names of the backups (member names) whose initialize member vanished while holding the pause
-// and that no re-created initialize member paused again.
-std::set<std::string> BackupsThatLostTheirPause(std::string_view text);
+// Backups (member names) that rule 2 excused because of a loss, each with the loss: its
+// initialize member vanished while holding the pause and no re-created one paused again, or a
+// member that vanished took a snapshot outside the backup's pause window. None may complete.
+std::map<std::string, std::string> BackupsThatMustNotComplete(std::string_view text);
 
 }  // namespace brfed::sim
 

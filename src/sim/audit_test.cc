@@ -128,7 +128,7 @@ TEST(AuditCheck, SnapshotsAfterTheInitializeMemberVanishedWithThePauseAreToldApa
       {"event", "pd_resume"}, {"holder", holder}, {"why", std::string(kPauseGoneWithItsMember)}};
   const std::string lost = Log({Pause(holder), vanished, Snap("s2", "c2/ns/fed-a/u2")});
   EXPECT_TRUE(CheckAuditLog(lost).empty()) << CheckAuditLog(lost)[0];
-  EXPECT_EQ(BackupsThatLostTheirPause(lost), std::set<std::string>{"fed-a"});
+  EXPECT_EQ(BackupsThatMustNotComplete(lost).count("fed-a"), 1u);
   const std::string before =
       Log({Snap("s1", "c2/ns/fed-a/u2"), Pause(holder), vanished, Snap("s2", "c3/ns/fed-a/u3")});
   EXPECT_TRUE(Mentions(CheckAuditLog(before), "s1"));
@@ -137,17 +137,58 @@ TEST(AuditCheck, SnapshotsAfterTheInitializeMemberVanishedWithThePauseAreToldApa
   EXPECT_TRUE(Mentions(CheckAuditLog(other), "not paused"));
   const std::string in_order = Log({Pause(holder), Resume(holder), Snap("s2", "c2/ns/fed-a/u2")});
   EXPECT_TRUE(Mentions(CheckAuditLog(in_order), "not paused"));
-  EXPECT_TRUE(BackupsThatLostTheirPause(in_order).empty());
+  EXPECT_TRUE(BackupsThatMustNotComplete(in_order).empty());
   // A re-created initialize member (new uid) pauses again (seed 8525): the backup may complete,
   // and its snapshots are judged by the windows again.
   const char* again = "c1/ns/fed-a/u9#init";
   const std::string repaused =
       Log({Pause(holder), vanished, Pause(again), Snap("s2", "c2/ns/fed-a/u2"), Resume(again)});
   EXPECT_TRUE(CheckAuditLog(repaused).empty());
-  EXPECT_TRUE(BackupsThatLostTheirPause(repaused).empty());
+  EXPECT_TRUE(BackupsThatMustNotComplete(repaused).empty());
   const std::string across = Log({Pause(holder), Snap("s1", "c2/ns/fed-a/u2"), vanished,
                                   Pause(again), Snap("s3", "c3/ns/fed-a/u3"), Resume(again)});
   EXPECT_TRUE(Mentions(CheckAuditLog(across), "different pause window"));
+}
+
+// An execute member that vanished with its data plane's data (kube chaos seed 97003): its job
+// ran on while its API server was down and took its snapshot after the manager had failed the
+// backup and released the pause; the simulator's relist saw the loss only after that. That
+// snapshot is part of no backup and is left out, before or after the loss is logged, on the
+// condition that the backup never completes. The other members' snapshots are judged as before.
+TEST(AuditCheck, SnapshotsOfAMemberThatVanishedWithItsDataAreLeftOut) {
+  const Json vanished = {{"event", "member_vanished"}, {"owner", "c3/ns/fed-a/u3"}};
+  const std::string late =
+      Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Snap("s2", "c2/ns/fed-a/u2"), Resume("h"),
+           Snap("s3", "c3/ns/fed-a/u3"), vanished});
+  EXPECT_TRUE(CheckAuditLog(late).empty()) << CheckAuditLog(late)[0];
+  EXPECT_EQ(BackupsThatMustNotComplete(late).count("fed-a"), 1u);
+  // Without the loss it is the violation the rule exists for.
+  const std::string kept =
+      Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Snap("s2", "c2/ns/fed-a/u2"), Resume("h"),
+           Snap("s3", "c3/ns/fed-a/u3")});
+  EXPECT_TRUE(Mentions(CheckAuditLog(kept), "s3"));
+  EXPECT_TRUE(BackupsThatMustNotComplete(kept).empty());
+  // Its snapshot first and outside the pause sets no reference: the others are judged among
+  // themselves, and one of them outside the pause is still caught.
+  const std::string first =
+      Log({Snap("s3", "c3/ns/fed-a/u3"), Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Resume("h"),
+           Snap("s2", "c2/ns/fed-a/u2"), vanished});
+  auto v = CheckAuditLog(first);
+  ASSERT_EQ(v.size(), 2u) << v[0];
+  EXPECT_TRUE(Mentions(v, "s2 of backup fed-a started while GC and scheduling were not paused"));
+  EXPECT_FALSE(Mentions(v, "s3"));
+  // A vanished member inside the pause excuses nothing, so nothing is owed by the backup.
+  const std::string inside = Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"),
+                                  Snap("s3", "c3/ns/fed-a/u3"), Resume("h"), vanished});
+  EXPECT_TRUE(CheckAuditLog(inside).empty());
+  EXPECT_TRUE(BackupsThatMustNotComplete(inside).empty());
+  // The loss of another backup's member, or another member of this one, excuses nothing.
+  const std::string other = Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Resume("h"),
+                                 Snap("s4", "c3/ns/fed-b/u4"), vanished});
+  EXPECT_TRUE(Mentions(CheckAuditLog(other), "s4"));
+  const std::string sibling = Log({Pause("h"), Snap("s1", "c1/ns/fed-a/u1"), Resume("h"),
+                                   Snap("s2", "c2/ns/fed-a/u2"), vanished});
+  EXPECT_TRUE(Mentions(CheckAuditLog(sibling), "s2"));
 }
 
 TEST(AuditCheck, LeakAfterCleanupIsCaught) {

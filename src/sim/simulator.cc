@@ -318,11 +318,18 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
   };
   // A member the watch saw deleted went through its deletion, our part of it included (the
   // garbage collector's and the cleaner's); one only a relist missed vanished with its data
-  // plane's data, and the audit log says so: the pause its init job held went with it.
+  // plane's data, and the audit log says so (member_vanished): the pause its init job held
+  // went with it, and so did whatever its jobs did while we had not relisted yet (a snapshot
+  // of a member that is gone is part of no backup that can complete).
   auto forget = [this, key_of, index, kind](const Json& obj, std::string_view why) {
     std::lock_guard<std::mutex> lock(mu_);
     std::string member = MemberKey(clusters_[index]->endpoint.name, obj);
     if (kind == 'B') {
+      if (why == kPauseGoneWithItsMember) {
+        model_.Audit({{"event", "member_vanished"},
+                      {"cluster", clusters_[index]->endpoint.name},
+                      {"owner", member}});
+      }
       model_.ForgetBackup(member, clock_->Now(), why);
     } else {
       model_.ForgetRestore(member);

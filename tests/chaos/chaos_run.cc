@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -644,10 +645,11 @@ void Run::CheckMembers() {
       {&kube::resources::VolumeRestore(), &kube::resources::Restore(),
        "federation.pingcap.com/volume-restore", "restores"},
   };
-  // The simulator's audit check lets the snapshots of a backup whose initialize member vanished
-  // with the pause pass, on the condition checked here: such a backup never completes.
-  const std::set<std::string> lost_pause =
-      sim::BackupsThatLostTheirPause(testing::ReadFile(env_->audit_log()));
+  // The simulator's audit check lets some snapshots outside a backup's pause pass when a member
+  // vanished with its data plane's data, on the condition checked here: such a backup never
+  // completes.
+  const std::map<std::string, std::string> must_not_complete =
+      sim::BackupsThatMustNotComplete(testing::ReadFile(env_->audit_log()));
   for (const Kind& k : kinds) {
     auto list = cp_->List(*k.federation, kNs);
     if (!list.ok()) continue;
@@ -657,10 +659,10 @@ void Run::CheckMembers() {
         ++budget_failures_;
       }
       const std::string name = JsonStringAt(obj, {"metadata", "name"});
-      if (k.federation == &kube::resources::VolumeBackup() &&
-          lost_pause.count(api::MemberName(name)) > 0 &&
+      if (auto loss = must_not_complete.find(api::MemberName(name));
+          k.federation == &kube::resources::VolumeBackup() && loss != must_not_complete.end() &&
           JsonStringAt(obj, {"status", "phase"}) == "Complete") {
-        Violation(name + " is Complete although its initialize member vanished with the pause");
+        Violation(name + " is Complete although " + loss->second);
       }
       std::set<std::string> listed;
       if (const Json* members = JsonAt(obj, {"status", k.status_list});

@@ -45,14 +45,16 @@ std::shared_ptr<kube::Client> ClientFor(const std::string& kubeconfig) {
   return client.ok() ? *client : nullptr;
 }
 
-// Whether the simulator's audit log shows a pause released (pd_resume) whose holder starts with
-// `holder_prefix` ("c1/tidb/fed-x/": the initialize member of VolumeBackup x in c1).
-bool PauseReleased(const std::string& audit_log, const std::string& holder_prefix) {
+// Whether the simulator's audit log has an `event` whose `field` starts with `prefix`: a pause
+// released (pd_resume, holder "c1/tidb/fed-x/": the initialize member of VolumeBackup x in c1),
+// or a member the simulator found gone (member_vanished, owner "c2/tidb/fed-x/").
+bool Audited(const std::string& audit_log, const std::string& event, const std::string& field,
+             const std::string& prefix) {
   std::istringstream lines(testing::ReadFile(audit_log));
   for (std::string line; std::getline(lines, line);) {
     auto entry = ParseJson(line);
-    if (entry.ok() && JsonStringAt(*entry, {"event"}) == "pd_resume" &&
-        JsonStringAt(*entry, {"holder"}).rfind(holder_prefix, 0) == 0) {
+    if (entry.ok() && JsonStringAt(*entry, {"event"}) == event &&
+        JsonStringAt(*entry, {field}).rfind(prefix, 0) == 0) {
       return true;
     }
   }
@@ -858,7 +860,8 @@ TEST_F(ManagerEnv, PauseBudgetFailsABackupWithAFrozenDataPlaneAndReleasesThePaus
       << JsonStringAt(*failed, {"message"});
   // The simulator's audit shows the pause of the initialize member (in c1) released, with c2
   // still frozen.
-  EXPECT_TRUE(WaitFor([] { return PauseReleased(env_->audit_log(), "c1/tidb/fed-budget/"); }, 60s))
+  EXPECT_TRUE(WaitFor(
+      [] { return Audited(env_->audit_log(), "pd_resume", "holder", "c1/tidb/fed-budget/"); }, 60s))
       << testing::ReadFile(env_->audit_log());
   EXPECT_TRUE(WaitFor(
       [] {
@@ -951,7 +954,14 @@ TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
   EXPECT_EQ(c2->Get(kube::resources::Backup(), "tidb", "fed-reset").status().code(),
             Code::kNotFound);
   // The pause held by the initialize member in c1 is released, and the audit is clean.
-  EXPECT_TRUE(WaitFor([&] { return PauseReleased(env.audit_log(), "c1/tidb/fed-reset/"); }, 60s))
+  EXPECT_TRUE(WaitFor(
+      [&] { return Audited(env.audit_log(), "pd_resume", "holder", "c1/tidb/fed-reset/"); }, 60s))
+      << testing::ReadFile(env.audit_log());
+  // The simulator's relist found its member gone and says so, which the audit check needs to
+  // tell a job that ran on after the loss from a snapshot outside the pause.
+  EXPECT_TRUE(WaitFor(
+      [&] { return Audited(env.audit_log(), "member_vanished", "owner", "c2/tidb/fed-reset/"); },
+      60s))
       << testing::ReadFile(env.audit_log());
   env.sim_admin().Request("DELETE", "/faults");
   auto audit = env.CheckAuditLog();
