@@ -39,6 +39,7 @@
 #include "kube/kubeconfig_merge.h"
 #include "kube/resource.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/objects.h"
 
 #ifndef BRFED_BUILD_TYPE
 #define BRFED_BUILD_TYPE "unknown"
@@ -348,19 +349,7 @@ class Env {
   }
 
   Json VolumeBackup(const std::string& name) const {
-    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-               {"kind", "VolumeBackup"},
-               {"metadata", {{"name", name}, {"namespace", kNs}}},
-               {"spec",
-                {{"clusters", Json::array()},
-                 {"template",
-                  {{"br", {{"sendCredToTikv", false}}},
-                   {"s3", {{"provider", "aws"}, {"bucket", "bench"}, {"prefix", name}}}}}}}};
-    for (const auto& c : names_) {
-      vb["spec"]["clusters"].push_back(
-          {{"k8sClusterName", c}, {"tcName", kTcName}, {"tcNamespace", kTcNs}});
-    }
-    return vb;
+    return testing::VolumeBackupObject(kNs, name, names_);
   }
 
   Json VolumeRestore(const std::string& name, const std::string& backup) const {
@@ -873,24 +862,56 @@ struct HopDef {
   std::string description;
 };
 
+// The samples of each hop in `defs` (reaction - trigger, in ms) over a run's objects, and how
+// many could not be matched.
+class HopTable {
+ public:
+  explicit HopTable(std::vector<HopDef> defs) : defs_(std::move(defs)), samples_(defs_.size()) {}
+
+  // One object's trigger and reaction times (audit µs, -1 where not found), one per hop.
+  void Add(const int64_t* triggers, const int64_t* reactions) {
+    for (size_t i = 0; i < defs_.size(); ++i) {
+      if (triggers[i] < 0 || reactions[i] < 0) {
+        ++missing_;
+        continue;
+      }
+      samples_[i].push_back((reactions[i] - triggers[i]) / 1000.0);
+    }
+  }
+
+  Json ToJson() const {
+    Json hops = Json::array();
+    for (size_t i = 0; i < defs_.size(); ++i) {
+      Json h = Stats(samples_[i]);
+      h["hop"] = defs_[i].name;
+      h["description"] = defs_[i].description;
+      hops.push_back(h);
+    }
+    return {{"hops", hops}, {"unmatched_hops", missing_}};
+  }
+
+ private:
+  std::vector<HopDef> defs_;
+  std::vector<std::vector<double>> samples_;
+  int missing_ = 0;
+};
+
 // Backup hops for the given VolumeBackups (all members in `clusters`, init member first).
 Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
                 const std::vector<std::string>& backups) {
-  const std::vector<HopDef> defs = {
-      {"initialized_to_execute",
-       "init member's VolumeBackupInitialized status write -> manager's first execute write "
-       "(the execute patch on the init member, or an execute create elsewhere)"},
-      {"snapshots_created_to_resume_gc",
-       "last member's VolumeBackupSnapshotsCreated status write -> manager's resumeGcSchedule "
-       "write (its next write on the init member after the execute patch)"},
-      {"complete_to_teardown",
-       "last member's VolumeBackupComplete status write -> manager's next member write "
-       "(teardown)"},
-      {"teardown_complete_to_volumebackup_complete",
-       "last member's Complete status write -> manager's next VolumeBackup write on the control "
-       "plane (Complete)"}};
-  std::vector<std::vector<double>> samples(defs.size());
-  int missing = 0;
+  HopTable table(
+      {{"initialized_to_execute",
+        "init member's VolumeBackupInitialized status write -> manager's first execute write "
+        "(the execute patch on the init member, or an execute create elsewhere)"},
+       {"snapshots_created_to_resume_gc",
+        "last member's VolumeBackupSnapshotsCreated status write -> manager's resumeGcSchedule "
+        "write (its next write on the init member after the execute patch)"},
+       {"complete_to_teardown",
+        "last member's VolumeBackupComplete status write -> manager's next member write "
+        "(teardown)"},
+       {"teardown_complete_to_volumebackup_complete",
+        "last member's Complete status write -> manager's next VolumeBackup write on the control "
+        "plane (Complete)"}});
   for (const auto& vb : backups) {
     const std::string member = "fed-" + vb;
     int64_t triggers[4] = {
@@ -903,39 +924,24 @@ Json BackupHops(const Audit& audit, const std::vector<std::string>& clusters,
         triggers[1] < 0 ? -1 : audit.ResumeWrite(clusters, member),
         triggers[2] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[2]),
         triggers[3] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vb, triggers[3])};
-    for (size_t i = 0; i < defs.size(); ++i) {
-      if (triggers[i] < 0 || reactions[i] < 0) {
-        ++missing;
-        continue;
-      }
-      samples[i].push_back((reactions[i] - triggers[i]) / 1000.0);
-    }
+    table.Add(triggers, reactions);
   }
-  Json hops = Json::array();
-  for (size_t i = 0; i < defs.size(); ++i) {
-    Json h = Stats(samples[i]);
-    h["hop"] = defs[i].name;
-    h["description"] = defs[i].description;
-    hops.push_back(h);
-  }
-  return {{"hops", hops}, {"unmatched_hops", missing}};
+  return table.ToJson();
 }
 
 Json RestoreHops(const Audit& audit, const std::vector<std::string>& clusters,
                  const std::vector<std::string>& restores) {
-  const std::vector<HopDef> defs = {
-      {"volume_complete_to_volumerestore_volume_complete",
-       "last member's VolumeComplete status write -> manager's next VolumeRestore write on the "
-       "control plane"},
-      {"tikv_complete_to_restore_data",
-       "last member's TikvComplete status write -> manager's next member write (restore-data)"},
-      {"data_complete_to_restore_finish",
-       "DataComplete status write -> manager's next member write (restore-finish)"},
-      {"complete_to_volumerestore_complete",
-       "last member's Complete status write -> manager's next VolumeRestore write on the control "
-       "plane (Complete)"}};
-  std::vector<std::vector<double>> samples(defs.size());
-  int missing = 0;
+  HopTable table(
+      {{"volume_complete_to_volumerestore_volume_complete",
+        "last member's VolumeComplete status write -> manager's next VolumeRestore write on the "
+        "control plane"},
+       {"tikv_complete_to_restore_data",
+        "last member's TikvComplete status write -> manager's next member write (restore-data)"},
+       {"data_complete_to_restore_finish",
+        "DataComplete status write -> manager's next member write (restore-finish)"},
+       {"complete_to_volumerestore_complete",
+        "last member's Complete status write -> manager's next VolumeRestore write on the control "
+        "plane (Complete)"}});
   for (const auto& vr : restores) {
     const std::string member = "fed-" + vr;
     int64_t data_complete = -1;
@@ -951,22 +957,9 @@ Json RestoreHops(const Audit& audit, const std::vector<std::string>& clusters,
         triggers[1] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[1]),
         triggers[2] < 0 ? -1 : audit.NextManagerWrite(clusters, member, triggers[2]),
         triggers[3] < 0 ? -1 : audit.NextManagerWrite({"cp"}, vr, triggers[3])};
-    for (size_t i = 0; i < defs.size(); ++i) {
-      if (triggers[i] < 0 || reactions[i] < 0) {
-        ++missing;
-        continue;
-      }
-      samples[i].push_back((reactions[i] - triggers[i]) / 1000.0);
-    }
+    table.Add(triggers, reactions);
   }
-  Json hops = Json::array();
-  for (size_t i = 0; i < defs.size(); ++i) {
-    Json h = Stats(samples[i]);
-    h["hop"] = defs[i].name;
-    h["description"] = defs[i].description;
-    hops.push_back(h);
-  }
-  return {{"hops", hops}, {"unmatched_hops", missing}};
+  return table.ToJson();
 }
 
 Json Machine() {

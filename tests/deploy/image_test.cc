@@ -10,6 +10,7 @@
 #include "tests/deploy/deploy_util.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/kube_clients.h"
+#include "tests/harness/objects.h"
 
 namespace brfed::testing {
 namespace {
@@ -201,18 +202,7 @@ TEST_F(Image, ManagerInChrootCompletesABackupAsTheChartsServiceAccount) {
 
   auto client = KubeClientFor((*server)->kubeconfig());
   ASSERT_TRUE(client.ok()) << client.status().ToString();
-  Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-             {"kind", "VolumeBackup"},
-             {"metadata", {{"name", "from-image"}, {"namespace", backup_ns}}},
-             {"spec",
-              {{"clusters", Json::array()},
-               {"template",
-                {{"br", {{"sendCredToTikv", false}}},
-                 {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", "from-image"}}}}}}}};
-  for (const char* c : {"c1", "c2", "c3"}) {
-    vb["spec"]["clusters"].push_back(
-        {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
-  }
+  const Json vb = VolumeBackupObject(backup_ns, "from-image", {"c1", "c2", "c3"});
   auto created = (*client)->Create(kube::resources::VolumeBackup(), backup_ns, vb);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   Json seen;

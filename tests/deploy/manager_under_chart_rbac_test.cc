@@ -7,28 +7,13 @@
 #include "tests/deploy/deploy_util.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/kube_clients.h"
+#include "tests/harness/objects.h"
 
 namespace brfed::testing {
 namespace {
 
 constexpr char kReleaseNs[] = "brfed-run";
 constexpr char kBackupNs[] = "tidb-backups";
-
-Json VolumeBackup(const std::string& name) {
-  Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-             {"kind", "VolumeBackup"},
-             {"metadata", {{"name", name}, {"namespace", kBackupNs}}},
-             {"spec",
-              {{"clusters", Json::array()},
-               {"template",
-                {{"br", {{"sendCredToTikv", false}}},
-                 {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name}}}}}}}};
-  for (const char* c : {"c1", "c2", "c3"}) {
-    vb["spec"]["clusters"].push_back(
-        {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
-  }
-  return vb;
-}
 
 TEST(ManagerUnderChartRbac, CompletesABackupWithoutForbiddenRequests) {
   auto server = KubeApiServer::Start();
@@ -60,8 +45,8 @@ TEST(ManagerUnderChartRbac, CompletesABackupWithoutForbiddenRequests) {
 
   auto admin = KubeClientFor(s.kubeconfig());
   ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-  auto created =
-      (*admin)->Create(kube::resources::VolumeBackup(), kBackupNs, VolumeBackup("as-sa"));
+  auto created = (*admin)->Create(kube::resources::VolumeBackup(), kBackupNs,
+                                  VolumeBackupObject(kBackupNs, "as-sa", {"c1", "c2", "c3"}));
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   Json vb;
   WaitFor(

@@ -25,6 +25,7 @@
 #include "tests/dropin/go_era.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/kube_clients.h"
+#include "tests/harness/objects.h"
 
 namespace brfed::testing {
 namespace {
@@ -240,25 +241,10 @@ class UpstreamChartDropIn : public ::testing::Test {
     return seen;
   }
 
-  static Json VolumeBackupSpec(const std::string& prefix) {
-    Json spec = {{"clusters", Json::array()},
-                 {"template",
-                  {{"br", {{"sendCredToTikv", false}}},
-                   {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", prefix}}}}}};
-    for (const auto& c : kClusters) {
-      spec["clusters"].push_back(
-          {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", kTcNs}});
-    }
-    return spec;
-  }
-
   static void ExpectBackupCompletes(const std::string& ns, const std::string& name,
                                     const std::string& log) {
-    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-               {"kind", "VolumeBackup"},
-               {"metadata", {{"name", name}, {"namespace", ns}}},
-               {"spec", VolumeBackupSpec(name)}};
-    auto created = cp_->Create(kube::resources::VolumeBackup(), ns, vb);
+    auto created =
+        cp_->Create(kube::resources::VolumeBackup(), ns, VolumeBackupObject(ns, name, kClusters));
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     Json end = WaitEnd(kube::resources::VolumeBackup(), ns, name);
     EXPECT_EQ(JsonStringAt(end, {"status", "phase"}), "Complete") << DumpJson(end) << ReadFile(log);
@@ -320,7 +306,8 @@ class UpstreamChartDropIn : public ::testing::Test {
     Json s = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
               {"kind", "VolumeBackupSchedule"},
               {"metadata", {{"name", name}, {"namespace", ns}}},
-              {"spec", {{"schedule", "@every 1s"}, {"backupTemplate", VolumeBackupSpec(name)}}}};
+              {"spec",
+               {{"schedule", "@every 1s"}, {"backupTemplate", VolumeBackupSpec(name, kClusters)}}}};
     auto created = cp_->Create(kube::resources::VolumeBackupSchedule(), ns, s);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     std::vector<std::string> made;

@@ -20,6 +20,7 @@
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/kube_clients.h"
+#include "tests/harness/objects.h"
 
 namespace brfed {
 namespace {
@@ -124,19 +125,7 @@ class ManagerEnv : public ::testing::Test {
   static std::string Metrics(const Manager& m) { return m.Metrics(); }
 
   static Json VolumeBackup(const std::string& name, const std::vector<std::string>& clusters) {
-    Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-               {"kind", "VolumeBackup"},
-               {"metadata", {{"name", name}, {"namespace", kNs}}},
-               {"spec",
-                {{"clusters", Json::array()},
-                 {"template",
-                  {{"br", {{"sendCredToTikv", false}}},
-                   {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name}}}}}}}};
-    for (const auto& c : clusters) {
-      vb["spec"]["clusters"].push_back(
-          {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
-    }
-    return vb;
+    return testing::VolumeBackupObject(kNs, name, clusters);
   }
 
   static Status Create(const Json& vb) {
@@ -908,19 +897,9 @@ TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
   // c2's member hangs, so the backup is mid-flight with the pause held in c1.
   ASSERT_EQ(env.sim_admin().Request("POST", "/faults", R"({"fault":"hang@c2/fed-reset"})").status,
             201);
-  Json vb = {{"apiVersion", "federation.pingcap.com/v1alpha1"},
-             {"kind", "VolumeBackup"},
-             {"metadata", {{"name", "reset"}, {"namespace", kNs}}},
-             {"spec",
-              {{"clusters", Json::array()},
-               {"template",
-                {{"br", {{"sendCredToTikv", false}}},
-                 {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", "reset"}}}}}}}};
-  for (const char* c : {"c1", "c2"}) {
-    vb["spec"]["clusters"].push_back(
-        {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
-  }
-  ASSERT_TRUE(cp->Create(kube::resources::VolumeBackup(), kNs, vb).ok());
+  ASSERT_TRUE(cp->Create(kube::resources::VolumeBackup(), kNs,
+                         testing::VolumeBackupObject(kNs, "reset", {"c1", "c2"}))
+                  .ok());
   auto c2_entry_phase = [&] {
     const Json current = get();
     const Json* backups = JsonAt(current, {"status", "backups"});

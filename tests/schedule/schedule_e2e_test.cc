@@ -19,6 +19,7 @@
 #include "kube/resource.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/kube_clients.h"
+#include "tests/harness/objects.h"
 
 namespace brfed {
 namespace {
@@ -204,13 +205,7 @@ class ScheduleE2e : public ::testing::Test {
               {"spec",
                {{"schedule", cron},
                 {"maxBackups", max_backups},
-                {"backupTemplate",
-                 {{"clusters",
-                   {{{"k8sClusterName", "c1"}, {"tcName", "basic"}, {"tcNamespace", "tidb"}},
-                    {{"k8sClusterName", "c2"}, {"tcName", "basic"}, {"tcNamespace", "tidb"}}}},
-                  {"template",
-                   {{"br", {{"sendCredToTikv", false}}},
-                    {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", name}}}}}}}}}};
+                {"backupTemplate", testing::VolumeBackupSpec(name, {"c1", "c2"})}}}};
     return s;
   }
   static Status Create(const Json& schedule) {
