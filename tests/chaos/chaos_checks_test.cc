@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <map>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 namespace brfed::chaos {
@@ -78,6 +82,55 @@ TEST(ChaosChecks, LongestPause) {
        1},
   };
   for (const Case& c : cases) EXPECT_DOUBLE_EQ(LongestPauseSeconds(c.log), c.seconds) << c.what;
+}
+
+// A pause whose holder's API server was stopped may last until 5 s after it resumed, since
+// nothing can release it meanwhile; a freeze elsewhere, or one that began after the bound had
+// run out, excuses nothing.
+TEST(ChaosChecks, PausesOverBoundAllowForAFrozenHolder) {
+  const auto s = [](double seconds) { return static_cast<int64_t>(seconds * 1e9); };
+  const auto pause = [&](double from, double to) {
+    return R"({"event":"pd_pause","holder":"c1/tidb/fed-a/u1#init","mono_ns":)" +
+           std::to_string(s(from)) + "}\n" +
+           R"({"event":"pd_resume","holder":"c1/tidb/fed-a/u1#init","mono_ns":)" +
+           std::to_string(s(to)) + "}\n";
+  };
+  using Frozen = std::map<std::string, std::vector<FrozenSpan>>;
+  struct Case {
+    const char* what;
+    std::string log;
+    Frozen frozen;
+    bool over;
+  };
+  const Case cases[] = {
+      {"within the bound", pause(0, 19), {}, false},
+      {"over the bound", pause(0, 21), {}, true},
+      {"holder frozen from 2 s to 31 s: until 36 s",
+       pause(0, 35),
+       {{"c1", {{s(2), s(31)}}}},
+       false},
+      {"holder frozen, but released later still", pause(0, 37), {{"c1", {{s(2), s(31)}}}}, true},
+      {"another data plane frozen", pause(0, 35), {{"c2", {{s(2), s(31)}}}}, true},
+      {"frozen after the bound ran out", pause(0, 35), {{"c1", {{s(21), s(31)}}}}, true},
+      {"frozen before the pause began", pause(10, 35), {{"c1", {{s(0), s(5)}}}}, true},
+      {"a second freeze within the extension extends it",
+       pause(0, 44),
+       {{"c1", {{s(28), s(40)}, {s(2), s(25)}}}},
+       false},
+      {"still frozen at the end",
+       pause(0, 100),
+       {{"c1", {{s(2), std::numeric_limits<int64_t>::max()}}}},
+       false},
+  };
+  for (const Case& c : cases) {
+    const auto over =
+        PausesOverBound(c.log, std::chrono::seconds(20), std::chrono::seconds(5), c.frozen);
+    EXPECT_EQ(!over.empty(), c.over) << c.what << (over.empty() ? "" : ": " + over[0]);
+  }
+  EXPECT_NE(PausesOverBound(pause(0, 21), std::chrono::seconds(20), std::chrono::seconds(5), {})
+                .at(0)
+                .find("c1/tidb/fed-a/u1#init lasted 21 s"),
+            std::string::npos);
 }
 
 }  // namespace

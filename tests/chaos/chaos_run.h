@@ -7,7 +7,9 @@
 //   - no member is duplicated, and none is left once every object has been deleted (except
 //     behind a VolumeBackup whose CleanFailed condition names the member that failed to clean);
 //   - no pause was held longer than `pause_bound` (by default the data plane's own bound, the
-//     init-job deadline of the run; `gc_pause_budget` gives the manager a tighter one of its own);
+//     init-job deadline of the run; `gc_pause_budget` gives the manager a tighter one of its own),
+//     or, when its holder's data-plane API server was stopped before that, longer than 5 s after
+//     that server resumed (PausesOverBound);
 //   - the manager never exited except when the run killed it, and serves /readyz at the end.
 //
 // Thread-safety: RunChaos drives one run on the calling thread. Ownership: each run owns its
