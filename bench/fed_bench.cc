@@ -56,9 +56,9 @@ using testing::WaitFor;
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-const std::string kNs = "default";    // VolumeBackups / VolumeRestores (control plane)
-const std::string kTcNs = "tidb";     // members and TidbCluster (data planes)
-const std::string kTcName = "basic";  // the simulator's default TidbCluster
+const std::string kNs = "default";  // VolumeBackups / VolumeRestores (control plane)
+const std::string kTcNs = testing::kSimTcNamespace;  // members and TidbCluster (data planes)
+const std::string kTcName = testing::kSimTcName;     // the simulator's default TidbCluster
 const char kManagerAgent[] = "br-federation-manager/";
 const char kSimAgent[] = "tidb-operator-sim/";
 const char kImplied[] = "implied by design, not measured";

@@ -11,7 +11,7 @@ Json VolumeBackupSpec(const std::string& prefix, const std::vector<std::string>&
                  {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", prefix}}}}}};
   for (const auto& c : clusters) {
     spec["clusters"].push_back(
-        {{"k8sClusterName", c}, {"tcName", "basic"}, {"tcNamespace", "tidb"}});
+        {{"k8sClusterName", c}, {"tcName", kSimTcName}, {"tcNamespace", kSimTcNamespace}});
   }
   return spec;
 }

@@ -13,6 +13,11 @@
 
 namespace brfed::testing {
 
+// The TidbCluster tidb-operator-sim creates in each data plane, which these objects name; the
+// members go to its namespace.
+inline constexpr char kSimTcNamespace[] = "tidb";
+inline constexpr char kSimTcName[] = "basic";
+
 // The spec of such a VolumeBackup over `clusters` (k8sClusterName each).
 Json VolumeBackupSpec(const std::string& prefix, const std::vector<std::string>& clusters);
 
