@@ -270,12 +270,49 @@ class CurlWatchStream final : public WatchStream {
   Status final_status_;
 };
 
+}  // namespace
+
+class ConnectionPool {
+ public:
+  // A handle whose options are reset (its connection and TLS session cache are kept); a new
+  // handle when none is free. Null only when libcurl cannot allocate one.
+  CurlPtr Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        CurlPtr h = std::move(free_.back());
+        free_.pop_back();
+        curl_easy_reset(h.get());
+        return h;
+      }
+    }
+    return CurlPtr(curl_easy_init());
+  }
+  void Release(CurlPtr h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kMaxFree) free_.push_back(std::move(h));
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 16;
+  std::mutex mu_;
+  std::vector<CurlPtr> free_;
+};
+
+std::shared_ptr<ConnectionPool> NewConnectionPool() { return std::make_shared<ConnectionPool>(); }
+
+namespace {
+
 class CurlClient final : public Client, public std::enable_shared_from_this<CurlClient> {
  public:
   CurlClient(RestConfig config, ClientMetrics* metrics)
       : config_(std::move(config)),
         metrics_(metrics),
-        credentials_(NewCredentialSource(config_, RealClock::Get(), metrics)),
+        credentials_(config_.shared_credentials != nullptr
+                         ? config_.shared_credentials
+                         : NewCredentialSource(config_, RealClock::Get(), metrics)),
+        pool_(config_.shared_connections != nullptr ? config_.shared_connections
+                                                    : NewConnectionPool()),
         limiter_(config_.shared_limiter != nullptr
                      ? config_.shared_limiter
                      : std::make_shared<RateLimiter>(config_.qps, config_.burst)),
@@ -428,23 +465,6 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     return std::chrono::duration_cast<std::chrono::nanoseconds>(base * jitter(rng_));
   }
 
-  CurlPtr AcquireHandle() {
-    {
-      std::lock_guard<std::mutex> lock(pool_mu_);
-      if (!pool_.empty()) {
-        CurlPtr h = std::move(pool_.back());
-        pool_.pop_back();
-        curl_easy_reset(h.get());
-        return h;
-      }
-    }
-    return CurlPtr(curl_easy_init());
-  }
-  void ReleaseHandle(CurlPtr h) {
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    if (pool_.size() < 16) pool_.push_back(std::move(h));
-  }
-
   // Sets TLS, proxy and auth options on `curl`; returns the header list to keep alive.
   Result<SlistPtr> Configure(CURL* curl, const std::string& url, const Credential& cred,
                              const std::string& content_type, char* errbuf) {
@@ -501,7 +521,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     auto cred = credentials_->Get();
     if (!cred.ok()) return cred.status();
     limiter_->Wait(config_.priority);
-    CurlPtr h = AcquireHandle();
+    CurlPtr h = pool_->Acquire();
     if (!h) return InternalError("curl_easy_init failed");
     char errbuf[CURL_ERROR_SIZE] = {0};
     std::string url = url_base_ + path;
@@ -527,7 +547,12 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     CURLcode rc = curl_easy_perform(h.get());
     long code = 0;
     curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &code);
-    ReleaseHandle(std::move(h));
+    long connects = 0;
+    curl_easy_getinfo(h.get(), CURLINFO_NUM_CONNECTS, &connects);
+    if (metrics_ != nullptr && connects > 0) {
+      metrics_->ConnectionsOpened(config_.context_name, static_cast<int>(connects));
+    }
+    pool_->Release(std::move(h));
     if (rc != CURLE_OK) {
       Status s = StatusFromCurl(rc, errbuf, method + " " + url);
       if (NeverSent(rc)) s.WithHttp(0, "NeverSent");
@@ -631,13 +656,12 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   RestConfig config_;
   ClientMetrics* metrics_;
   std::shared_ptr<CredentialSource> credentials_;
+  std::shared_ptr<ConnectionPool> pool_;
   std::shared_ptr<RateLimiter> limiter_;
   std::string url_base_, host_, port_;
   SlistPtr connect_to_list_;  // tls-server-name: connect to the real host
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
-  std::mutex pool_mu_;
-  std::vector<CurlPtr> pool_;
 };
 
 }  // namespace

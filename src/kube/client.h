@@ -108,6 +108,14 @@ class Client {
                                const Json* body) = 0;
 };
 
+// Kept-alive connections (libcurl handles) that clients of one server may share
+// (RestConfig::shared_connections): a request takes the most recently returned one, so
+// requests of a client used rarely reuse the connection that a client used often keeps open,
+// instead of paying TCP and TLS handshakes (and a dead connection's detection) of their own.
+// Opaque outside the client; thread-safe.
+class ConnectionPool;
+std::shared_ptr<ConnectionPool> NewConnectionPool();
+
 // A client for `config`. `metrics` (optional, not owned) must outlive the client. Errors:
 // kInvalidArgument for unusable configuration (bad server URL, unparsable PEM).
 Result<std::shared_ptr<Client>> NewClient(const RestConfig& config,

@@ -1,6 +1,6 @@
 // Client behaviour against a scripted cpp-httplib server on loopback: typed errors, retries
-// only where safe, Retry-After, re-authentication after 401, watch framing, watch errors,
-// idle timeout and Cancel.
+// only where safe, Retry-After, re-authentication after 401, shared connections and
+// credentials, watch framing, watch errors, idle timeout and Cancel.
 #include "kube/client.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "kube/credentials.h"
 #include "kube/rate_limiter.h"
 #include "kube/testing/testing_util.h"
 
@@ -20,6 +21,12 @@ namespace brfed::kube {
 namespace {
 
 using namespace std::chrono_literals;
+
+// An exec plugin issuing "tok-<n>" on its n-th run (no expiry).
+constexpr const char* kCountingPlugin = R"(#!/bin/sh
+n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$(dirname "$0")/count"
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-%s"}}' $n
+)";
 
 class ClientTest : public ::testing::Test {
  protected:
@@ -32,11 +39,15 @@ class ClientTest : public ::testing::Test {
     server_.stop();
     thread_.join();
   }
-  std::shared_ptr<Client> MakeClient(RestConfig rc = {}) {
+  // `rc` aimed at the test server.
+  RestConfig MakeConfig(RestConfig rc) const {
     rc.context_name = "test";
     rc.server = "http://127.0.0.1:" + std::to_string(port_);
     rc.timeout = 5s;
-    auto c = NewClient(rc);
+    return rc;
+  }
+  std::shared_ptr<Client> MakeClient(RestConfig rc = {}) {
+    auto c = NewClient(MakeConfig(std::move(rc)));
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return *c;
   }
@@ -136,11 +147,7 @@ TEST_F(ClientTest, RefusedConnectionIsUnavailable) {
 
 TEST_F(ClientTest, ReauthenticatesOnceAfter401) {
   testing::TempDir dir;
-  std::string plugin = dir.Write("plugin", R"(#!/bin/sh
-n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$(dirname "$0")/count"
-printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-%s"}}' $n
-)",
-                                 true);
+  std::string plugin = dir.Write("plugin", kCountingPlugin, true);
   server_.Get("/api/v1/namespaces/ns/configmaps/x", [&](const auto& req, auto& res) {
     if (req.get_header_value("Authorization") != "Bearer tok-2") {
       res.status = 401;
@@ -154,6 +161,58 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
   auto client = MakeClient(rc);
   auto r = client->Get(resources::ConfigMap(), "ns", "x");
   EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+// Counts the connections a client reports opening.
+class ConnectionCounter final : public ClientMetrics {
+ public:
+  void ObserveRequest(std::string_view, std::string_view, int, double) override {}
+  void WatchRestart(std::string_view, std::string_view) override {}
+  void Relist(std::string_view, std::string_view) override {}
+  void ExecRefresh(std::string_view, bool) override {}
+  void ConnectionsOpened(std::string_view, int count) override { opened += count; }
+  std::atomic<int> opened{0};
+};
+
+TEST_F(ClientTest, ClientsSharingAPoolAndCredentialsReuseEachOthersConnectionAndToken) {
+  testing::TempDir dir;
+  std::string plugin = dir.Write("plugin", kCountingPlugin, true);
+  std::mutex mu;
+  std::vector<int> client_ports;  // one per request: the connection it came on
+  std::vector<std::string> tokens;
+  server_.Get("/version", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    client_ports.push_back(req.remote_port);
+    tokens.push_back(req.get_header_value("Authorization"));
+    res.set_content(R"({"gitVersion":"v1.29.0"})", "application/json");
+  });
+  RestConfig shared = MakeConfig({});
+  shared.exec = ExecConfig{"client.authentication.k8s.io/v1", plugin};
+  shared.shared_credentials = NewCredentialSource(shared);
+  shared.shared_connections = NewConnectionPool();
+  ConnectionCounter often_metrics, rarely_metrics;
+  auto often = NewClient(shared, &often_metrics);
+  auto rarely = NewClient(shared, &rarely_metrics);
+  ASSERT_TRUE(often.ok() && rarely.ok());
+  ASSERT_TRUE((*often)->Request("GET", "/version", nullptr).ok());
+  ASSERT_TRUE((*rarely)->Request("GET", "/version", nullptr).ok());
+  RestConfig own = shared;  // the same server, but a pool and a credential of its own
+  own.shared_credentials = nullptr;
+  own.shared_connections = nullptr;
+  ConnectionCounter own_metrics;
+  auto alone = NewClient(own, &own_metrics);
+  ASSERT_TRUE(alone.ok());
+  ASSERT_TRUE((*alone)->Request("GET", "/version", nullptr).ok());
+
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(client_ports.size(), 3u);
+  EXPECT_EQ(client_ports[1], client_ports[0]);  // the rarely used client took the kept one
+  EXPECT_NE(client_ports[2], client_ports[0]);
+  EXPECT_EQ(often_metrics.opened, 1);
+  EXPECT_EQ(rarely_metrics.opened, 0);
+  EXPECT_EQ(own_metrics.opened, 1);
+  // One plugin run served both sharing clients; the one with its own source ran it again.
+  EXPECT_EQ(tokens, (std::vector<std::string>{"Bearer tok-1", "Bearer tok-1", "Bearer tok-2"}));
 }
 
 TEST_F(ClientTest, QueryParametersAreEncoded) {

@@ -179,23 +179,40 @@ class ExecSource final : public CredentialSource {
       : config_(std::move(config)), clock_(clock), metrics_(metrics) {}
 
   Result<Credential> Get() override {
-    // Holding the lock through the run makes refreshes single-flight.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cached_ && (!cached_->expiry || clock_->Now() + kExecRefreshMargin < *cached_->expiry)) {
-      return *cached_;
-    }
-    auto fresh = Run();
-    if (metrics_ != nullptr) metrics_->ExecRefresh(config_.context_name, fresh.ok());
-    if (!fresh.ok()) return fresh.status();
-    cached_ = *fresh;
-    return *fresh;
+    if (auto cached = CachedUnlessExpiringWithin(kExecRefreshMargin)) return *cached;
+    // One run at a time; a caller that waited for another's run finds its result cached.
+    std::lock_guard<std::mutex> run(run_mu_);
+    if (auto cached = CachedUnlessExpiringWithin(kExecRefreshMargin)) return *cached;
+    return Refresh();
   }
   void Invalidate() override {
     std::lock_guard<std::mutex> lock(mu_);
     cached_.reset();
   }
+  Status RefreshAhead(std::chrono::seconds lookahead) override {
+    if (CachedUnlessExpiringWithin(lookahead)) return Status::Ok();
+    std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
+    if (!run.owns_lock()) return Status::Ok();  // someone else's run refreshes it
+    if (CachedUnlessExpiringWithin(lookahead)) return Status::Ok();
+    return Refresh().status();
+  }
 
  private:
+  std::optional<Credential> CachedUnlessExpiringWithin(std::chrono::seconds margin) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ && (!cached_->expiry || clock_->Now() + margin < *cached_->expiry)) return cached_;
+    return std::nullopt;
+  }
+  // Runs the plugin and caches what it returns; the caller holds run_mu_.
+  Result<Credential> Refresh() {
+    auto fresh = Run();
+    if (metrics_ != nullptr) metrics_->ExecRefresh(config_.context_name, fresh.ok());
+    if (!fresh.ok()) return fresh.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    cached_ = *fresh;
+    return *fresh;
+  }
+
   Status Fail(const std::string& what) const {
     std::string msg = "exec plugin \"" + config_.exec->command + "\" for context \"" +
                       config_.context_name + "\": " + what;
@@ -257,7 +274,8 @@ class ExecSource final : public CredentialSource {
     return c;
   }
 
-  std::mutex mu_;
+  std::mutex run_mu_;  // held through a plugin run: runs are single-flight
+  std::mutex mu_;      // guards cached_ only, never held through a run
   RestConfig config_;
   Clock* clock_;
   ClientMetrics* metrics_;

@@ -2,7 +2,14 @@
 // certificates for each request. Three kinds besides static material: a token file re-read at
 // least every minute (bound service-account tokens rotate), and exec credential plugins run
 // without a shell, cached until shortly before `expirationTimestamp`, refreshed after a 401
-// (Invalidate), single-flight (concurrent callers wait for one run).
+// (Invalidate), single-flight (callers that need the run wait for it; callers whose cached
+// credential is still fresh never wait behind a run).
+//
+// A plugin run sits in the path of whichever request finds the credential due. `aws eks
+// get-token` takes about a third of a second, and EKS tokens last 15 minutes, so for a client
+// used once per backup the run would be inside the GC pause. RefreshAhead lets a background
+// caller (the manager's data-plane prober) run it early instead, while requests keep using the
+// credential it replaces.
 //
 // Thread-safety: CredentialSource implementations are safe for concurrent use. The Clock
 // passed in must outlive the source.
@@ -36,6 +43,13 @@ class CredentialSource {
   virtual Result<Credential> Get() = 0;
   // The server said 401: drop cached credentials so the next Get() refreshes them.
   virtual void Invalidate() = 0;
+  // Refreshes now if there is no cached credential or it expires within `lookahead`, unless a
+  // refresh is already running. Ok when nothing was due; the plugin's error otherwise. Only
+  // exec plugins have anything to refresh ahead.
+  virtual Status RefreshAhead(std::chrono::seconds lookahead) {
+    (void)lookahead;
+    return Status::Ok();
+  }
 };
 
 // The source for `config` (static token/basic/none, token file, or exec plugin).

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "kube/testing/testing_util.h"
@@ -66,6 +69,57 @@ TEST_F(ExecCredentialTest, CachesUntilShortlyBeforeExpiryThenRefreshes) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(JsonStringAt(*info, {"spec", "cluster", "server"}), "https://h:443");
   EXPECT_FALSE(JsonBoolAt(*info, {"spec", "interactive"}, true));
+}
+
+TEST_F(ExecCredentialTest, RefreshAheadRunsThePluginEarlyOnlyWhenDue) {
+  auto source = PluginSource("client.authentication.k8s.io/v1");
+  EXPECT_TRUE(source->RefreshAhead(120s).ok());  // nothing cached: runs
+  EXPECT_EQ(dir.Read("count"), "1\n");
+  EXPECT_TRUE(source->RefreshAhead(120s).ok());  // 300 s left: not due
+  EXPECT_EQ(dir.Read("count"), "1\n");
+  clock.Advance(200s);  // 100 s left: due for a 120 s lookahead, not yet for a request
+  EXPECT_TRUE(source->RefreshAhead(120s).ok());
+  EXPECT_EQ(dir.Read("count"), "2\n");
+  EXPECT_EQ(source->Get()->bearer_token, "tok-2");
+  EXPECT_EQ(dir.Read("count"), "2\n");
+}
+
+TEST_F(ExecCredentialTest, AFailedRefreshAheadKeepsTheCredentialRequestsStillUse) {
+  // The first run succeeds, every later one fails.
+  auto source = PluginSource("client.authentication.k8s.io/v1", R"(#!/bin/sh
+dir=$(dirname "$0")
+if [ -e "$dir/ran" ]; then echo 'sts unreachable' >&2; exit 1; fi
+touch "$dir/ran"
+printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-1","expirationTimestamp":"%s"}}' "$API" "$EXPIRY"
+)");
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");
+  clock.Advance(200s);
+  Status ahead = source->RefreshAhead(120s);
+  ASSERT_FALSE(ahead.ok());
+  EXPECT_NE(ahead.message().find("sts unreachable"), std::string::npos) << ahead.message();
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");  // 100 s left: still good for requests
+}
+
+TEST_F(ExecCredentialTest, RequestsWithAFreshCredentialDoNotWaitForARefreshAhead) {
+  // The second run blocks until the test creates "go".
+  auto source = PluginSource("client.authentication.k8s.io/v1", R"(#!/bin/sh
+dir=$(dirname "$0")
+n=$(cat "$dir/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$dir/count"
+if [ $n -ge 2 ]; then i=0; while [ ! -e "$dir/go" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done; fi
+printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-%s","expirationTimestamp":"%s"}}' "$API" "$n" "$EXPIRY"
+)");
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");
+  clock.Advance(200s);
+  std::thread ahead([&] { EXPECT_TRUE(source->RefreshAhead(120s).ok()); });
+  ASSERT_TRUE(testing::WaitFor([&] { return dir.Read("count") == "2\n"; }, 30s));
+  // The plugin is running (and waits for "go"): a request gets the cached credential at once.
+  auto get = std::async(std::launch::async, [&] { return source->Get(); });
+  const bool answered = get.wait_for(30s) == std::future_status::ready;
+  dir.Write("go", "");
+  ahead.join();
+  ASSERT_TRUE(answered) << "Get() waited for the refresh ahead";
+  EXPECT_EQ(get.get()->bearer_token, "tok-1");
+  EXPECT_EQ(source->Get()->bearer_token, "tok-2");  // what the refresh ahead cached
 }
 
 TEST_F(ExecCredentialTest, InvalidateAfter401Refreshes) {

@@ -28,6 +28,9 @@
 
 namespace brfed::kube {
 
+class CredentialSource;  // kube/credentials.h
+class ConnectionPool;    // kube/client.h
+
 // An exec credential plugin (client.authentication.k8s.io/v1 or v1beta1).
 struct ExecConfig {
   std::string api_version;  // "client.authentication.k8s.io/v1" or ".../v1beta1"
@@ -65,6 +68,12 @@ struct RestConfig {
   // own), and this client's priority in it; null: the client has a bucket of its own.
   std::shared_ptr<RateLimiter> shared_limiter;
   RateLimiter::Priority priority = RateLimiter::Priority::kNormal;
+  // Credentials shared with the other clients of the same context (one exec-plugin cache for
+  // them all, so one client's refresh serves the others); null: the client builds its own.
+  std::shared_ptr<CredentialSource> shared_credentials;
+  // Connections shared with the other clients of the same server (one pool of kept-alive
+  // connections, so one client's request keeps them warm for the others); null: its own pool.
+  std::shared_ptr<ConnectionPool> shared_connections;
   std::chrono::milliseconds timeout{30000};  // every non-watch request
   // Retries of transient failures (idempotent requests, watch starts, 429s); 0 = one attempt.
   int max_retries = 4;

@@ -132,6 +132,15 @@ ClusterHandles::Handle ClusterHandles::Build(const kube::Kubeconfig& config,
     // The cluster's two clients share one token bucket (--kube-client-qps is per API server);
     // the pause client's requests go first in it.
     rest->shared_limiter = std::make_shared<kube::RateLimiter>(options_.qps, options_.burst);
+    // They (and the probe client) share one credential cache and one pool of kept-alive
+    // connections too. The pause client is used once per backup, inside the GC pause: on its
+    // own it would find its exec credential due and its connections closed (libcurl reuses none
+    // idle for two minutes; load balancers drop them) every time, and run the plugin and the
+    // TCP and TLS handshakes in the pause. The prober's rounds keep both fresh for it.
+    handle.credentials =
+        kube::NewCredentialSource(*rest, RealClock::Get(), options_.client_metrics);
+    rest->shared_credentials = handle.credentials;
+    rest->shared_connections = kube::NewConnectionPool();
     auto built = factory_(*rest);
     kube::RestConfig pause_rest = *rest;
     pause_rest.priority = kube::RateLimiter::Priority::kHigh;
@@ -352,12 +361,13 @@ void ClusterHandles::ProbeAll() {
     std::string name;
     std::shared_ptr<const federation::DataPlane> plane;
     std::shared_ptr<kube::Client> client;
+    std::shared_ptr<kube::CredentialSource> credentials;
   };
   std::vector<Target> targets;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [name, handle] : handles_) {
-      targets.push_back({name, handle.plane, handle.probe_client});
+      targets.push_back({name, handle.plane, handle.probe_client, handle.credentials});
     }
   }
   // One thread per cluster: a server that hangs until the probe timeout delays nobody else.
@@ -368,6 +378,10 @@ void ClusterHandles::ProbeAll() {
       continue;
     }
     probes.emplace_back([this, &t] {
+      if (t.credentials != nullptr) {
+        RecordCredentialRefresh(t.name, t.plane,
+                                t.credentials->RefreshAhead(CredentialLookahead()));
+      }
       Status result = t.client->Request("GET", "/version", nullptr).status();
       // Controllers look again at once when a cluster becomes unreachable or recovers.
       if (RecordProbe(t.name, t.plane, result)) NotifyChanged();
@@ -409,6 +423,28 @@ bool ClusterHandles::RecordProbe(const std::string& name,
   reachable_->WithLabels({name}).Set(state.up ? 1 : 0);
   probe_failures_->WithLabels({name}).Set(state.failures);
   return state.unreachable != was_unreachable;
+}
+
+std::chrono::seconds ClusterHandles::CredentialLookahead() const {
+  // Two probe rounds (at least a minute) before the request path would find it due.
+  auto rounds = std::chrono::duration_cast<std::chrono::seconds>(2 * options_.probe_interval);
+  return kube::kExecRefreshMargin + std::max<std::chrono::seconds>(rounds, std::chrono::minutes(1));
+}
+
+void ClusterHandles::RecordCredentialRefresh(
+    const std::string& name, const std::shared_ptr<const federation::DataPlane>& plane,
+    const Status& result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto handle = handles_.find(name);
+  if (handle == handles_.end() || handle->second.plane != plane) return;
+  ProbeState& state = probes_[name];
+  if (!result.ok() && !state.refresh_failing) {
+    log::Warn("refreshing the exec credential ahead failed; requests run the plugin when it is due",
+              {{"cluster", name}, {"error", result.ToString()}});
+  } else if (result.ok() && state.refresh_failing) {
+    log::Info("exec credential refreshed ahead again", {{"cluster", name}});
+  }
+  state.refresh_failing = !result.ok();
 }
 
 std::string ClusterHandles::UnreachableError(std::string_view name) const {

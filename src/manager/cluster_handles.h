@@ -15,6 +15,11 @@
 // unreachable (logged once with the last error; UnreachableError names it to the controllers)
 // until a probe succeeds again (logged once). No restart is needed to recover.
 //
+// A cluster's clients (the main one, the pause client, the probe client) share one credential
+// cache and one pool of kept-alive connections, and each probe round first refreshes an exec
+// credential that would be due within two rounds (CredentialLookahead): a GC pause never waits
+// for an exec plugin or a new connection that a request every probe_interval keeps ready.
+//
 // Metrics: brfed_data_planes, brfed_data_plane_reachable{cluster} (1 after a successful probe,
 // 0 once unreachable or never reached), brfed_data_plane_probe_failures{cluster} (consecutive),
 // brfed_federation_kubeconfig_reloads_total{result=success|error}.
@@ -40,6 +45,7 @@
 #include "core/status.h"
 #include "federation/data_planes.h"
 #include "kube/client.h"
+#include "kube/credentials.h"
 #include "kube/kubeconfig.h"
 #include "runtime/metrics.h"
 
@@ -98,16 +104,18 @@ class ClusterHandles final : public federation::DataPlanes {
  private:
   struct Handle {
     std::shared_ptr<const federation::DataPlane> plane;
-    std::shared_ptr<kube::Client> probe_client;  // null when the context cannot be built
-    std::string fingerprint;                     // of the RestConfig, or of the build error
+    std::shared_ptr<kube::Client> probe_client;           // null when the context cannot be built
+    std::shared_ptr<kube::CredentialSource> credentials;  // the cluster's clients share it
+    std::string fingerprint;  // of the RestConfig, or of the build error
     bool announced_synced = false;
   };
   // What the prober knows of one cluster; reset when its handle is rebuilt.
   struct ProbeState {
-    bool up = false;           // reached, and not unreachable since (the metric's value)
-    bool unreachable = false;  // unreachable_after failures in a row, not yet recovered
-    int failures = 0;          // consecutive
-    std::string last_error;    // of the latest failed probe (kept after recovery)
+    bool up = false;               // reached, and not unreachable since (the metric's value)
+    bool unreachable = false;      // unreachable_after failures in a row, not yet recovered
+    int failures = 0;              // consecutive
+    std::string last_error;        // of the latest failed probe (kept after recovery)
+    bool refresh_failing = false;  // the last refresh ahead of the credential failed
   };
   struct ResourceHandler {
     kube::Resource resource;
@@ -135,6 +143,12 @@ class ClusterHandles final : public federation::DataPlanes {
   // the cluster became unreachable or recovered.
   bool RecordProbe(const std::string& name,
                    const std::shared_ptr<const federation::DataPlane>& plane, const Status& result);
+  // How far ahead of its expiry the prober refreshes an exec credential.
+  std::chrono::seconds CredentialLookahead() const;
+  // Logs when refreshing `name`'s credential ahead starts or stops failing.
+  void RecordCredentialRefresh(const std::string& name,
+                               const std::shared_ptr<const federation::DataPlane>& plane,
+                               const Status& result);
 
   ClusterHandlesOptions options_;
   ClientFactory factory_;

@@ -457,6 +457,73 @@ TEST_F(ClusterHandlesTest, ProbesUseTheProbeClient) {
   h.Stop();
 }
 
+TEST_F(ClusterHandlesTest, AClustersClientsShareCredentialsAndConnectionsThatProbesRefreshAhead) {
+  // Counts its runs per cluster ($1) and issues a token lasting $LIFETIME seconds.
+  std::string plugin = dir_ + "/plugin";
+  std::ofstream(plugin) << R"sh(#!/bin/sh
+n=$(cat "$0.$1" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0.$1"
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t","expirationTimestamp":"%s"}}' "$(date -u -d "+$LIFETIME seconds" +%Y-%m-%dT%H:%M:%SZ)"
+)sh";
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  auto user = [&](const std::string& cluster, int lifetime_seconds) {
+    return "- name: " + cluster + "\n  user:\n    exec:\n      apiVersion: " +
+           "client.authentication.k8s.io/v1\n      command: " + plugin + "\n      args: [" +
+           cluster + "]\n      env:\n      - name: LIFETIME\n        value: \"" +
+           std::to_string(lifetime_seconds) + "\"\n";
+  };
+  std::string config = "apiVersion: v1\nkind: Config\nclusters:\n";
+  for (const std::string c : {"east", "west"}) {
+    config += "- name: " + c + "\n  cluster:\n    server: https://" + c + ":6443\n";
+  }
+  config += "contexts:\n";
+  for (const std::string c : {"east", "west"}) {
+    config += "- name: " + c + "\n  context:\n    cluster: " + c + "\n    user: " + c + "\n";
+  }
+  // Probes come every hour here, so a credential is refreshed ahead when it expires within two
+  // hours and a minute: east's lasts ten hours, west's two.
+  config += "users:\n" + user("east", 36000) + user("west", 7200);
+  WriteFile(config);
+  std::vector<kube::RestConfig> configs;
+  ClusterHandlesOptions o;
+  o.kubeconfig_path = path_;
+  o.poll_interval = std::chrono::hours(1);
+  o.probe_interval = std::chrono::hours(1);
+  o.metrics = &metrics_;
+  ClusterHandles h(o, [&](const kube::RestConfig& c) -> Result<std::shared_ptr<kube::Client>> {
+    configs.push_back(c);
+    return std::shared_ptr<kube::Client>(
+        std::make_shared<FakeDataPlaneClient>(c.context_name, c.server));
+  });
+  ASSERT_TRUE(h.Start().ok());
+  // The main client and the pause client of each cluster: one source, one pool per cluster.
+  ASSERT_EQ(configs.size(), 4u);
+  for (size_t i = 0; i < configs.size(); i += 2) {
+    ASSERT_NE(configs[i].shared_credentials, nullptr);
+    ASSERT_NE(configs[i].shared_connections, nullptr);
+    EXPECT_EQ(configs[i + 1].shared_credentials, configs[i].shared_credentials);
+    EXPECT_EQ(configs[i + 1].shared_connections, configs[i].shared_connections);
+  }
+  EXPECT_NE(configs[0].shared_credentials, configs[2].shared_credentials);
+  EXPECT_NE(configs[0].shared_connections, configs[2].shared_connections);
+  auto runs = [&](const std::string& cluster) {
+    std::ifstream in(plugin + "." + cluster);
+    int n = 0;
+    in >> n;
+    return n;
+  };
+  // The fake clients never ask for a credential: every run is the prober's, and Start probed
+  // once with nothing cached.
+  EXPECT_EQ(runs("east"), 1);
+  EXPECT_EQ(runs("west"), 1);
+  h.ProbeAll();
+  EXPECT_EQ(runs("east"), 1);  // ten hours left
+  EXPECT_EQ(runs("west"), 2);  // two hours left: due for the prober
+  h.ProbeAll();
+  EXPECT_EQ(runs("east"), 1);
+  EXPECT_EQ(runs("west"), 3);
+  h.Stop();
+}
+
 // Kubernetes updates a Secret volume by pointing the `..data` symlink at a new directory; the
 // file name we were given stays a symlink into it.
 TEST_F(ClusterHandlesTest, WatchThreadFollowsASecretMountSymlinkSwap) {

@@ -281,7 +281,10 @@ class RegistryClientMetrics final : public kube::ClientMetrics {
         relists_(r->AddCounter("relists_total", "Full relists after the initial list.",
                                {"cluster", "resource"})),
         exec_(r->AddCounter("exec_credential_refresh_total",
-                            "Exec credential plugin runs, by result.", {"cluster", "result"})) {}
+                            "Exec credential plugin runs, by result.", {"cluster", "result"})),
+        connections_(r->AddCounter("rest_client_connections_opened_total",
+                                   "Connections opened to API servers (none kept alive was free).",
+                                   {"cluster"})) {}
 
   void ObserveRequest(std::string_view cluster, std::string_view verb, int code,
                       double seconds) override {
@@ -298,6 +301,9 @@ class RegistryClientMetrics final : public kube::ClientMetrics {
   void ExecRefresh(std::string_view cluster, bool ok) override {
     exec_.WithLabels({std::string(cluster), ok ? "success" : "error"}).Inc();
   }
+  void ConnectionsOpened(std::string_view cluster, int count) override {
+    connections_.WithLabels({std::string(cluster)}).Inc(count);
+  }
 
  private:
   Counter& requests_;
@@ -305,6 +311,7 @@ class RegistryClientMetrics final : public kube::ClientMetrics {
   Counter& restarts_;
   Counter& relists_;
   Counter& exec_;
+  Counter& connections_;
 };
 
 }  // namespace

@@ -167,8 +167,8 @@ std::string FormatMetricValue(double v);
 
 // Per-cluster client metrics on `registry` (rest_client_requests_total{cluster,verb,code},
 // rest_client_request_duration_seconds{cluster,verb}, watch_restarts_total{cluster,resource},
-// relists_total{cluster,resource}, exec_credential_refresh_total{cluster,result}). The
-// registry must outlive the returned object.
+// relists_total{cluster,resource}, exec_credential_refresh_total{cluster,result},
+// rest_client_connections_opened_total{cluster}). The registry must outlive the returned object.
 std::unique_ptr<kube::ClientMetrics> NewClientMetrics(MetricsRegistry* registry);
 
 }  // namespace brfed::runtime
