@@ -10,7 +10,8 @@
 //                  [--imitate-resync] [--bin-dir DIR]
 // Scenarios: hop_latency_1dp hop_latency_3dp (+restore_3dp) hop_latency_10dp (+gc_pause_10dp)
 //            scale_10dp_200 (+startup_10dp), finished_10dp, failure_release (issue 18: the
-//            pause from a member's failure to its release, simulator at --speed 1).
+//            pause from a member's failure to its release, simulator at --speed 1), idle_pause
+//            (issue 16: backups long apart, credentials from an exec plugin).
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -175,7 +176,22 @@ struct EnvOptions {
   // (and volume size) so that jobs take time and a failure can land while one runs.
   std::vector<std::string> simulator_timing = {"--zero-latency"};
   std::string bin_dir = BRFED_BINARY_DIR;  // holds src/manager/... and src/sim/...
+  // The manager authenticates to the data planes through fed_bench's exec credential plugin
+  // (as through `aws eks get-token` on EKS) instead of their tokens; unset: their tokens.
+  struct ExecPlugin {
+    std::string run_seconds;  // how long each run takes
+    int lifetime_seconds;     // how long the token it issues lasts
+  };
+  std::optional<ExecPlugin> exec_plugin;
 };
+
+// fed_bench's stand-in for `aws eks get-token`: logs the time of each run to $RUNS_LOG, takes
+// $RUN_SECONDS, and issues the data plane's own $TOKEN for $LIFETIME seconds.
+constexpr const char* kExecPluginScript = R"sh(#!/bin/sh
+date +%s.%N >> "$RUNS_LOG"
+sleep "$RUN_SECONDS"
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' "$TOKEN" "$(date -u -d "+$LIFETIME seconds" +%Y-%m-%dT%H:%M:%SZ)"
+)sh";
 
 // Control plane + N data planes + simulator + manager, all on loopback.
 class Env {
@@ -499,8 +515,39 @@ class Env {
     for (const auto& dp : data_planes_) kubeconfigs.push_back(testing::ReadFile(dp->kubeconfig));
     auto merged = kube::MergeKubeconfigs(kubeconfigs);
     if (!merged.ok()) Die(merged.status().ToString());
+    if (options_.exec_plugin) UseExecPlugin(*merged, *options_.exec_plugin);
     std::ofstream(dir_.File("federation-kubeconfig")) << DumpJson(*merged);
   }
+
+  // Every user of `kubeconfig` gets its token from the exec plugin instead of holding it.
+  void UseExecPlugin(Json& kubeconfig, const EnvOptions::ExecPlugin& exec) const {
+    const std::string plugin = dir_.File("exec-plugin");
+    std::ofstream(plugin) << kExecPluginScript;
+    fs::permissions(plugin, fs::perms::owner_all);
+    if (!kubeconfig["users"].is_array()) Die("federation kubeconfig without users");
+    for (Json& user : kubeconfig["users"]) {
+      Json& u = user["user"];
+      // A server without authentication (brfed-apiserver's default) takes any token.
+      std::string token = JsonStringAt(u, {"token"});
+      if (token.empty()) token = "fed-bench";
+      u.erase("token");
+      auto var = [](const std::string& name, const std::string& value) {
+        return Json{{"name", name}, {"value", value}};
+      };
+      u["exec"] = {{"apiVersion", "client.authentication.k8s.io/v1"},
+                   {"command", plugin},
+                   {"interactiveMode", "Never"},
+                   {"env", Json::array({var("TOKEN", token), var("RUN_SECONDS", exec.run_seconds),
+                                        var("LIFETIME", std::to_string(exec.lifetime_seconds)),
+                                        var("RUNS_LOG", ExecPluginRunsLog())})}};
+    }
+  }
+
+ public:
+  // Where the exec plugin logs its runs (one line each).
+  std::string ExecPluginRunsLog() const { return dir_.File("exec-plugin-runs"); }
+
+ private:
 
   EnvOptions options_;
   std::vector<std::string> names_;
@@ -991,6 +1038,10 @@ struct Context {
   int failure_rounds = 10;  // failure_release: VolumeBackups per fault case and timing
   int failure_data_planes = 3;
   std::string failure_speed = "1";  // failure_release: tidb-operator-sim --speed
+  int idle_backups = 5;             // idle_pause: VolumeBackups, one at a time
+  int idle_gap_seconds = 20;        // idle_pause: idle time before each
+  std::string exec_plugin_seconds = "0.33";  // idle_pause: one exec plugin run
+  int credential_lifetime_seconds = 75;      // idle_pause: the tokens it issues
   EnvOptions env;
 
   // Result names of the non-default variants: <scenario>[_kube][_resync][_snapS].
@@ -1825,6 +1876,74 @@ void FailureReleaseScenario(const Context& ctx) {
 }
 
 // A command-line value that must be a finite number from `lo` to `hi` (nan and inf are not).
+// ---- idle_pause (issue 16): backups one at a time, long apart, as a schedule's come ------------
+// On EKS the manager reaches each data plane with a token from `aws eks get-token` (an exec
+// credential plugin; 0.33 s a run, offline, on this machine) that lasts 15 minutes, and API
+// servers and load balancers close idle connections. A client used only by backups finds both
+// gone at every backup, inside the pause. Here the plugin is fed_bench's (--exec-plugin-seconds
+// a run, tokens lasting --credential-lifetime-seconds) and each backup starts
+// --idle-gap-seconds after the last one ended, so that a request-path refresh would be due.
+void IdlePauseScenario(const Context& ctx) {
+  const int data_planes = 3;
+  const std::string name = "idle_pause_" + std::to_string(data_planes) + "dp" + ctx.Suffix();
+  std::cerr << "fed_bench: " << name << "\n";
+  Json result = Header(ctx, name,
+                       "GC pause of VolumeBackups that come one at a time after an idle gap, "
+                       "with the data planes' credentials from an exec plugin");
+  EnvOptions options = ctx.env;
+  options.exec_plugin =
+      EnvOptions::ExecPlugin{ctx.exec_plugin_seconds, ctx.credential_lifetime_seconds};
+  Env env(data_planes, options);
+  env.StartServers();
+  env.StartSimulator();
+  env.StartManager("manager");
+  const int64_t from_us = NowMicros();
+  Json phases = Json::object();
+  std::vector<std::string> names;
+  for (int i = 0; i < ctx.idle_backups; ++i) {
+    // The idle time is what this scenario is about: a sleep, not a wait for an event.
+    std::this_thread::sleep_for(std::chrono::seconds(ctx.idle_gap_seconds));
+    names.push_back("idle-" + std::to_string(i));
+    for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeBackup(),
+                                           {env.VolumeBackup(names.back())},
+                                           ctx.BatchDeadline(60s))) {
+      phases[p] = phases.value(p, 0) + 1;
+    }
+  }
+  const int64_t to_us = NowMicros();
+  const double rss_mib = env.ManagerPeakRssMib();
+  const std::string metrics = env.ManagerMetrics();
+  env.StopManager();
+  const Json manager_view = env.ManagerPauseView(names);
+  Json check = env.SimulatorCheck();
+  const std::string runs_log = testing::ReadFile(env.ExecPluginRunsLog());
+  if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
+  Audit audit(env);
+
+  result["config"] = ctx.Config(data_planes, ctx.idle_backups, 1);
+  result["config"]["idle_gap_seconds"] = ctx.idle_gap_seconds;
+  result["config"]["exec_plugin_run_seconds"] = ctx.exec_plugin_seconds;
+  result["config"]["credential_lifetime_seconds"] = ctx.credential_lifetime_seconds;
+  Json hops = BackupHops(audit, env.names(), names);
+  Json requests = audit.ManagerRequests(from_us, to_us);
+  const bool counts_connections =
+      metrics.find("rest_client_connections_opened_total") != std::string::npos;
+  result["results"] = {
+      {"phases", phases},
+      {"hops", hops["hops"]},
+      {"unmatched_hops", hops["unmatched_hops"]},
+      {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
+      {"exec_plugin_runs", std::count(runs_log.begin(), runs_log.end(), '\n')},
+      {"connections_opened",
+       counts_connections
+           ? Json(SeriesSumWith(metrics, "rest_client_connections_opened_total", "cluster=\"dp"))
+           : Json()},
+      {"simulator_check", check}};
+  result["target"] = {{"hop_p99_ms", 20}};
+  result["go_original"] = GoHops(kBackupHopNames);
+  Write(ctx, result);
+}
+
 CLI::Validator FiniteNumberIn(double lo, double hi, const std::string& what) {
   return CLI::Validator(
       [lo, hi](std::string& v) -> std::string {
@@ -1852,8 +1971,8 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", scenarios,
                  "hop_latency_1dp, hop_latency_3dp (with restore_3dp), hop_latency_10dp (with "
                  "gc_pause_10dp), scale_10dp (with startup_10dp; --scale-data-planes), "
-                 "finished_10dp, failure_release (only when named; --failure-data-planes); "
-                 "default all but failure_release");
+                 "finished_10dp, failure_release (only when named; --failure-data-planes), "
+                 "idle_pause (only when named); default all but those two");
   app.add_option("--backups", ctx.backups, "VolumeBackups per hop-latency scenario")
       ->check(CLI::Range(1, 100000));
   app.add_option("--batch", ctx.batch, "concurrent VolumeBackups per batch")
@@ -1888,6 +2007,20 @@ int main(int argc, char** argv) {
                  "failure_release: the simulator's --speed (its delays are divided by it)")
       // The simulator's own range (docs/sim.md).
       ->check(FiniteNumberIn(0.001, 1000000, "SPEED"));
+  app.add_option("--idle-backups", ctx.idle_backups,
+                 "idle_pause: VolumeBackups, one at a time, each after --idle-gap-seconds")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--idle-gap-seconds", ctx.idle_gap_seconds,
+                 "idle_pause: idle seconds before each VolumeBackup")
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--exec-plugin-seconds", ctx.exec_plugin_seconds,
+                 "idle_pause: how long one run of the exec credential plugin takes (default: "
+                 "what aws-cli 1.46 `aws eks get-token` took here)")
+      ->check(FiniteNumberIn(0, 60, "SECONDS"));
+  app.add_option("--credential-lifetime-seconds", ctx.credential_lifetime_seconds,
+                 "idle_pause: how long the plugin's tokens last (a request refreshes one 60 s "
+                 "before it expires)")
+      ->check(CLI::Range(61, 86400));
   app.add_option("--keep-logs", ctx.keep_logs, "copy every process log and audit log here");
   std::string backend = "brfed-apiserver";
   app.add_option("--backend", backend,
@@ -1915,11 +2048,13 @@ int main(int argc, char** argv) {
   ctx.env.backend = *parsed;
   std::filesystem::create_directories(ctx.out_dir);
   const std::set<std::string> known = {"hop_latency_1dp", "hop_latency_3dp", "hop_latency_10dp",
-                                       "scale_10dp",      "finished_10dp",   "failure_release"};
+                                       "scale_10dp",      "finished_10dp",   "failure_release",
+                                       "idle_pause"};
   if (scenarios.empty()) {
-    // failure_release takes about 10 minutes at --speed 1: only when named.
+    // failure_release takes about 10 minutes at --speed 1, idle_pause is mostly waiting: only
+    // when named.
     std::copy_if(known.begin(), known.end(), std::back_inserter(scenarios),
-                 [](const std::string& s) { return s != "failure_release"; });
+                 [](const std::string& s) { return s != "failure_release" && s != "idle_pause"; });
   }
   for (const auto& s : scenarios) {
     if (!known.count(s)) {
@@ -1937,6 +2072,7 @@ int main(int argc, char** argv) {
     if (want("scale_10dp")) ScaleScenario(ctx);
     if (want("finished_10dp")) FinishedScenario(ctx);
     if (want("failure_release")) FailureReleaseScenario(ctx);
+    if (want("idle_pause")) IdlePauseScenario(ctx);
   } catch (const Fatal& e) {
     std::cerr << "fed_bench: " << e.what() << "\n";
     return 1;

@@ -171,6 +171,13 @@ def validate_file(path):
         check_hops(r, BACKUP_HOPS, where)
         need(r, "wall_seconds", (int, float), where)
         check_pause_and_cost(r, where)
+    elif name.startswith("idle_pause_"):
+        check_hops(r, BACKUP_HOPS, where)
+        check_pause_and_cost(r, where)
+        need(r, "exec_plugin_runs", int, where)
+        if r.get("connections_opened") is not None:  # null from a manager without the series
+            need(r, "connections_opened", (int, float), where)
+        need(need(r, "simulator_check", dict, where), "violations", int, where)
     elif name.startswith("restore_"):
         check_hops(r, RESTORE_HOPS, where)
     elif name.startswith("gc_pause_"):
