@@ -39,6 +39,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/kubeconfig_merge.h"
 #include "kube/resource.h"
+#include "tests/harness/exec_plugin.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/objects.h"
 
@@ -176,22 +177,10 @@ struct EnvOptions {
   // (and volume size) so that jobs take time and a failure can land while one runs.
   std::vector<std::string> simulator_timing = {"--zero-latency"};
   std::string bin_dir = BRFED_BINARY_DIR;  // holds src/manager/... and src/sim/...
-  // The manager authenticates to the data planes through fed_bench's exec credential plugin
+  // The manager authenticates to the data planes through the harness's exec credential plugin
   // (as through `aws eks get-token` on EKS) instead of their tokens; unset: their tokens.
-  struct ExecPlugin {
-    std::string run_seconds;  // how long each run takes
-    int lifetime_seconds;     // how long the token it issues lasts
-  };
-  std::optional<ExecPlugin> exec_plugin;
+  std::optional<testing::ExecPluginOptions> exec_plugin;
 };
-
-// fed_bench's stand-in for `aws eks get-token`: logs the time of each run to $RUNS_LOG, takes
-// $RUN_SECONDS, and issues the data plane's own $TOKEN for $LIFETIME seconds.
-constexpr const char* kExecPluginScript = R"sh(#!/bin/sh
-date +%s.%N >> "$RUNS_LOG"
-sleep "$RUN_SECONDS"
-printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' "$TOKEN" "$(date -u -d "+$LIFETIME seconds" +%Y-%m-%dT%H:%M:%SZ)"
-)sh";
 
 // Control plane + N data planes + simulator + manager, all on loopback.
 class Env {
@@ -505,6 +494,8 @@ class Env {
     return dir_.File(server + "-audit.jsonl");
   }
   std::string SimAudit() const { return dir_.File("sim-audit.jsonl"); }
+  // Where the exec plugin (EnvOptions::exec_plugin) logs its runs (testing::ExecPluginRuns).
+  std::string ExecPluginRunsLog() const { return dir_.File("exec-plugin-runs"); }
   const std::vector<std::string>& names() const { return names_; }
   Process* manager() { return manager_.get(); }
   const std::string& manager_log() const { return manager_log_; }
@@ -515,39 +506,13 @@ class Env {
     for (const auto& dp : data_planes_) kubeconfigs.push_back(testing::ReadFile(dp->kubeconfig));
     auto merged = kube::MergeKubeconfigs(kubeconfigs);
     if (!merged.ok()) Die(merged.status().ToString());
-    if (options_.exec_plugin) UseExecPlugin(*merged, *options_.exec_plugin);
+    if (options_.exec_plugin) {
+      Status st = testing::UseExecPlugin(*merged, dir_.File("exec-plugin"), ExecPluginRunsLog(),
+                                         *options_.exec_plugin);
+      if (!st.ok()) Die(st.ToString());
+    }
     std::ofstream(dir_.File("federation-kubeconfig")) << DumpJson(*merged);
   }
-
-  // Every user of `kubeconfig` gets its token from the exec plugin instead of holding it.
-  void UseExecPlugin(Json& kubeconfig, const EnvOptions::ExecPlugin& exec) const {
-    const std::string plugin = dir_.File("exec-plugin");
-    std::ofstream(plugin) << kExecPluginScript;
-    fs::permissions(plugin, fs::perms::owner_all);
-    if (!kubeconfig["users"].is_array()) Die("federation kubeconfig without users");
-    for (Json& user : kubeconfig["users"]) {
-      Json& u = user["user"];
-      // A server without authentication (brfed-apiserver's default) takes any token.
-      std::string token = JsonStringAt(u, {"token"});
-      if (token.empty()) token = "fed-bench";
-      u.erase("token");
-      auto var = [](const std::string& name, const std::string& value) {
-        return Json{{"name", name}, {"value", value}};
-      };
-      u["exec"] = {{"apiVersion", "client.authentication.k8s.io/v1"},
-                   {"command", plugin},
-                   {"interactiveMode", "Never"},
-                   {"env", Json::array({var("TOKEN", token), var("RUN_SECONDS", exec.run_seconds),
-                                        var("LIFETIME", std::to_string(exec.lifetime_seconds)),
-                                        var("RUNS_LOG", ExecPluginRunsLog())})}};
-    }
-  }
-
- public:
-  // Where the exec plugin logs its runs (one line each).
-  std::string ExecPluginRunsLog() const { return dir_.File("exec-plugin-runs"); }
-
- private:
 
   EnvOptions options_;
   std::vector<std::string> names_;
@@ -1037,9 +1002,9 @@ struct Context {
   int finished = 1000;      // finished VolumeBackups in the finished_10dp scenario
   int failure_rounds = 10;  // failure_release: VolumeBackups per fault case and timing
   int failure_data_planes = 3;
-  std::string failure_speed = "1";  // failure_release: tidb-operator-sim --speed
-  int idle_backups = 5;             // idle_pause: VolumeBackups, one at a time
-  int idle_gap_seconds = 20;        // idle_pause: idle time before each
+  std::string failure_speed = "1";           // failure_release: tidb-operator-sim --speed
+  int idle_backups = 5;                      // idle_pause: VolumeBackups, one at a time
+  int idle_gap_seconds = 20;                 // idle_pause: idle time before each
   std::string exec_plugin_seconds = "0.33";  // idle_pause: one exec plugin run
   int credential_lifetime_seconds = 75;      // idle_pause: the tokens it issues
   EnvOptions env;
@@ -1892,7 +1857,7 @@ void IdlePauseScenario(const Context& ctx) {
                        "with the data planes' credentials from an exec plugin");
   EnvOptions options = ctx.env;
   options.exec_plugin =
-      EnvOptions::ExecPlugin{ctx.exec_plugin_seconds, ctx.credential_lifetime_seconds};
+      testing::ExecPluginOptions{ctx.exec_plugin_seconds, ctx.credential_lifetime_seconds};
   Env env(data_planes, options);
   env.StartServers();
   env.StartSimulator();
@@ -1904,9 +1869,9 @@ void IdlePauseScenario(const Context& ctx) {
     // The idle time is what this scenario is about: a sleep, not a wait for an event.
     std::this_thread::sleep_for(std::chrono::seconds(ctx.idle_gap_seconds));
     names.push_back("idle-" + std::to_string(i));
-    for (const auto& [n, p] : env.RunBatch(kube::resources::VolumeBackup(),
-                                           {env.VolumeBackup(names.back())},
-                                           ctx.BatchDeadline(60s))) {
+    for (const auto& [n, p] :
+         env.RunBatch(kube::resources::VolumeBackup(), {env.VolumeBackup(names.back())},
+                      ctx.BatchDeadline(60s))) {
       phases[p] = phases.value(p, 0) + 1;
     }
   }
@@ -1916,7 +1881,10 @@ void IdlePauseScenario(const Context& ctx) {
   env.StopManager();
   const Json manager_view = env.ManagerPauseView(names);
   Json check = env.SimulatorCheck();
-  const std::string runs_log = testing::ReadFile(env.ExecPluginRunsLog());
+  int exec_plugin_runs = 0;
+  for (const auto& [cluster, runs] : testing::ExecPluginRuns(env.ExecPluginRunsLog())) {
+    exec_plugin_runs += runs;
+  }
   if (!ctx.keep_logs.empty()) env.KeepLogs(ctx.keep_logs + "/" + name);
   Audit audit(env);
 
@@ -1933,7 +1901,7 @@ void IdlePauseScenario(const Context& ctx) {
       {"hops", hops["hops"]},
       {"unmatched_hops", hops["unmatched_hops"]},
       {"pause_and_cost", PauseAndCost(audit, env.names(), names, manager_view, requests, rss_mib)},
-      {"exec_plugin_runs", std::count(runs_log.begin(), runs_log.end(), '\n')},
+      {"exec_plugin_runs", exec_plugin_runs},
       {"connections_opened",
        counts_connections
            ? Json(SeriesSumWith(metrics, "rest_client_connections_opened_total", "cluster=\"dp"))

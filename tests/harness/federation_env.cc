@@ -139,6 +139,10 @@ Status FederationEnv::WriteFederationKubeconfig(const std::vector<std::string>& 
     kubeconfigs.push_back(ReadFile(it->second->kubeconfig));
   }
   BRFED_ASSIGN_OR_RETURN(Json merged, kube::MergeKubeconfigs(kubeconfigs));
+  if (options_.exec_plugin) {
+    BRFED_RETURN_IF_ERROR(UseExecPlugin(merged, dir_->File("exec-plugin"), exec_plugin_runs_log(),
+                                        *options_.exec_plugin));
+  }
   std::ofstream(federation_kubeconfig_ + ".tmp") << DumpJson(merged);
   std::error_code ec;
   fs::rename(federation_kubeconfig_ + ".tmp", federation_kubeconfig_, ec);

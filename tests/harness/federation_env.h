@@ -3,7 +3,8 @@
 // federation objects), data-plane API servers serving the pingcap.com CRDs (DataPlaneCrdArgs),
 // all brfed-apiserver or all kube-apiserver (TestBackend), tidb-operator-sim
 // acting as TiDB Operator in all of them (audit log and admin endpoint on), a federation
-// kubeconfig with one context per data plane, and br-federation-manager processes on demand.
+// kubeconfig with one context per data plane (its tokens, or an exec plugin that issues them),
+// and br-federation-manager processes on demand.
 //
 // Thread-safety: none; one test thread drives it. Ownership: the environment owns its temporary
 // directory and every process it starts; destroying it kills them (managers first).
@@ -12,11 +13,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/json.h"
 #include "core/status.h"
+#include "tests/harness/exec_plugin.h"
 #include "tests/harness/harness.h"
 
 namespace brfed::testing {
@@ -40,6 +43,9 @@ struct FederationEnvOptions {
   // Flags for every API server when the backend is brfed-apiserver (--enable-fault-injection);
   // ignored on kube, which has none of them.
   std::vector<std::string> brfed_apiserver_args;
+  // The manager gets its data-plane tokens from an exec credential plugin (ExecPlugin) instead
+  // of the federation kubeconfig; unset: from the kubeconfig.
+  std::optional<ExecPluginOptions> exec_plugin;
 };
 
 // One br-federation-manager process; `metrics_port` is read from its log once it serves.
@@ -94,6 +100,8 @@ class FederationEnv {
   const ApiServer& api_server(const std::string& name) const;
   const std::string& federation_kubeconfig() const { return federation_kubeconfig_; }
   const std::string& audit_log() const { return audit_log_; }
+  // Where the exec plugin (FederationEnvOptions::exec_plugin) logs its runs (ExecPluginRuns).
+  std::string exec_plugin_runs_log() const { return dir_->File("exec-plugin-runs"); }
   // The audit log of the API server `name` ("control-plane" or a data plane's name): every
   // request it served, in its backend's format (CountAuditedRequests reads both).
   std::string api_server_audit_log(const std::string& name) const {

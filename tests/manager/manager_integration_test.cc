@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -17,6 +18,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/resource.h"
+#include "tests/harness/exec_plugin.h"
 #include "tests/harness/federation_env.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/kube_clients.h"
@@ -945,6 +947,43 @@ TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
   env.sim_admin().Request("DELETE", "/faults");
   auto audit = env.CheckAuditLog();
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+}
+
+// On EKS every data-plane token comes from an exec plugin (`aws eks get-token`, a third of a
+// second a run). A data plane's three clients (informers and reads; the pause client; the
+// prober's) share one credential: one run serves them all, and the pause client, used only
+// inside a pause, never has to run the plugin there for a credential of its own.
+TEST(ExecCredentialFederation, OnePluginRunServesEveryClientOfADataPlane) {
+  testing::FederationEnvOptions options;
+  options.ns = kNs;
+  options.data_planes = {"c1", "c2"};
+  options.exec_plugin = testing::ExecPluginOptions{};  // tokens that last an hour
+  auto started = testing::FederationEnv::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  testing::FederationEnv& env = **started;
+  auto manager = env.StartManager("manager-exec");
+  ASSERT_TRUE(manager.ok()) << manager.status().ToString();
+  auto cp = ClientFor(env.control_plane().kubeconfig);
+  ASSERT_NE(cp, nullptr);
+  ASSERT_TRUE(cp->Create(kube::resources::VolumeBackup(), kNs,
+                         testing::VolumeBackupObject(kNs, "exec", {"c1", "c2"}))
+                  .ok());
+  Json vb;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = cp->Get(kube::resources::VolumeBackup(), kNs, "exec");
+        vb = r.ok() ? *r : Json();
+        return JsonStringAt(vb, {"status", "phase"}) == "Complete";
+      },
+      120s))
+      << DumpJson(vb) << (*manager)->Log();
+  // By now every client of both data planes has made requests: the informers listed at start,
+  // the prober probed during the start, the pause clients wrote the execute members, `execute`
+  // and `resumeGcSchedule`. Each client on its own credential would have run the plugin three
+  // times per data plane.
+  EXPECT_EQ(testing::ExecPluginRuns(env.exec_plugin_runs_log()),
+            (std::map<std::string, int>{{"c1", 1}, {"c2", 1}}))
+      << testing::ReadFile(env.exec_plugin_runs_log()) << (*manager)->Log();
 }
 
 }  // namespace
