@@ -1840,14 +1840,31 @@ void FailureReleaseScenario(const Context& ctx) {
   Write(ctx, result);
 }
 
-// A command-line value that must be a finite number from `lo` to `hi` (nan and inf are not).
 // ---- idle_pause (issue 16): backups one at a time, long apart, as a schedule's come ------------
 // On EKS the manager reaches each data plane with a token from `aws eks get-token` (an exec
 // credential plugin; 0.33 s a run, offline, on this machine) that lasts 15 minutes, and API
 // servers and load balancers close idle connections. A client used only by backups finds both
-// gone at every backup, inside the pause. Here the plugin is fed_bench's (--exec-plugin-seconds
+// gone at every backup, inside the pause. Here the plugin is the harness's (--exec-plugin-seconds
 // a run, tokens lasting --credential-lifetime-seconds) and each backup starts
 // --idle-gap-seconds after the last one ended, so that a request-path refresh would be due.
+
+// Runs ctx.idle_backups VolumeBackups one at a time, each after the idle gap; returns their
+// names and adds their phases to `phases`.
+std::vector<std::string> RunIdleBackups(const Context& ctx, Env& env, Json& phases) {
+  std::vector<std::string> names;
+  for (int i = 0; i < ctx.idle_backups; ++i) {
+    // The idle time is what this scenario is about: a sleep, not a wait for an event.
+    std::this_thread::sleep_for(std::chrono::seconds(ctx.idle_gap_seconds));
+    names.push_back("idle-" + std::to_string(i));
+    for (const auto& [n, p] :
+         env.RunBatch(kube::resources::VolumeBackup(), {env.VolumeBackup(names.back())},
+                      ctx.BatchDeadline(60s))) {
+      phases[p] = phases.value(p, 0) + 1;
+    }
+  }
+  return names;
+}
+
 void IdlePauseScenario(const Context& ctx) {
   const int data_planes = 3;
   const std::string name = "idle_pause_" + std::to_string(data_planes) + "dp" + ctx.Suffix();
@@ -1864,17 +1881,7 @@ void IdlePauseScenario(const Context& ctx) {
   env.StartManager("manager");
   const int64_t from_us = NowMicros();
   Json phases = Json::object();
-  std::vector<std::string> names;
-  for (int i = 0; i < ctx.idle_backups; ++i) {
-    // The idle time is what this scenario is about: a sleep, not a wait for an event.
-    std::this_thread::sleep_for(std::chrono::seconds(ctx.idle_gap_seconds));
-    names.push_back("idle-" + std::to_string(i));
-    for (const auto& [n, p] :
-         env.RunBatch(kube::resources::VolumeBackup(), {env.VolumeBackup(names.back())},
-                      ctx.BatchDeadline(60s))) {
-      phases[p] = phases.value(p, 0) + 1;
-    }
-  }
+  const std::vector<std::string> names = RunIdleBackups(ctx, env, phases);
   const int64_t to_us = NowMicros();
   const double rss_mib = env.ManagerPeakRssMib();
   const std::string metrics = env.ManagerMetrics();
@@ -1912,6 +1919,7 @@ void IdlePauseScenario(const Context& ctx) {
   Write(ctx, result);
 }
 
+// A command-line value that must be a finite number from `lo` to `hi` (nan and inf are not).
 CLI::Validator FiniteNumberIn(double lo, double hi, const std::string& what) {
   return CLI::Validator(
       [lo, hi](std::string& v) -> std::string {

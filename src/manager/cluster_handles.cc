@@ -390,14 +390,21 @@ void ClusterHandles::ProbeAll() {
   for (std::thread& p : probes) p.join();
 }
 
+ClusterHandles::ProbeState* ClusterHandles::ProbeStateLocked(
+    const std::string& name, const std::shared_ptr<const federation::DataPlane>& plane) {
+  auto handle = handles_.find(name);
+  // A plane removed or rebuilt meanwhile must not inherit a result about the old one.
+  if (handle == handles_.end() || handle->second.plane != plane) return nullptr;
+  return &probes_[name];
+}
+
 bool ClusterHandles::RecordProbe(const std::string& name,
                                  const std::shared_ptr<const federation::DataPlane>& plane,
                                  const Status& result) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto handle = handles_.find(name);
-  // A plane removed or rebuilt meanwhile must not inherit this result.
-  if (handle == handles_.end() || handle->second.plane != plane) return false;
-  ProbeState& state = probes_[name];
+  ProbeState* found = ProbeStateLocked(name, plane);
+  if (found == nullptr) return false;
+  ProbeState& state = *found;
   const bool was_unreachable = state.unreachable;
   if (result.ok()) {
     if (state.unreachable) {
@@ -435,9 +442,9 @@ void ClusterHandles::RecordCredentialRefresh(
     const std::string& name, const std::shared_ptr<const federation::DataPlane>& plane,
     const Status& result) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto handle = handles_.find(name);
-  if (handle == handles_.end() || handle->second.plane != plane) return;
-  ProbeState& state = probes_[name];
+  ProbeState* found = ProbeStateLocked(name, plane);
+  if (found == nullptr) return;
+  ProbeState& state = *found;
   if (!result.ok() && !state.refresh_failing) {
     log::Warn("refreshing the exec credential ahead failed; requests run the plugin when it is due",
               {{"cluster", name}, {"error", result.ToString()}});

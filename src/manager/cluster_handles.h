@@ -139,6 +139,10 @@ class ClusterHandles final : public federation::DataPlanes {
   void WatchLoop();
   void ProbeLoop();
   static void StopPlane(const federation::DataPlane& plane);
+  // `name`'s probe state, or null when `plane` is no longer its handle's plane. The caller holds
+  // mu_.
+  ProbeState* ProbeStateLocked(const std::string& name,
+                               const std::shared_ptr<const federation::DataPlane>& plane);
   // Folds one probe result into `name`'s state, logs transitions, sets the metrics; true when
   // the cluster became unreachable or recovered.
   bool RecordProbe(const std::string& name,
