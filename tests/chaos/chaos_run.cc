@@ -268,14 +268,7 @@ Status Run::Setup() {
       },
       120s);
   if (phase != "Complete") return UnavailableError("the source backup ended " + phase);
-  for (const auto& [c, client] : dp_) {
-    BRFED_RETURN_IF_ERROR(client
-                              ->Patch(kube::resources::TidbCluster(), "tidb", "basic",
-                                      kube::PatchType::kMerge,
-                                      Json{{"spec", {{"recoveryMode", true}}}})
-                              .status());
-  }
-  return Status::Ok();
+  return env_->PrepareRestoreTargets(config_.params.data_planes);
 }
 
 std::vector<std::string> Run::ManagerFlags() const {

@@ -287,14 +287,9 @@ TEST_F(HandOver, InFlightGoRestoreCompletes) {
       {"conditions",
        {{{"type", "Running"}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}},
       {"restores", Json::array()}};
+  const Status prepared = env_->PrepareRestoreTargets({"c1", "c2"});
+  ASSERT_TRUE(prepared.ok()) << prepared.ToString() << env_->SimLog();
   for (const char* c : {"c1", "c2"}) {
-    Json patch = {
-        {"spec", {{"recoveryMode", true}}},
-        {"metadata", {{"annotations", {{"tidb.pingcap.com/tikv-volumes-ready", nullptr}}}}}};
-    ASSERT_TRUE(
-        dp_.at(c)
-            ->Patch(kube::resources::TidbCluster(), kTcNs, "basic", kube::PatchType::kMerge, patch)
-            .ok());
     Json member = {
         {"apiVersion", "pingcap.com/v1alpha1"},
         {"kind", "Restore"},

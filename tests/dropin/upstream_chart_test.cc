@@ -261,14 +261,9 @@ class UpstreamChartDropIn : public ::testing::Test {
         {"metadata", {{"name", backup + "-restore"}, {"namespace", ns}}},
         {"spec",
          {{"clusters", Json::array()}, {"template", {{"br", {{"sendCredToTikv", false}}}}}}}};
+    const Status prepared = env_->PrepareRestoreTargets(kClusters);
+    ASSERT_TRUE(prepared.ok()) << prepared.ToString() << env_->SimLog();
     for (const auto& c : kClusters) {
-      Json patch = {
-          {"spec", {{"recoveryMode", true}}},
-          {"metadata", {{"annotations", {{"tidb.pingcap.com/tikv-volumes-ready", nullptr}}}}}};
-      ASSERT_TRUE(dp_[c]
-                      ->Patch(kube::resources::TidbCluster(), kTcNs, "basic",
-                              kube::PatchType::kMerge, patch)
-                      .ok());
       auto member = dp_[c]->Get(kube::resources::Backup(), kTcNs, "fed-" + backup);
       ASSERT_TRUE(member.ok()) << member.status().ToString();
       vr["spec"]["clusters"].push_back({{"k8sClusterName", c},

@@ -263,6 +263,37 @@ Status FederationEnv::RememberTidbClusters() {
   return Status::Ok();
 }
 
+Status FederationEnv::PrepareRestoreTargets(const std::vector<std::string>& data_planes) {
+  const Json patch = {
+      {"spec", {{"recoveryMode", true}}},
+      {"metadata", {{"annotations", {{"tidb.pingcap.com/tikv-volumes-ready", nullptr}}}}}};
+  for (const auto& name : data_planes) {
+    HttpResponse r =
+        data_plane(name).Client().Request("PATCH", std::string(kTidbClusters) + "/basic",
+                                          DumpJson(patch), "application/merge-patch+json");
+    if (r.status != 200) {
+      return UnavailableError("prepare the TidbCluster of " + name + " for a restore: " +
+                              std::to_string(r.status) + " " + r.error + r.body);
+    }
+  }
+  auto seen_by_sim = [&] {
+    auto state = ParseJson(sim_admin_->Request("GET", "/state").body);
+    if (!state.ok()) return false;
+    for (const auto& name : data_planes) {
+      const Json* tc = JsonAt(*state, {"tidbclusters", name + "/tidb/basic"});
+      if (tc == nullptr || !JsonBoolAt(*tc, {"recoveryMode"}) ||
+          !JsonStringAt(*tc, {"tikvVolumesReady"}).empty()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!WaitFor(seen_by_sim, 60s)) {
+    return UnavailableError("the simulator did not see recovery mode on within 60 s");
+  }
+  return Status::Ok();
+}
+
 CommandResult FederationEnv::CheckAuditLog() const {
   ProcessOptions o;
   o.binary = SimBinary();

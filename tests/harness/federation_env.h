@@ -87,6 +87,12 @@ class FederationEnv {
   // empty restarts (call it once the simulator is up and before any fault).
   Status RememberTidbClusters();
 
+  // What an operator does before restoring into the named data planes' TidbClusters: recovery
+  // mode on, and no volumes-ready mark left from an earlier restore. Returns once the simulator
+  // has seen both: it checks recovery mode from its own cache when a Restore appears, and a
+  // Restore it finds with recovery mode off ends Invalid for good, as in TiDB Operator.
+  Status PrepareRestoreTargets(const std::vector<std::string>& data_planes);
+
   // `tidb-operator-sim check --audit-log` over this environment's audit log.
   CommandResult CheckAuditLog() const;
 

@@ -110,32 +110,11 @@ class RestoreSimEnv : public ::testing::Test {
     manager_ = m.ok() ? std::move(*m) : nullptr;
   }
 
-  // What an operator does before restoring into a TidbCluster: recovery mode on, and no
-  // volumes-ready mark left from an earlier restore.
+  // What an operator does before restoring into a TidbCluster (FederationEnv::
+  // PrepareRestoreTargets).
   static void ResetTidbClusters() {
-    Json patch = {
-        {"spec", {{"recoveryMode", true}}},
-        {"metadata", {{"annotations", {{"tidb.pingcap.com/tikv-volumes-ready", nullptr}}}}}};
-    for (const auto& c : kClusters) {
-      auto r = dp_.at(c)->Patch(kube::resources::TidbCluster(), "tidb", "basic",
-                                kube::PatchType::kMerge, patch);
-      ASSERT_TRUE(r.ok()) << c << ": " << r.status().ToString();
-    }
-    // The simulator checks recovery mode from its own cache when a member appears: wait until
-    // it has seen the reset (a previous restore-finish turned recovery mode off), or a member
-    // created at once can be found Invalid ("recovery mode is off").
-    ASSERT_TRUE(testing::WaitFor([] {
-      auto state = ParseJson(env_->sim_admin().Request("GET", "/state").body);
-      if (!state.ok()) return false;
-      for (const auto& c : kClusters) {
-        const Json* tc = JsonAt(*state, {"tidbclusters", c + "/tidb/basic"});
-        if (tc == nullptr || !JsonBoolAt(*tc, {"recoveryMode"}) ||
-            !JsonStringAt(*tc, {"tikvVolumesReady"}).empty()) {
-          return false;
-        }
-      }
-      return true;
-    })) << env_->SimLog();
+    const Status prepared = env_->PrepareRestoreTargets(kClusters);
+    ASSERT_TRUE(prepared.ok()) << prepared.ToString() << env_->SimLog();
   }
 
   static Json VolumeRestore(const std::string& name, const std::string& warmup = "",
