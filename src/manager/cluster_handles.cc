@@ -357,37 +357,63 @@ void ClusterHandles::ProbeLoop() {
 }
 
 void ClusterHandles::ProbeAll() {
-  struct Target {
-    std::string name;
-    std::shared_ptr<const federation::DataPlane> plane;
-    std::shared_ptr<kube::Client> client;
-    std::shared_ptr<kube::CredentialSource> credentials;
-  };
-  std::vector<Target> targets;
+  std::vector<ProbeTarget> targets;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [name, handle] : handles_) {
       targets.push_back({name, handle.plane, handle.probe_client, handle.credentials});
     }
   }
-  // One thread per cluster: a server that hangs until the probe timeout delays nobody else.
-  std::vector<std::thread> probes;
-  for (Target& t : targets) {
-    if (t.client == nullptr) {
-      reachable_->WithLabels({t.name}).Set(0);
-      continue;
-    }
-    probes.emplace_back([this, &t] {
-      if (t.credentials != nullptr) {
-        RecordCredentialRefresh(t.name, t.plane,
-                                t.credentials->RefreshAhead(CredentialLookahead()));
+  auto round = std::make_shared<ProbeRound>();
+  {
+    std::lock_guard<std::mutex> lock(probe_runs_mu_);
+    for (auto it = probe_runs_.begin(); it != probe_runs_.end();) {
+      if (!it->second.finished->load()) {
+        ++it;
+        continue;
       }
-      Status result = t.client->Request("GET", "/version", nullptr).status();
-      // Controllers look again at once when a cluster becomes unreachable or recovers.
-      if (RecordProbe(t.name, t.plane, result)) NotifyChanged();
-    });
+      it->second.thread.join();
+      it = probe_runs_.erase(it);
+    }
+    for (ProbeTarget& t : targets) {
+      if (t.client == nullptr) {
+        reachable_->WithLabels({t.name}).Set(0);
+        continue;
+      }
+      StartProbeLocked(std::move(t), round);
+    }
   }
-  for (std::thread& p : probes) p.join();
+  std::unique_lock<std::mutex> lock(round->mu);
+  round->cv.wait_for(lock, options_.probe_interval, [&] { return round->running == 0; });
+}
+
+void ClusterHandles::StartProbeLocked(ProbeTarget t, const std::shared_ptr<ProbeRound>& round) {
+  if (probe_runs_.contains(t.name)) return;  // still running: it reports when it ends
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard<std::mutex> lock(round->mu);
+    ++round->running;
+  }
+  const std::string name = t.name;
+  std::thread thread([this, t = std::move(t), finished, round] {
+    ProbeOne(t);
+    finished->store(true);
+    {
+      std::lock_guard<std::mutex> lock(round->mu);
+      --round->running;
+    }
+    round->cv.notify_all();
+  });
+  probe_runs_[name] = ProbeRun{std::move(thread), std::move(finished)};
+}
+
+void ClusterHandles::ProbeOne(const ProbeTarget& t) {
+  if (t.credentials != nullptr) {
+    RecordCredentialRefresh(t.name, t.plane, t.credentials->RefreshAhead(CredentialLookahead()));
+  }
+  Status result = t.client->Request("GET", "/version", nullptr).status();
+  // Controllers look again at once when a cluster becomes unreachable or recovers.
+  if (RecordProbe(t.name, t.plane, result)) NotifyChanged();
 }
 
 ClusterHandles::ProbeState* ClusterHandles::ProbeStateLocked(
@@ -471,6 +497,12 @@ void ClusterHandles::Stop() {
   cv_.notify_all();
   if (watch_thread_.joinable()) watch_thread_.join();
   if (probe_thread_.joinable()) probe_thread_.join();
+  std::map<std::string, ProbeRun> runs;
+  {
+    std::lock_guard<std::mutex> lock(probe_runs_mu_);
+    runs.swap(probe_runs_);
+  }
+  for (auto& [name, run] : runs) run.thread.join();
   for (const auto& [name, handle] : handles) StopPlane(*handle.plane);
 }
 

@@ -9,11 +9,13 @@
 // keeps the previous handles (logged, counted).
 //
 // A prober thread checks every built cluster's API server (GET /version) every probe_interval,
-// all clusters at once (one thread per cluster per round, so a hung server never delays the
-// probe of another), each probe a single attempt bounded by the probe client's short timeout:
-// the next round is the retry. After `unreachable_after` consecutive failures a cluster is
-// unreachable (logged once with the last error; UnreachableError names it to the controllers)
-// until a probe succeeds again (logged once). No restart is needed to recover.
+// all clusters at once, each probe a single attempt bounded by the probe client's short timeout:
+// the next round is the retry. Each cluster's probe runs on a thread of its own, and a round
+// waits for its probes at most one probe_interval: a probe still running then (an exec plugin
+// that hangs until its timeout) keeps only its own cluster out of the following rounds until it
+// ends, and never delays the probes of the others. After `unreachable_after` consecutive failures a
+// cluster is unreachable (logged once with the last error; UnreachableError names it to the
+// controllers) until a probe succeeds again (logged once). No restart is needed to recover.
 //
 // A cluster's clients (the main one, the pause client, the probe client) share one credential
 // cache and one pool of kept-alive connections, and each probe round first refreshes an exec
@@ -31,6 +33,7 @@
 #ifndef BRFED_MANAGER_CLUSTER_HANDLES_H_
 #define BRFED_MANAGER_CLUSTER_HANDLES_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -92,7 +95,8 @@ class ClusterHandles final : public federation::DataPlanes {
   // Reads the file again and applies what changed; true when the set of clusters or a
   // cluster's configuration changed. The watch thread calls it; exposed for tests.
   Result<bool> Reload();
-  // One probe round (the prober thread calls it); exposed for tests.
+  // One probe round (the prober thread calls it); exposed for tests. Returns when the round's
+  // probes have ended, or after probe_interval with the slow ones still running.
   void ProbeAll();
 
   std::vector<std::string> Names() const override;
@@ -117,6 +121,25 @@ class ClusterHandles final : public federation::DataPlanes {
     std::string last_error;        // of the latest failed probe (kept after recovery)
     bool refresh_failing = false;  // the last refresh ahead of the credential failed
   };
+  // What one probe needs, copied out of the handle so that it outlives a rebuild.
+  struct ProbeTarget {
+    std::string name;
+    std::shared_ptr<const federation::DataPlane> plane;
+    std::shared_ptr<kube::Client> client;
+    std::shared_ptr<kube::CredentialSource> credentials;
+  };
+  // A cluster's probe thread; `finished` is set when the probe is over (the thread can be
+  // joined without waiting).
+  struct ProbeRun {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
+  // How many of a round's probes are still running.
+  struct ProbeRound {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t running = 0;
+  };
   struct ResourceHandler {
     kube::Resource resource;
     MemberHandler handler;
@@ -138,6 +161,11 @@ class ClusterHandles final : public federation::DataPlanes {
   void NotifyChanged();
   void WatchLoop();
   void ProbeLoop();
+  // Starts `t`'s probe on its own thread unless its previous probe is still running; the caller
+  // holds probe_runs_mu_.
+  void StartProbeLocked(ProbeTarget t, const std::shared_ptr<ProbeRound>& round);
+  // Refreshes the credential ahead, probes, records the result (a probe thread).
+  void ProbeOne(const ProbeTarget& t);
   static void StopPlane(const federation::DataPlane& plane);
   // `name`'s probe state, or null when `plane` is no longer its handle's plane. The caller holds
   // mu_.
@@ -178,6 +206,8 @@ class ClusterHandles final : public federation::DataPlanes {
   bool stopping_ = false;
   std::thread watch_thread_;
   std::thread probe_thread_;
+  std::mutex probe_runs_mu_;                    // serialises rounds and Stop over probe_runs_
+  std::map<std::string, ProbeRun> probe_runs_;  // by cluster; guarded by probe_runs_mu_
 };
 
 }  // namespace brfed::manager

@@ -69,6 +69,7 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
     return std::unique_ptr<kube::WatchStream>(std::make_unique<IdleWatch>());
   }
   Result<Json> Request(std::string_view, std::string_view, const Json*) override {
+    ++requests_;
     {
       std::unique_lock<std::mutex> lock(hang_mu_);
       hang_cv_.wait(lock, [this] { return !hanging_; });
@@ -86,6 +87,7 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
 
   std::atomic<bool> down{false};
   Json backups = Json::array();
+  int requests() const { return requests_.load(); }
   std::vector<std::string> label_selectors() {
     std::lock_guard<std::mutex> lock(selectors_mu_);
     return label_selectors_;
@@ -103,6 +105,7 @@ class FakeDataPlaneClient final : public kube::testing::UnusedClient {
   std::mutex hang_mu_;
   std::condition_variable hang_cv_;
   bool hanging_ = false;
+  std::atomic<int> requests_{0};
 };
 
 std::string Kubeconfig(const std::map<std::string, std::string>& context_to_server) {
@@ -134,12 +137,13 @@ class ClusterHandlesTest : public ::testing::Test {
   }
 
   ClusterHandles& Make(std::chrono::milliseconds poll = std::chrono::hours(1),
-                       int unreachable_after = 1) {
+                       int unreachable_after = 1,
+                       std::chrono::milliseconds probe = std::chrono::hours(1)) {
     ClusterHandlesOptions o;
     o.unreachable_after = unreachable_after;
     o.kubeconfig_path = path_;
     o.poll_interval = poll;
-    o.probe_interval = std::chrono::hours(1);
+    o.probe_interval = probe;
     o.initial_sync_timeout = 10s;
     o.metrics = &metrics_;
     handles_ = std::make_unique<ClusterHandles>(
@@ -424,6 +428,23 @@ TEST_F(ClusterHandlesTest, AHungProbeDoesNotDelayTheOtherClusters) {
   EXPECT_NE(Metrics().find("brfed_data_plane_reachable{cluster=\"a\"} 1"), std::string::npos);
   ClientOf("a")->Hang(false);
   round.join();
+}
+
+// A probe that hangs (an exec plugin, up to its 60 s timeout) keeps only its own cluster out of
+// the rounds: the others are still probed every round and found unreachable in time.
+TEST_F(ClusterHandlesTest, AHungProbeDoesNotDelayTheNextRoundsOfTheOtherClusters) {
+  WriteFile(Kubeconfig({{"a", "https://a:1"}, {"b", "https://b:1"}}));
+  auto& h = Make(std::chrono::hours(1), 3, 50ms);
+  ASSERT_TRUE(h.Start().ok());
+  ClientOf("a")->Hang(true);
+  ClientOf("b")->down = true;
+  // Three failed rounds of b while a's probe still hangs.
+  EXPECT_TRUE(kube::testing::WaitFor([&] { return !h.UnreachableError("b").empty(); }, 30s))
+      << Metrics();
+  EXPECT_EQ(h.UnreachableError("a"), "");
+  EXPECT_EQ(ClientOf("a")->requests(), 2) << "Start's probe, then the one that hangs";
+  ClientOf("a")->Hang(false);
+  h.Stop();
 }
 
 TEST_F(ClusterHandlesTest, ProbesUseTheProbeClient) {
