@@ -313,9 +313,6 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
     return;
   }
   h.on_add = [this, key_of](const Json& obj) { Enqueue(key_of(obj), model_.timing().reaction); };
-  h.on_update = [this, key_of](const Json&, const Json& obj) {
-    Enqueue(key_of(obj), model_.timing().reaction);
-  };
   // A member the watch saw deleted went through its deletion, our part of it included (the
   // garbage collector's and the cleaner's); one only a relist missed vanished with its data
   // plane's data, and the audit log says so (member_vanished): the pause its init job held
@@ -337,6 +334,15 @@ void Simulator::Impl::AddHandlers(size_t index, runtime::Informer& inf, char kin
     latest_.erase(key_of(obj));
     unwritten_.erase(key_of(obj));
     FlushAudit();
+  };
+  // A relist that finds another object under a member's name (created again while we were not
+  // looking: the manager did not see the first one before its data plane lost it) reports an
+  // update, not a deletion; the first one vanished all the same.
+  h.on_update = [this, key_of, forget](const Json& old, const Json& obj) {
+    if (JsonStringAt(old, {"metadata", "uid"}) != JsonStringAt(obj, {"metadata", "uid"})) {
+      forget(old, kPauseGoneWithItsMember);
+    }
+    Enqueue(key_of(obj), model_.timing().reaction);
   };
   h.on_delete = [forget](const Json& obj) { forget(obj, "owner deleted"); };
   h.on_delete_unseen = [forget](const Json& obj) { forget(obj, kPauseGoneWithItsMember); };

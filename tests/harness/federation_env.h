@@ -114,6 +114,7 @@ class FederationEnv {
     return dir_->File(name + "-audit.log");
   }
   const HttpClient& sim_admin() const { return *sim_admin_; }
+  Process& simulator() { return *sim_; }  // to freeze it (SIGSTOP) while the world changes
   std::string SimLog() const { return ReadFile(dir_->File("sim.err")); }
 
  private:

@@ -949,6 +949,70 @@ TEST(EmptyDataPlaneRestart, FailsTheBackupNamingTheClusterAndReleasesThePause) {
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
 }
 
+// An empty restart takes a data plane's members, and with an initialize member the pause its
+// job held: the simulator audits member_vanished. When a member of the same name is created
+// again before the simulator has relisted (chaos seed 10057: the simulator had not looked yet),
+// its relist finds another object under the old name instead of none. The first one's pause
+// went all the same, or the audit check would wait for a release that cannot come.
+TEST(EmptyDataPlaneRestart, AMemberCreatedAgainBeforeTheRelistTakesTheOldPauseWithIt) {
+  testing::FederationEnvOptions options;
+  options.ns = kNs;
+  options.data_planes = {"c1"};
+  options.persistent = true;
+  auto started = testing::FederationEnv::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  testing::FederationEnv& env = **started;
+  ASSERT_TRUE(WaitFor([&] { return env.RememberTidbClusters().ok(); }, 60s));
+  auto c1 = ClientFor(env.data_plane("c1").kubeconfig);
+  ASSERT_NE(c1, nullptr);
+  const Json member = {{"apiVersion", "pingcap.com/v1alpha1"},
+                       {"kind", "Backup"},
+                       {"metadata", {{"name", "fed-swap"}, {"namespace", "tidb"}}},
+                       {"spec",
+                        {{"backupMode", "volume-snapshot"},
+                         {"backupType", "full"},
+                         {"federalVolumeBackupPhase", "initialize"},
+                         {"br", {{"cluster", "basic"}, {"clusterNamespace", "tidb"}}},
+                         {"s3", {{"provider", "aws"}, {"bucket", "bk"}, {"prefix", "swap"}}}}}};
+  auto initialized = [&](const std::string& uid) {
+    auto r = c1->Get(kube::resources::Backup(), "tidb", "fed-swap");
+    return r.ok() && JsonStringAt(*r, {"metadata", "uid"}) == uid &&
+           TrueCondition(*r, "VolumeBackupInitialized") != nullptr;
+  };
+  auto first = c1->Create(kube::resources::Backup(), "tidb", member);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const std::string first_uid = JsonStringAt(*first, {"metadata", "uid"});
+  ASSERT_TRUE(WaitFor([&] { return initialized(first_uid); }, 60s)) << env.SimLog();
+
+  env.simulator().Signal(SIGSTOP);
+  const Status restarted = env.RestartApiServer("c1", /*keep_data=*/false);
+  auto second = restarted.ok() ? c1->Create(kube::resources::Backup(), "tidb", member)
+                               : Result<Json>(restarted);
+  env.simulator().Signal(SIGCONT);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  const std::string second_uid = JsonStringAt(*second, {"metadata", "uid"});
+  ASSERT_NE(second_uid, first_uid);
+
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Audited(env.audit_log(), "member_vanished", "owner",
+                       "c1/tidb/fed-swap/" + first_uid);
+      },
+      60s))
+      << testing::ReadFile(env.audit_log()) << env.SimLog();
+  // The second member pauses on its own; deleting it releases that pause.
+  ASSERT_TRUE(WaitFor([&] { return initialized(second_uid); }, 60s)) << env.SimLog();
+  ASSERT_TRUE(c1->Delete(kube::resources::Backup(), "tidb", "fed-swap").ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Audited(env.audit_log(), "pd_resume", "holder", "c1/tidb/fed-swap/" + second_uid);
+      },
+      60s))
+      << testing::ReadFile(env.audit_log());
+  auto audit = env.CheckAuditLog();
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+}
+
 // On EKS every data-plane token comes from an exec plugin (`aws eks get-token`, a third of a
 // second a run). A data plane's three clients (informers and reads; the pause client; the
 // prober's) share one credential: one run serves them all, and the pause client, used only
