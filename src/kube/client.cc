@@ -153,7 +153,7 @@ class CurlWatchStream final : public WatchStream {
       std::string line = std::move(lines_.front());
       lines_.pop_front();
       lock.unlock();
-      auto ev = ParseWatchEvent(line);
+      auto ev = ParseWatchEvent(line, strip_managed_fields_);
       if (!ev.ok()) return ev.status();
       return std::optional<WatchEvent>(std::move(ev).value());
     }
@@ -265,6 +265,7 @@ class CurlWatchStream final : public WatchStream {
   std::string error_body_;
   std::string partial_;
   std::deque<std::string> lines_;
+  bool strip_managed_fields_ = false;  // set before the stream starts
   bool done_ = false;
   bool cancelled_ = false;
   Status final_status_;
@@ -417,7 +418,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     if (o.timeout_seconds > 0) AddQuery(path, "timeoutSeconds", std::to_string(o.timeout_seconds));
     Status last;
     for (int attempt = 0; attempt <= config_.max_retries; ++attempt) {
-      auto started = StartWatch(path, o.idle_timeout);
+      auto started = StartWatch(path, o.idle_timeout, o.strip_managed_fields);
       if (started.ok()) return started;
       last = started.status();
       if (last.code() == Code::kUnauthorized && attempt == 0) {
@@ -610,11 +611,13 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   }
 
   Result<std::unique_ptr<WatchStream>> StartWatch(const std::string& path,
-                                                  std::chrono::seconds idle_timeout) {
+                                                  std::chrono::seconds idle_timeout,
+                                                  bool strip_managed_fields) {
     auto cred = credentials_->Get();
     if (!cred.ok()) return cred.status();
     limiter_->Wait(config_.priority);
     auto stream = std::make_unique<CurlWatchStream>();
+    stream->strip_managed_fields_ = strip_managed_fields;
     stream->curl_.reset(curl_easy_init());
     if (!stream->curl_) return InternalError("curl_easy_init failed");
     CURL* h = stream->curl_.get();
@@ -688,10 +691,15 @@ bool IsResourceVersionTooLarge(const Status& s) {
          s.message().find("Too large resource version") != std::string::npos;
 }
 
-Result<WatchEvent> ParseWatchEvent(std::string_view line) {
+void StripManagedFields(Json& object) {
+  auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+}
+
+Result<WatchEvent> ParseWatchEvent(std::string_view line, bool strip_managed_fields) {
   auto parsed = ParseJson(line);
   if (!parsed.ok()) return InternalError("watch: malformed event: " + parsed.status().message());
-  const Json& j = *parsed;
+  Json& j = *parsed;
   if (!j.is_object()) return InternalError("watch: event is not an object");
   std::string type = JsonStringAt(j, {"type"});
   WatchEvent ev;
@@ -715,7 +723,9 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line) {
   }
   auto obj = j.find("object");
   if (obj == j.end() || !obj->is_object()) return InternalError("watch: event without object");
-  ev.object = std::make_shared<const Json>(*obj);
+  if (strip_managed_fields) StripManagedFields(*obj);
+  // Moved out of the event, not copied: the object is most of the line.
+  ev.object = std::make_shared<const Json>(std::move(*obj));
   return ev;
 }
 

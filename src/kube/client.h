@@ -47,6 +47,9 @@ struct WatchOptions {
   int timeout_seconds = 0;  // server-side end of the stream; 0 = server default
   // The stream fails with kTimeout when no bytes arrive for this long.
   std::chrono::seconds idle_timeout{300};
+  // Drops metadata.managedFields from every object (a cache that never reads them, as
+  // controller-runtime's TransformStripManagedFields).
+  bool strip_managed_fields = false;
 };
 
 struct DeleteOptions {
@@ -62,7 +65,10 @@ struct WatchEvent {
 
 // Parses one watch line ({"type":..., "object":...}). ERROR events are returned as events
 // (the object is the Status); malformed lines are kInternal errors.
-Result<WatchEvent> ParseWatchEvent(std::string_view line);
+Result<WatchEvent> ParseWatchEvent(std::string_view line, bool strip_managed_fields = false);
+// Removes metadata.managedFields (kube-apiserver's field ownership, kilobytes per object that
+// only server-side apply reads).
+void StripManagedFields(Json& object);
 
 // The typed Status for an HTTP error `code` with body `body` (a Kubernetes Status or not).
 Status StatusFromResponse(int code, std::string_view body);

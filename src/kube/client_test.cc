@@ -319,6 +319,15 @@ TEST(WatchEventTest, ParsesTypesAndRejectsGarbage) {
   EXPECT_FALSE(ParseWatchEvent("{not json").ok());
   EXPECT_FALSE(ParseWatchEvent(R"({"type":"WHAT","object":{}})").ok());
   EXPECT_FALSE(ParseWatchEvent(R"({"type":"ADDED"})").ok());
+  const std::string owned =
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"a","managedFields":[{"manager":"m"}]}}})";
+  auto kept = ParseWatchEvent(owned);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_NE(JsonAt(*kept->object, {"metadata", "managedFields"}), nullptr);
+  auto stripped = ParseWatchEvent(owned, /*strip_managed_fields=*/true);
+  ASSERT_TRUE(stripped.ok());
+  EXPECT_EQ(JsonAt(*stripped->object, {"metadata", "managedFields"}), nullptr);
+  EXPECT_EQ(JsonStringAt(*stripped->object, {"metadata", "name"}), "a");
 }
 
 TEST(RateLimiterTest, BurstThenQps) {

@@ -61,7 +61,10 @@ Result<Json> Informer::ListAll() {
     BRFED_ASSIGN_OR_RETURN(Json page, client_->List(resource_, options_.ns, o));
     // Moved out of the page (a const view here would copy every object).
     if (auto it = page.find("items"); it != page.end() && it->is_array()) {
-      for (auto& item : *it) items.push_back(std::move(item));
+      for (auto& item : *it) {
+        if (options_.strip_managed_fields) kube::StripManagedFields(item);
+        items.push_back(std::move(item));
+      }
     }
     o.continue_token = JsonStringAt(page, {"metadata", "continue"});
     if (o.continue_token.empty()) {
@@ -172,6 +175,7 @@ Status Informer::StartWatch(const std::string& resource_version, std::mt19937& r
   int min = std::max(1, options_.watch_timeout_min_seconds);
   o.timeout_seconds = min + static_cast<int>(rng() % static_cast<unsigned>(min));
   o.idle_timeout = std::chrono::seconds(o.timeout_seconds + 30);
+  o.strip_managed_fields = options_.strip_managed_fields;
   auto started = client_->Watch(resource_, options_.ns, o);
   if (!started.ok()) return started.status();
   std::lock_guard<std::mutex> lock(mu_);

@@ -52,6 +52,9 @@ struct InformerOptions {
   // Watches are re-established at a random point in [min, 2*min) seconds, as client-go does.
   int watch_timeout_min_seconds = 300;
   kube::ClientMetrics* metrics = nullptr;
+  // The cache keeps objects without metadata.managedFields: kube-apiserver's field ownership
+  // is kilobytes per object that no handler reads. Off for a cache whose readers need them.
+  bool strip_managed_fields = true;
 };
 
 class Informer {

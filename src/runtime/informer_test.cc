@@ -201,6 +201,47 @@ TEST(InformerTest, ASilentResetIsFoundWhenTheWatchEnds) {
   w.inf.Stop();
 }
 
+// kube-apiserver's managedFields are kilobytes per object that nothing in the cache reads: the
+// cache keeps objects without them, from lists and from watches, unless asked to keep them.
+TEST(InformerTest, TheCacheKeepsNoManagedFieldsUnlessAsked) {
+  auto client = std::make_shared<FakeClient>();
+  const auto& cm = kube::resources::ConfigMap();
+  const Json owners = Json::array({{{"manager", "tidb-operator"}, {"operation", "Update"}}});
+  Json a = ConfigMap("a", "1");
+  a["metadata"]["managedFields"] = owners;
+  ASSERT_TRUE(client->Create(cm, "ns", a).ok());
+  Informer stripping(client, cm, FastOptions());
+  InformerOptions keep_options = FastOptions();
+  keep_options.strip_managed_fields = false;
+  Informer keeping(client, cm, keep_options);
+  for (Informer* inf : {&stripping, &keeping}) {
+    inf->Start();
+    ASSERT_TRUE(inf->WaitForSync(20s));
+  }
+  auto managed_fields = [&](const Informer& inf, const std::string& name) -> const Json* {
+    auto cached = inf.cache().Get(ObjectKey{"ns", name});
+    return cached == nullptr ? nullptr : JsonAt(*cached, {"metadata", "managedFields"});
+  };
+  ASSERT_NE(stripping.cache().Get(ObjectKey{"ns", "a"}), nullptr);
+  EXPECT_EQ(managed_fields(stripping, "a"), nullptr) << "from the list";
+  ASSERT_NE(managed_fields(keeping, "a"), nullptr);
+  EXPECT_EQ(*managed_fields(keeping, "a"), owners);
+
+  Json b = ConfigMap("b", "1");
+  b["metadata"]["managedFields"] = owners;
+  ASSERT_TRUE(client->Create(cm, "ns", b).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return stripping.cache().Get(ObjectKey{"ns", "b"}) != nullptr &&
+           keeping.cache().Get(ObjectKey{"ns", "b"}) != nullptr;
+  }));
+  EXPECT_EQ(managed_fields(stripping, "b"), nullptr) << "from the watch";
+  ASSERT_NE(managed_fields(keeping, "b"), nullptr);
+  EXPECT_EQ(*managed_fields(keeping, "b"), owners);
+  EXPECT_EQ(JsonStringAt(*stripping.cache().Get(ObjectKey{"ns", "b"}), {"data", "v"}), "1");
+  stripping.Stop();
+  keeping.Stop();
+}
+
 TEST(InformerTest, StopWithoutSyncReturnsFalseAndDoesNotHang) {
   auto client = std::make_shared<FakeClient>();
   for (int i = 0; i < 3; ++i) client->FailNext("LIST", Status(Code::kUnavailable, "down"));

@@ -28,6 +28,7 @@ struct FakeClient::Stream final : public WatchStream {
   bool ended = false;
   Status end_status;
   bool cancelled = false;
+  bool strip_managed_fields = false;  // WatchOptions::strip_managed_fields, as the real client
 
   Result<std::optional<WatchEvent>> Next() override {
     std::unique_lock<std::mutex> lock(mu);
@@ -36,6 +37,11 @@ struct FakeClient::Stream final : public WatchStream {
     if (!events.empty()) {
       WatchEvent ev = std::move(events.front());
       events.pop_front();
+      if (strip_managed_fields) {
+        Json stripped = *ev.object;
+        StripManagedFields(stripped);
+        ev.object = std::make_shared<const Json>(std::move(stripped));
+      }
       return std::optional<WatchEvent>(std::move(ev));
     }
     if (!end_status.ok()) return end_status;
@@ -269,6 +275,7 @@ Result<std::unique_ptr<WatchStream>> FakeClient::Watch(const Resource& r, std::s
   auto stream = std::make_shared<Stream>();
   stream->collection = r.Path("");
   stream->ns = r.namespaced ? std::string(ns) : "";
+  stream->strip_managed_fields = o.strip_managed_fields;
   // From a resourceVersion: the changes after it first, as an API server replays its history.
   const long long from = std::atoll(o.resource_version.c_str());
   for (const WatchEvent& ev : history_[stream->collection]) {
