@@ -364,47 +364,46 @@ void ClusterHandles::ProbeAll() {
       targets.push_back({name, handle.plane, handle.probe_client, handle.credentials});
     }
   }
-  auto round = std::make_shared<ProbeRound>();
-  {
-    std::lock_guard<std::mutex> lock(probe_runs_mu_);
-    for (auto it = probe_runs_.begin(); it != probe_runs_.end();) {
-      if (!it->second.finished->load()) {
-        ++it;
-        continue;
-      }
-      it->second.thread.join();
-      it = probe_runs_.erase(it);
+  std::unique_lock<std::mutex> lock(probe_runs_mu_);
+  for (auto it = probe_runs_.begin(); it != probe_runs_.end();) {
+    if (!it->second.finished) {
+      ++it;
+      continue;
     }
-    for (ProbeTarget& t : targets) {
-      if (t.client == nullptr) {
-        reachable_->WithLabels({t.name}).Set(0);
-        continue;
-      }
-      StartProbeLocked(std::move(t), round);
+    it->second.thread.join();
+    it = probe_runs_.erase(it);
+  }
+  std::vector<std::string> started;
+  for (ProbeTarget& t : targets) {
+    if (t.client == nullptr) {
+      reachable_->WithLabels({t.name}).Set(0);
+    } else if (!probe_runs_.contains(t.name)) {  // else still running: it reports when it ends
+      started.push_back(t.name);
+      StartProbeLocked(std::move(t));
     }
   }
-  std::unique_lock<std::mutex> lock(round->mu);
-  round->cv.wait_for(lock, options_.probe_interval, [&] { return round->running == 0; });
+  probe_ended_.wait_for(lock, options_.probe_interval, [&] {
+    for (const std::string& name : started) {
+      auto run = probe_runs_.find(name);
+      if (run != probe_runs_.end() && !run->second.finished) return false;
+    }
+    return true;
+  });
 }
 
-void ClusterHandles::StartProbeLocked(ProbeTarget t, const std::shared_ptr<ProbeRound>& round) {
-  if (probe_runs_.contains(t.name)) return;  // still running: it reports when it ends
-  auto finished = std::make_shared<std::atomic<bool>>(false);
-  {
-    std::lock_guard<std::mutex> lock(round->mu);
-    ++round->running;
-  }
+void ClusterHandles::StartProbeLocked(ProbeTarget t) {
   const std::string name = t.name;
-  std::thread thread([this, t = std::move(t), finished, round] {
+  std::thread thread([this, t = std::move(t)] {
     ProbeOne(t);
-    finished->store(true);
     {
-      std::lock_guard<std::mutex> lock(round->mu);
-      --round->running;
+      std::lock_guard<std::mutex> lock(probe_runs_mu_);
+      // Absent once Stop took the runs over to join them.
+      if (auto run = probe_runs_.find(t.name); run != probe_runs_.end())
+        run->second.finished = true;
     }
-    round->cv.notify_all();
+    probe_ended_.notify_all();
   });
-  probe_runs_[name] = ProbeRun{std::move(thread), std::move(finished)};
+  probe_runs_[name] = ProbeRun{std::move(thread), false};
 }
 
 void ClusterHandles::ProbeOne(const ProbeTarget& t) {

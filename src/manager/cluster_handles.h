@@ -33,7 +33,6 @@
 #ifndef BRFED_MANAGER_CLUSTER_HANDLES_H_
 #define BRFED_MANAGER_CLUSTER_HANDLES_H_
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -132,13 +131,7 @@ class ClusterHandles final : public federation::DataPlanes {
   // joined without waiting).
   struct ProbeRun {
     std::thread thread;
-    std::shared_ptr<std::atomic<bool>> finished;
-  };
-  // How many of a round's probes are still running.
-  struct ProbeRound {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t running = 0;
+    bool finished = false;
   };
   struct ResourceHandler {
     kube::Resource resource;
@@ -161,9 +154,8 @@ class ClusterHandles final : public federation::DataPlanes {
   void NotifyChanged();
   void WatchLoop();
   void ProbeLoop();
-  // Starts `t`'s probe on its own thread unless its previous probe is still running; the caller
-  // holds probe_runs_mu_.
-  void StartProbeLocked(ProbeTarget t, const std::shared_ptr<ProbeRound>& round);
+  // Starts `t`'s probe on its own thread; the caller holds probe_runs_mu_.
+  void StartProbeLocked(ProbeTarget t);
   // Refreshes the credential ahead, probes, records the result (a probe thread).
   void ProbeOne(const ProbeTarget& t);
   static void StopPlane(const federation::DataPlane& plane);
@@ -208,6 +200,7 @@ class ClusterHandles final : public federation::DataPlanes {
   std::thread probe_thread_;
   std::mutex probe_runs_mu_;                    // serialises rounds and Stop over probe_runs_
   std::map<std::string, ProbeRun> probe_runs_;  // by cluster; guarded by probe_runs_mu_
+  std::condition_variable probe_ended_;         // a ProbeRun finished
 };
 
 }  // namespace brfed::manager
