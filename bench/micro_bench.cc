@@ -1,5 +1,7 @@
-// Google Benchmark micro-benchmarks of the pure VolumeBackup decision function and of JSON
-// decoding of a large data-plane Backup object (issue 10, item 6).
+// Google Benchmark micro-benchmarks of the pure VolumeBackup decision function, of JSON
+// decoding of a large data-plane Backup object (issue 10, item 6), and of decoding a LIST page
+// of finished members as kube-apiserver sends it, with and without its managedFields
+// (issue 16).
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +100,77 @@ void BM_ParseLargeBackup(benchmark::State& state) {
   state.counters["bytes_per_object"] = static_cast<double>(text.size());
 }
 BENCHMARK(BM_ParseLargeBackup);
+
+// kube-apiserver's FieldsV1 for `value`: "f:<key>" per member, {} for a leaf, and list items
+// keyed by their "type" (conditions), as the server writes them.
+Json FieldsV1(const Json& value) {
+  Json out = Json::object();
+  if (value.is_object()) {
+    for (const auto& [k, v] : value.items()) out["f:" + k] = FieldsV1(v);
+  } else if (value.is_array()) {
+    for (const auto& item : value) {
+      if (!item.is_object() || !item.contains("type")) continue;
+      Json keyed = FieldsV1(item);
+      keyed["."] = Json::object();
+      out["k:" + Json{{"type", item["type"]}}.dump()] = std::move(keyed);
+    }
+  }
+  return out;
+}
+
+// A LIST page of `count` finished members as kube-apiserver sends it: the manager owns
+// metadata and spec, TiDB Operator the status (two managedFields entries).
+std::string MemberListText(int count) {
+  Json vb = VolumeBackupWith(1);
+  Json m = MemberWithSnapshots(vb, 0);
+  api::SetCondition(m["status"], api::Condition{"VolumeBackupComplete"}, kNow);
+  api::SetCondition(m["status"], api::Condition{"Complete"}, kNow);
+  m["status"]["phase"] = "Complete";
+  m["status"]["backupPath"] = "s3://bucket/prefix/dp-0";
+  m["status"]["commitTs"] = "454545454545454545";
+  m["status"]["backupSize"] = 107374182400LL;
+  Json owned = {{"metadata", m["metadata"]}, {"spec", m["spec"]}};
+  owned["metadata"].erase("resourceVersion");
+  const Json managed = Json::array({{{"manager", "br-federation-manager"},
+                                     {"operation", "Update"},
+                                     {"apiVersion", "pingcap.com/v1alpha1"},
+                                     {"time", "2026-12-07T15:45:49Z"},
+                                     {"fieldsType", "FieldsV1"},
+                                     {"fieldsV1", FieldsV1(owned)}},
+                                    {{"manager", "tidb-backup-manager"},
+                                     {"operation", "Update"},
+                                     {"apiVersion", "pingcap.com/v1alpha1"},
+                                     {"time", "2026-12-07T15:45:50Z"},
+                                     {"fieldsType", "FieldsV1"},
+                                     {"fieldsV1", FieldsV1(Json{{"status", m["status"]}})},
+                                     {"subresource", "status"}}});
+  Json list = {{"apiVersion", "pingcap.com/v1alpha1"},
+               {"kind", "BackupList"},
+               {"metadata", {{"resourceVersion", "9000"}, {"continue", "token"}}},
+               {"items", Json::array()}};
+  for (int i = 0; i < count; ++i) {
+    Json item = m;
+    item["metadata"]["name"] = "fed-fin-" + std::to_string(i);
+    item["metadata"]["managedFields"] = managed;
+    list["items"].push_back(std::move(item));
+  }
+  return DumpJson(list);
+}
+
+// Arg 0: the whole page; arg 1: without metadata.managedFields, as the informers ask.
+void BM_ParseMemberListPage(benchmark::State& state) {
+  const std::string text = MemberListText(500);
+  const bool without = state.range(0) == 1;
+  for (auto _ : state) {
+    Result<Json> parsed =
+        without ? ParseJsonWithout(text, "metadata", "managedFields") : ParseJson(text);
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
+  state.counters["page_bytes"] = static_cast<double>(text.size());
+}
+BENCHMARK(BM_ParseMemberListPage)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace brfed

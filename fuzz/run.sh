@@ -14,7 +14,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]]; then
 fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(duration cron_tz kubeconfig backup_decide restore_decide schedule_decide
+  targets=(duration json_without cron_tz kubeconfig backup_decide restore_decide schedule_decide
            apiserver_request)
 fi
 for t in "${targets[@]}"; do

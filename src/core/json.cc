@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace brfed {
 namespace {
@@ -69,7 +71,122 @@ Json NodeToJson(const YAML::Node& node) {
   return nullptr;
 }
 
+// nlohmann's SAX interface, building the same DOM as Json::parse except for the left-out
+// members. Open containers sit on a stack of pointers into the tree under construction; a
+// pointer stays valid because nothing is added to a container's parent while it is open.
+class DomWithout {
+ public:
+  DomWithout(std::string_view parent_key, std::string_view key)
+      : parent_key_(parent_key), key_(key) {}
+
+  Json& root() { return root_; }
+  const std::string& error() const { return error_; }
+
+  bool null() { return Scalar(nullptr); }
+  bool boolean(bool v) { return Scalar(v); }
+  bool number_integer(Json::number_integer_t v) { return Scalar(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Scalar(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& /*text*/) { return Scalar(v); }
+  bool string(Json::string_t& v) { return Scalar(v); }
+  bool binary(Json::binary_t& v) { return Scalar(std::move(v)); }
+  bool start_object(std::size_t /*size*/) { return Open(Json::object()); }
+  bool start_array(std::size_t /*size*/) { return Open(Json::array()); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+
+  bool key(Json::string_t& k) {
+    if (skip_depth_ > 0) return true;
+    if (open_.back().is_parent && k == key_) {
+      skip_next_ = true;
+      return true;
+    }
+    next_is_parent_ = k == parent_key_;
+    slot_ = &(*open_.back().value)[k];
+    return true;
+  }
+
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const Json::exception& e) {
+    error_ = e.what();
+    return false;
+  }
+
+ private:
+  struct OpenContainer {
+    Json* value;
+    bool is_parent;  // the value of a member named parent_key_
+  };
+
+  // True when the value starting now is left out (or lies inside one that is).
+  bool Skipping(bool opens_container) {
+    if (skip_depth_ > 0) {
+      if (opens_container) ++skip_depth_;
+      return true;
+    }
+    if (!skip_next_) return false;
+    skip_next_ = false;
+    if (opens_container) skip_depth_ = 1;
+    return true;
+  }
+
+  Json* Place(Json&& v) {
+    next_is_parent_ = false;
+    if (open_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json& top = *open_.back().value;
+    if (top.is_array()) {
+      top.push_back(std::move(v));
+      return &top.back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+
+  template <typename T>
+  bool Scalar(T&& v) {
+    if (!Skipping(false)) Place(Json(std::forward<T>(v)));
+    return true;
+  }
+
+  bool Open(Json&& empty) {
+    if (Skipping(true)) return true;
+    const bool is_parent = next_is_parent_ && empty.is_object();
+    open_.push_back({Place(std::move(empty)), is_parent});
+    return true;
+  }
+
+  bool Close() {
+    if (skip_depth_ > 0) {
+      --skip_depth_;
+      return true;
+    }
+    open_.pop_back();
+    return true;
+  }
+
+  std::string_view parent_key_, key_;
+  Json root_;
+  std::vector<OpenContainer> open_;
+  Json* slot_ = nullptr;  // the member named by the last key
+  bool next_is_parent_ = false;
+  bool skip_next_ = false;
+  int skip_depth_ = 0;  // open containers inside a left-out value
+  std::string error_;
+};
+
 }  // namespace
+
+Result<Json> ParseJsonWithout(std::string_view text, std::string_view parent_key,
+                              std::string_view key) {
+  DomWithout dom(parent_key, key);
+  if (!Json::sax_parse(text, &dom)) {
+    return InvalidArgument("malformed JSON: " +
+                           (dom.error().empty() ? std::string("parse failed") : dom.error()));
+  }
+  return std::move(dom.root());
+}
 
 Result<Json> ParseJson(std::string_view text) {
   Json out = Json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -24,6 +24,13 @@ using Json = nlohmann::json;
 // Parses one JSON document. Errors (kInvalidArgument) carry the byte offset.
 Result<Json> ParseJson(std::string_view text);
 
+// Parses like ParseJson, but leaves out every member named `key` of an object that is itself
+// the value of a member named `parent_key` (at any depth). Nothing is built for a left-out
+// value, which is what makes this cheaper than erasing it after the parse: Kubernetes'
+// metadata.managedFields are a deep tree of small objects on every object.
+Result<Json> ParseJsonWithout(std::string_view text, std::string_view parent_key,
+                              std::string_view key);
+
 // Parses one YAML document (JSON is YAML) into JSON. Scalars keep YAML 1.2 core types:
 // plain true/false/null/numbers become JSON types, quoted scalars stay strings.
 Result<Json> ParseYaml(std::string_view text);

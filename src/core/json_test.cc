@@ -18,6 +18,43 @@ TEST(Json, ParsesAndRejects) {
   }
 }
 
+TEST(Json, ParseWithoutBuildsTheSameTreeLessTheLeftOutMembers) {
+  // Every kind of value, nested containers, duplicate keys (the last wins, as Json::parse),
+  // and left-out members that are scalars, empty and nested containers.
+  const std::string text = R"({
+    "items": [
+      {"metadata": {"name": "a", "managedFields": [{"f": {"f:x": {}}}, [1, [2]]], "uid": "u"},
+       "spec": {"managedFields": 1, "n": -3, "u": 18446744073709551615, "d": 1.5,
+                "b": false, "z": null, "s": "x\"y", "e": {}, "l": []}},
+      {"metadata": {"managedFields": null, "labels": {"managedFields": "kept"}}},
+      {"metadata": {"managedFields": {}}, "metadata2": {"managedFields": 2}}
+    ],
+    "metadata": {"managedFields": "root", "resourceVersion": "7", "resourceVersion": "8"},
+    "type": "list"
+  })";
+  auto got = ParseJsonWithout(text, "metadata", "managedFields");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  Json want = Json::parse(text);
+  for (Json* meta : {&want["metadata"], &want["items"][0]["metadata"],
+                     &want["items"][1]["metadata"], &want["items"][2]["metadata"]}) {
+    meta->erase("managedFields");
+  }
+  EXPECT_EQ(*got, want) << got->dump();
+  EXPECT_EQ((*got)["items"][0]["spec"]["managedFields"], 1);  // not under metadata
+  EXPECT_EQ((*got)["items"][1]["metadata"]["labels"]["managedFields"], "kept");
+  EXPECT_EQ((*got)["metadata"]["resourceVersion"], "8");
+
+  auto scalar = ParseJsonWithout("42", "metadata", "managedFields");
+  ASSERT_TRUE(scalar.ok());
+  EXPECT_EQ(*scalar, 42);
+  for (const char* bad : {"", "{", "{\"metadata\":{\"managedFields\":[}}", "[1,2", "{\"a\":1}}"}) {
+    auto r = ParseJsonWithout(bad, "metadata", "managedFields");
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("malformed JSON"), std::string::npos);
+  }
+}
+
 TEST(Json, PathAccessorsAreNullSafe) {
   Json obj = Json::parse(R"({"spec":{"name":"x","n":3,"flag":true,"list":[1]},"s":"str"})");
   EXPECT_EQ(JsonStringAt(obj, {"spec", "name"}), "x");

@@ -20,6 +20,13 @@
 namespace brfed::kube {
 namespace {
 
+// A response body or watch line, without metadata.managedFields when asked: those are then
+// lexed but never built, where StripManagedFields erases them after they were.
+Result<Json> ParseObjects(std::string_view text, bool strip_managed_fields) {
+  return strip_managed_fields ? ParseJsonWithout(text, "metadata", "managedFields")
+                              : ParseJson(text);
+}
+
 using namespace std::chrono_literals;
 
 constexpr size_t kMaxWatchLine = 64 << 20;
@@ -354,7 +361,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
     AddQuery(path, "resourceVersionMatch", o.resource_version_match);
     if (o.limit > 0) AddQuery(path, "limit", std::to_string(o.limit));
     AddQuery(path, "continue", o.continue_token);
-    return Call("GET", "LIST", path, nullptr, "");
+    return Call("GET", "LIST", path, nullptr, "", o.strip_managed_fields);
   }
 
   Result<Json> Create(const Resource& r, std::string_view ns, const Json& obj) override {
@@ -565,7 +572,8 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
   }
 
   Result<Json> Call(const std::string& method, const std::string& verb, const std::string& path,
-                    const std::string* body, const std::string& content_type) {
+                    const std::string* body, const std::string& content_type,
+                    bool strip_managed_fields = false) {
     bool idempotent = method == "GET" || method == "DELETE";
     bool reauthed = false;
     Status last;
@@ -580,7 +588,7 @@ class CurlClient final : public Client, public std::enable_shared_from_this<Curl
       if (resp.ok()) {
         if (resp->code >= 200 && resp->code < 300) {
           if (resp->body.empty()) return Json();
-          auto parsed = ParseJson(resp->body);
+          auto parsed = ParseObjects(resp->body, strip_managed_fields);
           if (!parsed.ok()) {
             return InternalError(method + " " + path +
                                  ": response is not JSON: " + parsed.status().message());
@@ -697,7 +705,7 @@ void StripManagedFields(Json& object) {
 }
 
 Result<WatchEvent> ParseWatchEvent(std::string_view line, bool strip_managed_fields) {
-  auto parsed = ParseJson(line);
+  auto parsed = ParseObjects(line, strip_managed_fields);
   if (!parsed.ok()) return InternalError("watch: malformed event: " + parsed.status().message());
   Json& j = *parsed;
   if (!j.is_object()) return InternalError("watch: event is not an object");
@@ -723,7 +731,6 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line, bool strip_managed_fie
   }
   auto obj = j.find("object");
   if (obj == j.end() || !obj->is_object()) return InternalError("watch: event without object");
-  if (strip_managed_fields) StripManagedFields(*obj);
   // Moved out of the event, not copied: the object is most of the line.
   ev.object = std::make_shared<const Json>(std::move(*obj));
   return ev;

@@ -37,6 +37,8 @@ struct ListOptions {
   std::string resource_version_match;  // "", "NotOlderThan", "Exact"
   long limit = 0;
   std::string continue_token;
+  // Leaves metadata.managedFields out of every listed object, as WatchOptions.
+  bool strip_managed_fields = false;
 };
 
 struct WatchOptions {

@@ -232,6 +232,28 @@ TEST_F(ClientTest, QueryParametersAreEncoded) {
   EXPECT_EQ(seen, "a=b,c in (d e)|10|x/y+z");
 }
 
+TEST_F(ClientTest, AListLeavesManagedFieldsOutWhenAsked) {
+  server_.Get("/apis/pingcap.com/v1alpha1/backups", [&](const auto&, auto& res) {
+    res.set_content(R"({"items":[{"metadata":{"name":"a","managedFields":[{"manager":"m"}]},
+                                  "spec":{"managedFields":"spec's own"}}],
+                        "metadata":{"resourceVersion":"5"}})",
+                    "application/json");
+  });
+  auto client = MakeClient();
+  ListOptions o;
+  auto kept = client->List(resources::Backup(), "", o);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_NE(JsonAt((*kept)["items"][0], {"metadata", "managedFields"}), nullptr);
+  o.strip_managed_fields = true;
+  auto stripped = client->List(resources::Backup(), "", o);
+  ASSERT_TRUE(stripped.ok()) << stripped.status().ToString();
+  const Json& item = (*stripped)["items"][0];
+  EXPECT_EQ(JsonAt(item, {"metadata", "managedFields"}), nullptr);
+  EXPECT_EQ(JsonStringAt(item, {"metadata", "name"}), "a");
+  EXPECT_EQ(JsonStringAt(item, {"spec", "managedFields"}), "spec's own");
+  EXPECT_EQ(JsonStringAt(*stripped, {"metadata", "resourceVersion"}), "5");
+}
+
 TEST_F(ClientTest, WatchFramesLinesAcrossChunks) {
   server_.Get("/api/v1/namespaces/ns/configmaps", [&](const httplib::Request& req, auto& res) {
     EXPECT_EQ(req.get_param_value("watch"), "1");

@@ -55,16 +55,14 @@ Result<Json> Informer::ListAll() {
   kube::ListOptions o;
   o.label_selector = options_.label_selector;
   o.limit = options_.page_size;
+  o.strip_managed_fields = options_.strip_managed_fields;
   Json merged;
   Json items = Json::array();
   while (true) {
     BRFED_ASSIGN_OR_RETURN(Json page, client_->List(resource_, options_.ns, o));
     // Moved out of the page (a const view here would copy every object).
     if (auto it = page.find("items"); it != page.end() && it->is_array()) {
-      for (auto& item : *it) {
-        if (options_.strip_managed_fields) kube::StripManagedFields(item);
-        items.push_back(std::move(item));
-      }
+      for (auto& item : *it) items.push_back(std::move(item));
     }
     o.continue_token = JsonStringAt(page, {"metadata", "continue"});
     if (o.continue_token.empty()) {

@@ -142,7 +142,9 @@ Result<Json> FakeClient::List(const Resource& r, std::string_view ns, const List
   }
   Json items = Json::array();
   for (const auto& [key, obj] : objects_[r.Path("")]) {
-    if (ns.empty() || JsonStringAt(obj, {"metadata", "namespace"}) == ns) items.push_back(obj);
+    if (!ns.empty() && JsonStringAt(obj, {"metadata", "namespace"}) != ns) continue;
+    items.push_back(obj);
+    if (o.strip_managed_fields) StripManagedFields(items.back());  // as the real client
   }
   return Json{{"kind", r.kind + "List"},
               {"apiVersion", r.ApiVersion()},
