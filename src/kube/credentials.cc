@@ -4,10 +4,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -75,6 +78,7 @@ struct ProcessOutput {
   int exit_code = -1;
   std::string out, err;
   bool timed_out = false;
+  bool cancelled = false;  // killed because `cancel_fd` became readable
 };
 
 // Runs argv[0] (PATH lookup for bare names) with extra environment, stdin on /dev/null, no
@@ -95,11 +99,12 @@ std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra
   return env_strings;
 }
 
-// Reads the child's stdout and stderr until both close; past the deadline the child is killed.
-void CollectOutput(int out_fd, int err_fd, pid_t pid, std::chrono::milliseconds timeout,
-                   ProcessOutput& result) {
+// Reads the child's stdout and stderr until both close; past the deadline, or once `cancel_fd`
+// (-1: none) is readable, the child is killed.
+void CollectOutput(int out_fd, int err_fd, int cancel_fd, pid_t pid,
+                   std::chrono::milliseconds timeout, ProcessOutput& result) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
   int open_fds = 2;
   char buf[4096];
   while (open_fds > 0) {
@@ -110,9 +115,14 @@ void CollectOutput(int out_fd, int err_fd, pid_t pid, std::chrono::milliseconds 
       kill(pid, SIGKILL);
       break;
     }
-    int n = poll(fds, 2, static_cast<int>(left.count()));
+    int n = poll(fds, 3, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
+    if (fds[2].fd >= 0 && fds[2].revents != 0) {
+      result.cancelled = true;
+      kill(pid, SIGKILL);
+      break;
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       ssize_t got = read(fds[i].fd, buf, sizeof(buf));
@@ -125,14 +135,14 @@ void CollectOutput(int out_fd, int err_fd, pid_t pid, std::chrono::milliseconds 
       }
     }
   }
-  for (auto& f : fds) {
-    if (f.fd >= 0) close(f.fd);
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i].fd >= 0) close(fds[i].fd);
   }
 }
 
 Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& extra_env,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout, int cancel_fd) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return InternalError(std::strerror(errno));
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -165,7 +175,7 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
     return Status(Code::kNotFound, "cannot run " + argv[0] + ": " + std::strerror(rc));
   }
   ProcessOutput result;
-  CollectOutput(out_pipe[0], err_pipe[0], pid, timeout, result);
+  CollectOutput(out_pipe[0], err_pipe[0], cancel_fd, pid, timeout, result);
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
@@ -176,7 +186,15 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
 class ExecSource final : public CredentialSource {
  public:
   ExecSource(RestConfig config, Clock* clock, ClientMetrics* metrics)
-      : config_(std::move(config)), clock_(clock), metrics_(metrics) {}
+      : config_(std::move(config)),
+        clock_(clock),
+        metrics_(metrics),
+        cancel_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~ExecSource() override {
+    if (cancel_fd_ >= 0) close(cancel_fd_);
+  }
+  ExecSource(const ExecSource&) = delete;
+  ExecSource& operator=(const ExecSource&) = delete;
 
   Result<Credential> Get() override {
     if (auto cached = CachedUnlessExpiringWithin(kExecRefreshMargin)) return *cached;
@@ -196,6 +214,15 @@ class ExecSource final : public CredentialSource {
     if (CachedUnlessExpiringWithin(lookahead)) return Status::Ok();
     return Refresh().status();
   }
+  void Cancel() override {
+    cancelled_ = true;
+    if (cancel_fd_ < 0) return;
+    const uint64_t one = 1;
+    // Stays readable: a run starting after this is killed too (Run also checks cancelled_).
+    if (write(cancel_fd_, &one, sizeof(one)) < 0) {
+      log::Warn("cannot cancel exec plugin runs", {{"cluster", config_.context_name}});
+    }
+  }
 
  private:
   std::optional<Credential> CachedUnlessExpiringWithin(std::chrono::seconds margin) {
@@ -211,6 +238,12 @@ class ExecSource final : public CredentialSource {
     std::lock_guard<std::mutex> lock(mu_);
     cached_ = *fresh;
     return *fresh;
+  }
+
+  Status Cancelled() const {
+    return Status(Code::kCancelled, "exec plugin \"" + config_.exec->command + "\" for context \"" +
+                                        config_.context_name +
+                                        "\": cancelled (the client is stopping)");
   }
 
   Status Fail(const std::string& what) const {
@@ -240,8 +273,10 @@ class ExecSource final : public CredentialSource {
       info["spec"]["cluster"] = cluster;
     }
     env.push_back("KUBERNETES_EXEC_INFO=" + DumpJson(info));
-    auto run = RunProcess(argv, env, kExecTimeout);
+    if (cancelled_) return Cancelled();
+    auto run = RunProcess(argv, env, kExecTimeout, cancel_fd_);
     if (!run.ok()) return Fail(run.status().message());
+    if (run->cancelled) return Cancelled();
     if (run->timed_out) return Fail("timed out");
     if (run->exit_code != 0) {
       return Fail("exited with code " + std::to_string(run->exit_code) +
@@ -280,6 +315,8 @@ class ExecSource final : public CredentialSource {
   Clock* clock_;
   ClientMetrics* metrics_;
   std::optional<Credential> cached_;
+  std::atomic<bool> cancelled_{false};
+  int cancel_fd_;  // an eventfd, readable once Cancel ran; -1 if it could not be made
 };
 
 }  // namespace

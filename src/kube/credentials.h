@@ -9,7 +9,8 @@
 // get-token` takes about a third of a second, and EKS tokens last 15 minutes, so for a client
 // used once per backup the run would be inside the GC pause. RefreshAhead lets a background
 // caller (the manager's data-plane prober) run it early instead, while requests keep using the
-// credential it replaces.
+// credential it replaces. Cancel, for a stopping manager, kills a run in progress, so that
+// shutdown never waits out a hung plugin (kExecTimeout).
 //
 // Thread-safety: CredentialSource implementations are safe for concurrent use. The Clock
 // passed in must outlive the source.
@@ -50,6 +51,9 @@ class CredentialSource {
     (void)lookahead;
     return Status::Ok();
   }
+  // Kills a plugin run in progress and fails every later run at once (kCancelled); cached
+  // credentials stay usable. For shutdown: the threads waiting on a run can then be joined.
+  virtual void Cancel() {}
 };
 
 // The source for `config` (static token/basic/none, token file, or exec plugin).

@@ -122,6 +122,32 @@ printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-%s","e
   EXPECT_EQ(source->Get()->bearer_token, "tok-2");  // what the refresh ahead cached
 }
 
+TEST_F(ExecCredentialTest, CancelKillsARunningPluginAndFailsLaterRunsButKeepsTheCached) {
+  // The second run says it started, then hangs past kExecTimeout.
+  auto source = PluginSource("client.authentication.k8s.io/v1", R"(#!/bin/sh
+dir=$(dirname "$0")
+n=$(cat "$dir/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$dir/count"
+if [ $n -ge 2 ]; then exec sleep 600; fi
+printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-%s","expirationTimestamp":"%s"}}' "$API" "$n" "$EXPIRY"
+)");
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");
+  clock.Advance(200s);
+  auto ahead = std::async(std::launch::async, [&] { return source->RefreshAhead(120s); });
+  ASSERT_TRUE(testing::WaitFor([&] { return dir.Read("count") == "2\n"; }, 30s));
+  source->Cancel();
+  // Well inside the plugin's kExecTimeout (60 s): the hung run was killed, not waited out.
+  ASSERT_EQ(ahead.wait_for(30s), std::future_status::ready) << "the hung run was not killed";
+  Status refreshed = ahead.get();
+  EXPECT_EQ(refreshed.code(), Code::kCancelled) << refreshed.ToString();
+  EXPECT_NE(refreshed.message().find("cancelled"), std::string::npos);
+  EXPECT_EQ(source->Get()->bearer_token, "tok-1");  // 100 s left: still served
+  clock.Advance(60s);                               // now due: a run would be needed
+  auto due = source->Get();
+  ASSERT_FALSE(due.ok());
+  EXPECT_EQ(due.status().code(), Code::kCancelled);
+  EXPECT_EQ(dir.Read("count"), "2\n") << "a run started after Cancel";
+}
+
 TEST_F(ExecCredentialTest, InvalidateAfter401Refreshes) {
   auto source = PluginSource("client.authentication.k8s.io/v1beta1");
   EXPECT_EQ(source->Get()->bearer_token, "tok-1");

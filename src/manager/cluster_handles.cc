@@ -57,6 +57,14 @@ std::string DirName(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Cancels the exec-plugin runs of every handle in `handles` (a map of ClusterHandles::Handle).
+template <typename Handles>
+void CancelPluginRunsOf(const Handles& handles) {
+  for (const auto& [name, handle] : handles) {
+    if (handle.credentials != nullptr) handle.credentials->Cancel();
+  }
+}
+
 }  // namespace
 
 ClusterHandles::ClusterHandles(ClusterHandlesOptions options, ClientFactory factory,
@@ -486,6 +494,11 @@ std::string ClusterHandles::UnreachableError(std::string_view name) const {
   return it->second.last_error;
 }
 
+void ClusterHandles::CancelPluginRuns() {
+  std::lock_guard<std::mutex> lock(mu_);
+  CancelPluginRunsOf(handles_);
+}
+
 void ClusterHandles::Stop() {
   std::map<std::string, Handle, std::less<>> handles;
   {
@@ -493,6 +506,7 @@ void ClusterHandles::Stop() {
     stopping_ = true;
     handles.swap(handles_);
   }
+  CancelPluginRunsOf(handles);
   cv_.notify_all();
   if (watch_thread_.joinable()) watch_thread_.join();
   if (probe_thread_.joinable()) probe_thread_.join();

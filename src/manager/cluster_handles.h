@@ -88,8 +88,12 @@ class ClusterHandles final : public federation::DataPlanes {
   // Reads and parses the file (kInvalidArgument naming the file when it cannot), builds every
   // context, waits (bounded) for the member caches, then starts the watch and probe threads.
   Status Start();
-  // Stops the threads and every informer. Idempotent.
+  // Stops the threads and every informer, cancelling plugin runs first. Idempotent.
   void Stop();
+  // Kills the exec-plugin runs in progress and fails later ones at once (cached credentials
+  // stay usable), so that a stopping manager joins its probe, informer and worker threads
+  // without waiting out a hung plugin. Call it when shutdown begins; there is no undoing it.
+  void CancelPluginRuns();
 
   // Reads the file again and applies what changed; true when the set of clusters or a
   // cluster's configuration changed. The watch thread calls it; exposed for tests.

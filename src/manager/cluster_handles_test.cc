@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -543,6 +544,41 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
   EXPECT_EQ(runs("east"), 1);
   EXPECT_EQ(runs("west"), 3);
   h.Stop();
+}
+
+// A pod has terminationGracePeriodSeconds (30 s by default) to stop; a hung exec plugin must not
+// hold Stop for its own 60 s timeout.
+TEST_F(ClusterHandlesTest, StopKillsAHungPluginRunInsteadOfWaitingItOut) {
+  // The first run issues a token lasting 30 s, so every probe round refreshes it ahead; the
+  // second run leaves a mark and hangs.
+  std::string plugin = dir_ + "/plugin";
+  std::ofstream(plugin) << R"sh(#!/bin/sh
+n=$(cat "$0.count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0.count"
+if [ $n -ge 2 ]; then exec sleep 600; fi
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t","expirationTimestamp":"%s"}}' "$(date -u -d "+30 seconds" +%Y-%m-%dT%H:%M:%SZ)"
+)sh";
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  WriteFile(
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: "
+      "https://a:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\n"
+      "users:\n- name: a\n  user:\n    exec:\n      apiVersion: "
+      "client.authentication.k8s.io/v1\n      command: " +
+      plugin + "\n");
+  auto& h = Make(std::chrono::hours(1), 1, 50ms);
+  ASSERT_TRUE(h.Start().ok());
+  auto runs = [&] {
+    std::ifstream in(plugin + ".count");
+    int n = 0;
+    in >> n;
+    return n;
+  };
+  ASSERT_TRUE(kube::testing::WaitFor([&] { return runs() >= 2; }, 30s))
+      << "the prober never refreshed ahead";
+  auto stopped = std::async(std::launch::async, [&] { h.Stop(); });
+  // Well inside the plugin's 60 s timeout: the run was killed, not waited out.
+  EXPECT_EQ(stopped.wait_for(30s), std::future_status::ready) << "Stop waited for the plugin";
+  stopped.get();
+  EXPECT_EQ(runs(), 2);
 }
 
 // Kubernetes updates a Secret volume by pointing the `..data` symlink at a new directory; the

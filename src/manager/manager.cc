@@ -182,6 +182,9 @@ void Manager::StopWork() {
   working_ = false;
   if (leader_status_ != nullptr) leader_status_->WithLabels({flags_.lease_name}).Set(0);
   std::lock_guard<std::mutex> lock(work_mu_);
+  // A worker or informer waiting on a hung exec plugin would hold the joins below for up to
+  // kube::kExecTimeout.
+  if (clusters_) clusters_->CancelPluginRuns();
   for (auto it = controllers_.rbegin(); it != controllers_.rend(); ++it) (*it)->Stop();
   if (informers_) informers_->Stop();  // their handlers point into the controllers
   if (clusters_) clusters_->Stop();
