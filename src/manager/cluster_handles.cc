@@ -474,6 +474,7 @@ std::chrono::seconds ClusterHandles::CredentialLookahead() const {
 void ClusterHandles::RecordCredentialRefresh(
     const std::string& name, const std::shared_ptr<const federation::DataPlane>& plane,
     const Status& result) {
+  if (result.code() == Code::kCancelled) return;  // shutting down (CancelPluginRuns)
   std::lock_guard<std::mutex> lock(mu_);
   ProbeState* found = ProbeStateLocked(name, plane);
   if (found == nullptr) return;
