@@ -1003,12 +1003,18 @@ Json BookmarkObject(const WatchStream& w, uint64_t resource_version) {
 }  // namespace
 
 bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
-  auto write = [&](const Json& event) {
-    std::string line = DumpJson(event) + "\n";
+  // Written as kube-apiserver writes it ({"type":...,"object":...}), around the object's own
+  // text: the event's object is shared with the store and the other streams, and is not copied.
+  auto write_event = [&](std::string_view type, const Json& object) {
+    std::string line = "{\"type\":\"";
+    line += type;
+    line += "\",\"object\":";
+    line += DumpJson(object);
+    line += "}\n";
     return sink.write(line.data(), line.size());
   };
   if (!w.error.is_null()) {
-    write({{"type", "ERROR"}, {"object", w.error}});
+    write_event("ERROR", w.error);
     sink.done();
     return true;
   }
@@ -1018,15 +1024,14 @@ bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
     if (!w.bookmarks) return true;
     Json object = BookmarkObject(w, ev->resource_version);
     object["metadata"]["annotations"] = {{"k8s.io/initial-events-end", "true"}};
-    return write({{"type", "BOOKMARK"}, {"object", object}});
+    return write_event("BOOKMARK", object);
   }
   if (ev) {
-    Json object = ev->object;
-    if (w.table) {
-      object = RenderTable(*w.resource, {ev->object},
-                           JsonStringAt(ev->object, {"metadata", "resourceVersion"}), clock->Now());
-    }
-    return write({{"type", ev->type}, {"object", object}});
+    if (!w.table) return write_event(ev->type, *ev->object);
+    return write_event(
+        ev->type,
+        RenderTable(*w.resource, {*ev->object},
+                    JsonStringAt(*ev->object, {"metadata", "resourceVersion"}), clock->Now()));
   }
   SteadyTime t = clock->Steady();
   if (stopping || w.watcher->closed() || t >= w.deadline ||
@@ -1038,7 +1043,7 @@ bool ApiServer::Impl::PumpWatch(WatchStream& w, httplib::DataSink& sink) {
   if (w.bookmarks && t >= w.next_bookmark) {
     w.next_bookmark = t + options.bookmark_interval;
     Json object = BookmarkObject(w, w.watcher->last_rv());
-    if (!write({{"type", "BOOKMARK"}, {"object", object}})) return false;
+    if (!write_event("BOOKMARK", object)) return false;
   } else if (t >= w.next_heartbeat) {
     // Whitespace between events is legal; writing it notices a client that went away.
     w.next_heartbeat = t + std::chrono::seconds(5);

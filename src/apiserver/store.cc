@@ -19,13 +19,23 @@ constexpr char kNamespaceId[] = "namespaces";
 
 std::string Qualified(const ResourceInfo& r) { return r.Id(); }
 
-// What metadata.generation counts: everything but metadata, and but the status where a status
-// subresource keeps it (without one the status is ordinary content, as kube-apiserver has it).
-std::string SpecPart(const ResourceInfo& r, const Json& object) {
-  Json copy = object;
-  copy.erase("metadata");
-  if (r.status_subresource) copy.erase("status");
-  return copy.dump();
+// Whether an update leaves what metadata.generation counts as it was: everything but metadata,
+// and but the status where a status subresource keeps it (without one the status is ordinary
+// content, as kube-apiserver has it). Compared in place: this runs on every write.
+bool SameSpec(const ResourceInfo& r, const Json& a, const Json& b) {
+  auto counted = [&](const std::string& key) {
+    return key != "metadata" && !(r.status_subresource && key == "status");
+  };
+  size_t counted_in_a = 0;
+  for (const auto& [key, value] : a.items()) {
+    if (!counted(key)) continue;
+    ++counted_in_a;
+    auto other = b.find(key);
+    if (other == b.end() || *other != value) return false;
+  }
+  size_t counted_in_b = 0;
+  for (const auto& [key, value] : b.items()) counted_in_b += counted(key) ? 1 : 0;
+  return counted_in_a == counted_in_b;
 }
 
 bool TracksGeneration(const ResourceInfo& r) {
@@ -102,19 +112,19 @@ void Watcher::OfferInitialEventsEnd(uint64_t rv) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
-    queue_.push_back({"BOOKMARK", Json(), rv});
+    queue_.push_back({"BOOKMARK", nullptr, rv});
   }
   cv_.notify_all();
 }
 
-void Watcher::Offer(const std::string& type, const Json& object, const Json* old_object,
-                    uint64_t rv) {
+void Watcher::Offer(const std::string& type, const std::shared_ptr<const Json>& object,
+                    const std::shared_ptr<const Json>& old_object, uint64_t rv) {
   auto matches = [&](const Json& o) {
     if (!ns_.empty() && JsonStringAt(o, {"metadata", "namespace"}) != ns_) return false;
     return filter_.labels.Matches(o) && filter_.fields.Matches(o);
   };
-  bool now = matches(object);
-  bool before = old_object != nullptr && !old_object->is_null() && matches(*old_object);
+  bool now = matches(*object);
+  bool before = old_object != nullptr && matches(*old_object);
   std::string out_type = type;
   if (type == "MODIFIED") {
     if (now && !before) out_type = "ADDED";
@@ -123,10 +133,14 @@ void Watcher::Offer(const std::string& type, const Json& object, const Json* old
   } else if (!now) {
     return;
   }
-  Json out = (out_type == "DELETED" && type == "MODIFIED") ? *old_object : object;
-  out["apiVersion"] = api_version_;
-  if (type == "MODIFIED" && out_type == "DELETED") {
-    out["metadata"]["resourceVersion"] = std::to_string(rv);
+  // An object that left the selection is sent as it was, at the version that removed it.
+  const bool left = type == "MODIFIED" && out_type == "DELETED";
+  std::shared_ptr<const Json> out = left ? old_object : object;
+  if (left || JsonStringAt(*out, {"apiVersion"}) != api_version_) {
+    auto changed = std::make_shared<Json>(*out);
+    (*changed)["apiVersion"] = api_version_;
+    if (left) (*changed)["metadata"]["resourceVersion"] = std::to_string(rv);
+    out = std::move(changed);
   }
   {
     std::lock_guard lock(mu_);
@@ -151,7 +165,12 @@ Store::~Store() { CloseAllWatchers(); }
 Status Store::OpenDataDir(const std::string& dir) {
   BRFED_ASSIGN_OR_RETURN(Journal::Loaded loaded, Journal::Open(dir));
   std::lock_guard lock(mu_);
-  for (const Json& record : loaded.records) Apply(record);
+  for (const Json& record : loaded.records) {
+    const Json* object = JsonAt(record, {"obj"});
+    if (object == nullptr) continue;
+    Apply(JsonStringAt(record, {"op"}), JsonStringAt(record, {"res"}),
+          std::make_shared<const Json>(*object));
+  }
   for (auto& [id, data] : data_) data.compacted_rv = rv_;
   journal_ = std::move(loaded.journal);
   if (loaded.dropped_bytes > 0) {
@@ -172,7 +191,7 @@ Status Store::LoadCrd(const Json& crd) {
   if (existing != data_[kCrdId].objects.end()) {
     Json updated = crd;
     updated["metadata"]["resourceVersion"] =
-        JsonStringAt(existing->second, {"metadata", "resourceVersion"});
+        JsonStringAt(*existing->second, {"metadata", "resourceVersion"});
     return UpdateLocked(target, std::move(updated), {false, &causes}).status();
   }
   return CreateLocked(target, crd, {false, &causes}).status();
@@ -205,17 +224,16 @@ bool Store::NamespaceExists(const std::string& ns) const {
   return it != data_.end() && it->second.objects.count(Key{"", ns}) > 0;
 }
 
-void Store::Apply(const Json& record) {
-  std::string op = JsonStringAt(record, {"op"});
-  std::string id = JsonStringAt(record, {"res"});
-  const Json& obj = record["obj"];
+void Store::Apply(std::string_view op, const std::string& id,
+                  const std::shared_ptr<const Json>& object) {
+  const Json& obj = *object;
   Key key{JsonStringAt(obj, {"metadata", "namespace"}), JsonStringAt(obj, {"metadata", "name"})};
   uint64_t rv = std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0"));
   rv_ = std::max(rv_, rv);
   ResourceData& data = data_[id];
   data.texts.erase(key);
   if (op == "put") {
-    data.objects[key] = obj;
+    data.objects[key] = object;
     if (id == kCrdId) {
       Result<ResourceInfo> info = ResourceFromCrd(obj);
       if (info.ok()) registry_->Put(std::move(info).value());
@@ -229,9 +247,10 @@ void Store::Apply(const Json& record) {
   }
 }
 
-void Store::Publish(ResourceData& data, const std::string& type, const Json& object,
-                    const Json* old_object, uint64_t rv) {
-  data.history.push_back({type, object, old_object ? *old_object : Json(), rv});
+void Store::Publish(ResourceData& data, const std::string& type,
+                    const std::shared_ptr<const Json>& object,
+                    const std::shared_ptr<const Json>& old_object, uint64_t rv) {
+  data.history.push_back({type, object, old_object, rv});
   while (data.history.size() > options_.watch_history) {
     data.compacted_rv = data.history.front().rv;
     data.history.pop_front();
@@ -248,14 +267,16 @@ void Store::Publish(ResourceData& data, const std::string& type, const Json& obj
 }
 
 Status Store::Commit(const ResourceInfo& resource, const std::string& type, Json object,
-                     const Json* old_object) {
+                     std::shared_ptr<const Json> old_object) {
   uint64_t rv = rv_ + 1;
   object["metadata"]["resourceVersion"] = std::to_string(rv);
-  Json record = {
-      {"op", type == "DELETED" ? "del" : "put"}, {"res", resource.Id()}, {"obj", object}};
-  if (journal_ != nullptr) BRFED_RETURN_IF_ERROR(journal_->Append(record));
-  Apply(record);
-  Publish(data_[resource.Id()], type, object, old_object, rv);
+  const char* op = type == "DELETED" ? "del" : "put";
+  if (journal_ != nullptr) {
+    BRFED_RETURN_IF_ERROR(journal_->Append({{"op", op}, {"res", resource.Id()}, {"obj", object}}));
+  }
+  auto published = std::make_shared<const Json>(std::move(object));
+  Apply(op, resource.Id(), published);
+  Publish(data_[resource.Id()], type, published, old_object, rv);
   return Status::Ok();
 }
 
@@ -353,19 +374,19 @@ Status Store::Prepare(const Target& target, Json& object, const Json* current,
   return Status::Ok();
 }
 
-Result<const Json*> Store::StoredLocked(const Target& target) {
+Result<std::shared_ptr<const Json>> Store::StoredLocked(const Target& target) {
   auto& data = data_[target.resource->Id()];
   auto it = data.objects.find(Key{target.ns, target.name});
   if (it == data.objects.end()) {
     return ApiError(Code::kNotFound,
                     Qualified(*target.resource) + " \"" + target.name + "\" not found");
   }
-  return &it->second;
+  return it->second;
 }
 
 Result<Json> Store::Get(const Target& target) {
   std::lock_guard lock(mu_);
-  BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
+  BRFED_ASSIGN_OR_RETURN(std::shared_ptr<const Json> stored, StoredLocked(target));
   return Output(target, *stored);
 }
 
@@ -374,7 +395,7 @@ Result<Json> Store::List(const Target& target, const ListOptions& options) {
   Json items = Json::array();
   auto& data = data_[target.resource->Id()];
   for (const auto& [key, obj] : data.objects) {
-    if (Selected(target, options, key, obj)) items.push_back(Output(target, obj));
+    if (Selected(target, options, key, *obj)) items.push_back(Output(target, *obj));
   }
   return Json{{"kind", target.resource->list_kind},
               {"apiVersion", target.resource->ApiVersion(target.version)},
@@ -392,11 +413,11 @@ Result<Store::ListBody> Store::ListText(const Target& target, const ListOptions&
   body.json = "{\"apiVersion\":" + DumpJson(Json(api_version)) + ",\"items\":[";
   bool first = true;
   for (const auto& [key, obj] : data.objects) {
-    if (!Selected(target, options, key, obj)) continue;
+    if (!Selected(target, options, key, *obj)) continue;
     auto& [version, text] = data.texts[key];
     if (text.empty() || version != api_version) {
       version = api_version;
-      text = DumpJson(Output(target, obj));
+      text = DumpJson(Output(target, *obj));
     }
     if (!first) body.json += ',';
     first = false;
@@ -505,8 +526,8 @@ Result<Json> Store::CreateLocked(const Target& target, Json object, const WriteO
   if (r.status_subresource && r.kind != "CustomResourceDefinition") object.erase("status");
   BRFED_RETURN_IF_ERROR(Prepare(target, object, nullptr, options));
   if (options.dry_run) return Output(target, object);
-  BRFED_RETURN_IF_ERROR(Commit(r, "ADDED", object, nullptr));
-  return Output(target, data_[r.Id()].objects[key]);
+  BRFED_RETURN_IF_ERROR(Commit(r, "ADDED", std::move(object), nullptr));
+  return Output(target, *data_[r.Id()].objects[key]);
 }
 
 Result<Json> Store::Update(const Target& target, Json object, const WriteOptions& options) {
@@ -607,8 +628,9 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
   }
   auto& data = data_[r.Id()];
   Key key{target.ns, target.name};
-  BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
-  const Json current = *stored;
+  // Stored objects never change (a write stores a new one), so this stays what it was.
+  BRFED_ASSIGN_OR_RETURN(const std::shared_ptr<const Json> current_ptr, StoredLocked(target));
+  const Json& current = *current_ptr;
   BRFED_RETURN_IF_ERROR(CheckUpdateBody(target, object, current));
   BRFED_RETURN_IF_ERROR(CheckNoNewFinalizers(r, object, current, options));
   const std::string have_rv = JsonStringAt(current, {"metadata", "resourceVersion"});
@@ -620,7 +642,7 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
   updated["apiVersion"] = r.ApiVersion(target.version);
   updated["kind"] = r.kind;
   BRFED_RETURN_IF_ERROR(Prepare(target, updated, &current, options));
-  if (TracksGeneration(r) && SpecPart(r, updated) != SpecPart(r, current)) {
+  if (TracksGeneration(r) && !SameSpec(r, updated, current)) {
     meta["generation"] = JsonIntAt(current, {"metadata", "generation"}, 1) + 1;
   }
   if (updated == current) return Output(target, current);
@@ -628,12 +650,12 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
   bool finalize =
       JsonAt(updated, {"metadata", "deletionTimestamp"}) != nullptr && !HasFinalizers(updated);
   if (finalize) {
-    BRFED_RETURN_IF_ERROR(Commit(r, "DELETED", updated, &current));
+    BRFED_RETURN_IF_ERROR(Commit(r, "DELETED", updated, current_ptr));
     if (r.kind == "Namespace") BRFED_RETURN_IF_ERROR(RemoveNamespaceContents(target.name));
     return Output(target, updated);
   }
-  BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", updated, &current));
-  return Output(target, data.objects[key]);
+  BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", std::move(updated), current_ptr));
+  return Output(target, *data.objects[key]);
 }
 
 Result<Store::PatchResult> Store::Patch(const Target& target, PatchType type, const Json& patch,
@@ -656,18 +678,17 @@ Result<Store::PatchResult> Store::Patch(const Target& target, PatchType type, co
     }
     return ApiError(Code::kNotFound, Qualified(r) + " \"" + target.name + "\" not found");
   }
-  Json current = Output(target, it->second);
-  Json patched;
+  Json patched = Output(target, *it->second);
   if (type == PatchType::kJson) {
     if (!patch.is_array()) {
       return ApiError(Code::kBadRequest, "a JSON patch must be an array of operations");
     }
-    Result<Json> applied = ApplyJsonPatch(current, patch);
+    Result<Json> applied = ApplyJsonPatch(patched, patch);
     if (!applied.ok()) return ApiError(Code::kInvalid, applied.status().message());
     patched = std::move(applied).value();
   } else {
     if (!patch.is_object()) return ApiError(Code::kBadRequest, "a merge patch must be an object");
-    patched = ApplyMergePatch(current, patch);
+    patched.merge_patch(patch);  // in place: ApplyMergePatch would copy the object once more
   }
   BRFED_ASSIGN_OR_RETURN(Json updated, UpdateLocked(target, std::move(patched), options));
   return PatchResult{std::move(updated), false};
@@ -678,8 +699,9 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
   const ResourceInfo& r = *target.resource;
   auto& data = data_[r.Id()];
   Key key{target.ns, target.name};
-  BRFED_ASSIGN_OR_RETURN(const Json* stored, StoredLocked(target));
-  const Json current = *stored;
+  // Stored objects never change (a write stores a new one), so this stays what it was.
+  BRFED_ASSIGN_OR_RETURN(const std::shared_ptr<const Json> current_ptr, StoredLocked(target));
+  const Json& current = *current_ptr;
   if (!options.precondition_uid.empty() &&
       options.precondition_uid != JsonStringAt(current, {"metadata", "uid"})) {
     return ApiError(Code::kConflict,
@@ -703,8 +725,8 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
     const bool finalizer_added = foreground && AddForegroundFinalizer(marked);
     if (JsonAt(current, {"metadata", "deletionTimestamp"}) != nullptr) {
       if (!finalizer_added) return Output(target, current);
-      BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, &current));
-      return Output(target, data.objects[key]);
+      BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, current_ptr));
+      return Output(target, *data.objects[key]);
     }
     marked["metadata"]["deletionTimestamp"] = FormatRfc3339(clock_->Now());
     marked["metadata"]["deletionGracePeriodSeconds"] = 0;
@@ -712,8 +734,8 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
       marked["metadata"]["generation"] = JsonIntAt(current, {"metadata", "generation"}, 1) + 1;
     }
     if (r.kind == "Namespace") marked["status"]["phase"] = "Terminating";
-    BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, &current));
-    return Output(target, data.objects[key]);
+    BRFED_RETURN_IF_ERROR(Commit(r, "MODIFIED", marked, current_ptr));
+    return Output(target, *data.objects[key]);
   }
   if (r.kind == "Namespace") BRFED_RETURN_IF_ERROR(RemoveNamespaceContents(target.name));
   if (r.kind == "CustomResourceDefinition") {
@@ -722,7 +744,7 @@ Result<Json> Store::Delete(const Target& target, const DeleteOptions& options) {
   }
   Json final_state = current;
   if (r.kind == "Namespace") final_state["status"]["phase"] = "Terminating";
-  BRFED_RETURN_IF_ERROR(Commit(r, "DELETED", final_state, &current));
+  BRFED_RETURN_IF_ERROR(Commit(r, "DELETED", final_state, current_ptr));
   Json out = final_state;
   out["metadata"]["resourceVersion"] = std::to_string(rv_);
   return Output(target, out);
@@ -732,11 +754,11 @@ Status Store::RemoveNamespaceContents(const std::string& ns) {
   for (auto& [id, data] : data_) {
     ResourcePtr r = registry_->FindById(id);
     if (r == nullptr || !r->namespaced) continue;
-    std::vector<Json> doomed;
+    std::vector<std::shared_ptr<const Json>> doomed;
     for (const auto& [key, obj] : data.objects) {
       if (key.ns == ns) doomed.push_back(obj);
     }
-    for (const Json& obj : doomed) BRFED_RETURN_IF_ERROR(Commit(*r, "DELETED", obj, &obj));
+    for (const auto& obj : doomed) BRFED_RETURN_IF_ERROR(Commit(*r, "DELETED", *obj, obj));
   }
   return Status::Ok();
 }
@@ -745,9 +767,9 @@ Status Store::RemoveResourceObjects(const std::string& id) {
   ResourcePtr r = registry_->FindById(id);
   auto it = data_.find(id);
   if (r == nullptr || it == data_.end()) return Status::Ok();
-  std::vector<Json> doomed;
+  std::vector<std::shared_ptr<const Json>> doomed;
   for (const auto& [key, obj] : it->second.objects) doomed.push_back(obj);
-  for (const Json& obj : doomed) BRFED_RETURN_IF_ERROR(Commit(*r, "DELETED", obj, &obj));
+  for (const auto& obj : doomed) BRFED_RETURN_IF_ERROR(Commit(*r, "DELETED", *obj, obj));
   for (const auto& weak : it->second.watchers) {
     if (auto w = weak.lock()) w->Close();
   }
@@ -780,13 +802,13 @@ Result<std::shared_ptr<Watcher>> Store::Watch(const Target& target,
   if (from_now) {
     for (const auto& [key, obj] : data.objects) {
       watcher->Offer("ADDED", obj, nullptr,
-                     std::stoull(JsonStringAt(obj, {"metadata", "resourceVersion"}, "0")));
+                     std::stoull(JsonStringAt(*obj, {"metadata", "resourceVersion"}, "0")));
     }
     if (initial_events) watcher->OfferInitialEventsEnd(rv_);
   } else {
     for (const Event& ev : data.history) {
       if (ev.rv <= start) continue;
-      watcher->Offer(ev.type, ev.object, ev.old_object.is_null() ? nullptr : &ev.old_object, ev.rv);
+      watcher->Offer(ev.type, ev.object, ev.old_object, ev.rv);
     }
   }
   data.watchers.push_back(watcher);

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-// Internal to the apiserver layer: events hold JSON by value, so the full type is needed.
+// Internal to the apiserver layer: it builds and compares JSON values, so the full type is needed.
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -70,7 +70,9 @@ enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
 
 struct WatchEvent {
   std::string type;  // ADDED, MODIFIED, DELETED; BOOKMARK ends a watch list's initial events
-  Json object;       // shared, never mutated after publication
+  // Never mutated after publication, and shared by every watcher that sends it as stored (the
+  // store, its history and each stream would otherwise copy the object); null for a BOOKMARK.
+  std::shared_ptr<const Json> object;
   uint64_t resource_version = 0;
 };
 
@@ -92,7 +94,8 @@ class Watcher {
  private:
   friend class Store;
   // Called by the store with its lock held.
-  void Offer(const std::string& type, const Json& object, const Json* old_object, uint64_t rv);
+  void Offer(const std::string& type, const std::shared_ptr<const Json>& object,
+             const std::shared_ptr<const Json>& old_object, uint64_t rv);
   // Queues the BOOKMARK that ends a watch list's initial events (its object is made by the
   // HTTP layer, which knows the kind).
   void OfferInitialEventsEnd(uint64_t rv);
@@ -171,12 +174,14 @@ class Store {
   };
   struct Event {
     std::string type;
-    Json object;
-    Json old_object;  // null for ADDED
+    std::shared_ptr<const Json> object;
+    std::shared_ptr<const Json> old_object;  // null for ADDED
     uint64_t rv;
   };
   struct ResourceData {
-    std::map<Key, Json> objects;
+    // Each object is immutable once stored: a write stores a new one, and the watch history,
+    // streams and writes in progress share the ones they hold without copying.
+    std::map<Key, std::shared_ptr<const Json>> objects;
     // DumpJson of an object as served at an apiVersion: {apiVersion, text}. Dropped when the
     // object is written; filled by ListText.
     std::map<Key, std::pair<std::string, std::string>> texts;
@@ -189,18 +194,21 @@ class Store {
   Result<Json> CreateLocked(const Target& target, Json object, const WriteOptions& options);
   Result<Json> UpdateLocked(const Target& target, Json object, const WriteOptions& options);
   // The stored object `target` names, or the API server's NotFound.
-  Result<const Json*> StoredLocked(const Target& target);
+  Result<std::shared_ptr<const Json>> StoredLocked(const Target& target);
   // Sets metadata.namespace for a create; fails when the namespace does not match or exist.
   Status AssignNamespace(const Target& target, Json& object);
   // Sets metadata.name for a create from generateName when no name is given.
   Status AssignName(const ResourceInfo& r, Json& object, const WriteOptions& options);
   Status Prepare(const Target& target, Json& object, const Json* current,
                  const WriteOptions& options);
+  // `old_object`: what an update or delete replaces (null for a create).
   Status Commit(const ResourceInfo& resource, const std::string& type, Json object,
-                const Json* old_object);
-  void Publish(ResourceData& data, const std::string& type, const Json& object,
-               const Json* old_object, uint64_t rv);
-  void Apply(const Json& record);  // journal replay and commits share this
+                std::shared_ptr<const Json> old_object);
+  void Publish(ResourceData& data, const std::string& type,
+               const std::shared_ptr<const Json>& object,
+               const std::shared_ptr<const Json>& old_object, uint64_t rv);
+  // Stores ("put") or removes ("del") `object` of resource `id`: journal replay and commits.
+  void Apply(std::string_view op, const std::string& id, const std::shared_ptr<const Json>& object);
   Status RemoveNamespaceContents(const std::string& ns);
   Status RemoveResourceObjects(const std::string& id);
   std::string NewUid();

@@ -80,6 +80,18 @@ TEST_F(StoreTest, StaleUpdateConflictsAndGenerationFollowsSpec) {
   EXPECT_EQ(JsonIntAt(*updated, {"metadata", "generation"}), 2);
   Result<Json> stale = store_.Update(Widgets("a"), changed, {});
   EXPECT_EQ(stale.status().code(), Code::kConflict);
+  // Metadata and (with a status subresource) the status are not what generation counts.
+  Json labelled = *updated;
+  labelled["metadata"]["labels"] = {{"k", "v"}};
+  labelled["status"] = {{"phase", "Ignored"}};
+  Result<Json> relabelled = store_.Update(Widgets("a"), labelled, {});
+  ASSERT_TRUE(relabelled.ok()) << relabelled.status().ToString();
+  EXPECT_EQ(JsonStringAt(*relabelled, {"metadata", "labels", "k"}), "v");
+  EXPECT_EQ(JsonIntAt(*relabelled, {"metadata", "generation"}), 2);
+  Json slower = *relabelled;
+  slower["spec"]["mode"] = "slow";
+  EXPECT_EQ(JsonIntAt(store_.Update(Widgets("a"), slower, {}).value(), {"metadata", "generation"}),
+            3);
 }
 
 TEST_F(StoreTest, StatusOnlyThroughSubresource) {
@@ -180,7 +192,7 @@ TEST_F(StoreTest, WatchReplaysHistoryAndExpires) {
     auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
     ASSERT_TRUE(ev.has_value());
     EXPECT_EQ(ev->type, "ADDED");
-    EXPECT_EQ(JsonStringAt(ev->object, {"metadata", "name"}), "w" + std::to_string(i));
+    EXPECT_EQ(JsonStringAt(*ev->object, {"metadata", "name"}), "w" + std::to_string(i));
   }
   EXPECT_FALSE((*watcher)->Next(std::chrono::milliseconds(10)).has_value());
   for (int i = 3; i < 10; ++i)
@@ -203,7 +215,7 @@ TEST_F(StoreTest, ExpiredHistoryAnswersGoneToOlderResumptions) {
   store_.Create(Widgets(), Widget("c", 1), {}).value();
   auto next = (*relisted)->Next(std::chrono::milliseconds(100));
   ASSERT_TRUE(next.has_value());
-  EXPECT_EQ(JsonStringAt(next->object, {"metadata", "name"}), "c");
+  EXPECT_EQ(JsonStringAt(*next->object, {"metadata", "name"}), "c");
   auto fresh = store_.Watch(Widgets(), "", {}, false);
   ASSERT_TRUE(fresh.ok());
 }
@@ -219,7 +231,7 @@ TEST_F(StoreTest, WatchFromZeroSendsCurrentStateAndHonoursSelectors) {
   ASSERT_TRUE(watcher.ok());
   auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
   ASSERT_TRUE(ev.has_value());
-  EXPECT_EQ(JsonStringAt(ev->object, {"metadata", "name"}), "a");
+  EXPECT_EQ(JsonStringAt(*ev->object, {"metadata", "name"}), "a");
   EXPECT_FALSE((*watcher)->Next(std::chrono::milliseconds(10)).has_value());
   ASSERT_TRUE(store_.Delete(Widgets("a"), {}).ok());
   ev = (*watcher)->Next(std::chrono::milliseconds(100));
@@ -277,7 +289,8 @@ TEST_F(StoreTest, InitialEventsEndWithABookmarkThenChangesFollow) {
   for (int i = 0; i < 3; ++i) {
     auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
     ASSERT_TRUE(ev.has_value());
-    seen.push_back(ev->type + " " + JsonStringAt(ev->object, {"metadata", "name"}));
+    seen.push_back(ev->type + " " +
+                   (ev->object ? JsonStringAt(*ev->object, {"metadata", "name"}) : ""));
     if (ev->type == "BOOKMARK") {
       EXPECT_EQ(ev->resource_version, store_.CurrentResourceVersion());
     }
@@ -286,7 +299,7 @@ TEST_F(StoreTest, InitialEventsEndWithABookmarkThenChangesFollow) {
   store_.Create(Widgets(), Widget("later", 1), {}).value();
   auto ev = (*watcher)->Next(std::chrono::milliseconds(100));
   ASSERT_TRUE(ev.has_value());
-  EXPECT_EQ(ev->type + " " + JsonStringAt(ev->object, {"metadata", "name"}), "ADDED later");
+  EXPECT_EQ(ev->type + " " + JsonStringAt(*ev->object, {"metadata", "name"}), "ADDED later");
 }
 
 TEST_F(StoreTest, SecretStringDataIsFolded) {
