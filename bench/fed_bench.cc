@@ -176,7 +176,8 @@ struct EnvOptions {
   // The simulator's timing flags: no delays for the hop scenarios; failure_release sets a speed
   // (and volume size) so that jobs take time and a failure can land while one runs.
   std::vector<std::string> simulator_timing = {"--zero-latency"};
-  std::string bin_dir = BRFED_BINARY_DIR;  // holds src/manager/... and src/sim/...
+  // Holds src/manager/..., src/sim/... and src/apiserver/... (brfed-apiserver backend).
+  std::string bin_dir = BRFED_BINARY_DIR;
   // The manager authenticates to the data planes through the harness's exec credential plugin
   // (as through `aws eks get-token` on EKS) instead of their tokens; unset: their tokens.
   std::optional<testing::ExecPluginOptions> exec_plugin;
@@ -202,6 +203,7 @@ class Env {
     cp.dir = dir_.File("cp");
     cp.name = "control-plane";
     cp.backend = options_.backend;
+    cp.binary = BrfedApiServerBinary();
     cp.extra_args = {"--audit-log", AuditOf("cp")};
     for (const char* f :
          {"federation.pingcap.com_volumebackups.yaml", "federation.pingcap.com_volumerestores.yaml",
@@ -224,6 +226,7 @@ class Env {
       o.dir = dir_.File(name);
       o.name = name;
       o.backend = options_.backend;
+      o.binary = BrfedApiServerBinary();
       o.extra_args = testing::DataPlaneCrdArgs(options_.backend);
       o.extra_args.insert(o.extra_args.end(), {"--audit-log", AuditOf(name)});
       fs::create_directories(o.dir);
@@ -494,6 +497,9 @@ class Env {
     return dir_.File(server + "-audit.jsonl");
   }
   std::string SimAudit() const { return dir_.File("sim-audit.jsonl"); }
+  std::string BrfedApiServerBinary() const {
+    return options_.bin_dir + "/src/apiserver/brfed-apiserver";
+  }
   // Where the exec plugin (EnvOptions::exec_plugin) logs its runs (testing::ExecPluginRuns).
   std::string ExecPluginRunsLog() const { return dir_.File("exec-plugin-runs"); }
   const std::vector<std::string>& names() const { return names_; }
@@ -2012,8 +2018,10 @@ int main(int argc, char** argv) {
                  "_snapS")
       ->check(FiniteNumberIn(0, 86400, "SECONDS"));
   app.add_option("--bin-dir", ctx.env.bin_dir,
-                 "build folder whose src/manager/br-federation-manager and "
-                 "src/sim/tidb-operator-sim run (default: this build; e.g. an older commit's)")
+                 "build folder whose src/manager/br-federation-manager, "
+                 "src/sim/tidb-operator-sim and (with the brfed-apiserver backend) "
+                 "src/apiserver/brfed-apiserver run (default: this build; e.g. an older "
+                 "commit's)")
       ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
   auto parsed = brfed::testing::ParseBackend(backend);

@@ -410,7 +410,9 @@ Result<ApiServer> StartApiServerOnce(const ApiServerOptions& options) {
   server.stderr_path = options.dir + "/" + options.name + ".err";
   std::filesystem::remove(server.kubeconfig);
   ProcessOptions p;
-  p.binary = kube ? KubeTestenvBinary() : ApiServerBinary();
+  p.binary = kube                     ? KubeTestenvBinary()
+             : options.binary.empty() ? ApiServerBinary()
+                                      : options.binary;
   if (kube && !std::filesystem::exists(p.binary)) {
     return Status(Code::kNotFound, "BRFED_TEST_APISERVER=kube needs " + p.binary +
                                        ", which is missing: run scripts/install-deps.sh (it "

@@ -169,6 +169,9 @@ struct ApiServerOptions {
   std::vector<std::string> extra_args;
   std::chrono::milliseconds ready_timeout = 30s;  // at least 180s on kube (start is slower)
   std::optional<Backend> backend;                 // unset = TestBackend()
+  // The brfed-apiserver binary to run ("" = this build's; a benchmark names an older build's).
+  // Not used on kube.
+  std::string binary;
 };
 
 struct ApiServer {
