@@ -688,7 +688,7 @@ Result<Store::PatchResult> Store::Patch(const Target& target, PatchType type, co
     patched = std::move(applied).value();
   } else {
     if (!patch.is_object()) return ApiError(Code::kBadRequest, "a merge patch must be an object");
-    patched.merge_patch(patch);  // in place: ApplyMergePatch would copy the object once more
+    patched = ApplyMergePatch(std::move(patched), patch);
   }
   BRFED_ASSIGN_OR_RETURN(Json updated, UpdateLocked(target, std::move(patched), options));
   return PatchResult{std::move(updated), false};

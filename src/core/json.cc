@@ -260,10 +260,9 @@ bool JsonBoolAt(const Json& root, std::initializer_list<std::string_view> path, 
   return v && v->is_boolean() ? v->get<bool>() : fallback;
 }
 
-Json ApplyMergePatch(const Json& target, const Json& patch) {
-  Json out = target;
-  out.merge_patch(patch);
-  return out;
+Json ApplyMergePatch(Json target, const Json& patch) {
+  target.merge_patch(patch);
+  return target;
 }
 
 Result<Json> ApplyJsonPatch(const Json& target, const Json& patch) {

@@ -56,8 +56,9 @@ long long JsonIntAt(const Json& root, std::initializer_list<std::string_view> pa
 bool JsonBoolAt(const Json& root, std::initializer_list<std::string_view> path,
                 bool fallback = false);
 
-// RFC 7386 JSON merge patch applied to a copy of `target`.
-Json ApplyMergePatch(const Json& target, const Json& patch);
+// RFC 7386 JSON merge patch applied to `target` (a copy, or moved in when the caller is done
+// with it).
+Json ApplyMergePatch(Json target, const Json& patch);
 
 // RFC 6902 JSON patch (including `test`); errors are kInvalid with the failing operation.
 Result<Json> ApplyJsonPatch(const Json& target, const Json& patch);
