@@ -1,6 +1,7 @@
 #include "apiserver/schema.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -63,7 +64,7 @@ bool TypeMatches(const std::string& type, const Json& v) {
   if (type == "object") return v.is_object();
   if (type == "array") return v.is_array();
   if (type == "string") return v.is_string();
-  if (type == "integer") return v.is_number_integer();
+  if (type == "integer") return IsKubeInteger(v);
   if (type == "number") return v.is_number();
   if (type == "boolean") return v.is_boolean();
   return true;
@@ -83,7 +84,7 @@ bool CheckType(const Json& schema, const Json& value, const std::string& field,
     return false;
   }
   if (bool int_or_string = JsonBoolAt(schema, {"x-kubernetes-int-or-string"}); int_or_string) {
-    if (!value.is_string() && !value.is_number_integer()) {
+    if (!value.is_string() && !IsKubeInteger(value)) {
       errors.push_back({field, "FieldValueTypeInvalid",
                         "Invalid value: \"" + std::string(value.type_name()) + "\": " + field +
                             " in body must be of type int-or-string"});
@@ -233,6 +234,13 @@ std::vector<FieldError> ValidateAgainstSchema(const Json& schema, const Json& ob
   std::vector<FieldError> errors;
   Check(schema, object, "", errors);
   return errors;
+}
+
+bool IsKubeInteger(const Json& v) {
+  if (v.is_number_integer()) return true;
+  if (!v.is_number_float()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && std::trunc(d) == d && d >= -9.2e18 && d <= 9.2e18;
 }
 
 }  // namespace brfed::apiserver

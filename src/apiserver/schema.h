@@ -27,6 +27,10 @@ void DefaultAndPrune(const Json& schema, Json& object);
 // Every violation of `schema` in `object`.
 std::vector<FieldError> ValidateAgainstSchema(const Json& schema, const Json& object);
 
+// Whether kube-apiserver takes `v` as an integer: an integer, or a float with no fraction that
+// fits an int64 (Go decodes 600.0 as a float64, checks it as an integer and writes it as 600).
+bool IsKubeInteger(const Json& v);
+
 }  // namespace brfed::apiserver
 
 #endif  // BRFED_APISERVER_SCHEMA_H_

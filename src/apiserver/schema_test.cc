@@ -39,5 +39,18 @@ TEST(SchemaTest, ReportsEachViolationWithItsField) {
   EXPECT_EQ(errors[0].reason, "FieldValueTypeInvalid");
 }
 
+// As kube-apiserver's check of a float64 decoded from the request: no fraction, an integer.
+TEST(SchemaTest, AFloatWithNoFractionIsAnInteger) {
+  EXPECT_TRUE(ValidateAgainstSchema(kSchema, Json::parse(R"({"spec": {"count": 2.0}})")).empty());
+  EXPECT_TRUE(ValidateAgainstSchema(kSchema, Json::parse(R"({"spec": {"count": 2e0}})")).empty());
+  std::vector<FieldError> errors =
+      ValidateAgainstSchema(kSchema, Json::parse(R"({"spec": {"count": 2.5}})"));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].reason, "FieldValueTypeInvalid");
+  EXPECT_FALSE(IsKubeInteger(Json::parse("1e300")));
+  EXPECT_FALSE(IsKubeInteger(Json("2")));
+  EXPECT_TRUE(IsKubeInteger(Json(-3)));
+}
+
 }  // namespace
 }  // namespace brfed::apiserver

@@ -19,9 +19,34 @@ constexpr char kNamespaceId[] = "namespaces";
 
 std::string Qualified(const ResourceInfo& r) { return r.Id(); }
 
+// Equality as kube-apiserver sees two decoded custom resources: Go decodes 1 as an int64 and
+// 1.0 as a float64, which never compare equal, where nlohmann's == compares numbers by value.
+bool EqualAsDecoded(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number() && a.is_number_float() != b.is_number_float()) return false;
+  if (a.type() != b.type() && !(a.is_number() && b.is_number())) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (const auto& [key, value] : a.items()) {
+      auto other = b.find(key);
+      if (other == b.end() || !EqualAsDecoded(value, *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!EqualAsDecoded(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 // Whether an update leaves what metadata.generation counts as it was: everything but metadata,
 // and but the status where a status subresource keeps it (without one the status is ordinary
-// content, as kube-apiserver has it). Compared in place: this runs on every write.
+// content, as kube-apiserver has it). Compared in place: this runs on every write. A number
+// sent as 1.0 where 1 is stored moves the generation, as on kube-apiserver (which stores it as 1
+// again, so it moves on every such write).
 bool SameSpec(const ResourceInfo& r, const Json& a, const Json& b) {
   auto counted = [&](const std::string& key) {
     return key != "metadata" && !(r.status_subresource && key == "status");
@@ -31,11 +56,21 @@ bool SameSpec(const ResourceInfo& r, const Json& a, const Json& b) {
     if (!counted(key)) continue;
     ++counted_in_a;
     auto other = b.find(key);
-    if (other == b.end() || *other != value) return false;
+    if (other == b.end() || !EqualAsDecoded(*other, value)) return false;
   }
   size_t counted_in_b = 0;
   for (const auto& [key, value] : b.items()) counted_in_b += counted(key) ? 1 : 0;
   return counted_in_a == counted_in_b;
+}
+
+// What kube-apiserver stores for a custom resource's float with no fraction: Go writes a
+// float64 600 as 600, so it reads back as an integer.
+void StoreIntegralFloatsAsIntegers(Json& value) {
+  if (value.is_number_float()) {
+    if (IsKubeInteger(value)) value = static_cast<int64_t>(value.get<double>());
+  } else if (value.is_structured()) {
+    for (Json& v : value) StoreIntegralFloatsAsIntegers(v);
+  }
 }
 
 bool TracksGeneration(const ResourceInfo& r) {
@@ -525,6 +560,7 @@ Result<Json> Store::CreateLocked(const Target& target, Json object, const WriteO
   if (TracksGeneration(r)) meta["generation"] = 1;
   if (r.status_subresource && r.kind != "CustomResourceDefinition") object.erase("status");
   BRFED_RETURN_IF_ERROR(Prepare(target, object, nullptr, options));
+  if (r.custom) StoreIntegralFloatsAsIntegers(object);
   if (options.dry_run) return Output(target, object);
   BRFED_RETURN_IF_ERROR(Commit(r, "ADDED", std::move(object), nullptr));
   return Output(target, *data_[r.Id()].objects[key]);
@@ -645,6 +681,7 @@ Result<Json> Store::UpdateLocked(const Target& target, Json object, const WriteO
   if (TracksGeneration(r) && !SameSpec(r, updated, current)) {
     meta["generation"] = JsonIntAt(current, {"metadata", "generation"}, 1) + 1;
   }
+  if (r.custom) StoreIntegralFloatsAsIntegers(updated);
   if (updated == current) return Output(target, current);
   if (options.dry_run) return Output(target, updated);
   bool finalize =

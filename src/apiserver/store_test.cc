@@ -94,6 +94,35 @@ TEST_F(StoreTest, StaleUpdateConflictsAndGenerationFollowsSpec) {
             3);
 }
 
+// kube-apiserver decodes 2.0 as a float64: its integer check takes it, the generation moves
+// (an int64 and a float64 never compare equal), and it is written back as 2. Checked against a
+// real kube-apiserver by tests/fidelity (NumbersAsKubeDecodesThem).
+TEST_F(StoreTest, IntegralFloatsAreIntegersThatMoveTheGeneration) {
+  Json created = *store_.Create(Widgets(), Json::parse(R"({"apiVersion": "example.com/v1",
+      "kind": "Widget", "metadata": {"name": "a"}, "spec": {"size": 2.0}})"),
+                                {});
+  EXPECT_TRUE(JsonAt(created, {"spec", "size"})->is_number_integer());
+  EXPECT_EQ(DumpJson(created["spec"]["size"]), "2");
+  auto patch_size = [&](const char* size) {
+    return store_.Patch(Widgets("a"), PatchType::kMerge,
+                        Json::parse(std::string(R"({"spec": {"size": )") + size + "}}"), {});
+  };
+  Result<Store::PatchResult> as_float = patch_size("2.0");
+  ASSERT_TRUE(as_float.ok()) << as_float.status().ToString();
+  EXPECT_EQ(JsonIntAt(as_float->object, {"metadata", "generation"}), 2);
+  EXPECT_TRUE(JsonAt(as_float->object, {"spec", "size"})->is_number_integer());
+  Result<Store::PatchResult> again = patch_size("2.0");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(JsonIntAt(again->object, {"metadata", "generation"}), 3);
+  // The same integer again changes nothing: no write, no new resourceVersion.
+  Result<Store::PatchResult> as_integer = patch_size("2");
+  ASSERT_TRUE(as_integer.ok());
+  EXPECT_EQ(JsonIntAt(as_integer->object, {"metadata", "generation"}), 3);
+  EXPECT_EQ(JsonStringAt(as_integer->object, {"metadata", "resourceVersion"}),
+            JsonStringAt(again->object, {"metadata", "resourceVersion"}));
+  EXPECT_EQ(patch_size("2.5").status().code(), Code::kInvalid);
+}
+
 TEST_F(StoreTest, StatusOnlyThroughSubresource) {
   store_.Create(Widgets(), Widget("a", 1), {}).value();
   Result<Store::PatchResult> main =

@@ -286,6 +286,49 @@ TEST_F(FidelityTest, MergePatchAndJsonPatch) {
              {{"json patch test fails", "F8"}, {"strategic merge on a custom resource", "F9"}});
 }
 
+// Numbers as kube-apiserver decodes a custom resource (Go: 1 an int64, 1.0 a float64): a float
+// with no fraction passes an integer field and is written back as an integer; sent where the
+// same integer is stored, it still moves the generation, every time.
+TEST_F(FidelityTest, NumbersAsKubeDecodesThem) {
+  StartBoth();
+  std::vector<json> written;  // per server: the objects as each write returned them
+  auto [b, k] = RunOnBoth([&](Recorder& r) {
+    MakeNamespace(r);
+    json vbk = VolumeBackup("v");
+    vbk["spec"]["template"] =
+        json::parse(R"({"snapshotsDeleteRatio": 1, "volumeBackupInitJobMaxActiveSeconds": 600})");
+    r.Send("create", "POST", kVbk, vbk);
+    auto patch = [&](const std::string& what, const std::string& template_text) {
+      json sent = json::parse(R"({"spec": {"template": )" + template_text + "}}");
+      return r.Send(what, "PATCH", kVbk + "/v", sent, "application/merge-patch+json");
+    };
+    json all = json::array();
+    all.push_back(
+        patch("a number field: 1.0 where 1 is stored", R"({"snapshotsDeleteRatio": 1.0})"));
+    all.push_back(patch("the same again", R"({"snapshotsDeleteRatio": 1.0})"));
+    all.push_back(patch("1 where 1 is stored: no change", R"({"snapshotsDeleteRatio": 1})"));
+    all.push_back(
+        patch("an integer field: 600.0", R"({"volumeBackupInitJobMaxActiveSeconds": 600.0})"));
+    all.push_back(
+        patch("an integer field: 1e3", R"({"volumeBackupInitJobMaxActiveSeconds": 1e3})"));
+    all.push_back(patch("a number field: 2.50", R"({"snapshotsDeleteRatio": 2.50})"));
+    patch("an integer field: a string", R"({"volumeBackupInitJobMaxActiveSeconds": "x"})");
+    all.push_back(r.Send("get", "GET", kVbk + "/v"));
+    written.push_back(all);
+  });
+  ExpectSame(b, k);
+  ASSERT_EQ(written.size(), 2u);
+  for (const json& all : written) {
+    for (const json& o : all) {
+      const json& t = o["spec"]["template"];
+      EXPECT_TRUE(t["volumeBackupInitJobMaxActiveSeconds"].is_number_integer()) << t.dump();
+      EXPECT_EQ(t["snapshotsDeleteRatio"].is_number_float(), t["snapshotsDeleteRatio"] == 2.5)
+          << t.dump();
+    }
+    EXPECT_EQ(all.back()["metadata"]["generation"], 6) << all.back().dump();
+  }
+}
+
 TEST_F(FidelityTest, StatusWithAndWithoutStatusSubresource) {
   StartBoth();
   auto [b, k] = RunOnBoth([](Recorder& r) {
