@@ -148,6 +148,28 @@ printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok-%s","e
   EXPECT_EQ(dir.Read("count"), "2\n") << "a run started after Cancel";
 }
 
+// The request path: a reconcile worker's Get() that found no fresh credential runs the plugin
+// itself; a second worker's Get() waits for that run (or, when it comes after Cancel, fails at
+// once: the test cannot tell which). Cancel must free both without waiting out the run.
+TEST_F(ExecCredentialTest, CancelFreesTheRequestsWaitingOnAHungRun) {
+  auto source = PluginSource("client.authentication.k8s.io/v1", R"(#!/bin/sh
+dir=$(dirname "$0")
+n=$(cat "$dir/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$dir/count"
+exec sleep 600
+)");
+  auto running = std::async(std::launch::async, [&] { return source->Get(); });
+  ASSERT_TRUE(testing::WaitFor([&] { return dir.Read("count") == "1\n"; }, 30s));
+  auto waiting = std::async(std::launch::async, [&] { return source->Get(); });
+  source->Cancel();
+  for (auto* get : {&running, &waiting}) {
+    // Well inside the plugin's kExecTimeout (60 s).
+    ASSERT_EQ(get->wait_for(30s), std::future_status::ready) << "a request waited out the run";
+    Result<Credential> got = get->get();
+    EXPECT_EQ(got.status().code(), Code::kCancelled) << got.status().ToString();
+  }
+  EXPECT_EQ(dir.Read("count"), "1\n") << "a run started after Cancel";
+}
+
 TEST_F(ExecCredentialTest, InvalidateAfter401Refreshes) {
   auto source = PluginSource("client.authentication.k8s.io/v1beta1");
   EXPECT_EQ(source->Get()->bearer_token, "tok-1");
