@@ -356,6 +356,27 @@ void ApplyBuiltInDefaults(const ResourceInfo& r, Json& object) {
   }
 }
 
+// What kube-apiserver's Go types leave out when empty (`omitempty`): a request's `labels: {}`
+// or `finalizers: []` is not there when the object is read back (fidelity finding F6).
+void DropWhatGoOmitsWhenEmpty(const ResourceInfo& r, Json& object) {
+  auto drop_empty = [](Json& parent, std::initializer_list<const char*> fields) {
+    if (!parent.is_object()) return;
+    for (const char* field : fields) {
+      auto it = parent.find(field);
+      if (it != parent.end() && (it->is_null() || (it->is_structured() && it->empty()) ||
+                                 (it->is_string() && it->get_ref<const std::string&>().empty()))) {
+        parent.erase(it);
+      }
+    }
+  };
+  if (auto meta = object.find("metadata"); meta != object.end()) {
+    drop_empty(*meta, {"labels", "annotations", "finalizers", "ownerReferences", "managedFields",
+                       "generateName"});
+  }
+  if (r.kind == "ConfigMap") drop_empty(object, {"data", "binaryData"});
+  if (r.kind == "Secret") drop_empty(object, {"data"});
+}
+
 // A CRD is accepted at once: its names, Established, and its first version stored.
 Status AcceptCrd(const ResourceInfo& r, Json& object, Time now, const WriteOptions& options) {
   Result<ResourceInfo> info = ResourceFromCrd(object);
@@ -387,6 +408,7 @@ Status Store::Prepare(const Target& target, Json& object, const Json* current,
                       const WriteOptions& options) {
   const ResourceInfo& r = *target.resource;
   ApplyBuiltInDefaults(r, object);
+  DropWhatGoOmitsWhenEmpty(r, object);
   if (r.kind == "CustomResourceDefinition") {
     BRFED_RETURN_IF_ERROR(AcceptCrd(r, object, clock_->Now(), options));
   }

@@ -123,6 +123,22 @@ TEST_F(StoreTest, IntegralFloatsAreIntegersThatMoveTheGeneration) {
   EXPECT_EQ(patch_size("2.5").status().code(), Code::kInvalid);
 }
 
+// As kube-apiserver's Go types (omitempty): empty collections in metadata are not stored.
+TEST_F(StoreTest, EmptyMetadataCollectionsAreLeftOut) {
+  Json w = Widget("a", 1);
+  w["metadata"].update(Json::parse(
+      R"({"labels": {}, "annotations": {}, "finalizers": ["f"], "ownerReferences": []})"));
+  Json created = *store_.Create(Widgets(), w, {});
+  for (const char* field : {"labels", "annotations", "ownerReferences"}) {
+    EXPECT_EQ(JsonAt(created, {"metadata", field}), nullptr) << field;
+  }
+  ASSERT_NE(JsonAt(created, {"metadata", "finalizers"}), nullptr);
+  Result<Store::PatchResult> emptied = store_.Patch(
+      Widgets("a"), PatchType::kMerge, Json::parse(R"({"metadata": {"finalizers": []}})"), {});
+  ASSERT_TRUE(emptied.ok()) << emptied.status().ToString();
+  EXPECT_EQ(JsonAt(emptied->object, {"metadata", "finalizers"}), nullptr);
+}
+
 TEST_F(StoreTest, StatusOnlyThroughSubresource) {
   store_.Create(Widgets(), Widget("a", 1), {}).value();
   Result<Store::PatchResult> main =

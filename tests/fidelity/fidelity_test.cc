@@ -179,13 +179,11 @@ void ExpectSame(const std::vector<Step>& brfed, const std::vector<Step>& kube,
 }
 
 json ConfigMap(const std::string& name, const json& labels = json::object()) {
-  json cm = {{"apiVersion", "v1"},
-             {"kind", "ConfigMap"},
-             {"metadata", {{"name", name}}},
-             {"data", {{"k", name}}}};
-  // Not sent when empty: kube-apiserver drops an empty map, brfed-apiserver keeps it (F6).
-  if (!labels.empty()) cm["metadata"]["labels"] = labels;
-  return cm;
+  // Sent also when empty: both servers leave an empty map out, as Go's omitempty does (F6).
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"name", name}, {"labels", labels}}},
+          {"data", {{"k", name}}}};
 }
 
 json VolumeBackup(const std::string& name) {
@@ -220,6 +218,16 @@ TEST_F(FidelityTest, CreateGetAndSchemaPruning) {
     MakeNamespace(r);
     r.Send("create configmap", "POST", kCm, ConfigMap("a", {{"app", "x"}}));
     r.Send("get configmap", "GET", kCm + "/a");
+    r.Send("create configmap with empty metadata collections and data", "POST", kCm,
+           json::parse(R"({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e",
+               "labels": {}, "annotations": {}, "finalizers": [], "ownerReferences": [],
+               "generateName": ""}, "data": {}})"));
+    json emptied = VolumeBackup("emptied");
+    emptied["metadata"]["annotations"] = json::object();
+    emptied["metadata"]["finalizers"] = json::array({"x"});
+    r.Send("create volumebackup with a finalizer", "POST", kVbk, emptied);
+    r.Send("remove the finalizer: finalizers: []", "PATCH", kVbk + "/emptied",
+           {{"metadata", {{"finalizers", json::array()}}}}, "application/merge-patch+json");
     r.Send("create volumebackup (field outside the schema)", "POST", kVbk, VolumeBackup("v"));
     r.Send("get volumebackup", "GET", kVbk + "/v");
     r.Send("create upstream backup (field outside the schema)", "POST", kBk, Backup("b"));
