@@ -447,12 +447,23 @@ Result<Json> Store::Get(const Target& target) {
   return Output(target, *stored);
 }
 
+// A built-in type's list items carry no kind and apiVersion (its list has them once); a custom
+// resource's carry both, as kube-apiserver writes them (fidelity finding F18).
+Json Store::ListItem(const Target& target, const Json& stored) const {
+  Json item = Output(target, stored);
+  if (!target.resource->custom) {
+    item.erase("kind");
+    item.erase("apiVersion");
+  }
+  return item;
+}
+
 Result<Json> Store::List(const Target& target, const ListOptions& options) {
   std::lock_guard lock(mu_);
   Json items = Json::array();
   auto& data = data_[target.resource->Id()];
   for (const auto& [key, obj] : data.objects) {
-    if (Selected(target, options, key, *obj)) items.push_back(Output(target, *obj));
+    if (Selected(target, options, key, *obj)) items.push_back(ListItem(target, *obj));
   }
   return Json{{"kind", target.resource->list_kind},
               {"apiVersion", target.resource->ApiVersion(target.version)},
@@ -474,7 +485,7 @@ Result<Store::ListBody> Store::ListText(const Target& target, const ListOptions&
     auto& [version, text] = data.texts[key];
     if (text.empty() || version != api_version) {
       version = api_version;
-      text = DumpJson(Output(target, *obj));
+      text = DumpJson(ListItem(target, *obj));
     }
     if (!first) body.json += ',';
     first = false;

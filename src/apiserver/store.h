@@ -213,6 +213,8 @@ class Store {
   Status RemoveResourceObjects(const std::string& id);
   std::string NewUid();
   Json Output(const Target& target, const Json& stored) const;
+  // `stored` as an item of a list.
+  Json ListItem(const Target& target, const Json& stored) const;
   // Whether a LIST of `target` with `options` includes the stored object under `key`.
   static bool Selected(const Target& target, const ListOptions& options, const Key& key,
                        const Json& stored);
