@@ -733,8 +733,16 @@ void ApiServer::Impl::HandleResource(const httplib::Request& req, httplib::Respo
   // The order of the checks decides which error a bad request gets.
   const bool known_subresource = route.subresource.empty() || route.subresource == "status" ||
                                  (route.subresource == "finalize" && resource->kind == "Namespace");
-  if (!known_subresource || (!resource->namespaced && !route.ns.empty()) ||
-      (route.subresource == "status" && !resource->status_subresource)) {
+  const bool served_subresource =
+      known_subresource && !(route.subresource == "status" && !resource->status_subresource);
+  if (!served_subresource && resource->custom && !route.name.empty()) {
+    // kube-apiserver's custom resource handler names the object, as if it were missing
+    // (fidelity finding F12).
+    SendError(res, ApiError(Code::kNotFound, resource->Id() + " \"" + route.name + "\" not found"),
+              route);
+    return;
+  }
+  if (!served_subresource || (!resource->namespaced && !route.ns.empty())) {
     SendError(res, ApiError(Code::kNotFound, kNoSuchResource), route);
     return;
   }
