@@ -377,6 +377,45 @@ void DropWhatGoOmitsWhenEmpty(const ResourceInfo& r, Json& object) {
   if (r.kind == "Secret") drop_empty(object, {"data"});
 }
 
+// Whether `name` is an RFC 1123 label, or (`label` false) dot-separated labels.
+bool IsDns1123(std::string_view name, bool label) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (size_t start = 0;;) {
+    const size_t dot = label ? std::string_view::npos : name.find('.', start);
+    std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || !alnum(part.front()) || !alnum(part.back())) return false;
+    for (char c : part) {
+      if (!alnum(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// What kube-apiserver says of an invalid metadata.name, word for word: a Namespace's must be an
+// RFC 1123 label, any other object's a subdomain (fidelity finding F15). Empty is caught before.
+std::vector<std::string> NameErrors(std::string_view name, bool label) {
+  std::vector<std::string> errors;
+  const size_t max = label ? 63 : 253;
+  if (name.size() > max) {
+    errors.push_back("must be no more than " + std::to_string(max) + " characters");
+  }
+  if (IsDns1123(name, label)) return errors;
+  if (label && IsDns1123(name, false)) {
+    errors.push_back("must not contain dots");  // a subdomain, but not a label
+    return errors;
+  }
+  errors.push_back(
+      label ? "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+              "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+              "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+              "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+              "'example.com', regex used for validation is "
+              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  return errors;
+}
+
 // A CRD is accepted at once: its names, Established, and its first version stored.
 Status AcceptCrd(const ResourceInfo& r, Json& object, Time now, const WriteOptions& options) {
   Result<ResourceInfo> info = ResourceFromCrd(object);
@@ -414,11 +453,11 @@ Status Store::Prepare(const Target& target, Json& object, const Json* current,
   }
   std::vector<FieldError> causes;
   std::string name = JsonStringAt(object, {"metadata", "name"});
-  std::string name_error =
-      r.kind == "Namespace" ? ValidateDnsLabel(name) : ValidateDnsSubdomain(name);
-  if (current == nullptr && !name_error.empty()) {
-    causes.push_back(
-        {"metadata.name", "FieldValueInvalid", "Invalid value: \"" + name + "\": " + name_error});
+  if (current == nullptr) {
+    for (const std::string& error : NameErrors(name, r.kind == "Namespace")) {
+      causes.push_back(
+          {"metadata.name", "FieldValueInvalid", "Invalid value: \"" + name + "\": " + error});
+    }
   }
   auto schema_it = r.schemas.find(target.version);
   if (schema_it != r.schemas.end() && schema_it->second != nullptr) {
