@@ -885,8 +885,7 @@ Result<Json> DeleteResponse(const ResourceInfo& r, Result<Json> deleted) {
   if (!deleted.ok() || r.custom || r.kind == "Namespace" || r.kind == "CustomResourceDefinition") {
     return deleted;
   }
-  const Json* finalizers = JsonAt(*deleted, {"metadata", "finalizers"});
-  if (finalizers != nullptr && finalizers->is_array() && !finalizers->empty()) return deleted;
+  if (HasFinalizers(*deleted)) return deleted;
   Json details = {{"name", JsonStringAt(*deleted, {"metadata", "name"})},
                   {"kind", r.plural},
                   {"uid", JsonStringAt(*deleted, {"metadata", "uid"})}};

@@ -22,8 +22,8 @@ std::string Qualified(const ResourceInfo& r) { return r.Id(); }
 // Equality as kube-apiserver sees two decoded custom resources: Go decodes 1 as an int64 and
 // 1.0 as a float64, which never compare equal, where nlohmann's == compares numbers by value.
 bool EqualAsDecoded(const Json& a, const Json& b) {
-  if (a.is_number() && b.is_number() && a.is_number_float() != b.is_number_float()) return false;
-  if (a.type() != b.type() && !(a.is_number() && b.is_number())) return false;
+  if (a.is_number() && b.is_number()) return a.is_number_float() == b.is_number_float() && a == b;
+  if (a.type() != b.type()) return false;
   if (a.is_object()) {
     if (a.size() != b.size()) return false;
     for (const auto& [key, value] : a.items()) {
@@ -80,11 +80,6 @@ bool TracksGeneration(const ResourceInfo& r) {
 Json& Meta(Json& object) {
   if (!object["metadata"].is_object()) object["metadata"] = Json::object();
   return object["metadata"];
-}
-
-bool HasFinalizers(const Json& object) {
-  const Json* f = JsonAt(object, {"metadata", "finalizers"});
-  return f != nullptr && f->is_array() && !f->empty();
 }
 
 constexpr char kForegroundDeletion[] = "foregroundDeletion";
@@ -377,21 +372,6 @@ void DropWhatGoOmitsWhenEmpty(const ResourceInfo& r, Json& object) {
   if (r.kind == "Secret") drop_empty(object, {"data"});
 }
 
-// Whether `name` is an RFC 1123 label, or (`label` false) dot-separated labels.
-bool IsDns1123(std::string_view name, bool label) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  for (size_t start = 0;;) {
-    const size_t dot = label ? std::string_view::npos : name.find('.', start);
-    std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (part.empty() || !alnum(part.front()) || !alnum(part.back())) return false;
-    for (char c : part) {
-      if (!alnum(c) && c != '-') return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 // What kube-apiserver says of an invalid metadata.name, word for word: a Namespace's must be an
 // RFC 1123 label, any other object's a subdomain (fidelity finding F15). Empty is caught before.
 std::vector<std::string> NameErrors(std::string_view name, bool label) {
@@ -400,8 +380,8 @@ std::vector<std::string> NameErrors(std::string_view name, bool label) {
   if (name.size() > max) {
     errors.push_back("must be no more than " + std::to_string(max) + " characters");
   }
-  if (IsDns1123(name, label)) return errors;
-  if (label && IsDns1123(name, false)) {
+  if (IsDns1123(name, /*allow_dots=*/!label)) return errors;
+  if (label && IsDns1123(name, /*allow_dots=*/true)) {
     errors.push_back("must not contain dots");  // a subdomain, but not a label
     return errors;
   }
@@ -442,6 +422,11 @@ Status AcceptCrd(const ResourceInfo& r, Json& object, Time now, const WriteOptio
 }
 
 }  // namespace
+
+bool HasFinalizers(const Json& object) {
+  const Json* f = JsonAt(object, {"metadata", "finalizers"});
+  return f != nullptr && f->is_array() && !f->empty();
+}
 
 Status Store::Prepare(const Target& target, Json& object, const Json* current,
                       const WriteOptions& options) {

@@ -115,6 +115,9 @@ class Watcher {
   bool closed_ = false;
 };
 
+// Whether the object's metadata.finalizers still hold anything (its deletion waits for them).
+bool HasFinalizers(const Json& object);
+
 class Store {
  public:
   struct Options {

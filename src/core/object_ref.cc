@@ -20,9 +20,11 @@ std::string ValidateName(std::string_view name, size_t max, bool allow_dots, con
              (allow_dots ? " or '.'" : "");
     }
   }
-  if (!IsAlnum(name.front()) || !IsAlnum(name.back())) {
+  if (!IsDns1123(name, allow_dots)) {
     return std::string(what) + " " + Quote(name) +
-           " must start and end with an alphanumeric character";
+           (allow_dots ? " must have each dot-separated part start and end with an alphanumeric "
+                         "character"
+                       : " must start and end with an alphanumeric character");
   }
   return "";
 }
@@ -52,6 +54,19 @@ std::string ValidateLabelName(std::string_view text, const char* what) {
 }
 
 }  // namespace
+
+bool IsDns1123(std::string_view name, bool allow_dots) {
+  for (size_t start = 0;;) {
+    const size_t dot = allow_dots ? name.find('.', start) : std::string_view::npos;
+    std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || !IsAlnum(part.front()) || !IsAlnum(part.back())) return false;
+    for (char c : part) {
+      if (!IsAlnum(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
 
 ObjectKey ObjectKey::Parse(std::string_view key) {
   size_t slash = key.find('/');

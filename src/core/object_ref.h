@@ -35,10 +35,14 @@ struct ClusterObjectKey {
 };
 
 // Kubernetes name rules, returning a message that says what is wrong ("" when valid).
-// RFC 1123 DNS subdomain: at most 253 characters of [a-z0-9.-], alphanumeric at both ends.
+// RFC 1123 DNS subdomain: at most 253 characters, labels of [a-z0-9-] joined by dots, each
+// alphanumeric at both ends.
 std::string ValidateDnsSubdomain(std::string_view name);
 // RFC 1123 DNS label: at most 63 characters of [a-z0-9-], alphanumeric at both ends.
 std::string ValidateDnsLabel(std::string_view name);
+// Whether `name` has the shape of an RFC 1123 label ([a-z0-9-], alphanumeric at both ends) or,
+// with `allow_dots`, of labels joined by dots (a subdomain). Length is not checked.
+bool IsDns1123(std::string_view name, bool allow_dots);
 // Label value: empty, or at most 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends.
 std::string ValidateLabelValue(std::string_view value);
 // Label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters of

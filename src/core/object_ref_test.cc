@@ -25,6 +25,11 @@ TEST(Names, DnsRules) {
   EXPECT_EQ(ValidateDnsLabel(std::string(63, 'a')), "");
   EXPECT_NE(ValidateDnsSubdomain(std::string(254, 'a')), "");
   EXPECT_NE(ValidateDnsSubdomain("a_b"), "");
+  // Each dot-separated part is a label, as kube-apiserver's regex has it.
+  for (const char* bad : {"a..b", "a.-b", ".a", "a."})
+    EXPECT_NE(ValidateDnsSubdomain(bad), "") << bad;
+  EXPECT_TRUE(IsDns1123("a.b-c", true));
+  EXPECT_FALSE(IsDns1123("a.b", false));
   // A huge name is quoted as an excerpt.
   EXPECT_LT(ValidateDnsLabel(std::string(100000, '_')).size(), 400u);
 }
